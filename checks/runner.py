@@ -1,0 +1,103 @@
+"""Planning and guarded evaluation of the registered checks.
+
+The runner, not each check, handles what is common: disabled checks become
+`skip`, uncollected inputs and exceptions become `error`, and a probe that says
+the monitor itself had no route makes the result `error`, never `fail`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.base import REGISTRY, CheckSpec, Result, Status, Verdict
+from checks.snapshot import RequirementInfo, SiteInfo, SiteSnapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlannedCheck:
+    check_id: str                      # e.g. "availability", "column:negative_list"
+    spec_id: str                       # the REGISTRY key, e.g. "column"
+    basis: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    disabled: bool = False
+
+
+def spec_for(check_id: str) -> CheckSpec | None:
+    """The declaration behind a result's id (a family for parameterised ids)."""
+    return REGISTRY.get(check_id) or REGISTRY.get(check_id.split(":", 1)[0])
+
+
+def _applies(req: RequirementInfo, site: SiteInfo) -> bool:
+    return site.kind in req.applies_to and (not req.levels or site.level in req.levels)
+
+
+def plan(site: SiteInfo, requirements: Sequence[RequirementInfo], settings: Mapping[str, Any],
+         disabled: Collection[str] = ()) -> tuple[PlannedCheck, ...]:
+    """The checks that apply to `site`, in registry order.
+
+    `settings` are the config's [checks] thresholds, passed to every check.
+    A requirement whose kinds/levels exclude the site is not planned at all;
+    a check listed in `disabled` is planned as disabled so the report says so.
+    """
+    planned: list[PlannedCheck] = []
+    for spec in REGISTRY.values():
+        if not spec.parameterised:
+            planned.append(PlannedCheck(spec.id, spec.id, spec.basis, settings, spec.id in disabled))
+            continue
+        for req in requirements:
+            if _applies(req, site):
+                check_id = f"{spec.id}:{req.id}"
+                planned.append(PlannedCheck(check_id, spec.id, req.basis, {**settings, "requirement": req},
+                                            check_id in disabled or spec.id in disabled))
+    return tuple(planned)
+
+
+def needs_of(planned: Iterable[PlannedCheck]) -> frozenset[str]:
+    """The inputs the enabled planned checks need; they decide which probes run."""
+    return frozenset().union(*(REGISTRY[p.spec_id].needs for p in planned if not p.disabled))
+
+
+def _no_route(spec: CheckSpec, snap: SiteSnapshot) -> bool:
+    for need in spec.needs:
+        if need.startswith("probe:"):
+            probes = snap.probes_of(need.removeprefix("probe:"))
+            if probes and all(p.outcome == "no_route" for p in probes):
+                return True
+    return False
+
+
+def _guard(spec: CheckSpec, planned: PlannedCheck, snap: SiteSnapshot) -> Verdict:
+    if planned.disabled:
+        return Verdict(Status.SKIP, "runner.disabled")
+    missing = sorted(spec.needs - snap.collected)
+    if missing:
+        return Verdict(Status.ERROR, "runner.missing_input", {"inputs": ", ".join(missing)})
+    if _no_route(spec, snap):
+        return Verdict(Status.ERROR, "runner.no_route")
+    try:
+        verdict = spec.func(snap, planned.params)
+    except Exception as exc:  # a bug in one check must not cost the others
+        log.error("check %s failed on site %s: %r", planned.check_id, snap.site.id, exc)
+        log.debug("check %s failed", planned.check_id, exc_info=True)
+        return Verdict(Status.ERROR, "runner.exception", {"error": f"{type(exc).__name__}: {exc}"})
+    if verdict.key not in spec.messages:
+        log.error("check %s returned unknown message key %r", planned.check_id, verdict.key)
+        return Verdict(Status.ERROR, "runner.exception", {"error": f"unknown message key {verdict.key!r}"})
+    return verdict
+
+
+def evaluate(snap: SiteSnapshot, planned: Sequence[PlannedCheck]) -> list[Result]:
+    """Run each planned check on the snapshot; always one Result per planned check."""
+    results = []
+    for p in planned:
+        spec = REGISTRY[p.spec_id]
+        v = _guard(spec, p, snap)
+        results.append(Result(check_id=p.check_id, status=v.status, severity=spec.severity, basis=p.basis,
+                              message_key=v.key, message_params=dict(v.params), metrics=dict(v.metrics),
+                              evidence=v.evidence))
+    return results

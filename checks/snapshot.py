@@ -1,0 +1,136 @@
+"""The input of every check: what was collected about one site in one run.
+
+Frozen dataclasses, built by monitor.store from the database (or by
+tests/builders.py). Pure data: no I/O, no clock; `taken_at` is "now" for checks.
+Outcome kinds are plain strings carrying monitor.outcomes values, because
+checks/ imports nothing outside the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any
+
+@dataclass(frozen=True)
+class SiteInfo:
+    id: str
+    name: str
+    url: str
+    kind: str
+    level: str
+
+
+@dataclass(frozen=True)
+class RequirementInfo:
+    """One required column (栏目/专题), as the config's [[requirement]] says."""
+
+    id: str
+    title: str
+    keywords: tuple[str, ...]
+    applies_to: tuple[str, ...]
+    basis: str
+    levels: tuple[str, ...] = ()         # empty = every level
+    max_age_days: int | None = None
+    stale_status: str = "warn"            # "warn" | "fail" when older than max_age_days
+    deadline: str | None = None           # "MM-DD": the year's item must be dated on or before
+
+
+@dataclass(frozen=True)
+class DateHit:
+    date: date
+    source: str                           # list-item | meta | header | text
+    snippet: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str
+    final_url: str
+    status: int | None
+    fetch_kind: str
+    depth: int
+    content_type: str = ""
+    encoding: str = ""
+    size: int = 0
+    title: str = ""
+    redirect_chain: tuple[str, ...] = ()
+    dates: tuple[DateHit, ...] = ()
+
+
+@dataclass(frozen=True)
+class Link:
+    source_url: str
+    target_url: str
+    tag: str                              # a | iframe | img | script | link | ...
+    text: str = ""
+    context: str = "body"                 # nav | subnav | list | body | footer
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    url: str
+    outcome: str                          # a FetchKind value
+    http_status: int | None = None
+    attempts: int = 1
+    final_url: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DnsAnswer:
+    name: str
+    rtype: str                            # A | AAAA | CNAME | NS
+    kind: str                             # a DnsKind value
+    addresses: tuple[str, ...] = ()
+    cname_chain: tuple[str, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One network probe beyond the crawl (availability, homepage-v4/-v6, tls)."""
+
+    kind: str
+    url: str
+    outcome: str                          # a FetchKind value
+    at: datetime
+    status: int | None = None
+    address: str | None = None
+    final_url: str | None = None
+    title: str = ""
+    size: int = 0
+    elapsed_ms: float | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class History:
+    """What cross-run rules need, computed by the store so checks stay pure."""
+
+    availability: tuple[Probe, ...] = ()  # availability probes in the window, oldest first
+
+
+@dataclass(frozen=True)
+class SiteSnapshot:
+    site: SiteInfo
+    taken_at: datetime
+    collected: frozenset[str]             # the inputs gathered for this run (see CheckSpec.needs)
+    pages: tuple[Page, ...] = ()
+    links: tuple[Link, ...] = ()
+    targets: Mapping[str, LinkTarget] = field(default_factory=dict)
+    dns: tuple[DnsAnswer, ...] = ()
+    probes: tuple[Probe, ...] = ()
+    history: History = field(default_factory=History)
+
+    @cached_property
+    def page_by_url(self) -> Mapping[str, Page]:
+        return {p.url: p for p in self.pages}
+
+    def probes_of(self, kind: str) -> tuple[Probe, ...]:
+        return tuple(p for p in self.probes if p.kind == kind)
+
+    def dns_of(self, name: str, rtype: str) -> DnsAnswer | None:
+        return next((d for d in self.dns if d.name == name and d.rtype == rtype), None)

@@ -1,0 +1,670 @@
+"""The configuration: config/sites.toml → a validated, frozen `Config`.
+
+Owns the pydantic models, the known vocabularies (site kinds, levels, check ids)
+and the one-line error format `file:line: key.path: reason (did you mean …)`.
+Every problem in a file is reported at once as a `ConfigError`.
+Must not touch the network or write anything; it reads one file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import ipaddress
+import logging
+import re
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, time
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+                      ValidationError, model_validator)
+from pydantic_core import PydanticCustomError
+
+from monitor import __version__
+
+if TYPE_CHECKING:
+    from apscheduler.triggers.cron import CronTrigger
+
+KINDS: Mapping[str, str] = MappingProxyType({
+    "portal": "政府门户",
+    "development_reform": "发展改革",
+    "market_regulation": "市场监管",
+    "commerce": "商务",
+    "finance": "财政",
+    "business_environment": "营商环境",
+    "other": "其他",
+})
+LEVELS: Mapping[str, str] = MappingProxyType({"city": "市级", "county": "县级"})
+CHECK_IDS: tuple[str, ...] = ("availability", "links:dead", "freshness:homepage", "ipv6:dns",
+                              "ipv6:homepage", "ipv6:links", "https", "footer")
+CRAWL_OVERRIDES: tuple[str, ...] = ("max_pages", "max_depth", "timeout_s", "retries",
+                                    "obey_robots", "per_host_concurrency")
+DEFAULT_USER_AGENT = f"govmon/{__version__} (+https://github.com/govmon/govmon)"
+
+log = logging.getLogger(__name__)
+
+Loc = tuple[str | int, ...]
+
+
+class ConfigError(Exception):
+    """An unusable config; `errors` holds one self-contained line per problem."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+def _fail(reason: str) -> PydanticCustomError:
+    return PydanticCustomError("config", "{reason}", {"reason": reason})
+
+
+def _suggest(value: str, choices: Iterable[str]) -> str:
+    choices = list(choices)
+    close = difflib.get_close_matches(value, choices, n=1)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (expected one of: {', '.join(choices)})" if len(choices) <= 12 else ""
+
+
+def _one_of(what: str, choices: Iterable[str]) -> BeforeValidator:
+    allowed = tuple(choices)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and value not in allowed:
+            raise _fail(f"unknown {what} {value!r}{_suggest(value, allowed)}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise _fail("must not be empty")
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if not parts.scheme:
+        raise _fail(f"not an absolute URL: {value!r} (did you mean 'http://{value}'?)")
+    if parts.scheme.lower() not in ("http", "https"):
+        raise _fail(f"unsupported URL scheme {parts.scheme!r} in {value!r} (use http or https)")
+    try:
+        host, _ = parts.hostname, parts.port
+    except ValueError as exc:
+        raise _fail(f"invalid URL {value!r}: {exc}") from None
+    if not host:
+        raise _fail(f"invalid URL {value!r}: no host")
+    if any(c.isspace() for c in value):
+        raise _fail(f"invalid URL {value!r}: contains white space")
+    return value
+
+
+def _host(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9.\-]+|\[?[0-9A-Fa-f:.]+\]?", value):
+        raise _fail(f"expected a host name such as 'www.example.gov.cn', got {value!r}")
+    return value.lower().strip("[]")
+
+
+def _network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value)
+    except ValueError as exc:
+        raise _fail(f"invalid CIDR network: {exc}") from None
+    return value
+
+
+def _address(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise _fail(f"expected an IP address, got {value!r}") from None
+    return value
+
+
+def _identifier(pattern: str, allowed: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern, value):
+            raise _fail(f"invalid id {value!r}: use {allowed}")
+        return value
+
+    return AfterValidator(check)
+
+
+Text = Annotated[str, AfterValidator(_non_empty)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Kind = Annotated[str, _one_of("kind", KINDS)]
+Level = Annotated[Literal["city", "county"], _one_of("level", LEVELS)]
+PositiveInt = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Crawl(_Model):
+    max_pages: PositiveInt = 500
+    max_depth: Annotated[int, Field(ge=0)] = 3
+    timeout_s: PositiveFloat = 15.0
+    retries: Annotated[int, Field(ge=0)] = 2
+    concurrency: PositiveInt = 32
+    per_host_concurrency: PositiveInt = 4
+    obey_robots: bool = True
+    user_agent: Text = DEFAULT_USER_AGENT
+    max_response_bytes: PositiveInt = 10 * 1024 * 1024
+    allowed_networks: list[Annotated[str, AfterValidator(_network)]] = []
+    ca_bundle: Text | None = None
+
+    def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The parsed allowed_networks; empty means every address is allowed."""
+        return tuple(ipaddress.ip_network(n) for n in self.allowed_networks)
+
+
+class Dns(_Model):
+    nameservers: list[Annotated[str, AfterValidator(_address)]] = []
+    port: Annotated[int, Field(ge=1, le=65535)] = 53
+    timeout_s: PositiveFloat = 5.0
+
+
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _cron(value: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger  # the daemon's parser; imported on use only
+
+    fields = value.split()
+    try:
+        if len(fields) == 5:
+            fields[4] = _crontab_weekdays(fields[4])
+        CronTrigger.from_crontab(" ".join(fields), timezone=ZoneInfo("UTC"))
+    except ValueError as exc:
+        raise _fail(f"invalid cron expression {value!r}: {exc}") from None
+    return " ".join(fields)
+
+
+def _crontab_weekdays(field: str) -> str:
+    """Spell weekday numbers as names: crontab counts 0 (and 7) as Sunday, APScheduler 3 as Monday."""
+    if not any(c.isdigit() for c in field):
+        return field
+    days: set[int] = set()
+    for item in field.split(","):
+        match = re.fullmatch(r"(\*|(\w+)(?:-(\w+))?)(?:/(\d+))?", item)
+        if not match or match[4] == "0":
+            raise ValueError(f"invalid day of week {item!r}")
+        first = 0 if match[1] == "*" else _weekday(match[2])
+        last = _weekday(match[3]) if match[3] else 7 if match[1] == "*" or match[4] else first
+        if first > last:
+            raise ValueError(f"invalid day-of-week range {item!r}")
+        days.update(d % 7 for d in range(first, last + 1, int(match[4] or 1)))
+    monday_first = sorted(days, key=lambda d: (d + 6) % 7)
+    return "*" if len(days) == 7 else ",".join(_WEEKDAYS[d] for d in monday_first)
+
+
+def _weekday(token: str) -> int:
+    if token.isdigit() and int(token) <= 7:
+        return int(token)
+    if token.lower() in _WEEKDAYS:
+        return _WEEKDAYS.index(token.lower())
+    raise ValueError(f"invalid day of week {token!r} (use 0-7 or sun-sat)")
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        raise _fail(f"unknown time zone {value!r} (use an IANA name such as 'Asia/Shanghai')") from None
+    return value
+
+
+class Schedule(_Model):
+    # validated and stored with weekday names ("0 2 * * 1" becomes "0 2 * * mon")
+    cron: Annotated[str, AfterValidator(_cron)] = "0 2 * * mon"
+    timezone: Annotated[str, AfterValidator(_timezone)] = "Asia/Shanghai"
+    probe_interval_min: PositiveInt = 30
+
+    def trigger(self) -> CronTrigger:
+        """The daemon's trigger for `cron` in `timezone`."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        return CronTrigger.from_crontab(self.cron, timezone=ZoneInfo(self.timezone))
+
+
+def _database_url(value: str) -> str:
+    from sqlalchemy.engine import make_url  # imported on use: the crawl child needs no SQLAlchemy otherwise
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError):
+        raise _fail("cannot parse the database URL (expected sqlite:///PATH or "
+                    "postgresql+psycopg://USER@HOST/DB)") from None
+    if url.drivername not in ("sqlite", "postgresql", "postgresql+psycopg"):
+        raise _fail(f"unsupported database {url.drivername!r} (use sqlite:/// or postgresql+psycopg://)")
+    if url.drivername == "sqlite" and not url.database:
+        raise _fail("a sqlite URL needs a file: sqlite:///var/govmon.db")
+    return value
+
+
+class Storage(_Model):
+    url: Annotated[str, AfterValidator(_database_url), Field(repr=False)] = "sqlite:///var/govmon.db"
+
+
+class Report(_Model):
+    dir: Text = "var/reports"
+    language: Annotated[Literal["zh", "en"], _one_of("language", ("zh", "en"))] = "zh"
+    title: Text = "朝阳市政府网站巡检报告"
+    base_url: HttpUrl | None = None
+
+
+class Checks(_Model):
+    disabled: list[str] = []
+    homepage_max_age_days: PositiveInt = 14
+    availability_window_days: PositiveInt = 7
+    availability_max_failure_rate: Share = 0.05
+    availability_slow_s: PositiveFloat = 15.0
+    ipv6_secondary_min: Share = 0.90
+    ipv6_tertiary_min: Share = 0.85
+    ipv6_probe_count: PositiveInt = 3
+    cert_warn_days: Annotated[int, Field(ge=0)] = 30
+
+
+class Webhook(_Model):
+    url: Annotated[HttpUrl, Field(repr=False)]
+    style: Annotated[Literal["json", "dingtalk", "wecom"],
+                     _one_of("webhook style", ("json", "dingtalk", "wecom"))] = "json"
+    secret: Annotated[Text | None, Field(repr=False)] = None
+
+
+class Smtp(_Model):
+    host: Annotated[str, AfterValidator(_host)]
+    port: Annotated[int, Field(ge=1, le=65535)] = 25
+    starttls: bool = False
+    username: str | None = None
+    password: Annotated[str | None, Field(repr=False)] = None
+    sender: Text
+    recipients: Annotated[list[Text], Field(min_length=1)]
+
+
+class Notify(_Model):
+    on: Annotated[Literal["always", "worse"], _one_of("value", ("always", "worse"))] = "worse"
+    webhook: list[Webhook] = []
+    smtp: Smtp | None = None
+
+    @model_validator(mode="after")
+    def _has_channel(self) -> Notify:
+        if not self.webhook and self.smtp is None:
+            raise _fail("[notify] needs at least one [[notify.webhook]] or a [notify.smtp]")
+        return self
+
+
+def _deadline(value: str) -> str:
+    match = re.fullmatch(r"(\d\d)-(\d\d)", value)
+    if not match:
+        raise _fail(f'expected "MM-DD", got {value!r}')
+    try:
+        date(2000, int(match[1]), int(match[2]))  # a leap year, so 02-29 is allowed
+    except ValueError as exc:
+        raise _fail(f"invalid date {value!r}: {exc}") from None
+    return value
+
+
+class Requirement(_Model):
+    id: Annotated[str, _identifier(r"[a-z0-9_]+", "lowercase letters, digits and '_'")]
+    title: Text
+    keywords: Annotated[list[Text], Field(min_length=1)]
+    applies_to: Annotated[list[Kind], Field(min_length=1)]
+    levels: list[Level] = []
+    max_age_days: PositiveInt | None = None
+    stale_status: Annotated[Literal["warn", "fail"], _one_of("status", ("warn", "fail"))] = "warn"
+    deadline: Annotated[str, AfterValidator(_deadline)] | None = None
+    basis: Text
+
+
+class Site(_Model):
+    id: Annotated[str, _identifier(r"[a-z0-9_-]+", "lowercase letters, digits, '_' and '-'")]
+    name: Text
+    url: HttpUrl
+    kind: Kind
+    level: Level
+    extra_hosts: list[Annotated[str, AfterValidator(_host)]] = []
+    disabled_checks: list[str] = []
+    note: str | None = None
+    max_pages: PositiveInt | None = None
+    max_depth: Annotated[int, Field(ge=0)] | None = None
+    timeout_s: PositiveFloat | None = None
+    retries: Annotated[int, Field(ge=0)] | None = None
+    obey_robots: bool | None = None
+    per_host_concurrency: PositiveInt | None = None
+
+    @property
+    def host(self) -> str:
+        return (urlsplit(self.url).hostname or "").lower()
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """Every host that belongs to the site: the url's host, then extra_hosts."""
+        return tuple(dict.fromkeys((self.host, *self.extra_hosts)))
+
+
+def _cross_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    """Rules across tables, on TOML-shaped data (validated or raw, so it must tolerate junk)."""
+    problems: list[tuple[Loc, str]] = []
+    req_ids: list[str] = []
+    for table, what in (("requirement", "requirement"), ("site", "site")):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(_as_list(data.get(table))):
+            ident = item.get("id") if isinstance(item, dict) else None
+            if not isinstance(ident, str):
+                continue
+            if ident in seen:
+                reason = f"duplicate {what} id {ident!r} (first at {table}[{seen[ident]}])"
+                problems.append(((table, i, "id"), reason))
+            else:
+                seen[ident] = i
+        if table == "requirement":
+            req_ids = list(seen)
+    known = [*CHECK_IDS, *(f"column:{r}" for r in req_ids)]
+    checks = data.get("checks")
+    disabled = checks.get("disabled") if isinstance(checks, dict) else None
+    lists: list[tuple[Loc, Any]] = [(("checks", "disabled"), disabled)]
+    lists += [(("site", i, "disabled_checks"), s.get("disabled_checks"))
+              for i, s in enumerate(_as_list(data.get("site"))) if isinstance(s, dict)]
+    for loc, values in lists:
+        for j, value in enumerate(_as_list(values)):
+            if isinstance(value, str) and value not in known:
+                problems.append(((*loc, j), f"unknown check id {value!r}{_suggest(value, known)}"))
+    return problems
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+class Config(_Model):
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True)
+
+    crawl: Crawl = Crawl()
+    dns: Dns = Dns()
+    schedule: Schedule = Schedule()
+    storage: Storage = Storage()
+    report: Report = Report()
+    checks: Checks = Checks()
+    notify: Notify | None = None
+    requirements: list[Requirement] = Field(default=[], alias="requirement")
+    sites: list[Site] = Field(default=[], alias="site")
+    path: Path | None = Field(default=None, exclude=True)    # the file read; not a TOML key
+    digest: str = Field(default="", exclude=True)             # sha256 of the file's bytes; not a TOML key
+
+    @model_validator(mode="after")
+    def _cross_fields(self) -> Config:
+        problems = _cross_problems(self.model_dump(by_alias=True))
+        if problems:
+            summary = "; ".join(f"{'.'.join(map(str, loc))}: {reason}" for loc, reason in problems)
+            raise PydanticCustomError("config_cross", "{summary}", {"summary": summary, "problems": problems})
+        return self
+
+    def crawl_for(self, site: Site) -> Crawl:
+        """[crawl] with the site's own overrides applied."""
+        update = {k: getattr(site, k) for k in CRAWL_OVERRIDES if getattr(site, k) is not None}
+        return self.crawl.model_copy(update=update)
+
+    def site_by_id(self, site_id: str) -> Site | None:
+        return next((s for s in self.sites if s.id == site_id), None)
+
+    def site_for_url(self, url: str) -> Site | None:
+        """The configured site with this host and path (scheme and trailing slash ignored)."""
+        key = _url_key(url)
+        return next((s for s in self.sites if _url_key(s.url) == key), None)
+
+    def requirements_for(self, site: Site) -> list[Requirement]:
+        """The requirements that apply to the site's kind and level."""
+        return [r for r in self.requirements
+                if site.kind in r.applies_to and (not r.levels or site.level in r.levels)]
+
+    def disabled_for(self, site: Site) -> frozenset[str]:
+        """Check ids switched off for the site: [checks].disabled plus its own."""
+        return frozenset((*self.checks.disabled, *site.disabled_checks))
+
+
+def _url_key(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return (parts.netloc.lower(), parts.path.rstrip("/"))
+
+
+def site_from_url(url: str, kind: str = "portal", level: str = "city") -> Site:
+    """An ad-hoc site for `govmon check URL`; raises ConfigError on a bad url, kind or level."""
+    host = urlsplit(url).hostname or "site"
+    data = {"id": re.sub(r"[^a-z0-9_-]+", "-", host.lower()).strip("-") or "site",
+            "name": host, "url": url, "kind": kind, "level": level}
+    try:
+        return Site.model_validate(data)
+    except ValidationError as exc:
+        errors = [f"{err['loc'][-1]}: {_reason(dict(err), Site)}" for err in exc.errors()]
+        raise ConfigError(errors) from None
+
+
+def load(path: str | Path) -> Config:
+    """Read and validate a config file; raises ConfigError listing every problem."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        text = raw.decode("utf-8-sig")  # tolerate the BOM that Windows editors add
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError([f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                           "save the file as UTF-8"]) from None
+    config = _parse(text, str(path), Path(path), hashlib.sha256(raw).hexdigest())
+    log.debug("config %s: %d sites, %d requirements, digest %s",
+              path, len(config.sites), len(config.requirements), config.digest[:12])
+    return config
+
+
+def loads(text: str, path: str = "<string>") -> Config:
+    """Validate config text; `path` only labels the error lines."""
+    return _parse(text, path, None, hashlib.sha256(text.encode()).hexdigest())
+
+
+def _parse(text: str, label: str, path: Path | None, digest: str) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([_syntax_error(str(exc), text, label)]) from None
+    # field names that are not TOML keys: the file says [[site]], never `sites` or `path`
+    errors = [{"type": "extra_forbidden", "loc": (key,), "input": data.pop(key)}
+              for key in ("path", "digest", "requirements", "sites") if key in data]
+    try:
+        config = Config.model_validate({**data, "path": path, "digest": digest})
+    except ValidationError as exc:
+        errors += [dict(e) for e in exc.errors()]
+    if not errors:
+        return config
+    if not any(e["type"] == "config_cross" for e in errors):
+        errors.append({"type": "config_cross", "loc": (), "ctx": {"problems": _cross_problems(data)}})
+    raise ConfigError(_format(errors, data, text, label))
+
+
+def _syntax_error(message: str, text: str, label: str) -> str:
+    match = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    if match:
+        return f"{label}:{match[1]}: invalid TOML: {message[:match.start()]} (column {match[2]})"
+    reason = re.sub(r"\s*\(at end of document\)$", "", message)
+    return f"{label}:{max(len(text.splitlines()), 1)}: invalid TOML: {reason} (at the end of the file)"
+
+
+def _format(errors: list[dict[str, Any]], data: Mapping[str, Any], text: str, label: str) -> list[str]:
+    index = _line_index(text)
+    found: list[tuple[int, str]] = []
+    for err in errors:
+        pairs = (err["ctx"]["problems"] if err["type"] == "config_cross"
+                 else [(tuple(err["loc"]), _reason(err, _model_at(tuple(err["loc"]))))])
+        for loc, reason in pairs:
+            line = _line_of(loc, index)
+            where = f"{label}:{line}" if line else label
+            key = _key_path(loc, data)
+            found.append((line, f"{where}: {key}: {reason}" if key else f"{where}: {reason}"))
+    found.sort(key=lambda pair: pair[0])
+    return list(dict.fromkeys(line for _, line in found))
+
+
+_EXPECTED = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
+    "bool_parsing": "true or false", "string_type": "a string", "list_type": "a list",
+    "model_type": "a table", "dict_type": "a table", "model_attributes_type": "a table",
+}
+_BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="),
+           "less_than": ("lt", "<"), "less_than_equal": ("le", "<=")}
+
+
+def _reason(err: Mapping[str, Any], model: type[BaseModel] | None) -> str:
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    if kind == "config":
+        return str(ctx["reason"])
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {_show(value)}"
+    if kind in _BOUNDS:
+        key, sign = _BOUNDS[kind]
+        return f"must be {sign} {ctx[key]}, got {_show(value)}"
+    if kind == "too_short":
+        return "must not be empty"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "literal_error":
+        return f"expected {ctx['expected']}, got {_show(value)}"
+    if kind == "extra_forbidden":
+        name = str(err["loc"][-1])
+        known = [f.alias or n for n, f in model.model_fields.items() if not f.exclude] if model else []
+        return f"unknown key {name!r}" + (_suggest(name, known) if known else "")
+    return str(err.get("msg", kind))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    """The model that holds the last key of `loc` (for did-you-mean on unknown keys)."""
+    model: type[BaseModel] = Config
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
+        inner = _model_in(field.annotation) if field else None
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found:
+            return found
+    return None
+
+
+def _key_path(loc: Loc, data: Any) -> str:
+    parts: list[str] = []
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            label = f"[{part}]"
+            if isinstance(node, dict) and isinstance(node.get("id"), str):
+                label += f' (id="{node["id"]}")'
+            parts[-1:] = [(parts[-1] if parts else "") + label]
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+            parts.append(part)
+    return ".".join(parts)
+
+
+_HEADER = re.compile(r"\s*(\[\[?)\s*([^\[\]#]+?)\s*\]\]?\s*(#.*)?")
+_NAME = r"(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')"
+_KEY = re.compile(rf"\s*({_NAME}(?:\s*\.\s*{_NAME})*)\s*=")
+
+
+def _line_index(text: str) -> dict[Loc, int]:
+    """Map each table header and key of the file to its first line, by scanning the text."""
+    index: dict[Loc, int] = {}
+    table: Loc = ()
+    counts: dict[Loc, int] = {}
+    for number, line in _statement_lines(text):
+        header = _HEADER.fullmatch(line)
+        if header:
+            table = ()
+            names = _split_key(header[2])
+            for name in names[:-1]:
+                table += (name,)
+                if table in counts:
+                    table += (counts[table],)
+            table += (names[-1],)
+            if header[1] == "[[":
+                counts[table] = counts.get(table, -1) + 1
+                table += (counts[table],)
+            for end in range(1, len(table) + 1):  # [notify.smtp] also locates `notify`
+                index.setdefault(table[:end], number)
+            continue
+        key = _KEY.match(line)
+        if key:
+            index.setdefault((*table, *_split_key(key[1])), number)
+    return index
+
+
+def _split_key(key: str) -> list[str]:
+    return [part.strip().strip("\"'") for part in re.findall(r"\"[^\"]*\"|'[^']*'|[^.]+", key)]
+
+
+def _statement_lines(text: str) -> Iterator[tuple[int, str]]:
+    """Lines that start a statement: not inside a multi-line string or an open array or table."""
+    depth, quote = 0, ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if depth == 0 and not quote:
+            yield number, line
+        i = 0
+        while i < len(line):
+            if quote:
+                if line[i] == "\\" and quote[0] == '"':
+                    i += 1  # an escape: the next character cannot close the string
+                elif line.startswith(quote, i):
+                    i, quote = i + len(quote) - 1, ""
+            elif line[i] == "#":
+                break
+            elif line.startswith(('"""', "'''"), i):
+                quote, i = line[i:i + 3], i + 2
+            elif line[i] in "\"'":
+                quote = line[i]
+            elif line[i] in "[{":
+                depth += 1
+            elif line[i] in "]}":
+                depth = max(depth - 1, 0)
+            i += 1
+        if len(quote) == 1:
+            quote = ""  # a single-line string never continues onto the next line
+
+
+def _line_of(loc: Loc, index: Mapping[Loc, int]) -> int:
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in index:
+            return index[loc[:end]]
+    return 0

@@ -1,0 +1,52 @@
+"""Closed vocabularies shared by the resolver, the fetch layer, spiders, probes
+and checks. Values appear unchanged in the database, JSON and tests, so they are
+stable: add members, never rename them."""
+
+from enum import StrEnum
+
+
+class DnsKind(StrEnum):
+    OK = "ok"
+    NXDOMAIN = "nxdomain"          # the name does not exist
+    NO_ANSWER = "no_answer"        # the name exists, no record of this type
+    SERVFAIL = "servfail"
+    REFUSED = "refused"            # the nameserver refused the query
+    TIMEOUT = "timeout"
+    ERROR = "error"                # anything else the resolver could not classify
+
+
+class FetchKind(StrEnum):
+    OK = "ok"                      # a 2xx final response
+    HTTP_3XX = "http_3xx"          # a redirect without a usable Location
+    HTTP_4XX = "http_4xx"
+    HTTP_5XX = "http_5xx"
+    DNS = "dns"                    # no address for the host (see the DnsKind in detail)
+    REFUSED = "refused"            # TCP connection refused
+    TIMEOUT = "timeout"            # connect or read timeout
+    RESET = "reset"                # connection closed or reset mid-exchange
+    TLS = "tls"                    # handshake or certificate failure (see tls_error)
+    PROTOCOL = "protocol"          # malformed HTTP
+    REDIRECT_LOOP = "redirect_loop"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    TOO_LARGE = "too_large"        # body exceeded the configured maximum
+    BLOCKED = "blocked"            # WAF challenge (e.g. 412 + JS) or persistent 403
+    RATE_LIMITED = "rate_limited"  # 429
+    SOFT_404 = "soft_404"          # 200 page that says it does not exist
+    NO_ROUTE = "no_route"          # the monitor itself has no route for this family
+    DISALLOWED = "disallowed"      # address outside crawl.allowed_networks; never sent
+    UNSUPPORTED = "unsupported"    # scheme the tool does not fetch
+    ERROR = "error"                # the tool failed; detail says why
+
+
+class TlsError(StrEnum):
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    SELF_SIGNED = "self_signed"
+    UNTRUSTED = "untrusted"        # chain does not lead to a trusted CA
+    HOSTNAME_MISMATCH = "hostname_mismatch"
+    HANDSHAKE = "handshake"        # protocol/cipher failure before verification
+    OTHER = "other"
+
+
+TRANSIENT_KINDS = frozenset({FetchKind.HTTP_5XX, FetchKind.TIMEOUT, FetchKind.RESET, FetchKind.REFUSED})
+"""Kinds worth a retry before they count as a site failure."""

@@ -1,0 +1,61 @@
+"""Every declared check is complete, bilingual and named as SPEC names it."""
+
+import re
+
+import pytest
+
+from checks import REGISTRY
+from checks.base import LANGUAGES, RUNNER_MESSAGES, CheckSpec, Severity, T
+
+SPEC_IDS = {"availability", "column", "links:dead", "freshness:homepage", "ipv6:dns", "ipv6:homepage",
+            "ipv6:links", "https", "footer"}
+ID_PATTERN = re.compile(r"^[a-z0-9]+(:[a-z0-9_-]+)*$")
+
+
+def problems(spec: CheckSpec) -> list[str]:
+    found = []
+    if not ID_PATTERN.match(spec.id):
+        found.append(f"id {spec.id!r} does not match {ID_PATTERN.pattern}")
+    if spec.id not in SPEC_IDS:
+        found.append(f"id {spec.id!r} is not one of SPEC's check ids")
+    for name in ("title", "failure_title", "description"):
+        text = getattr(spec, name)
+        if not all(text.get(lang).strip() for lang in LANGUAGES) or text.zh == text.en:
+            found.append(f"{name} is not given in both languages")
+    if not spec.basis.strip() and not spec.parameterised:
+        found.append("no basis")
+    if not spec.messages:
+        found.append("no messages")
+    for key, text in spec.messages.items():
+        fields = text.placeholders()
+        if fields["zh"] != fields["en"]:
+            found.append(f"message {key!r}: placeholders differ between languages {fields}")
+    return found
+
+
+@pytest.mark.parametrize("spec", list(REGISTRY.values()), ids=lambda s: s.id)
+def test_spec_is_complete(spec: CheckSpec) -> None:
+    assert problems(spec) == []
+
+
+def test_runner_messages_agree_across_languages() -> None:
+    for text in RUNNER_MESSAGES.values():
+        fields = text.placeholders()
+        assert fields["zh"] == fields["en"]
+
+
+def test_problems_are_found_in_a_broken_spec() -> None:
+    broken = CheckSpec(id="Bad Id", title=T(zh="x", en="x"), failure_title=T(zh="失败", en="fails"),
+                       description=T(zh="说明", en=""), basis="", severity=Severity.MINOR, needs=frozenset(),
+                       messages={"m": T(zh="{a} 个", en="{b} items")}, func=lambda s, p: None)  # type: ignore[arg-type,return-value]
+    found = problems(broken)
+    assert any("does not match" in f for f in found)
+    assert any("not one of SPEC" in f for f in found)
+    assert any(f.startswith("title") for f in found)
+    assert any(f.startswith("description") for f in found)
+    assert "no basis" in found
+    assert any("placeholders differ" in f for f in found)
+
+
+def test_availability_is_a_veto_indicator() -> None:
+    assert REGISTRY["availability"].severity == Severity.VETO

@@ -1,0 +1,106 @@
+"""The runner's guards and the planner, on the real registry plus a test check."""
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from checks import REGISTRY, evaluate, needs_of, plan
+from checks.base import Severity, Status, T, Verdict, check
+from checks.snapshot import Probe, RequirementInfo, SiteInfo, SiteSnapshot
+
+NOW = datetime.now(UTC)
+PORTAL = SiteInfo(id="p", name="门户", url="http://p.test/", kind="portal", level="county")
+FINANCE = SiteInfo(id="f", name="财政局", url="http://f.test/", kind="finance", level="city")
+NEG = RequirementInfo(id="negative_list", title="市场准入负面清单", keywords=("负面清单",),
+                      applies_to=("portal", "commerce"), basis="一(一)4")
+DECISIONS = RequirementInfo(id="major_decisions", title="重大行政决策事项目录", keywords=("重大行政决策",),
+                            applies_to=("portal",), levels=("city",), basis="二(一)3", deadline="03-31")
+
+
+@pytest.fixture
+def probe_checks() -> Iterator[None]:
+    """Registers a plain and a parameterised check for the duration of a test."""
+    messages = {"ok": T(zh="好", en="fine"), "boom": T(zh="坏", en="bad")}
+
+    @check(id="testonly", title=T(zh="测", en="t"), failure_title=T(zh="测", en="t"), description=T(zh="测", en="t"),
+           basis="b", severity=Severity.MINOR, needs={"probe:v6"}, messages=messages)
+    def testonly(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
+        if params.get("explode"):
+            raise RuntimeError("kaput")
+        if params.get("bad_key"):
+            return Verdict(Status.PASS, "nonexistent")
+        return Verdict(Status.PASS, "ok")
+
+    @check(id="colx", title=T(zh="栏", en="c"), failure_title=T(zh="栏", en="c"), description=T(zh="栏", en="c"),
+           basis="", severity=Severity.MAJOR, needs={"crawl"}, messages=messages, parameterised=True)
+    def colx(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
+        return Verdict(Status.FAIL, "boom", {}, {"req": params["requirement"].id})
+
+    yield
+    del REGISTRY["testonly"], REGISTRY["colx"]
+
+
+def snap(collected: set[str], probes: tuple[Probe, ...] = ()) -> SiteSnapshot:
+    return SiteSnapshot(site=PORTAL, taken_at=NOW, collected=frozenset(collected), probes=probes)
+
+
+def only(check_id: str, site: SiteInfo = PORTAL, **params: Any) -> list:
+    return [p for p in plan(site, (NEG, DECISIONS), params) if p.check_id == check_id]
+
+
+def test_parameterised_checks_expand_per_applicable_requirement(probe_checks: None) -> None:
+    ids = [p.check_id for p in plan(PORTAL, (NEG, DECISIONS), {})]
+    assert "colx:negative_list" in ids
+    assert "colx:major_decisions" not in ids, "levels=city excludes a county portal"
+    city = SiteInfo(id="c", name="市", url="http://c.test/", kind="portal", level="city")
+    assert "colx:major_decisions" in [p.check_id for p in plan(city, (NEG, DECISIONS), {})]
+    assert not [p for p in plan(FINANCE, (NEG,), {}) if p.spec_id == "colx"], "kind excluded"
+
+
+def test_planned_column_carries_the_requirement_basis(probe_checks: None) -> None:
+    [p] = only("colx:negative_list")
+    assert p.basis == "一(一)4" and p.params["requirement"] is NEG
+
+
+def test_missing_input_is_error_not_pass(probe_checks: None) -> None:
+    [r] = evaluate(snap(set()), only("testonly"))
+    assert (r.status, r.message_key, r.message_params["inputs"]) == (Status.ERROR, "runner.missing_input", "probe:v6")
+
+
+def test_no_route_probe_is_error_not_fail(probe_checks: None) -> None:
+    p = Probe(kind="v6", url="http://p.test/", outcome="no_route", at=NOW)
+    [r] = evaluate(snap({"probe:v6"}, (p,)), only("testonly"))
+    assert (r.status, r.message_key) == (Status.ERROR, "runner.no_route")
+
+
+def test_exception_in_a_check_is_error_and_others_still_run(probe_checks: None) -> None:
+    planned = [*only("testonly", explode=True), *only("colx:negative_list")]
+    r1, r2 = evaluate(snap({"probe:v6", "crawl"}), planned)
+    assert (r1.status, r1.message_key) == (Status.ERROR, "runner.exception")
+    assert "RuntimeError: kaput" in r1.message_params["error"]
+    assert (r2.status, r2.metrics) == (Status.FAIL, {"req": "negative_list"})
+
+
+def test_unknown_message_key_is_error(probe_checks: None) -> None:
+    [r] = evaluate(snap({"probe:v6"}), only("testonly", bad_key=True))
+    assert r.status == Status.ERROR
+
+
+def test_disabled_check_is_skip_and_needs_nothing(probe_checks: None) -> None:
+    planned = [p for p in plan(PORTAL, (NEG,), {}, disabled={"testonly", "colx:negative_list"})
+               if p.spec_id in {"testonly", "colx"}]
+    assert all(p.disabled for p in planned)
+    assert needs_of(planned) == frozenset()
+    assert {r.status for r in evaluate(snap(set()), planned)} == {Status.SKIP}
+
+
+def test_needs_are_the_union_of_enabled_checks(probe_checks: None) -> None:
+    planned = [p for p in plan(PORTAL, (NEG,), {}) if p.spec_id in {"testonly", "colx"}]
+    assert needs_of(planned) == {"probe:v6", "crawl"}
+
+
+def test_result_carries_severity_and_basis(probe_checks: None) -> None:
+    [r] = evaluate(snap({"crawl"}), only("colx:negative_list"))
+    assert (r.severity, r.basis) == (Severity.MAJOR, "一(一)4")
