@@ -1,0 +1,349 @@
+"""The database: engine, session factory, ORM tables and Alembic entry points.
+
+Owns SQLAlchemy and Alembic: their connection and migration errors are mapped
+to StorageError here (and in monitor.store for queries). Holds no queries and
+never maps rows to dataclasses; monitor.store does that. Snapshot tables are
+insert-only per run and cascade-delete with their run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+log = logging.getLogger(__name__)
+
+SCRIPT_LOCATION = "monitor:migrations"
+
+
+class StorageError(Exception):
+    """The database could not be reached, migrated, read or written; the text says why."""
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite keeps no offset, so values are stored as naive UTC and UTC is
+    re-attached on read. A naive datetime is a caller bug and is refused.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} (store only aware datetimes)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+# SQLite only makes INTEGER PRIMARY KEY an autoincrementing rowid alias.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+def _run_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("run.id", ondelete="CASCADE")
+
+
+def _run_site_fk() -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(["run_id", "site_id"], ["run_site.run_id", "run_site.site_id"],
+                                   ondelete="CASCADE")
+
+
+class RunRow(Base):
+    __tablename__ = "run"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('scheduled', 'manual', 'adhoc', 'demo')", name="kind"),
+        sa.CheckConstraint("status IN ('running', 'complete', 'failed', 'interrupted')", name="status"),
+        sa.Index(None, "status", "started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pid: Mapped[int | None] = mapped_column(sa.Integer)
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    config_digest: Mapped[str] = mapped_column(sa.String(64))
+    code_version: Mapped[str] = mapped_column(sa.String(64))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class SiteRow(Base):
+    """A configured site as last seen; reports use RunSiteRow, the site as it was in a run."""
+
+    __tablename__ = "site"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.Text)
+    url: Mapped[str] = mapped_column(sa.Text)
+    kind: Mapped[str] = mapped_column(sa.String(64))
+    level: Mapped[str] = mapped_column(sa.String(32))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RunSiteRow(Base):
+    __tablename__ = "run_site"
+
+    run_id: Mapped[str] = mapped_column(_run_fk(), primary_key=True)
+    site_id: Mapped[str] = mapped_column(sa.ForeignKey("site.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(sa.Integer)  # the config's order, kept for reports
+    name: Mapped[str] = mapped_column(sa.Text)
+    url: Mapped[str] = mapped_column(sa.Text)
+    kind: Mapped[str] = mapped_column(sa.String(64))
+    level: Mapped[str] = mapped_column(sa.String(32))
+    pages_crawled: Mapped[int] = mapped_column(sa.Integer)
+
+
+class PageRow(Base):
+    __tablename__ = "page"
+    __table_args__ = (_run_site_fk(), sa.UniqueConstraint("run_id", "site_id", "url"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[str] = mapped_column(sa.String(32))
+    site_id: Mapped[str] = mapped_column(sa.String(64))
+    url: Mapped[str] = mapped_column(sa.Text)
+    final_url: Mapped[str] = mapped_column(sa.Text)
+    redirect_chain: Mapped[list[str]] = mapped_column(JSONType)
+    status: Mapped[int | None] = mapped_column(sa.Integer)
+    fetch_kind: Mapped[str] = mapped_column(sa.String(32))
+    content_type: Mapped[str] = mapped_column(sa.Text)
+    encoding: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int] = mapped_column(sa.Integer)
+    title: Mapped[str] = mapped_column(sa.Text)
+    body_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    depth: Mapped[int] = mapped_column(sa.Integer)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PageDateRow(Base):
+    __tablename__ = "page_date"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    page_id: Mapped[int] = mapped_column(sa.ForeignKey("page.id", ondelete="CASCADE"), index=True)
+    date: Mapped[date] = mapped_column(sa.Date)
+    source: Mapped[str] = mapped_column(sa.String(16))
+    snippet: Mapped[str] = mapped_column(sa.Text)
+
+
+class LinkRow(Base):
+    __tablename__ = "link"
+    __table_args__ = (_run_site_fk(), sa.Index(None, "run_id", "site_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[str] = mapped_column(sa.String(32))
+    site_id: Mapped[str] = mapped_column(sa.String(64))
+    source_page_id: Mapped[int] = mapped_column(sa.ForeignKey("page.id", ondelete="CASCADE"), index=True)
+    target_url: Mapped[str] = mapped_column(sa.Text)
+    tag: Mapped[str] = mapped_column(sa.String(16))
+    text: Mapped[str] = mapped_column(sa.Text)
+    context: Mapped[str] = mapped_column(sa.String(16))
+
+
+class LinkTargetRow(Base):
+    """One distinct link target per run, shared by every site that links to it."""
+
+    __tablename__ = "link_target"
+    __table_args__ = (sa.UniqueConstraint("run_id", "url"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[str] = mapped_column(_run_fk())
+    url: Mapped[str] = mapped_column(sa.Text)
+    outcome: Mapped[str] = mapped_column(sa.String(32))
+    http_status: Mapped[int | None] = mapped_column(sa.Integer)
+    attempts: Mapped[int] = mapped_column(sa.Integer)
+    final_url: Mapped[str | None] = mapped_column(sa.Text)
+    detail: Mapped[str] = mapped_column(sa.Text)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DnsAnswerRow(Base):
+    __tablename__ = "dns_answer"
+    __table_args__ = (sa.UniqueConstraint("run_id", "name", "rtype"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[str] = mapped_column(_run_fk())
+    name: Mapped[str] = mapped_column(sa.String(255))
+    rtype: Mapped[str] = mapped_column(sa.String(8))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    addresses: Mapped[list[str]] = mapped_column(JSONType)
+    cname_chain: Mapped[list[str]] = mapped_column(JSONType)
+    detail: Mapped[str] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProbeRow(Base):
+    """A probe beyond the crawl; run_id is NULL for the daemon's light availability probes."""
+
+    __tablename__ = "probe"
+    __table_args__ = (sa.Index(None, "site_id", "kind", "at"), sa.Index(None, "run_id", "site_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[str | None] = mapped_column(_run_fk())
+    site_id: Mapped[str] = mapped_column(sa.ForeignKey("site.id"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    url: Mapped[str] = mapped_column(sa.Text)
+    address: Mapped[str | None] = mapped_column(sa.String(64))
+    outcome: Mapped[str] = mapped_column(sa.String(32))
+    status: Mapped[int | None] = mapped_column(sa.Integer)
+    final_url: Mapped[str | None] = mapped_column(sa.Text)
+    title: Mapped[str] = mapped_column(sa.Text)
+    size: Mapped[int] = mapped_column(sa.Integer)
+    elapsed_ms: Mapped[float | None] = mapped_column(sa.Float)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class CheckResultRow(Base):
+    """Written in the same transaction that marks the run complete."""
+
+    __tablename__ = "check_result"
+    __table_args__ = (_run_site_fk(), sa.UniqueConstraint("run_id", "site_id", "check_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[str] = mapped_column(sa.String(32))
+    site_id: Mapped[str] = mapped_column(sa.String(64))
+    check_id: Mapped[str] = mapped_column(sa.String(128))
+    status: Mapped[str] = mapped_column(sa.String(8))
+    severity: Mapped[str] = mapped_column(sa.String(8))
+    basis: Mapped[str] = mapped_column(sa.Text)
+    message_key: Mapped[str] = mapped_column(sa.String(128))
+    message_params: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN instead of pysqlite's implicit,
+    # DML-only transactions: DDL in migrations becomes transactional and a
+    # SELECT followed by an UPDATE runs in one transaction.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """The engine for a storage URL (sqlite:///path or postgresql[+psycopg]://...).
+
+    SQLite gets its file's directory created and WAL, foreign keys, a busy
+    timeout and synchronous=NORMAL on every connection. A bare postgresql://
+    URL uses psycopg (3), the driver govmon ships with. Raises StorageError.
+    """
+    try:
+        parsed = make_url(url)
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        backend = parsed.get_backend_name()
+        if backend == "sqlite":
+            return _sqlite_engine(parsed)
+        if backend == "postgresql":
+            return sa.create_engine(parsed, pool_pre_ping=True, json_serializer=_json_dumps)
+    except (sa.exc.ArgumentError, ImportError, OSError) as exc:
+        raise StorageError(f"storage url {_redacted(url)}: {exc}") from exc
+    raise StorageError(f"storage url {_redacted(url)}: only sqlite and postgresql are supported")
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, json_serializer=_json_dumps)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _redacted(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return repr(url)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """The one session factory. Use its sessions through monitor.store only."""
+    return sessionmaker(engine)
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's Config built in code (no alembic.ini), optionally bound to a connection."""
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def _migrating(engine: Engine, what: str) -> Iterator[Connection]:
+    try:
+        with engine.begin() as connection:
+            yield connection
+    except sa.exc.SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise StorageError(f"{what} {engine.url.render_as_string(hide_password=True)}: {reason}") from exc
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database to `revision` (default: the newest) in one transaction."""
+    with _migrating(engine, "migrating") as connection:
+        command.upgrade(alembic_config(connection), revision)
+    log.debug("database %s at %s", engine.url.render_as_string(hide_password=True), revision)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    """Migrate the database down to `revision` (default: empty)."""
+    with _migrating(engine, "downgrading") as connection:
+        command.downgrade(alembic_config(connection), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None for an unmigrated database."""
+    with _migrating(engine, "reading the revision of") as connection:
+        return MigrationContext.configure(connection).get_current_revision()

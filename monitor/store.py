@@ -1,0 +1,424 @@
+"""Every read and write of govmon's data: the only module mapping rows to and
+from the dataclasses of checks.snapshot and checks.base.
+
+Every function takes a Session and is one transaction: it commits what it
+writes and ends what it reads, so call it outside a transaction of your own
+(finish_run commits results and the run's completion together). Never fetches,
+never reads the clock (callers pass times), never renders. SQLAlchemy errors
+leave as monitor.db.StorageError, with the session rolled back. JSON columns
+give back JSON: a tuple stored in metrics comes back as a list.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, ParamSpec, TypeVar, cast
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from checks.base import Evidence, Result, Severity, Status
+from checks.snapshot import DateHit, DnsAnswer, History, Link, LinkTarget, Page, Probe, SiteInfo, SiteSnapshot
+from monitor.db import (CheckResultRow, DnsAnswerRow, LinkRow, LinkTargetRow, PageDateRow, PageRow, ProbeRow,
+                        RunRow, RunSiteRow, SiteRow, StorageError)
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class RunKind(StrEnum):
+    SCHEDULED = "scheduled"
+    MANUAL = "manual"
+    ADHOC = "adhoc"
+    DEMO = "demo"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETE = "complete"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"    # stopped on purpose (signal, shutdown)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: str
+    kind: RunKind
+    status: RunStatus
+    started_at: datetime
+    finished_at: datetime | None
+    error: str | None
+    config_digest: str
+    code_version: str
+    pid: int | None
+    host: str | None
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    heartbeat_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RunResults:
+    run: RunInfo
+    sites: tuple[SiteInfo, ...]                  # as they were in the run, in config order
+    results: Mapping[str, tuple[Result, ...]]    # site id -> results in the order they were given
+    pages_crawled: Mapping[str, int]
+
+
+def _storage(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Make a store function one transaction and map SQLAlchemy errors to StorageError.
+
+    A read ends its transaction too: an open one would pin an old SQLite WAL
+    snapshot (later reads would not see other processes' writes) or leave a
+    PostgreSQL connection idle in transaction.
+    """
+
+    def wrap(func: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(func)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            session = args[0]
+            assert isinstance(session, Session)
+            try:
+                result = func(*args, **kwargs)
+                if session.in_transaction():
+                    session.commit()
+                return result
+            except sa.exc.SQLAlchemyError as exc:
+                session.rollback()
+                reason = getattr(exc, "orig", None) or exc
+                raise StorageError(f"{what}: {type(reason).__name__}: {reason}") from exc
+        return run
+
+    return wrap
+
+
+def _insert(session: Session, table: type[Any]) -> Any:
+    """The dialect's INSERT, which has on_conflict_do_nothing/do_update."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _update(session: Session, stmt: sa.Update) -> int:
+    """Run an UPDATE; the number of rows it matched."""
+    return cast(sa.CursorResult[Any], session.execute(stmt)).rowcount
+
+
+def new_run_id(now: datetime) -> str:
+    """A sortable run id: UTC time to the second, then 6 random hex digits."""
+    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def _upsert_sites(session: Session, sites: Sequence[SiteInfo], at: datetime) -> None:
+    for site in sites:
+        values = {"name": site.name, "url": site.url, "kind": site.kind, "level": site.level, "updated_at": at}
+        session.execute(_insert(session, SiteRow).values(id=site.id, **values)
+                        .on_conflict_do_update(index_elements=["id"], set_=values))
+
+
+@_storage("saving sites")
+def sync_sites(session: Session, sites: Sequence[SiteInfo], *, at: datetime) -> None:
+    """Upsert the configured sites; needed before probes of a site that no run has seen yet."""
+    _upsert_sites(session, sites, at)
+    session.commit()
+
+
+@_storage("starting a run")
+def start_run(session: Session, *, kind: str, sites: Sequence[SiteInfo], config_digest: str,
+              code_version: str, started_at: datetime, pid: int | None, host: str | None) -> str:
+    """Insert a running run, upsert its sites and record them as they are in this run."""
+    run_id = new_run_id(started_at)
+    _upsert_sites(session, sites, started_at)
+    session.add(RunRow(id=run_id, kind=RunKind(kind), status=RunStatus.RUNNING, started_at=started_at,
+                       heartbeat_at=started_at, pid=pid, host=host, config_digest=config_digest,
+                       code_version=code_version, summary={}))
+    session.add_all(RunSiteRow(run_id=run_id, site_id=site.id, position=position, name=site.name, url=site.url,
+                               kind=site.kind, level=site.level, pages_crawled=0)
+                    for position, site in enumerate(sites))
+    session.commit()
+    log.debug("run %s started (%s, %d sites)", run_id, kind, len(sites))
+    return run_id
+
+
+@_storage("recording a heartbeat")
+def heartbeat(session: Session, run_id: str, at: datetime) -> bool:
+    """Mark the run alive at `at`; False if it is no longer running (someone ended it)."""
+    done = _update(session, sa.update(RunRow).where(RunRow.id == run_id, RunRow.status == RunStatus.RUNNING)
+                   .values(heartbeat_at=at))
+    session.commit()
+    return bool(done)
+
+
+def _dns_name(name: str) -> str:
+    return name.lower().rstrip(".")
+
+
+@_storage("saving DNS answers")
+def save_dns(session: Session, run_id: str, answers: Sequence[DnsAnswer], at: datetime) -> None:
+    """Store the run's DNS answers. Names are compared case-insensitively without the
+    trailing dot; a second answer for the same (name, type) in a run is ignored."""
+    if not answers:
+        return
+    rows = [{"run_id": run_id, "name": _dns_name(a.name), "rtype": a.rtype, "kind": str(a.kind),
+             "addresses": list(a.addresses), "cname_chain": list(a.cname_chain), "detail": a.detail, "at": at}
+            for a in answers]
+    session.execute(_insert(session, DnsAnswerRow).on_conflict_do_nothing(
+        index_elements=["run_id", "name", "rtype"]), rows)
+    session.commit()
+
+
+@_storage("saving probes")
+def save_probes(session: Session, run_id: str | None, site_id: str, probes: Sequence[Probe]) -> None:
+    """Store probes of one site; run_id None for probes outside any run (availability)."""
+    if not probes:
+        return
+    session.execute(sa.insert(ProbeRow), [
+        {"run_id": run_id, "site_id": site_id, "kind": p.kind, "url": p.url, "address": p.address,
+         "outcome": str(p.outcome), "status": p.status, "final_url": p.final_url, "title": p.title,
+         "size": p.size, "elapsed_ms": p.elapsed_ms, "at": p.at, "detail": dict(p.detail)}
+        for p in probes])
+    session.commit()
+
+
+def _probe(row: ProbeRow) -> Probe:
+    return Probe(kind=row.kind, url=row.url, outcome=row.outcome, at=row.at, status=row.status,
+                 address=row.address, final_url=row.final_url, title=row.title, size=row.size,
+                 elapsed_ms=row.elapsed_ms, detail=row.detail)
+
+
+@_storage("loading a snapshot")
+def load_snapshot(session: Session, run_id: str, site: SiteInfo, *, taken_at: datetime,
+                  collected: frozenset[str], hosts: Sequence[str] = (), window_days: int = 7) -> SiteSnapshot:
+    """What a run collected about one site, plus its history.
+
+    `dns` holds the answers for `hosts` (default: the host of the site's URL);
+    `history.availability` every availability probe of the site, from any run or
+    none, taken within `window_days` up to `taken_at`, oldest first.
+    """
+    names = [_dns_name(h) for h in hosts] or [_dns_name(urlsplit(site.url).hostname or "")]
+    dns = session.scalars(sa.select(DnsAnswerRow).where(DnsAnswerRow.run_id == run_id,
+                                                        DnsAnswerRow.name.in_(names))
+                          .order_by(DnsAnswerRow.id)).all()
+    probes = session.scalars(sa.select(ProbeRow).where(ProbeRow.run_id == run_id, ProbeRow.site_id == site.id)
+                             .order_by(ProbeRow.at, ProbeRow.id)).all()
+    window = session.scalars(sa.select(ProbeRow).where(
+        ProbeRow.site_id == site.id, ProbeRow.kind == "availability",
+        ProbeRow.at >= taken_at - timedelta(days=window_days), ProbeRow.at <= taken_at)
+        .order_by(ProbeRow.at, ProbeRow.id)).all()
+    pages, links, targets = _crawl(session, run_id, site.id)
+    return SiteSnapshot(
+        site=site, taken_at=taken_at, collected=collected, pages=pages, links=links, targets=targets,
+        dns=tuple(DnsAnswer(name=d.name, rtype=d.rtype, kind=d.kind, addresses=tuple(d.addresses),
+                            cname_chain=tuple(d.cname_chain), detail=d.detail) for d in dns),
+        probes=tuple(_probe(p) for p in probes),
+        history=History(availability=tuple(_probe(p) for p in window)))
+
+
+def _crawl(session: Session, run_id: str, site_id: str
+           ) -> tuple[tuple[Page, ...], tuple[Link, ...], Mapping[str, LinkTarget]]:
+    page_rows = session.scalars(sa.select(PageRow).where(PageRow.run_id == run_id, PageRow.site_id == site_id)
+                                .order_by(PageRow.id)).all()
+    if not page_rows:
+        return (), (), {}
+    dates: dict[int, list[DateHit]] = {}
+    for d in session.scalars(sa.select(PageDateRow).join(PageRow, PageDateRow.page_id == PageRow.id)
+                             .where(PageRow.run_id == run_id, PageRow.site_id == site_id)
+                             .order_by(PageDateRow.id)):
+        dates.setdefault(d.page_id, []).append(DateHit(date=d.date, source=d.source, snippet=d.snippet))
+    pages = tuple(Page(url=p.url, final_url=p.final_url, status=p.status, fetch_kind=p.fetch_kind, depth=p.depth,
+                       content_type=p.content_type, encoding=p.encoding, size=p.size, title=p.title,
+                       redirect_chain=tuple(p.redirect_chain), dates=tuple(dates.get(p.id, ())))
+                  for p in page_rows)
+    url_of = {p.id: p.url for p in page_rows}
+    link_rows = session.scalars(sa.select(LinkRow).where(LinkRow.run_id == run_id, LinkRow.site_id == site_id)
+                                .order_by(LinkRow.id))
+    links = tuple(Link(source_url=url_of[k.source_page_id], target_url=k.target_url, tag=k.tag, text=k.text,
+                       context=k.context) for k in link_rows)
+    linked = sa.select(LinkRow.target_url).where(LinkRow.run_id == run_id, LinkRow.site_id == site_id)
+    targets = {t.url: LinkTarget(url=t.url, outcome=t.outcome, http_status=t.http_status, attempts=t.attempts,
+                                 final_url=t.final_url, detail=t.detail)
+               for t in session.scalars(sa.select(LinkTargetRow).where(LinkTargetRow.run_id == run_id,
+                                                                       LinkTargetRow.url.in_(linked)))}
+    return pages, links, targets
+
+
+def _result_row(run_id: str, site_id: str, r: Result) -> dict[str, Any]:
+    for part in ("message_params", "metrics"):
+        try:
+            json.dumps(dict(getattr(r, part)))
+        except (TypeError, ValueError) as exc:
+            raise StorageError(f"finishing the run: result {r.check_id} of site {site_id}: "
+                               f"{part} is not JSON ({exc})") from exc
+    return {"run_id": run_id, "site_id": site_id, "check_id": r.check_id, "status": Status(r.status),
+            "severity": Severity(r.severity), "basis": r.basis, "message_key": r.message_key,
+            "message_params": dict(r.message_params), "metrics": dict(r.metrics),
+            "evidence": [asdict(e) for e in r.evidence]}
+
+
+@_storage("finishing the run")
+def finish_run(session: Session, run_id: str, results: Mapping[str, Sequence[Result]], *,
+               finished_at: datetime, summary: dict[str, Any]) -> None:
+    """Store every result and mark the run complete, in one transaction; also set each
+    site's pages_crawled from its stored pages.
+
+    Either all of it is committed or none: on any error the session is rolled
+    back, the run stays running and StorageError is raised (call fail_run then).
+    Raises StorageError too when the run is not running any more.
+    """
+    rows = [_result_row(run_id, site_id, r) for site_id, site_results in results.items() for r in site_results]
+    pages = (sa.select(sa.func.count(PageRow.id))
+             .where(PageRow.run_id == RunSiteRow.run_id, PageRow.site_id == RunSiteRow.site_id)
+             .scalar_subquery())
+    try:
+        # The status update comes first so that it takes the write lock before the inserts.
+        marked = _update(session, sa.update(RunRow)
+                         .where(RunRow.id == run_id, RunRow.status == RunStatus.RUNNING)
+                         .values(status=RunStatus.COMPLETE, finished_at=finished_at, heartbeat_at=finished_at,
+                                 summary=summary))
+        if not marked:
+            raise StorageError(f"finishing the run: run {run_id} is not running")
+        session.execute(sa.update(RunSiteRow).where(RunSiteRow.run_id == run_id).values(pages_crawled=pages))
+        if rows:
+            session.execute(sa.insert(CheckResultRow), rows)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    log.debug("run %s complete: %d results", run_id, len(rows))
+
+
+@_storage("failing the run")
+def fail_run(session: Session, run_id: str, reason: str, *, finished_at: datetime,
+             status: str = RunStatus.FAILED) -> bool:
+    """Mark a running run failed (or interrupted) with the reason; False if it was not running.
+
+    Discards whatever the session had not committed: that work belonged to the failed run.
+    """
+    if RunStatus(status) not in (RunStatus.FAILED, RunStatus.INTERRUPTED):
+        raise ValueError(f"a run ends as failed or interrupted, not {status!r}")
+    session.rollback()
+    done = _update(session, sa.update(RunRow).where(RunRow.id == run_id, RunRow.status == RunStatus.RUNNING)
+                   .values(status=RunStatus(status), finished_at=finished_at, error=reason))
+    session.commit()
+    if done:
+        log.info("run %s %s: %s", run_id, status, reason)
+    return bool(done)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (the default `is_alive`)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stale_reason(run: RunRow, *, now: datetime, host: str, is_alive: Callable[[int], bool],
+                  stale_after: timedelta) -> str | None:
+    if run.host == host and run.pid is not None and not is_alive(run.pid):
+        return f"the process running it (pid {run.pid} on {host}) is gone"
+    last = run.heartbeat_at or run.started_at
+    if now - last > stale_after:
+        return f"no heartbeat since {last.isoformat()} (more than {stale_after} before {now.isoformat()})"
+    return None
+
+
+@_storage("recovering stale runs")
+def recover_stale_runs(session: Session, *, now: datetime, host: str, is_alive: Callable[[int], bool],
+                       stale_after: timedelta) -> list[str]:
+    """Mark failed every running run whose process on this host is dead or whose
+    heartbeat is older than stale_after; returns their ids, oldest first."""
+    recovered = []
+    for run in session.scalars(sa.select(RunRow).where(RunRow.status == RunStatus.RUNNING)
+                               .order_by(RunRow.id)).all():
+        reason = _stale_reason(run, now=now, host=host, is_alive=is_alive, stale_after=stale_after)
+        if reason is None:
+            continue
+        if _update(session, sa.update(RunRow).where(RunRow.id == run.id, RunRow.status == RunStatus.RUNNING)
+                   .values(status=RunStatus.FAILED, finished_at=now, error=f"abandoned: {reason}")):
+            recovered.append(run.id)
+            log.warning("run %s marked failed: %s", run.id, reason)
+    session.commit()
+    return recovered
+
+
+def _run_info(row: RunRow) -> RunInfo:
+    return RunInfo(id=row.id, kind=RunKind(row.kind), status=RunStatus(row.status), started_at=row.started_at,
+                   finished_at=row.finished_at, error=row.error, config_digest=row.config_digest,
+                   code_version=row.code_version, pid=row.pid, host=row.host, summary=dict(row.summary),
+                   heartbeat_at=row.heartbeat_at)
+
+
+_NEWEST_FIRST = (RunRow.started_at.desc(), RunRow.id.desc())
+
+
+@_storage("listing runs")
+def list_runs(session: Session, *, statuses: Sequence[str] = (RunStatus.COMPLETE,), limit: int = 50
+              ) -> list[RunInfo]:
+    """Runs with one of `statuses`, newest first."""
+    rows = session.scalars(sa.select(RunRow).where(RunRow.status.in_([RunStatus(s) for s in statuses]))
+                           .order_by(*_NEWEST_FIRST).limit(limit))
+    return [_run_info(r) for r in rows]
+
+
+@_storage("reading a run")
+def get_run(session: Session, run_id: str) -> RunInfo | None:
+    row = session.get(RunRow, run_id)
+    return _run_info(row) if row else None
+
+
+def latest_complete_run(session: Session) -> RunInfo | None:
+    runs = list_runs(session, limit=1)
+    return runs[0] if runs else None
+
+
+@_storage("reading the previous run")
+def previous_complete_run(session: Session, run_id: str) -> RunInfo | None:
+    """The newest complete run started before `run_id`; None if none (or no such run)."""
+    this = session.get(RunRow, run_id)
+    if this is None:
+        return None
+    earlier = sa.or_(RunRow.started_at < this.started_at,
+                     sa.and_(RunRow.started_at == this.started_at, RunRow.id < this.id))
+    row = session.scalars(sa.select(RunRow).where(RunRow.status == RunStatus.COMPLETE, earlier)
+                          .order_by(*_NEWEST_FIRST).limit(1)).first()
+    return _run_info(row) if row else None
+
+
+def _result(row: CheckResultRow) -> Result:
+    return Result(check_id=row.check_id, status=Status(row.status), severity=Severity(row.severity),
+                  basis=row.basis, message_key=row.message_key, message_params=row.message_params,
+                  metrics=row.metrics, evidence=tuple(Evidence(**e) for e in row.evidence))
+
+
+@_storage("loading results")
+def load_results(session: Session, run_id: str) -> RunResults:
+    """The sites and results of a complete run; LookupError if there is no such complete run."""
+    run = get_run(session, run_id)
+    if run is None or run.status != RunStatus.COMPLETE:
+        raise LookupError(f"no complete run {run_id!r}" + (f" (it is {run.status})" if run else ""))
+    site_rows = session.scalars(sa.select(RunSiteRow).where(RunSiteRow.run_id == run_id)
+                                .order_by(RunSiteRow.position)).all()
+    results: dict[str, list[Result]] = {s.site_id: [] for s in site_rows}
+    for row in session.scalars(sa.select(CheckResultRow).where(CheckResultRow.run_id == run_id)
+                               .order_by(CheckResultRow.id)):
+        results[row.site_id].append(_result(row))
+    return RunResults(
+        run=run,
+        sites=tuple(SiteInfo(id=s.site_id, name=s.name, url=s.url, kind=s.kind, level=s.level) for s in site_rows),
+        results={site_id: tuple(rs) for site_id, rs in results.items()},
+        pages_crawled={s.site_id: s.pages_crawled for s in site_rows})

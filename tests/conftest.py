@@ -1,0 +1,84 @@
+"""Shared test fixtures."""
+
+
+# ---------------------------------------------------------------------------
+# Storage fixtures (monitor/db.py, monitor/store.py). Every test that takes
+# `session`, `db_engine` or `db_url` runs once on SQLite and once on PostgreSQL.
+# PostgreSQL: one database per test session (GOVMON_TEST_PG_URL is the server's
+# maintenance database), one fresh schema per test through the URL's search_path.
+# Unreachable PostgreSQL fails the postgresql params when CI is set, else skips.
+# ---------------------------------------------------------------------------
+import os  # noqa: E402  (this block keeps its own imports)
+import secrets  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from monitor import db  # noqa: E402
+
+_PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _pg_admin(url: sa.URL) -> Engine:
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh database govmon_test_<random> on the test server, dropped at the end."""
+    base = sa.make_url(os.environ.get("GOVMON_TEST_PG_URL", _PG_DEFAULT))
+    name = f"govmon_test_{secrets.token_hex(4)}"
+    admin = _pg_admin(base)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        reason = f"PostgreSQL unreachable at {base.render_as_string(hide_password=True)}: {' '.join(str(exc.orig).split())}"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'govmon.db'}"
+        return
+    url = sa.make_url(request.getfixturevalue("pg_url"))
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = _pg_admin(url)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture
+def db_engine(db_url: str) -> Iterator[Engine]:
+    """An engine on a database migrated to head."""
+    engine = db.make_engine(db_url)
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(db_engine: Engine) -> Iterator[Session]:
+    with db.session_factory(db_engine)() as s:
+        yield s

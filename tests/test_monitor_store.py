@@ -1,0 +1,357 @@
+"""monitor.store on SQLite and PostgreSQL: runs, snapshots, results, recovery."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from checks.base import Result, Severity, Status
+from checks.snapshot import SiteInfo
+from monitor import db, store
+from monitor.store import RunKind, RunStatus
+from tests import builders as b
+
+HOST = "monitor-1"
+SITES = (b.site("shuangta"), b.site("beipiao", kind="development_reform", level="city"))
+
+
+def start(session: Session, *, at: datetime | None = None, pid: int | None = None, host: str = HOST,
+          sites: tuple[SiteInfo, ...] = SITES, kind: str = "manual") -> str:
+    return store.start_run(session, kind=kind, sites=sites, config_digest="d1" * 32, code_version="0.1.0",
+                           started_at=at or b.utcnow(), pid=pid if pid is not None else os.getpid(), host=host)
+
+
+def count(session: Session, table: type, **where: object) -> int:
+    stmt = sa.select(sa.func.count()).select_from(table).filter_by(**where)
+    n = session.scalar(stmt) or 0
+    session.rollback()
+    return n
+
+
+def dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_run_ids_sort_by_start_time() -> None:
+    now = b.utcnow()
+    ids = [store.new_run_id(now + timedelta(seconds=s)) for s in (0, 1, 3600, 86400 * 40)]
+    assert ids == sorted(ids) and len(set(ids)) == 4
+    shanghai = now.astimezone(timezone(timedelta(hours=8)))
+    assert store.new_run_id(shanghai)[:16] == f"{now:%Y%m%dT%H%M%SZ}"
+
+
+def test_start_run_records_a_running_run_and_its_sites(session: Session) -> None:
+    at = b.utcnow().astimezone(timezone(timedelta(hours=8)))
+    run_id = start(session, at=at, kind="scheduled")
+    run = store.get_run(session, run_id)
+    assert run is not None
+    assert (run.status, run.kind, run.pid, run.host) == (RunStatus.RUNNING, RunKind.SCHEDULED, os.getpid(), HOST)
+    assert run.started_at == at and run.started_at.tzinfo == UTC and run.heartbeat_at == at
+    assert run.finished_at is None and run.error is None
+    assert count(session, db.RunSiteRow, run_id=run_id) == 2
+
+
+def test_sites_are_upserted_but_each_run_keeps_its_own_copy(session: Session) -> None:
+    first = start(session)
+    store.finish_run(session, first, {}, finished_at=b.utcnow(), summary={})
+    renamed = b.site("shuangta", name="双塔区政府（新）", url="https://new.shuangta.gov.cn/")
+    second = start(session, sites=(renamed,))
+    store.finish_run(session, second, {}, finished_at=b.utcnow(), summary={})
+    assert session.get(db.SiteRow, "shuangta").name == "双塔区政府（新）"  # type: ignore[union-attr]
+    assert store.load_results(session, first).sites == SITES
+    assert store.load_results(session, second).sites == (renamed,)
+
+
+def test_naive_datetimes_are_refused(session: Session) -> None:
+    with pytest.raises(db.StorageError, match="naive datetime"):
+        start(session, at=datetime.now())
+    assert count(session, db.RunRow) == 0
+
+
+def test_snapshot_holds_this_runs_dns_and_probes_of_the_site(session: Session) -> None:
+    site = SITES[0]
+    older = start(session)
+    run_id = start(session)
+    now = b.utcnow()
+    answers = [b.dns("WWW.Shuangta.gov.cn.", "A", addresses=["192.0.2.1"]),
+               b.dns("www.shuangta.gov.cn", "AAAA", "no_answer"),
+               b.dns("cdn.shuangta.gov.cn", "A", cname_chain=["x.cdn.net"], addresses=["192.0.2.9"]),
+               b.dns("www.beipiao.gov.cn", "A", addresses=["192.0.2.2"])]
+    store.save_dns(session, run_id, answers, now)
+    store.save_dns(session, run_id, [b.dns("www.shuangta.gov.cn", "A", "timeout")], now)  # a repeat is ignored
+    store.save_dns(session, older, [b.dns("www.shuangta.gov.cn", "CNAME")], now)
+    v4 = b.probe("homepage-v4", at=now - timedelta(seconds=2), address="192.0.2.1", title="首页",
+                 detail={"tls": {"version": "TLSv1.3"}, "hops": ["https://www.shuangta.gov.cn/"]})
+    v6 = b.probe("homepage-v6", "no_route", at=now - timedelta(seconds=1), elapsed_ms=None)
+    store.save_probes(session, run_id, site.id, [v6, v4])
+    store.save_probes(session, run_id, "beipiao", [b.probe("homepage-v4", at=now)])
+    store.save_probes(session, older, site.id, [b.probe("homepage-v4", "timeout", at=now)])
+
+    snap = store.load_snapshot(session, run_id, site, taken_at=now, collected=frozenset({"dns"}))
+    assert snap.dns == (b.dns("www.shuangta.gov.cn", "A", addresses=["192.0.2.1"]),
+                        b.dns("www.shuangta.gov.cn", "AAAA", "no_answer"))
+    assert snap.probes == (v4, v6)
+    assert snap.site == site and snap.taken_at == now and snap.collected == {"dns"}
+    assert (snap.pages, snap.links, dict(snap.targets)) == ((), (), {})
+    extra = store.load_snapshot(session, run_id, site, taken_at=now, collected=frozenset(),
+                                hosts=["cdn.shuangta.gov.cn"])
+    assert [d.name for d in extra.dns] == ["cdn.shuangta.gov.cn"] and extra.dns[0].cname_chain == ("x.cdn.net",)
+
+
+def test_history_holds_every_availability_probe_of_the_window(session: Session) -> None:
+    site = SITES[0]
+    earlier_run, run_id = start(session), start(session)
+    taken_at = b.utcnow()
+
+    def at(days: float) -> datetime:
+        return taken_at - timedelta(days=days)
+
+    outside = [b.probe(at=at(7.001)), b.probe(at=taken_at + timedelta(minutes=1))]
+    inside = [b.probe(at=at(7)), b.probe("availability", "timeout", at=at(3)), b.probe(at=at(1)),
+              b.probe(at=taken_at)]
+    store.save_probes(session, None, site.id, outside + [inside[0], inside[2]])
+    store.save_probes(session, earlier_run, site.id, [inside[1]])
+    store.save_probes(session, run_id, site.id, [inside[3], b.probe("homepage-v4", at=at(1))])
+    store.save_probes(session, None, "beipiao", [b.probe(at=at(1))])
+
+    snap = store.load_snapshot(session, run_id, site, taken_at=taken_at, collected=frozenset())
+    assert snap.history.availability == tuple(inside)
+    narrow = store.load_snapshot(session, run_id, site, taken_at=taken_at, collected=frozenset(), window_days=2)
+    assert narrow.history.availability == tuple(inside[2:])
+
+
+def test_snapshot_loads_the_crawl_and_finish_counts_pages(session: Session) -> None:
+    site = SITES[0]
+    run_id = start(session)
+    home, news = "https://www.shuangta.gov.cn/", "https://www.shuangta.gov.cn/news/"
+    today = date.today()
+    page_rows = [db.PageRow(run_id=run_id, site_id=site.id, url=u, final_url=u, redirect_chain=[], status=200,
+                            fetch_kind="ok", content_type="text/html", encoding="utf-8", size=10, title=t,
+                            depth=d, body_sha256=None, fetched_at=b.utcnow())
+                 for u, t, d in ((home, "首页", 0), (news, "新闻", 1))]
+    session.add_all(page_rows)
+    session.flush()
+    session.add_all([
+        db.PageDateRow(page_id=page_rows[1].id, date=today, source="list-item", snippet=f"{today}"),
+        db.LinkRow(run_id=run_id, site_id=site.id, source_page_id=page_rows[0].id, target_url=news, tag="a",
+                   text="新闻", context="nav"),
+        db.LinkRow(run_id=run_id, site_id=site.id, source_page_id=page_rows[1].id,
+                   target_url="https://gone.example.cn/x", tag="img", text="", context="body"),
+        db.LinkTargetRow(run_id=run_id, url="https://gone.example.cn/x", outcome="http_4xx", http_status=404,
+                         attempts=2, final_url=None, detail="404"),
+        db.LinkTargetRow(run_id=run_id, url="https://elsewhere.example.cn/", outcome="ok", http_status=200,
+                         attempts=1, final_url=None, detail=""),
+    ])
+    session.commit()
+
+    snap = store.load_snapshot(session, run_id, site, taken_at=b.utcnow(), collected=frozenset({"crawl"}))
+    assert snap.pages == (b.page(home, title="首页", size=10),
+                          b.page(news, title="新闻", depth=1, size=10, dates=[b.date_hit(today, snippet=f"{today}")]))
+    assert snap.links == (b.link(home, news, text="新闻", context="nav"),
+                          b.link(news, "https://gone.example.cn/x", tag="img"))
+    assert dict(snap.targets) == {"https://gone.example.cn/x": b.target("https://gone.example.cn/x", "http_4xx",
+                                                                        http_status=404, attempts=2, detail="404")}
+    store.finish_run(session, run_id, {}, finished_at=b.utcnow(), summary={})
+    assert store.load_results(session, run_id).pages_crawled == {"shuangta": 2, "beipiao": 0}
+
+
+def _results() -> dict[str, list[Result]]:
+    return {
+        "shuangta": [
+            b.result("availability", Status.PASS, severity="veto", metrics={"probes": 336, "failed_ratio": 0.0119}),
+            b.result("links:dead", "fail", severity="major", basis="national", message_key="dead",
+                     message_params={"n": 2, "site": "双塔区"}, metrics={"checked": 812, "dead": 2},
+                     evidence=[b.evidence("https://x.gov.cn/a.pdf", source="https://www.shuangta.gov.cn/",
+                                          detail="http_4xx 404", text="通知<附件>"),
+                               b.evidence("https://y.gov.cn/", detail="dns nxdomain", expected="2xx", actual="")]),
+            b.result("freshness:homepage", "error", severity="veto", message_key="runner.missing_input",
+                     message_params={"inputs": "crawl"}, metrics={"latest": "2025-01-01", "ages": [1, 2]}),
+        ],
+        "beipiao": [b.result("ipv6:dns", "skip", severity="minor", message_key="runner.disabled"),
+                    Result(check_id="https", status=Status.WARN, severity=Severity.MINOR, basis="", message_key="k")],
+    }
+
+
+def test_finish_run_round_trips_results_exactly(session: Session) -> None:
+    run_id = start(session)
+    results = _results()
+    finished = b.utcnow()
+    store.finish_run(session, run_id, results, finished_at=finished, summary={"sites": 2, "fail": 1})
+
+    loaded = store.load_results(session, run_id)
+    assert loaded.results == {site_id: tuple(rs) for site_id, rs in results.items()}
+    assert loaded.sites == SITES and loaded.pages_crawled == {"shuangta": 0, "beipiao": 0}
+    assert loaded.run.status == RunStatus.COMPLETE and loaded.run.finished_at == finished
+    assert loaded.run.summary == {"sites": 2, "fail": 1}
+    assert [r.id for r in store.list_runs(session)] == [run_id]
+    assert store.latest_complete_run(session) == loaded.run
+
+
+@pytest.mark.parametrize("bad", ["unknown-site", "duplicate-check-id"])
+def test_a_failure_inside_finish_run_leaves_no_results_and_the_run_running(session: Session, bad: str) -> None:
+    run_id = start(session)
+    results = _results()
+    if bad == "unknown-site":
+        results["nowhere"] = [b.result("availability")]
+    else:
+        results["beipiao"].append(b.result("ipv6:dns", "fail"))
+
+    with pytest.raises(db.StorageError, match="finishing the run"):
+        store.finish_run(session, run_id, results, finished_at=b.utcnow(), summary={})
+    assert count(session, db.CheckResultRow) == 0
+    assert store.get_run(session, run_id).status == RunStatus.RUNNING  # type: ignore[union-attr]
+    assert store.list_runs(session) == []
+
+    assert store.fail_run(session, run_id, "finishing the run: integrity", finished_at=b.utcnow())
+    failed = store.get_run(session, run_id)
+    assert failed is not None and failed.status == RunStatus.FAILED and failed.error == "finishing the run: integrity"
+    with pytest.raises(LookupError, match="failed"):
+        store.load_results(session, run_id)
+
+
+def test_a_result_that_is_not_json_is_refused_before_anything_is_written(session: Session) -> None:
+    run_id = start(session)
+    results = {"shuangta": [b.result("freshness:homepage", metrics={"latest": date.today()})]}
+    with pytest.raises(db.StorageError, match="freshness:homepage of site shuangta: metrics is not JSON"):
+        store.finish_run(session, run_id, results, finished_at=b.utcnow(), summary={})
+    assert store.get_run(session, run_id).status == RunStatus.RUNNING  # type: ignore[union-attr]
+
+
+def test_availability_probes_outside_runs_need_only_the_site(session: Session) -> None:
+    new_site = b.site("kazuo")
+    taken_at = b.utcnow()
+    with pytest.raises(db.StorageError, match="saving probes"):
+        store.save_probes(session, None, new_site.id, [b.probe(at=taken_at)])
+    store.sync_sites(session, [new_site], at=taken_at)
+    store.save_probes(session, None, new_site.id, [b.probe(at=taken_at)])
+    run_id = start(session, sites=(new_site,))
+    snap = store.load_snapshot(session, run_id, new_site, taken_at=taken_at, collected=frozenset())
+    assert snap.history.availability == (b.probe(at=taken_at),) and snap.probes == ()
+
+
+def test_an_ended_run_cannot_be_finished_failed_or_kept_alive(session: Session) -> None:
+    run_id = start(session)
+    assert store.fail_run(session, run_id, "stopped", finished_at=b.utcnow(), status="interrupted")
+    with pytest.raises(db.StorageError, match="not running"):
+        store.finish_run(session, run_id, _results(), finished_at=b.utcnow(), summary={})
+    assert count(session, db.CheckResultRow) == 0
+    assert not store.fail_run(session, run_id, "again", finished_at=b.utcnow())
+    assert not store.heartbeat(session, run_id, b.utcnow())
+    assert store.get_run(session, run_id).status == RunStatus.INTERRUPTED  # type: ignore[union-attr]
+    with pytest.raises(ValueError):
+        store.fail_run(session, run_id, "no", finished_at=b.utcnow(), status="complete")
+
+
+def test_only_complete_runs_are_listed_newest_first(session: Session) -> None:
+    now = b.utcnow()
+    ids = [start(session, at=now - timedelta(days=d)) for d in (3, 2, 1, 0)]
+    for run_id in ids[:2]:
+        store.finish_run(session, run_id, {}, finished_at=now, summary={})
+    store.fail_run(session, ids[2], "crawl child exited 1", finished_at=now)
+
+    assert [r.id for r in store.list_runs(session)] == [ids[1], ids[0]]
+    assert [r.id for r in store.list_runs(session, limit=1)] == [ids[1]]
+    assert [r.id for r in store.list_runs(session, statuses=("running", "failed"))] == [ids[3], ids[2]]
+    assert store.latest_complete_run(session).id == ids[1]  # type: ignore[union-attr]
+    assert store.previous_complete_run(session, ids[3]).id == ids[1]  # type: ignore[union-attr]
+    assert store.previous_complete_run(session, ids[1]).id == ids[0]  # type: ignore[union-attr]
+    assert store.previous_complete_run(session, ids[0]) is None
+    assert store.get_run(session, "19700101T000000Z-000000") is None
+    with pytest.raises(LookupError):
+        store.load_results(session, "19700101T000000Z-000000")
+
+
+def test_recover_marks_runs_whose_process_died_on_this_host(session: Session) -> None:
+    now = b.utcnow()
+    dead = start(session, pid=dead_pid())
+    alive = start(session, pid=os.getpid())
+    elsewhere = start(session, pid=dead_pid(), host="monitor-2")  # its pid means nothing here
+
+    recovered = store.recover_stale_runs(session, now=now, host=HOST, is_alive=store.pid_alive,
+                                         stale_after=timedelta(hours=1))
+    assert recovered == [dead]
+    run = store.get_run(session, dead)
+    assert run is not None and run.status == RunStatus.FAILED and run.finished_at == now
+    assert f"pid {run.pid} on {HOST}" in (run.error or "")
+    assert {store.get_run(session, r).status for r in (alive, elsewhere)} == {RunStatus.RUNNING}  # type: ignore[union-attr]
+
+
+def test_recover_marks_runs_whose_heartbeat_is_old(session: Session) -> None:
+    now = b.utcnow()
+    quiet = start(session, at=now - timedelta(hours=3), host="monitor-2")
+    beating = start(session, at=now - timedelta(hours=3), host="monitor-2")
+    assert store.heartbeat(session, beating, now - timedelta(minutes=5))
+
+    recovered = store.recover_stale_runs(session, now=now, host=HOST, is_alive=store.pid_alive,
+                                         stale_after=timedelta(hours=1))
+    assert recovered == [quiet]
+    assert "no heartbeat since" in (store.get_run(session, quiet).error or "")  # type: ignore[union-attr]
+    assert store.get_run(session, beating).status == RunStatus.RUNNING  # type: ignore[union-attr]
+
+
+CHILD = textwrap.dedent("""
+    import os, socket, sys, time
+    import sqlalchemy as sa
+    from monitor import db, store
+    from tests import builders as b
+    engine = db.make_engine(sys.argv[1])
+    with db.session_factory(engine)() as session:
+        run_id = store.start_run(session, kind="manual", sites=[b.site("shuangta")], config_digest="d",
+                                 code_version="0", started_at=b.utcnow(), pid=os.getpid(), host=socket.gethostname())
+        # finish_run-like work left uncommitted when the process is killed
+        session.execute(sa.insert(db.CheckResultRow), [dict(
+            run_id=run_id, site_id="shuangta", check_id=f"c{i}", status="pass", severity="minor", basis="",
+            message_key="ok", message_params={}, metrics={}, evidence=[]) for i in range(50)])
+        session.flush()
+        print(run_id, flush=True)
+        time.sleep(60)
+""")
+
+
+def test_a_run_whose_process_is_killed_mid_finish_is_recovered_as_failed(session: Session, db_url: str) -> None:
+    root = Path(__file__).resolve().parents[1]
+    child = subprocess.Popen([sys.executable, "-c", CHILD, db_url], stdout=subprocess.PIPE, text=True, cwd=root)
+    try:
+        run_id = (child.stdout.readline() if child.stdout else "").strip()
+        assert run_id, "the child did not start its run"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        if child.stdout:
+            child.stdout.close()
+
+    recovered = store.recover_stale_runs(session, now=b.utcnow(), host=socket.gethostname(),
+                                         is_alive=store.pid_alive, stale_after=timedelta(hours=1))
+    assert recovered == [run_id]
+    assert store.get_run(session, run_id).status == RunStatus.FAILED  # type: ignore[union-attr]
+    assert count(session, db.CheckResultRow) == 0
+
+
+def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path}/var/nested/govmon.db")
+    with engine.connect() as conn:
+        pragmas = {p: conn.exec_driver_sql(f"PRAGMA {p}").scalar()
+                   for p in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")}
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000, "synchronous": 1}
+    assert (tmp_path / "var" / "nested" / "govmon.db").exists()
+    engine.dispose()
+
+
+def test_a_long_lived_session_sees_what_other_processes_wrote(session: Session, db_engine: sa.Engine) -> None:
+    assert store.list_runs(session) == []
+    with db.session_factory(db_engine)() as other:  # another connection, as the daemon's pipeline would use
+        run_id = start(other)
+        store.finish_run(other, run_id, {}, finished_at=b.utcnow(), summary={})
+    assert [r.id for r in store.list_runs(session)] == [run_id]
