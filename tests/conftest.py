@@ -2,6 +2,26 @@
 
 
 # ---------------------------------------------------------------------------
+# Demo web fixture (monitor/demo/). One DemoWeb for the whole session: a DNS
+# server on 127.0.0.1 and vhost HTTP servers on 127.0.0.1 and [::1], stopped at
+# the end. Tests must not depend on request order (flaky pages key their state
+# by path and query, so use a unique query string where that matters).
+# ---------------------------------------------------------------------------
+from collections.abc import Iterator as _DemoIterator  # noqa: E402
+
+import pytest as _demo_pytest  # noqa: E402
+
+from monitor.demo import DemoWeb  # noqa: E402
+
+
+@_demo_pytest.fixture(scope="session")
+def demo_web() -> _DemoIterator[DemoWeb]:
+    """The started demo web (dates relative to today)."""
+    with DemoWeb() as web:
+        yield web
+
+
+# ---------------------------------------------------------------------------
 # Storage fixtures (monitor/db.py, monitor/store.py). Every test that takes
 # `session`, `db_engine` or `db_url` runs once on SQLite and once on PostgreSQL.
 # PostgreSQL: one database per test session (GOVMON_TEST_PG_URL is the server's

@@ -1,0 +1,205 @@
+"""The `govmon` command line: parses arguments, wires the pipeline, maps outcomes to exit codes.
+
+Exit codes (documented in the README): 0 all pass, 1 findings (any warn, fail
+or undecided result), 2 usage or config error, 3 internal error or failed run,
+130 interrupted. No traceback reaches the user; -v shows one in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+import click
+
+from monitor import __version__
+from monitor.db import StorageError
+from monitor.config import KINDS, LEVELS, Config, ConfigError, Site, load, site_from_url
+
+log = logging.getLogger("govmon")
+
+DEFAULT_CONFIG = "config/sites.toml"
+
+
+class Exit(IntEnum):
+    OK = 0
+    FINDINGS = 1
+    USAGE = 2
+    INTERNAL = 3
+    INTERRUPTED = 130
+
+
+config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                             default=DEFAULT_CONFIG, show_default=True, envvar="GOVMON_CONFIG",
+                             help="The sites.toml to use.")
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "aiohttp", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _progress(quiet: bool) -> Any:
+    if quiet or not sys.stderr.isatty():
+        return None
+    return lambda msg: click.echo(f"… {msg}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="govmon")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Inspect government websites for the 政务公开 rules of a city."""
+    _setup_logging(verbose)
+    ctx.obj = {"quiet": quiet}
+
+
+@cli.command()
+@config_option
+def validate(config_path: Path) -> int:
+    """Check the config file and report every problem at once."""
+    cfg = load(config_path)
+    click.echo(f"{config_path}: ok ({len(cfg.sites)} sites, {len(cfg.requirements)} requirements)")
+    return Exit.OK
+
+
+@cli.command()
+@config_option
+@click.option("--site", "site_ids", multiple=True, help="Only this site id (repeatable).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write govmon.result/1 JSON here.")
+@click.pass_context
+def run(ctx: click.Context, config_path: Path, site_ids: Sequence[str], json_path: Path | None) -> int:
+    """Run every check on the configured sites now."""
+    cfg = load(config_path)
+    sites = cfg.sites
+    if site_ids:
+        unknown = sorted(set(site_ids) - {s.id for s in cfg.sites})
+        if unknown:
+            raise click.UsageError(f"unknown site id(s): {', '.join(unknown)}")
+        sites = [s for s in cfg.sites if s.id in site_ids]
+    return _execute(ctx, cfg, kind="manual", sites=sites, json_path=json_path, table="matrix")
+
+
+@cli.command()
+@config_option
+@click.argument("url")
+@click.option("--kind", type=click.Choice(sorted(KINDS)), default="portal", show_default=True,
+              help="Site kind, which decides the required columns.")
+@click.option("--level", type=click.Choice(sorted(LEVELS)), default="county", show_default=True)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write govmon.result/1 JSON here.")
+@click.pass_context
+def check(ctx: click.Context, config_path: Path, url: str, kind: str, level: str, json_path: Path | None) -> int:
+    """Check one site now and print the result."""
+    cfg = load(config_path)
+    if urlsplit(url).scheme not in {"http", "https"}:
+        raise click.BadParameter(f"not an http(s) URL: {url}", param_hint="URL")
+    site = cfg.site_for_url(url) or site_from_url(url, kind, level)
+    return _execute(ctx, cfg, kind="adhoc", sites=[site], json_path=json_path, table="checks")
+
+
+@cli.command()
+@click.option("--dir", "work_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/demo"),
+              show_default=True, help="Where the demo config, database and reports go.")
+@click.pass_context
+def demo(ctx: click.Context, work_dir: Path) -> int:
+    """Start the bundled demo web on loopback, inspect it, print the report path."""
+    from monitor.demo import DemoWeb
+
+    work_dir = work_dir.resolve()
+    with DemoWeb() as web:
+        path = web.write_config(work_dir / "sites.toml", storage_url=f"sqlite:///{work_dir / 'govmon.db'}",
+                                report_dir=str(work_dir / "reports"))
+        cfg = load(path)
+        code = _execute(ctx, cfg, kind="demo", sites=cfg.sites, json_path=work_dir / "result.json", table="matrix")
+    return Exit.OK if code in (Exit.OK, Exit.FINDINGS) else code
+
+
+@cli.command()
+@config_option
+@click.option("--run", "run_id", help="Run id (default: the latest complete run).")
+def report(config_path: Path, run_id: str | None) -> int:
+    """Re-render the HTML report set from the database."""
+    from monitor.pipeline import open_store
+    from reports.render import write_report_set
+
+    cfg = load(config_path)
+    with open_store(cfg) as session:
+        try:
+            path = write_report_set(session, cfg.report, run_id=run_id, timezone=cfg.schedule.timezone)
+        except LookupError as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(str(path))
+    return Exit.OK
+
+
+@cli.command()
+@config_option
+@click.option("--limit", default=10, show_default=True)
+def status(config_path: Path, limit: int) -> int:
+    """Show the latest runs, whatever their state."""
+    from monitor import store
+    from monitor.pipeline import open_store
+    from monitor.terminal import print_runs
+
+    cfg = load(config_path)
+    with open_store(cfg) as session:
+        runs = store.list_runs(session, statuses=("running", "complete", "failed", "interrupted"), limit=limit)
+    print_runs(runs, cfg.report.language, cfg.schedule.timezone)
+    return Exit.OK
+
+
+def _execute(ctx: click.Context, cfg: Config, *, kind: str, sites: Sequence[Site], json_path: Path | None,
+             table: str) -> int:
+    from monitor.pipeline import execute
+    from monitor.terminal import print_checks, print_matrix
+
+    outcome = execute(cfg, kind=kind, sites=sites, json_path=json_path, progress=_progress(ctx.obj["quiet"]))
+    if outcome.results is None:
+        click.echo(f"govmon: run {outcome.run_id} failed: {outcome.error}", err=True)
+        return Exit.INTERNAL
+    language = cfg.report.language
+    if table == "checks":
+        print_checks(outcome.results, language)
+    else:
+        print_matrix(outcome.results, language)
+    if outcome.report:
+        click.echo(("报告：" if language == "zh" else "Report: ") + str(outcome.report))
+    if outcome.json_path:
+        click.echo("JSON: " + str(outcome.json_path))
+    statuses = {str(r.status) for rs in outcome.results.results.values() for r in rs}
+    return Exit.FINDINGS if statuses & {"warn", "fail", "error"} else Exit.OK
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Console entry point: never lets a traceback reach the user."""
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="govmon", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = Exit.USAGE
+    except ConfigError as exc:
+        for line in exc.errors:
+            click.echo(line, err=True)
+        code = Exit.USAGE
+    except StorageError as exc:
+        click.echo(f"govmon: storage error: {exc}", err=True)
+        code = Exit.INTERNAL
+    except (KeyboardInterrupt, click.Abort):
+        click.echo("govmon: interrupted", err=True)
+        code = Exit.INTERRUPTED
+    except Exception as exc:  # the last guard: one line for the user, the traceback in the debug log
+        log.debug("internal error", exc_info=True)
+        click.echo(f"govmon: internal error: {type(exc).__name__}: {exc} (run with -vv for details)", err=True)
+        code = Exit.INTERNAL
+    sys.exit(int(code or 0))

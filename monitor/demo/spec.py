@@ -1,0 +1,274 @@
+"""The declarative vocabulary of the demo web: sites, pages, DNS records, behaviours.
+
+Owns the data types the generator (`sites.py`) fills in and the behaviours a
+page can have. Each behaviour knows both how to serve itself (`respond`) and
+what the fetch layer must conclude from it (`expect`), so the ground truth is
+derived from the same objects that serve, never written twice. It must not
+start servers or hold state of its own (per-web state lives in `Exchange.state`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, Protocol
+
+from monitor.outcomes import FetchKind
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+LOOPBACK_V4 = "127.0.0.1"
+LOOPBACK_V6 = "::1"
+UNSERVED_V4 = "127.0.0.2"          # loopback, but nothing of the demo listens there
+OUTSIDE_V4 = "192.0.2.1"           # TEST-NET-1: never contacted; only resolved
+
+
+@dataclass(frozen=True)
+class DnsSpec:
+    """The records of one name. `outcome` other than None makes the server misbehave for it."""
+
+    a: tuple[str, ...] = (LOOPBACK_V4,)
+    aaaa: tuple[str, ...] = (LOOPBACK_V6,)
+    cname: str | None = None
+    ns: tuple[str, ...] = ()
+    outcome: str | None = None     # None | "nxdomain" | "servfail" | "refused" | "timeout"
+
+    @classmethod
+    def dual(cls) -> DnsSpec:
+        return cls()
+
+    @classmethod
+    def v4_only(cls, address: str = LOOPBACK_V4) -> DnsSpec:
+        return cls(a=(address,), aaaa=())
+
+    @classmethod
+    def alias(cls, target: str) -> DnsSpec:
+        return cls(a=(), aaaa=(), cname=target)
+
+    @classmethod
+    def failing(cls, outcome: str) -> DnsSpec:
+        return cls(a=(), aaaa=(), outcome=outcome)
+
+    @classmethod
+    def zone_apex(cls, *nameservers: str) -> DnsSpec:
+        return cls(a=(), aaaa=(), ns=nameservers)
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a body function may use to render a page."""
+
+    site: DemoSite
+    today: date
+    url: Callable[[str, str], str]     # (host, path) -> absolute URL on the demo web
+    meta_charset: str | None           # the charset a <meta> tag must declare, or None
+
+
+Body = str | bytes | Callable[[PageContext], str]
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What the fetch layer must conclude from one hop; `location` means "follow it"."""
+
+    kind: FetchKind
+    status: int | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpectEnv:
+    """The fetch settings an expectation depends on."""
+
+    retries: int
+    timeout_s: float
+    max_bytes: int
+    url: Callable[[str, str], str]
+
+
+@dataclass
+class Exchange:
+    """One request being served, handed to a behaviour."""
+
+    request: web.BaseRequest
+    page: PageSpec
+    ctx: PageContext
+    state: dict[Any, Any]                       # per-DemoWeb mutable state
+    render: Callable[[], web.StreamResponse]    # the page as served without the behaviour
+
+
+class Behaviour(Protocol):
+    async def respond(self, exchange: Exchange) -> web.StreamResponse | None: ...
+
+    def expect(self, page: PageSpec, env: ExpectEnv) -> Expect: ...
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One path of one site. `declare` says where the charset is announced:
+    "both" (header and <meta>), "header", "meta" or "none"."""
+
+    body: Body = ""
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+    encoding: str = "utf-8"
+    declare: str = "both"
+    content_type: str = "text/html"
+    delay_s: float = 0.0
+    behaviour: Behaviour | None = None
+
+    def expect(self, env: ExpectEnv) -> Expect:
+        if self.delay_s >= env.timeout_s:
+            return Expect(FetchKind.TIMEOUT)
+        if self.behaviour is not None:
+            return self.behaviour.expect(self, env)
+        if 300 <= self.status < 400 and "Location" in self.headers:
+            return Expect(FetchKind.OK, self.status, self.headers["Location"])
+        return Expect(status_expectation(self.status, self.body), self.status)
+
+
+@dataclass(frozen=True)
+class DemoSite:
+    """One virtual host. `listed` sites go into the written config; the others
+    only serve (lab pages, the national 找错 platform)."""
+
+    id: str
+    host: str
+    name: str
+    kind: str
+    level: str
+    pages: Mapping[str, PageSpec]
+    dns: DnsSpec = DnsSpec()
+    listed: bool = True
+    timeout_s: float | None = None     # a per-site crawl timeout written to the config
+    case: str = ""                     # what this site demonstrates, one line
+    site_code: str = ""                # 网站标识码
+
+
+def status_expectation(status: int, body: Body) -> FetchKind:
+    if 200 <= status < 300:
+        return FetchKind.OK
+    if 300 <= status < 400:
+        return FetchKind.HTTP_3XX
+    if status == 429:
+        return FetchKind.RATE_LIMITED
+    if status == 412 and isinstance(body, str) and "<script" in body:
+        return FetchKind.BLOCKED
+    if 400 <= status < 500:
+        return FetchKind.HTTP_4XX
+    return FetchKind.HTTP_5XX
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A redirect to a path on the same site, or to `host` (absolute URL, same scheme and port)."""
+
+    to: str
+    status: int = 302
+    host: str | None = None
+
+    async def respond(self, exchange: Exchange) -> web.StreamResponse:
+        from aiohttp import web
+
+        location = self.to
+        if self.host is not None:
+            port = exchange.request.transport.get_extra_info("sockname")[1] if exchange.request.transport else 0
+            location = f"{exchange.request.scheme}://{self.host}:{port}{self.to}"
+        return web.Response(status=self.status, headers={"Location": location}, text="")
+
+    def expect(self, page: PageSpec, env: ExpectEnv) -> Expect:
+        location = env.url(self.host, self.to) if self.host is not None else self.to
+        return Expect(FetchKind.OK, self.status, location)
+
+
+@dataclass(frozen=True)
+class Flaky:
+    """503 for the first request after `quiet_s` without one (per host and path with query),
+    then the page: one retry after a short backoff recovers, whoever else asked meanwhile."""
+
+    quiet_s: float = 5.0
+
+    async def respond(self, exchange: Exchange) -> web.StreamResponse:
+        from aiohttp import web
+
+        key = ("flaky", exchange.ctx.site.host, exchange.request.path_qs)
+        now = time.monotonic()
+        last = exchange.state.get(key)
+        exchange.state[key] = now
+        if last is None or now - last > self.quiet_s:
+            return web.Response(status=503, text="503 Service Temporarily Unavailable",
+                                headers={"Retry-After": "0"})
+        return exchange.render()
+
+    def expect(self, page: PageSpec, env: ExpectEnv) -> Expect:
+        if env.retries >= 1:
+            return Expect(FetchKind.OK, page.status)
+        return Expect(FetchKind.HTTP_5XX, 503)
+
+
+@dataclass(frozen=True)
+class Huge:
+    """A 200 body of `size` bytes sent chunked (no Content-Length), so only a streaming cap stops it."""
+
+    size: int = 12 * 2**20
+    chunk: int = 64 * 1024
+
+    async def respond(self, exchange: Exchange) -> web.StreamResponse:
+        from aiohttp import web
+
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/octet-stream"})
+        response.enable_chunked_encoding()
+        await response.prepare(exchange.request)
+        block = b"0" * self.chunk
+        sent = 0
+        try:
+            while sent < self.size:
+                await response.write(block[: self.size - sent])
+                sent += self.chunk
+            await response.write_eof()
+        except (ConnectionError, RuntimeError):
+            pass  # the client stopped reading at its cap: that is the point
+        return response
+
+    def expect(self, page: PageSpec, env: ExpectEnv) -> Expect:
+        return Expect(FetchKind.TOO_LARGE if self.size > env.max_bytes else FetchKind.OK, 200)
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Close the connection with a TCP reset instead of answering."""
+
+    async def respond(self, exchange: Exchange) -> None:
+        transport = exchange.request.transport
+        if transport is not None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+        return None
+
+    def expect(self, page: PageSpec, env: ExpectEnv) -> Expect:
+        return Expect(FetchKind.RESET)
+
+
+@dataclass(frozen=True)
+class Garbage:
+    """Answer with bytes that are not HTTP, then close."""
+
+    data: bytes = b"SSH-2.0-OpenSSH_8.0\r\n\r\n"
+
+    async def respond(self, exchange: Exchange) -> None:
+        transport = exchange.request.transport
+        if transport is not None:
+            transport.write(self.data)
+            transport.close()
+        return None
+
+    def expect(self, page: PageSpec, env: ExpectEnv) -> Expect:
+        return Expect(FetchKind.PROTOCOL)

@@ -1,0 +1,161 @@
+"""DemoWeb: the bundled demo web (nameserver + vhost HTTP servers) on loopback.
+
+Everything runs in one background thread with its own asyncio loop; `start()`
+returns when every listener is bound, `stop()` closes them and joins the
+thread. Used by `govmon demo` and, as one session fixture, by the tests. It
+must never bind or contact anything but 127.0.0.0/8 and ::1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+import threading
+from collections import Counter
+from collections.abc import Coroutine, Sequence
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from monitor.demo.configfile import DEMO_CRAWL, render_config, write_config
+from monitor.demo.dnsserver import DnsServer
+from monitor.demo.httpserver import VhostServer
+from monitor.demo.sites import EXTRA_DNS, NXDOMAIN_NAME, build_sites
+from monitor.demo.spec import DemoSite
+from monitor.demo.truth import build_truth
+from monitor.demo.zone import build_zone
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 30.0
+
+
+class DemoWeb:
+    """The demo web. `tls` (a server context) adds an HTTPS listener at `https_port` with the same vhosts."""
+
+    def __init__(self, today: date | None = None, *, tls: ssl.SSLContext | None = None,
+                 sites: Sequence[DemoSite] | None = None) -> None:
+        self.today = today or date.today()
+        self.sites: tuple[DemoSite, ...] = tuple(sites) if sites is not None else build_sites(self.today)
+        self.zone = build_zone(self.sites, EXTRA_DNS)
+        self.tls = tls
+        self.dns_port = 0
+        self.http_port = 0
+        self.https_port: int | None = None
+        self.ipv6 = False
+        self._dns = DnsServer(self.zone)
+        self._http: VhostServer | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._truth: dict[str, Any] | None = None
+
+    def __enter__(self) -> DemoWeb:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def dns_queries(self) -> Counter[tuple[str, str]]:
+        """Queries received so far, by (name, rtype)."""
+        return self._dns.queries
+
+    @property
+    def http_requests(self) -> int:
+        return self._http.requests if self._http is not None else 0
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the demo web is already running")
+        self._truth = None  # it holds the ports
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="govmon-demo-web", daemon=True)
+        self._loop, self._thread = loop, thread
+        thread.start()
+        try:
+            self._call(self._astart())
+        except BaseException:
+            self.stop()
+            raise
+        log.info("demo web: dns 127.0.0.1:%d, http port %d (%s)", self.dns_port, self.http_port,
+                 "127.0.0.1 and [::1]" if self.ipv6 else "127.0.0.1 only")
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        try:
+            self._call(self._astop())
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=START_TIMEOUT_S)
+            loop.close()
+            self._loop = self._thread = None
+
+    def _call(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        assert self._loop is not None
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=START_TIMEOUT_S)
+
+    async def _astart(self) -> None:
+        self.dns_port = await self._dns.start()
+        self._http = VhostServer(self.sites, self.today, self.url, self.tls)
+        await self._http.start()
+        self.http_port, self.https_port, self.ipv6 = self._http.http_port, self._http.https_port, self._http.ipv6
+
+    async def _astop(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+        await self._dns.close()
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    def url(self, host: str, path: str = "/", *, scheme: str = "http") -> str:
+        """An absolute URL on the demo web: http://host:port/path (https uses `https_port`)."""
+        port = self.https_port if scheme == "https" else self.http_port
+        if not port:
+            raise RuntimeError(f"the demo web has no {scheme} listener (start it, or pass tls=)")
+        return f"{scheme}://{host}:{port}{path}"
+
+    def site(self, site_id: str) -> DemoSite:
+        for site in self.sites:
+            if site.id == site_id:
+                return site
+        raise KeyError(site_id)
+
+    @property
+    def truth(self) -> dict[str, Any]:
+        """Ground truth (JSON-ready), built from the same specs once the ports are known."""
+        if self._truth is None:
+            if not self.http_port:
+                raise RuntimeError("the truth needs the ports: start the demo web first")
+            self._truth = build_truth(
+                self.sites, self.zone, url=self.url, ipv6=self.ipv6, crawl=DEMO_CRAWL,
+                extra_names=[NXDOMAIN_NAME],
+                meta={"today": self.today.isoformat(), "ipv6": self.ipv6,
+                      "ports": {"dns": self.dns_port, "http": self.http_port, "https": self.https_port}},
+            )
+        return self._truth
+
+    def write_truth(self, path: str | Path) -> Path:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(self.truth, ensure_ascii=False, indent=2), encoding="utf-8")
+        return target
+
+    def write_config(self, path: str | Path, *, storage_url: str, report_dir: str, title: str | None = None) -> Path:
+        """Write a complete sites.toml for the listed sites, pointing at this running demo web."""
+        urls = {site.id: self.url(site.host, "/") for site in self.sites}
+        text = render_config(self.sites, urls, dns_port=self.dns_port, storage_url=storage_url,
+                             report_dir=report_dir, title=title)
+        return write_config(path, text)

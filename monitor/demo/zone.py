@@ -1,0 +1,82 @@
+"""The demo's DNS data and the one function that answers from it.
+
+`lookup` is what the demo nameserver serves and what the ground truth expects,
+so the two cannot drift apart. Answers look like a recursive resolver's: a
+CNAME chain is followed inside the zone and returned with the final records.
+Pure; no sockets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from monitor.demo.spec import DemoSite, DnsSpec
+
+MAX_CHAIN = 16
+_OUTCOME_RCODE = {"servfail": "SERVFAIL", "refused": "REFUSED", "timeout": "DROP"}
+_RCODE_KIND = {"NXDOMAIN": "nxdomain", "SERVFAIL": "servfail", "REFUSED": "refused", "DROP": "timeout"}
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """`rcode` is a DNS rcode name, or DROP for "never answer"."""
+
+    rcode: str
+    chain: tuple[tuple[str, str], ...] = ()    # (alias, target) steps followed, in order
+    owner: str = ""                            # the name the records below belong to
+    values: tuple[str, ...] = ()               # records of the asked type at `owner`
+
+
+def normalise(name: str) -> str:
+    return name.strip().rstrip(".").lower()
+
+
+def build_zone(sites: Iterable[DemoSite], extra: Mapping[str, DnsSpec]) -> dict[str, DnsSpec]:
+    """Name → records; a name whose outcome is "nxdomain" is left out. Duplicate names are an error."""
+    zone: dict[str, DnsSpec] = {}
+    entries = [(site.host, site.dns) for site in sites] + list(extra.items())
+    for name, spec in entries:
+        key = normalise(name)
+        if key in zone:
+            raise ValueError(f"demo DNS name defined twice: {key}")
+        if spec.outcome != "nxdomain":
+            zone[key] = spec
+    return zone
+
+
+def _values(spec: DnsSpec, rtype: str) -> tuple[str, ...]:
+    records = {"A": spec.a, "AAAA": spec.aaaa, "NS": spec.ns, "CNAME": (spec.cname,) if spec.cname else ()}
+    return tuple(records.get(rtype, ()))
+
+
+def lookup(zone: Mapping[str, DnsSpec], name: str, rtype: str) -> Lookup:
+    current = normalise(name)
+    chain: list[tuple[str, str]] = []
+    for _ in range(MAX_CHAIN):
+        spec = zone.get(current)
+        if spec is None:
+            exists = any(other.endswith("." + current) for other in zone)
+            return Lookup("NOERROR" if exists else "NXDOMAIN", tuple(chain), current)
+        if spec.outcome is not None:
+            return Lookup(_OUTCOME_RCODE[spec.outcome], tuple(chain), current)
+        if spec.cname and rtype != "CNAME":
+            target = normalise(spec.cname)
+            chain.append((current, target))
+            current = target
+            continue
+        return Lookup("NOERROR", tuple(chain), current, _values(spec, rtype))
+    return Lookup("SERVFAIL", tuple(chain), current)
+
+
+def expected_answer(zone: Mapping[str, DnsSpec], name: str, rtype: str) -> dict[str, object]:
+    """What monitor.resolver must answer for `name`/`rtype`, as JSON-ready data."""
+    found = lookup(zone, name, rtype)
+    if found.rcode == "NOERROR":
+        kind = "ok" if found.values else "no_answer"
+    else:
+        kind = _RCODE_KIND[found.rcode]
+    if kind not in ("ok", "no_answer", "nxdomain"):
+        return {"kind": kind, "addresses": [], "cname_chain": []}
+    return {"kind": kind, "addresses": sorted(found.values) if kind == "ok" else [],
+            "cname_chain": [target for _, target in found.chain]}

@@ -1,0 +1,449 @@
+"""THE fetch layer: every HTTP(S) request of govmon outside the Scrapy crawl.
+
+Owns httpx and the mapping of its exceptions to `FetchKind`/`TlsError`. Each
+hop resolves its host through `monitor.resolver`, refuses addresses outside
+`allowed_networks` before sending anything, and connects to the pinned address
+with the original `Host` header and TLS server name, so one family is tested at
+a time and never silently swapped for the other. Redirects are followed by
+hand. It never raises for network outcomes; a `FetchOutcome` says what
+happened. It must not resolve names any other way (no getaddrinfo, no proxies).
+
+A body larger than `max_bytes` stops the download: a 2xx answer becomes
+`too_large` (`truncated=True`, `size` = bytes received, `body` = the first
+`max_bytes`); an error status keeps its kind with the truncated body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import errno
+import html
+import ipaddress
+import logging
+import re
+import ssl
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from email.utils import parsedate_to_datetime
+from typing import Any
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+
+import certifi
+import httpx
+
+from monitor.outcomes import TRANSIENT_KINDS, DnsKind, FetchKind, TlsError
+from monitor.resolver import Resolver, ip_literal
+
+__all__ = ["FetchOutcome", "Fetcher", "classify_exception", "decode_html", "extract_title", "make_ssl_context",
+           "retry_after_s", "status_kind"]
+
+log = logging.getLogger(__name__)
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+RETRY_AFTER_CAP_S = 30.0
+RETRYABLE_KINDS = TRANSIENT_KINDS | {FetchKind.RATE_LIMITED}
+_VERIFY_CODES = {
+    9: TlsError.NOT_YET_VALID, 10: TlsError.EXPIRED,
+    18: TlsError.SELF_SIGNED, 19: TlsError.SELF_SIGNED,
+    20: TlsError.UNTRUSTED, 21: TlsError.UNTRUSTED, 62: TlsError.HOSTNAME_MISMATCH,
+}
+_NO_ROUTE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EADDRNOTAVAIL})
+_RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
+_META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([a-z0-9_.:-]+)""", re.IGNORECASE)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_GB_CODECS = frozenset({"gb2312", "gbk", "gb18030"})
+TITLE_MAX = 300
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """What one fetch (all its redirect hops) ended with.
+
+    `redirect_chain` lists the URLs that answered with a redirect, in order;
+    `final_url` is the last URL requested. `address`/`family` are the pinned
+    address of the last hop that got one.
+    """
+
+    url: str
+    final_url: str
+    kind: FetchKind
+    status: int | None = None
+    address: str | None = None
+    family: int | None = None
+    redirect_chain: tuple[str, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    content_type: str = ""
+    encoding: str | None = None
+    body: bytes = b""
+    size: int = 0
+    elapsed_ms: float = 0.0
+    detail: str = ""
+    dns_kind: DnsKind | None = None
+    tls_error: TlsError | None = None
+    title: str = ""
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.kind is FetchKind.OK
+
+    def text(self) -> str:
+        """The body decoded by the same rule as the title (`decode_html`)."""
+        return decode_html(self.body, self.encoding)[0]
+
+
+def _partial(kind: FetchKind, status: int | None = None, **fields: Any) -> FetchOutcome:
+    """One hop's outcome; `_outcome` fills in the URLs and what the whole fetch knows."""
+    return FetchOutcome("", "", kind, status, **fields)
+
+
+def decode_html(body: bytes, declared: str | None) -> tuple[str, str]:
+    """Decode an HTML body; returns (text, codec used).
+
+    Order: a BOM, the declared (header) charset, a <meta> charset in the first
+    4 KiB, then strict UTF-8, then GB18030, then UTF-8 with replacement. Any GB
+    label decodes as GB18030, the superset browsers use for GBK and GB2312.
+    """
+    if body.startswith(codecs.BOM_UTF8):
+        return body[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8"
+    meta = _META_CHARSET.search(body[:4096])
+    for label in (declared, meta.group(1).decode("ascii", "ignore") if meta else None):
+        codec = _codec(label)
+        if codec is not None:
+            return body.decode(codec, errors="replace"), codec
+    for codec in ("utf-8", "gb18030"):
+        try:
+            return body.decode(codec), codec
+        except UnicodeDecodeError:
+            continue
+    return body.decode("utf-8", errors="replace"), "utf-8"
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label.strip().strip("\"'")).name
+    except LookupError:
+        return None
+    return "gb18030" if name in _GB_CODECS else name
+
+
+def extract_title(text: str) -> str:
+    """The <title> text: entities unescaped, whitespace collapsed, cut at 300 characters."""
+    match = _TITLE.search(text)
+    if match is None:
+        return ""
+    return " ".join(html.unescape(match.group(1)).split())[:TITLE_MAX]
+
+
+def media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def declared_charset(content_type: str) -> str | None:
+    match = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", content_type, re.IGNORECASE)
+    return match.group(1).lower() if match else None
+
+
+def make_ssl_context(verify: bool | str | ssl.SSLContext) -> ssl.SSLContext:
+    """True: the system store plus certifi's bundle; str: a CA bundle file; False: no checks."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    context = ssl.create_default_context()
+    if verify:
+        context.load_verify_locations(cafile=certifi.where())
+    else:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class Fetcher:
+    """Async HTTP(S) client over pinned addresses; use as `async with Fetcher(...) as f`.
+
+    Plain HTTP shares one httpx client. HTTPS gets one client per TLS server
+    name, because httpx pools connections by URL origin (here the IP and port)
+    and would otherwise reuse a connection negotiated for another name.
+    """
+
+    def __init__(self, resolver: Resolver, *, timeout_s: float = 15.0, user_agent: str = "govmon",
+                 max_bytes: int = 10 * 2**20, max_redirects: int = 10,
+                 allowed_networks: Sequence[str] = (), verify: bool | str | ssl.SSLContext = True,
+                 per_host_limit: int = 4) -> None:
+        self.resolver = resolver
+        self.timeout_s = timeout_s
+        self.user_agent = user_agent
+        self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
+        self.networks = tuple(ipaddress.ip_network(net, strict=False) for net in allowed_networks)
+        self.per_host_limit = per_host_limit
+        self._ssl = make_ssl_context(verify)
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._limits: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    def allowed(self, address: str) -> bool:
+        if not self.networks:
+            return True
+        ip = ipaddress.ip_address(address)
+        return any(ip in net for net in self.networks)
+
+    async def fetch(self, url: str, *, family: int | None = None, method: str = "GET") -> FetchOutcome:
+        """Fetch `url` (following redirects by hand); never raises for network outcomes."""
+        started = time.perf_counter()
+        chain: list[str] = []
+        seen: set[str] = set()
+        current = url
+        while True:
+            target = _parse(current)
+            if isinstance(target, FetchOutcome):
+                return _outcome(url, current, target, chain, started)
+            current = str(target)
+            if current in seen:
+                hop = _partial(FetchKind.REDIRECT_LOOP, detail=f"{current} was already visited")
+                return _outcome(url, current, hop, chain, started)
+            if len(chain) > self.max_redirects:
+                hop = _partial(FetchKind.TOO_MANY_REDIRECTS, detail=f"more than {self.max_redirects} redirects")
+                return _outcome(url, current, hop, chain, started)
+            seen.add(current)
+            hop = await self._hop(target, family, method)
+            location = hop.headers.get("location") if hop.status in REDIRECT_STATUSES else None
+            if not location:
+                return _outcome(url, current, hop, chain, started)
+            chain.append(current)
+            current = _join(current, location)
+            if hop.status == 303 and method != "HEAD":
+                method = "GET"
+
+    async def fetch_retrying(self, url: str, *, retries: int, family: int | None = None,
+                             backoff_s: float = 0.5, method: str = "GET") -> tuple[FetchOutcome, int]:
+        """Fetch, retrying transient kinds (and 429) up to `retries` times; returns (outcome, attempts).
+
+        The wait doubles from `backoff_s`; a Retry-After on 429/503 extends it (capped at 30 s).
+        """
+        attempt = 1
+        outcome = await self.fetch(url, family=family, method=method)
+        while attempt <= retries and outcome.kind in RETRYABLE_KINDS:
+            delay = backoff_s * 2 ** (attempt - 1)
+            if outcome.status in (429, 503):
+                delay = max(delay, retry_after_s(outcome.headers.get("retry-after")) or 0.0)
+            log.debug("retrying %s in %.1f s after %s", url, delay, outcome.kind)
+            await asyncio.sleep(delay)
+            attempt += 1
+            outcome = await self.fetch(url, family=family, method=method)
+        return outcome, attempt
+
+    async def _hop(self, target: httpx.URL, family: int | None, method: str) -> FetchOutcome:
+        host = target.raw_host.decode("ascii")
+        answer = await self.resolver.aresolve_host(host, family)
+        if not answer.ok or not answer.addresses:
+            kind = answer.kind if answer.kind is not DnsKind.OK else DnsKind.NO_ANSWER
+            return _partial(FetchKind.DNS, family=family, dns_kind=kind,
+                        detail=f"{answer.rtype} {host}: {kind} {answer.detail}".strip())
+        address = answer.addresses[0]
+        pinned_family = ipaddress.ip_address(address).version
+        if not self.allowed(address):
+            return _partial(FetchKind.DISALLOWED, address=address, family=pinned_family,
+                        detail=f"{address} is outside the allowed networks; nothing was sent")
+        async with self._limit(host):
+            hop = await self._exchange(target, host, address, method)
+        return replace(hop, address=address, family=pinned_family)
+
+    async def _exchange(self, target: httpx.URL, host: str, address: str, method: str) -> FetchOutcome:
+        literal = ip_literal(host)
+        secure = target.scheme == "https"
+        client = self._client(host if secure and literal is None else "")
+        port = f":{target.port}" if target.port is not None else ""
+        host_header = (f"[{host}]" if literal is not None and literal.version == 6 else host) + port
+        extensions = {"sni_hostname": host} if secure and literal is None else {}
+        request = client.build_request(method, target.copy_with(host=address),
+                                       headers={"Host": host_header}, extensions=extensions)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                response = await client.send(request, stream=True)
+                try:
+                    return await self._read(response, method)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            return _partial(FetchKind.TIMEOUT, detail=f"no complete response within {self.timeout_s:g} s")
+        except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
+            kind, tls_error, detail = classify_exception(exc, ipaddress.ip_address(address).version)
+            return _partial(kind, detail=detail, tls_error=tls_error)
+
+    async def _read(self, response: httpx.Response, method: str) -> FetchOutcome:
+        headers = {key.lower(): value for key, value in response.headers.items()}
+        chunks: list[bytes] = []
+        size = 0
+        truncated = False
+        declared = headers.get("content-length", "")
+        if method == "HEAD":
+            pass
+        elif declared.isdigit() and int(declared) > self.max_bytes:
+            truncated = True
+        else:
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    chunks.append(chunk[: len(chunk) - (size - self.max_bytes)])
+                    truncated = True
+                    break
+                chunks.append(chunk)
+        body = b"".join(chunks)
+        status = response.status_code
+        kind = status_kind(status, body)
+        detail = f"HTTP {status}"
+        if truncated:
+            detail = f"body over {self.max_bytes} bytes (Content-Length {declared or 'unknown'})"
+            if kind is FetchKind.OK:
+                kind = FetchKind.TOO_LARGE
+        return _partial(kind, status, headers=headers, body=body, size=size, truncated=truncated, detail=detail)
+
+    def _client(self, tls_name: str) -> httpx.AsyncClient:
+        client = self._clients.get(tls_name)
+        if client is None:
+            client = self._clients[tls_name] = httpx.AsyncClient(
+                verify=self._ssl, timeout=httpx.Timeout(self.timeout_s), follow_redirects=False,
+                trust_env=False,  # proxies from the environment would bypass the pinned address
+                headers={"User-Agent": self.user_agent},
+                # Cookies would be keyed by the pinned IP and leak across virtual hosts.
+                cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+            )
+        return client
+
+    def _limit(self, host: str) -> asyncio.Semaphore:
+        semaphore = self._limits.get(host)
+        if semaphore is None:
+            semaphore = self._limits[host] = asyncio.Semaphore(self.per_host_limit)
+        return semaphore
+
+
+def status_kind(status: int, body: bytes = b"") -> FetchKind:
+    """The kind of a final HTTP status (redirects with a Location are followed before this)."""
+    if 200 <= status < 300:
+        return FetchKind.OK
+    if 300 <= status < 400:
+        return FetchKind.HTTP_3XX
+    if status == 429:
+        return FetchKind.RATE_LIMITED
+    if status == 412 and b"<script" in body.lower():
+        return FetchKind.BLOCKED
+    if 400 <= status < 500:
+        return FetchKind.HTTP_4XX
+    if 500 <= status < 600:
+        return FetchKind.HTTP_5XX
+    return FetchKind.PROTOCOL
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After value (delta seconds or HTTP date), capped at 30 s."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), RETRY_AFTER_CAP_S)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return min(max(when.timestamp() - time.time(), 0.0), RETRY_AFTER_CAP_S)
+
+
+def _parse(url: str) -> httpx.URL | FetchOutcome:
+    try:
+        target = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        return _partial(FetchKind.ERROR, detail=f"invalid URL: {exc}")
+    if target.scheme not in ("http", "https"):
+        return _partial(FetchKind.UNSUPPORTED, detail=f"scheme {target.scheme or '(none)'!r} is not fetched")
+    if not target.raw_host:
+        return _partial(FetchKind.ERROR, detail="invalid URL: no host")
+    return target.copy_with(fragment=None)
+
+
+def _join(base: str, location: str) -> str:
+    try:
+        return str(httpx.URL(base).join(location.strip()))
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return location
+
+
+def _outcome(url: str, final_url: str, hop: FetchOutcome, chain: list[str], started: float) -> FetchOutcome:
+    """The last hop's outcome, completed with what the whole fetch knows."""
+    content_type = hop.headers.get("content-type", "")
+    encoding = declared_charset(content_type)
+    media = media_type(content_type)
+    title = ""
+    if hop.body and (media in ("text/html", "application/xhtml+xml") or not media):
+        title = extract_title(decode_html(hop.body, encoding)[0])
+    detail = hop.detail
+    if hop.kind is FetchKind.HTTP_3XX and hop.status in REDIRECT_STATUSES:
+        detail = f"HTTP {hop.status} without Location"
+    return replace(hop, url=url, final_url=final_url, redirect_chain=tuple(chain), content_type=media,
+                   encoding=encoding, elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
+                   detail=detail, title=title)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its causes and contexts, and the members of exception groups."""
+    stack: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            stack.extend(current.exceptions)
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def classify_exception(exc: BaseException, family: int) -> tuple[FetchKind, TlsError | None, str]:
+    """(kind, TLS error, detail) for a failed exchange: the one place httpx, ssl and socket
+    failures become FetchKind values. `family` is the pinned address's (4 or 6)."""
+    causes = list(_causes(exc))
+    root = next((c for c in causes if isinstance(c, OSError) and c.errno), None)
+    detail = f"{type(exc).__name__}: {root if root is not None else exc}".rstrip(": ")
+    verify = next((c for c in causes if isinstance(c, ssl.SSLCertVerificationError)), None)
+    if verify is not None:
+        code = getattr(verify, "verify_code", None)
+        tls = _VERIFY_CODES.get(code, TlsError.OTHER) if isinstance(code, int) else TlsError.OTHER
+        return FetchKind.TLS, tls, f"certificate: {getattr(verify, 'verify_message', '') or verify}"
+    if any(isinstance(c, ssl.SSLError) for c in causes):
+        return FetchKind.TLS, TlsError.HANDSHAKE, detail
+    if any(isinstance(c, (httpx.TimeoutException, TimeoutError)) for c in causes):
+        return FetchKind.TIMEOUT, None, detail if root is not None else f"{type(exc).__name__}: timed out"
+    code = root.errno if root is not None else None
+    if code == errno.ECONNREFUSED:
+        return FetchKind.REFUSED, None, detail
+    if code in _NO_ROUTE_ERRNOS or (code == errno.EHOSTUNREACH and family == 6):
+        return FetchKind.NO_ROUTE, None, detail
+    if code == errno.EHOSTUNREACH:
+        # Over IPv4 an unreachable host is the site's failure; filtered ICMP would show it as a timeout.
+        return FetchKind.TIMEOUT, None, detail
+    if code in _RESET_ERRNOS or isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return FetchKind.RESET, None, detail
+    if isinstance(exc, httpx.RemoteProtocolError):
+        text = str(exc).lower()
+        return (FetchKind.RESET if "disconnected" in text or "closed" in text else FetchKind.PROTOCOL), None, detail
+    if isinstance(exc, (httpx.ProtocolError, httpx.DecodingError)):
+        return FetchKind.PROTOCOL, None, detail
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return FetchKind.UNSUPPORTED, None, detail
+    return FetchKind.ERROR, None, detail

@@ -1,0 +1,138 @@
+"""One run, start to finish: start → (crawl) → probes → evaluate → finish → render.
+
+Scheduled, manual, ad-hoc and demo runs all take this one path. Any failure
+before `finish_run` marks the run failed (or interrupted on Ctrl-C/SIGTERM), so
+a run is never shown half-written as complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+import checks
+from checks.base import Result
+from checks.snapshot import RequirementInfo, SiteInfo
+from monitor import __version__, db, probes, store
+from monitor.config import Config, Requirement, Site
+from monitor.resolver import Resolver
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    status: str                       # complete | failed | interrupted
+    results: store.RunResults | None  # None unless complete
+    report: Path | None               # the run's HTML page, if rendered
+    json_path: Path | None
+    error: str | None = None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def site_info(site: Site) -> SiteInfo:
+    return SiteInfo(id=site.id, name=site.name, url=str(site.url), kind=site.kind, level=site.level)
+
+
+def requirement_info(req: Requirement) -> RequirementInfo:
+    return RequirementInfo(id=req.id, title=req.title, keywords=tuple(req.keywords), applies_to=tuple(req.applies_to),
+                           basis=req.basis, levels=tuple(req.levels), max_age_days=req.max_age_days,
+                           stale_status=req.stale_status, deadline=req.deadline)
+
+
+def open_store(config: Config) -> Session:
+    """Engine at the configured URL, schema upgraded to head, a fresh session."""
+    engine = db.make_engine(config.storage.url)
+    db.upgrade(engine)
+    return db.session_factory(engine)()
+
+
+def execute(config: Config, *, kind: str, sites: Sequence[Site] | None = None, json_path: Path | None = None,
+            render: bool = True, progress: Progress | None = None) -> RunOutcome:
+    """Run the checks for `sites` (default: all configured) and store the run."""
+    say = progress or (lambda _msg: None)
+    chosen = list(sites if sites is not None else config.sites)
+    started = time.monotonic()
+    with open_store(config) as session:
+        recovered = store.recover_stale_runs(session, now=utcnow(), host=socket.gethostname(), is_alive=store.pid_alive,
+                                             stale_after=timedelta(hours=6))
+        for run_id in recovered:
+            log.warning("run %s was left running by a dead process; marked failed", run_id)
+        run_id = store.start_run(session, kind=kind, sites=[site_info(s) for s in chosen],
+                                 config_digest=config.digest, code_version=__version__, started_at=utcnow(),
+                                 pid=os.getpid(), host=socket.gethostname())
+        say(f"run {run_id}: {len(chosen)} sites")
+        try:
+            results = _collect_and_evaluate(session, config, run_id, chosen, say)
+            summary = _summary(results, time.monotonic() - started)
+            store.finish_run(session, run_id, results, finished_at=utcnow(), summary=summary)
+        except (KeyboardInterrupt, SystemExit):
+            session.rollback()
+            store.fail_run(session, run_id, "interrupted", finished_at=utcnow(), status="interrupted")
+            raise
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            log.error("run %s failed: %s", run_id, reason)
+            log.debug("run %s failed", run_id, exc_info=True)
+            session.rollback()
+            store.fail_run(session, run_id, reason, finished_at=utcnow())
+            return RunOutcome(run_id, "failed", None, None, None, reason)
+        stored = store.load_results(session, run_id)
+        log.info("run %s complete: kind=%s sites=%d %s duration=%.1fs", run_id, kind, len(chosen),
+                 " ".join(f"{k}={v}" for k, v in summary["statuses"].items()), summary["duration_s"])
+        report = json_out = None
+        if render:
+            from reports import render as render_mod
+            report = render_mod.write_report_set(session, config.report, run_id=run_id,
+                                                 timezone=config.schedule.timezone)
+        if json_path is not None:
+            from reports import export
+            json_out = export.write_json(stored, json_path, language=config.report.language)
+        return RunOutcome(run_id, "complete", stored, report, json_out)
+
+
+def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: Sequence[Site],
+                          say: Progress) -> dict[str, list[Result]]:
+    requirements = [requirement_info(r) for r in config.requirements]
+    settings = config.checks.model_dump(exclude={"disabled"})
+    planned = {s.id: checks.plan(site_info(s), requirements, settings,
+                                 disabled=config.disabled_for(s)) for s in sites}
+    targets = [probes.ProbeTarget(site_info(s), config.crawl_for(s), checks.needs_of(planned[s.id])) for s in sites]
+    resolver = Resolver.from_config(config.dns)
+    say("probing")
+    collected = asyncio.run(probes.collect(targets, resolver=resolver, crawl=config.crawl, clock=utcnow))
+    at = utcnow()
+    store.save_dns(session, run_id, collected.dns, at)
+    for site_id, site_probes in collected.probes.items():
+        store.save_probes(session, run_id, site_id, site_probes)
+    store.heartbeat(session, run_id, utcnow())
+    say("evaluating")
+    taken_at = utcnow()
+    results: dict[str, list[Result]] = {}
+    for s in sites:
+        snap = store.load_snapshot(session, run_id, site_info(s), taken_at=taken_at,
+                                   collected=collected.collected.get(s.id, frozenset()),
+                                   window_days=config.checks.availability_window_days)
+        results[s.id] = checks.evaluate(snap, planned[s.id])
+    return results
+
+
+def _summary(results: dict[str, list[Result]], duration_s: float) -> dict[str, object]:
+    statuses = Counter(str(r.status) for rs in results.values() for r in rs)
+    return {"sites": len(results), "statuses": dict(sorted(statuses.items())), "duration_s": round(duration_s, 2)}

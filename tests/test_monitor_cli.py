@@ -1,0 +1,89 @@
+"""The command line as a user meets it: output, exit codes, no tracebacks."""
+
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "config" / "sites.toml"
+
+
+def govmon(*argv: str) -> int:
+    with pytest.raises(SystemExit) as exited:
+        main(list(argv))
+    return int(exited.value.code)
+
+
+def minimal_config(tmp_path: Path, extra: str = "", site_extra: str = "") -> Path:
+    path = tmp_path / "sites.toml"
+    # The resolver points at a loopback port where nothing answers: nothing here leaves the machine.
+    path.write_text(f"""
+[storage]
+url = "sqlite:///{tmp_path / 'govmon.db'}"
+[report]
+dir = "{tmp_path / 'reports'}"
+[dns]
+nameservers = ["127.0.0.1"]
+port = 9
+timeout_s = 0.2
+{extra}
+[[site]]
+id = "x"
+name = "测试站"
+url = "http://www.x.test/"
+kind = "portal"
+level = "county"
+{site_extra}
+""", encoding="utf-8")
+    return path
+
+
+def test_validate_shipped_config(capsys: pytest.CaptureFixture[str]) -> None:
+    assert govmon("validate", "--config", str(SHIPPED)) == 0
+    assert "13 sites, 5 requirements" in capsys.readouterr().out
+
+
+def test_validate_bad_config_prints_one_line_per_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = minimal_config(tmp_path, site_extra='kindd = "x"')
+    assert govmon("validate", "--config", str(path)) == 2
+    line = path.read_text(encoding="utf-8").splitlines().index('kindd = "x"') + 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"{path}:{line}: site[0] (id=\"x\").kindd: unknown key 'kindd' (did you mean 'kind'?)"]
+
+
+def test_missing_config_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert govmon("validate", "--config", str(tmp_path / "nope.toml")) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_run_with_bad_config_touches_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = minimal_config(tmp_path, extra="[crawl]\ntimeout_s = \"soon\"\n")
+    assert govmon("run", "--config", str(path)) == 2
+    assert "crawl.timeout_s" in capsys.readouterr().err
+    assert not (tmp_path / "govmon.db").exists(), "no run may start on an invalid config"
+
+
+@pytest.mark.parametrize("argv", [
+    pytest.param(["check", "ftp://www.x.test/"], id="non-http-url"),
+    pytest.param(["check", "http://www.x.test/", "--kind", "portl"], id="unknown-kind"),
+    pytest.param(["run", "--site", "nosuchsite"], id="unknown-site"),
+    pytest.param(["frobnicate"], id="unknown-command"),
+])
+def test_usage_errors_exit_2(tmp_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    path = minimal_config(tmp_path)
+    assert govmon(*argv, "--config", str(path)) == 2
+    err = capsys.readouterr().err
+    assert err and "Traceback" not in err
+    assert not (tmp_path / "govmon.db").exists()
+
+
+def test_internal_error_is_one_line_and_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    path = minimal_config(tmp_path)
+    path.write_text(path.read_text().replace(str(tmp_path / "govmon.db"), str(blocker / "sub" / "govmon.db")))
+    assert govmon("status", "--config", str(path)) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("govmon: ") and "Traceback" not in err and len(err.strip().splitlines()) == 1
