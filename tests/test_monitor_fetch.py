@@ -19,8 +19,9 @@ import trustme
 
 from monitor.demo import DemoWeb
 from monitor.fetch import (
-    FetchOutcome, Fetcher, classify_exception, decode_html, extract_title, retry_after_s,
+    FetchOutcome, Fetcher, classify_exception, retry_after_s,
 )
+from monitor.htmltext import decode_html, extract_title
 from monitor.outcomes import DnsKind, FetchKind, TlsError
 from monitor.resolver import Resolver
 
