@@ -30,6 +30,8 @@ from monitor.resolver import Resolver
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+# A run whose heartbeat is older than this is taken for dead even on another host.
+STALE_AFTER = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,18 @@ def requirement_info(req: Requirement) -> RequirementInfo:
 
 
 def open_store(config: Config) -> Session:
-    """Engine at the configured URL, schema upgraded to head, a fresh session."""
+    """A session on the configured database, its schema upgraded to head.
+
+    Runs left `running` by a dead process are marked failed here, so every
+    command (status, report, run) sees them as they are.
+    """
     engine = db.make_engine(config.storage.url)
     db.upgrade(engine)
-    return db.session_factory(engine)()
+    session = db.session_factory(engine)()
+    for run_id in store.recover_stale_runs(session, now=utcnow(), host=socket.gethostname(),
+                                           is_alive=store.pid_alive, stale_after=STALE_AFTER):
+        log.warning("run %s was left running by a dead process; marked failed", run_id)
+    return session
 
 
 def execute(config: Config, *, kind: str, sites: Sequence[Site] | None = None, json_path: Path | None = None,
@@ -70,10 +80,6 @@ def execute(config: Config, *, kind: str, sites: Sequence[Site] | None = None, j
     chosen = list(sites if sites is not None else config.sites)
     started = time.monotonic()
     with open_store(config) as session:
-        recovered = store.recover_stale_runs(session, now=utcnow(), host=socket.gethostname(), is_alive=store.pid_alive,
-                                             stale_after=timedelta(hours=6))
-        for run_id in recovered:
-            log.warning("run %s was left running by a dead process; marked failed", run_id)
         run_id = store.start_run(session, kind=kind, sites=[site_info(s) for s in chosen],
                                  config_digest=config.digest, code_version=__version__, started_at=utcnow(),
                                  pid=os.getpid(), host=socket.gethostname())

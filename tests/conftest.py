@@ -1,24 +1,52 @@
-"""Shared test fixtures."""
+"""Shared test fixtures: the demo web, demo configs, and storage on SQLite and PostgreSQL."""
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from monitor import config, db
+from monitor.demo import DemoWeb
 
 
 # ---------------------------------------------------------------------------
-# Demo web fixture (monitor/demo/). One DemoWeb for the whole session: a DNS
-# server on 127.0.0.1 and vhost HTTP servers on 127.0.0.1 and [::1], stopped at
-# the end. Tests must not depend on request order (flaky pages key their state
-# by path and query, so use a unique query string where that matters).
+# Demo web (monitor/demo/). One DemoWeb for the whole session: a DNS server on
+# 127.0.0.1 and vhost HTTP servers on 127.0.0.1 and [::1], stopped at the end.
+# Tests must not depend on request order (flaky pages key their state by path
+# and query, so use a unique query string where that matters).
 # ---------------------------------------------------------------------------
-from collections.abc import Iterator as _DemoIterator  # noqa: E402
-
-import pytest as _demo_pytest  # noqa: E402
-
-from monitor.demo import DemoWeb  # noqa: E402
-
-
-@_demo_pytest.fixture(scope="session")
-def demo_web() -> _DemoIterator[DemoWeb]:
+@pytest.fixture(scope="session")
+def demo_web() -> Iterator[DemoWeb]:
     """The started demo web (dates relative to today)."""
     with DemoWeb() as web:
         yield web
+
+
+@pytest.fixture
+def demo_config_path(demo_web: DemoWeb, tmp_path: Path) -> Path:
+    """A sites.toml for the demo web with its own SQLite database and report dir."""
+    return demo_web.write_config(tmp_path / "sites.toml", storage_url=f"sqlite:///{tmp_path / 'govmon.db'}",
+                                 report_dir=str(tmp_path / "reports"))
+
+
+@pytest.fixture
+def demo_config(demo_config_path: Path) -> config.Config:
+    return config.load(demo_config_path)
+
+
+@pytest.fixture
+def sqlite_session(tmp_path: Path) -> Iterator[Session]:
+    """A session on a migrated SQLite file, for tests that need storage but not both databases."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    db.upgrade(engine)
+    with db.session_factory(engine)() as session:
+        yield session
+    engine.dispose()
 
 
 # ---------------------------------------------------------------------------
@@ -28,18 +56,6 @@ def demo_web() -> _DemoIterator[DemoWeb]:
 # maintenance database), one fresh schema per test through the URL's search_path.
 # Unreachable PostgreSQL fails the postgresql params when CI is set, else skips.
 # ---------------------------------------------------------------------------
-import os  # noqa: E402  (this block keeps its own imports)
-import secrets  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.engine import Engine  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from monitor import db  # noqa: E402
-
 _PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 

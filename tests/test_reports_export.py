@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from monitor import store
 from reports import export
 from tests import builders as b
-from tests.test_reports_render import sqlite_session, stored_run  # noqa: F401  (fixture)
+from tests.test_reports_render import stored_run
 
 SCHEMA = json.loads(export.SCHEMA_FILE.read_text(encoding="utf-8"))
 
 
-def test_document_validates_and_carries_summaries(sqlite_session: Session, tmp_path: Path) -> None:  # noqa: F811
+def test_document_validates_and_carries_summaries(sqlite_session: Session, tmp_path: Path) -> None:
     ev = b.evidence("http://x.test/", detail="http_5xx 500", text="首页")
     run_id = stored_run(sqlite_session, {"s": [b.result(status="fail", message_key="down_http",
                                                         message_params={"status": 500}, metrics={"status": 500},

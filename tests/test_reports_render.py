@@ -1,6 +1,5 @@
 """The HTML report set: rendered from stored results, escaped, atomic."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -9,20 +8,11 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy.orm import Session
 
-from monitor import db, store
+from monitor import store
 from reports import render
 from tests import builders as b
 
 HOSTILE_TITLE = '<script>alert(1)</script>" onmouseover="alert(2)' + "长" * 10_000
-
-
-@pytest.fixture
-def sqlite_session(tmp_path: Path) -> Iterator[Session]:
-    engine = db.make_engine(f"sqlite:///{tmp_path / 'govmon.db'}")
-    db.upgrade(engine)
-    with db.session_factory(engine)() as session:
-        yield session
-    engine.dispose()
 
 
 def stored_run(session: Session, results: dict, *, language: str = "zh") -> str:

@@ -1,0 +1,135 @@
+"""A full run on the demo web against its ground truth (one generator, many assertions)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+import sqlalchemy as sa
+from bs4 import BeautifulSoup
+
+from monitor import config, db, pipeline, store
+from monitor.demo import DemoWeb
+from reports import export
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> tuple[pipeline.RunOutcome, Path]:
+    work = tmp_path_factory.mktemp("e2e")
+    path = demo_web.write_config(work / "sites.toml", storage_url=f"sqlite:///{work / 'govmon.db'}",
+                                 report_dir=str(work / "reports"))
+    outcome = pipeline.execute(config.load(path), kind="demo", json_path=work / "result.json")
+    return outcome, work
+
+
+def results_by_site(outcome: pipeline.RunOutcome) -> dict[str, dict[str, object]]:
+    assert outcome.results is not None, outcome.error
+    return {site: {r.check_id: r for r in rs} for site, rs in outcome.results.results.items()}
+
+
+def test_run_completes_with_every_configured_site(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, _ = demo_run
+    assert outcome.status == "complete"
+    listed = {sid for sid, s in demo_web.truth["sites"].items() if s["listed"]}
+    assert set(results_by_site(outcome)) == listed
+
+
+def test_availability_matches_ground_truth(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, _ = demo_run
+    got = {sid: str(checks["availability"].status) for sid, checks in results_by_site(outcome).items()}
+    want = {sid: s["availability"] for sid, s in demo_web.truth["sites"].items() if s["listed"]}
+    assert got == want
+
+
+def test_availability_figures_match_the_homepage_truth(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, _ = demo_run
+    for sid, checks in results_by_site(outcome).items():
+        truth = demo_web.truth["sites"][sid]["homepage"]
+        metrics = checks["availability"].metrics
+        assert (metrics["outcome"], metrics["status"]) == (truth["kind"], truth["status"]), sid
+        if truth["kind"] == "ok":
+            assert metrics["final_url"] == truth["final_url"], sid
+
+
+def test_json_validates_and_agrees_with_the_database(demo_run: tuple) -> None:
+    outcome, work = demo_run
+    doc = json.loads((work / "result.json").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, json.loads(export.SCHEMA_FILE.read_text(encoding="utf-8")))
+    from_json = {s["id"]: {c["id"]: c["status"] for c in s["checks"]} for s in doc["sites"]}
+    from_db = {sid: {cid: str(r.status) for cid, r in checks.items()} for sid, checks in results_by_site(outcome).items()}
+    assert from_json == from_db
+    assert doc["run"]["kind"] == "demo"
+
+
+def test_report_lists_every_site_with_its_status(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, work = demo_run
+    assert outcome.report is not None and outcome.report.is_file()
+    html = BeautifulSoup(outcome.report.read_text(encoding="utf-8"), "lxml")
+    names = {a.get_text() for a in html.select("table.matrix tbody tr td a")}
+    assert names == {s["name"] for s in demo_web.truth["sites"].values() if s["listed"]}
+    index = BeautifulSoup((work / "reports" / "index.html").read_text(encoding="utf-8"), "lxml")
+    assert index.select_one(f'a[href="runs/{outcome.run_id}/index.html"]') is not None
+
+
+def govmon(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "monitor", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "COLUMNS": "160"})
+
+
+def test_check_exit_codes_follow_the_result(demo_web: DemoWeb, demo_config_path: Path, tmp_path: Path) -> None:
+    sites = demo_web.truth["sites"]
+    good = govmon("check", sites["chaoyang"]["url"], "--config", str(demo_config_path),
+                  "--json", str(tmp_path / "good.json"), cwd=tmp_path)
+    assert good.returncode == 0, good.stderr
+    assert "availability" in good.stdout and "报告" in good.stdout
+    assert json.loads((tmp_path / "good.json").read_text())["sites"][0]["checks"][0]["status"] == "pass"
+    bad = govmon("check", sites["scjg"]["url"], "--config", str(demo_config_path), cwd=tmp_path)
+    assert bad.returncode == 1, bad.stderr
+    assert "HTTP 500" in bad.stdout and "Traceback" not in bad.stderr
+
+
+def test_check_of_an_unconfigured_url_uses_crawl_defaults(demo_web: DemoWeb, demo_config_path: Path,
+                                                          tmp_path: Path) -> None:
+    url = demo_web.url("lab.demo.test", "/status/404")
+    done = govmon("check", url, "--config", str(demo_config_path), "--json", str(tmp_path / "r.json"), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    [site] = json.loads((tmp_path / "r.json").read_text())["sites"]
+    assert site["id"] == "lab-demo-test" and site["checks"][0]["metrics"]["status"] == 404
+
+
+def test_killed_run_is_marked_failed_and_never_shown(demo_web: DemoWeb, demo_config_path: Path,
+                                                     tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'govmon.db'}")
+    child = subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(demo_config_path)],
+                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # wait until the run row exists, then kill mid-run
+            try:
+                with engine.connect() as conn:
+                    if conn.execute(sa.text("select count(*) from run where status='running'")).scalar():
+                        break
+            except sa.exc.OperationalError:
+                pass
+            time.sleep(0.05)
+        else:
+            pytest.fail("the run never started")
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    status = govmon("status", "--config", str(demo_config_path), cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    with db.session_factory(engine)() as session:
+        runs = store.list_runs(session, statuses=("running", "complete", "failed", "interrupted"))
+        assert [(r.status, r.error.startswith("abandoned")) for r in runs] == [("failed", True)]
+        assert store.list_runs(session) == [], "a killed run is never listed as complete"
+    report = govmon("report", "--config", str(demo_config_path), cwd=tmp_path)
+    assert report.returncode == 2 and "no complete run" in report.stderr
+    engine.dispose()
