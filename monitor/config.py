@@ -1,21 +1,20 @@
 """The configuration: config/sites.toml → a validated, frozen `Config`.
 
 Owns the pydantic models, the known vocabularies (site kinds, levels, check ids)
-and the one-line error format `file:line: key.path: reason (did you mean …)`.
-Every problem in a file is reported at once as a `ConfigError`.
+and the cross-table rules; every problem in a file is reported at once as a
+`ConfigError` whose lines monitor.config_errors locates and formats.
 Must not touch the network or write anything; it reads one file.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import ipaddress
 import logging
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, time
+from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -27,6 +26,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from pydantic_core import PydanticCustomError
 
 from monitor import __version__
+from monitor.config_errors import Loc, format_errors, reason, suggest, syntax_error
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
@@ -49,9 +49,6 @@ DEFAULT_USER_AGENT = f"govmon/{__version__} (+https://github.com/govmon/govmon)"
 
 log = logging.getLogger(__name__)
 
-Loc = tuple[str | int, ...]
-
-
 class ConfigError(Exception):
     """An unusable config; `errors` holds one self-contained line per problem."""
 
@@ -60,16 +57,8 @@ class ConfigError(Exception):
         super().__init__("\n".join(errors))
 
 
-def _fail(reason: str) -> PydanticCustomError:
-    return PydanticCustomError("config", "{reason}", {"reason": reason})
-
-
-def _suggest(value: str, choices: Iterable[str]) -> str:
-    choices = list(choices)
-    close = difflib.get_close_matches(value, choices, n=1)
-    if close:
-        return f" (did you mean {close[0]!r}?)"
-    return f" (expected one of: {', '.join(choices)})" if len(choices) <= 12 else ""
+def _fail(why: str) -> PydanticCustomError:
+    return PydanticCustomError("config", "{reason}", {"reason": why})
 
 
 def _one_of(what: str, choices: Iterable[str]) -> BeforeValidator:
@@ -77,7 +66,7 @@ def _one_of(what: str, choices: Iterable[str]) -> BeforeValidator:
 
     def check(value: Any) -> Any:
         if isinstance(value, str) and value not in allowed:
-            raise _fail(f"unknown {what} {value!r}{_suggest(value, allowed)}")
+            raise _fail(f"unknown {what} {value!r}{suggest(value, allowed)}")
         return value
 
     return BeforeValidator(check)
@@ -365,8 +354,7 @@ def _cross_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
             if not isinstance(ident, str):
                 continue
             if ident in seen:
-                reason = f"duplicate {what} id {ident!r} (first at {table}[{seen[ident]}])"
-                problems.append(((table, i, "id"), reason))
+                problems.append(((table, i, "id"), f"duplicate {what} id {ident!r} (first at {table}[{seen[ident]}])"))
             else:
                 seen[ident] = i
         if table == "requirement":
@@ -380,7 +368,7 @@ def _cross_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
     for loc, values in lists:
         for j, value in enumerate(_as_list(values)):
             if isinstance(value, str) and value not in known:
-                problems.append(((*loc, j), f"unknown check id {value!r}{_suggest(value, known)}"))
+                problems.append(((*loc, j), f"unknown check id {value!r}{suggest(value, known)}"))
     return problems
 
 
@@ -407,7 +395,7 @@ class Config(_Model):
     def _cross_fields(self) -> Config:
         problems = _cross_problems(self.model_dump(by_alias=True))
         if problems:
-            summary = "; ".join(f"{'.'.join(map(str, loc))}: {reason}" for loc, reason in problems)
+            summary = "; ".join(f"{'.'.join(map(str, loc))}: {why}" for loc, why in problems)
             raise PydanticCustomError("config_cross", "{summary}", {"summary": summary, "problems": problems})
         return self
 
@@ -447,7 +435,7 @@ def site_from_url(url: str, kind: str = "portal", level: str = "city") -> Site:
     try:
         return Site.model_validate(data)
     except ValidationError as exc:
-        errors = [f"{err['loc'][-1]}: {_reason(dict(err), Site)}" for err in exc.errors()]
+        errors = [f"{err['loc'][-1]}: {reason(dict(err), Site)}" for err in exc.errors()]
         raise ConfigError(errors) from None
 
 
@@ -478,7 +466,7 @@ def _parse(text: str, label: str, path: Path | None, digest: str) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([_syntax_error(str(exc), text, label)]) from None
+        raise ConfigError([syntax_error(str(exc), text, label)]) from None
     # field names that are not TOML keys: the file says [[site]], never `sites` or `path`
     errors = [{"type": "extra_forbidden", "loc": (key,), "input": data.pop(key)}
               for key in ("path", "digest", "requirements", "sites") if key in data]
@@ -490,181 +478,4 @@ def _parse(text: str, label: str, path: Path | None, digest: str) -> Config:
         return config
     if not any(e["type"] == "config_cross" for e in errors):
         errors.append({"type": "config_cross", "loc": (), "ctx": {"problems": _cross_problems(data)}})
-    raise ConfigError(_format(errors, data, text, label))
-
-
-def _syntax_error(message: str, text: str, label: str) -> str:
-    match = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    if match:
-        return f"{label}:{match[1]}: invalid TOML: {message[:match.start()]} (column {match[2]})"
-    reason = re.sub(r"\s*\(at end of document\)$", "", message)
-    return f"{label}:{max(len(text.splitlines()), 1)}: invalid TOML: {reason} (at the end of the file)"
-
-
-def _format(errors: list[dict[str, Any]], data: Mapping[str, Any], text: str, label: str) -> list[str]:
-    index = _line_index(text)
-    found: list[tuple[int, str]] = []
-    for err in errors:
-        pairs = (err["ctx"]["problems"] if err["type"] == "config_cross"
-                 else [(tuple(err["loc"]), _reason(err, _model_at(tuple(err["loc"]))))])
-        for loc, reason in pairs:
-            line = _line_of(loc, index)
-            where = f"{label}:{line}" if line else label
-            key = _key_path(loc, data)
-            found.append((line, f"{where}: {key}: {reason}" if key else f"{where}: {reason}"))
-    found.sort(key=lambda pair: pair[0])
-    return list(dict.fromkeys(line for _, line in found))
-
-
-_EXPECTED = {
-    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
-    "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
-    "bool_parsing": "true or false", "string_type": "a string", "list_type": "a list",
-    "model_type": "a table", "dict_type": "a table", "model_attributes_type": "a table",
-}
-_BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="),
-           "less_than": ("lt", "<"), "less_than_equal": ("le", "<=")}
-
-
-def _reason(err: Mapping[str, Any], model: type[BaseModel] | None) -> str:
-    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
-    if kind == "config":
-        return str(ctx["reason"])
-    if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {_show(value)}"
-    if kind in _BOUNDS:
-        key, sign = _BOUNDS[kind]
-        return f"must be {sign} {ctx[key]}, got {_show(value)}"
-    if kind == "too_short":
-        return "must not be empty"
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "literal_error":
-        return f"expected {ctx['expected']}, got {_show(value)}"
-    if kind == "extra_forbidden":
-        name = str(err["loc"][-1])
-        known = [f.alias or n for n, f in model.model_fields.items() if not f.exclude] if model else []
-        return f"unknown key {name!r}" + (_suggest(name, known) if known else "")
-    return str(err.get("msg", kind))
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _model_at(loc: Loc) -> type[BaseModel] | None:
-    """The model that holds the last key of `loc` (for did-you-mean on unknown keys)."""
-    model: type[BaseModel] = Config
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
-        inner = _model_in(field.annotation) if field else None
-        if inner is None:
-            return None
-        model = inner
-    return model
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found:
-            return found
-    return None
-
-
-def _key_path(loc: Loc, data: Any) -> str:
-    parts: list[str] = []
-    node = data
-    for part in loc:
-        if isinstance(part, int):
-            node = node[part] if isinstance(node, list) and part < len(node) else None
-            label = f"[{part}]"
-            if isinstance(node, dict) and isinstance(node.get("id"), str):
-                label += f' (id="{node["id"]}")'
-            parts[-1:] = [(parts[-1] if parts else "") + label]
-        else:
-            node = node.get(part) if isinstance(node, dict) else None
-            parts.append(part)
-    return ".".join(parts)
-
-
-_HEADER = re.compile(r"\s*(\[\[?)\s*([^\[\]#]+?)\s*\]\]?\s*(#.*)?")
-_NAME = r"(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')"
-_KEY = re.compile(rf"\s*({_NAME}(?:\s*\.\s*{_NAME})*)\s*=")
-
-
-def _line_index(text: str) -> dict[Loc, int]:
-    """Map each table header and key of the file to its first line, by scanning the text."""
-    index: dict[Loc, int] = {}
-    table: Loc = ()
-    counts: dict[Loc, int] = {}
-    for number, line in _statement_lines(text):
-        header = _HEADER.fullmatch(line)
-        if header:
-            table = ()
-            names = _split_key(header[2])
-            for name in names[:-1]:
-                table += (name,)
-                if table in counts:
-                    table += (counts[table],)
-            table += (names[-1],)
-            if header[1] == "[[":
-                counts[table] = counts.get(table, -1) + 1
-                table += (counts[table],)
-            for end in range(1, len(table) + 1):  # [notify.smtp] also locates `notify`
-                index.setdefault(table[:end], number)
-            continue
-        key = _KEY.match(line)
-        if key:
-            index.setdefault((*table, *_split_key(key[1])), number)
-    return index
-
-
-def _split_key(key: str) -> list[str]:
-    return [part.strip().strip("\"'") for part in re.findall(r"\"[^\"]*\"|'[^']*'|[^.]+", key)]
-
-
-def _statement_lines(text: str) -> Iterator[tuple[int, str]]:
-    """Lines that start a statement: not inside a multi-line string or an open array or table."""
-    depth, quote = 0, ""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if depth == 0 and not quote:
-            yield number, line
-        i = 0
-        while i < len(line):
-            if quote:
-                if line[i] == "\\" and quote[0] == '"':
-                    i += 1  # an escape: the next character cannot close the string
-                elif line.startswith(quote, i):
-                    i, quote = i + len(quote) - 1, ""
-            elif line[i] == "#":
-                break
-            elif line.startswith(('"""', "'''"), i):
-                quote, i = line[i:i + 3], i + 2
-            elif line[i] in "\"'":
-                quote = line[i]
-            elif line[i] in "[{":
-                depth += 1
-            elif line[i] in "]}":
-                depth = max(depth - 1, 0)
-            i += 1
-        if len(quote) == 1:
-            quote = ""  # a single-line string never continues onto the next line
-
-
-def _line_of(loc: Loc, index: Mapping[Loc, int]) -> int:
-    for end in range(len(loc), 0, -1):
-        if loc[:end] in index:
-            return index[loc[:end]]
-    return 0
+    raise ConfigError(format_errors(errors, data, text, label, Config))
