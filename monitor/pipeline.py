@@ -87,6 +87,7 @@ def execute(config: Config, *, kind: str, sites: Sequence[Site] | None = None, j
         try:
             results = _collect_and_evaluate(session, config, run_id, chosen, say)
             summary = _summary(results, time.monotonic() - started)
+            summary["requirements"] = {r.id: r.title for r in config.requirements}
             store.finish_run(session, run_id, results, finished_at=utcnow(), summary=summary)
         except (KeyboardInterrupt, SystemExit):
             session.rollback()
