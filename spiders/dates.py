@@ -10,7 +10,8 @@ which elements are footer), copyright lines, "今天是…星期日" clocks, dat
 2022年6月20日, 2022/06/20, 2022.06.20) so phone numbers and document ids are
 not dates; a bare 8-digit 20220620 counts only in a meta tag or after a label
 (发布日期：). A date without a year (06-20, [6-20], 6月20日) takes the latest
-year that does not put it after `today`, and counts only in a list row, a
+year that does not put it after `today` (in a list row, the year in its link's
+URL, /202206/t20220620_1.html, comes first), and counts only in a list row, a
 date element or after a label, never in running text.
 """
 
@@ -20,40 +21,44 @@ import logging
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from lxml import etree
-from lxml.html import HtmlElement
+from lxml.etree import _Element as Element
 
 from spiders.items import DateHit
 
-__all__ = ["MIN_DATE", "SOURCES", "find_dates", "latest", "mentions_date"]
+__all__ = ["MIN_DATE", "SOURCES", "DateScan", "find_dates", "latest", "scan_dates"]
 
 log = logging.getLogger(__name__)
 
 MIN_DATE = date(1990, 1, 1)
 SOURCES = ("meta", "header", "list-item", "text")
 SNIPPET_SIDE = 20
+MAX_HITS = 200
 ROW_TAGS = frozenset({"li", "tr", "dd", "dt", "p"})
 ROW_MAX_CHARS = 300
 SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "textarea"})
 
-_DATE = re.compile(r"""
+_DATE = re.compile(r"""(?=[\d\[(【（〔])(?:
     (?<![\d.])(?P<y>(?:19|20)\d{2})
         (?: (?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})
           | \s*年\s*(?P<cm>\d{1,2})\s*月\s*(?P<cd>\d{1,2})\s*日? ) (?!\d)
   | [\[(【（〔]\s*(?P<bm>\d{1,2})[-/.](?P<bd>\d{1,2})\s*[\])】）〕]
   | (?<![\d年])(?P<zm>\d{1,2})\s*月\s*(?P<zd>\d{1,2})\s*日
-  | (?<![\d\-/.:])(?P<sm>\d{2})[-/](?P<sd>\d{2})(?![\d\-/.:])
+  | (?<![\d\-/.:])(?P<sm>\d{2})[-/](?P<sd>\d{2})(?![\d\-/.:]) )
 """, re.VERBOSE)
+_URL_DAY = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_]?(\d{1,2})[-/_]?(\d{1,2})(?!\d)")
+_URL_MONTH = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_]?(\d{2})(?!\d)")
 _COMPACT = re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)")
 _LABEL = re.compile(r"(?:(?:发布|更新|修改|成文|印发|发文|公开|生成|创建|录入|发表|上传|信息)(?:日期|时间)\s*[:：]?"
                     r"|(?:日期|时间)\s*[:：]|(?:发布|更新|发表)于)\s*[\[(【]?\s*$")
 _CLOCK_BEFORE = re.compile(r"(?:今天|今日|当前时间|现在|北京时间)\s*(?:是|为)?\s*[:：]?\s*$")
-_CLOCK_AFTER = re.compile(r"^\s*(?:星期|礼拜|周[一二三四五六日天]|农历)")
+_CLOCK_AFTER = re.compile(r"\s*(?:星期|礼拜|周[一二三四五六日天]|农历)")
 _COPYRIGHT = re.compile(r"©|\(c\)|copyright|版权所有", re.IGNORECASE)
+_CHROME_HINT = re.compile(r"今|现在|北京时间|星期|礼拜|周[一二三四五六日天]|农历|©|\(c\)|copyright|版权所有", re.IGNORECASE)
 _DATE_CLASS = re.compile(r"date|time|riqi|pubtime|fbsj|(?:^|[-_\s])(?:rq|sj)(?:$|[-_\s\d])", re.IGNORECASE)
-_SPACE = re.compile(r"\s+")
 _BRACKETS = " \t\r\n\xa0\u3000[]()【】（）〔〕"
 META_KEYS = frozenset({
     "pubdate", "publishdate", "publish_date", "publish-date", "publishtime", "pub_date", "releasedate",
@@ -63,30 +68,28 @@ META_KEYS = frozenset({
     "last-modified",
 })
 
-Zone = Callable[[HtmlElement], str]
+Zone = Callable[[Element], str]
 
 
-def find_dates(root: HtmlElement, *, today: date, zone: Zone | None = None) -> tuple[DateHit, ...]:
+@dataclass(frozen=True)
+class DateScan:
+    hits: tuple[DateHit, ...]
+    rows: frozenset[Element]    # list rows (li/tr/dd/dt/p) and links that a list-item date belongs to
+
+
+def find_dates(root: Element, *, today: date, zone: Zone | None = None) -> tuple[DateHit, ...]:
     """Every credible date on the page, meta tags first, then in document order.
 
     `zone(element)` names the page region an element is in (as `extract` does);
     dates in the "footer" region are page template and are dropped. Without it
     only the text rules (copyright line, clock) keep template dates out.
     """
-    hits = list(_meta_dates(root, today))
-    texts, owners, starts = _text_chunks(root)
-    full = "\n".join(texts)
-    for match in _DATE.finditer(full):
-        index = bisect_right(starts, match.start()) - 1
-        hit = _judge(match, full, texts[index], owners[index], today, zone)
-        if hit is not None:
-            hits.append(hit)
-    for match in _COMPACT.finditer(full):
-        if _LABEL.search(full[max(0, match.start() - 16):match.start()]):
-            day = _valid(int(match.group(1)), int(match.group(2)), int(match.group(3)), today)
-            if day is not None:
-                hits.append(DateHit(day, "header", _snippet(full, match.start(), match.end())))
-    return tuple(dict.fromkeys(hits))
+    return scan_dates(root, today=today, zone=zone).hits
+
+
+def scan_dates(root: Element, *, today: date, zone: Zone | None = None) -> DateScan:
+    """`find_dates` and the list rows its list-item dates stand in (a link there is a list item)."""
+    return _Scan(root, today, zone).run()
 
 
 def latest(dates: Iterable[DateHit]) -> date | None:
@@ -100,59 +103,100 @@ def latest(dates: Iterable[DateHit]) -> date | None:
     return max(strong or [h.date for h in hits], default=None)
 
 
-def mentions_date(text: str, today: date) -> bool:
-    """True when `text` (a list row, a link's neighbour) holds a date, clocks and copyright lines aside.
+class _Scan:
+    """One pass of the date grammar over a page's text, with each match's element at hand."""
 
-    A bare 06-20 counts only at the start or end of the text, where list rows put it.
-    """
-    stripped = text.strip(_BRACKETS)
-    for match in _DATE.finditer(stripped):
-        if match.group("sm") and match.start() > 0 and match.end() < len(stripped):
-            continue
-        if _is_chrome(stripped, match.start(), match.end()):
-            continue
-        if _date_of(match, today) is not None:
-            return True
-    return False
+    def __init__(self, root: Element, today: date, zone: Zone | None) -> None:
+        self.root, self.today, self.zone = root, today, zone
+        self.texts, self.owners, self.starts = _text_chunks(root)
+        self.full = "\n".join(self.texts)
+        self.rows: set[Element] = set()
+        self._row_of: dict[Element, Element | None] = {}
 
+    def run(self) -> DateScan:
+        found: list[tuple[date, str, int, int]] = []
+        for match in _DATE.finditer(self.full):
+            judged = self._judge(match)
+            if judged is not None:
+                found.append(judged)
+        for match in _COMPACT.finditer(self.full):
+            if _LABEL.search(self.full, max(0, match.start() - 16), match.start()):
+                day = _valid(int(match.group(1)), int(match.group(2)), int(match.group(3)), self.today)
+                if day is not None:
+                    found.append((day, "header", match.start(), match.end()))
+        hits = list(dict.fromkeys(_meta_dates(self.root, self.today)))
+        hits += [DateHit(day, source, _snippet(self.full, start, end)) for day, source, start, end in _cap(found)]
+        return DateScan(tuple(hits), frozenset(self.rows))
 
-def _judge(match: re.Match[str], full: str, chunk: str, owner: tuple[HtmlElement, HtmlElement | None],
-           today: date, zone: Zone | None) -> DateHit | None:
-    element, before = owner
-    if zone is not None and zone(element) == "footer":
-        return None
-    if _is_chrome(full, match.start(), match.end()):
-        return None
-    day = _date_of(match, today)
-    if day is None:
-        return None
-    source = _source(full, match.start(), element, before)
-    if match.group("y") is None:
-        if source == "text":
+    def _judge(self, match: re.Match[str]) -> tuple[date, str, int, int] | None:
+        day = _date_of(match, self.today)
+        if day is None:
             return None
-        if match.group("sm") and chunk.strip(_BRACKETS) != match.group(0):
+        start, end = match.span()
+        index = bisect_right(self.starts, start) - 1
+        element, before = self.owners[index]
+        if (self.zone is not None and self.zone(element) == "footer") or _is_chrome(self.full, start, end):
             return None
-    return DateHit(day, source, _snippet(full, match.start(), match.end()))
+        row = None
+        if _LABEL.search(self.full, max(0, start - 16), start):
+            source = "header"
+        elif (row := self._row(element, before)) is not None:
+            source = "list-item"
+        else:
+            source = "header" if _date_element(element) else "text"
+        if match.group("y") is None and (source == "text" or (
+                match.group("sm") and self.texts[index].strip(_BRACKETS) != match.group(0))):
+            return None
+        if row is not None:
+            self.rows.add(row)
+            if match.group("y") is None:
+                day = _year_from_links(row, day, self.today)
+        return day, source, start, end
+
+    def _row(self, element: Element, before: Element | None) -> Element | None:
+        """The link beside the date, or the short list row (with a link) the date is in."""
+        if before is not None and before.tag == "a" and before.get("href"):
+            return before
+        for sibling in (element.getprevious(), element.getnext()):
+            if sibling is not None and sibling.tag == "a" and sibling.get("href"):
+                return sibling
+        if element not in self._row_of:
+            self._row_of[element] = _enclosing_row(element)
+        return self._row_of[element]
 
 
-def _source(full: str, start: int, element: HtmlElement, before: HtmlElement | None) -> str:
-    if _LABEL.search(full[max(0, start - 16):start]):
-        return "header"
-    if _in_row_with_link(element, before):
-        return "list-item"
-    if _date_element(element):
-        return "header"
-    return "text"
+def _year_from_links(row: Element, inferred: date, today: date) -> date:
+    """A yearless list date takes the year its row's link URL carries (/202206/t20220620_1.html)."""
+    links = [row] if row.tag == "a" else list(row.iter("a"))
+    for href in (a.get("href") or "" for a in links):
+        for pattern, needs_day in ((_URL_DAY, True), (_URL_MONTH, False)):
+            for found in pattern.finditer(href):
+                year, month = int(found.group(1)), int(found.group(2))
+                if month == inferred.month and (not needs_day or int(found.group(3)) == inferred.day):
+                    return _valid(year, month, inferred.day, today) or inferred
+    return inferred
+
+
+def _enclosing_row(element: Element) -> Element | None:
+    node: Element | None = element
+    for _ in range(4):
+        if node is None:
+            return None
+        if node.tag in ROW_TAGS:
+            linked = node.find(".//a[@href]") is not None
+            return node if linked and _text_len(node, ROW_MAX_CHARS) <= ROW_MAX_CHARS else None
+        node = node.getparent()
+    return None
 
 
 def _date_of(match: re.Match[str], today: date) -> date | None:
-    groups = match.groupdict()
-    if groups["y"]:
-        month, day = (groups["m"], groups["d"]) if groups["sep"] else (groups["cm"], groups["cd"])
-        return _valid(int(groups["y"]), int(month), int(day), today)
-    for m_key, d_key in (("bm", "bd"), ("zm", "zd"), ("sm", "sd")):
-        if groups[m_key]:
-            return _infer_year(int(groups[m_key]), int(groups[d_key]), today)
+    year, sep, month, day, cn_month, cn_day, b_month, b_day, z_month, z_day, s_month, s_day = match.group(
+        "y", "sep", "m", "d", "cm", "cd", "bm", "bd", "zm", "zd", "sm", "sd")
+    if year:
+        return _valid(int(year), int(month if sep else cn_month), int(day if sep else cn_day), today)
+    for short_month, short_day in ((b_month, b_day), (z_month, z_day), (s_month, s_day)):
+        if short_month:
+            return _infer_year(int(short_month), int(short_day), today)
     return None
 
 
@@ -173,30 +217,24 @@ def _infer_year(month: int, day: int, today: date) -> date | None:
 
 
 def _is_chrome(text: str, start: int, end: int) -> bool:
-    before = text[max(0, start - 12):start]
-    if _CLOCK_BEFORE.search(before) or _CLOCK_AFTER.match(text[end:end + 8]):
+    if not _CHROME_HINT.search(text, max(0, start - 40), end + 20):
+        return False
+    if _CLOCK_BEFORE.search(text, max(0, start - 12), start) or _CLOCK_AFTER.match(text, end, end + 8):
         return True
-    return bool(_COPYRIGHT.search(text[max(0, start - 40):end + 20]))
+    line_start = text.rfind("\n", max(0, start - 40), start) + 1 or max(0, start - 40)
+    return bool(_COPYRIGHT.search(text, line_start, end))
 
 
-def _in_row_with_link(element: HtmlElement, before: HtmlElement | None) -> bool:
-    if before is not None and before.tag == "a" and before.get("href"):
-        return True
-    for sibling in (element.getprevious(), element.getnext()):
-        if sibling is not None and sibling.tag == "a" and sibling.get("href"):
-            return True
-    node: HtmlElement | None = element
-    for _ in range(4):
-        if node is None:
-            return False
-        if node.tag in ROW_TAGS:
-            return node.find(".//a[@href]") is not None and _text_len(node, ROW_MAX_CHARS) <= ROW_MAX_CHARS
-        node = node.getparent()
-    return False
+def _cap(found: list[tuple[date, str, int, int]]) -> list[tuple[date, str, int, int]]:
+    """At most MAX_HITS dates: all header ones and the latest others, in page order."""
+    if len(found) <= MAX_HITS:
+        return found
+    order = sorted(range(len(found)), key=lambda i: (found[i][1] == "header", found[i][0]), reverse=True)
+    return [found[i] for i in sorted(order[:MAX_HITS])]
 
 
-def _date_element(element: HtmlElement) -> bool:
-    node: HtmlElement | None = element
+def _date_element(element: Element) -> bool:
+    node: Element | None = element
     for _ in range(2):
         if node is None:
             return False
@@ -206,7 +244,7 @@ def _date_element(element: HtmlElement) -> bool:
     return False
 
 
-def _text_len(element: HtmlElement, limit: int) -> int:
+def _text_len(element: Element, limit: int) -> int:
     total = 0
     for piece in element.itertext():
         total += len(piece.strip())
@@ -215,39 +253,36 @@ def _text_len(element: HtmlElement, limit: int) -> int:
     return total
 
 
-def _text_chunks(root: HtmlElement) -> tuple[list[str], list[tuple[HtmlElement, HtmlElement | None]], list[int]]:
-    """The page's text nodes in document order, each with (owner element, element it follows) and offset."""
+def _text_chunks(root: Element) -> tuple[list[str], list[tuple[Element, Element | None]], list[int]]:
+    """The page's non-blank text nodes in document order: text, (owner element, element it follows), offset."""
     texts: list[str] = []
-    owners: list[tuple[HtmlElement, HtmlElement | None]] = []
+    owners: list[tuple[Element, Element | None]] = []
     starts: list[int] = []
     offset = 0
     skipping = 0
-
-    def add(text: str, owner: HtmlElement, before: HtmlElement | None) -> None:
-        nonlocal offset
-        texts.append(text)
-        owners.append((owner, before))
-        starts.append(offset)
-        offset += len(text) + 1
-
     for event, element in etree.iterwalk(root, events=("start", "end")):
-        if not isinstance(element.tag, str):
-            continue
+        tag = element.tag
         if event == "start":
-            if element.tag in SKIPPED_TAGS:
+            if tag in SKIPPED_TAGS:
                 skipping += 1
-            elif element.text and not skipping:
-                add(element.text, element, None)
+                continue
+            text = element.text if isinstance(tag, str) else None
+            owner: tuple[Element, Element | None] = (element, None)
         else:
-            if element.tag in SKIPPED_TAGS:
+            if tag in SKIPPED_TAGS:
                 skipping -= 1
             parent = element.getparent()
-            if element.tail and not skipping and parent is not None:
-                add(element.tail, parent, element)
+            text = element.tail if parent is not None else None
+            owner = (parent, element)
+        if text and not skipping and not text.isspace():
+            texts.append(text)
+            owners.append(owner)
+            starts.append(offset)
+            offset += len(text) + 1
     return texts, owners, starts
 
 
-def _meta_dates(root: HtmlElement, today: date) -> Iterable[DateHit]:
+def _meta_dates(root: Element, today: date) -> Iterable[DateHit]:
     for meta in root.iter("meta"):
         key = next((meta.get(a) for a in ("name", "property", "itemprop", "http-equiv") if meta.get(a)), "")
         content = (meta.get("content") or "").strip()
@@ -258,12 +293,14 @@ def _meta_dates(root: HtmlElement, today: date) -> Iterable[DateHit]:
             day = _date_of(found, today)
         else:
             compact = _COMPACT.search(content)
-            day = _valid(*(int(g) for g in compact.groups()), today) if compact else None
+            day = _valid(int(compact[1]), int(compact[2]), int(compact[3]), today) if compact else None
         if day is not None:
             yield DateHit(day, "meta", f'{key}="{content[:40]}"')
 
 
 def _snippet(full: str, start: int, end: int) -> str:
-    left = _SPACE.sub(" ", full[max(0, start - 4 * SNIPPET_SIDE):start])[-SNIPPET_SIDE:]
-    right = _SPACE.sub(" ", full[end:end + 4 * SNIPPET_SIDE])[:SNIPPET_SIDE]
-    return (left + _SPACE.sub(" ", full[start:end]) + right).strip()
+    left = full[max(0, start - 4 * SNIPPET_SIDE):start]
+    right = full[end:end + 4 * SNIPPET_SIDE]
+    left_text = " ".join(left.split())[-SNIPPET_SIDE:] + (" " if left[-1:].isspace() else "")
+    right_text = (" " if right[:1].isspace() else "") + " ".join(right.split())[:SNIPPET_SIDE]
+    return (left_text + " ".join(full[start:end].split()) + right_text).strip()

@@ -2,7 +2,7 @@
 region, dates, redirects (meta refresh, simple JS location), soft-404 wording.
 
 Pure: decoded text in, frozen dataclasses out; no I/O, no clock (`today` is
-passed in), no decoding (the caller decodes with `monitor.fetch.decode_html`).
+passed in), no decoding (the caller decodes with `monitor.htmltext.decode_html`).
 
 Link rules: URLs are canonical (`spiders.urls.canonical`) against <base href>;
 non-http(s) targets and same-page fragments ("#", "#top", "") are dropped.
@@ -22,15 +22,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-import lxml.html
 from lxml import etree
-from lxml.html import HtmlElement
+from lxml.etree import _Element as Element
 
-from spiders.dates import ROW_TAGS, find_dates, mentions_date
+from spiders.dates import scan_dates
 from spiders.items import DateHit
 from spiders.urls import canonical
 
-__all__ = ["CONTEXTS", "Extracted", "ExtractedLink", "TAGS", "extract", "parse"]
+__all__ = ["CONTEXTS", "TAGS", "Extracted", "ExtractedLink", "extract", "parse"]
 
 log = logging.getLogger(__name__)
 
@@ -40,27 +39,27 @@ TEXT_MAX = 200
 TITLE_MAX = 300
 SHORT_LINK_TEXT = 10
 NAV_GROUP_MIN = 5
+NAV_TEXT_MAX = 8
 FOOTER_BLOCK_MAX_CHARS = 1500
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_INLINE_TAG = re.compile(r"</?(?:font|b|i|u|s|em|strong|span|small|big|center|strike|nobr)\b[^>]*>", re.IGNORECASE)
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "lazy-src", "data-lazy")
 _LINK_RELS = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-icon", "apple-touch-icon-precomposed"})
-_REFRESH = re.compile(r"^\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?(['\"]?)(?P<url>[^'\"\s][^'\"]*?)\1\s*;?\s*$",
+_REFRESH = re.compile(r"^\s*\d*(?:\.\d*)?\s*(?:[;,]|\s)\s*(?:url\s*=\s*)?(['\"]?)(?P<url>[^'\"\s][^'\"]*?)\1\s*$",
                       re.IGNORECASE)
 _JS_LOCATION = re.compile(
     r"""\blocation(?:\s*\.\s*href)?\s*=(?!=)\s*(?P<q1>['"])(?P<u1>[^'"\\\n]{1,2000})(?P=q1)(?!\s*\+)"""
     r"""|\blocation\s*\.\s*(?:replace|assign)\s*\(\s*(?P<q2>['"])(?P<u2>[^'"\\\n]{1,2000})(?P=q2)\s*\)""")
-_COPYRIGHT_XPATH = ("//text()[contains(., '版权所有') or contains(., '©') or contains(., 'ICP备')"
-                    " or contains(., '网站标识码') or contains(., '公网安备')"
-                    " or contains(translate(., 'COPYRIGHT', 'copyright'), 'copyright')]")
+_COPYRIGHT = re.compile(r"版权所有|©|ICP备|网站标识码|公网安备|copyright", re.IGNORECASE)
 _NOT_FOUND = re.compile(r"页面不存在|网页不存在|页面未找到|页面找不到|找不到(?:该|此|您要的|您所访问的|您访问的|相关)?(?:页面|网页)"
                         r"|页面已(?:被)?删除|页面(?:已)?失效|信息(?:已)?不存在|文章不存在|内容不存在|页面走丢|无法找到(?:该)?页面"
                         r"|not\s*found", re.IGNORECASE)
-_404 = re.compile(r"(?<!\d)404(?!\d)")
+_404 = re.compile(r"(?<![\d第])404(?![\d号条期])")
 NOT_FOUND_TITLE_404_MAX = 20
-NOT_FOUND_TEXT_MAX = 3000
-NOT_FOUND_TEXT_404_MAX = 500
+NOT_FOUND_CONTENT_MAX = 500
+NOT_FOUND_CONTENT_404_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -85,21 +84,33 @@ class Extracted:
 EMPTY = Extracted("", (), (), None, None, False, 0)
 
 
-def parse(html: str) -> HtmlElement | None:
+def parse(html: str) -> Element | None:
     """The lxml tree of `html`, or None when there is no markup at all.
 
     Control characters and lone surrogates are removed first (libxml2 stops at
-    a NUL), an XML declaration too (lxml refuses one in a str).
+    a NUL), an XML declaration too (lxml refuses one in a str). libxml2 gives up
+    below 2048 open elements; pages that pile up unclosed <font> or <b> tags that
+    deep are parsed again without their inline formatting tags.
     """
     cleaned = _XML_DECL.sub("", _CONTROL.sub("", html), count=1)
     if not cleaned.strip():
         return None
-    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True)
+    root, too_deep = _parse(cleaned)
+    if too_deep:
+        log.debug("page nests deeper than libxml2 allows; parsing it without inline formatting tags")
+        root, _ = _parse(_INLINE_TAG.sub("", cleaned))
+    return root
+
+
+def _parse(text: str) -> tuple[Element | None, bool]:
+    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True)
     try:
-        return lxml.html.document_fromstring(cleaned, parser=parser)
+        root = etree.fromstring(text, parser)
     except (etree.ParserError, ValueError) as exc:
         log.debug("unparseable page: %s", exc)
-        return None
+        return None, False
+    too_deep = any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log)
+    return (root if root is not None and isinstance(root.tag, str) else None), too_deep
 
 
 def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -> Extracted:
@@ -109,58 +120,76 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
         return EMPTY
     page = canonical(base_url) or base_url
     base = _base_href(root, page, encoding)
-    regions = _Regions(root, today)
-    found: list[tuple[HtmlElement, ExtractedLink]] = []
+    regions = _Regions(root)
+    scan = scan_dates(root, today=today, zone=regions.context_of)
+    regions.rows = scan.rows
+    found: list[tuple[Element, ExtractedLink]] = []
     refresh: str | None = None
     js_redirect: str | None = None
     for element in regions.elements:
-        context = regions.context_of(element)
+        if element.tag not in _LINKING_TAGS and element.get("onclick") is None:
+            continue
         for raw, tag, text in _raw_links(element):
             url = canonical(raw, base, query_encoding=encoding)
             if url is None:
                 continue
-            if tag == "a":
-                context = regions.link_context(element, text)
-            found.append((element, ExtractedLink(url, tag, _cut(text, TEXT_MAX), context)))
+            context = regions.link_context(element, text) if tag == "a" else regions.context_of(element)
+            found.append((element, ExtractedLink(url, tag, text[:TEXT_MAX], context)))
             if tag == "meta-refresh" and refresh is None and url != page and not _in_noscript(element):
                 refresh = url
         if element.tag == "script" and not element.get("src") and js_redirect is None:
             js_redirect = _top_level_redirect(element.text or "", base, encoding)
-    links = _with_fallback_nav(found, regions)
+    links = _with_fallback_nav(found)
     etree.strip_elements(root, "script", "style", "noscript", "template", with_tail=False)
-    dates = find_dates(root, today=today, zone=regions.context_of)
     title = _title(root)
-    text = " ".join(" ".join(root.itertext()).split())
-    return Extracted(title, tuple(dict.fromkeys(links)), dates, refresh, js_redirect,
-                     _says_not_found(title, text), len(text))
+    body = root.find("body")
+    shown = root if body is None else body
+    text = _collapse(" ".join(shown.itertext()))
+    return Extracted(title, tuple(dict.fromkeys(links)), scan.hits, refresh, js_redirect,
+                     _says_not_found(title, text, shown, regions), len(text))
 
 
 class _Regions:
     """The page region of every element, decided top-down in one pass over the tree."""
 
-    def __init__(self, root: HtmlElement, today: date) -> None:
-        self.today = today
-        self.elements: list[HtmlElement] = [e for e in root.iter() if isinstance(e.tag, str)]
-        self.index: dict[HtmlElement, int] = {}
-        self.zone: dict[HtmlElement, str] = {}
-        self._rows: dict[HtmlElement, bool] = {}
-        self._closing = _copyright_block(root)
+    def __init__(self, root: Element) -> None:
+        self.elements: list[Element] = [e for e in root.iter() if isinstance(e.tag, str)]
+        self.zone: dict[Element, str] = {}
+        self.rows: frozenset[Element] = frozenset()
+        words: dict[str, dict[str, int]] = {}
+        closing = _copyright_block(self.elements)
         total = len(self.elements)
         after_copyright = False
+        zone = self.zone
         for i, element in enumerate(self.elements):
-            self.index[element] = i
-            if element is self._closing and i >= total // 2:
+            if element is closing:
                 after_copyright = True
             parent = element.getparent()
-            inherited = self.zone.get(parent, "body") if parent is not None else "body"
-            self.zone[element] = "footer" if after_copyright else _combine(
-                inherited, _scores(element), lambda: _near_start(i, total), lambda: _near_end(element, i, total))
+            inherited = zone.get(parent, "body") if parent is not None else "body"
+            if after_copyright or inherited == "footer":
+                zone[element] = "footer"
+            elif element.tag in ("html", "body") or (
+                    element.get("class") is None and element.get("id") is None and element.tag not in _TAG_SIGNALS):
+                zone[element] = inherited
+            else:
+                ranked = _scores(element, words)
+                zone[element] = _combine(inherited, ranked, element, i, total) if ranked else inherited
 
-    def context_of(self, element: HtmlElement) -> str:
+    def context_of(self, element: Element) -> str:
         zone = self.zone.get(element, "body")
         return "body" if zone == "side" else zone
 
-    def link_context(self, anchor: HtmlElement, text: str) -> str:
+    def content_text(self, shown: Element) -> Iterator[str]:
+        """The text under `shown` outside navigation, side menus and footer."""
+        chrome = ("nav", "subnav", "footer")
+        for element in shown.iter():
+            parent = element.getparent()
+            if isinstance(element.tag, str) and element.text and self.zone.get(element) not in chrome:
+                yield element.text
+            if element.tail and parent is not None and self.zone.get(parent) not in chrome:
+                yield element.tail
+
+    def link_context(self, anchor: Element, text: str) -> str:
         zone = self.zone.get(anchor, "body")
         if zone == "footer":
             return zone
@@ -170,20 +199,11 @@ class _Regions:
             return "subnav" if 0 < len(text) <= SHORT_LINK_TEXT else "body"
         return zone
 
-    def _dated(self, anchor: HtmlElement) -> bool:
-        texts = [anchor.text_content(), anchor.tail or ""]
-        for sibling in (anchor.getnext(), anchor.getprevious()):
-            if sibling is not None and isinstance(sibling.tag, str) and sibling.tag != "a":
-                texts.append(sibling.text_content()[:100] + (sibling.tail or ""))
-        if any(mentions_date(t, self.today) for t in texts if t.strip()):
+    def _dated(self, anchor: Element) -> bool:
+        """A list-item date stands beside the anchor or in its list row."""
+        if anchor in self.rows:
             return True
-        row = next((a for _, a in zip(range(3), anchor.iterancestors()) if a.tag in ROW_TAGS), None)
-        if row is None:
-            return False
-        if row not in self._rows:
-            text = " ".join(row.text_content().split())
-            self._rows[row] = len(text) <= 300 and mentions_date(text, self.today)
-        return self._rows[row]
+        return any(a in self.rows for _, a in zip(range(4), anchor.iterancestors()))
 
 
 # Page regions signalled by id/class words: (needle, region, weight). A needle
@@ -194,12 +214,15 @@ _NEEDLES = (
     ("sidebar", "subnav", 3), ("lanmu", "subnav", 3), ("栏目", "subnav", 3), ("nav", "nav", 3),
     ("menu", "nav", 3), ("daohang", "nav", 3), ("pagin", "body", 6), ("pager", "body", 6), ("fenye", "body", 6),
     ("pagenav", "body", 6), ("page_nav", "body", 6), ("page-nav", "body", 6), ("pagebar", "body", 6),
+    ("title", "body", 3), ("more", "body", 3), ("content", "body", 3), ("article", "body", 3),
+    ("zhengwen", "body", 3), ("detail", "body", 3),
     ("list", "list", 3), ("news", "list", 2), ("liebiao", "list", 3), ("xxgk", "list", 1), ("gkml", "list", 1),
     ("zwgk", "list", 1), ("header", "header", 2),
 )
 _PARTS = {
     "dh": ("nav", 2), "lm": ("subnav", 2), "bq": ("footer", 2), "bottom": ("footer", 2), "lb": ("list", 2),
-    "left": ("side", 1), "right": ("side", 1), "side": ("side", 1), "aside": ("side", 1),
+    "tit": ("body", 3), "bt": ("body", 3), "hd": ("body", 3), "con": ("body", 3),
+    "left": ("side", 1), "side": ("side", 1), "aside": ("side", 1),
     "top": ("header", 1), "head": ("header", 1), "banner": ("header", 1),
 }
 _TAG_SIGNALS = {"nav": ("nav", 3), "footer": ("footer", 3), "header": ("header", 2), "aside": ("side", 2)}
@@ -208,42 +231,218 @@ _SECONDARY = re.compile(r"sub|left|side|second|erji|lanmu|^lm")
 _SPLIT = re.compile(r"[-_\d]+")
 
 
-def _scores(element: HtmlElement) -> tuple[str, ...]:
+def _scores(element: Element, cache: dict[str, dict[str, int]]) -> tuple[str, ...]:
     """Regions the element's tag and id/class words point to, strongest first."""
     words = f"{element.get('class') or ''} {element.get('id') or ''}".lower().split()
-    if not words and element.tag not in _TAG_SIGNALS:
+    tag_signal = _TAG_SIGNALS.get(element.tag)
+    if not words and tag_signal is None:
         return ()
-    totals: dict[str, int] = {}
-    for region, weight in [_TAG_SIGNALS[element.tag]] if element.tag in _TAG_SIGNALS else []:
-        totals[region] = totals.get(region, 0) + weight
+    totals: dict[str, int] = dict([tag_signal]) if tag_signal else {}
     for word in words:
-        for needle, region, weight in _NEEDLES:
-            if needle in word:
-                totals[region] = totals.get(region, 0) + weight
-        for part in _SPLIT.split(word):
-            if part in _PARTS:
-                region, weight = _PARTS[part]
-                totals[region] = totals.get(region, 0) + weight
+        if word not in cache:
+            cache[word] = _word_signals(word)
+        for region, weight in cache[word].items():
+            totals[region] = totals.get(region, 0) + weight
     ranked = sorted(totals, key=lambda r: (-totals[r], _PRIORITY.index(r)))
     if ranked and ranked[0] == "nav" and any(_SECONDARY.search(w) for w in words):
         ranked[0] = "subnav"
     return tuple(ranked)
 
 
-def _combine(inherited: str, ranked: tuple[str, ...], near_start: object, near_end: object) -> str:
-    """The element's region from its parent's and its own signals; the footer is never left."""
-    if inherited == "footer":
-        return inherited
+def _word_signals(word: str) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for needle, region, weight in _NEEDLES:
+        if needle in word:
+            totals[region] = totals.get(region, 0) + weight
+    for part in _SPLIT.split(word):
+        if part in _PARTS:
+            region, weight = _PARTS[part]
+            totals[region] = totals.get(region, 0) + weight
+    return totals
+
+
+def _combine(inherited: str, ranked: tuple[str, ...], element: Element, index: int, total: int) -> str:
+    """The element's region from its parent's and its own signals; footer and menus are never left."""
     for signal in ranked:
-        if signal in ("footer", "header") and not (near_end if signal == "footer" else near_start)():  # type: ignore[operator]
+        if signal == "footer" and not _near_end(element, index, total):
             continue
-        if signal in ("footer", "body"):
-            return signal
-        if inherited in ("nav", "subnav"):
-            return inherited
-        if signal == "nav":
-            return "subnav" if inherited == "side" else "nav"
-        if signal in ("subnav", "header"):
-            return "subnav" if signal == "subnav" else "nav"
-        return signal if inherited in ("body", "side") else inherited
+        if signal == "header" and (inherited != "body" or not _near_start(index, total)):
+            continue
+        if signal == "footer" or inherited in ("nav", "subnav"):
+            return "footer" if signal == "footer" else inherited
+        if signal in ("body", "list", "side"):
+            return signal if signal == "body" or inherited in ("body", "side") else inherited
+        return "subnav" if signal == "subnav" or inherited == "side" else "nav"
     return inherited
+
+
+def _near_start(index: int, total: int) -> bool:
+    return index <= total * 0.4
+
+
+def _near_end(element: Element, index: int, total: int) -> bool:
+    """A footer closes the page: a top-level block (a box's "更多" foot is not) past the top, little after it."""
+    if index < total * 0.3 or sum(1 for a in element.iterancestors() if a.tag not in ("body", "html")) > 2:
+        return False
+    descendants = sum(1 for _ in element.iterdescendants())
+    return total - (index + descendants + 1) <= total * 0.25
+
+
+def _copyright_block(elements: list[Element]) -> Element | None:
+    """The largest small block around the first copyright/ICP line in the page's second half.
+
+    That block and everything after it is footer: the 党政机关 and 公安备案
+    badges often follow it in blocks of their own.
+    """
+    line = next((e for e in elements[len(elements) // 2:] if e.tag not in ("script", "style") and (
+        (e.text and _COPYRIGHT.search(e.text)) or (e.tail and _COPYRIGHT.search(e.tail)))), None)
+    if line is None:
+        return None
+    block = line if line.text and _COPYRIGHT.search(line.text) else line.getparent()
+    while block is not None and block.tag not in ("body", "html"):
+        parent = block.getparent()
+        if parent is None or parent.tag in ("body", "html") or _longer_than(parent, FOOTER_BLOCK_MAX_CHARS):
+            return block
+        block = parent
+    return None
+
+
+def _longer_than(element: Element, limit: int) -> bool:
+    total = 0
+    for piece in element.itertext():
+        total += len(piece.strip())
+        if total > limit:
+            return True
+    return False
+
+
+def _raw_links(element: Element) -> Iterator[tuple[str, str, str]]:
+    """(raw URL, tag, text) for each link the element makes."""
+    tag = element.tag
+    get = element.get
+    if tag in ("a", "area"):
+        if not _same_page(get("href")):
+            yield get("href", ""), tag, _anchor_text(element) if tag == "a" else (get("alt") or get("title") or "")
+    elif tag in ("iframe", "frame", "embed") and get("src"):
+        yield get("src", ""), tag, get("title") or get("name") or ""
+    elif tag == "img":
+        text = get("alt") or get("title") or ""
+        for attribute in ("src", *_LAZY_SRC):
+            if get(attribute):
+                yield get(attribute, ""), tag, text
+    elif tag == "script" and get("src"):
+        yield get("src", ""), tag, ""
+    elif tag == "script" and element.text:
+        for url in _js_locations(element.text):
+            yield url, "js-location", ""
+    elif tag == "link" and get("href") and _LINK_RELS & set((get("rel") or "").lower().split()):
+        yield get("href", ""), tag, ""
+    elif tag == "object" and get("data"):
+        yield get("data", ""), tag, get("title") or ""
+    elif tag == "meta" and (get("http-equiv") or "").strip().lower() == "refresh":
+        match = _REFRESH.match(get("content") or "")
+        if match:
+            yield match.group("url"), "meta-refresh", ""
+    elif tag == "select" and ("location" in (get("onchange") or "") or "open" in (get("onchange") or "")):
+        for option in element.iter("option"):
+            if _ABSOLUTE.match(option.get("value") or ""):
+                yield option.get("value", ""), "js-location", _collapse(_text_of(option))
+    if get("onclick"):
+        for url in _js_locations(get("onclick", "")):
+            yield url, "js-location", _collapse(_text_of(element))
+
+
+def _same_page(href: str | None) -> bool:
+    return href is None or not href.strip() or href.strip().startswith("#")
+
+
+def _anchor_text(anchor: Element) -> str:
+    text = _collapse(_text_of(anchor))
+    if text:
+        return text
+    image = anchor.find(".//img")
+    if image is not None and (image.get("alt") or image.get("title")):
+        return _collapse(image.get("alt") or image.get("title") or "")
+    return _collapse(anchor.get("title") or "")
+
+
+def _js_locations(script: str) -> Iterator[str]:
+    if "location" in script:
+        for match in _JS_LOCATION.finditer(script):
+            yield match.group("u1") or match.group("u2")
+
+
+def _top_level_redirect(script: str, base: str, encoding: str) -> str | None:
+    """The first `location = '…'` outside any block: a redirect, not a click handler or a mobile switch."""
+    if "location" not in script:
+        return None
+    for match in _JS_LOCATION.finditer(script):
+        before = script[:match.start()]
+        if before.count("{") == before.count("}"):
+            return canonical(match.group("u1") or match.group("u2"), base, query_encoding=encoding)
+    return None
+
+
+def _in_noscript(element: Element) -> bool:
+    return any(a.tag == "noscript" for a in element.iterancestors())
+
+
+def _with_fallback_nav(found: list[tuple[Element, ExtractedLink]]) -> list[ExtractedLink]:
+    """Links as found; without any marked menu, the first block of >= 5 short links near the top is nav."""
+    links = [link for _, link in found]
+    if any(link.context == "nav" for link in links):
+        return links
+    groups: dict[Element, list[int]] = {}
+    for position, (element, link) in enumerate(found):
+        if link.tag == "a" and link.context == "body":
+            box = next((a for a in element.iterancestors() if a.tag in _GROUP_TAGS), None)
+            if box is not None:
+                groups.setdefault(box, []).append(position)
+    for positions in groups.values():
+        short = sum(1 for p in positions if 0 < len(links[p].text) <= NAV_TEXT_MAX)
+        near_top = positions[0] <= len(found) * 0.4
+        if near_top and len(positions) >= NAV_GROUP_MIN and short >= 0.8 * len(positions):
+            for p in positions:
+                links[p] = ExtractedLink(links[p].url, links[p].tag, links[p].text, "nav")
+            break
+    return links
+
+
+_LINKING_TAGS = frozenset({"a", "area", "iframe", "frame", "img", "script", "link", "embed", "object", "meta",
+                           "select"})
+_ABSOLUTE = re.compile(r"\s*https?://", re.IGNORECASE)
+_GROUP_TAGS = frozenset({"ul", "ol", "tr", "div", "p", "dl", "table"})
+
+
+def _base_href(root: Element, page: str, encoding: str) -> str:
+    for element in root.iter("base"):
+        if element.get("href"):
+            return canonical(element.get("href", ""), page, query_encoding=encoding) or page
+    return page
+
+
+def _title(root: Element) -> str:
+    element = root.find("head/title")
+    if element is None:
+        element = root.find(".//title")
+    return _collapse(_text_of(element))[:TITLE_MAX] if element is not None else ""
+
+
+def _says_not_found(title: str, text: str, shown: Element, regions: _Regions) -> bool:
+    """The title says so, or the page's own content (nav, side menus and footer aside) is short and says so."""
+    if _NOT_FOUND.search(title) or (len(title) <= NOT_FOUND_TITLE_404_MAX and _404.search(title)):
+        return True
+    if not (_NOT_FOUND.search(text) or _404.search(text)):
+        return False
+    content = _collapse(" ".join(regions.content_text(shown)))
+    if len(content) <= NOT_FOUND_CONTENT_MAX and _NOT_FOUND.search(content):
+        return True
+    return len(content) <= NOT_FOUND_CONTENT_404_MAX and bool(_404.search(content))
+
+
+def _text_of(element: Element) -> str:
+    return "".join(element.itertext())
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())

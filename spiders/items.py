@@ -43,7 +43,7 @@ class LinkRecord:
     site_id: str
     source_url: str
     target_url: str             # absolute, canonical, fragment dropped
-    tag: str                    # a iframe frame img script link embed area meta-refresh js-location
+    tag: str                    # a iframe frame img script link embed object area meta-refresh js-location (incl. onclick, <select> options)
     text: str = ""
     context: str = "body"       # nav | subnav | list | body | footer
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date
-from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
 
@@ -47,6 +47,11 @@ _SESSION_KEYS = frozenset({"jsessionid", "phpsessid", "aspsessionid", "sessionid
                            "cfid", "cftoken"})
 _SESSION_PATH = re.compile(r";jsessionid=|;phpsessid=|/\([sS]\([a-z0-9]{10,}\)\)/", re.IGNORECASE)
 _LONG_TOKEN = re.compile(r"^[0-9A-Za-z]{16,}$")
+_PLAIN_REF = re.compile(r"[A-Za-z0-9\-._~/:@!$&()*+,;=?]*\Z")
+_PLAIN_HOST = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
+_PLAIN_ABSOLUTE = re.compile(rf"(https?://{_PLAIN_HOST})(?=[/?]|\Z)")
+_PLAIN_BASE = re.compile(
+    rf"((https?)://{_PLAIN_HOST}(?::(\d+))?)((?:/|[A-Za-z0-9\-._~:@!$&()*+,;=]|%[0-9A-F]{{2}})*)(?:\?[^#\s]*)?\Z")
 
 
 def canonical(url: str, base: str | None = None, *, query_encoding: str = "utf-8") -> str | None:
@@ -58,6 +63,11 @@ def canonical(url: str, base: str | None = None, *, query_encoding: str = "utf-8
     literal, no host) give None.
     """
     ref = url.strip(_EDGE_SPACE)
+    fast = _fast_canonical(ref, base)
+    return fast if fast is not None else _full_canonical(ref, base, query_encoding)
+
+
+def _full_canonical(ref: str, base: str | None, query_encoding: str) -> str | None:
     scheme = _SCHEME.match(ref)
     if scheme and scheme.group(1).lower() not in HTTP_SCHEMES:
         return None
@@ -65,7 +75,7 @@ def canonical(url: str, base: str | None = None, *, query_encoding: str = "utf-8
         return None
     ref = _forward_slashes(ref)
     try:
-        joined = urljoin(base.strip(_EDGE_SPACE), ref) if base is not None else ref
+        joined = _join(_forward_slashes(base.strip(_EDGE_SPACE)), ref) if base is not None else ref
         try:
             safe = safe_url_string(joined, encoding=query_encoding)
         except (UnicodeEncodeError, LookupError):
@@ -123,6 +133,59 @@ def looks_like_trap(url: str, today: date) -> str | None:
     segments = [s for s in parts.path.split("/") if s]
     return (_path_reason(segments) or _query_reason(parts.query) or _session_reason(parts.path, parts.query)
             or _calendar_reason(segments, parts.query, today))
+
+
+def _fast_canonical(ref: str, base: str | None) -> str | None:
+    """The canonical form of a plain ASCII reference against a canonical base; None means "use the full path".
+
+    Most links are plain (/zwgk/index.html, ../t20220620_1.html); this gives
+    the same answer as the full path at a fraction of the cost.
+    """
+    ref = ref.split("#", 1)[0]
+    if not _PLAIN_REF.match(ref):
+        return None
+    absolute = _PLAIN_ABSOLUTE.match(ref)
+    if absolute:
+        origin, rest = absolute.group(1), ref[absolute.end():]
+        path_query = rest if rest.startswith("/") else "/" + rest
+    elif not ref or ref.startswith("//") or ":" in ref.split("/", 1)[0] or base is None:
+        return None
+    else:
+        parts = _PLAIN_BASE.match(base)
+        if parts is None or not parts.group(4).startswith("/") or (
+                parts.group(3) and int(parts.group(3)) == DEFAULT_PORTS[parts.group(2)]):
+            return None
+        origin, base_path = parts.group(1), parts.group(4)
+        if ref.startswith("/"):
+            path_query = ref
+        elif ref.startswith("?"):
+            path_query = base_path + ref
+        else:
+            path_query = base_path[:base_path.rfind("/") + 1] + ref
+    path, _, query = path_query.partition("?")
+    if "/." in path:
+        path = _remove_dot_segments(path)
+    if "%" in path:
+        path = _normalise_escapes(path)
+    return origin + path + ("?" + query if query else "")
+
+
+def _join(base: str, ref: str) -> str:
+    """RFC 3986 reference resolution (urljoin drops empty segments and splits ";params", browsers do not)."""
+    target = urlsplit(ref)
+    if target.scheme:
+        return ref
+    parts = urlsplit(base)
+    if ref.startswith("//"):
+        return urlunsplit((parts.scheme, target.netloc, _remove_dot_segments(target.path), target.query, ""))
+    if not target.path:
+        query = target.query if "?" in ref else parts.query
+        return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
+    if target.path.startswith("/"):
+        path = target.path
+    else:
+        path = (parts.path or "/")[:(parts.path or "/").rfind("/") + 1] + target.path
+    return urlunsplit((parts.scheme, parts.netloc, _remove_dot_segments(path), target.query, ""))
 
 
 def _forward_slashes(ref: str) -> str:
