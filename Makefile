@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test services
+.PHONY: demo test services browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,5 +19,8 @@ demo: $(VENV)/.installed
 services:
 	bash scripts/services.sh
 
-test: $(VENV)/.installed services
+browser:
+	bash scripts/setup-ci.sh
+
+test: $(VENV)/.installed services browser
 	$(BIN)/python -m pytest

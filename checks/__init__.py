@@ -5,6 +5,7 @@ here explicitly (no plugin system): add a module, add an import.
 """
 
 from checks import availability  # noqa: F401  (registers its checks)
+from checks import freshness, links  # noqa: F401  (registers their checks)
 from checks.base import REGISTRY, CheckSpec, Result, Status
 from checks.runner import PlannedCheck, evaluate, needs_of, plan, spec_for
 

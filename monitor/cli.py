@@ -76,8 +76,9 @@ def validate(config_path: Path) -> int:
 @config_option
 @click.option("--site", "site_ids", multiple=True, help="Only this site id (repeatable).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write govmon.result/1 JSON here.")
+@click.option("--kind", type=click.Choice(["manual", "scheduled"]), default="manual", hidden=True)  # the daemon's child
 @click.pass_context
-def run(ctx: click.Context, config_path: Path, site_ids: Sequence[str], json_path: Path | None) -> int:
+def run(ctx: click.Context, config_path: Path, site_ids: Sequence[str], json_path: Path | None, kind: str) -> int:
     """Run every check on the configured sites now."""
     cfg = load(config_path)
     sites = cfg.sites
@@ -86,7 +87,7 @@ def run(ctx: click.Context, config_path: Path, site_ids: Sequence[str], json_pat
         if unknown:
             raise click.UsageError(f"unknown site id(s): {', '.join(unknown)}")
         sites = [s for s in cfg.sites if s.id in site_ids]
-    return _execute(ctx, cfg, kind="manual", sites=sites, json_path=json_path, table="matrix")
+    return _execute(ctx, cfg, kind=kind, sites=sites, json_path=json_path, table="matrix")
 
 
 @cli.command()
@@ -143,6 +144,33 @@ def report(config_path: Path, run_id: str | None) -> int:
 
 @cli.command()
 @config_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8800, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one).")
+def serve(config_path: Path, host: str, port: int) -> int:
+    """Serve the report set read-only over HTTP until Ctrl-C."""
+    from reports.serve import make_server
+
+    cfg = load(config_path)
+    directory = Path(cfg.report.dir)
+    if not (directory / "index.html").is_file():
+        raise click.UsageError(f"no report set in {directory} (run `govmon report` first)")
+    try:
+        server = make_server(directory, host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"serving {directory} at http://{shown}:{server.server_address[1]}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return Exit.OK
+
+
+@cli.command()
+@config_option
 @click.option("--limit", default=10, show_default=True)
 def status(config_path: Path, limit: int) -> int:
     """Show the latest runs, whatever their state."""
@@ -151,10 +179,35 @@ def status(config_path: Path, limit: int) -> int:
     from monitor.terminal import print_runs
 
     cfg = load(config_path)
+    from monitor.daemon import schedule_lines
+
     with open_store(cfg) as session:
         runs = store.list_runs(session, statuses=("running", "complete", "failed", "interrupted"), limit=limit)
+        schedule = schedule_lines(session, cfg.schedule.timezone)
     print_runs(runs, cfg.report.language, cfg.schedule.timezone)
+    for line in schedule:
+        click.echo(line)
     return Exit.OK
+
+
+@cli.command()
+@config_option
+@click.option("--run-timeout", type=click.FloatRange(min=1), metavar="SECONDS",
+              help="Hard time limit of one scheduled run (default: derived from [crawl]; see docs/operations.md).")
+@click.option("--grace", type=click.FloatRange(min=0), default=60, show_default=True, metavar="SECONDS",
+              help="On SIGTERM, how long the current run may go on before it is stopped and marked interrupted.")
+def daemon(config_path: Path, run_timeout: float | None, grace: float) -> int:
+    """Run the schedule: scheduled runs, availability probes, notifications (SIGTERM stops, SIGHUP reloads)."""
+    import monitor.daemon as daemon_mod
+
+    root = logging.getLogger()
+    if root.level > logging.INFO:  # a service logs one line per job without -v
+        root.setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(max(root.level, logging.WARNING))
+    try:
+        return daemon_mod.serve(config_path, daemon_mod.Options(run_timeout_s=run_timeout, grace_s=grace))
+    except daemon_mod.AlreadyRunning as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _execute(ctx: click.Context, cfg: Config, *, kind: str, sites: Sequence[Site], json_path: Path | None,

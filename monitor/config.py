@@ -256,6 +256,7 @@ class Report(_Model):
 class Checks(_Model):
     disabled: list[str] = []
     homepage_max_age_days: PositiveInt = 14
+    links_dead_minor_max: Annotated[int, Field(ge=0)] = 5
     availability_window_days: PositiveInt = 7
     availability_max_failure_rate: Share = 0.05
     availability_slow_s: PositiveFloat = 15.0

@@ -177,6 +177,20 @@ class LinkRow(Base):
     context: Mapped[str] = mapped_column(sa.String(16))
 
 
+class CrawlEventRow(Base):
+    """Something about the crawl of a site: a trap cut, a bound reached, a robots refusal, a block."""
+
+    __tablename__ = "crawl_event"
+    __table_args__ = (_run_site_fk(), sa.Index(None, "run_id", "site_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[str] = mapped_column(sa.String(32))
+    site_id: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    url: Mapped[str] = mapped_column(sa.Text)
+    detail: Mapped[str] = mapped_column(sa.Text)
+
+
 class LinkTargetRow(Base):
     """One distinct link target per run, shared by every site that links to it."""
 
@@ -248,6 +262,36 @@ class CheckResultRow(Base):
     message_params: Mapped[dict[str, Any]] = mapped_column(JSONType)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSONType)
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+
+
+class NotificationRow(Base):
+    """One delivery of a run's notification to one channel; `target` is redacted (no tokens)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (sa.CheckConstraint("status IN ('sent', 'failed')", name="status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[str] = mapped_column(_run_fk(), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(16))    # json | dingtalk | wecom | smtp
+    target: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(8))
+    attempts: Mapped[int] = mapped_column(sa.Integer)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SchedulerJobRow(Base):
+    """APScheduler 3's SQLAlchemyJobStore table, in its shape (apscheduler/jobstores/sqlalchemy.py).
+
+    Our migrations create it so that the schema has one owner; the daemon writes
+    it only through APScheduler, `govmon status` reads next_run_time (a UTC timestamp).
+    """
+
+    __tablename__ = "apscheduler_jobs"
+
+    id: Mapped[str] = mapped_column(sa.Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(sa.Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 def _json_dumps(value: Any) -> str:

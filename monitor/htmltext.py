@@ -63,3 +63,52 @@ def media_type(content_type: str) -> str:
 def declared_charset(content_type: str) -> str | None:
     match = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", content_type, re.IGNORECASE)
     return match.group(1).lower() if match else None
+
+
+_HIDDEN = re.compile(r"<(script|style|noscript|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+# Not-found wording. Titles are short, so a broad list is safe there; in body text
+# only the sentences 404 pages use, and only in a short text (a long article may
+# quote them, e.g. a report on inspected sites).
+_NOT_FOUND_STRICT = (
+    r"页面不存在|网页不存在|页面未找到|网页未找到|页面找不到|网页找不到|页面走丢|无法找到(?:该|此)?(?:页面|网页)"
+    r"|找不到(?:该|此|您要的|您所访问的|您访问的|您请求的|相关)?(?:页面|网页)"
+    r"|(?:您|你)(?:所)?(?:访问|请求|查找|浏览|要找)的(?:页面|网页|内容|文章|链接|信息)(?:已)?(?:被)?"
+    r"(?:不存在|删除|找不到|未找到|丢失|失效|走丢)|页面(?:已)?(?:被)?删除|page\s+not\s+found|404\s+not\s+found"
+)
+_NOT_FOUND_BROAD = (
+    _NOT_FOUND_STRICT
+    + r"|页面(?:已)?失效|信息(?:已)?不存在|文章不存在|内容不存在|资源不存在|not\s*found"
+)
+_STRICT = re.compile(_NOT_FOUND_STRICT, re.IGNORECASE)
+_BROAD = re.compile(_NOT_FOUND_BROAD, re.IGNORECASE)
+# A bare 404, but not a document number such as 朝政发〔2022〕404号 or 第404期.
+_BARE_404 = re.compile(r"(?<![\d〔\[（(第-])404(?![\d号期条])")
+NOT_FOUND_TITLE_404_MAX = 30
+NOT_FOUND_TEXT_MAX = 2000
+NOT_FOUND_SHORT_TEXT_MAX = 500
+
+
+def visible_text(html_text: str) -> str:
+    """The text a reader sees: scripts, styles and comments dropped, tags removed,
+    entities unescaped, whitespace collapsed to single spaces."""
+    stripped = _TAG.sub(" ", _HIDDEN.sub(" ", html_text))
+    return " ".join(html.unescape(stripped).split())
+
+
+def not_found(title: str, text: str, *, text_max: int = NOT_FOUND_TEXT_MAX) -> bool:
+    """Whether a page that answered 200 says it does not exist (soft-404 wording).
+
+    True when the title carries not-found wording (a bare "404" only in a title
+    of at most 30 characters), when visible text of at most 2,000 characters
+    carries a typical 404 sentence (页面不存在, 您访问的页面不存在, 页面未找到 …),
+    or when text of at most 500 characters says 404 / Not Found. A longer page
+    that merely mentions them does not count. A caller that has already cut
+    navigation and footer away passes a smaller `text_max`.
+    """
+    if _BROAD.search(title) or (len(title) <= NOT_FOUND_TITLE_404_MAX and _BARE_404.search(title)):
+        return True
+    if len(text) <= text_max and _STRICT.search(text):
+        return True
+    return len(text) <= NOT_FOUND_SHORT_TEXT_MAX and bool(_BROAD.search(text) or _BARE_404.search(text))

@@ -34,6 +34,7 @@ class FetchKind(StrEnum):
     SOFT_404 = "soft_404"          # 200 page that says it does not exist
     NO_ROUTE = "no_route"          # the monitor itself has no route for this family
     DISALLOWED = "disallowed"      # address outside crawl.allowed_networks; never sent
+    ROBOTS = "robots"              # refused by the host's robots.txt; never requested
     UNSUPPORTED = "unsupported"    # scheme the tool does not fetch
     ERROR = "error"                # the tool failed; detail says why
 

@@ -1,4 +1,4 @@
-"""One run, start to finish: start → (crawl) → probes → evaluate → finish → render.
+"""One run, start to finish: start → crawl → ingest → link checks → probes → evaluate → finish → render.
 
 Scheduled, manual, ad-hoc and demo runs all take this one path. Any failure
 before `finish_run` marks the run failed (or interrupted on Ctrl-C/SIGTERM), so
@@ -8,6 +8,7 @@ a run is never shown half-written as complete.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 import checks
 from checks.base import Result
 from checks.snapshot import RequirementInfo, SiteInfo
-from monitor import __version__, db, probes, store
+from monitor import __version__, crawl, db, ingest, linkcheck, probes, store
 from monitor.config import Config, Requirement, Site
 from monitor.resolver import Resolver
 
@@ -118,14 +119,29 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
                           say: Progress) -> dict[str, list[Result]]:
     requirements = [requirement_info(r) for r in config.requirements]
     settings = config.checks.model_dump(exclude={"disabled"})
-    planned = {s.id: checks.plan(site_info(s), requirements, settings,
-                                 disabled=config.disabled_for(s)) for s in sites}
-    targets = [probes.ProbeTarget(site_info(s), config.crawl_for(s), checks.needs_of(planned[s.id])) for s in sites]
+    planned = {s.id: checks.plan(site_info(s), requirements, settings, disabled=config.disabled_for(s)) for s in sites}
+    needs = {s.id: checks.needs_of(planned[s.id]) for s in sites}
+    gathered: dict[str, set[str]] = {s.id: set() for s in sites}
+    crawled = [s for s in sites if "crawl" in needs[s.id]]
+    if crawled:
+        _crawl(session, config, run_id, crawled, say)
+        for s in crawled:
+            gathered[s.id].add("crawl")
     resolver = Resolver.from_config(config.dns)
+    if any("probe:links" in needs[s.id] for s in sites):
+        say("checking links")
+        to_check, known = store.targets_to_check(session, run_id)
+        found = linkcheck.check_links(to_check, known=known, resolver=resolver, crawl=config.crawl,
+                                      progress=lambda done, total: say(f"links {done}/{total}"))
+        store.save_link_targets(session, run_id, found, utcnow())
+        store.heartbeat(session, run_id, utcnow())
+        for s in sites:
+            if "probe:links" in needs[s.id] and "crawl" in gathered[s.id]:
+                gathered[s.id].add("probe:links")
+    targets = [probes.ProbeTarget(site_info(s), config.crawl_for(s), needs[s.id]) for s in sites]
     say("probing")
     collected = asyncio.run(probes.collect(targets, resolver=resolver, crawl=config.crawl, clock=utcnow))
-    at = utcnow()
-    store.save_dns(session, run_id, collected.dns, at)
+    store.save_dns(session, run_id, collected.dns, utcnow())
     for site_id, site_probes in collected.probes.items():
         store.save_probes(session, run_id, site_id, site_probes)
     store.heartbeat(session, run_id, utcnow())
@@ -134,10 +150,41 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
     results: dict[str, list[Result]] = {}
     for s in sites:
         snap = store.load_snapshot(session, run_id, site_info(s), taken_at=taken_at,
-                                   collected=collected.collected.get(s.id, frozenset()),
+                                   collected=frozenset(gathered[s.id] | collected.collected.get(s.id, frozenset())),
                                    window_days=config.checks.availability_window_days)
         results[s.id] = checks.evaluate(snap, planned[s.id])
     return results
+
+
+def crawl_time_limit(config: Config, sites: Sequence[Site]) -> float:
+    """A hard limit for the crawl child: generous, from the sites' bounds."""
+    work = sum(config.crawl_for(s).max_pages * config.crawl_for(s).timeout_s for s in sites)
+    return 600 + 2 * work / config.crawl.concurrency
+
+
+def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site], say: Progress) -> None:
+    """Crawl in the child process and ingest its JSON lines; raises if either fails (the run then fails)."""
+    if config.path is None:
+        raise RuntimeError("the crawl needs the config as a file")
+    out = Path(config.report.dir).parent / "runs" / run_id / "crawl.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    adhoc = [str(s.url) for s in sites if config.site_by_id(s.id) is None]
+    say(f"crawling {len(sites)} sites")
+    result = crawl.run_crawl(
+        config.path, out, site_ids=[s.id for s in sites if config.site_by_id(s.id) is not None], urls=adhoc,
+        timeout_s=crawl_time_limit(config, sites),
+        on_progress=lambda p: say(f"crawl: {p.sites_done}/{p.sites} sites, {p.pages} pages, {p.links} links, "
+                                  f"{p.errors} errors"),
+        heartbeat=lambda: store.heartbeat(session, run_id, utcnow()))
+    if not result.ok:
+        raise RuntimeError(f"crawl failed: {result.reason}; {result.stderr_tail.strip()[-500:]}")
+    stats = ingest.ingest_crawl(session, run_id, out)
+    log.info("run %s crawl: %d pages, %d links in %.1fs", run_id, stats.pages, stats.links, result.elapsed_s)
+    # The rows hold everything the file did; keep the file only when the ingest had to skip something.
+    if not (stats.malformed or stats.truncated):
+        out.unlink()
+        with contextlib.suppress(OSError):
+            out.parent.rmdir()
 
 
 def _summary(results: dict[str, list[Result]], duration_s: float) -> dict[str, object]:

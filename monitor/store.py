@@ -17,7 +17,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, ParamSpec, TypeVar, cast
@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 
 from checks.base import Evidence, Result, Severity, Status
 from checks.snapshot import DateHit, DnsAnswer, History, Link, LinkTarget, Page, Probe, SiteInfo, SiteSnapshot
-from monitor.db import (CheckResultRow, DnsAnswerRow, LinkRow, LinkTargetRow, PageDateRow, PageRow, ProbeRow,
-                        RunRow, RunSiteRow, SiteRow, StorageError)
+from monitor.db import (CheckResultRow, DnsAnswerRow, LinkRow, LinkTargetRow, NotificationRow, PageDateRow, PageRow,
+                        ProbeRow, RunRow, RunSiteRow, SchedulerJobRow, SiteRow, StorageError)
+from monitor.linkcheck import KnownPage, TargetToCheck
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,43 @@ def save_probes(session: Session, run_id: str | None, site_id: str, probes: Sequ
          "size": p.size, "elapsed_ms": p.elapsed_ms, "at": p.at, "detail": dict(p.detail)}
         for p in probes])
     session.commit()
+
+
+@_storage("saving link targets")
+def save_link_targets(session: Session, run_id: str, targets: Sequence[LinkTarget], at: datetime) -> None:
+    """Store the outcome of each distinct link target of the run; a URL already stored
+    for the run keeps its first outcome."""
+    if not targets:
+        return
+    rows = [{"run_id": run_id, "url": t.url, "outcome": str(t.outcome), "http_status": t.http_status,
+             "attempts": t.attempts, "final_url": t.final_url, "detail": t.detail, "checked_at": at}
+            for t in targets]
+    session.execute(_insert(session, LinkTargetRow).on_conflict_do_nothing(index_elements=["run_id", "url"]), rows)
+    session.commit()
+
+
+@_storage("reading the link targets to check")
+def targets_to_check(session: Session, run_id: str) -> tuple[list[TargetToCheck], dict[str, KnownPage]]:
+    """The run's distinct link targets (all sites, first seen first) with the tags they were
+    linked as, and what the crawl knows of those it fetched: a target requested as a page,
+    or reached with a 2xx at the end of a page's redirects. Where sites crawled one URL
+    differently, a 2xx wins."""
+    tags: dict[str, set[str]] = {}
+    for url, tag in session.execute(sa.select(LinkRow.target_url, LinkRow.tag).where(LinkRow.run_id == run_id)
+                                    .group_by(LinkRow.target_url, LinkRow.tag)
+                                    .order_by(sa.func.min(LinkRow.id))):
+        tags.setdefault(url, set()).add(tag)
+    known: dict[str, KnownPage] = {}
+    pages = (sa.select(PageRow.url, PageRow.final_url, PageRow.status, PageRow.fetch_kind, PageRow.title,
+                       PageRow.content_type).where(PageRow.run_id == run_id).order_by(PageRow.id)
+             .execution_options(yield_per=2000))
+    for url, final_url, status, fetch_kind, title, content_type in session.execute(pages):
+        page = KnownPage(url=url, final_url=final_url, status=status, fetch_kind=fetch_kind, title=title,
+                         content_type=content_type)
+        for target in (url, final_url) if page.ok else (url,):
+            if target in tags and not (target in known and known[target].ok):
+                known[target] = page if target == url else replace(page, url=target)
+    return [TargetToCheck(url, frozenset(t)) for url, t in tags.items()], known
 
 
 def _probe(row: ProbeRow) -> Probe:
@@ -387,15 +425,17 @@ def latest_complete_run(session: Session) -> RunInfo | None:
 
 
 @_storage("reading the previous run")
-def previous_complete_run(session: Session, run_id: str) -> RunInfo | None:
-    """The newest complete run started before `run_id`; None if none (or no such run)."""
+def previous_complete_run(session: Session, run_id: str, *, kinds: Sequence[str] = ()) -> RunInfo | None:
+    """The newest complete run started before `run_id` (of one of `kinds`, if given); None if none."""
     this = session.get(RunRow, run_id)
     if this is None:
         return None
     earlier = sa.or_(RunRow.started_at < this.started_at,
                      sa.and_(RunRow.started_at == this.started_at, RunRow.id < this.id))
-    row = session.scalars(sa.select(RunRow).where(RunRow.status == RunStatus.COMPLETE, earlier)
-                          .order_by(*_NEWEST_FIRST).limit(1)).first()
+    query = sa.select(RunRow).where(RunRow.status == RunStatus.COMPLETE, earlier)
+    if kinds:
+        query = query.where(RunRow.kind.in_([RunKind(k) for k in kinds]))
+    row = session.scalars(query.order_by(*_NEWEST_FIRST).limit(1)).first()
     return _run_info(row) if row else None
 
 
@@ -422,3 +462,96 @@ def load_results(session: Session, run_id: str) -> RunResults:
         sites=tuple(SiteInfo(id=s.site_id, name=s.name, url=s.url, kind=s.kind, level=s.level) for s in site_rows),
         results={site_id: tuple(rs) for site_id, rs in results.items()},
         pages_crawled={s.site_id: s.pages_crawled for s in site_rows})
+
+
+@dataclass(frozen=True)
+class PastResult:
+    run_id: str
+    site_id: str
+    check_id: str
+    status: Status
+    metrics: Mapping[str, Any]   # only for the check ids asked for in result_history, else {}
+
+
+@dataclass(frozen=True)
+class ResultHistory:
+    runs: tuple[RunInfo, ...]            # complete runs, oldest first; the run asked for is last
+    results: tuple[PastResult, ...]      # every result of those runs, in run order
+
+
+@_storage("reading result history")
+def result_history(session: Session, run_id: str, *, limit: int = 52,
+                   metrics_for: Sequence[str] = ()) -> ResultHistory:
+    """The statuses of the last `limit` complete runs up to and including `run_id`.
+
+    Metrics are loaded only for the check ids in `metrics_for` (trend figures);
+    an unknown or incomplete `run_id` gives an empty history.
+    """
+    this = session.get(RunRow, run_id)
+    if this is None or this.status != RunStatus.COMPLETE:
+        return ResultHistory((), ())
+    not_later = sa.or_(RunRow.started_at < this.started_at,
+                       sa.and_(RunRow.started_at == this.started_at, RunRow.id <= this.id))
+    rows = session.scalars(sa.select(RunRow).where(RunRow.status == RunStatus.COMPLETE, not_later)
+                           .order_by(*_NEWEST_FIRST).limit(limit)).all()
+    runs = tuple(_run_info(r) for r in reversed(rows))
+    order = {r.id: i for i, r in enumerate(runs)}
+    cr = CheckResultRow
+    statuses = session.execute(sa.select(cr.run_id, cr.site_id, cr.check_id, cr.status)
+                               .where(cr.run_id.in_(list(order))).order_by(cr.id)).all()
+    metrics: dict[tuple[str, str, str], dict[str, Any]] = {}
+    if metrics_for:
+        for m in session.execute(sa.select(cr.run_id, cr.site_id, cr.check_id, cr.metrics)
+                                 .where(cr.run_id.in_(list(order)), cr.check_id.in_(list(metrics_for)))):
+            metrics[(m.run_id, m.site_id, m.check_id)] = dict(m.metrics or {})
+    results = sorted((PastResult(s.run_id, s.site_id, s.check_id, Status(s.status),
+                                 metrics.get((s.run_id, s.site_id, s.check_id), {})) for s in statuses),
+                     key=lambda p: order[p.run_id])
+    return ResultHistory(runs, tuple(results))
+
+
+# --- the daemon: its child runs, notification deliveries, the job store -------------------------------------
+
+
+@_storage("finding a process's run")
+def run_of_process(session: Session, *, pid: int, host: str, since: datetime) -> RunInfo | None:
+    """The newest run that process `pid` on `host` started at or after `since`, if any."""
+    row = session.scalars(sa.select(RunRow).where(RunRow.pid == pid, RunRow.host == host,
+                                                  RunRow.started_at >= since)
+                          .order_by(*_NEWEST_FIRST).limit(1)).first()
+    return _run_info(row) if row else None
+
+
+@dataclass(frozen=True)
+class NotificationInfo:
+    run_id: str
+    channel: str
+    target: str          # redacted by the caller: never a token
+    status: str          # sent | failed
+    attempts: int
+    error: str | None
+    at: datetime
+
+
+@_storage("recording a notification")
+def record_notification(session: Session, n: NotificationInfo) -> None:
+    session.add(NotificationRow(run_id=n.run_id, channel=n.channel, target=n.target, status=n.status,
+                                attempts=n.attempts, error=n.error, at=n.at))
+    session.commit()
+
+
+@_storage("listing notifications")
+def list_notifications(session: Session, run_id: str) -> list[NotificationInfo]:
+    """The run's deliveries in the order they were recorded."""
+    rows = session.scalars(sa.select(NotificationRow).where(NotificationRow.run_id == run_id)
+                           .order_by(NotificationRow.id))
+    return [NotificationInfo(run_id=r.run_id, channel=r.channel, target=r.target, status=r.status,
+                             attempts=r.attempts, error=r.error, at=r.at) for r in rows]
+
+
+@_storage("reading the schedule")
+def scheduled_jobs(session: Session) -> dict[str, datetime | None]:
+    """The daemon's stored jobs by id and their next run time (None: paused)."""
+    return {job_id: datetime.fromtimestamp(ts, UTC) if ts is not None else None
+            for job_id, ts in session.execute(sa.select(SchedulerJobRow.id, SchedulerJobRow.next_run_time)
+                                              .order_by(SchedulerJobRow.id))}

@@ -1,21 +1,38 @@
-"""Exports of stored results: the govmon.result/1 JSON document.
+"""Exports of stored results: govmon.result/1 JSON, CSV (UTF-8 with BOM) and xlsx.
 
-The schema is reports/schema/govmon.result-1.json; tests validate against it.
+The JSON schema is reports/schema/govmon.result-1.json; tests validate
+against it. CSV and xlsx carry the same results as the JSON: one row per site
+and check (all findings), one sheet per check family with its figures, and
+one row per evidence line. No cell is ever a formula (reports.safe.cell_text).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from checks.base import Result
 from monitor.store import RunResults
-from reports import i18n
-from reports.render import write_atomic
+from reports import build, i18n
+from reports.build import Frame
+from reports.files import write_atomic
+from reports.history import Past
+from reports.safe import cell_text
 
 SCHEMA = "govmon.result/1"
 SCHEMA_FILE = Path(__file__).parent / "schema" / "govmon.result-1.json"
+STATUS_FILL = {"pass": "DAFBE1", "warn": "FFF8C5", "fail": "FFEBE9", "error": "FBEFFF", "skip": "F6F8FA"}
+
+Row = list[Any]
 
 
 def _iso(value: Any) -> str | None:
@@ -46,7 +63,126 @@ def result_document(rr: RunResults, *, language: str) -> dict[str, Any]:
             "sites": sites}
 
 
+def json_text(rr: RunResults, *, language: str) -> str:
+    return json.dumps(result_document(rr, language=language), ensure_ascii=False, indent=2, default=str)
+
+
 def write_json(rr: RunResults, path: Path, *, language: str) -> Path:
     path = Path(path)
-    write_atomic(path, json.dumps(result_document(rr, language=language), ensure_ascii=False, indent=2, default=str))
+    write_atomic(path, json_text(rr, language=language))
     return path
+
+
+def _ordered(rr: RunResults) -> list[tuple[int, str, str, Result]]:
+    """(position, site id, site name, result), problems first: status, severity, then config order."""
+    rows = [(i, s.id, s.name, r) for i, s in enumerate(rr.sites) for r in rr.results.get(s.id, ())]
+    severities = list(i18n.SEVERITY_ORDER)
+    return sorted(rows, key=lambda x: (i18n.STATUS_ORDER.index(str(x[3].status)),
+                                       severities.index(str(x[3].severity)) if str(x[3].severity) in severities else 9,
+                                       x[0]))
+
+
+def findings_table(rr: RunResults, past: Past, frame: Frame) -> tuple[Row, list[Row]]:
+    """(header, rows): one row per site and check."""
+    lang, titles = frame.language, build.requirement_titles(rr.run)
+    head = [frame.t(k) for k in ("site_id", "site", "check_id", "check", "family", "status", "severity", "summary",
+                                 "basis", "since", "streak_runs", "evidence", "metrics")]
+    rows = []
+    for _, site_id, name, r in _ordered(rr):
+        streak = past.streak(site_id, r.check_id)
+        figures = "; ".join(f"{i18n.metric_name(k, lang)}={build.value_text(k, v, lang)[0]}" for k, v in r.metrics.items())
+        rows.append([site_id, name, r.check_id, i18n.check_title(r.check_id, lang, titles),
+                     i18n.family_name(i18n.family_of(r.check_id), lang), i18n.status_word(str(r.status), lang),
+                     i18n.severity_word(str(r.severity), lang), i18n.message(r, lang), r.basis,
+                     i18n.day(streak.first_seen, frame.timezone, lang) if streak else "",
+                     streak.runs if streak else None, len(r.evidence), figures])
+    return head, rows
+
+
+def evidence_table(rr: RunResults, frame: Frame) -> tuple[Row, list[Row]]:
+    """(header, rows): one row per evidence line of every result."""
+    lang, titles = frame.language, build.requirement_titles(rr.run)
+    head = [frame.t(k) for k in ("site_id", "site", "check_id", "check", "status", "target", "source", "detail",
+                                 "text", "expected", "actual")]
+    rows = [[site_id, name, r.check_id, i18n.check_title(r.check_id, lang, titles),
+             i18n.status_word(str(r.status), lang), e.url, e.source or "", e.detail or "", e.text or "",
+             e.expected or "", e.actual or ""]
+            for _, site_id, name, r in _ordered(rr) for e in r.evidence]
+    return head, rows
+
+
+def family_tables(rr: RunResults, frame: Frame) -> list[tuple[str, Row, list[Row]]]:
+    """(family, header, rows) per check family: one row per result, one column per metric name."""
+    lang, titles = frame.language, build.requirement_titles(rr.run)
+    families: dict[str, list[tuple[str, str, Result]]] = {}
+    for _, site_id, name, r in _ordered(rr):
+        families.setdefault(i18n.family_of(r.check_id), []).append((site_id, name, r))
+    tables = []
+    for family in sorted(families, key=lambda f: build.check_order(f)):
+        entries = families[family]
+        metrics = list(dict.fromkeys(k for _, _, r in entries for k in r.metrics))
+        head = [frame.t(k) for k in ("site_id", "site", "check_id", "check", "status", "summary")] + \
+            [i18n.metric_name(m, lang) for m in metrics]
+        rows = [[site_id, name, r.check_id, i18n.check_title(r.check_id, lang, titles),
+                 i18n.status_word(str(r.status), lang), i18n.message(r, lang)] +
+                [_plain(r.metrics.get(m)) for m in metrics] for site_id, name, r in entries]
+        tables.append((family, head, rows))
+    return tables
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def csv_text(head: Row, rows: Sequence[Row]) -> str:
+    """CSV with a BOM, so Excel opens the Chinese text as UTF-8."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    for row in [head, *rows]:
+        writer.writerow([cell_text(v) if isinstance(v, str) else ("" if v is None else v) for v in row])
+    return "\ufeff" + buf.getvalue()
+
+
+def _sheet(wb: Workbook, title: str, head: Row, rows: Sequence[Row], status_col: int, language: str) -> None:
+    ws = wb.create_sheet(title=title[:31])
+    ws.append(head)
+    for row in rows:
+        ws.append([cell_text(v) if isinstance(v, str) else v for v in row])
+        for cell in ws[ws.max_row]:
+            if cell.data_type == "f":   # openpyxl reads a leading "=" as a formula; crawled text never is one
+                cell.data_type = "s"
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    words = {i18n.status_word(s, language): PatternFill("solid", fgColor=c) for s, c in STATUS_FILL.items()}
+    for index, column in enumerate(ws.iter_cols(min_row=1, max_row=min(ws.max_row, 200)), start=1):
+        width = max((len(str(c.value)) if c.value is not None else 0) for c in column)
+        ws.column_dimensions[get_column_letter(index)].width = min(60, max(8, width * 1.3 + 2))
+    for (cell,) in ws.iter_rows(min_row=2, min_col=status_col, max_col=status_col):
+        if cell.value in words:
+            cell.fill = words[cell.value]
+
+
+def xlsx_bytes(rr: RunResults, past: Past, frame: Frame) -> bytes:
+    wb = Workbook()
+    wb.remove(wb.active)
+    head, rows = findings_table(rr, past, frame)
+    _sheet(wb, frame.t("all_findings"), head, rows, status_col=6, language=frame.language)
+    for family, fhead, frows in family_tables(rr, frame):
+        _sheet(wb, i18n.family_name(family, frame.language), fhead, frows, status_col=5, language=frame.language)
+    ehead, erows = evidence_table(rr, frame)
+    _sheet(wb, frame.t("evidence_sheet"), ehead, erows, status_col=5, language=frame.language)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def write_exports(rr: RunResults, past: Past, run_dir: Path, frame: Frame) -> None:
+    """findings.xlsx, findings.csv, evidence.csv and result.json of the run, beside its pages."""
+    write_atomic(run_dir / "findings.xlsx", xlsx_bytes(rr, past, frame))
+    write_atomic(run_dir / "findings.csv", csv_text(*findings_table(rr, past, frame)))
+    write_atomic(run_dir / "evidence.csv", csv_text(*evidence_table(rr, frame)))
+    write_atomic(run_dir / "result.json", json_text(rr, language=frame.language))

@@ -1,4 +1,8 @@
-"""Report language: status words, check titles, messages and dates in zh or en."""
+"""Report language: status words, check titles, metric names, messages and dates in zh or en.
+
+Owns every word the reports and the terminal tables print; templates never
+hold prose of their own. Unknown check ids and metric names are shown raw.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,35 @@ STATUS_WORDS: Mapping[str, Text] = {
 STATUS_MARKS: Mapping[str, str] = {"pass": "✓", "warn": "!", "fail": "✗", "error": "?", "skip": "–"}
 STATUS_ORDER = ("fail", "error", "warn", "pass", "skip")
 
+SEVERITY_WORDS: Mapping[str, Text] = {
+    "veto": T(zh="单项否决", en="Veto"),
+    "major": T(zh="重要", en="Major"),
+    "minor": T(zh="一般", en="Minor"),
+}
+SEVERITY_ORDER = ("veto", "major", "minor")
+
+# Check families (the part of an id before ":"), in the order reports show them.
+FAMILIES: Mapping[str, Text] = {
+    "availability": T(zh="可访问性", en="Availability"),
+    "freshness": T(zh="更新情况", en="Freshness"),
+    "column": T(zh="专栏专题", en="Required columns"),
+    "links": T(zh="链接", en="Links"),
+    "ipv6": T(zh="IPv6", en="IPv6"),
+    "https": T(zh="HTTPS", en="HTTPS"),
+    "footer": T(zh="网站标识", en="Site footer"),
+}
+
+# Titles of SPEC's check ids, used only while a check is not (yet) in the registry.
+KNOWN_TITLES: Mapping[str, Text] = {
+    "links:dead": T(zh="无死链", en="No dead links"),
+    "freshness:homepage": T(zh="首页及时更新", en="Homepage kept up to date"),
+    "ipv6:dns": T(zh="IPv6 解析（AAAA）", en="IPv6 DNS (AAAA)"),
+    "ipv6:homepage": T(zh="首页 IPv6 可访问", en="Homepage over IPv6"),
+    "ipv6:links": T(zh="二、三级链接 IPv6 支持", en="IPv6 support of links"),
+    "https": T(zh="HTTPS 与证书", en="HTTPS and certificate"),
+    "footer": T(zh="网站标识与备案信息", en="Site identity and filings"),
+}
+
 UI: Mapping[str, Text] = {
     "runs": T(zh="历次巡检", en="Inspection runs"),
     "run": T(zh="巡检", en="Run"),
@@ -36,6 +69,7 @@ UI: Mapping[str, Text] = {
     "status": T(zh="结论", en="Status"),
     "summary": T(zh="说明", en="Summary"),
     "basis": T(zh="依据", en="Basis"),
+    "severity": T(zh="等级", en="Severity"),
     "evidence": T(zh="证据", en="Evidence"),
     "metrics": T(zh="数据", en="Figures"),
     "matrix": T(zh="站点 × 检查项", en="Sites × checks"),
@@ -48,12 +82,138 @@ UI: Mapping[str, Text] = {
     "source": T(zh="所在页面", en="Found on"),
     "detail": T(zh="详情", en="Detail"),
     "text": T(zh="文字", en="Text"),
+    "target": T(zh="目标地址", en="Target"),
+    "expected": T(zh="应为", en="Expected"),
+    "actual": T(zh="实际", en="Actual"),
+    "pages": T(zh="抓取页面", en="Pages crawled"),
+    "downloads": T(zh="下载", en="Downloads"),
+    "xlsx": T(zh="Excel 明细表", en="Excel workbook"),
+    "csv": T(zh="CSV 明细", en="CSV findings"),
+    "csv_evidence": T(zh="CSV 证据", en="CSV evidence"),
+    "json": T(zh="JSON 数据", en="JSON data"),
+    "overview": T(zh="概况", en="Overview"),
+    "fixes": T(zh="整改清单", en="Fix list"),
+    "fixes_none": T(zh="本次巡检未发现需要整改的问题。", en="Nothing to fix in this run."),
+    "undecided": T(zh="无法判断，需人工核实", en="Undecided: verify by hand"),
+    "since": T(zh="首次发现", en="First seen"),
+    "streak": T(zh="连续 {n} 次巡检", en="{n} runs in a row"),
+    "streak_more": T(zh="连续 {n} 次以上巡检", en="more than {n} runs in a row"),
+    "streak_runs": T(zh="连续次数", en="Runs in a row"),
+    "new_finding": T(zh="本次新发现", en="new in this run"),
+    "changes": T(zh="与上次巡检相比", en="Since the previous run"),
+    "no_previous": T(zh="这是第一次巡检，没有可比较的上次结果。", en="This is the first run; there is nothing to compare with."),
+    "no_changes": T(zh="各站点各检查项结论与上次相同。", en="Every result is the same as in the previous run."),
+    "previous_run": T(zh="上次巡检", en="Previous run"),
+    "worse": T(zh="变差", en="Worse"),
+    "better": T(zh="好转", en="Better"),
+    "changed": T(zh="变化", en="Changed"),
+    "before": T(zh="上次", en="Before"),
+    "now": T(zh="本次", en="Now"),
+    "worst_sites": T(zh="问题最多的站点", en="Sites with most problems"),
+    "vetoes": T(zh="单项否决问题", en="Veto findings"),
+    "problems": T(zh="问题", en="Problems"),
+    "trends": T(zh="趋势", en="Trends"),
+    "trend_pass": T(zh="检查通过率", en="Pass rate of checks"),
+    "trend_dead": T(zh="死链数量", en="Dead links"),
+    "trend_ipv6": T(zh="IPv6 支持率", en="IPv6 support"),
+    "ipv6_dns_share": T(zh="有 IPv6 解析的站点占比", en="Sites with an AAAA record"),
+    "trend_one_run": T(zh="至少两次巡检后显示趋势。", en="Trends appear after two runs."),
+    "legend": T(zh="图例", en="Legend"),
+    "definitions": T(zh="指标说明", en="Definitions"),
+    "more_evidence": T(zh="另有 {n} 条，见 Excel 明细表", en="{n} more in the Excel workbook"),
+    "site_pages": T(zh="各站点", en="Sites"),
+    "url": T(zh="网址", en="URL"),
+    "level": T(zh="级别", en="Level"),
+    "checks_of_site": T(zh="检查结果", en="Check results"),
+    "not_linked": T(zh="（未生成页面）", en="(no page rendered)"),
+    "family": T(zh="类别", en="Family"),
+    "check_id": T(zh="检查项编号", en="Check id"),
+    "site_id": T(zh="站点编号", en="Site id"),
+    "all_findings": T(zh="全部结果", en="All results"),
+    "evidence_sheet": T(zh="证据明细", en="Evidence"),
+    "blank_na": T(zh="空白：不适用", en="blank: does not apply"),
+    "print": T(zh="打印本页即得整改通知附件（A4）。", en="Print this page for the notice attachment (A4)."),
 }
 
 RUN_KINDS: Mapping[str, Text] = {
     "scheduled": T(zh="定时", en="scheduled"), "manual": T(zh="手动", en="manual"),
     "adhoc": T(zh="临时", en="ad hoc"), "demo": T(zh="演示", en="demo"),
 }
+
+# Metric names as the reports show them; a name missing here is shown as stored.
+METRICS: Mapping[str, Text] = {
+    "status": T(zh="HTTP 状态码", en="HTTP status"),
+    "outcome": T(zh="访问结果", en="Outcome"),
+    "elapsed_ms": T(zh="响应时间（毫秒）", en="Response time (ms)"),
+    "final_url": T(zh="最终地址", en="Final URL"),
+    "attempts": T(zh="尝试次数", en="Attempts"),
+    "address": T(zh="IP 地址", en="IP address"),
+    "addresses": T(zh="IP 地址", en="IP addresses"),
+    "tls_error": T(zh="TLS 错误", en="TLS error"),
+    "window_days": T(zh="统计天数", en="Window (days)"),
+    "window_probes": T(zh="探测次数", en="Probes in window"),
+    "window_failed": T(zh="失败次数", en="Failed probes"),
+    "window_failure_rate": T(zh="探测失败率", en="Probe failure rate"),
+    "checked": T(zh="已检查链接", en="Links checked"),
+    "links": T(zh="链接数", en="Links"),
+    "targets": T(zh="不同链接目标", en="Distinct targets"),
+    "dead": T(zh="死链", en="Dead links"),
+    "dead_internal": T(zh="站内死链", en="Dead internal links"),
+    "dead_external": T(zh="站外死链", en="Dead external links"),
+    "rate_limited": T(zh="被限流", en="Rate-limited"),
+    "soft_404": T(zh="软 404", en="Soft 404s"),
+    "pages": T(zh="页面数", en="Pages"),
+    "latest": T(zh="最近更新日期", en="Latest update"),
+    "latest_date": T(zh="最近更新日期", en="Latest update"),
+    "age_days": T(zh="距今天数", en="Age (days)"),
+    "max_age_days": T(zh="最长允许天数", en="Allowed age (days)"),
+    "found_url": T(zh="栏目地址", en="Column URL"),
+    "url": T(zh="地址", en="URL"),
+    "items": T(zh="条目数", en="Items"),
+    "keyword": T(zh="匹配关键词", en="Matched keyword"),
+    "matched": T(zh="匹配关键词", en="Matched keyword"),
+    "aaaa": T(zh="AAAA 记录", en="AAAA records"),
+    "cname_chain": T(zh="CNAME 链", en="CNAME chain"),
+    "v4_status": T(zh="IPv4 状态码", en="IPv4 status"),
+    "v6_status": T(zh="IPv6 状态码", en="IPv6 status"),
+    "v4_title": T(zh="IPv4 页面标题", en="IPv4 page title"),
+    "v6_title": T(zh="IPv6 页面标题", en="IPv6 page title"),
+    "secondary_ratio": T(zh="二级链接 IPv6 支持率", en="IPv6 support, secondary links"),
+    "secondary_total": T(zh="二级链接数", en="Secondary links"),
+    "secondary_ok": T(zh="IPv6 可达的二级链接", en="Secondary links over IPv6"),
+    "secondary_threshold": T(zh="二级链接达标线", en="Secondary threshold"),
+    "tertiary_ratio": T(zh="三级链接 IPv6 支持率", en="IPv6 support, tertiary links"),
+    "tertiary_total": T(zh="三级链接数", en="Tertiary links"),
+    "tertiary_ok": T(zh="IPv6 可达的三级链接", en="Tertiary links over IPv6"),
+    "tertiary_threshold": T(zh="三级链接达标线", en="Tertiary threshold"),
+    "not_after": T(zh="证书到期时间", en="Certificate expires"),
+    "cert_not_after": T(zh="证书到期时间", en="Certificate expires"),
+    "days_left": T(zh="证书剩余天数", en="Days left"),
+    "issuer": T(zh="证书签发者", en="Issuer"),
+    "redirects_to_https": T(zh="HTTP 跳转 HTTPS", en="HTTP redirects to HTTPS"),
+    "site_code": T(zh="网站标识码", en="Site identity code"),
+    "icp": T(zh="ICP 备案号", en="ICP filing"),
+    "police": T(zh="公安备案号", en="Public-security filing"),
+    "error_report": T(zh="政府网站找错入口", en="Error-report entry"),
+    "missing": T(zh="缺少项目", en="Missing items"),
+}
+
+# Definitions shown beside a figure wherever it appears.
+METRIC_HELP: Mapping[str, Text] = {
+    "secondary_ratio": T(zh="首页上指向本站的不同链接（二级链接）中，能通过 IPv6 正常访问的比例。",
+                         en="Share of the distinct same-site links on the homepage (secondary links) "
+                            "that load over IPv6."),
+    "tertiary_ratio": T(zh="二级页面上指向本站的不同链接（三级链接）中，能通过 IPv6 正常访问的比例。",
+                        en="Share of the distinct same-site links on secondary pages (tertiary links) "
+                           "that load over IPv6."),
+    "window_failure_rate": T(zh="统计天数内可用性探测失败（含超过 15 秒未响应）的比例，达到 5% 即“站点无法访问”。",
+                             en="Share of availability probes in the window that failed (15 s or slower counts "
+                                "as failed); 5 % or more means the site is unreachable."),
+    "age_days": T(zh="最近一次更新距本次巡检的天数。", en="Days between the latest update and this run."),
+}
+
+# Metrics worth a big figure on the site page (the rest go into the figures table).
+HIGHLIGHTS = ("secondary_ratio", "tertiary_ratio", "dead", "checked", "age_days", "window_failure_rate", "days_left")
 
 
 class _Keep(dict[str, Any]):
@@ -63,20 +223,61 @@ class _Keep(dict[str, Any]):
         return "{" + key + "}"
 
 
-def ui(key: str, language: str) -> str:
-    return UI[key].get(language)
+def ui(key: str, language: str, **params: Any) -> str:
+    text = UI[key].get(language)
+    return text.format(**params) if params else text
 
 
 def status_word(status: str, language: str) -> str:
     return STATUS_WORDS[status].get(language)
 
 
+def severity_word(severity: str, language: str) -> str:
+    return SEVERITY_WORDS[severity].get(language) if severity in SEVERITY_WORDS else severity
+
+
+def family_of(check_id: str) -> str:
+    return check_id.split(":", 1)[0]
+
+
+def family_name(family: str, language: str) -> str:
+    return FAMILIES[family].get(language) if family in FAMILIES else family
+
+
+def metric_name(name: str, language: str) -> str:
+    return METRICS[name].get(language) if name in METRICS else name
+
+
+def metric_help(name: str, language: str) -> str:
+    return METRIC_HELP[name].get(language) if name in METRIC_HELP else ""
+
+
 def check_title(check_id: str, language: str, requirement_titles: Mapping[str, str] | None = None) -> str:
+    """The check's title; a column check is titled by its requirement (its id when the title is unknown)."""
     spec = spec_for(check_id)
-    if spec and spec.parameterised:
+    if spec and spec.parameterised or (spec is None and check_id.startswith("column:")):
         req = check_id.split(":", 1)[1]
         return (requirement_titles or {}).get(req, req)
-    return spec.title.get(language) if spec else check_id
+    if spec:
+        return spec.title.get(language)
+    return KNOWN_TITLES[check_id].get(language) if check_id in KNOWN_TITLES else check_id
+
+
+def failure_title(check_id: str, language: str, requirement_titles: Mapping[str, str] | None = None) -> str:
+    """What is wrong when the check fails, e.g. 站点无法访问; for a column, the requirement and the defect."""
+    spec = spec_for(check_id)
+    title = check_title(check_id, language, requirement_titles)
+    if spec is None:
+        return title
+    if spec.parameterised:
+        return f"{title}：{spec.failure_title.get(language)}" if language == "zh" else \
+            f"{title}: {spec.failure_title.get(language)}"
+    return spec.failure_title.get(language)
+
+
+def description(check_id: str, language: str) -> str:
+    spec = spec_for(check_id)
+    return spec.description.get(language) if spec else ""
 
 
 def message(result: Result, language: str) -> str:
@@ -92,3 +293,21 @@ def when(at: datetime | None, timezone: str, language: str) -> str:
         return "—"
     local = at.astimezone(ZoneInfo(timezone))
     return local.strftime("%Y年%m月%d日 %H:%M" if language == "zh" else "%Y-%m-%d %H:%M")
+
+
+def day(at: datetime, timezone: str, language: str) -> str:
+    local = at.astimezone(ZoneInfo(timezone))
+    return local.strftime("%Y年%m月%d日" if language == "zh" else "%Y-%m-%d")
+
+
+def short_day(at: datetime, timezone: str) -> str:
+    """Chart axis labels: month and day only."""
+    return at.astimezone(ZoneInfo(timezone)).strftime("%m-%d")
+
+
+def short_time(at: datetime, timezone: str) -> str:
+    return at.astimezone(ZoneInfo(timezone)).strftime("%m-%d %H:%M")
+
+
+def yes_no(value: bool, language: str) -> str:
+    return ("是" if value else "否") if language == "zh" else ("yes" if value else "no")

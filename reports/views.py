@@ -1,19 +1,15 @@
-"""View models: everything a template may use, built from stored results only.
+"""View models: everything a template may use.
 
-Templates receive these dataclasses and nothing else; each field says what it
-holds in its metadata, so the contract of every page is written down.
+Templates receive these frozen dataclasses and nothing else (besides the
+word lookups render.environment puts in the globals). Each field says what it
+holds in its metadata, so the contract of every page is written down; a test
+fails when a field has no help. Strings here are plain text: the templates
+escape them. Built by reports.pages and reports.build from stored results only.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
-from checks import REGISTRY
-from checks.base import Result
-from monitor.store import RunInfo, RunResults
-from reports import i18n
 
 
 def doc(help_text: str) -> dict[str, str]:
@@ -21,79 +17,230 @@ def doc(help_text: str) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class Link:
+    label: str = field(metadata=doc("text of the link"))
+    href: str = field(metadata=doc("relative URL of a page or file of the report set"))
+
+
+@dataclass(frozen=True)
 class Page:
     title: str = field(metadata=doc("report title from [report].title"))
-    language: str = field(metadata=doc("zh or en"))
+    heading: str = field(metadata=doc("this page's own heading"))
+    language: str = field(metadata=doc("report language: zh or en"))
+    html_lang: str = field(metadata=doc("value of <html lang>: zh-CN or en"))
     root: str = field(metadata=doc("relative path from this page to the report set's root, ending in / or empty"))
+    crumbs: tuple[Link, ...] = field(metadata=doc("breadcrumb links from the index down to this page's parent"))
 
 
 @dataclass(frozen=True)
-class Cell:
+class Mark:
     status: str = field(metadata=doc("pass/warn/fail/error/skip, or '' when the check does not apply"))
-    mark: str = field(metadata=doc("status mark readable without colour"))
+    mark: str = field(metadata=doc("status mark readable without colour (✓ ! ✗ ? –)"))
     word: str = field(metadata=doc("status word in the report language"))
-    summary: str = field(metadata=doc("the result's one-line message"))
+    summary: str = field(metadata=doc("the result's one-line message in the report language, '' if none"))
 
 
 @dataclass(frozen=True)
-class Column:
-    check_id: str = field(metadata=doc("check id"))
-    title: str = field(metadata=doc("check title in the report language"))
-
-
-@dataclass(frozen=True)
-class Row:
-    site_id: str = field(metadata=doc("config site id"))
-    name: str = field(metadata=doc("site name"))
-    href: str = field(metadata=doc("link to the site page, relative to the run page"))
-    cells: tuple[Cell, ...] = field(metadata=doc("one cell per matrix column"))
-    failing: int = field(metadata=doc("number of fail results"))
+class StatusCount:
+    status: str = field(metadata=doc("status id"))
+    mark: str = field(metadata=doc("status mark"))
+    word: str = field(metadata=doc("status word in the report language"))
+    n: int = field(metadata=doc("number of results with this status"))
 
 
 @dataclass(frozen=True)
 class RunLine:
     id: str = field(metadata=doc("run id"))
-    href: str = field(metadata=doc("link to the run page, relative to the report root"))
+    href: str = field(metadata=doc("link to the run page relative to the report root; '' when not rendered"))
     kind: str = field(metadata=doc("run kind in the report language"))
-    started: str = field(metadata=doc("start time, local, formatted"))
-    finished: str = field(metadata=doc("finish time, local, formatted"))
+    started: str = field(metadata=doc("start time, local time zone, formatted"))
+    finished: str = field(metadata=doc("finish time, local time zone, formatted"))
     duration_s: float = field(metadata=doc("run duration in seconds"))
     sites: int = field(metadata=doc("number of sites in the run"))
-    counts: Mapping[str, int] = field(metadata=doc("results by status"))
-    pass_rate: str = field(metadata=doc("share of decided results that passed, formatted"))
+    counts: tuple[StatusCount, ...] = field(metadata=doc("results by status, in report order"))
+    pass_rate: str = field(metadata=doc("share of decided results (not skipped) that passed, formatted, or —"))
 
 
 @dataclass(frozen=True)
-class EvidenceLine:
-    url: str = field(metadata=doc("the URL concerned (rendered as a link only when http/https)"))
-    source: str = field(metadata=doc("the page it was found on, or ''"))
-    detail: str = field(metadata=doc("kind, code or reason"))
-    text: str = field(metadata=doc("link text or snippet"))
+class Tick:
+    pos: float = field(metadata=doc("position on its axis in SVG user units"))
+    label: str = field(metadata=doc("tick label"))
+    anchor: str = field(metadata=doc("SVG text-anchor of the label: start, middle or end"))
 
 
 @dataclass(frozen=True)
-class CheckRow:
+class Point:
+    x: float = field(metadata=doc("x in SVG user units"))
+    y: float = field(metadata=doc("y in SVG user units"))
+    label: str = field(metadata=doc("tooltip: run date and value"))
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str = field(metadata=doc("legend text"))
+    css: str = field(metadata=doc("CSS class giving colour and dash pattern (c0…c3)"))
+    path: str = field(metadata=doc("SVG path data of the line"))
+    points: tuple[Point, ...] = field(metadata=doc("one dot per run with a value"))
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str = field(metadata=doc("chart title"))
+    width: int = field(metadata=doc("SVG viewBox width"))
+    height: int = field(metadata=doc("SVG viewBox height"))
+    left: int = field(metadata=doc("x of the plot area's left edge"))
+    right: int = field(metadata=doc("x of the plot area's right edge"))
+    top: int = field(metadata=doc("y of the plot area's top edge"))
+    bottom: int = field(metadata=doc("y of the plot area's bottom edge (the x axis)"))
+    x_ticks: tuple[Tick, ...] = field(metadata=doc("run dates along the x axis"))
+    y_ticks: tuple[Tick, ...] = field(metadata=doc("values along the y axis"))
+    series: tuple[Series, ...] = field(metadata=doc("the lines"))
+    summary: str = field(metadata=doc("text alternative: first and last value of each line"))
+
+
+@dataclass(frozen=True)
+class Since:
+    first_seen: str = field(metadata=doc("date of the first run of the current failing streak"))
+    runs: int = field(metadata=doc("consecutive runs with a warn/fail result, this one included"))
+    text: str = field(metadata=doc("the streak in words, e.g. 连续 3 次巡检"))
+    new: bool = field(metadata=doc("True when this run is the first of the streak"))
+
+
+@dataclass(frozen=True)
+class Change:
+    site_id: str = field(metadata=doc("config site id"))
+    site_name: str = field(metadata=doc("site name"))
+    href: str = field(metadata=doc("link to the check on the site page, relative to the page showing the change"))
     check_id: str = field(metadata=doc("check id"))
     title: str = field(metadata=doc("check title"))
-    cell: Cell = field(metadata=doc("status and summary"))
-    basis: str = field(metadata=doc("clause of the seed or national rule"))
+    before: Mark = field(metadata=doc("the previous result of this site and check"))
+    after: Mark = field(metadata=doc("this run's result"))
+    direction: str = field(metadata=doc("worse or better"))
+
+
+@dataclass(frozen=True)
+class Changes:
+    previous: RunLine | None = field(metadata=doc("the run compared with; None for a first run"))
+    worse: tuple[Change, ...] = field(metadata=doc("results that got worse (pass→warn/fail, warn→fail)"))
+    better: tuple[Change, ...] = field(metadata=doc("results that got better"))
+
+
+@dataclass(frozen=True)
+class MatrixGroup:
+    name: str = field(metadata=doc("check family in the report language"))
+    span: int = field(metadata=doc("number of columns in the family"))
+
+
+@dataclass(frozen=True)
+class MatrixColumn:
+    check_id: str = field(metadata=doc("check id"))
+    title: str = field(metadata=doc("check title; a column check shows its requirement's title"))
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    mark: Mark = field(metadata=doc("the result, or an empty mark when the check does not apply"))
+    href: str = field(metadata=doc("link to the check on the site page; '' for an empty cell"))
+
+
+@dataclass(frozen=True)
+class SiteLine:
+    site_id: str = field(metadata=doc("config site id"))
+    name: str = field(metadata=doc("site name"))
+    href: str = field(metadata=doc("link to the site page, relative to the run page"))
+    vetoes: int = field(metadata=doc("fail results of veto severity (单项否决)"))
+    fails: int = field(metadata=doc("fail results"))
+    warns: int = field(metadata=doc("warn results"))
+    errors: int = field(metadata=doc("undecided (error) results"))
+    pass_rate: str = field(metadata=doc("the site's pass rate in this run, formatted"))
+    worse: int = field(metadata=doc("results worse than in the previous run"))
+    better: int = field(metadata=doc("results better than in the previous run"))
+    trend: Chart | None = field(metadata=doc("sparkline of the site's pass rate over runs; None with one run"))
+    cells: tuple[MatrixCell, ...] = field(metadata=doc("one cell per matrix column"))
+
+
+@dataclass(frozen=True)
+class Matrix:
+    groups: tuple[MatrixGroup, ...] = field(metadata=doc("family header cells spanning their columns"))
+    columns: tuple[MatrixColumn, ...] = field(metadata=doc("one column per check id in the run"))
+    rows: tuple[SiteLine, ...] = field(metadata=doc("one row per site, worst sites first"))
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str = field(metadata=doc("metric name as stored"))
+    label: str = field(metadata=doc("metric name in the report language (the stored name when unknown)"))
+    value: str = field(metadata=doc("formatted value"))
+    href: str = field(metadata=doc("the value as a safe http(s) link target, else ''"))
+    help: str = field(metadata=doc("definition of the metric, '' when none"))
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    url: str = field(metadata=doc("the URL concerned, cut to a readable length"))
+    url_href: str = field(metadata=doc("url as a link target when http/https, else '' (never javascript:/data:)"))
+    source: str = field(metadata=doc("the page it was found on, or ''"))
+    source_href: str = field(metadata=doc("source as a safe link target, or ''"))
+    detail: str = field(metadata=doc("kind, code or reason"))
+    text: str = field(metadata=doc("link text or snippet, cut"))
+    expected: str = field(metadata=doc("expected value, or ''"))
+    actual: str = field(metadata=doc("actual value, or ''"))
+
+
+@dataclass(frozen=True)
+class EvidenceTable:
+    columns: tuple[str, ...] = field(metadata=doc("optional columns with content: source/detail/text/expected/actual"))
+    rows: tuple[EvidenceRow, ...] = field(metadata=doc("evidence lines shown"))
+    more: int = field(metadata=doc("evidence lines left out of the page (they are in the exports)"))
+
+
+@dataclass(frozen=True)
+class CheckView:
+    check_id: str = field(metadata=doc("check id"))
+    anchor: str = field(metadata=doc("fragment id of the check's section on the site page"))
+    title: str = field(metadata=doc("check title"))
+    family: str = field(metadata=doc("check family in the report language"))
+    mark: Mark = field(metadata=doc("status and summary"))
     severity: str = field(metadata=doc("veto/major/minor"))
-    metrics: tuple[tuple[str, str], ...] = field(metadata=doc("figures as (name, value) strings"))
-    evidence: tuple[EvidenceLine, ...] = field(metadata=doc("evidence lines"))
+    severity_word: str = field(metadata=doc("severity in the report language"))
+    basis: str = field(metadata=doc("clause of the seed or national rule"))
+    description: str = field(metadata=doc("what the check requires, '' when the check is not registered"))
+    highlights: tuple[Figure, ...] = field(metadata=doc("key figures shown large (ratios, dead links, age)"))
+    figures: tuple[Figure, ...] = field(metadata=doc("every other metric"))
+    evidence: EvidenceTable = field(metadata=doc("evidence lines"))
+    since: Since | None = field(metadata=doc("how long it has been failing; None unless warn/fail"))
+
+
+@dataclass(frozen=True)
+class Fix:
+    anchor: str = field(metadata=doc("fragment id of the check's section on the site page"))
+    title: str = field(metadata=doc("what is wrong, e.g. 站点无法访问 or a requirement and its defect"))
+    severity: str = field(metadata=doc("veto/major/minor"))
+    severity_word: str = field(metadata=doc("severity in the report language"))
+    mark: Mark = field(metadata=doc("status and summary"))
+    basis: str = field(metadata=doc("clause to cite in the notice"))
+    since: Since | None = field(metadata=doc("how long it has been failing; None for undecided results"))
+    evidence: tuple[EvidenceRow, ...] = field(metadata=doc("the first few evidence lines"))
+    more: int = field(metadata=doc("further evidence lines, shown in the check's section"))
 
 
 @dataclass(frozen=True)
 class IndexView:
     page: Page = field(metadata=doc("page frame"))
     runs: tuple[RunLine, ...] = field(metadata=doc("complete runs, newest first"))
+    trends: tuple[Chart, ...] = field(metadata=doc("charts over runs: pass rate, dead links, IPv6 when present"))
 
 
 @dataclass(frozen=True)
 class RunView:
     page: Page = field(metadata=doc("page frame"))
     run: RunLine = field(metadata=doc("this run"))
-    columns: tuple[Column, ...] = field(metadata=doc("matrix columns"))
-    rows: tuple[Row, ...] = field(metadata=doc("matrix rows, worst sites first"))
+    pages_crawled: int = field(metadata=doc("pages crawled over all sites"))
+    vetoes: int = field(metadata=doc("fail results of veto severity over all sites"))
+    changes: Changes = field(metadata=doc("what got better or worse since the previous run"))
+    matrix: Matrix = field(metadata=doc("sites × checks, worst sites first"))
+    trends: tuple[Chart, ...] = field(metadata=doc("charts over runs up to this one"))
+    downloads: tuple[Link, ...] = field(metadata=doc("the run's exports: xlsx, CSV, JSON"))
 
 
 @dataclass(frozen=True)
@@ -102,73 +249,14 @@ class SiteView:
     run: RunLine = field(metadata=doc("the run this page belongs to"))
     site_id: str = field(metadata=doc("config site id"))
     name: str = field(metadata=doc("site name"))
-    url: str = field(metadata=doc("site homepage URL"))
+    url: str = field(metadata=doc("site homepage URL as text"))
+    url_href: str = field(metadata=doc("homepage as a safe link target, or ''"))
     kind: str = field(metadata=doc("site kind id"))
-    checks: tuple[CheckRow, ...] = field(metadata=doc("every check of the site, failures first"))
-
-
-def counts_of(results: Sequence[Result]) -> dict[str, int]:
-    c = Counter(str(r.status) for r in results)
-    return {s: c.get(s, 0) for s in i18n.STATUS_ORDER}
-
-
-def pass_rate(counts: Mapping[str, int]) -> str:
-    decided = counts["pass"] + counts["warn"] + counts["fail"] + counts["error"]
-    return f"{counts['pass'] / decided:.0%}" if decided else "—"
-
-
-def run_line(run: RunInfo, results: Sequence[Result], sites: int, language: str, tz: str) -> RunLine:
-    counts = counts_of(results)
-    duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0
-    return RunLine(id=run.id, href=f"runs/{run.id}/index.html", kind=i18n.RUN_KINDS[run.kind].get(language),
-                   started=i18n.when(run.started_at, tz, language), finished=i18n.when(run.finished_at, tz, language),
-                   duration_s=round(duration, 1), sites=sites, counts=counts, pass_rate=pass_rate(counts))
-
-
-def cell(result: Result | None, language: str) -> Cell:
-    if result is None:
-        return Cell("", "", "", "")
-    status = str(result.status)
-    return Cell(status, i18n.STATUS_MARKS[status], i18n.status_word(status, language), i18n.message(result, language))
-
-
-def _order(check_id: str) -> tuple[int, str]:
-    keys = list(REGISTRY)
-    head = check_id.split(":", 1)[0]
-    return (keys.index(check_id) if check_id in keys else keys.index(head) if head in keys else len(keys), check_id)
-
-
-def run_view(rr: RunResults, title: str, language: str, tz: str) -> RunView:
-    everything = [r for rs in rr.results.values() for r in rs]
-    ids = sorted({r.check_id for r in everything}, key=_order)
-    columns = tuple(Column(c, i18n.check_title(c, language)) for c in ids)
-    rows = []
-    for site in rr.sites:
-        by_id = {r.check_id: r for r in rr.results.get(site.id, ())}
-        cells = tuple(cell(by_id.get(c), language) for c in ids)
-        rows.append(Row(site.id, site.name, f"{site.id}.html", cells, sum(c.status == "fail" for c in cells)))
-    rows.sort(key=lambda r: -r.failing)
-    return RunView(Page(title, language, "../../"), run_line(rr.run, everything, len(rr.sites), language, tz),
-                   columns, tuple(rows))
-
-
-def _evidence(result: Result) -> tuple[EvidenceLine, ...]:
-    return tuple(EvidenceLine(e.url, e.source or "", e.detail or "", e.text or "") for e in result.evidence)
-
-
-def site_view(rr: RunResults, site_id: str, title: str, language: str, tz: str) -> SiteView:
-    site = next(s for s in rr.sites if s.id == site_id)
-    results = sorted(rr.results.get(site_id, ()),
-                     key=lambda r: (i18n.STATUS_ORDER.index(str(r.status)), _order(r.check_id)))
-    rows = tuple(CheckRow(r.check_id, i18n.check_title(r.check_id, language), cell(r, language), r.basis,
-                          str(r.severity), tuple((k, "—" if v is None else str(v)) for k, v in r.metrics.items()),
-                          _evidence(r)) for r in results)
-    everything = [r for rs in rr.results.values() for r in rs]
-    return SiteView(Page(title, language, "../../"), run_line(rr.run, everything, len(rr.sites), language, tz),
-                    site.id, site.name, site.url, site.kind, rows)
-
-
-def index_view(runs: Sequence[RunResults], title: str, language: str, tz: str) -> IndexView:
-    lines = tuple(run_line(rr.run, [r for rs in rr.results.values() for r in rs], len(rr.sites), language, tz)
-                  for rr in runs)
-    return IndexView(Page(title, language, ""), lines)
+    level: str = field(metadata=doc("site level id"))
+    pages_crawled: int = field(metadata=doc("pages crawled on this site in this run"))
+    counts: tuple[StatusCount, ...] = field(metadata=doc("this site's results by status"))
+    fixes: tuple[Fix, ...] = field(metadata=doc("整改清单: warn/fail results, veto > major > minor, then fail > warn"))
+    undecided: tuple[Fix, ...] = field(metadata=doc("error results, to verify by hand"))
+    changes: Changes = field(metadata=doc("this site's changes since the previous run"))
+    checks: tuple[CheckView, ...] = field(metadata=doc("every check of the site, failures first"))
+    trends: tuple[Chart, ...] = field(metadata=doc("this site's charts over runs"))

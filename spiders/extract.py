@@ -25,6 +25,7 @@ from datetime import date
 from lxml import etree
 from lxml.etree import _Element as Element
 
+from monitor.htmltext import not_found
 from spiders.dates import scan_dates
 from spiders.items import DateHit
 from spiders.urls import canonical
@@ -53,13 +54,6 @@ _JS_LOCATION = re.compile(
     r"""\blocation(?:\s*\.\s*href)?\s*=(?!=)\s*(?P<q1>['"])(?P<u1>[^'"\\\n]{1,2000})(?P=q1)(?!\s*\+)"""
     r"""|\blocation\s*\.\s*(?:replace|assign)\s*\(\s*(?P<q2>['"])(?P<u2>[^'"\\\n]{1,2000})(?P=q2)\s*\)""")
 _COPYRIGHT = re.compile(r"版权所有|©|ICP备|网站标识码|公网安备|copyright", re.IGNORECASE)
-_NOT_FOUND = re.compile(r"页面不存在|网页不存在|页面未找到|页面找不到|找不到(?:该|此|您要的|您所访问的|您访问的|相关)?(?:页面|网页)"
-                        r"|页面已(?:被)?删除|页面(?:已)?失效|信息(?:已)?不存在|文章不存在|内容不存在|页面走丢|无法找到(?:该)?页面"
-                        r"|not\s*found", re.IGNORECASE)
-_404 = re.compile(r"(?<![\d第])404(?![\d号条期])")
-NOT_FOUND_TITLE_404_MAX = 20
-NOT_FOUND_CONTENT_MAX = 500
-NOT_FOUND_CONTENT_404_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -428,16 +422,15 @@ def _title(root: Element) -> str:
     return _collapse(_text_of(element))[:TITLE_MAX] if element is not None else ""
 
 
+CONTENT_TEXT_MAX = 500
+
+
 def _says_not_found(title: str, text: str, shown: Element, regions: _Regions) -> bool:
-    """The title says so, or the page's own content (nav, side menus and footer aside) is short and says so."""
-    if _NOT_FOUND.search(title) or (len(title) <= NOT_FOUND_TITLE_404_MAX and _404.search(title)):
+    """The title says so, or the page's own content (nav, side menus and footer aside) does."""
+    if not_found(title, ""):
         return True
-    if not (_NOT_FOUND.search(text) or _404.search(text)):
-        return False
-    content = _collapse(" ".join(regions.content_text(shown)))
-    if len(content) <= NOT_FOUND_CONTENT_MAX and _NOT_FOUND.search(content):
-        return True
-    return len(content) <= NOT_FOUND_CONTENT_404_MAX and bool(_404.search(content))
+    # Content without nav and footer: a real not-found page has little of it.
+    return not_found("", _collapse(" ".join(regions.content_text(shown))), text_max=CONTENT_TEXT_MAX)
 
 
 def _text_of(element: Element) -> str:

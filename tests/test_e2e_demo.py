@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jsonschema
 import pytest
@@ -56,6 +57,61 @@ def test_availability_figures_match_the_homepage_truth(demo_run: tuple, demo_web
             assert metrics["final_url"] == truth["final_url"], sid
 
 
+def listed(demo_web: DemoWeb) -> dict[str, dict]:
+    return {sid: s for sid, s in demo_web.truth["sites"].items() if s["listed"]}
+
+
+def test_links_dead_status_matches_ground_truth(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, _ = demo_run
+    got = {sid: str(checks["links:dead"].status) for sid, checks in results_by_site(outcome).items()}
+    assert got == {sid: s["links_dead"] for sid, s in listed(demo_web).items()}
+
+
+def test_every_dead_link_is_found_with_its_kind_and_nothing_else(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, _ = demo_run
+    for sid, checks in results_by_site(outcome).items():
+        truth = listed(demo_web)[sid]
+        if truth["links_dead"] == "error":
+            continue
+        result = checks["links:dead"]
+        got = {(e.source, e.url, e.detail.split()[0]) for e in result.evidence}
+        want = {(d["source"], d["target"], d["kind"]) for d in truth["dead_links"]}
+        assert got == want, sid
+        assert result.metrics["dead"] == len({d["target"] for d in truth["dead_links"]}), sid
+        assert not got & {(src, t, k) for src, t, k in got if t in truth["not_dead"]}, sid
+
+
+def test_shared_dead_targets_are_requested_once_per_run(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, work = demo_run
+    engine = db.make_engine(f"sqlite:///{work / 'govmon.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("select url, count(*) from link_target where run_id = :r group by url"),
+                            {"r": outcome.run_id}).all()
+    engine.dispose()
+    assert rows and all(n == 1 for _, n in rows)
+    shared = {t["target"] if isinstance(t, dict) else t for t in demo_web.truth["shared_dead"]}
+    assert shared <= {url for url, _ in rows}
+
+
+def test_freshness_matches_ground_truth(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, _ = demo_run
+    for sid, checks in results_by_site(outcome).items():
+        truth = listed(demo_web)[sid]
+        result = checks["freshness:homepage"]
+        assert str(result.status) == truth["freshness"], sid
+        if truth["freshness"] != "error":
+            assert (result.metrics["latest"], result.metrics["source"]) == (
+                truth["homepage_latest"], truth["freshness_source"]), sid
+
+
+def test_robots_disallowed_pages_are_never_requested(demo_run: tuple, demo_web: DemoWeb) -> None:
+    for truth in listed(demo_web).values():
+        for url in truth["robots_disallowed"]:
+            parts = urlsplit(url)
+            path_qs = parts.path + (f"?{parts.query}" if parts.query else "")
+            assert demo_web.requests_for(parts.hostname, path_qs) == 0, url
+
+
 def test_json_validates_and_agrees_with_the_database(demo_run: tuple) -> None:
     outcome, work = demo_run
     doc = json.loads((work / "result.json").read_text(encoding="utf-8"))
@@ -70,7 +126,7 @@ def test_report_lists_every_site_with_its_status(demo_run: tuple, demo_web: Demo
     outcome, work = demo_run
     assert outcome.report is not None and outcome.report.is_file()
     html = BeautifulSoup(outcome.report.read_text(encoding="utf-8"), "lxml")
-    names = {a.get_text() for a in html.select("table.matrix tbody tr td a")}
+    names = {a.get_text() for a in html.select("table.matrix tbody .site a")}
     assert names == {s["name"] for s in demo_web.truth["sites"].values() if s["listed"]}
     index = BeautifulSoup((work / "reports" / "index.html").read_text(encoding="utf-8"), "lxml")
     assert index.select_one(f'a[href="runs/{outcome.run_id}/index.html"]') is not None

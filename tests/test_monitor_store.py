@@ -355,3 +355,62 @@ def test_a_long_lived_session_sees_what_other_processes_wrote(session: Session, 
         run_id = start(other)
         store.finish_run(other, run_id, {}, finished_at=b.utcnow(), summary={})
     assert [r.id for r in store.list_runs(session)] == [run_id]
+
+
+# ---------------------------------------------------------------------------- link targets
+
+def crawl_rows(session: Session, run_id: str, site_id: str, pages: list[tuple[str, int | None, str, str]],
+               links: list[tuple[str, str, str]]) -> None:
+    """Page rows (url, status, fetch_kind, final_url) and link rows (source, target, tag), as ingest writes them."""
+    ids = {}
+    for url, status, kind, final_url in pages:
+        row = db.PageRow(run_id=run_id, site_id=site_id, url=url, final_url=final_url, redirect_chain=[],
+                         status=status, fetch_kind=kind, content_type="text/html", encoding="utf-8", size=100,
+                         title=f"{site_id} {url}", body_sha256=None, depth=0, fetched_at=None)
+        session.add(row)
+        session.flush()
+        ids[url] = row.id
+    session.add_all(db.LinkRow(run_id=run_id, site_id=site_id, source_page_id=ids[source], target_url=target,
+                               tag=tag, text="", context="body") for source, target, tag in links)
+    session.commit()
+
+
+def test_link_targets_are_shared_by_sites_and_each_snapshot_sees_its_own(session: Session) -> None:
+    run_id, other_run = start(session), start(session)
+    home1, home2 = "https://www.shuangta.gov.cn/", "https://www.beipiao.gov.cn/"
+    a, shared, c = "https://www.shuangta.gov.cn/a.html", "https://www.gov.cn/", "https://cdn.example.cn/x.js"
+    crawl_rows(session, run_id, "shuangta", [(home1, 200, "ok", home1)], [(home1, a, "a"), (home1, shared, "img")])
+    crawl_rows(session, run_id, "beipiao", [(home2, 200, "ok", home2)], [(home2, shared, "a"), (home2, c, "script")])
+    now = b.utcnow()
+    store.save_link_targets(session, run_id, [b.target(a), b.target(shared, "http_4xx", http_status=404),
+                                              b.target(c, "dns", detail="nxdomain")], now)
+    store.save_link_targets(session, run_id, [b.target(shared)], now)  # a repeat keeps the first outcome
+    store.save_link_targets(session, other_run, [b.target(a, "timeout")], now)
+    first = store.load_snapshot(session, run_id, SITES[0], taken_at=now, collected=frozenset())
+    second = store.load_snapshot(session, run_id, SITES[1], taken_at=now, collected=frozenset())
+    assert dict(first.targets) == {a: b.target(a), shared: b.target(shared, "http_4xx", http_status=404)}
+    assert dict(second.targets) == {shared: b.target(shared, "http_4xx", http_status=404),
+                                    c: b.target(c, "dns", detail="nxdomain")}
+    assert count(session, db.LinkTargetRow, run_id=run_id) == 3
+
+
+def test_targets_to_check_are_distinct_with_their_tags_and_what_the_crawl_knows(session: Session) -> None:
+    run_id, other_run = start(session), start(session)
+    home1, home2 = "https://www.shuangta.gov.cn/", "https://www.beipiao.gov.cn/"
+    moved, landed = home1 + "old.html", home1 + "new.html"
+    flaky, broken, ext = home1 + "flaky.html", home1 + "broken.html", "https://www.gov.cn/"
+    crawl_rows(session, run_id, "shuangta",
+               [(home1, 200, "ok", home1), (moved, 200, "ok", landed), (flaky, 503, "http_5xx", flaky),
+                (broken, 404, "http_4xx", broken)],
+               [(home1, moved, "a"), (home1, ext, "a"), (home1, ext, "img"), (home1, landed, "a"),
+                (home1, flaky, "a"), (home1, broken, "a")])
+    crawl_rows(session, run_id, "beipiao", [(home2, 200, "ok", home2), (flaky, 200, "ok", flaky)],
+               [(home2, ext, "script"), (home2, flaky, "a")])
+    crawl_rows(session, other_run, "shuangta", [(home1, 200, "ok", home1)], [(home1, home1 + "x.html", "a")])
+    targets, known = store.targets_to_check(session, run_id)
+    assert [(t.url, set(t.tags)) for t in targets] == [
+        (moved, {"a"}), (ext, {"a", "img", "script"}), (landed, {"a"}), (flaky, {"a"}), (broken, {"a"})]
+    assert set(known) == {moved, landed, flaky, broken}
+    assert (known[landed].url, known[landed].final_url, known[landed].status) == (landed, landed, 200)
+    assert (known[flaky].status, known[flaky].title) == (200, f"beipiao {flaky}")   # the 2xx wins
+    assert (known[broken].fetch_kind, known[broken].ok) == ("http_4xx", False)

@@ -80,8 +80,9 @@ def render_config(sites: Sequence[DemoSite], site_url: Mapping[str, str], *, dns
             continue
         entry: dict[str, Any] = {"id": site.id, "name": site.name, "url": site_url[site.id],
                                  "kind": site.kind, "level": site.level}
-        if site.timeout_s is not None:
-            entry["timeout_s"] = site.timeout_s
+        for key in ("timeout_s", "max_pages", "max_depth"):
+            if getattr(site, key) is not None:
+                entry[key] = getattr(site, key)
         lines.append(f"# {site.case}")
         lines += _table("[[site]]", entry)
     return "\n".join(lines)

@@ -1,9 +1,10 @@
 """The demo's virtual-host HTTP(S) servers (aiohttp low-level server).
 
 Listens on 127.0.0.1 and [::1] on one port (v4-only when the machine has no
-::1), picks the site by the Host header and serves its `PageSpec`s, handing
-special pages to their behaviour. Runs inside the demo's event loop; binds only
-loopback.
+::1), picks the site by the Host header and serves its `PageSpec`s (exact
+paths, then routes, then the site's own not-found page), handing special pages
+to their behaviour. Counts requests by (host, path with query). Runs inside the
+demo's event loop; binds only loopback.
 """
 
 from __future__ import annotations
@@ -13,14 +14,23 @@ import errno
 import logging
 import socket
 import ssl
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from aiohttp import web
 
 from monitor.demo import content
-from monitor.demo.spec import LOOPBACK_V4, LOOPBACK_V6, DemoSite, Exchange, PageContext, PageSpec
+from monitor.demo.spec import (
+    LOOPBACK_V4,
+    LOOPBACK_V6,
+    DemoSite,
+    Exchange,
+    PageContext,
+    PageSpec,
+    UrlFor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +87,7 @@ def host_of(header: str) -> str:
 class VhostServer:
     """Serves `sites` by Host on plain HTTP and, when `tls` is given, HTTPS too."""
 
-    def __init__(self, sites: Iterable[DemoSite], today: date, url: Callable[[str, str], str],
+    def __init__(self, sites: Iterable[DemoSite], today: date, url: UrlFor,
                  tls: ssl.SSLContext | None = None) -> None:
         self.sites = {site.host.lower(): site for site in sites}
         self.today = today
@@ -85,6 +95,7 @@ class VhostServer:
         self.tls = tls
         self.state: dict[Any, Any] = {}
         self.requests = 0
+        self.hits: Counter[tuple[str, str]] = Counter()
         self.http_port = 0
         self.https_port: int | None = None
         self.ipv6 = False
@@ -111,14 +122,13 @@ class VhostServer:
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         self.requests += 1
-        site = self.sites.get(host_of(request.headers.get("Host", "")))
+        host = host_of(request.headers.get("Host", ""))
+        self.hits[(host, request.path_qs)] += 1
+        site = self.sites.get(host)
         if site is None:
             return web.Response(status=404, text=content.UNKNOWN_HOST_PAGE, content_type="text/html")
-        page = site.pages.get(request.path)
-        if page is None:
-            home = site.pages.get("/index.html") or PageSpec()
-            page = PageSpec(status=404, body=content.not_found_page, encoding=home.encoding, declare=home.declare)
-        ctx = PageContext(site, self.today, self.url, _meta_charset(page))
+        page = site.page_for(request.path) or site.not_found or PageSpec(status=404, body=content.NOT_FOUND_PLAIN)
+        ctx = PageContext(site, self.today, self.url, _meta_charset(page), request.path, request.query_string)
         if page.delay_s:
             await asyncio.sleep(page.delay_s)
         if page.behaviour is None:

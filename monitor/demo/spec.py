@@ -1,15 +1,17 @@
-"""The declarative vocabulary of the demo web: sites, pages, DNS records, behaviours.
+"""The declarative vocabulary of the demo web: sites, pages, DNS records, links.
 
-Owns the data types the generator (`sites.py`) fills in and the behaviours a
-page can have. Each behaviour knows both how to serve itself (`respond`) and
-what the fetch layer must conclude from it (`expect`), so the ground truth is
-derived from the same objects that serve, never written twice. It must not
-start servers or hold state of its own (per-web state lives in `Exchange.state`).
+Owns the data types the generator fills in (`DemoSite`, `PageSpec`, `Chrome`,
+`DnsSpec`) and `PageContext`, through which a page body writes its links and
+dates: every link a body emits is also recorded on the context's `Sheet`, so
+the ground truth reads the links of a page from the very call that serves it.
+Each behaviour (Redirect, Flaky, Huge, Reset, Garbage) knows both how to serve
+itself (`respond`) and what the fetch layer must conclude (`expect`). It must
+not start servers or hold state of its own (per-web state lives in
+`Exchange.state`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import struct
 import time
@@ -27,6 +29,11 @@ LOOPBACK_V4 = "127.0.0.1"
 LOOPBACK_V6 = "::1"
 UNSERVED_V4 = "127.0.0.2"          # loopback, but nothing of the demo listens there
 OUTSIDE_V4 = "192.0.2.1"           # TEST-NET-1: never contacted; only resolved
+
+FOLLOWED_TAGS = frozenset({"a", "area", "iframe", "frame"})
+"""Tags whose targets a crawl fetches as pages; every other tag is only checked."""
+REDIRECT_TAGS = frozenset({"meta-refresh", "js-location"})
+"""Tags that make the page a redirect (see `crawlmodel`)."""
 
 
 @dataclass(frozen=True)
@@ -61,13 +68,67 @@ class DnsSpec:
 
 
 @dataclass(frozen=True)
+class Ref:
+    """A URL on another demo host; the port is only known once the demo web listens."""
+
+    host: str
+    path: str = "/"
+    scheme: str = "http"
+
+
+Href = str | Ref
+"""What a link points at: a reference as written in the page ("/zwgk/", "./a.html",
+"mailto:…") or a `Ref` to another demo host."""
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """A link placed on a page by the catalogue (the dead-link cases)."""
+
+    tag: str                       # a | img | script | link | iframe
+    href: Href
+    text: str = ""
+
+
+@dataclass
+class Sheet:
+    """What one rendering of a page emitted: links as (tag, href as written, text) and dates shown."""
+
+    links: list[tuple[str, str, str]] = field(default_factory=list)
+    dates: list[date] = field(default_factory=list)
+
+
+class UrlFor(Protocol):
+    def __call__(self, host: str, path: str = "/", *, scheme: str = "http") -> str: ...
+
+
+@dataclass(frozen=True)
 class PageContext:
-    """What a body function may use to render a page."""
+    """What a body function may use to render a page; `link` and `date` record on `sheet`."""
 
     site: DemoSite
     today: date
-    url: Callable[[str, str], str]     # (host, path) -> absolute URL on the demo web
+    url: UrlFor                        # (host, path, scheme=) -> absolute URL on the demo web
     meta_charset: str | None           # the charset a <meta> tag must declare, or None
+    path: str = "/"
+    query: str = ""
+    sheet: Sheet = field(default_factory=Sheet)
+
+    def href(self, target: Href) -> str:
+        if isinstance(target, Ref):
+            return self.url(target.host, target.path, scheme=target.scheme)
+        return target
+
+    def link(self, tag: str, target: Href, text: str = "") -> str:
+        """Record a link and return the href to write (unescaped)."""
+        href = self.href(target)
+        self.sheet.links.append((tag, href, " ".join(text.split())))
+        return href
+
+    def date(self, day: date) -> date:
+        """Record a publication date shown on the page (future dates too: the truth drops them)."""
+        self.sheet.dates.append(day)
+        return day
 
 
 Body = str | bytes | Callable[[PageContext], str]
@@ -112,7 +173,9 @@ class Behaviour(Protocol):
 @dataclass(frozen=True)
 class PageSpec:
     """One path of one site. `declare` says where the charset is announced:
-    "both" (header and <meta>), "header", "meta" or "none"."""
+    "both" (header and <meta>), "header", "meta" or "none". `soft_404` marks a
+    200 page that says it does not exist; `trap` is "entry" for a real page that
+    starts an endless URL sequence and "generated" for a page only a trap reaches."""
 
     body: Body = ""
     status: int = 200
@@ -122,6 +185,8 @@ class PageSpec:
     content_type: str = "text/html"
     delay_s: float = 0.0
     behaviour: Behaviour | None = None
+    soft_404: bool = False
+    trap: str = ""
 
     def expect(self, env: ExpectEnv) -> Expect:
         if self.delay_s >= env.timeout_s:
@@ -132,11 +197,37 @@ class PageSpec:
             return Expect(FetchKind.OK, self.status, self.headers["Location"])
         return Expect(status_expectation(self.status, self.body), self.status)
 
+    @property
+    def html(self) -> bool:
+        return self.content_type == "text/html"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Pages for every path under `prefix` that `match` accepts (None = not served)."""
+
+    prefix: str
+    match: Callable[[str], PageSpec | None]
+
+
+@dataclass(frozen=True)
+class Chrome:
+    """The look every page of a host shares: navigation, date format, header and footer
+    options, and the links the catalogue places on given paths (`extras`)."""
+
+    nav: tuple[tuple[str, Href], ...] = ()
+    date_format: str = "iso"           # iso | cn | slash | dot | md | bracket
+    clock: bool = False                # a "今天是…" clock in the header
+    copyright_since: int | None = None  # "Copyright © <since>-<this year>" in the footer
+    assets: bool = True                # the site's own css/js/logo and the shared static files
+    extras: Mapping[str, tuple[LinkSpec, ...]] = field(default_factory=dict)
+
 
 @dataclass(frozen=True)
 class DemoSite:
     """One virtual host. `listed` sites go into the written config; the others
-    only serve (lab pages, the national 找错 platform)."""
+    only serve (the province's sites, the shared static host, lab pages).
+    `not_found` is what unknown paths serve (None: a plain 404)."""
 
     id: str
     host: str
@@ -146,9 +237,26 @@ class DemoSite:
     pages: Mapping[str, PageSpec]
     dns: DnsSpec = DnsSpec()
     listed: bool = True
-    timeout_s: float | None = None     # a per-site crawl timeout written to the config
+    timeout_s: float | None = None     # per-site crawl overrides written to the config
     case: str = ""                     # what this site demonstrates, one line
     site_code: str = ""                # 网站标识码
+    not_found: PageSpec | None = None
+    routes: tuple[Route, ...] = ()
+    chrome: Chrome = Chrome()
+    columns: tuple[Any, ...] = ()      # columns.ColumnPlan, for the column truth
+    max_pages: int | None = None
+    max_depth: int | None = None
+
+    def page_for(self, path: str) -> PageSpec | None:
+        page = self.pages.get(path)
+        if page is not None:
+            return page
+        for route in self.routes:
+            if path.startswith(route.prefix):
+                found = route.match(path)
+                if found is not None:
+                    return found
+        return None
 
 
 def status_expectation(status: int, body: Body) -> FetchKind:
@@ -214,23 +322,28 @@ class Flaky:
 
 @dataclass(frozen=True)
 class Huge:
-    """A 200 body of `size` bytes sent chunked (no Content-Length), so only a streaming cap stops it."""
+    """A 200 body of `size` bytes sent chunked (no Content-Length), so only a streaming cap stops it.
+    HEAD gets the headers alone (aiohttp would otherwise stream the body after them)."""
 
     size: int = 12 * 2**20
     chunk: int = 64 * 1024
+    content_type: str = "application/octet-stream"
 
     async def respond(self, exchange: Exchange) -> web.StreamResponse:
         from aiohttp import web
 
-        response = web.StreamResponse(status=200, headers={"Content-Type": "application/octet-stream"})
+        if exchange.request.method == "HEAD":
+            return web.Response(status=200, headers={"Content-Type": self.content_type})
+        response = web.StreamResponse(status=200, headers={"Content-Type": self.content_type})
         response.enable_chunked_encoding()
         await response.prepare(exchange.request)
-        block = b"0" * self.chunk
+        block = (b"<!-- " + b"0" * (self.chunk - 9) + b" -->\n") if self.content_type == "text/html" \
+            else b"0" * self.chunk
         sent = 0
         try:
             while sent < self.size:
                 await response.write(block[: self.size - sent])
-                sent += self.chunk
+                sent += len(block)
             await response.write_eof()
         except (ConnectionError, RuntimeError):
             pass  # the client stopped reading at its cap: that is the point
@@ -251,7 +364,6 @@ class Reset:
             if sock is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             transport.abort()
-        return None
 
     def expect(self, page: PageSpec, env: ExpectEnv) -> Expect:
         return Expect(FetchKind.RESET)
@@ -268,7 +380,6 @@ class Garbage:
         if transport is not None:
             transport.write(self.data)
             transport.close()
-        return None
 
     def expect(self, page: PageSpec, env: ExpectEnv) -> Expect:
         return Expect(FetchKind.PROTOCOL)

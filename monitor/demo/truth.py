@@ -1,119 +1,202 @@
 """Ground truth of the demo web, derived from the same specs that serve it.
 
-`expect_fetch` walks a URL through the zone and the page specs the way the
-fetch layer must (DNS by family, allowed networks, redirects, behaviours), and
-`build_truth` records the result for every site and every DNS name as plain,
-JSON-ready data. Pure; it never touches a socket.
+`build_truth` walks every URL through the zone and the page specs the way the
+fetch layer must (`walk.py`), crawls every listed site in memory the way a
+correct crawl does (`crawlmodel.py`) and records the verdicts the checks must
+reach (`verdicts.py`), as plain JSON-ready data. Pure; it never touches a socket.
+
+Format (`schema` "govmon.demo-truth/1"; keys are only ever added). Every URL is
+in the form the tool records: absolute, lower-case host, the demo's port kept
+(it is not a default port), path "/" when empty, query as served, no fragment.
+Other schemes (mailto:, tel:, javascript:) appear as written.
+
+    today, ipv6, ports{dns,http,https}    the run's facts (https: the self-signed listener)
+    crawl                                 the [crawl] table written to the demo config
+    freshness_max_age_days                14 (SPEC freshness:homepage)
+    dns[name][A|AAAA|CNAME|NS]            {kind, addresses, cname_chain}: what monitor.resolver answers
+    targets[url]                          {kind, status, dead}: every http(s) link target of the listed
+                                          sites (robots refusals excluded); kind is the FetchKind a link
+                                          checker must give, "soft_404" included
+    shared_dead                           [{target, kind, sites}] dead targets linked from several sites:
+                                          each must be requested once per run, not once per site
+    issue4_todo                           column cases issue 4 still has to add
+    sites[id]                             one entry per demo host:
+      host url name kind level listed case
+      availability                        "pass" | "fail" (homepage outcome after retries)
+      homepage, homepage_v4, homepage_v6  {kind, status, final_url, redirect_chain, address, dns_kind}
+    and for listed sites only:
+      crawl                               {max_depth, max_pages, timeout_s} in force for the site
+      pages                               distinct in-scope 2xx HTML pages a correct crawl fetches (by
+                                          final URL: an HTTP redirect is no page; a meta-refresh or JS
+                                          redirect page is, and its target keeps its depth; so is a
+                                          soft-404 page answering 200); None if not exact
+      min_pages, max_pages                bounds: trap pages within max_depth may or may not be fetched
+                                          (min leaves them out, max takes all); both capped by max_pages
+      page_urls                           pages every correct crawl fetches (for a site stopped by
+                                          max_pages: the homepage only)
+      page_latest[url]                    newest publication date on each page (ISO; None when none),
+                                          clocks, copyright years and future dates left out
+      dead_links                          sorted [{source, target, kind, status, tag, text}] (source =
+                                          the page's final URL; status = final HTTP status or None;
+                                          tag: a, img, script, link, iframe; text: visible text, img alt)
+      links_dead                          expected links:dead status: "pass" | "warn" | "fail" | "error" (no homepage);
+                                          warn = 1-5 dead targets, none on the homepage
+      not_dead                            targets on the site that must never be reported dead: flaky,
+                                          redirected, other hosts, 429/412, too large, IPv6 literal,
+                                          fragments, robots refusals, mailto:/tel:/javascript:
+      blocked, rate_limited               targets answering a 412 JS challenge / 429
+      robots_disallowed                   in-scope URLs robots.txt refuses: never requested at all
+      traps                               real pages whose links start an endless URL sequence; every
+                                          trap URL starts with its entry's path
+      homepage_latest                     the date freshness:homepage judges by (ISO or None)
+      freshness                           "pass" | "fail" | "error" (homepage not crawled)
+      freshness_source                    "homepage" | "subpages" (homepage without dates) | None
+      columns[requirement id]             for each demo requirement that applies to the site:
+                                          {status: "pass"|"warn"|"fail"|"error", url: column URL|None,
+                                          reason: None|"missing"|"empty"|"stale"|"late"|"unavailable",
+                                          text, where: nav|sub|topic|iframe|home|host, items, latest}
+
+The homepage is the page the start URL lands on after HTTP, meta-refresh and
+JS redirects. A site whose crawl max_pages stops carries dead links on its
+homepage only, so its link truth does not depend on crawl order.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from datetime import date
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
-from monitor.demo.spec import LOOPBACK_V4, LOOPBACK_V6, DemoSite, DnsSpec, ExpectEnv
-from monitor.demo.zone import expected_answer, normalise
+from monitor.demo.crawlmodel import SiteCrawl, crawl
+from monitor.demo.spec import DemoSite, DnsSpec, ExpectEnv, UrlFor
+from monitor.demo.verdicts import (
+    FRESHNESS_MAX_AGE_DAYS,
+    columns_truth,
+    freshness_truth,
+    links_truth,
+)
+from monitor.demo.walk import Walk, World, expect_fetch, walk
+from monitor.demo.zone import expected_answer, is_ip_literal, normalise
 from monitor.outcomes import FetchKind
 
 SCHEMA = "govmon.demo-truth/1"
 RTYPES = ("A", "AAAA", "CNAME", "NS")
-MAX_REDIRECTS = 10
+UNBOUNDED = 10**6
+ISSUE4_TODO = (
+    "synonym-only column (e.g. 惠企政策 for 助企纾困)", "column only on a 专题 page at depth 2",
+    "column only inside the homepage's navigation iframe", "column on another host (province platform)",
+    "present but empty column (暂无信息)", "present but stale column",
+    "decoy headline with the keyword and no column", "GBK site column",
+    "paginated column (newest on page 1, oldest on page 3; createPageHTML pager)",
+    "yearly catalog published after its deadline", "footer items (网站标识码, ICP, 公安备案, 找错) missing",
+)
+"""The column cases of issue 4 the catalogue does not place yet (the placements exist in columns.py)."""
 
 
-@dataclass(frozen=True)
-class World:
-    """What a URL's fate depends on: DNS data, vhosts, listening addresses, allowed networks."""
-
-    zone: Mapping[str, DnsSpec]
-    sites: Mapping[str, DemoSite]              # by host
-    ipv6: bool                                 # whether [::1] listens
-    allowed_networks: Sequence[str] = ()
-
-    def allowed(self, address: str) -> bool:
-        if not self.allowed_networks:
-            return True
-        ip = ipaddress.ip_address(address)
-        return any(ip in ipaddress.ip_network(net, strict=False) for net in self.allowed_networks)
+def _env(crawl_cfg: Mapping[str, Any], url: UrlFor, timeout_s: float | None = None) -> ExpectEnv:
+    return ExpectEnv(int(crawl_cfg["retries"]), float(timeout_s or crawl_cfg["timeout_s"]),
+                     int(crawl_cfg["max_response_bytes"]), url)
 
 
-def _result(kind: FetchKind, final_url: str, chain: list[str], status: int | None = None,
-            address: str | None = None, dns_kind: str | None = None) -> dict[str, Any]:
-    return {"kind": str(kind), "status": status, "final_url": final_url, "redirect_chain": list(chain),
-            "address": address, "dns_kind": dns_kind}
+def _bounds(site: DemoSite, crawl_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    return {"max_depth": int(site.max_depth or crawl_cfg["max_depth"]),
+            "max_pages": int(site.max_pages or crawl_cfg["max_pages"]),
+            "timeout_s": float(site.timeout_s or crawl_cfg["timeout_s"])}
 
 
-def _address(world: World, host: str, family: int | None) -> tuple[str | None, str | None]:
-    """(address, None) or (None, the DnsKind value that stopped the fetch)."""
-    rtypes = {4: ("A",), 6: ("AAAA",), None: ("A", "AAAA")}[family]
-    answer: dict[str, Any] = {}
-    for rtype in rtypes:
-        answer = expected_answer(world.zone, host, rtype)
-        if answer["kind"] != "no_answer":
-            break
-    if answer["kind"] != "ok":
-        return None, str(answer["kind"])
-    return str(answer["addresses"][0]), None
+def model_crawls(world: World, site: DemoSite, crawl_cfg: Mapping[str, Any], today: date, url: UrlFor,
+                 order: str = "bfs") -> tuple[SiteCrawl, SiteCrawl]:
+    """(without trap pages, with them), both unbounded by max_pages."""
+    bounds = _bounds(site, crawl_cfg)
+    env = _env(crawl_cfg, url, site.timeout_s)
+    common = {"today": today, "url_for": url, "max_depth": bounds["max_depth"], "max_pages": UNBOUNDED,
+              "order": order, "obey_robots": bool(crawl_cfg["obey_robots"])}
+    return (crawl(world, site, env, skip_traps=True, **common), crawl(world, site, env, **common))
 
 
-def expect_fetch(world: World, url: str, env: ExpectEnv, family: int | None = None) -> dict[str, Any]:
-    """The FetchOutcome essentials `Fetcher.fetch_retrying(url, retries=env.retries)` must give."""
-    chain: list[str] = []
-    seen: set[str] = set()
-    current = url
-    while True:
-        parts = urlsplit(current)
-        if parts.scheme not in ("http", "https"):
-            return _result(FetchKind.UNSUPPORTED, current, chain)
-        if current in seen:
-            return _result(FetchKind.REDIRECT_LOOP, current, chain)
-        if len(chain) > MAX_REDIRECTS:
-            return _result(FetchKind.TOO_MANY_REDIRECTS, current, chain)
-        seen.add(current)
-        host = normalise(parts.hostname or "")
-        address, dns_kind = _address(world, host, family)
-        if address is None:
-            return _result(FetchKind.DNS, current, chain, dns_kind=dns_kind)
-        if not world.allowed(address):
-            return _result(FetchKind.DISALLOWED, current, chain, address=address)
-        if address == LOOPBACK_V6 and not world.ipv6:
-            return _result(FetchKind.NO_ROUTE, current, chain, address=address)
-        if address not in (LOOPBACK_V4, LOOPBACK_V6):
-            return _result(FetchKind.REFUSED, current, chain, address=address)
-        site = world.sites.get(host)
-        page = site.pages.get(parts.path or "/") if site is not None else None
-        if page is None:
-            return _result(FetchKind.HTTP_4XX, current, chain, 404, address)
-        expect = page.expect(env)
-        if expect.location is None:
-            return _result(expect.kind, current, chain, expect.status, address)
-        chain.append(current)
-        current = urljoin(current, expect.location)
+LINKS_DEAD_MINOR_MAX = 5   # the [checks] default: up to this many dead targets off the homepage warn
 
 
-def build_truth(sites: Sequence[DemoSite], zone: Mapping[str, DnsSpec], *, url: Callable[[str, str], str],
-                ipv6: bool, crawl: Mapping[str, Any], extra_names: Sequence[str] = (),
-                meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The truth document: per site the expected homepage outcomes and availability, per DNS name
-    the expected answers. `crawl` holds the demo config's timeout_s, retries, max_response_bytes
-    and allowed_networks."""
+def links_verdict(dead_links: Sequence[Mapping[str, Any]], homepage: str | None, available: bool) -> str:
+    """The expected links:dead status: any dead link on the homepage, or more than a few, fails."""
+    if not available:
+        return "error"
+    if not dead_links:
+        return "pass"
+    on_home = any(d["source"] == homepage for d in dead_links)
+    many = len({d["target"] for d in dead_links}) > LINKS_DEAD_MINOR_MAX
+    return "fail" if on_home or many else "warn"
+
+
+def site_crawl_truth(world: World, site: DemoSite, crawl_cfg: Mapping[str, Any], today: date, url: UrlFor,
+                     fate: Callable[[str], Walk], requirements: Sequence[Mapping[str, Any]],
+                     available: bool) -> dict[str, Any]:
+    bounds = _bounds(site, crawl_cfg)
+    lean, full = model_crawls(world, site, crawl_cfg, today, url)
+    cap = bounds["max_pages"]
+    low, high = min(cap, len(lean.pages)), min(cap, len(full.pages))
+    bounded = len(lean.pages) > cap
+    counted = [lean.pages[lean.home]] if bounded and lean.home else list(lean.pages.values())
+    links = links_truth(lean, counted, fate)
+    return {
+        "crawl": bounds, "pages": low if low == high else None, "min_pages": low, "max_pages": high,
+        "page_urls": sorted(page.url for page in counted),
+        "page_latest": {u: (d.isoformat() if (d := p.latest(today)) else None) for u, p in sorted(lean.pages.items())},
+        **links,
+        "links_dead": links_verdict(links["dead_links"], lean.pages[lean.home].url if lean.home else None,
+                                    available),
+        "robots_disallowed": sorted(set(lean.robots)),
+        "traps": sorted(u for u, p in full.pages.items() if p.trap == "entry"),
+        **freshness_truth(lean, today),
+        "columns": columns_truth(requirements, lean, available, today, url),
+    }
+
+
+def _shared(site_truth: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Dead targets linked from more than one site."""
+    kinds: dict[str, str] = {}
+    linked_from: dict[str, set[str]] = {}
+    for site_id, entry in site_truth.items():
+        for link in entry.get("dead_links", ()):
+            linked_from.setdefault(link["target"], set()).add(site_id)
+            kinds[link["target"]] = link["kind"]
+    return [{"target": t, "kind": kinds[t], "sites": sorted(s)} for t, s in sorted(linked_from.items()) if len(s) > 1]
+
+
+def build_truth(sites: Sequence[DemoSite], zone: Mapping[str, DnsSpec], *, url: UrlFor, ipv6: bool,
+                crawl: Mapping[str, Any], today: date, requirements: Sequence[Mapping[str, Any]] = (),
+                extra_names: Sequence[str] = (), meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The truth document (see the module docstring). `crawl` is the demo config's [crawl] table."""
     world = World(zone, {normalise(site.host): site for site in sites}, ipv6, tuple(crawl["allowed_networks"]))
+    link_env = _env(crawl, url)
+    fates: dict[str, Walk] = {}
+
+    def fate(target: str) -> Walk:
+        if target not in fates:
+            fates[target] = walk(world, target, link_env)
+        return fates[target]
+
     site_truth: dict[str, Any] = {}
     for site in sites:
-        env = ExpectEnv(int(crawl["retries"]), float(site.timeout_s or crawl["timeout_s"]),
-                        int(crawl["max_response_bytes"]), url)
+        env = _env(crawl, url, site.timeout_s)
         home_url = url(site.host, "/")
         homepage = expect_fetch(world, home_url, env)
-        site_truth[site.id] = {
+        available = homepage["kind"] == FetchKind.OK
+        entry = site_truth[site.id] = {
             "host": site.host, "url": home_url, "name": site.name, "kind": site.kind, "level": site.level,
             "listed": site.listed, "case": site.case,
-            "availability": "pass" if homepage["kind"] == FetchKind.OK else "fail",
+            "availability": "pass" if available else "fail",
             "homepage": homepage,
             "homepage_v4": expect_fetch(world, home_url, env, 4),
             "homepage_v6": expect_fetch(world, home_url, env, 6),
         }
-    names = sorted({normalise(site.host) for site in sites} | set(zone) | {normalise(n) for n in extra_names})
+        if site.listed:
+            entry.update(site_crawl_truth(world, site, crawl, today, url, fate, requirements, available))
+    targets = {t: {"kind": str(w.link_kind), "status": w.status, "dead": w.dead} for t, w in sorted(fates.items())}
+    shared = _shared(site_truth)
+    names = sorted({normalise(site.host) for site in sites if not is_ip_literal(site.host)} | set(zone)
+                   | {normalise(n) for n in extra_names})
     dns = {name: {rtype: expected_answer(zone, name, rtype) for rtype in RTYPES} for name in names}
-    return {"schema": SCHEMA, **(meta or {}), "crawl": dict(crawl), "sites": site_truth, "dns": dns}
+    return {"schema": SCHEMA, **(meta or {}), "crawl": dict(crawl), "freshness_max_age_days": FRESHNESS_MAX_AGE_DAYS,
+            "sites": site_truth, "dns": dns, "targets": targets, "shared_dead": shared,
+            "issue4_todo": list(ISSUE4_TODO)}

@@ -2,8 +2,10 @@
 
 Everything runs in one background thread with its own asyncio loop; `start()`
 returns when every listener is bound, `stop()` closes them and joins the
-thread. Used by `govmon demo` and, as one session fixture, by the tests. It
-must never bind or contact anything but 127.0.0.0/8 and ::1.
+thread. Besides plain HTTP it listens for HTTPS with a self-signed certificate
+(the TLS failure case) unless told otherwise. Used by `govmon demo` and, as one
+session fixture, by the tests. It must never bind or contact anything but
+127.0.0.0/8 and ::1.
 """
 
 from __future__ import annotations
@@ -18,15 +20,24 @@ from collections.abc import Coroutine, Sequence
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
-from monitor.demo.configfile import DEMO_CRAWL, render_config, write_config
+from monitor.demo.configfile import (
+    DEMO_CRAWL,
+    REQUIREMENTS,
+    render_config,
+    write_config,
+)
+from monitor.demo.crawlmodel import SiteCrawl
 from monitor.demo.dnsserver import DnsServer
+from monitor.demo.externals import EXTRA_DNS, NXDOMAIN_NAME
 from monitor.demo.httpserver import VhostServer
-from monitor.demo.sites import EXTRA_DNS, NXDOMAIN_NAME, build_sites
+from monitor.demo.selfsigned import self_signed_context
+from monitor.demo.sites import build_sites
 from monitor.demo.spec import DemoSite
-from monitor.demo.truth import build_truth
-from monitor.demo.zone import build_zone
+from monitor.demo.truth import build_truth, model_crawls
+from monitor.demo.walk import World
+from monitor.demo.zone import build_zone, is_ip_literal, normalise
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +45,15 @@ START_TIMEOUT_S = 30.0
 
 
 class DemoWeb:
-    """The demo web. `tls` (a server context) adds an HTTPS listener at `https_port` with the same vhosts."""
+    """The demo web. The HTTPS listener at `https_port` serves the same vhosts with `tls` (a server
+    context), a throwaway self-signed certificate (True, the default), or is left out (False)."""
 
-    def __init__(self, today: date | None = None, *, tls: ssl.SSLContext | None = None,
+    def __init__(self, today: date | None = None, *, tls: ssl.SSLContext | bool = True,
                  sites: Sequence[DemoSite] | None = None) -> None:
         self.today = today or date.today()
         self.sites: tuple[DemoSite, ...] = tuple(sites) if sites is not None else build_sites(self.today)
         self.zone = build_zone(self.sites, EXTRA_DNS)
-        self.tls = tls
+        self.tls: ssl.SSLContext | None = self_signed_context() if tls is True else (tls or None)
         self.dns_port = 0
         self.http_port = 0
         self.https_port: int | None = None
@@ -52,7 +64,7 @@ class DemoWeb:
         self._thread: threading.Thread | None = None
         self._truth: dict[str, Any] | None = None
 
-    def __enter__(self) -> DemoWeb:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -72,6 +84,10 @@ class DemoWeb:
     @property
     def http_requests(self) -> int:
         return self._http.requests if self._http is not None else 0
+
+    def requests_for(self, host: str, path_qs: str) -> int:
+        """How many requests (any method, plain or TLS) reached `host` for `path_qs` ("/a?b=1")."""
+        return self._http.hits[(normalise(host), path_qs)] if self._http is not None else 0
 
     def start(self) -> None:
         if self._thread is not None:
@@ -107,7 +123,7 @@ class DemoWeb:
 
     async def _astart(self) -> None:
         self.dns_port = await self._dns.start()
-        self._http = VhostServer(self.sites, self.today, self.url, self.tls)
+        self._http = VhostServer(self.sites, self.today, self.link_url, self.tls)
         await self._http.start()
         self.http_port, self.https_port, self.ipv6 = self._http.http_port, self._http.https_port, self._http.ipv6
 
@@ -125,7 +141,14 @@ class DemoWeb:
         port = self.https_port if scheme == "https" else self.http_port
         if not port:
             raise RuntimeError(f"the demo web has no {scheme} listener (start it, or pass tls=)")
-        return f"{scheme}://{host}:{port}{path}"
+        return f"{scheme}://{_netloc(host)}:{port}{path}"
+
+    def link_url(self, host: str, path: str = "/", *, scheme: str = "http") -> str:
+        """The URL pages link to: as `url`, but an https link without an HTTPS listener points at
+        the plain port (a TLS handshake failure all the same)."""
+        if scheme == "https" and not self.https_port:
+            return f"https://{_netloc(host)}:{self.http_port}{path}"
+        return self.url(host, path, scheme=scheme)
 
     def site(self, site_id: str) -> DemoSite:
         for site in self.sites:
@@ -140,12 +163,21 @@ class DemoWeb:
             if not self.http_port:
                 raise RuntimeError("the truth needs the ports: start the demo web first")
             self._truth = build_truth(
-                self.sites, self.zone, url=self.url, ipv6=self.ipv6, crawl=DEMO_CRAWL,
-                extra_names=[NXDOMAIN_NAME],
+                self.sites, self.zone, url=self.link_url, ipv6=self.ipv6, crawl=DEMO_CRAWL, today=self.today,
+                requirements=REQUIREMENTS, extra_names=[NXDOMAIN_NAME],
                 meta={"today": self.today.isoformat(), "ipv6": self.ipv6,
                       "ports": {"dns": self.dns_port, "http": self.http_port, "https": self.https_port}},
             )
         return self._truth
+
+    def world(self) -> World:
+        return World(self.zone, {normalise(site.host): site for site in self.sites}, self.ipv6,
+                     tuple(DEMO_CRAWL["allowed_networks"]))
+
+    def crawl_model(self, site_id: str, order: str = "bfs") -> tuple[SiteCrawl, SiteCrawl]:
+        """The in-memory crawls the truth of a site is read from: (without trap pages, with them),
+        neither stopped by max_pages. For tests that check the truth against what is served."""
+        return model_crawls(self.world(), self.site(site_id), DEMO_CRAWL, self.today, self.link_url, order)
 
     def write_truth(self, path: str | Path) -> Path:
         target = Path(path)
@@ -155,7 +187,11 @@ class DemoWeb:
 
     def write_config(self, path: str | Path, *, storage_url: str, report_dir: str, title: str | None = None) -> Path:
         """Write a complete sites.toml for the listed sites, pointing at this running demo web."""
-        urls = {site.id: self.url(site.host, "/") for site in self.sites}
+        urls = {site.id: self.url(site.host, "/") for site in self.sites if site.listed}
         text = render_config(self.sites, urls, dns_port=self.dns_port, storage_url=storage_url,
                              report_dir=report_dir, title=title)
         return write_config(path, text)
+
+
+def _netloc(host: str) -> str:
+    return f"[{host}]" if is_ip_literal(host) and ":" in host else host

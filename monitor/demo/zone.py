@@ -8,6 +8,7 @@ Pure; no sockets.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -32,10 +33,19 @@ def normalise(name: str) -> str:
     return name.strip().rstrip(".").lower()
 
 
+def is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def build_zone(sites: Iterable[DemoSite], extra: Mapping[str, DnsSpec]) -> dict[str, DnsSpec]:
-    """Name → records; a name whose outcome is "nxdomain" is left out. Duplicate names are an error."""
+    """Name → records; a name whose outcome is "nxdomain" is left out, and so are hosts that
+    are IP literals (they need no DNS). Duplicate names are an error."""
     zone: dict[str, DnsSpec] = {}
-    entries = [(site.host, site.dns) for site in sites] + list(extra.items())
+    entries = [(site.host, site.dns) for site in sites if not is_ip_literal(site.host)] + list(extra.items())
     for name, spec in entries:
         key = normalise(name)
         if key in zone:

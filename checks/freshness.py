@@ -1,0 +1,127 @@
+"""freshness:homepage — the homepage's latest publication date (national 首页不更新 rule).
+
+The homepage is the crawl's depth-0 page followed through its redirects: an
+HTTP redirect recorded as another crawled page, or a meta refresh / script
+location on a page without dates. When the homepage shows no date (navigation
+only), its direct sub-pages (crawled pages it links to) are judged instead, as
+the national rule does. Dates later than the snapshot's day plus one (time
+zones) are ignored. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from checks.base import Evidence, Severity, Status, T, Verdict, check
+from checks.snapshot import DateHit, Page, SiteSnapshot
+
+PAGE_TAGS = frozenset({"a", "area", "iframe", "frame", "meta-refresh", "js-location"})
+REDIRECT_TAGS = frozenset({"meta-refresh", "js-location"})
+MAX_HOPS = 5
+FUTURE_SLACK = timedelta(days=1)
+
+
+def answered(page: Page) -> bool:
+    """Whether the page was fetched with a 2xx."""
+    return page.status is not None and 200 <= page.status < 300
+
+
+def homepage_chain(snap: SiteSnapshot) -> tuple[Page, ...]:
+    """The crawl's start page and the pages its redirects led to, in order; () if none was crawled."""
+    starts = [p for p in snap.pages if p.depth == 0]
+    if not starts:
+        return ()
+    chain = [next((p for p in starts if p.url == snap.site.url), starts[0])]
+    pages = snap.page_by_url
+    while len(chain) <= MAX_HOPS:
+        page = chain[-1]
+        following = pages.get(page.final_url) if page.final_url != page.url else None
+        if following is None and not page.dates:
+            following = next((pages[link.target_url] for link in snap.links
+                              if link.source_url in (page.url, page.final_url) and link.tag in REDIRECT_TAGS
+                              and link.target_url in pages), None)
+        if following is None or following in chain:
+            break
+        chain.append(following)
+    return tuple(chain)
+
+
+def homepage_urls(chain: tuple[Page, ...]) -> frozenset[str]:
+    """Every URL under which the homepage's links were recorded."""
+    return frozenset(u for p in chain for u in (p.url, p.final_url))
+
+
+def subpages(snap: SiteSnapshot, chain: tuple[Page, ...]) -> tuple[Page, ...]:
+    """Crawled pages the homepage links to (its 二级页面), fetched with a 2xx, in crawl order."""
+    sources = homepage_urls(chain)
+    linked = {link.target_url for link in snap.links if link.source_url in sources and link.tag in PAGE_TAGS}
+    return tuple(p for p in snap.pages if p.url in linked and p not in chain and answered(p))
+
+
+def _dated(pages: tuple[Page, ...], today: date) -> list[tuple[Page, DateHit]]:
+    return [(p, hit) for p in pages for hit in p.dates if hit.date <= today + FUTURE_SLACK]
+
+
+@check(
+    id="freshness:homepage",
+    title=T(zh="首页更新", en="Homepage is updated"),
+    failure_title=T(zh="首页不更新", en="Homepage not updated"),
+    description=T(
+        zh="首页最新信息的发布日期不得早于 14 天前（可配置 homepage_max_age_days）。首页仅为栏目导航入口、"
+           "没有日期时，按首页直接链接的二级页面中最新的日期判断。晚于检查日的日期不计；首页与二级页面都"
+           "未注明发布日期时视为不更新。",
+        en="The newest dated item on the homepage must be at most 14 days old (homepage_max_age_days). When "
+           "the homepage is navigation only and shows no date, the newest date on the pages it links to "
+           "directly (its sub-pages) is judged. Dates after the inspection day are ignored; no date on "
+           "the homepage or its sub-pages counts as not updated, as the national rule says."),
+    basis="国家政府网站检查指标：首页不更新（监测 2 周首页无信息更新，单项否决）",
+    severity=Severity.VETO,
+    needs={"crawl"},
+    messages={
+        "fresh": T(zh="首页最近更新于 {latest}（{age_days} 天前）", en="Homepage last updated on {latest} ({age_days} days ago)"),
+        "stale": T(zh="首页已 {age_days} 天未更新（最近一次 {latest}，上限 {max_age_days} 天）",
+                   en="Homepage not updated for {age_days} days (last on {latest}, limit {max_age_days} days)"),
+        "fresh_subpages": T(zh="首页没有日期（仅为导航），按 {pages} 个二级页面判断：最近更新于 {latest}（{age_days} 天前）",
+                            en="The homepage shows no date (navigation only); judged by its {pages} sub-pages: "
+                               "last updated on {latest} ({age_days} days ago)"),
+        "stale_subpages": T(zh="首页没有日期（仅为导航），{pages} 个二级页面已 {age_days} 天未更新（最近一次 {latest}，"
+                               "上限 {max_age_days} 天）",
+                            en="The homepage shows no date (navigation only) and its {pages} sub-pages were not "
+                               "updated for {age_days} days (last on {latest}, limit {max_age_days} days)"),
+        "no_homepage": T(zh="未采集到首页，无法判断更新情况", en="The homepage was not crawled; cannot decide"),
+        "homepage_failed": T(zh="首页未能正常获取（{kind}），无法判断更新情况",
+                             en="The homepage could not be fetched ({kind}); cannot decide"),
+        "no_dates": T(zh="首页及其 {pages} 个二级页面上均未注明发布日期，视为不更新",
+                      en="No publication date on the homepage or its {pages} sub-pages; counted as not updated"),
+    },
+)
+def freshness_homepage(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
+    max_age = int(params.get("homepage_max_age_days", 14))
+    chain = homepage_chain(snap)
+    if not chain:
+        return Verdict(Status.ERROR, "no_homepage")
+    home = chain[-1]
+    if not answered(home):
+        kind = home.fetch_kind + (f" {home.status}" if home.status is not None else "")
+        return Verdict(Status.ERROR, "homepage_failed", {"kind": kind}, {"url": home.url})
+    today = snap.taken_at.date()
+    source, considered = "homepage", chain
+    hits = _dated(chain, today)
+    if not hits:
+        source, considered = "subpages", subpages(snap, chain)
+        hits = _dated(considered, today)
+        if not hits:
+            # The national rule: content without a publication date counts as not updated.
+            return Verdict(Status.FAIL, "no_dates", {"pages": len(considered)},
+                           {"source": source, "pages_considered": len(considered)})
+    page, hit = max(hits, key=lambda found: found[1].date)
+    age = max((today - hit.date).days, 0)
+    metrics = {"latest": hit.date.isoformat(), "age_days": age, "source": source,
+               "pages_considered": len(considered), "max_age_days": max_age}
+    evidence = (Evidence(url=page.url, detail=hit.date.isoformat(), text=hit.snippet or None),)
+    stale = age > max_age
+    key = ("stale" if stale else "fresh") + ("_subpages" if source == "subpages" else "")
+    fill = {"latest": hit.date.isoformat(), "age_days": age, "max_age_days": max_age, "pages": len(considered)}
+    return Verdict(Status.FAIL if stale else Status.PASS, key, fill, metrics, evidence)

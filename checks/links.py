@@ -1,0 +1,141 @@
+"""links:dead — every link target of the site answers (national 链接可用性 indicators).
+
+Judged from the run's link-target probe (one result per distinct URL, shared
+across sites) and the crawl's links (source page, tag, text). Blocked and
+rate-limited targets are reported apart and never count as dead; targets the
+tool did not request (other schemes, addresses outside the allowed networks,
+no route) are counted as unchecked. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from checks.base import Evidence, Severity, Status, T, Verdict, check
+from checks.freshness import answered, homepage_chain, homepage_urls
+from checks.snapshot import Link, LinkTarget, SiteSnapshot
+
+DEAD_KINDS = frozenset({
+    "http_3xx", "http_4xx", "http_5xx", "dns", "refused", "timeout", "reset", "tls", "protocol",
+    "redirect_loop", "too_many_redirects", "soft_404",
+})
+"""Outcomes (FetchKind values) that make a link dead; monitor.linkcheck logs with the same set."""
+REFUSED_KINDS = frozenset({"blocked", "rate_limited"})
+UNCHECKED_KINDS = frozenset({"unsupported", "disallowed", "no_route", "error"})
+STATUS_KINDS = frozenset({"http_3xx", "http_4xx", "http_5xx"})
+EVIDENCE_MAX = 100
+MINOR_MAX = 5
+
+
+def kind_detail(target: LinkTarget) -> str:
+    """"http_4xx 404", "soft_404", "dns" … as evidence shows it."""
+    if target.outcome in STATUS_KINDS and target.http_status is not None:
+        return f"{target.outcome} {target.http_status}"
+    return target.outcome
+
+
+def _dead_pairs(snap: SiteSnapshot, dead: Mapping[str, LinkTarget]) -> dict[tuple[str, str], Link]:
+    """One link per (source page, dead target), the first with link text where there are several.
+    The source is the page's final URL: where a reader sees the link after redirects."""
+    pages = snap.page_by_url
+    pairs: dict[tuple[str, str], Link] = {}
+    for link in snap.links:
+        if link.target_url in dead:
+            source = pages[link.source_url].final_url if link.source_url in pages else link.source_url
+            key = (source, link.target_url)
+            if key not in pairs or (not pairs[key].text and link.text):
+                pairs[key] = link
+    return pairs
+
+
+def _evidence(snap: SiteSnapshot, pairs: Mapping[tuple[str, str], Link], dead: Mapping[str, LinkTarget],
+              home: frozenset[str]) -> tuple[Evidence, ...]:
+    """Homepage first, then in crawl order of the source pages, each page's links in page order."""
+    position = {page.final_url: n for n, page in reversed(list(enumerate(snap.pages)))}
+    ordered = sorted(pairs.items(), key=lambda item: (item[0][0] not in home,
+                                                      position.get(item[0][0], len(position))))
+    found = []
+    for (source, url), link in ordered[:EVIDENCE_MAX]:
+        target = dead[url]
+        moved = target.final_url if target.final_url and target.final_url != url else None
+        found.append(Evidence(url=url, source=source, detail=kind_detail(target),
+                              text=link.text or f"<{link.tag}>", actual=moved))
+    return tuple(found)
+
+
+@check(
+    id="links:dead",
+    title=T(zh="链接可用", en="Links work"),
+    failure_title=T(zh="存在不可用链接", en="Dead links"),
+    description=T(
+        zh="检查抓取范围内发现的每个链接（站内、站外，含图片、脚本、样式表和附件）。不可用：重试后仍为 "
+           "4xx/5xx、域名无法解析、连接被拒绝、超时、TLS 错误、重定向循环或过多、软 404（返回 200 但页面"
+           "称不存在，或与该站点自身的 404 页面相同）。不算不可用：仅锚点（#）缺失、重试后恢复的 5xx、被防火墙"
+           "拦截或限流（429），后两者单独统计。首页上有任何不可用链接即不合格；首页以外共 1–5 个为警告，"
+           "超过 5 个（可配置 links_dead_minor_max）为不合格。",
+        en="Every link found within the crawl (internal and external, including images, scripts, stylesheets "
+           "and attachments) is checked. Dead: 4xx/5xx after retries, DNS failure, connection refused, "
+           "timeout, TLS failure, redirect loop or too many redirects, soft 404 (a 200 page that says it "
+           "does not exist or is the site's own 404 page). Not dead: a missing #fragment, a 5xx that "
+           "recovers on retry, a firewall block or rate limit (429), the last two counted apart. Any dead "
+           "link on the homepage fails; 1-5 dead links elsewhere warn, more than 5 (links_dead_minor_max) fail."),
+    basis="国家政府网站检查指标：链接可用性（首页及其他页面不能正常访问的链接）",
+    severity=Severity.MAJOR,
+    needs={"crawl", "probe:links"},
+    messages={
+        "ok": T(zh="已检查 {checked} 个链接，未发现不可用链接", en="{checked} links checked, none dead"),
+        "ok_refused": T(zh="已检查 {checked} 个链接，未发现不可用链接；其中 {refused} 个被拦截或限流，无法判断",
+                        en="{checked} links checked, none dead; {refused} of them were blocked or rate-limited"),
+        "few_dead": T(zh="首页以外有 {dead} 个不可用链接（已检查 {checked} 个）",
+                      en="{dead} dead links beyond the homepage ({checked} checked)"),
+        "dead": T(zh="发现 {dead} 个不可用链接（已检查 {checked} 个）", en="{dead} dead links ({checked} checked)"),
+        "homepage_dead": T(zh="首页有 {homepage_dead} 个不可用链接，全站共 {dead} 个（已检查 {checked} 个）",
+                           en="{homepage_dead} dead links on the homepage, {dead} in all ({checked} checked)"),
+        "homepage_failed": T(zh="首页未能正常获取（{kind}），无法检查链接",
+                             en="The homepage could not be fetched ({kind}); links cannot be checked"),
+        "no_links": T(zh="在 {pages} 个已抓取页面上未发现链接，无法判断",
+                      en="No links found on the {pages} crawled pages; cannot decide"),
+        "not_checked": T(zh="{targets} 个链接均未能检查（{reason}），无法判断",
+                         en="None of the {targets} links could be checked ({reason}); cannot decide"),
+    },
+)
+def links_dead(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
+    chain = homepage_chain(snap)
+    if not snap.links:
+        start = chain[-1] if chain else None
+        if start is not None and not answered(start):
+            kind = start.fetch_kind + (f" {start.status}" if start.status is not None else "")
+            return Verdict(Status.ERROR, "homepage_failed", {"kind": kind}, {"url": start.url})
+        return Verdict(Status.ERROR, "no_links", {"pages": len(snap.pages)})
+    linked = list(dict.fromkeys(link.target_url for link in snap.links))
+    results = {url: snap.targets[url] for url in linked if url in snap.targets}
+    outcomes = Counter(t.outcome for t in results.values())
+    refused = sum(outcomes[k] for k in REFUSED_KINDS)
+    unchecked = len(linked) - len(results) + sum(outcomes[k] for k in UNCHECKED_KINDS)
+    checked = len(results) - sum(outcomes[k] for k in UNCHECKED_KINDS)
+    if checked - refused <= 0:
+        reason = ", ".join(f"{k} {n}" for k, n in sorted(outcomes.items())) or "no results"
+        return Verdict(Status.ERROR, "not_checked", {"targets": len(linked), "reason": reason},
+                       {"checked": checked, "unchecked": unchecked, "blocked": outcomes["blocked"],
+                        "rate_limited": outcomes["rate_limited"]})
+    dead = {url: t for url, t in results.items() if t.outcome in DEAD_KINDS}
+    home = homepage_urls(chain)
+    pairs = _dead_pairs(snap, dead)
+    homepage_dead = len({url for source, url in pairs if source in home})
+    metrics = {
+        "checked": checked, "dead": len(dead), "dead_links": len(pairs),
+        "dead_by_kind": dict(sorted(Counter(t.outcome for t in dead.values()).items())),
+        "homepage_dead": homepage_dead, "blocked": outcomes["blocked"], "rate_limited": outcomes["rate_limited"],
+        "unchecked": unchecked, "evidence_shown": min(len(pairs), EVIDENCE_MAX),
+    }
+    fill = {"checked": checked, "dead": len(dead), "homepage_dead": homepage_dead, "refused": refused}
+    evidence = _evidence(snap, pairs, dead, home)
+    if homepage_dead:
+        return Verdict(Status.FAIL, "homepage_dead", fill, metrics, evidence)
+    if len(dead) > int(params.get("links_dead_minor_max", MINOR_MAX)):
+        return Verdict(Status.FAIL, "dead", fill, metrics, evidence)
+    if dead:
+        return Verdict(Status.WARN, "few_dead", fill, metrics, evidence)
+    return Verdict(Status.PASS, "ok_refused" if refused else "ok", fill, metrics, evidence)

@@ -1,0 +1,208 @@
+"""The parent side of the crawl: start the crawl child, watch it, stop it.
+
+Owns the subprocess (`python -P -m spiders.crawl`), its hard timeout (the
+child's whole process group is killed), heartbeats while it runs, and reading
+its stderr: `{"progress": {...}}` lines become CrawlProgress callbacks, other
+lines are kept as the tail shown when the crawl fails. Never imports Scrapy or
+Twisted and never raises for a child failure: a non-zero exit, a timeout or a
+child that cannot start is a CrawlResult with ok False and the reason.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 30.0
+TAIL_LINES = 30
+TAIL_CHARS = 4000
+_EOF = object()
+
+
+@dataclass(frozen=True)
+class CrawlProgress:
+    sites_done: int
+    sites: int
+    pages: int
+    links: int
+    errors: int
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    ok: bool
+    returncode: int | None        # None when the child never started
+    stderr_tail: str
+    elapsed_s: float
+    pages: int
+    links: int
+    reason: str = ""              # why ok is False, in words
+
+
+def child_command(config_path: Path, out: Path, site_ids: Sequence[str], urls: Sequence[str] = ()) -> list[str]:
+    command = [sys.executable, "-P", "-m", "spiders.crawl", "--config", str(config_path), "--out", str(out)]
+    for site_id in site_ids:
+        command += ["--site", site_id]
+    for url in urls:
+        command += ["--url", url]
+    return command
+
+
+def _child_env() -> dict[str, str]:
+    """The environment with the directory holding `spiders` first on PYTHONPATH.
+
+    The child runs with -P in the run's folder, so a source checkout that is
+    not installed must still be importable.
+    """
+    env = dict(os.environ)
+    spec = importlib.util.find_spec("spiders")
+    if spec is not None and spec.submodule_search_locations:
+        root = str(Path(next(iter(spec.submodule_search_locations))).parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def parse_progress(line: str) -> CrawlProgress | None:
+    """The CrawlProgress of a `{"progress": {...}}` line; None for any other line."""
+    if not line.startswith('{"progress"'):
+        return None
+    try:
+        data = json.loads(line)["progress"]
+        return CrawlProgress(**{name: int(data.get(name, 0)) for name in CrawlProgress.__dataclass_fields__})
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _read_lines(stream: IO[bytes], lines: queue.Queue[Any]) -> None:
+    for raw in stream:
+        lines.put(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+    lines.put(_EOF)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # already gone
+    process.wait()
+
+
+class _Watch:
+    """What run_crawl learns from the child while it runs."""
+
+    def __init__(self, on_progress: Callable[[CrawlProgress], None] | None) -> None:
+        self.on_progress = on_progress
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self.last: CrawlProgress | None = None
+
+    def take(self, line: str) -> None:
+        progress = parse_progress(line)
+        if progress is None:
+            if line.strip():
+                self.tail.append(line)
+            return
+        self.last = progress
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+    def tail_text(self) -> str:
+        return "\n".join(self.tail)[-TAIL_CHARS:]
+
+    def result(self, ok: bool, returncode: int | None, started: float, reason: str = "") -> CrawlResult:
+        last = self.last
+        return CrawlResult(ok, returncode, self.tail_text(), round(time.monotonic() - started, 3),
+                           last.pages if last else 0, last.links if last else 0, reason)
+
+
+def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_s: float,
+              on_progress: Callable[[CrawlProgress], None] | None = None,
+              heartbeat: Callable[[], bool | None] | None = None,
+              heartbeat_every_s: float = HEARTBEAT_S, urls: Sequence[str] = ()) -> CrawlResult:
+    """Crawl `site_ids` of `config_path` into `out` in a child process.
+
+    `urls` adds the site of each URL: the configured one, else the ad-hoc site
+    `monitor.config.site_from_url(url)` (same id). With neither ids nor URLs,
+    every configured site is crawled.
+
+    The child runs in out's folder; after `timeout_s` its process group is
+    killed. `heartbeat()` is called every `heartbeat_every_s` while it runs;
+    returning False (the run was ended elsewhere) stops the child. Callback
+    exceptions stop the child and propagate.
+    """
+    out = Path(out).resolve()
+    started = time.monotonic()
+    watch = _Watch(on_progress)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        process = subprocess.Popen(child_command(Path(config_path).resolve(), out, site_ids, urls), cwd=out.parent,
+                                   env=_child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, start_new_session=True)
+    except OSError as exc:
+        return watch.result(False, None, started, f"the crawl could not start: {exc.strerror or exc}")
+    assert process.stderr is not None
+    lines: queue.Queue[Any] = queue.Queue()
+    reader = threading.Thread(target=_read_lines, args=(process.stderr, lines), name="crawl-stderr", daemon=True)
+    reader.start()
+    deadline = started + timeout_s
+    reason: str | None = None
+    try:
+        reason = _watch_child(lines, watch, deadline, timeout_s, heartbeat, heartbeat_every_s)
+        if not reason:  # stderr closed: the child is exiting
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                reason = _timed_out(timeout_s)
+    finally:
+        if reason != "":  # stopped on purpose, or a callback raised
+            _kill_group(process)
+    reader.join(timeout=5)
+    process.stderr.close()
+    returncode = process.wait()
+    if reason:
+        log.warning("crawl stopped: %s", reason)
+        return watch.result(False, returncode, started, reason)
+    if returncode != 0:
+        last = watch.tail[-1] if watch.tail else "no output"
+        return watch.result(False, returncode, started, f"the crawl exited with code {returncode}: {last}")
+    return watch.result(True, returncode, started)
+
+
+def _timed_out(timeout_s: float) -> str:
+    return f"the crawl took longer than {timeout_s:g} s and was killed"
+
+
+def _watch_child(lines: queue.Queue[Any], watch: _Watch, deadline: float, timeout_s: float,
+                 heartbeat: Callable[[], bool | None] | None, every_s: float) -> str:
+    """Consume the child's stderr until it ends; "" when it ended by itself, else why it must be stopped."""
+    next_beat = time.monotonic() + every_s
+    while True:
+        now = time.monotonic()
+        if now >= deadline:
+            return _timed_out(timeout_s)
+        if heartbeat is not None and now >= next_beat:
+            next_beat = now + every_s
+            if heartbeat() is False:
+                return "the run was ended while crawling; the crawl was stopped"
+        try:
+            item = lines.get(timeout=max(0.01, min(deadline, next_beat) - now))
+        except queue.Empty:
+            continue
+        if item is _EOF:
+            return ""
+        watch.take(item)

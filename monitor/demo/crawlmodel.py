@@ -1,0 +1,152 @@
+"""The crawl a correct tool makes of one demo site, computed from the specs.
+
+The model is Scrapy's: a start request at depth 0; each 2xx HTML page's
+followed links (a, area, iframe, frame) in scope and not yet scheduled are
+scheduled at depth + 1 while depth < max_depth (a duplicate filter at
+scheduling, as Scrapy's); HTTP redirects keep the depth and pass the filter
+again; a page that redirects by meta refresh or `location = '…'` is a page,
+and its target keeps the page's depth (it is the same document, moved);
+robots.txt refusals are never fetched; the crawl stops at max_pages pages.
+Only 2xx HTML answers are pages; links are read from pages only. The order ("bfs" or Scrapy's default
+LIFO "dfs") is a parameter so tests can show the page set does not depend on it.
+Pure: it renders page bodies in memory and never touches a socket.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
+
+from monitor.demo.spec import (
+    FOLLOWED_TAGS,
+    REDIRECT_TAGS,
+    DemoSite,
+    ExpectEnv,
+    PageContext,
+    PageSpec,
+    Sheet,
+    UrlFor,
+)
+from monitor.demo.walk import Walk, World, canonical, host_of, resolve, walk
+from monitor.outcomes import FetchKind
+
+
+@dataclass(frozen=True)
+class Link:
+    source: str                        # the page's final URL
+    target: str                        # canonical absolute URL, or the href as written for other schemes
+    tag: str
+    text: str
+    href: str                          # as written in the page
+
+
+@dataclass(frozen=True)
+class PageFacts:
+    url: str                           # final canonical URL
+    depth: int
+    links: tuple[Link, ...]
+    dates: tuple[date, ...]            # publication dates shown, future ones included
+    redirect: str | None = None        # meta refresh / JS location target
+    trap: str = ""
+
+    def latest(self, today: date) -> date | None:
+        valid = [day for day in self.dates if day <= today]
+        return max(valid) if valid else None
+
+
+@dataclass
+class SiteCrawl:
+    site: DemoSite
+    start: str
+    start_walk: Walk
+    home: str | None = None                                  # the homepage after every redirect
+    pages: dict[str, PageFacts] = field(default_factory=dict)
+    fetched: dict[str, Walk] = field(default_factory=dict)   # every URL requested
+    robots: list[str] = field(default_factory=list)          # in-scope URLs refused by robots.txt
+    bounded: bool = False                                    # max_pages stopped it with work left
+
+
+def render(site: DemoSite, page: PageSpec, url: str, today: date, url_for: UrlFor) -> Sheet:
+    """The links and dates of one page, from the same body call the server makes."""
+    parts = urlsplit(url)
+    meta = page.encoding if page.declare in ("both", "meta") else None
+    ctx = PageContext(site, today, url_for, meta, parts.path or "/", parts.query)
+    if callable(page.body):
+        page.body(ctx)
+    return ctx.sheet
+
+
+def facts(site: DemoSite, page: PageSpec, url: str, depth: int, today: date, url_for: UrlFor) -> PageFacts:
+    sheet = render(site, page, url, today, url_for)
+    links = tuple(Link(url, resolve(url, href), tag, text, href) for tag, href, text in sheet.links)
+    redirect = next((link.target for link in links if link.tag in REDIRECT_TAGS), None)
+    return PageFacts(url, depth, links, tuple(sheet.dates), redirect, page.trap)
+
+
+def robots_of(site: DemoSite) -> RobotFileParser | None:
+    spec = site.pages.get("/robots.txt")
+    if spec is None or not isinstance(spec.body, str):
+        return None
+    parser = RobotFileParser()
+    parser.parse(spec.body.splitlines())
+    return parser
+
+
+def _is_trap(site: DemoSite, url: str) -> bool:
+    page = site.page_for(urlsplit(url).path or "/")
+    return page is not None and page.trap == "generated"
+
+
+def crawl(world: World, site: DemoSite, env: ExpectEnv, *, today: date, url_for: UrlFor, max_depth: int,
+          max_pages: int, order: str = "bfs", skip_traps: bool = False, obey_robots: bool = True) -> SiteCrawl:
+    """The crawl of `site` (see the module docstring); `skip_traps` never schedules trap pages."""
+    start = canonical(url_for(site.host, "/"))
+    scope = host_of(start)
+    robots = robots_of(site) if obey_robots else None
+    result = SiteCrawl(site, start, walk(world, start, env))
+    frontier: deque[tuple[str, int]] = deque([(start, 0)])
+    scheduled = {start}
+
+    def schedule(url: str, depth: int) -> None:
+        if host_of(url) != scope or url in scheduled or (skip_traps and _is_trap(site, url)):
+            return
+        scheduled.add(url)
+        frontier.append((url, depth))
+
+    while frontier and len(result.pages) < max_pages:
+        url, depth = frontier.popleft() if order == "bfs" else frontier.pop()
+        if robots is not None and not robots.can_fetch("*", url):
+            result.robots.append(url)
+            continue
+        fetched = result.fetched[url] = walk(world, url, env)
+        hops = [canonical(hop) for hop in fetched.chain[1:]] + [canonical(fetched.final_url)]
+        if fetched.chain and any(hop in scheduled for hop in hops):
+            continue
+        scheduled.update(hops)
+        final = hops[-1]
+        if fetched.kind is not FetchKind.OK or fetched.page is None or not fetched.page.html:
+            continue
+        page = facts(fetched.site or site, fetched.page, final, depth, today, url_for)
+        result.pages[final] = page
+        if page.redirect is not None:
+            schedule(page.redirect, depth)
+        elif depth < max_depth:
+            for link in page.links:
+                if link.tag in FOLLOWED_TAGS:
+                    schedule(link.target, depth + 1)
+    result.bounded = bool(frontier)
+    result.home = _landing(result)
+    return result
+
+
+def _landing(result: SiteCrawl) -> str | None:
+    """Where the start URL lands after HTTP, meta-refresh and JS redirects (None: nowhere)."""
+    url = next(iter(result.pages), None)
+    seen: set[str] = set()
+    while url is not None and url not in seen and url in result.pages and result.pages[url].redirect:
+        seen.add(url)
+        url = result.pages[url].redirect
+    return url if url in result.pages else None

@@ -1,0 +1,125 @@
+"""The verdicts the checks must reach on a demo site, computed from its crawl
+model: dead links (links:dead), homepage freshness (freshness:homepage) and
+required columns (column:<requirement id>). Pure; JSON-ready output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from monitor.demo.columns import ColumnPlan
+from monitor.demo.crawlmodel import Link, PageFacts, SiteCrawl
+from monitor.demo.walk import DEFAULT_PORTS, Walk, canonical, host_of
+from monitor.outcomes import FetchKind
+
+FRESHNESS_MAX_AGE_DAYS = 14
+HTTP = tuple(f"{scheme}:" for scheme in DEFAULT_PORTS)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def links_truth(crawl: SiteCrawl, pages: Iterable[PageFacts], fate: Callable[[str], Walk]) -> dict[str, Any]:
+    """dead_links, not_dead, blocked, rate_limited for the links on `pages`."""
+    scope = host_of(crawl.start)
+    refused = set(crawl.robots)
+    dead: set[tuple[str, str, str, int | None, str, str]] = set()
+    not_dead: set[str] = set()
+    blocked: set[str] = set()
+    limited: set[str] = set()
+    for page in pages:
+        for link in page.links:
+            if not link.target.startswith(HTTP):
+                not_dead.add(link.target)
+                continue
+            if link.target in refused:
+                not_dead.add(link.target)
+                continue
+            walked = fate(link.target)
+            kind = walked.link_kind
+            if walked.dead:
+                dead.add((page.url, link.target, str(kind), walked.status, link.tag, link.text))
+                continue
+            blocked.update([link.target] if kind is FetchKind.BLOCKED else [])
+            limited.update([link.target] if kind is FetchKind.RATE_LIMITED else [])
+            if _special(link, walked, scope):
+                not_dead.add(link.target)
+    keys = ("source", "target", "kind", "status", "tag", "text")
+    return {"dead_links": [dict(zip(keys, entry)) for entry in sorted(dead, key=lambda e: tuple(map(str, e)))],
+            "not_dead": sorted(not_dead), "blocked": sorted(blocked), "rate_limited": sorted(limited)}
+
+
+def _special(link: Link, walked: Walk, scope: str) -> bool:
+    """Worth listing as "must not be reported dead": anything but a plain in-scope 200."""
+    behaves = walked.page is not None and walked.page.behaviour is not None   # e.g. flaky: 503, then 200
+    return (host_of(link.target) != scope or walked.kind is not FetchKind.OK or bool(walked.chain)
+            or "#" in link.href or canonical(walked.final_url) != link.target or behaves)
+
+
+def freshness_truth(crawl: SiteCrawl, today: date) -> dict[str, Any]:
+    """homepage_latest / freshness / freshness_source; "error" when no homepage was crawled."""
+    home = crawl.pages.get(crawl.home) if crawl.home else None
+    if home is None:
+        return {"homepage_latest": None, "freshness": "error", "freshness_source": None}
+    latest, source = home.latest(today), "homepage"
+    if latest is None:
+        source = "subpages"
+        subpages = {link.target for link in home.links if link.target in crawl.pages and link.target != home.url}
+        days = [day for url in subpages if (day := crawl.pages[url].latest(today)) is not None]
+        latest = max(days) if days else None
+    status = "fail" if latest is None or (today - latest).days > FRESHNESS_MAX_AGE_DAYS else "pass"
+    return {"homepage_latest": _iso(latest), "freshness": status, "freshness_source": source}
+
+
+def applies(requirement: Mapping[str, Any], kind: str, level: str) -> bool:
+    levels = requirement.get("levels") or ()
+    return kind in requirement["applies_to"] and (not levels or level in levels)
+
+
+def _column_url(plan: ColumnPlan, crawl: SiteCrawl, url_for: Callable[..., str]) -> str:
+    return canonical(url_for(plan.host or crawl.site.host, plan.column.path))
+
+
+def _reached(plan: ColumnPlan, crawl: SiteCrawl, url_for: Callable[..., str]) -> bool:
+    url = _column_url(plan, crawl, url_for)
+    return url in crawl.pages or any(link.target == url for page in crawl.pages.values() for link in page.links)
+
+
+def _deadline_met(plan: ColumnPlan, deadline: str, today: date) -> bool:
+    month, day = (int(part) for part in deadline.split("-"))
+    due = date(today.year, month, day)
+    return today <= due or any(date(today.year, 1, 1) <= item.day <= due for item in plan.items)
+
+
+def column_truth(requirement: Mapping[str, Any], crawl: SiteCrawl, available: bool, today: date,
+                 url_for: Callable[..., str]) -> dict[str, Any]:
+    """The verdict on one required column (see truth.py for the fields)."""
+    if not available:
+        return {"status": "error", "url": None, "reason": "unavailable"}
+    candidates = [p for p in crawl.site.columns if p.column.requirement == requirement["id"]
+                  and _reached(p, crawl, url_for)]
+    if not candidates:
+        return {"status": "fail", "url": None, "reason": "missing"}
+    plan = candidates[0]
+    items = [item for item in plan.items if item.day <= today]
+    entry = {"url": _column_url(plan, crawl, url_for), "text": plan.column.text,
+             "where": "host" if plan.host else plan.where, "items": len(items),
+             "latest": _iso(max((item.day for item in items), default=None))}
+    if not items:
+        return {"status": "fail", "reason": "empty", **entry}
+    age = (today - max(item.day for item in items)).days
+    if requirement.get("max_age_days") is not None and age > requirement["max_age_days"]:
+        return {"status": requirement.get("stale_status", "warn"), "reason": "stale", **entry}
+    if requirement.get("deadline") and not _deadline_met(plan, requirement["deadline"], today):
+        return {"status": "fail", "reason": "late", **entry}
+    return {"status": "pass", "reason": None, **entry}
+
+
+def columns_truth(requirements: Sequence[Mapping[str, Any]], crawl: SiteCrawl, available: bool, today: date,
+                  url_for: Callable[..., str]) -> dict[str, Any]:
+    site = crawl.site
+    return {req["id"]: column_truth(req, crawl, available, today, url_for)
+            for req in requirements if applies(req, site.kind, site.level)}

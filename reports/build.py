@@ -1,0 +1,240 @@
+"""Builds the view models of reports.views from stored results and their history.
+
+Reads nothing itself: callers pass a monitor.store.RunResults and a
+reports.history.Past. Every crawled string is cut and cleaned here (reports.safe);
+escaping is left to the templates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from checks import REGISTRY
+from checks.base import Result
+from monitor.store import RunInfo, RunResults
+from reports import charts, i18n
+from reports.history import DEAD_LINKS, IPV6_DNS, IPV6_RATIOS, Past, Streak, direction
+from reports.safe import clip, link_url
+from reports.views import (
+    Change,
+    Changes,
+    Chart,
+    CheckView,
+    EvidenceRow,
+    EvidenceTable,
+    Figure,
+    Fix,
+    Link,
+    Mark,
+    Page,
+    RunLine,
+    Since,
+    StatusCount,
+)
+
+EVIDENCE_ON_PAGE = 100
+EVIDENCE_IN_FIX = 3
+SUMMARY_LIMIT = 500
+EVIDENCE_COLUMNS = ("source", "detail", "text", "expected", "actual")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What every page shares: the report title, language and time zone."""
+
+    title: str
+    language: str
+    timezone: str
+
+    def t(self, key: str, **params: Any) -> str:
+        return i18n.ui(key, self.language, **params)
+
+
+def page(frame: Frame, heading: str, root: str, crumbs: Sequence[Link] = ()) -> Page:
+    return Page(frame.title, heading, frame.language, "zh-CN" if frame.language == "zh" else "en", root,
+                tuple(crumbs))
+
+
+def requirement_titles(run: RunInfo) -> Mapping[str, str]:
+    """{requirement id: title} the pipeline stored in the run's summary; empty when absent."""
+    titles = (run.summary or {}).get("requirements")
+    return {str(k): str(v) for k, v in titles.items()} if isinstance(titles, Mapping) else {}
+
+
+def check_order(check_id: str, requirements: Sequence[str] = ()) -> tuple[int, int, str]:
+    """Families in report order, then registry order, then requirement (config) order."""
+    families = list(i18n.FAMILIES)
+    family = i18n.family_of(check_id)
+    first = families.index(family) if family in families else len(families)
+    keys = list(REGISTRY)
+    rest = check_id.split(":", 1)[1] if ":" in check_id else ""
+    second = keys.index(check_id) if check_id in keys else \
+        list(requirements).index(rest) if family == "column" and rest in requirements else len(keys)
+    return first, second, check_id
+
+
+def anchor(check_id: str) -> str:
+    return "check-" + check_id.replace(":", "-")
+
+
+def mark(result: Result | None, language: str) -> Mark:
+    if result is None:
+        return Mark("", "", "", "")
+    return status_mark(str(result.status), language, clip(i18n.message(result, language), SUMMARY_LIMIT))
+
+
+def status_mark(status: str, language: str, summary: str = "") -> Mark:
+    return Mark(status, i18n.STATUS_MARKS[status], i18n.status_word(status, language), summary)
+
+
+def counts(statuses: Iterable[str], language: str) -> tuple[StatusCount, ...]:
+    c = Counter(statuses)
+    return tuple(StatusCount(s, i18n.STATUS_MARKS[s], i18n.status_word(s, language), c.get(s, 0))
+                 for s in i18n.STATUS_ORDER)
+
+
+def pass_rate(statuses: Iterable[str]) -> str:
+    decided = [s for s in statuses if s != "skip"]
+    return f"{sum(s == 'pass' for s in decided) / len(decided):.0%}" if decided else "—"
+
+
+def run_line(run: RunInfo, statuses: Sequence[str], sites: int, frame: Frame, href: str) -> RunLine:
+    duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0
+    kind = i18n.RUN_KINDS[run.kind].get(frame.language) if run.kind in i18n.RUN_KINDS else str(run.kind)
+    return RunLine(run.id, href, kind, i18n.when(run.started_at, frame.timezone, frame.language),
+                   i18n.when(run.finished_at, frame.timezone, frame.language), round(duration, 1), sites,
+                   counts(statuses, frame.language), pass_rate(statuses))
+
+
+def statuses_of(rr: RunResults) -> list[str]:
+    return [str(r.status) for rs in rr.results.values() for r in rs]
+
+
+def value_text(name: str, value: Any, language: str) -> tuple[str, str]:
+    """A metric value as text, and as a link target when it is a safe URL."""
+    if value is None:
+        return "—", ""
+    if isinstance(value, bool):
+        return i18n.yes_no(value, language), ""
+    if isinstance(value, int | float):
+        if name.endswith(("_ratio", "_rate", "_share")) and 0 <= value <= 1:
+            return charts.fmt(float(value), percent=True), ""
+        return (f"{value:,}" if isinstance(value, int) else f"{value:,.2f}".rstrip("0").rstrip(".")), ""
+    if isinstance(value, str):
+        return clip(value, 200), link_url(value) or ""
+    if isinstance(value, list | tuple):
+        if not value:
+            return "—", ""
+        return clip(", ".join(str(v) for v in value), 200), ""
+    return clip(json.dumps(value, ensure_ascii=False, default=str), 200), ""
+
+
+def figures(result: Result, language: str) -> tuple[tuple[Figure, ...], tuple[Figure, ...]]:
+    """(highlights, other figures) of a result's metrics."""
+    made = []
+    for name, value in result.metrics.items():
+        text, href = value_text(name, value, language)
+        made.append(Figure(name, i18n.metric_name(name, language), text, href, i18n.metric_help(name, language)))
+    highlights = tuple(sorted((f for f in made if f.name in i18n.HIGHLIGHTS), key=lambda f: i18n.HIGHLIGHTS.index(f.name)))
+    return highlights, tuple(f for f in made if f.name not in i18n.HIGHLIGHTS)
+
+
+def evidence_rows(result: Result, limit: int) -> tuple[EvidenceRow, ...]:
+    return tuple(EvidenceRow(clip(e.url), link_url(e.url) or "", clip(e.source), link_url(e.source) or "",
+                             clip(e.detail), clip(e.text), clip(e.expected), clip(e.actual))
+                 for e in result.evidence[:limit])
+
+
+def evidence_table(result: Result, limit: int = EVIDENCE_ON_PAGE) -> EvidenceTable:
+    rows = evidence_rows(result, limit)
+    columns = tuple(c for c in EVIDENCE_COLUMNS if any(getattr(r, c) for r in rows))
+    return EvidenceTable(columns, rows, max(0, len(result.evidence) - limit))
+
+
+def since(streak: Streak | None, frame: Frame) -> Since | None:
+    if streak is None:
+        return None
+    text = frame.t("new_finding") if streak.new else \
+        frame.t("streak_more" if streak.capped else "streak", n=streak.runs)
+    return Since(i18n.day(streak.first_seen, frame.timezone, frame.language), streak.runs, text, streak.new)
+
+
+def check_view(site_id: str, result: Result, past: Past, frame: Frame, titles: Mapping[str, str]) -> CheckView:
+    highlights, rest = figures(result, frame.language)
+    return CheckView(result.check_id, anchor(result.check_id), i18n.check_title(result.check_id, frame.language, titles),
+                     i18n.family_name(i18n.family_of(result.check_id), frame.language), mark(result, frame.language),
+                     str(result.severity), i18n.severity_word(str(result.severity), frame.language), result.basis,
+                     i18n.description(result.check_id, frame.language), highlights, rest, evidence_table(result),
+                     since(past.streak(site_id, result.check_id), frame))
+
+
+def fix_order(result: Result, requirements: Sequence[str] = ()) -> tuple[int, int, tuple[int, int, str]]:
+    """The 整改清单 order: veto > major > minor, then fail > warn > error, then report order."""
+    severity = str(result.severity)
+    return (i18n.SEVERITY_ORDER.index(severity) if severity in i18n.SEVERITY_ORDER else len(i18n.SEVERITY_ORDER),
+            ("fail", "warn", "error").index(str(result.status)), check_order(result.check_id, requirements))
+
+
+def fixes(site_id: str, results: Sequence[Result], past: Past, frame: Frame, titles: Mapping[str, str],
+          statuses: frozenset[str]) -> tuple[Fix, ...]:
+    chosen = sorted((r for r in results if str(r.status) in statuses), key=lambda r: fix_order(r, list(titles)))
+    return tuple(Fix(anchor(r.check_id), i18n.failure_title(r.check_id, frame.language, titles), str(r.severity),
+                     i18n.severity_word(str(r.severity), frame.language), mark(r, frame.language), r.basis,
+                     since(past.streak(site_id, r.check_id), frame), evidence_rows(r, EVIDENCE_IN_FIX),
+                     max(0, len(r.evidence) - EVIDENCE_IN_FIX))
+                 for r in chosen)
+
+
+def changes(rr: RunResults, past: Past, frame: Frame, href_of: Mapping[str, str],
+            site_ids: Sequence[str] | None = None) -> Changes:
+    """Per site and check, this run's status against the previous result of the same site and check."""
+    previous = past.previous_run()
+    if previous is None:
+        return Changes(None, (), ())
+    titles = requirement_titles(rr.run)
+    names = {s.id: s.name for s in rr.sites}
+    found: dict[str, list[Change]] = {"worse": [], "better": []}
+    for site_id in site_ids if site_ids is not None else [s.id for s in rr.sites]:
+        for r in rr.results.get(site_id, ()):
+            before = past.previous_status(site_id, r.check_id)
+            way = direction(before, str(r.status))
+            if way is None or before is None:
+                continue
+            found[way].append(Change(site_id, names.get(site_id, site_id), f"{href_of[site_id]}#{anchor(r.check_id)}",
+                                     r.check_id, i18n.check_title(r.check_id, frame.language, titles),
+                                     status_mark(before, frame.language), mark(r, frame.language), way))
+    prev_statuses = [str(p.status) for p in past.by_run.get(past.runs.index(previous), ())]
+    prev_sites = len({p.site_id for p in past.by_run.get(past.runs.index(previous), ())})
+    return Changes(run_line(previous, prev_statuses, prev_sites, frame, ""), tuple(found["worse"]),
+                   tuple(found["better"]))
+
+
+def trend_labels(past: Past, frame: Frame) -> tuple[list[str], list[str]]:
+    runs = [past.runs[i] for i in past.trend_runs]
+    days = [i18n.short_day(r.started_at, frame.timezone) for r in runs]
+    if len(set(days)) < len(days):   # several runs a day: tell them apart by time
+        days = [i18n.short_time(r.started_at, frame.timezone) for r in runs]
+    return (days,
+            [i18n.when(r.started_at, frame.timezone, frame.language) for r in runs])
+
+
+def trends(past: Past, frame: Frame, site_id: str | None = None) -> tuple[Chart, ...]:
+    """Pass rate, dead links and IPv6 support over runs; a chart only when its data exists."""
+    if len(past.trend_runs) < 2:
+        return ()
+    labels, tips = trend_labels(past, frame)
+    made = [charts.line_chart(frame.t("trend_pass"), labels, [(frame.t("pass_rate"), past.pass_rates(site_id))],
+                              percent=True, tooltip_labels=tips),
+            charts.line_chart(frame.t("trend_dead"), labels,
+                              [(i18n.metric_name(DEAD_LINKS[1], frame.language),
+                                past.metric_sum(DEAD_LINKS[0], DEAD_LINKS[1], site_id))],
+                              percent=False, tooltip_labels=tips)]
+    ipv6 = [(i18n.metric_name(m, frame.language), past.metric_mean(IPV6_RATIOS[0], m, site_id))
+            for m in IPV6_RATIOS[1]]
+    ipv6.append((frame.t("ipv6_dns_share"), past.pass_share(IPV6_DNS, site_id)))
+    made.append(charts.line_chart(frame.t("trend_ipv6"), labels, ipv6, percent=True, tooltip_labels=tips))
+    return tuple(c for c in made if c is not None)

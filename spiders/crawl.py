@@ -1,0 +1,98 @@
+"""The crawl child: `python -P -m spiders.crawl --config F --out FILE.jsonl [--site ID ...] [--url URL ...]`.
+
+Runs one CrawlerProcess with one SiteSpider for the chosen sites (default: all
+configured; --url adds the configured site of that URL, or an ad-hoc site
+built by monitor.config.site_from_url) and writes the JSON-lines snapshot to
+--out; progress lines go to
+stderr. Exit codes: 0 crawl finished, 1 the crawl itself failed, 2 bad
+arguments or config. It never touches the database: the parent ingests the
+file (monitor/ingest.py). Started only as a child process, because Twisted's
+reactor cannot be restarted in a long-lived daemon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from monitor import config as config_mod
+from monitor.config import Config, Site
+from monitor.resolver import Resolver
+
+log = logging.getLogger(__name__)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m spiders.crawl", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", required=True, type=Path, help="the sites.toml to crawl")
+    parser.add_argument("--out", required=True, type=Path, help="the JSON-lines file to write")
+    parser.add_argument("--site", action="append", default=[], metavar="ID", help="crawl only this site (repeatable)")
+    parser.add_argument("--url", action="append", default=[], help="crawl the site of this URL (repeatable)")
+    parser.add_argument("--today", type=date.fromisoformat, default=None,
+                        help="the crawl date for year inference of dates (default: today)")
+    return parser.parse_args(argv)
+
+
+def choose_sites(config: Config, ids: Sequence[str], urls: Sequence[str] = ()) -> list[Site]:
+    """The configured sites named by `ids`, then the site of each URL (every configured site when
+    both are empty). ValueError names unknown ids; ConfigError a URL that makes no site."""
+    if not ids and not urls:
+        return list(config.sites)
+    unknown = [i for i in ids if config.site_by_id(i) is None]
+    if unknown:
+        raise ValueError(f"unknown site id(s): {', '.join(unknown)}")
+    chosen = {site.id: site for site in config.sites if site.id in set(ids)}
+    for url in urls:
+        site = config.site_for_url(url) or config_mod.site_from_url(url)
+        chosen.setdefault(site.id, site)
+    return list(chosen.values())
+
+
+def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None = None) -> bool:
+    """Crawl `sites` into `out`; True when the crawl finished (whatever the sites answered)."""
+    from scrapy.crawler import CrawlerProcess
+
+    from spiders.resolver import HostGate
+    from spiders.settings import build_settings
+    from spiders.site import SiteBounds, SiteSpider
+
+    gate = HostGate(Resolver.from_config(config.dns), config.crawl.networks())
+    process = CrawlerProcess(build_settings(config, sites, gate=gate, out=out))
+    crawler = process.create_crawler(SiteSpider)
+    process.crawl(crawler, sites=[SiteBounds.from_config(config, s) for s in sites], today=today, gate=gate,
+                  max_bytes=config.crawl.max_response_bytes)
+    process.start()
+    reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
+    if reason != "finished":
+        print(f"crawl ended early: {reason or 'unknown reason'}", file=sys.stderr)
+        return False
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        config = config_mod.load(args.config)
+        sites = choose_sites(config, args.site, args.url)
+    except config_mod.ConfigError as exc:
+        for line in exc.errors:
+            print(line, file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"{args.config}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.touch()
+    except OSError as exc:
+        print(f"{args.out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0 if crawl(config, sites, args.out, args.today) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,325 @@
+"""SiteSpider: the one spider that crawls every site of a run, each within its own bounds.
+
+Owns crawl scope (the site's hosts, plus the host its homepage redirects to),
+the per-site bounds as counters, canonical dedupe, trap cuts, and turning each
+response or failure into a CrawlBundle. Pages are decoded with
+monitor.htmltext and read with spiders.extract; failures are mapped once, by
+spiders.failures. Must not touch the database or judge anything.
+
+Crawl rules (monitor/demo/crawlmodel.py models the same):
+- a page is a 2xx HTML answer in scope; only pages are parsed, and only pages
+  count towards max_pages (a 404 or an attachment is fetched and recorded but
+  costs no page; fetches stop at FETCH_FACTOR × max_pages whatever they are);
+- a page's a/area/iframe/frame links in scope are followed at depth + 1, up to
+  max_depth; a page that redirects by meta refresh or `location = '…'` is a
+  page whose target keeps its depth (the same document, moved) and whose
+  other links are not followed;
+- a URL is requested once per site; every hop of an HTTP redirect counts as
+  seen, and a response that lands on a URL seen before is recorded, not parsed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import scrapy
+from scrapy.http import Request, Response
+from twisted.python.failure import Failure
+
+from monitor.config import Config, Site
+from monitor.htmltext import declared_charset, decode_html, extract_title, media_type
+from monitor.outcomes import FetchKind
+from spiders.extract import Extracted, extract
+from spiders.failures import RedirectStop, RobotsRefused, classify
+from spiders.items import EventRecord, LinkRecord, PageRecord
+from spiders.output import CrawlBundle
+from spiders.resolver import HostGate
+from spiders.urls import canonical, host, looks_like_trap
+
+log = logging.getLogger(__name__)
+
+FOLLOW_TAGS = frozenset({"a", "area", "iframe", "frame"})
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+MAX_URL_CHARS = 2000            # longer URLs are cut as traps (and could not be indexed by the store)
+FETCH_FACTOR = 3                # fetches per site stop at this many times max_pages
+EVENTS_PER_KIND = 50            # per site: trap and robots events beyond this are only counted
+SITE, URL = "govmon_site", "govmon_url"
+TOO_LARGE = "govmon_too_large"  # set by spiders.middlewares.BodyGuard when it stops a download
+
+
+@dataclass(frozen=True)
+class SiteBounds:
+    """How one site is crawled; built from the config with `from_config`."""
+
+    site_id: str
+    start_url: str
+    hosts: frozenset[str]
+    max_pages: int
+    max_depth: int
+    timeout_s: float
+    retries: int
+    obey_robots: bool
+
+    @classmethod
+    def from_config(cls, config: Config, site: Site) -> SiteBounds:
+        crawl = config.crawl_for(site)
+        return cls(site.id, canonical(site.url) or site.url, frozenset(site.hosts), crawl.max_pages,
+                   crawl.max_depth, crawl.timeout_s, crawl.retries, crawl.obey_robots)
+
+
+@dataclass
+class _SiteState:
+    bounds: SiteBounds
+    hosts: set[str]
+    seen: set[str] = field(default_factory=set)                     # requested, or waiting to be
+    cut: set[str] = field(default_factory=set)                      # traps
+    waiting: deque[tuple[str, int]] = field(default_factory=deque)   # in scope, held back by max_pages
+    scheduled: int = 0
+    pending: int = 0
+    pages: int = 0
+    started: bool = False
+    events: Counter[str] = field(default_factory=Counter)
+    flagged: set[tuple[str, str]] = field(default_factory=set)
+
+    def room(self) -> bool:
+        bounds = self.bounds
+        return self.pages + self.pending < bounds.max_pages and self.scheduled < FETCH_FACTOR * bounds.max_pages
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def scope_host(url: str) -> str:
+    """The host of a canonical URL (spiders.urls.canonical form), without parsing the whole URL."""
+    netloc = url.partition("://")[2].partition("/")[0].partition("?")[0].rpartition("@")[2]
+    if netloc.startswith("["):
+        return netloc[1:netloc.find("]")]
+    return netloc.rpartition(":")[0] if ":" in netloc else netloc
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:1024].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
+
+
+def status_kind(status: int, body: bytes) -> FetchKind:
+    """The FetchKind of a response that arrived (blocked and rate-limited are not outages)."""
+    if 200 <= status < 300:
+        return FetchKind.OK
+    if status == 429:
+        return FetchKind.RATE_LIMITED
+    if status == 412 and b"<script" in body[:65536].lower():
+        return FetchKind.BLOCKED
+    if 300 <= status < 400:
+        return FetchKind.HTTP_3XX
+    if 400 <= status < 500:
+        return FetchKind.HTTP_4XX
+    if 500 <= status < 600:
+        return FetchKind.HTTP_5XX
+    return FetchKind.PROTOCOL
+
+
+class SiteSpider(scrapy.Spider):
+    name = "govmon"
+
+    def __init__(self, sites: Sequence[SiteBounds] = (), today: date | None = None, gate: HostGate | None = None,
+                 max_bytes: int = 0, depth_priority: int = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.today = today or date.today()
+        self.gate = gate
+        self.max_bytes = max_bytes
+        self.depth_priority = depth_priority
+        self.states = {b.site_id: _SiteState(b, set(b.hosts)) for b in sites}
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
+        kwargs.setdefault("depth_priority", crawler.settings.getint("DEPTH_PRIORITY"))
+        spider: SiteSpider = super().from_crawler(crawler, *args, **kwargs)
+        return spider
+
+    def sites_total(self) -> int:
+        return len(self.states)
+
+    def sites_done(self) -> int:
+        return sum(1 for s in self.states.values() if s.started and s.pending == 0)
+
+    async def start(self) -> AsyncIterator[Request | CrawlBundle]:
+        for output in self.homepage_requests():
+            yield output
+
+    def homepage_requests(self) -> Iterator[Request | CrawlBundle]:
+        """Each site's homepage request (or the event that cut it)."""
+        for state in self.states.values():
+            state.started = True
+            yield from self._follow(state, state.bounds.start_url, 0)
+
+    def final_bundles(self) -> Iterator[CrawlBundle]:
+        """Events known only at the end: the sites whose max_pages left URLs unfetched."""
+        for state in self.states.values():
+            if state.waiting:
+                detail = f"max_pages {state.bounds.max_pages} reached; {len(state.waiting)} URLs not fetched"
+                yield CrawlBundle(events=(EventRecord(state.bounds.site_id, "max_pages", state.waiting[0][0], detail),))
+
+    def _follow(self, state: _SiteState, url: str, depth: int) -> Iterator[Request | CrawlBundle]:
+        """A request for `url`, unless it was seen or a bound cuts it (then maybe an event)."""
+        if url in state.seen or url in state.cut:
+            return
+        bounds = state.bounds
+        cut: tuple[str, str] | None = None
+        if depth > bounds.max_depth:  # not remembered: the URL may turn up again nearer the homepage
+            cut = "max_depth", f"deeper than max_depth {bounds.max_depth}"
+        elif len(url) > MAX_URL_CHARS:
+            cut = "trap", f"URL longer than {MAX_URL_CHARS} characters"
+        elif reason := looks_like_trap(url, self.today):
+            cut = "trap", reason
+        if cut is not None:
+            if cut[0] == "trap":
+                state.cut.add(url)
+            event = self._event(state, cut[0], url, cut[1])
+            if event is not None:
+                yield CrawlBundle(events=(event,))
+            return
+        state.seen.add(url)
+        if state.room():
+            yield self._request(state, url, depth)
+        else:
+            state.waiting.append((url, depth))
+
+    def _request(self, state: _SiteState, url: str, depth: int) -> Request:
+        bounds = state.bounds
+        state.scheduled += 1
+        state.pending += 1
+        return Request(url, callback=self.parse, errback=self.errback, dont_filter=True,
+                       priority=-depth * self.depth_priority, meta={
+                           SITE: bounds.site_id, URL: url, "depth": depth, "download_timeout": bounds.timeout_s,
+                           "max_retry_times": bounds.retries, "dont_obey_robotstxt": not bounds.obey_robots})
+
+    def _top_up(self, state: _SiteState) -> Iterator[Request]:
+        """Requests for held-back URLs, now that a fetch turned out to be no page."""
+        while state.waiting and state.room():
+            yield self._request(state, *state.waiting.popleft())
+
+    def _event(self, state: _SiteState, kind: str, url: str, detail: str) -> EventRecord | None:
+        state.events[kind] += 1
+        limit = 1 if kind == "max_depth" else EVENTS_PER_KIND
+        if state.events[kind] > limit:
+            return None
+        return EventRecord(state.bounds.site_id, kind, url, detail)
+
+    def _state(self, meta: dict[str, Any]) -> tuple[_SiteState, str, int]:
+        state = self.states[meta[SITE]]
+        state.pending -= 1
+        return state, meta[URL], int(meta.get("depth", 0))
+
+    def _seen_before(self, state: _SiteState, hops: Sequence[str]) -> bool:
+        """Whether a redirect landed on a URL already seen; every hop is seen from now on."""
+        urls = [canonical(u) or u for u in hops]
+        before = any(u in state.seen for u in urls)
+        state.seen.update(urls)
+        return before
+
+    def parse(self, response: Response) -> Iterator[Request | CrawlBundle]:
+        state, url, depth = self._state(response.meta)
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        body = response.body
+        kind = status_kind(response.status, body)
+        size = len(body)
+        stopped = "download_stopped" in response.flags
+        if stopped:
+            length = (response.headers.get(b"Content-Length") or b"").strip()
+            size = int(length) if length.isdigit() else size
+            if response.meta.get(TOO_LARGE) and kind is FetchKind.OK:
+                kind = FetchKind.TOO_LARGE
+        redirects = response.meta.get("redirect_urls", ())
+        landed_on_seen = bool(redirects) and self._seen_before(state, (*redirects[1:], response.url))
+        if depth == 0 and redirects:
+            state.hosts.add(host(response.url))  # the homepage's new home is the site too
+        media = media_type(content_type)
+        is_html = (media in HTML_TYPES or (not media and _looks_like_html(body))) and not stopped
+        text, codec, title, extracted = "", "", "", None
+        if is_html:
+            text, codec = decode_html(body, declared_charset(content_type))
+            if kind is FetchKind.OK and host(response.url) in state.hosts and not landed_on_seen:
+                state.pages += 1
+                extracted = self._extract(text, response.url, codec, url)
+            title = extracted.title if extracted is not None else extract_title(text)
+        page = PageRecord(
+            site_id=state.bounds.site_id, url=url, final_url=response.url, status=response.status, fetch_kind=kind,
+            depth=depth, fetched_at=_now(), redirect_chain=tuple(redirects), content_type=content_type,
+            encoding=codec, size=size, title=title, body_sha256=hashlib.sha256(body).hexdigest() if body else "",
+            dates=extracted.dates if extracted is not None else ())
+        events = self._flag(state, kind, response.url)
+        if extracted is None:
+            yield CrawlBundle(page, (), events)
+            yield from self._top_up(state)
+            return
+        links = tuple(LinkRecord(state.bounds.site_id, url, link.url, link.tag, link.text, link.context)
+                      for link in extracted.links)
+        follow: list[Request] = []
+        for output in self._links_to_follow(state, extracted, depth):
+            if isinstance(output, Request):
+                follow.append(output)
+            else:
+                events += output.events
+        yield CrawlBundle(page, links, events)
+        yield from follow
+        yield from self._top_up(state)
+
+    def _links_to_follow(self, state: _SiteState, extracted: Extracted, depth: int
+                         ) -> Iterator[Request | CrawlBundle]:
+        moved = extracted.refresh or extracted.js_redirect
+        if moved is not None:
+            if scope_host(moved) in state.hosts:
+                yield from self._follow(state, moved, depth)
+            return
+        for link in extracted.links:
+            if link.tag in FOLLOW_TAGS and scope_host(link.url) in state.hosts:
+                yield from self._follow(state, link.url, depth + 1)
+
+    def _extract(self, text: str, base_url: str, codec: str, url: str) -> Extracted | None:
+        try:
+            return extract(text, base_url, today=self.today, encoding=codec)
+        except Exception as exc:  # noqa: BLE001 - one odd page must not lose its record
+            log.warning("extracting %s failed: %s: %s", url, type(exc).__name__, exc)
+            return None
+
+    def _flag(self, state: _SiteState, kind: FetchKind, url: str) -> tuple[EventRecord, ...]:
+        """One event per host the first time it blocks us or rate-limits us."""
+        if kind not in (FetchKind.BLOCKED, FetchKind.RATE_LIMITED):
+            return ()
+        key = (str(kind), host(url))
+        if key in state.flagged:
+            return ()
+        state.flagged.add(key)
+        detail = "WAF challenge (HTTP 412 with a script)" if kind is FetchKind.BLOCKED else "HTTP 429"
+        return (EventRecord(state.bounds.site_id, str(kind), url, detail),)
+
+    def errback(self, failure: Failure) -> Iterator[Request | CrawlBundle]:
+        request: Request = failure.request  # type: ignore[attr-defined]
+        state, url, depth = self._state(request.meta)
+        exc = failure.value if failure.value is not None else RuntimeError(failure.getErrorMessage())
+        if isinstance(exc, RobotsRefused):
+            event = self._event(state, "robots", url, "robots.txt disallows it for govmon's user agent")
+            yield CrawlBundle(events=(event,) if event is not None else ())
+            yield from self._top_up(state)
+            return
+        kind, detail = classify(exc, self.gate, host(request.url))
+        if kind is FetchKind.TOO_LARGE and self.max_bytes:
+            detail = f"the body is larger than {self.max_bytes} bytes (crawl.max_response_bytes)"
+        chain, final_url = tuple(request.meta.get("redirect_urls", ())), request.url
+        if isinstance(exc, RedirectStop):  # the request answered a redirect that was not followed
+            chain, final_url = (*chain, request.url), exc.target
+        if len(chain) > 1:
+            self._seen_before(state, chain[1:])
+        yield CrawlBundle(PageRecord(
+            site_id=state.bounds.site_id, url=url, final_url=final_url, status=None, fetch_kind=kind, depth=depth,
+            fetched_at=_now(), redirect_chain=chain, size=self.max_bytes if kind is FetchKind.TOO_LARGE else 0,
+            detail=detail))
+        yield from self._top_up(state)

@@ -1,0 +1,173 @@
+"""monitor.ingest on SQLite and PostgreSQL: a crawl file into the snapshot tables, in one transaction."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from checks.snapshot import SiteInfo
+from monitor import store
+from monitor.db import CrawlEventRow, LinkRow, PageDateRow, PageRow, StorageError
+from monitor.ingest import MAX_URL_BYTES, IngestStats, ingest_crawl, load_events
+from spiders.items import DateHit, EventRecord, LinkRecord, PageRecord
+from spiders.output import line
+from tests import builders as b
+
+SITES = (b.site("chaoyang", url="http://www.chaoyang.gov.test/"), b.site("lingyuan", url="http://www.lingyuan.gov.test/"))
+HOME = "http://www.chaoyang.gov.test/"
+TODAY = date.today()
+
+
+def start(session: Session) -> str:
+    return store.start_run(session, kind="manual", sites=SITES, config_digest="d" * 64, code_version="0.1.0",
+                           started_at=b.utcnow(), pid=os.getpid(), host="monitor-1")
+
+
+def page(url: str, site: str = "chaoyang", **changes: object) -> PageRecord:
+    values: dict[str, object] = {"site_id": site, "url": url, "final_url": url, "status": 200, "fetch_kind": "ok",
+                                 "depth": 1, "fetched_at": b.utcnow().isoformat(timespec="seconds"),
+                                 "content_type": "text/html; charset=utf-8", "encoding": "utf-8", "size": 3000,
+                                 "title": "朝阳市人民政府", "body_sha256": "ab" * 32}
+    values.update(changes)
+    return PageRecord(**values)  # type: ignore[arg-type]
+
+
+def write(path: Path, *records: PageRecord | LinkRecord | EventRecord, tail: str = "") -> Path:
+    path.write_text("".join(line(r) for r in records) + tail, encoding="utf-8")
+    return path
+
+
+def snapshot_of(session: Session, run_id: str, site: SiteInfo = SITES[0]):  # type: ignore[no-untyped-def]
+    return store.load_snapshot(session, run_id, site, taken_at=b.utcnow(), collected=frozenset())
+
+
+def count(session: Session, table: type, run_id: str | None = None) -> int:
+    query = sa.select(sa.func.count()).select_from(table)
+    if run_id is not None:
+        query = query.where(table.run_id == run_id)  # type: ignore[attr-defined]
+    n = session.scalar(query) or 0
+    session.rollback()
+    return n
+
+
+def test_a_crawl_round_trips_into_the_snapshot(session: Session, tmp_path: Path) -> None:
+    run_id = start(session)
+    fresh, older = TODAY - timedelta(days=2), TODAY - timedelta(days=40)
+    home = page(HOME, depth=0, redirect_chain=("http://chaoyang.gov.test/",),
+                dates=(DateHit(fresh, "list-item", "政务公开工作推进会 " + fresh.isoformat()), DateHit(older, "text")))
+    dead = page(HOME + "zwgk/old.html", status=404, fetch_kind="http_4xx", title="页面不存在")
+    failed = page("http://gone.chaoyang.gov.test/", status=None, fetch_kind="dns", detail="nxdomain: no such name",
+                  content_type="", encoding="", size=0, title="", body_sha256="")
+    other = page("http://www.lingyuan.gov.test/", site="lingyuan", title="凌源市人民政府", encoding="gb18030")
+    path = write(tmp_path / "crawl.jsonl", home,
+                 LinkRecord("chaoyang", HOME, HOME + "zwgk/old.html", "a", "旧通知", "list"),
+                 LinkRecord("chaoyang", HOME, "http://gone.chaoyang.gov.test/", "iframe", "", "body"),
+                 LinkRecord("chaoyang", HOME, HOME + "logo.png", "img", "标志", "nav"),
+                 dead, failed, other, EventRecord("chaoyang", "max_pages", HOME + "p9.html", "max_pages 200 reached"))
+    stats = ingest_crawl(session, run_id, path)
+    assert stats == IngestStats(pages=4, dates=2, links=3, events=1)
+
+    snap = snapshot_of(session, run_id)
+    by_url = snap.page_by_url
+    assert set(by_url) == {HOME, HOME + "zwgk/old.html", "http://gone.chaoyang.gov.test/"}
+    got = by_url[HOME]
+    assert (got.status, got.fetch_kind, got.depth, got.title, got.redirect_chain) == (
+        200, "ok", 0, "朝阳市人民政府", ("http://chaoyang.gov.test/",))
+    assert [(d.date, d.source) for d in got.dates] == [(fresh, "list-item"), (older, "text")]
+    assert by_url["http://gone.chaoyang.gov.test/"].status is None
+    assert [(k.source_url, k.target_url, k.tag, k.text, k.context) for k in snap.links] == [
+        (HOME, HOME + "zwgk/old.html", "a", "旧通知", "list"),
+        (HOME, "http://gone.chaoyang.gov.test/", "iframe", "", "body"),
+        (HOME, HOME + "logo.png", "img", "标志", "nav")]
+    assert [p.title for p in snapshot_of(session, run_id, SITES[1]).pages] == ["凌源市人民政府"]
+    assert [(e.site_id, e.kind, e.url) for e in load_events(session, run_id)] == [
+        ("chaoyang", "max_pages", HOME + "p9.html")]
+
+
+def test_a_cut_last_line_is_tolerated_and_reported(session: Session, tmp_path: Path) -> None:
+    run_id = start(session)
+    path = write(tmp_path / "crawl.jsonl", page(HOME), LinkRecord("chaoyang", HOME, HOME + "a.html", "a"),
+                 tail=line(page(HOME + "a.html"))[:37])
+    stats = ingest_crawl(session, run_id, path)
+    assert (stats.pages, stats.links, stats.truncated, stats.malformed) == (1, 1, True, 0)
+
+
+def test_malformed_lines_are_skipped_and_counted(session: Session, tmp_path: Path) -> None:
+    run_id = start(session)
+    path = write(tmp_path / "crawl.jsonl", page(HOME))
+    with path.open("a", encoding="utf-8") as f:
+        f.write("this is not json\n")
+        f.write('{"type": "photo", "site_id": "chaoyang"}\n')
+        f.write('{"type": "page", "site_id": "chaoyang", "fetch_kind": "ok"}\n')     # no url
+        f.write('{"type": "link", "site_id": "chaoyang", "source_url": 5}\n')
+        f.write("[1, 2, 3]\n\n")
+        f.write(line(page(HOME + "b.html")))
+    stats = ingest_crawl(session, run_id, path)
+    assert (stats.pages, stats.malformed, stats.truncated) == (2, 5, False)
+
+
+def test_overlong_urls_duplicates_orphans_and_strangers_are_skipped(session: Session, tmp_path: Path) -> None:
+    run_id = start(session)
+    long_url = HOME + "list.html?q=" + "x" * MAX_URL_BYTES
+    path = write(tmp_path / "crawl.jsonl", page(HOME), page(long_url), page(HOME, title="again"),
+                 LinkRecord("chaoyang", HOME, long_url, "a"), LinkRecord("chaoyang", long_url, HOME, "a"),
+                 LinkRecord("chaoyang", HOME, HOME + "ok.html", "a"), page(HOME, site="elsewhere"))
+    stats = ingest_crawl(session, run_id, path)
+    assert (stats.pages, stats.links, stats.long_urls, stats.duplicates, stats.orphan_links,
+            stats.unknown_sites) == (1, 1, 2, 1, 1, 1)
+    assert [p.title for p in snapshot_of(session, run_id).pages] == ["朝阳市人民政府"]
+
+
+def test_text_is_made_storable(session: Session, tmp_path: Path) -> None:
+    run_id = start(session)
+    path = write(tmp_path / "crawl.jsonl", page(HOME, title="首页\x00标题", encoding="x" * 100, status=123456),
+                 LinkRecord("chaoyang", HOME, HOME + "a.html", "a-very-long-tag-name", "链接\x00文字", "c" * 40))
+    ingest_crawl(session, run_id, path)
+    snap = snapshot_of(session, run_id)
+    assert (snap.pages[0].title, snap.pages[0].status, len(snap.pages[0].encoding)) == ("首页标题", None, 64)
+    assert (snap.links[0].text, len(snap.links[0].tag)) == ("链接文字", 16)
+
+
+def test_ingest_is_one_transaction(session: Session, tmp_path: Path) -> None:
+    run_id = start(session)
+    records = [page(f"{HOME}p{i}.html") for i in range(700)]  # more than one page batch
+    path = write(tmp_path / "crawl.jsonl", *records, LinkRecord("chaoyang", HOME + "p1.html", HOME, "a"),
+                 EventRecord("chaoyang", "trap", HOME + "cal"))
+    engine = session.get_bind()
+
+    def refuse_links(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO LINK "):
+            raise RuntimeError("the disk is full")
+
+    event.listen(engine, "before_cursor_execute", refuse_links)
+    try:
+        with pytest.raises(RuntimeError, match="disk is full"):
+            ingest_crawl(session, run_id, path)
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_links)
+    assert [count(session, t, run_id) for t in (PageRow, LinkRow, CrawlEventRow)] == [0, 0, 0]
+    assert count(session, PageDateRow) == 0
+    assert ingest_crawl(session, run_id, path).pages == 700  # the session is usable again
+
+
+def test_a_database_refusal_is_a_storage_error(session: Session, tmp_path: Path) -> None:
+    run_id = start(session)
+    path = write(tmp_path / "crawl.jsonl", page(HOME))
+    session.execute(sa.insert(PageRow).values(run_id=run_id, site_id="chaoyang", url=HOME, final_url=HOME,
+                                              redirect_chain=[], status=200, fetch_kind="ok", content_type="",
+                                              encoding="", size=0, title="", depth=0))
+    session.commit()
+    with pytest.raises(StorageError, match="ingesting the crawl"):
+        ingest_crawl(session, run_id, path)
+    assert count(session, PageRow, run_id) == 1
+
+
+def test_an_unknown_run_is_refused(session: Session, tmp_path: Path) -> None:
+    with pytest.raises(LookupError, match="no run"):
+        ingest_crawl(session, "20260101T000000Z-000000", write(tmp_path / "crawl.jsonl", page(HOME)))

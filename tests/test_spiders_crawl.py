@@ -1,0 +1,201 @@
+"""The crawl child as a real subprocess against the demo web.
+
+One crawl of every listed demo site plus a few extra sites (an IPv6 literal,
+a name outside the allowed networks, a WAF challenge, a bounded copy of a
+site), run under an audit hook that refuses and reports any connection or
+system name lookup beyond loopback. The tests read the JSON-lines it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor import config as config_mod
+from monitor.demo import DemoWeb
+from spiders import crawl as crawl_mod
+
+ROOT = Path(__file__).resolve().parents[1]
+GUARD = "NETGUARD:"
+# Runs the child with an audit hook: connects and system lookups may only name loopback.
+GUARDED_CHILD = f"""
+import ipaddress, runpy, socket, sys
+
+def loopback(host):
+    host = host.decode() if isinstance(host, bytes) else host
+    if host in (None, "", "localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).strip("[]").split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+def hook(event, args):
+    if event == "socket.getaddrinfo" and not loopback(args[0]) or event == "socket.connect" and (
+            isinstance(args[1], tuple) and not loopback(args[1][0])):
+        print("{GUARD}", event, args[-1] if event == "socket.connect" else args[0], file=sys.stderr, flush=True)
+        raise PermissionError("beyond loopback")
+
+sys.addaudithook(hook)
+runpy.run_module("spiders.crawl", run_name="__main__", alter_sys=True)
+"""
+BOUNDED_PAGES = 4
+
+
+@dataclass(frozen=True)
+class Crawl:
+    returncode: int
+    stderr: str
+    pages: dict[str, list[dict[str, Any]]]
+    links: dict[str, list[dict[str, Any]]]
+    events: dict[str, list[dict[str, Any]]]
+
+    def home(self, site_id: str) -> dict[str, Any]:
+        return self.pages[site_id][0]
+
+
+def extra_sites(web: DemoWeb) -> str:
+    sites = [("v6-literal", f"http://[::1]:{web.http_port}/", ""),
+             ("outside", web.url("outside.demo.test", "/"), ""),
+             ("waf", web.url("lab.demo.test", "/status/412"), ""),
+             ("bounded", web.url("www.chaoyang.gov.test", "/"), f"max_pages = {BOUNDED_PAGES}\nmax_depth = 1\n")]
+    return "".join(f'\n[[site]]\nid = "{site_id}"\nname = "{site_id}"\nurl = "{url}"\nkind = "portal"\n'
+                   f'level = "city"\n{more}' for site_id, url, more in sites)
+
+
+@pytest.fixture(scope="module")
+def crawl(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
+    folder = tmp_path_factory.mktemp("crawl")
+    config = demo_web.write_config(folder / "sites.toml", storage_url=f"sqlite:///{folder / 'govmon.db'}",
+                                   report_dir=str(folder / "reports"))
+    with config.open("a", encoding="utf-8") as f:
+        f.write(extra_sites(demo_web))
+    out = folder / "crawl.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-P", "-c", GUARDED_CHILD, "--config", str(config), "--out", str(out)],
+                          cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False)
+    grouped: dict[str, dict[str, list[dict[str, Any]]]] = {"page": defaultdict(list), "link": defaultdict(list),
+                                                           "event": defaultdict(list)}
+    for line in out.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        grouped[record["type"]][record["site_id"]].append(record)
+    return Crawl(done.returncode, done.stderr, grouped["page"], grouped["link"], grouped["event"])
+
+
+def test_the_crawl_finishes_and_stays_on_loopback(crawl: Crawl) -> None:
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    assert GUARD not in crawl.stderr
+    assert "Traceback" not in crawl.stderr
+
+
+def test_every_listed_site_is_crawled(crawl: Crawl, demo_web: DemoWeb) -> None:
+    listed = {site.id for site in demo_web.sites if site.listed}
+    assert listed <= set(crawl.pages)
+    for site_id in listed:
+        assert crawl.home(site_id)["url"] == demo_web.truth["sites"][site_id]["url"], site_id
+    progress = [json.loads(line)["progress"] for line in crawl.stderr.splitlines() if line.startswith('{"progress"')]
+    sites = len(listed) + 4
+    assert progress[-1]["sites"] == progress[-1]["sites_done"] == sites
+    assert progress[-1]["pages"] == sum(len(p) for p in crawl.pages.values())
+
+
+def test_homepages_agree_with_the_ground_truth(crawl: Crawl, demo_web: DemoWeb) -> None:
+    for site_id, truth in demo_web.truth["sites"].items():
+        if not truth["listed"]:
+            continue
+        home, expected = crawl.home(site_id), truth["homepage"]
+        assert (home["fetch_kind"], home["status"], home["final_url"], home["redirect_chain"]) == (
+            expected["kind"], expected["status"], expected["final_url"], expected["redirect_chain"]), site_id
+
+
+def test_each_site_crawls_the_pages_of_the_ground_truth(crawl: Crawl, demo_web: DemoWeb) -> None:
+    for site_id, truth in demo_web.truth["sites"].items():
+        if not truth["listed"]:
+            continue
+        pages = {p["final_url"] for p in crawl.pages[site_id]
+                 if p["fetch_kind"] == "ok" and p["content_type"].startswith("text/html")}
+        assert set(truth["page_urls"]) <= pages, site_id
+        assert truth["min_pages"] <= len(pages) <= truth["max_pages"], site_id
+        refused = sorted(e["url"] for e in crawl.events[site_id] if e["kind"] == "robots")
+        assert refused == truth["robots_disallowed"], site_id
+        assert not set(refused) & {p["url"] for p in crawl.pages[site_id]}
+
+
+def test_healthy_sites_record_their_pages_links_and_dates(crawl: Crawl, demo_web: DemoWeb) -> None:
+    pages, links = crawl.pages["chaoyang"], crawl.links["chaoyang"]
+    assert len(pages) >= 10 and len(links) >= 50
+    assert {p["url"] for p in pages} >= {demo_web.url("www.chaoyang.gov.test", path) for path in ("/zwgk/", "/ztzl/")}
+    assert len({p["url"] for p in pages}) == len(pages)
+    crawled = {p["url"] for p in pages}
+    assert all(link["source_url"] in crawled for link in links)
+    assert any(p["dates"] for p in pages)
+    assert all(p["depth"] <= 3 for p in pages)
+
+
+def test_gbk_sites_are_decoded(crawl: Crawl) -> None:
+    for site_id, name in (("lingyuan", "凌源市人民政府"), ("jianping", "建平县人民政府")):
+        home = crawl.home(site_id)
+        assert (home["title"], home["encoding"]) == (name, "gb18030")
+        assert len(crawl.pages[site_id]) > 5
+
+
+def test_failing_sites_are_recorded_with_their_kind(crawl: Crawl) -> None:
+    expected = {"longcheng-scjg": ("dns", "nxdomain"), "beipiao-czj": ("refused", "refused"),
+                "kazuo": ("timeout", "longer than 1")}
+    for site_id, (kind, detail) in expected.items():
+        (home,) = crawl.pages[site_id]
+        assert (home["fetch_kind"], home["status"]) == (kind, None)
+        assert detail in home["detail"], home["detail"]
+
+
+def test_ipv6_literals_are_fetched_and_outside_addresses_are_never_contacted(crawl: Crawl, demo_web: DemoWeb
+                                                                             ) -> None:
+    if demo_web.ipv6:
+        (v6,) = crawl.pages["v6-literal"]
+        assert (v6["status"], v6["fetch_kind"]) == (404, "http_4xx")  # the demo's answer to an unknown Host
+    (outside,) = crawl.pages["outside"]
+    assert (outside["fetch_kind"], outside["status"]) == ("disallowed", None)
+    assert "192.0.2.1" in outside["detail"]
+
+
+def test_a_waf_challenge_is_blocked_not_down(crawl: Crawl) -> None:
+    (waf,) = crawl.pages["waf"]
+    assert (waf["status"], waf["fetch_kind"]) == (412, "blocked")
+    assert [e["kind"] for e in crawl.events["waf"]] == ["blocked"]
+
+
+def test_bounds_are_respected_and_reported(crawl: Crawl) -> None:
+    pages = crawl.pages["bounded"]
+    assert len(pages) == BOUNDED_PAGES
+    assert max(p["depth"] for p in pages) == 1
+    assert sorted(e["kind"] for e in crawl.events["bounded"]) == ["max_depth", "max_pages"]
+
+
+def test_bad_arguments_exit_2_before_crawling(demo_config_path: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out.jsonl"
+    assert crawl_mod.main(["--config", str(demo_config_path), "--out", str(out), "--site", "nowhere"]) == 2
+    assert crawl_mod.main(["--config", str(tmp_path / "missing.toml"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown site id(s): nowhere" in err and "cannot read" in err
+    assert not out.exists()
+
+
+def test_sites_are_chosen_by_id_and_by_url(demo_web: DemoWeb, demo_config_path: Path) -> None:
+    config = config_mod.load(demo_config_path)
+    assert [s.id for s in crawl_mod.choose_sites(config, [])] == [s.id for s in config.sites]
+    chosen = crawl_mod.choose_sites(config, ["fgw"], [demo_web.url("www.chaoyang.gov.test"),
+                                                       "http://new.example.test/portal/"])
+    assert [(s.id, s.url) for s in chosen] == [("fgw", demo_web.url("fgw.chaoyang.gov.test")),
+                                               ("chaoyang", demo_web.url("www.chaoyang.gov.test")),
+                                               ("new-example-test", "http://new.example.test/portal/")]
+    with pytest.raises(ValueError, match="nowhere"):
+        crawl_mod.choose_sites(config, ["nowhere"])
