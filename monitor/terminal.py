@@ -12,7 +12,9 @@ from rich.table import Table
 
 from monitor.store import RunInfo, RunResults
 from reports import i18n
+from reports.build import check_order, requirement_titles
 
+COMPACT_OVER = 4   # more check columns than this and the matrix shows marks only
 STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "magenta", "skip": "dim"}
 
 
@@ -38,17 +40,26 @@ def print_checks(rr: RunResults, language: str) -> None:
 
 
 def print_matrix(rr: RunResults, language: str) -> None:
-    """Sites × checks with status marks, then the counts."""
+    """Sites × checks: words when the table is narrow, marks alone (with a legend) when it is wide."""
     console = _console()
-    ids = sorted({r.check_id for rs in rr.results.values() for r in rs})
+    titles = requirement_titles(rr.run)
+    ids = sorted({r.check_id for rs in rr.results.values() for r in rs}, key=lambda c: check_order(c, list(titles)))
+    compact = len(ids) > COMPACT_OVER
     table = Table(expand=False)
     table.add_column(i18n.ui("site", language), no_wrap=True)
     for check_id in ids:
-        table.add_column(i18n.check_title(check_id, language), justify="center")
+        table.add_column(i18n.check_title(check_id, language, titles), justify="center")
     for site in rr.sites:
         by_id = {r.check_id: str(r.status) for r in rr.results.get(site.id, ())}
-        table.add_row(site.name, *(_status(by_id[c], language) if c in by_id else "" for c in ids))
+        cells = ((_mark(by_id[c]) if compact else _status(by_id[c], language)) if c in by_id else "" for c in ids)
+        table.add_row(site.name, *cells)
     console.print(table)
+    if compact:
+        console.print("  ".join(_status(s, language) for s in i18n.STATUS_ORDER))
+
+
+def _mark(status: str) -> str:
+    return f"[{STYLES[status]}]{i18n.STATUS_MARKS[status]}[/]"
 
 
 def print_runs(runs: Sequence[RunInfo], language: str, timezone: str) -> None:
