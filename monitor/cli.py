@@ -47,9 +47,12 @@ def _setup_logging(verbose: int) -> None:
 
 
 def _progress(quiet: bool) -> Any:
+    """A progress line on an interactive terminal; nothing under cron, in pipes or with -q."""
     if quiet or not sys.stderr.isatty():
         return None
-    return lambda msg: click.echo(f"… {msg}", err=True)
+    from monitor.terminal import ProgressLine
+
+    return ProgressLine()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -215,7 +218,12 @@ def _execute(ctx: click.Context, cfg: Config, *, kind: str, sites: Sequence[Site
     from monitor.pipeline import execute
     from monitor.terminal import print_checks, print_matrix
 
-    outcome = execute(cfg, kind=kind, sites=sites, json_path=json_path, progress=_progress(ctx.obj["quiet"]))
+    progress = _progress(ctx.obj["quiet"])
+    try:
+        outcome = execute(cfg, kind=kind, sites=sites, json_path=json_path, progress=progress)
+    finally:
+        if progress is not None:
+            progress.done()
     if outcome.results is None:
         click.echo(f"govmon: run {outcome.run_id} failed: {outcome.error}", err=True)
         return Exit.INTERNAL

@@ -5,6 +5,7 @@ Rich measures CJK characters as double width, so Chinese tables stay aligned.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -16,6 +17,24 @@ from reports.build import check_order, requirement_titles
 
 COMPACT_OVER = 4   # more check columns than this and the matrix shows marks only
 STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "magenta", "skip": "dim"}
+
+
+class ProgressLine:
+    """One status line on a terminal's stderr, rewritten in place; call done() before printing tables."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, message: str) -> None:
+        sys.stderr.write(f"\r\x1b[2K… {message}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()
+            self.shown = False
 
 
 def _console() -> Console:
