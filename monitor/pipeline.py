@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 # A run whose heartbeat is older than this is taken for dead even on another host.
 STALE_AFTER = timedelta(hours=6)
+CRAWL_EXAMPLES = 3   # example URLs per kind of crawl event kept in the run summary
 
 
 @dataclass(frozen=True)
@@ -86,9 +87,11 @@ def execute(config: Config, *, kind: str, sites: Sequence[Site] | None = None, j
                                  pid=os.getpid(), host=socket.gethostname())
         say(f"run {run_id}: {len(chosen)} sites")
         try:
-            results = _collect_and_evaluate(session, config, run_id, chosen, say)
+            crawl_notes: dict[str, dict[str, object]] = {}
+            results = _collect_and_evaluate(session, config, run_id, chosen, say, crawl_notes)
             summary = _summary(results, time.monotonic() - started)
             summary["requirements"] = {r.id: r.title for r in config.requirements}
+            summary["crawl"] = crawl_notes
             store.finish_run(session, run_id, results, finished_at=utcnow(), summary=summary)
         except (KeyboardInterrupt, SystemExit):
             session.rollback()
@@ -116,7 +119,7 @@ def execute(config: Config, *, kind: str, sites: Sequence[Site] | None = None, j
 
 
 def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: Sequence[Site],
-                          say: Progress) -> dict[str, list[Result]]:
+                          say: Progress, crawl_notes: dict[str, dict[str, object]]) -> dict[str, list[Result]]:
     requirements = [requirement_info(r) for r in config.requirements]
     settings = config.checks.model_dump(exclude={"disabled"})
     planned = {s.id: checks.plan(site_info(s), requirements, settings, disabled=config.disabled_for(s)) for s in sites}
@@ -124,7 +127,7 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
     gathered: dict[str, set[str]] = {s.id: set() for s in sites}
     crawled = [s for s in sites if "crawl" in needs[s.id]]
     if crawled:
-        _crawl(session, config, run_id, crawled, say)
+        _crawl(session, config, run_id, crawled, say, crawl_notes)
         for s in crawled:
             gathered[s.id].add("crawl")
     resolver = Resolver.from_config(config.dns)
@@ -156,14 +159,30 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
     return results
 
 
+def _crawl_notes(events: Sequence[ingest.CrawlEvent]) -> dict[str, dict[str, object]]:
+    """Per site: how many crawl events of each kind (trap, robots, max_pages …) and a few example URLs."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    examples: dict[str, dict[str, list[str]]] = defaultdict(dict)
+    for event in events:
+        counts[event.site_id][event.kind] += 1
+        urls = examples[event.site_id].setdefault(event.kind, [])
+        if event.url and len(urls) < CRAWL_EXAMPLES:
+            urls.append(event.url)
+    return {site: {"counts": dict(c), "examples": examples[site]} for site, c in counts.items()}
+
+
 def crawl_time_limit(config: Config, sites: Sequence[Site]) -> float:
     """A hard limit for the crawl child: generous, from the sites' bounds."""
     work = sum(config.crawl_for(s).max_pages * config.crawl_for(s).timeout_s for s in sites)
     return 600 + 2 * work / config.crawl.concurrency
 
 
-def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site], say: Progress) -> None:
-    """Crawl in the child process and ingest its JSON lines; raises if either fails (the run then fails)."""
+def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site], say: Progress,
+           crawl_notes: dict[str, dict[str, object]]) -> None:
+    """Crawl in the child process and ingest its JSON lines; raises if either fails (the run then fails).
+
+    Fills `crawl_notes` with what cut the crawl short, per site, for the report.
+    """
     if config.path is None:
         raise RuntimeError("the crawl needs the config as a file")
     out = Path(config.report.dir).parent / "runs" / run_id / "crawl.jsonl"
@@ -179,6 +198,7 @@ def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site],
     if not result.ok:
         raise RuntimeError(f"crawl failed: {result.reason}; {result.stderr_tail.strip()[-500:]}")
     stats = ingest.ingest_crawl(session, run_id, out)
+    crawl_notes.update(_crawl_notes(ingest.load_events(session, run_id)))
     log.info("run %s crawl: %d pages, %d links in %.1fs", run_id, stats.pages, stats.links, result.elapsed_s)
     # The rows hold everything the file did; keep the file only when the ingest had to skip something.
     if not (stats.malformed or stats.truncated):

@@ -17,7 +17,7 @@ from reports import build, charts, i18n
 from reports.build import Frame
 from reports.history import Past, direction
 from reports.safe import link_url
-from reports.views import IndexView, Link, Matrix, MatrixCell, MatrixColumn, MatrixGroup, RunView, SiteLine, SiteView
+from reports.views import CrawlNote, IndexView, Link, Matrix, MatrixCell, MatrixColumn, MatrixGroup, RunView, SiteLine, SiteView
 
 EXPORTS = (("xlsx", "findings.xlsx"), ("csv", "findings.csv"), ("csv_evidence", "evidence.csv"),
            ("json", "result.json"))
@@ -85,6 +85,17 @@ def _checks_first_failing(results: Sequence[Result], titles: Sequence[str]) -> l
     return sorted(results, key=lambda r: (i18n.STATUS_ORDER.index(str(r.status)), build.check_order(r.check_id, titles)))
 
 
+CRAWL_NOTE_KINDS = ("trap", "robots", "max_pages", "max_depth", "blocked", "rate_limited")
+
+
+def crawl_notes(rr: RunResults, site_id: str, frame: Frame) -> tuple[CrawlNote, ...]:
+    """Sentences on what cut the site's crawl short, from the run summary the pipeline wrote."""
+    notes = (rr.run.summary or {}).get("crawl", {}).get(site_id, {})
+    counts, examples = notes.get("counts", {}), notes.get("examples", {})
+    return tuple(CrawlNote(frame.t(f"crawl_{kind}", n=counts[kind]), tuple(map(str, examples.get(kind, ()))))
+                 for kind in CRAWL_NOTE_KINDS if counts.get(kind))
+
+
 def site_view(rr: RunResults, site_id: str, past: Past, frame: Frame) -> SiteView:
     site = next(s for s in rr.sites if s.id == site_id)
     results = rr.results.get(site_id, ())
@@ -94,7 +105,8 @@ def site_view(rr: RunResults, site_id: str, past: Past, frame: Frame) -> SiteVie
                                                     Link(f"{frame.t('run')} {line.started}", "index.html")])
     return SiteView(
         page, line, site.id, site.name, site.url, link_url(site.url) or "", site.kind, site.level,
-        rr.pages_crawled.get(site_id, 0), build.counts((str(r.status) for r in results), frame.language),
+        rr.pages_crawled.get(site_id, 0), crawl_notes(rr, site_id, frame),
+        build.counts((str(r.status) for r in results), frame.language),
         build.fixes(site_id, results, past, frame, titles, PROBLEMS),
         build.fixes(site_id, results, past, frame, titles, frozenset({"error"})),
         build.changes(rr, past, frame, {site_id: ""}, [site_id]),

@@ -244,6 +244,12 @@ class RunView:
 
 
 @dataclass(frozen=True)
+class CrawlNote:
+    text: str = field(metadata=doc("one sentence on the crawl in the report language"))
+    examples: tuple[str, ...] = field(metadata=doc("a few URLs concerned, as text"))
+
+
+@dataclass(frozen=True)
 class SiteView:
     page: Page = field(metadata=doc("page frame"))
     run: RunLine = field(metadata=doc("the run this page belongs to"))
@@ -254,6 +260,7 @@ class SiteView:
     kind: str = field(metadata=doc("site kind id"))
     level: str = field(metadata=doc("site level id"))
     pages_crawled: int = field(metadata=doc("pages crawled on this site in this run"))
+    crawl_notes: tuple[CrawlNote, ...] = field(metadata=doc("what cut the crawl short: traps, robots, bounds"))
     counts: tuple[StatusCount, ...] = field(metadata=doc("this site's results by status"))
     fixes: tuple[Fix, ...] = field(metadata=doc("整改清单: warn/fail results, veto > major > minor, then fail > warn"))
     undecided: tuple[Fix, ...] = field(metadata=doc("error results, to verify by hand"))
