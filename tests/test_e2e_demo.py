@@ -189,3 +189,13 @@ def test_killed_run_is_marked_failed_and_never_shown(demo_web: DemoWeb, demo_con
     report = govmon("report", "--config", str(demo_config_path), cwd=tmp_path)
     assert report.returncode == 2 and "no complete run" in report.stderr
     engine.dispose()
+
+
+def test_check_of_an_unknown_hostname_says_nxdomain(demo_web: DemoWeb, demo_config_path: Path, tmp_path: Path) -> None:
+    url = demo_web.url("nosuch.chaoyang.gov.test", "/")
+    done = govmon("check", url, "--config", str(demo_config_path), "--json", str(tmp_path / "r.json"), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "nxdomain" in done.stdout
+    [site] = json.loads((tmp_path / "r.json").read_text())["sites"]
+    [availability] = [c for c in site["checks"] if c["id"] == "availability"]
+    assert (availability["status"], availability["message"]["params"]["dns_kind"]) == ("fail", "nxdomain")
