@@ -1,44 +1,54 @@
-"""Crawl speed of govmon's crawl child against two baselines, on a generated loopback web.
+"""Pages/s and peak RSS of `govmon run` against a bare Scrapy spider, LinkChecker and linkinator.
 
-Generates H hosts × N government-style pages (~30 KB, ~60 links each, a few
-dead), serves them on 127.0.0.1, 127.0.0.2, … with nginx when it is installed
-(else a one-process aiohttp static server), then crawls the whole web three
-times, each in its own process:
+Generates H hosts × N government-style pages (~30 KB, ~60 links, a few % of
+the distinct targets dead) on loopback (see bench/web.py), serves them with
+nginx, runs a loopback nameserver for govmon's resolver, then runs each tool
+once, in its own process tree, sampling the tree's summed RSS:
 
-- govmon:   `python -P -m spiders.crawl` (extraction, dates, records, JSONL);
-- scrapy:   a bare Scrapy spider that only follows <a href> (the framework's ceiling);
-- aiohttp:  a minimal asyncio + aiohttp crawler with a regex for hrefs.
+- govmon:     `python -m monitor -q run` with every check on (crawl child,
+              ingest, link checks, probes, evaluate, report set) into SQLite;
+- scrapy:     a bare Scrapy spider that only follows <a href> (the ceiling);
+- linkchecker: LinkChecker (PyPI) in its own venv under /tmp, recursive;
+- linkinator: linkinator (npm) installed under /tmp, `--recurse`.
 
-All three use the same total and per-host concurrency. It prints pages/s and
-peak RSS of each, the ratios, and how long monitor.ingest takes for govmon's
-file. Run from the repository root (not part of the tests):
+pages/s = HTML pages of the web answered 200 and seen by the tool / wall time
+of the whole tool run. It prints a table and the ratios. Not part of the tests.
+From the repository root:
 
-    .venv/bin/python bench/crawl_speed.py [--hosts 3] [--pages 1000]
+    .venv/bin/python bench/crawl_speed.py --hosts 3 --pages 2000
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import os
-import random
+import pstats
+import re
 import shutil
-import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
 
-COLUMNS = ("zwgk", "zcwj", "xwdt", "tzgg", "ztzl", "hdjl", "bsfw", "sjfb", "rsxx", "czxx", "ghjh", "jytabl")
-PARAGRAPH = ("为深入贯彻落实党中央、国务院关于全面推进政务公开工作的决策部署，进一步提升政府信息公开质量，"
-             "切实保障人民群众的知情权、参与权、表达权和监督权，现将有关事项通知如下。")
+import web
+from procs import Measured, Nameserver, run_measured
+
+LINKCHECKER_VENV = Path(os.environ.get("GOVMON_BENCH_LINKCHECKER", "/tmp/govmon-bench-linkchecker"))
+LINKINATOR_DIR = Path(os.environ.get("GOVMON_BENCH_LINKINATOR", "/tmp/govmon-bench-linkinator"))
+PAGE_URL = re.compile(r"^https?://(127\.0\.0\.\d+|www\.h\d+\.bench\.test):\d+/(p/\d+\.html)?$")
 
 
 @dataclass(frozen=True)
@@ -47,267 +57,295 @@ class Outcome:
     pages: int
     seconds: float
     peak_rss_mb: float
+    processes: int
+    note: str = ""
+    by_process: tuple[tuple[str, float], ...] = ()
 
     @property
     def pages_per_s(self) -> float:
         return self.pages / self.seconds if self.seconds else 0.0
 
 
-def page_html(host_index: int, number: int, pages: int, hosts: int, today: date) -> str:
-    rng = random.Random(host_index * 1_000_003 + number)
-    nav = "".join(f'<li><a href="/p/{(i * 7) % pages}.html">栏目{c}</a></li>' for i, c in enumerate(COLUMNS))
-    rows = []
-    for j in range(40):
-        target = rng.randrange(pages)
-        day = today - timedelta(days=rng.randrange(400))
-        rows.append(f'<li><a href="/p/{target}.html" title="关于做好第{target}号工作的通知">'
-                    f'关于做好第{target}号工作的通知</a><span class="date">{day.isoformat()}</span></li>')
-    others = "".join(f'<a href="http://127.0.0.{h + 1}:{{port}}/p/{rng.randrange(pages)}.html">友情链接{h}</a>'
-                     for h in range(hosts) if h != host_index)
-    dead = "".join(f'<a href="/p/missing_{rng.randrange(max(pages // 50, 1))}.html">已删除的文件{k}</a>'
-                   for k in range(rng.choice((0, 0, 1, 2))))
-    text = "".join(f"<p>{PARAGRAPH}</p>" for _ in range(40))
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>第{number}号通知_朝阳市人民政府</title>'
-            f'<link rel="stylesheet" href="/css/style.css"></head><body>'
-            f'<div class="nav"><ul>{nav}</ul></div><div class="main"><div class="news_list"><ul>{"".join(rows)}'
-            f'</ul></div><div class="content">{text}</div>{dead}</div>'
-            f'<div class="footer">{others}<p>版权所有：朝阳市人民政府 辽ICP备05001234号</p></div></body></html>')
+@dataclass(frozen=True)
+class Bench:
+    folder: Path
+    hosts: int
+    pages: int
+    port: int
+    concurrency: int
+    per_host: int
+    dns_port: int
+
+    def ip_roots(self) -> list[str]:
+        return [f"http://{web.host_ip(h)}:{self.port}/" for h in range(self.hosts)]
 
 
-def generate_web(root: Path, hosts: int, pages: int, port: int) -> int:
-    """Write the web under root/h<k>/; returns the bytes written."""
-    today = date.today()
-    total = 0
-    for h in range(hosts):
-        folder = root / f"h{h}" / "p"
-        folder.mkdir(parents=True)
-        for number in range(pages):
-            body = page_html(h, number, pages, hosts, today).replace("{port}", str(port)).encode()
-            (folder / f"{number}.html").write_bytes(body)
-            total += len(body)
-        shutil.copy(folder / "0.html", root / f"h{h}" / "index.html")
-    for path in [root, *root.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)  # nginx workers may run as nobody
-    return total
+def tool_env(**extra: str) -> dict[str, str]:
+    """The environment for a tool: no proxy variables, so every request goes straight to loopback."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    return {**env, "NO_PROXY": "*", "no_proxy": "*", **extra}
 
 
-def free_port(hosts: int) -> int:
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        try:
-            for h in range(hosts):
-                with socket.socket() as other:
-                    other.bind((f"127.0.0.{h + 1}", port))
-        except OSError:
-            continue
-        return port
-    raise OSError("no port free on every 127.0.0.x address")
+def page_key(url: str) -> str | None:
+    """The same page under its name or its IP, or None for what is not an HTML page of the web."""
+    if not PAGE_URL.match(url):
+        return None
+    return re.sub(r"^https?://www\.h(\d+)\.bench\.test", lambda m: f"h{m[1]}",
+                  re.sub(r"^https?://127\.0\.0\.(\d+)", lambda m: f"h{int(m[1]) - 1}", url))
 
 
-def start_server(root: Path, hosts: int, port: int) -> tuple[subprocess.Popen[bytes], str]:
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if nginx:
-        servers = "".join(f"server {{ listen 127.0.0.{h + 1}:{port}; root {root / f'h{h}'}; }}\n" for h in range(hosts))
-        conf = root.parent / "nginx.conf"
-        conf.write_text(textwrap.dedent(f"""\
-            worker_processes 1; pid {root.parent / 'nginx.pid'}; error_log {root.parent / 'error.log'};
-            events {{ worker_connections 1024; }}
-            http {{ access_log off; default_type text/html; charset utf-8; keepalive_requests 100000;
-                   sendfile on; {servers} }}
-            """))
-        process = subprocess.Popen([nginx, "-p", str(root.parent), "-c", str(conf), "-g", "daemon off;"])
-        label = "nginx"
-    else:
-        code = textwrap.dedent(f"""
-            import asyncio
-            from aiohttp import web
-            async def main():
-                for h in range({hosts}):
-                    app = web.Application()
-                    app.router.add_static("/", "{root}/h" + str(h), show_index=False)
-                    runner = web.AppRunner(app, access_log=None)
-                    await runner.setup()
-                    await web.TCPSite(runner, "127.0.0.%d" % (h + 1), {port}).start()
-                await asyncio.Event().wait()
-            asyncio.run(main())
-            """)
-        process = subprocess.Popen([sys.executable, "-c", code])
-        label = "aiohttp static server (install nginx for a faster one)"
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process, label
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the web server did not start")
+def tool_folder(bench: Bench, name: str) -> Path:
+    folder = bench.folder / name
+    folder.mkdir()
+    folder.chmod(0o777)  # LinkChecker run as root drops to nobody and must still write its CSV
+    return folder
 
 
-def measure(name: str, command: list[str], cwd: Path, count: Callable[[str], int]) -> Outcome:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    started = time.monotonic()
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert process.stdout is not None
-    output = process.stdout.read().decode()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.monotonic() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{name} exited with {process.returncode}")
-    return Outcome(name, count(output), seconds, usage.ru_maxrss / 1024)
-
-
-def govmon_config(folder: Path, hosts: int, pages: int, port: int, concurrency: int, per_host: int) -> Path:
-    sites = "".join(f'[[site]]\nid = "h{h}"\nname = "站点{h}"\nurl = "http://127.0.0.{h + 1}:{port}/"\n'
-                    f'kind = "portal"\nlevel = "city"\n\n' for h in range(hosts))
+def govmon_config(bench: Bench, folder: Path) -> Path:
+    sites = "".join(f'[[site]]\nid = "h{h}"\nname = "朝阳市站点{h}"\nurl = "http://{web.host_name(h)}:{bench.port}/"\n'
+                    f'kind = "portal"\nlevel = "city"\n\n' for h in range(bench.hosts))
     path = folder / "sites.toml"
     path.write_text(textwrap.dedent(f"""\
         [crawl]
-        max_pages = {pages * 2}
-        max_depth = 20
-        timeout_s = 15
+        max_pages = {bench.pages * 2}
+        max_depth = 100
+        timeout_s = 10
         retries = 1
-        concurrency = {concurrency}
-        per_host_concurrency = {per_host}
-        allowed_networks = ["127.0.0.0/8"]
+        concurrency = {bench.concurrency}
+        per_host_concurrency = {bench.per_host}
+        allowed_networks = ["127.0.0.0/8", "::1/128"]
+
+        [dns]
+        nameservers = ["127.0.0.1"]
+        port = {bench.dns_port}
+        timeout_s = 2
 
         [storage]
-        url = "sqlite:///{folder / 'bench.db'}"
+        url = "sqlite:///{folder / 'govmon.db'}"
+
+        [report]
+        dir = "{folder / 'out' / 'reports'}"
 
         """) + sites, encoding="utf-8")
     return path
 
 
-SCRAPY_BASELINE = """
+def run_govmon(bench: Bench, profile: Path | None = None) -> Outcome:
+    folder = tool_folder(bench, "govmon")
+    config = govmon_config(bench, folder)
+    env = tool_env(PYTHONPATH=str(ROOT))
+    began = time.time()
+    profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
+    measured = run_measured([sys.executable, *profiler, "-m", "monitor", "-q", "-v", "run", "--config", str(config),
+                             "--json", str(folder / "result.json")], cwd=folder, env=env)
+    pages: set[str] = set()
+    if (folder / "govmon.db").exists():
+        with closing(sqlite3.connect(folder / "govmon.db")) as db:
+            pages = {k for (url,) in db.execute("SELECT url FROM page WHERE status = 200") if (k := page_key(url))}
+    # exit 1 = some check failed (the web has dead links on purpose); 2 and up = the run itself failed
+    note = f"exit {measured.returncode}; {govmon_phases(measured.stderr, began, measured.seconds)}"
+    if not pages:
+        note += f"; {measured.stderr[-300:].strip()}"
+    return outcome("govmon run", len(pages), measured, note)
+
+
+def govmon_phases(log: str, began: float, seconds: float) -> str:
+    """Where govmon's wall time went, from the timestamps of its INFO log lines."""
+    def at(pattern: str) -> float | None:
+        found = re.search(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+) INFO [\w.]+: .*" + pattern, log, re.MULTILINE)
+        if not found:
+            return None
+        return datetime.strptime(found[1], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+
+    crawl = re.search(r"crawl: \d+ pages, \d+ links in ([\d.]+)s", log)
+    marks = (at(r"Context impl"), at(r"ingested \d+ pages"), at(r"link check: "), at(r" complete: "))
+    if not crawl or None in marks:
+        return "phases not found in the log"
+    first, ingested, checked, complete = (m for m in marks if m is not None)
+    crawl_s = float(crawl[1])
+    phases = {"start-up": first - began, "crawl child": crawl_s, "ingest": ingested - first - crawl_s,
+              "link check": checked - ingested, "probes+evaluate+store": complete - checked,
+              "report+exit": began + seconds - complete}
+    return ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
+
+
+SCRAPY_BARE = """
 import sys
 from scrapy import Spider
 from scrapy.crawler import CrawlerProcess
 
-hosts, port, concurrency, per_host = (int(a) for a in sys.argv[1:5])
+roots, concurrency, per_host = sys.argv[1].split(","), int(sys.argv[2]), int(sys.argv[3])
+seen = set()
 
 class Follow(Spider):
     name = "follow"
-    allowed_domains = [f"127.0.0.{h + 1}" for h in range(hosts)]
-    start_urls = [f"http://127.0.0.{h + 1}:{port}/" for h in range(hosts)]
+    allowed_domains = [u.split("/")[2].split(":")[0] for u in roots]
+    start_urls = roots
 
     def parse(self, response):
+        if response.status == 200:
+            seen.add(response.url)
         for href in response.css("a::attr(href)").getall():
             yield response.follow(href)
 
 process = CrawlerProcess({"LOG_LEVEL": "WARNING", "CONCURRENT_REQUESTS": concurrency,
                           "CONCURRENT_REQUESTS_PER_DOMAIN": per_host, "TELNETCONSOLE_ENABLED": False,
-                          "REMOTE_CONTROL_ENABLED": False,
                           "HTTPERROR_ALLOW_ALL": True})
-crawler = process.create_crawler(Follow)
-process.crawl(crawler)
+process.crawl(Follow)
 process.start()
-print(crawler.stats.get_value("response_received_count", 0))
-"""
-
-AIOHTTP_BASELINE = r"""
-import asyncio, re, sys
-from urllib.parse import urljoin, urldefrag, urlsplit
-import aiohttp
-
-hosts, port, concurrency, per_host = (int(a) for a in sys.argv[1:5])
-HREF = re.compile(rb'href="([^"]+)"')
-
-async def main():
-    scope = {f"127.0.0.{h + 1}" for h in range(hosts)}
-    queue, seen, fetched = asyncio.Queue(), set(), 0
-    for h in range(hosts):
-        url = f"http://127.0.0.{h + 1}:{port}/"
-        seen.add(url)
-        queue.put_nowait(url)
-    limits = {host: asyncio.Semaphore(per_host) for host in scope}
-    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=per_host)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        async def worker():
-            nonlocal fetched
-            while True:
-                url = await queue.get()
-                try:
-                    async with limits[urlsplit(url).hostname]:
-                        async with session.get(url) as response:
-                            body = await response.read()
-                    fetched += 1
-                    if response.status == 200 and "html" in response.content_type:
-                        for raw in HREF.findall(body):
-                            target = urldefrag(urljoin(url, raw.decode()))[0]
-                            if urlsplit(target).hostname in scope and target not in seen:
-                                seen.add(target)
-                                queue.put_nowait(target)
-                finally:
-                    queue.task_done()
-        workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
-        await queue.join()
-        for w in workers:
-            w.cancel()
-    print(fetched)
-
-asyncio.run(main())
+print("\\n".join(sorted(seen)))
 """
 
 
-def ingest_seconds(folder: Path, out: Path, hosts: int) -> tuple[float, int]:
-    """How long monitor.ingest takes to store govmon's file in SQLite; (seconds, rows)."""
-    from checks.snapshot import SiteInfo
-    from monitor import db, store
-    from monitor.ingest import ingest_crawl
+def run_scrapy(bench: Bench) -> Outcome:
+    folder = tool_folder(bench, "scrapy")
+    measured = run_measured([sys.executable, "-c", SCRAPY_BARE, ",".join(bench.ip_roots()),
+                             str(bench.concurrency), str(bench.per_host)], cwd=folder, env=tool_env())
+    pages = {k for k in map(page_key, measured.stdout.split()) if k}
+    return outcome("scrapy (bare)", len(pages), measured, f"exit {measured.returncode}")
 
-    engine = db.make_engine(f"sqlite:///{folder / 'ingest.db'}")
-    db.upgrade(engine)
-    with db.session_factory(engine)() as session:
-        sites = [SiteInfo(f"h{h}", f"站点{h}", f"http://127.0.0.{h + 1}/", "portal", "city") for h in range(hosts)]
-        run_id = store.start_run(session, kind="manual", sites=sites, config_digest="0" * 64, code_version="bench",
-                                 started_at=datetime.now(UTC), pid=os.getpid(), host="bench")
-        started = time.monotonic()
-        stats = ingest_crawl(session, run_id, out)
-        seconds = time.monotonic() - started
-    engine.dispose()
-    return seconds, stats.pages + stats.links + stats.dates
+
+def install_linkchecker(install: bool) -> Path | None:
+    program = LINKCHECKER_VENV / "bin" / "linkchecker"
+    if not program.exists() and install:
+        print(f"installing LinkChecker into {LINKCHECKER_VENV} …", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(LINKCHECKER_VENV)], check=False)
+        subprocess.run([str(LINKCHECKER_VENV / "bin" / "pip"), "install", "-q", "LinkChecker"], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return program if program.exists() else None
+
+
+def run_linkchecker(bench: Bench, install: bool) -> Outcome:
+    program = install_linkchecker(install)
+    if program is None:
+        return Outcome("linkchecker", 0, 0, 0, 0, f"not installed (pip install LinkChecker into {LINKCHECKER_VENV})")
+    folder = tool_folder(bench, "linkchecker")
+    # its default politeness is 10 requests/s per host unless the server answers a "LinkChecker" header;
+    # the bench's nginx sends one, and this lifts the cap so the tool runs as fast as it can
+    rc = folder / "linkcheckerrc"
+    rc.write_text(f"[checking]\nthreads={bench.concurrency}\nmaxrequestspersecond=1000\ntimeout=10\n")
+    out = folder / "out.csv"
+    measured = run_measured([str(program), "-f", str(rc), "--no-status", "-o", "none", "-v",
+                             "-F", f"csv/utf_8/{out}", *bench.ip_roots()], cwd=folder, env=tool_env())
+    pages: set[str] = set()
+    if out.exists():
+        with out.open(encoding="utf-8", errors="replace") as rows:
+            for row in csv.reader((line for line in rows if not line.startswith("#")), delimiter=";"):
+                if len(row) > 7 and row[6] == "True" and (key := page_key(row[7])):
+                    pages.add(key)
+    return outcome("linkchecker", len(pages), measured, f"exit {measured.returncode}")
+
+
+def install_linkinator(install: bool) -> Path | None:
+    program = LINKINATOR_DIR / "node_modules" / ".bin" / "linkinator"
+    if not program.exists() and install and shutil.which("npm"):
+        print(f"installing linkinator into {LINKINATOR_DIR} …", flush=True)
+        LINKINATOR_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "linkinator"], cwd=LINKINATOR_DIR,
+                       check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return program if program.exists() else None
+
+
+def run_linkinator(bench: Bench, install: bool) -> Outcome:
+    program = install_linkinator(install)
+    if program is None:
+        return Outcome("linkinator", 0, 0, 0, 0, f"not installed (npm install linkinator in {LINKINATOR_DIR})")
+    folder = tool_folder(bench, "linkinator")
+    # no --timeout: with one, a CPU-bound linkinator times its own queued requests out and stops recursing
+    measured = run_measured([str(program), *bench.ip_roots(), "--recurse", "--concurrency", str(bench.concurrency),
+                             "--format", "json"], cwd=folder, env=tool_env())
+    pages: set[str] = set()
+    try:
+        links = json.loads(measured.stdout).get("links", [])
+    except json.JSONDecodeError:
+        links = []
+    for link in links:
+        if link.get("state") == "OK" and link.get("status") == 200 and (key := page_key(link.get("url", ""))):
+            pages.add(key)
+    return outcome("linkinator", len(pages), measured, f"exit {measured.returncode}")
+
+
+def outcome(name: str, pages: int, measured: Measured, note: str) -> Outcome:
+    by_process = tuple(sorted(measured.peak_by_process.items(), key=lambda item: -item[1]))
+    return Outcome(name, pages, measured.seconds, measured.peak_rss_mb, measured.peak_processes, note, by_process)
+
+
+def print_table(runs: list[Outcome], expected: int) -> None:
+    print(f"\n{'tool':<16}{'pages':>8}{'seconds':>10}{'pages/s':>10}{'peak RSS':>12}{'procs':>7}  note")
+    for run in runs:
+        if run.seconds:
+            print(f"{run.name:<16}{run.pages:>8}{run.seconds:>10.1f}{run.pages_per_s:>10.1f}"
+                  f"{run.peak_rss_mb:>9.0f} MB{run.processes:>7}  {run.note}")
+        else:
+            print(f"{run.name:<16}{'-':>8}{'-':>10}{'-':>10}{'-':>12}{'-':>7}  {run.note}")
+    for run in runs:
+        if len(run.by_process) > 1:
+            print(f"{run.name} peak RSS by process: "
+                  + "; ".join(f"{label}: {mb:.0f} MB" for label, mb in run.by_process))
+    print(f"(the web has {expected} pages that answer 200, homepages included)")
+    govmon = next(r for r in runs if r.name == "govmon run")
+    for other in runs:
+        if other is not govmon and other.pages_per_s and govmon.pages_per_s:
+            print(f"govmon / {other.name}: {govmon.pages_per_s / other.pages_per_s:.2f}× pages/s, "
+                  f"{govmon.peak_rss_mb / other.peak_rss_mb:.2f}× peak RSS")
+    print(f"govmon peak RSS: {govmon.peak_rss_mb:.0f} MB (target < 400 MB)")
+
+
+TOOLS: dict[str, Callable[[Bench, bool], Outcome]] = {
+    "govmon": lambda bench, _install: run_govmon(bench),
+    "scrapy": lambda bench, _install: run_scrapy(bench),
+    "linkchecker": run_linkchecker,
+    "linkinator": run_linkinator,
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hosts", type=int, default=3)
-    parser.add_argument("--pages", type=int, default=1000, help="pages per host")
+    parser.add_argument("--pages", type=int, default=2000, help="pages per host")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--per-host", type=int, default=8)
+    parser.add_argument("--per-host", type=int, default=16)
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated, from " + ",".join(TOOLS))
+    parser.add_argument("--no-install", action="store_true", help="do not install nginx, LinkChecker or linkinator")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="run govmon's parent under cProfile, write the stats to FILE and print the top of them")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (web, outputs, reports)")
     args = parser.parse_args()
+    if not 1 <= args.hosts <= 250:
+        parser.error("--hosts must be 1..250 (one 127.0.0.x address each)")
     folder = Path(tempfile.mkdtemp(prefix="govmon-bench-"))
     folder.chmod(0o755)
-    port = free_port(args.hosts)
-    size = generate_web(folder / "web", args.hosts, args.pages, port)
-    server, label = start_server(folder / "web", args.hosts, port)
-    limits = [str(v) for v in (args.hosts, port, args.concurrency, args.per_host)]
-    print(f"web: {args.hosts} hosts × {args.pages} pages (+ ~2 % dead), {size / 2**20:.0f} MB, served by {label}; "
-          f"concurrency {args.concurrency}, {args.per_host} per host; {os.cpu_count()} CPUs")
+    port = web.free_port(args.hosts)
+    closed_port = web.free_port(1)  # nothing listens there: the web's "refused" dead links
+    size = web.generate(folder / "web", args.hosts, args.pages, port, closed_port)
+    server, label = web.start_server(folder / "web", args.hosts, port, install=not args.no_install)
+    nameserver = Nameserver({web.host_name(h): (web.host_ip(h), "::1") for h in range(args.hosts)})
+    bench = Bench(folder, args.hosts, args.pages, port, args.concurrency, args.per_host, nameserver.port)
+    print(f"web: {args.hosts} hosts × {args.pages} pages, {size / args.hosts / args.pages / 1024:.0f} KB a page, "
+          f"{size / 2**20:.0f} MB, served by {label} on port {port}; nameserver 127.0.0.1:{nameserver.port}; "
+          f"concurrency {args.concurrency}, {args.per_host} per host; {os.cpu_count()} CPUs; in {folder}", flush=True)
+    runs = []
     try:
-        config = govmon_config(folder, args.hosts, args.pages, port, args.concurrency, args.per_host)
-        out = folder / "crawl.jsonl"
-        runs = [
-            measure("govmon", [sys.executable, "-P", "-m", "spiders.crawl", "--config", str(config), "--out", str(out)],
-                    folder, lambda _: sum(1 for line in out.open(encoding="utf-8") if line.startswith('{"type":"page"'))),
-            measure("scrapy (bare)", [sys.executable, "-c", SCRAPY_BASELINE, *limits], folder,
-                    lambda text: int(text.split()[-1])),
-            measure("aiohttp (minimal)", [sys.executable, "-c", AIOHTTP_BASELINE, *limits], folder,
-                    lambda text: int(text.split()[-1])),
-        ]
-        ingest_s, rows = ingest_seconds(folder, out, args.hosts)
+        for name in args.tools.split(","):
+            print(f"running {name} …", flush=True)
+            if name == "govmon" and args.profile:
+                runs.append(run_govmon(bench, args.profile.resolve()))
+            else:
+                runs.append(TOOLS[name](bench, not args.no_install))
+            last = runs[-1]
+            print(f"  {last.pages} pages in {last.seconds:.1f} s, peak RSS {last.peak_rss_mb:.0f} MB; {last.note}",
+                  flush=True)
     finally:
         server.terminate()
         server.wait()
-    print(f"{'crawler':<20}{'pages':>8}{'seconds':>10}{'pages/s':>10}{'peak RSS':>12}")
-    for run in runs:
-        print(f"{run.name:<20}{run.pages:>8}{run.seconds:>10.1f}{run.pages_per_s:>10.0f}{run.peak_rss_mb:>9.0f} MB")
-    govmon = runs[0]
-    for other in runs[1:]:
-        print(f"govmon / {other.name}: {govmon.pages_per_s / other.pages_per_s:.2f}× pages/s")
-    print(f"ingest of govmon's file into SQLite: {ingest_s:.1f} s for {rows} rows")
-    shutil.rmtree(folder, ignore_errors=True)
+        nameserver.close()
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    if any(r.name == "govmon run" for r in runs):
+        print_table(runs, args.hosts * (args.pages + 1))
+    if args.profile and args.profile.exists():
+        print(f"\ngovmon's parent process under cProfile (stats in {args.profile}), by own time:")
+        pstats.Stats(str(args.profile)).sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ here explicitly (no plugin system): add a module, add an import.
 """
 
 from checks import availability  # noqa: F401  (registers its checks)
-from checks import freshness, links  # noqa: F401  (registers their checks)
+from checks import columns, footer  # noqa: F401  (register column:<requirement> and footer)
+from checks import freshness, https, ipv6, links  # noqa: F401  (registers their checks)
 from checks.base import REGISTRY, CheckSpec, Result, Status
 from checks.runner import PlannedCheck, evaluate, needs_of, plan, spec_for
 

@@ -65,6 +65,7 @@ class Verdict:
     params: Mapping[str, Any] = field(default_factory=dict)   # fills the message placeholders
     metrics: Mapping[str, Any] = field(default_factory=dict)  # numbers, strings and ISO dates only
     evidence: tuple[Evidence, ...] = ()
+    severity: Severity | None = None   # overrides the spec's for this result (e.g. 空白栏目 is a veto)
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,8 @@ def evaluate(snap: SiteSnapshot, planned: Sequence[PlannedCheck]) -> list[Result
     for p in planned:
         spec = REGISTRY[p.spec_id]
         v = _guard(spec, p, snap)
-        results.append(Result(check_id=p.check_id, status=v.status, severity=spec.severity, basis=p.basis,
+        results.append(Result(check_id=p.check_id, status=v.status, severity=v.severity or spec.severity,
+                              basis=p.basis,
                               message_key=v.key, message_params=dict(v.params), metrics=dict(v.metrics),
                               evidence=v.evidence))
     return results

@@ -14,7 +14,7 @@ import os
 import socket
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,8 +23,11 @@ from sqlalchemy.orm import Session
 
 import checks
 from checks.base import Result
-from checks.snapshot import RequirementInfo, SiteInfo
-from monitor import __version__, crawl, db, ingest, linkcheck, probes, store
+from checks.snapshot import RequirementInfo, SiteInfo, SiteSnapshot
+from checks.columns import footer_url, offsite_column
+from checks.freshness import homepage_chain, homepage_urls
+from checks.linktiers import link_tiers
+from monitor import __version__, columnprobe, crawl, db, ingest, linkcheck, probes, store
 from monitor.config import Config, Requirement, Site
 from monitor.resolver import Resolver
 
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 # A run whose heartbeat is older than this is taken for dead even on another host.
 STALE_AFTER = timedelta(hours=6)
+REDIRECT_TAGS = frozenset({"meta-refresh", "js-location"})
 CRAWL_EXAMPLES = 3   # example URLs per kind of crawl event kept in the run summary
 
 
@@ -76,7 +80,8 @@ def open_store(config: Config) -> Session:
 
 
 def execute(config: Config, *, kind: str, sites: Sequence[Site] | None = None, json_path: Path | None = None,
-            render: bool = True, progress: Progress | None = None) -> RunOutcome:
+            render: bool = True, progress: Progress | None = None,
+            has_ipv6_route: Callable[[], bool] | None = None) -> RunOutcome:
     """Run the checks for `sites` (default: all configured) and store the run."""
     say = progress or (lambda _msg: None)
     chosen = list(sites if sites is not None else config.sites)
@@ -88,7 +93,7 @@ def execute(config: Config, *, kind: str, sites: Sequence[Site] | None = None, j
         say(f"run {run_id}: {len(chosen)} sites")
         try:
             crawl_notes: dict[str, dict[str, object]] = {}
-            results = _collect_and_evaluate(session, config, run_id, chosen, say, crawl_notes)
+            results = _collect_and_evaluate(session, config, run_id, chosen, say, crawl_notes, has_ipv6_route)
             summary = _summary(results, time.monotonic() - started)
             summary["requirements"] = {r.id: r.title for r in config.requirements}
             summary["crawl"] = crawl_notes
@@ -119,7 +124,8 @@ def execute(config: Config, *, kind: str, sites: Sequence[Site] | None = None, j
 
 
 def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: Sequence[Site],
-                          say: Progress, crawl_notes: dict[str, dict[str, object]]) -> dict[str, list[Result]]:
+                          say: Progress, crawl_notes: dict[str, dict[str, object]],
+                          has_ipv6_route: Callable[[], bool] | None = None) -> dict[str, list[Result]]:
     requirements = [requirement_info(r) for r in config.requirements]
     settings = config.checks.model_dump(exclude={"disabled"})
     planned = {s.id: checks.plan(site_info(s), requirements, settings, disabled=config.disabled_for(s)) for s in sites}
@@ -141,13 +147,16 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
         for s in sites:
             if "probe:links" in needs[s.id] and "crawl" in gathered[s.id]:
                 gathered[s.id].add("probe:links")
-    targets = [probes.ProbeTarget(site_info(s), config.crawl_for(s), needs[s.id]) for s in sites]
+    targets = [_probe_target(session, config, run_id, s, needs[s.id], "crawl" in gathered[s.id]) for s in sites]
     say("probing")
-    collected = asyncio.run(probes.collect(targets, resolver=resolver, crawl=config.crawl, clock=utcnow))
+    collected = asyncio.run(probes.collect(targets, resolver=resolver, crawl=config.crawl, clock=utcnow,
+                                           has_ipv6_route=has_ipv6_route,
+                                           ipv6_probe_count=config.checks.ipv6_probe_count))
     store.save_dns(session, run_id, collected.dns, utcnow())
     for site_id, site_probes in collected.probes.items():
         store.save_probes(session, run_id, site_id, site_probes)
     store.heartbeat(session, run_id, utcnow())
+    _probe_columns(session, config, run_id, sites, planned, needs, gathered, resolver, say)
     say("evaluating")
     taken_at = utcnow()
     results: dict[str, list[Result]] = {}
@@ -157,6 +166,31 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
                                    window_days=config.checks.availability_window_days)
         results[s.id] = checks.evaluate(snap, planned[s.id])
     return results
+
+
+def _probe_columns(session: Session, config: Config, run_id: str, sites: Sequence[Site],
+                   planned: Mapping[str, tuple[checks.PlannedCheck, ...]], needs: Mapping[str, frozenset[str]],
+                   gathered: dict[str, set[str]], resolver: Resolver, say: Progress) -> None:
+    """Read each crawled homepage's footer and the columns a site links on other hosts (probe rows)."""
+    jobs: dict[str, tuple[str | None, list[str]]] = {}
+    for s in sites:
+        cols = [p for p in planned[s.id] if p.spec_id == "column" and not p.disabled]
+        wants_footer = "probe:footer" in needs[s.id]
+        if "crawl" not in gathered[s.id] or not (cols or wants_footer):
+            continue
+        snap = store.load_snapshot(session, run_id, site_info(s), taken_at=utcnow(), collected=frozenset({"crawl"}))
+        offsite = [u for p in cols if (u := offsite_column(snap, p.params["requirement"]))]
+        jobs[s.id] = (footer_url(snap) if wants_footer else None, offsite)
+    if not jobs:
+        return
+    say("reading footers and off-site columns")
+    extra = asyncio.run(columnprobe.collect(jobs, resolver=resolver, crawl=config.crawl, clock=utcnow))
+    for site_id, site_probes in extra.items():
+        store.save_probes(session, run_id, site_id, site_probes)
+    for site_id, (footer, _) in jobs.items():
+        if footer:
+            gathered[site_id].add("probe:footer")
+    store.heartbeat(session, run_id, utcnow())
 
 
 def _crawl_notes(events: Sequence[ingest.CrawlEvent]) -> dict[str, dict[str, object]]:
@@ -169,6 +203,23 @@ def _crawl_notes(events: Sequence[ingest.CrawlEvent]) -> dict[str, dict[str, obj
         if event.url and len(urls) < CRAWL_EXAMPLES:
             urls.append(event.url)
     return {site: {"counts": dict(c), "examples": examples[site]} for site, c in counts.items()}
+
+
+def _probe_target(session: Session, config: Config, run_id: str, site: Site, needs: frozenset[str],
+                  crawled: bool) -> probes.ProbeTarget:
+    """What the probes need of one site; where links-v6 is planned, the part of its crawl the link tiers use.
+
+    Only the links of the homepage and its secondary pages are kept (plus redirects), so that every site's
+    target does not hold its whole crawl in memory while all sites are probed together.
+    """
+    if "probe:links-v6" not in needs or not crawled:
+        return probes.ProbeTarget(site_info(site), config.crawl_for(site), needs)
+    pages, links = store.crawl_of(session, run_id, site.id) or ((), ())
+    snap = SiteSnapshot(site=site_info(site), taken_at=utcnow(), collected=frozenset(), pages=pages, links=links)
+    tiers = link_tiers(snap)
+    sources = set(homepage_urls(homepage_chain(snap))) | set(tiers.secondary)
+    kept = tuple(k for k in links if k.source_url in sources or k.tag in REDIRECT_TAGS)
+    return probes.ProbeTarget(site_info(site), config.crawl_for(site), needs, pages=pages, links=kept)
 
 
 def crawl_time_limit(config: Config, sites: Sequence[Site]) -> float:

@@ -263,31 +263,48 @@ def load_snapshot(session: Session, run_id: str, site: SiteInfo, *, taken_at: da
         history=History(availability=tuple(_probe(p) for p in window)))
 
 
+@_storage("reading a site's crawl")
+def crawl_of(session: Session, run_id: str, site_id: str) -> tuple[tuple[Page, ...], tuple[Link, ...]] | None:
+    """The pages and links the run's crawl stored for one site (for probes planned from them);
+    None when the crawl stored no page for it."""
+    pages, links, _ = _crawl(session, run_id, site_id)
+    return (pages, links) if pages else None
+
+
 def _crawl(session: Session, run_id: str, site_id: str
            ) -> tuple[tuple[Page, ...], tuple[Link, ...], Mapping[str, LinkTarget]]:
-    page_rows = session.scalars(sa.select(PageRow).where(PageRow.run_id == run_id, PageRow.site_id == site_id)
-                                .order_by(PageRow.id)).all()
+    # Plain column rows, not ORM objects: a large site has hundreds of thousands of links, and building
+    # an object per row was most of the time and memory of loading a snapshot.
+    of_site = (PageRow.run_id == run_id, PageRow.site_id == site_id)
+    page_rows = session.execute(sa.select(PageRow.id, PageRow.url, PageRow.final_url, PageRow.status,
+                                          PageRow.fetch_kind, PageRow.depth, PageRow.content_type, PageRow.encoding,
+                                          PageRow.size, PageRow.title, PageRow.redirect_chain)
+                                .where(*of_site).order_by(PageRow.id)).all()
     if not page_rows:
         return (), (), {}
     dates: dict[int, list[DateHit]] = {}
-    for d in session.scalars(sa.select(PageDateRow).join(PageRow, PageDateRow.page_id == PageRow.id)
-                             .where(PageRow.run_id == run_id, PageRow.site_id == site_id)
-                             .order_by(PageDateRow.id)):
-        dates.setdefault(d.page_id, []).append(DateHit(date=d.date, source=d.source, snippet=d.snippet))
+    for page_id, day, source, snippet in session.execute(
+            sa.select(PageDateRow.page_id, PageDateRow.date, PageDateRow.source, PageDateRow.snippet)
+            .join(PageRow, PageDateRow.page_id == PageRow.id).where(*of_site).order_by(PageDateRow.id)):
+        dates.setdefault(page_id, []).append(DateHit(date=day, source=source, snippet=snippet))
     pages = tuple(Page(url=p.url, final_url=p.final_url, status=p.status, fetch_kind=p.fetch_kind, depth=p.depth,
                        content_type=p.content_type, encoding=p.encoding, size=p.size, title=p.title,
                        redirect_chain=tuple(p.redirect_chain), dates=tuple(dates.get(p.id, ())))
                   for p in page_rows)
     url_of = {p.id: p.url for p in page_rows}
-    link_rows = session.scalars(sa.select(LinkRow).where(LinkRow.run_id == run_id, LinkRow.site_id == site_id)
-                                .order_by(LinkRow.id))
-    links = tuple(Link(source_url=url_of[k.source_page_id], target_url=k.target_url, tag=k.tag, text=k.text,
-                       context=k.context) for k in link_rows)
+    link_rows = session.execute(sa.select(LinkRow.source_page_id, LinkRow.target_url, LinkRow.tag, LinkRow.text,
+                                          LinkRow.context)
+                                .where(LinkRow.run_id == run_id, LinkRow.site_id == site_id)
+                                .order_by(LinkRow.id).execution_options(yield_per=5000))
+    links = tuple(Link(source_url=url_of[source], target_url=target, tag=tag, text=text, context=context)
+                  for source, target, tag, text, context in link_rows)
     linked = sa.select(LinkRow.target_url).where(LinkRow.run_id == run_id, LinkRow.site_id == site_id)
-    targets = {t.url: LinkTarget(url=t.url, outcome=t.outcome, http_status=t.http_status, attempts=t.attempts,
-                                 final_url=t.final_url, detail=t.detail)
-               for t in session.scalars(sa.select(LinkTargetRow).where(LinkTargetRow.run_id == run_id,
-                                                                       LinkTargetRow.url.in_(linked)))}
+    targets = {url: LinkTarget(url=url, outcome=outcome, http_status=status, attempts=attempts, final_url=final,
+                               detail=detail)
+               for url, outcome, status, attempts, final, detail in session.execute(
+                   sa.select(LinkTargetRow.url, LinkTargetRow.outcome, LinkTargetRow.http_status,
+                             LinkTargetRow.attempts, LinkTargetRow.final_url, LinkTargetRow.detail)
+                   .where(LinkTargetRow.run_id == run_id, LinkTargetRow.url.in_(linked)))}
     return pages, links, targets
 
 

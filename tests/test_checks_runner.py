@@ -31,6 +31,8 @@ def probe_checks() -> Iterator[None]:
             raise RuntimeError("kaput")
         if params.get("bad_key"):
             return Verdict(Status.PASS, "nonexistent")
+        if params.get("veto"):
+            return Verdict(Status.FAIL, "boom", severity=Severity.VETO)
         return Verdict(Status.PASS, "ok")
 
     @check(id="colx", title=T(zh="栏", en="c"), failure_title=T(zh="栏", en="c"), description=T(zh="栏", en="c"),
@@ -104,3 +106,9 @@ def test_needs_are_the_union_of_enabled_checks(probe_checks: None) -> None:
 def test_result_carries_severity_and_basis(probe_checks: None) -> None:
     [r] = evaluate(snap({"crawl"}), only("colx:negative_list"))
     assert (r.severity, r.basis) == (Severity.MAJOR, "一(一)4")
+
+
+def test_a_verdict_may_raise_its_own_severity(probe_checks: None) -> None:
+    [plain] = evaluate(snap({"probe:v6"}), only("testonly"))
+    [veto] = evaluate(snap({"probe:v6"}), only("testonly", veto=True))
+    assert (plain.severity, veto.severity) == (Severity.MINOR, Severity.VETO)

@@ -30,8 +30,17 @@ from monitor.demo import DemoWeb
 from monitor.demo.build import SitePlan, build_site
 from monitor.demo.columns import Column
 from monitor.demo.configfile import DEMO_CRAWL
+from monitor.demo.ipv6cases import (
+    NGINX_PAGE,
+    PORTAL,
+    V6_DEFAULT_PAGE,
+    V6_RESET,
+    XXGK,
+    ipv6_truth,
+)
 from monitor.demo.sites import assemble, portal_columns
 from monitor.demo.walk import canonical
+from monitor.demo.zone import expected_answer
 from monitor.fetch import Fetcher, FetchOutcome
 from monitor.resolver import Resolver
 
@@ -652,3 +661,53 @@ def test_written_config_loads_with_monitor_config(demo_web: DemoWeb, tmp_path: P
     assert [site.id for site in loaded.sites] == [site.id for site in demo_web.sites if site.listed]
     assert loaded.dns.port == demo_web.dns_port
     assert loaded.crawl_for(next(s for s in loaded.sites if s.id == "yshj")).max_pages == 10
+
+
+def test_issue4_column_cases_are_placed_with_their_truth(demo_web: DemoWeb) -> None:
+    from monitor.demo.columncases import decision_ages, judged_year
+
+    sites = listed(demo_web)
+    cases = {(sid, req): (c["status"], c["reason"], c.get("where"), c.get("text"))
+             for sid in ("cykfq", "cygxq", "cyzbq") for req, c in sites[sid]["columns"].items()}
+    assert cases[("cykfq", "enterprise_relief")] == ("pass", None, "sub", "惠企纾困")
+    assert cases[("cykfq", "major_decisions")][:2] == ("fail", "late")
+    assert cases[("cygxq", "enterprise_relief")][:3] == ("pass", None, "topic")
+    assert cases[("cygxq", "negative_list")][:3] == ("pass", None, "iframe")
+    assert cases[("cyzbq", "enterprise_relief")][:3] == ("pass", None, "host")
+    assert cases[("cyzbq", "negative_list")][:2] == ("fail", "missing")
+    paged = sites["cykfq"]["columns"]["negative_list"]
+    assert paged["items"] == 8 and all(demo_web.url("www.cykfq.gov.test", f"/fmqd/index_{n}.html")
+                                       in sites["cykfq"]["page_urls"] for n in (1, 2))
+    topic = demo_web.url("www.cygxq.gov.test", "/ztzl/zqsk/")
+    home = demo_web.url("www.cygxq.gov.test")
+    _, _, body = get("127.0.0.1", demo_web.http_port, "www.cygxq.gov.test")
+    assert "/ztzl/zqsk/" not in body.decode("utf-8") and topic in sites["cygxq"]["page_urls"] and home != topic
+    today = date.today()
+    late_day = today - timedelta(days=decision_ages(today, late=True)[0])
+    assert late_day.year == judged_year(today) and late_day > date(judged_year(today), 3, 31)
+    assert all("column only" not in t for t in demo_web.truth["issue4_todo"])
+
+
+def test_issue5_ipv6_cases_differ_only_over_ipv6(demo_web: DemoWeb) -> None:
+    if not demo_web.ipv6:
+        pytest.skip("this machine has no ::1")
+    status, _, body = get("127.0.0.1", demo_web.http_port, V6_DEFAULT_PAGE)
+    assert status == 200 and "朝阳市统计局" in body.decode("utf-8")
+    status, _, body = get("::1", demo_web.http_port, V6_DEFAULT_PAGE)
+    assert (status, body.decode("utf-8")) == (200, NGINX_PAGE)
+    assert get("127.0.0.1", demo_web.http_port, V6_RESET)[0] == 200
+    with pytest.raises((ConnectionError, http.client.RemoteDisconnected)):
+        get("::1", demo_web.http_port, V6_RESET)
+
+
+def test_issue5_ipv6_truth_covers_every_class(demo_web: DemoWeb) -> None:
+    truth = ipv6_truth(demo_web)
+    assert expected_answer(demo_web.zone, XXGK, "AAAA")["kind"] == "no_answer"
+    assert expected_answer(demo_web.zone, PORTAL, "AAAA")["addresses"] == ["::1"]
+    assert (truth["nanpiao-yshj"]["secondary_ok"], truth["nanpiao-yshj"]["secondary_total"]) == (12, 15)
+    assert truth["nanpiao-yshj"]["ipv6:links"] == "fail"
+    assert truth["beipiao"]["cname_chain"] == ["beipiao.cdn.test", "edge.cdn.test"]
+    homepage = Counter(t["ipv6:homepage"] for t in truth.values())
+    assert all(homepage[s] for s in ("pass", "warn", "fail", "error"))
+    assert {t["ipv6:dns"] for t in truth.values()} == {"pass", "fail"}
+    assert {truth[s]["ipv6:homepage"] for s in ("chaoyang-tjj", "chaoyang-sfj", "longcheng")} == {"warn", "fail", "error"}

@@ -14,6 +14,7 @@ from datetime import date
 
 from monitor.demo import content
 from monitor.demo.build import SitePlan, build_site
+from monitor.demo.columncases import column_case_plans
 from monitor.demo.columns import Column
 from monitor.demo.externals import (
     OFFICE,
@@ -26,6 +27,7 @@ from monitor.demo.externals import (
     WAF,
     others,
 )
+from monitor.demo.ipv6cases import ipv6_case_plans
 from monitor.demo.markup import STATIC_HOST
 from monitor.demo.spec import (
     UNSERVED_V4,
@@ -239,7 +241,7 @@ def _departments() -> tuple[SitePlan, ...]:
 
 
 def _plans(today: date) -> tuple[SitePlan, ...]:
-    return (_city(today), *_counties(), *_departments())
+    return (_city(today), *_counties(), *_departments(), *column_case_plans(today), *ipv6_case_plans(today))
 
 
 def build_sites(today: date) -> tuple[DemoSite, ...]:

@@ -89,9 +89,12 @@ def _reached(plan: ColumnPlan, crawl: SiteCrawl, url_for: Callable[..., str]) ->
 
 
 def _deadline_met(plan: ColumnPlan, deadline: str, today: date) -> bool:
+    """The judged year's item is dated on or before its deadline; the judged year is this year
+    once the deadline has passed, else last year (checks.columns.judged_year)."""
     month, day = (int(part) for part in deadline.split("-"))
-    due = date(today.year, month, day)
-    return today <= due or any(date(today.year, 1, 1) <= item.day <= due for item in plan.items)
+    year = today.year if today > date(today.year, month, day) else today.year - 1
+    due = date(year, month, day)
+    return any(date(year, 1, 1) <= item.day <= due for item in plan.items)
 
 
 def column_truth(requirement: Mapping[str, Any], crawl: SiteCrawl, available: bool, today: date,

@@ -1,0 +1,67 @@
+"""The secondary and tertiary link tiers of a site, as the national IPv6 monitoring counts them.
+
+Secondary: the distinct same-site targets linked from the homepage; tertiary:
+the distinct same-site targets linked from the secondary pages, not already
+counted; same-site: the site's host or a host under its domain (the host
+without a leading "www."). Shared by checks.ipv6 (judging) and monitor.probes
+(what to fetch over IPv6); registers no check. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urldefrag, urlsplit
+
+from checks.freshness import answered, homepage_chain, homepage_urls
+from checks.snapshot import SiteSnapshot
+
+TIER_TAGS = frozenset({"a", "area", "iframe", "frame"})
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def same_site(url: str, site_url: str) -> bool:
+    """The site's own host, or a host under its domain (the site host without a leading "www.")."""
+    host, own = host_of(url), host_of(site_url)
+    base = own.removeprefix("www.")
+    return bool(host) and (host == own or host == base or host.endswith("." + base))
+
+
+@dataclass(frozen=True)
+class Tiers:
+    secondary: tuple[str, ...]      # distinct same-site targets linked from the homepage
+    tertiary: tuple[str, ...]       # distinct same-site targets linked from secondary pages, not counted above
+    offsite: tuple[str, ...]        # distinct off-site targets of the homepage and secondary pages
+    source: Mapping[str, str]       # target → the first page it was found on
+
+
+def link_tiers(snap: SiteSnapshot) -> Tiers:
+    """Secondary and tertiary link targets from the crawl, in page order; http(s) page links only."""
+    chain = homepage_chain(snap)
+    home = homepage_urls(chain)
+    source: dict[str, str] = {}
+
+    def targets(sources: frozenset[str], skip: set[str]) -> tuple[list[str], list[str]]:
+        own: list[str] = []
+        other: list[str] = []
+        for link in snap.links:
+            if link.source_url not in sources or link.tag not in TIER_TAGS:
+                continue
+            url = urldefrag(link.target_url).url
+            if urlsplit(url).scheme not in ("http", "https") or url in skip:
+                continue
+            skip.add(url)
+            source.setdefault(url, link.source_url)
+            (own if same_site(url, snap.site.url) else other).append(url)
+        return own, other
+
+    seen = set(home)
+    secondary, off1 = targets(home, seen)
+    pages = snap.page_by_url
+    second_pages = frozenset(u for url in secondary if url in pages and answered(pages[url])
+                             for u in (url, pages[url].final_url))
+    tertiary, off2 = targets(second_pages, seen)
+    return Tiers(tuple(secondary), tuple(tertiary), tuple(off1 + off2), source)

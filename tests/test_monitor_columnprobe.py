@@ -1,0 +1,62 @@
+"""monitor.columnprobe against the demo web: a column on another host, read with its pagination."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from checks.base import Status
+from checks.columns import judge, offsite_column
+from checks.snapshot import Probe
+from monitor import config
+from monitor.columnprobe import collect, probe_column
+from monitor.demo import DemoWeb
+from monitor.demo.configfile import DEMO_CRAWL
+from monitor.fetch import Fetcher
+from monitor.resolver import Resolver
+from tests.builders import link, page, requirement, snapshot
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def fetch_column(web: DemoWeb, url: str) -> Probe:
+    async def go() -> Probe:
+        resolver = Resolver(["127.0.0.1"], port=web.dns_port, timeout_s=1)
+        async with Fetcher(resolver, timeout_s=DEMO_CRAWL["timeout_s"],
+                           allowed_networks=DEMO_CRAWL["allowed_networks"]) as fetcher:
+            return await probe_column(fetcher, url, now)
+
+    return asyncio.run(go())
+
+
+def test_a_paginated_column_is_counted_over_its_pages(demo_web: DemoWeb) -> None:
+    truth = demo_web.truth["sites"]["cykfq"]["columns"]["negative_list"]
+    taken = fetch_column(demo_web, truth["url"])
+    assert taken.outcome == "ok"
+    assert (taken.detail["items"], len(taken.detail["list_pages"])) == (truth["items"], 3)
+    assert taken.detail["latest"] == truth["latest"]
+
+
+def test_a_column_on_another_host_is_judged_from_its_probe(demo_web: DemoWeb, tmp_path: Path) -> None:
+    truth = demo_web.truth["sites"]["cyzbq"]["columns"]["enterprise_relief"]
+    home = demo_web.url("www.cyzbq.gov.test")
+    snap = snapshot(pages=[page(home, depth=0, title="朝阳综合保税区管理委员会")],
+                    links=[link(home, truth["url"], text="助企纾困", context="nav")], taken_at=now())
+    relief = requirement("enterprise_relief", title="助企纾困专题", keywords=("助企纾困", "纾困"), max_age_days=90)
+    assert offsite_column(snap, relief) == truth["url"]
+    path = demo_web.write_config(tmp_path / "sites.toml", storage_url=f"sqlite:///{tmp_path / 'g.db'}",
+                                report_dir=str(tmp_path))
+    cfg = config.load(path)
+    resolver = Resolver(["127.0.0.1"], port=demo_web.dns_port, timeout_s=1)
+    found = asyncio.run(collect({"cyzbq": (home, [truth["url"]])}, resolver=resolver, crawl=cfg.crawl, clock=now))
+    kinds = [p.kind for p in found["cyzbq"]]
+    assert kinds == ["footer", "column"]
+    verdict = judge(snapshot(pages=snap.pages, links=snap.links, probes=found["cyzbq"], taken_at=now()), relief)
+    assert (verdict.status, verdict.key) == (Status.PASS, "column.ok")
+    assert (verdict.metrics["items"], verdict.metrics["latest"], verdict.metrics["where"]) == (
+        truth["items"], truth["latest"], "host")
+    assert all(json.loads(json.dumps(p.detail)) == p.detail for p in found["cyzbq"])  # stored as JSON probe rows
