@@ -3,7 +3,8 @@
 Frozen dataclasses, built by monitor.store from the database (or by
 tests/builders.py). Pure data: no I/O, no clock; `taken_at` is "now" for checks.
 Outcome kinds are plain strings carrying monitor.outcomes values, because
-checks/ imports nothing outside the standard library.
+checks/ imports nothing outside the standard library. The per-page and
+per-link types use slots: a large site has hundreds of thousands of links.
 """
 
 from __future__ import annotations
@@ -38,14 +39,14 @@ class RequirementInfo:
     deadline: str | None = None           # "MM-DD": the year's item must be dated on or before
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DateHit:
     date: date
     source: str                           # list-item | meta | header | text
     snippet: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Page:
     url: str
     final_url: str
@@ -60,7 +61,7 @@ class Page:
     dates: tuple[DateHit, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
     source_url: str
     target_url: str
@@ -69,7 +70,7 @@ class Link:
     context: str = "body"                 # nav | subnav | list | body | footer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LinkTarget:
     url: str
     outcome: str                          # a FetchKind value
@@ -79,7 +80,7 @@ class LinkTarget:
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DnsAnswer:
     name: str
     rtype: str                            # A | AAAA | CNAME | NS
@@ -89,7 +90,7 @@ class DnsAnswer:
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Probe:
     """One network probe beyond the crawl (availability, homepage-v4/-v6, tls)."""
 

@@ -296,7 +296,11 @@ def _crawl(session: Session, run_id: str, site_id: str
                                           LinkRow.context)
                                 .where(LinkRow.run_id == run_id, LinkRow.site_id == site_id)
                                 .order_by(LinkRow.id).execution_options(yield_per=5000))
-    links = tuple(Link(source_url=url_of[source], target_url=target, tag=tag, text=text, context=context)
+    # One string object per distinct value: most links repeat the same few targets, texts and tags.
+    same: dict[str, str] = {}
+    links = tuple(Link(source_url=url_of[source], target_url=same.setdefault(target, target),
+                       tag=same.setdefault(tag, tag), text=same.setdefault(text, text),
+                       context=same.setdefault(context, context))
                   for source, target, tag, text, context in link_rows)
     linked = sa.select(LinkRow.target_url).where(LinkRow.run_id == run_id, LinkRow.site_id == site_id)
     targets = {url: LinkTarget(url=url, outcome=outcome, http_status=status, attempts=attempts, final_url=final,
