@@ -8,6 +8,8 @@ a run is never shown half-written as complete.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import contextlib
 import logging
 import os
@@ -36,6 +38,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 # A run whose heartbeat is older than this is taken for dead even on another host.
 STALE_AFTER = timedelta(hours=6)
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("c") else None
+if _LIBC is not None and not hasattr(_LIBC, "malloc_trim"):   # not glibc
+    _LIBC = None
 REDIRECT_TAGS = frozenset({"meta-refresh", "js-location"})
 CRAWL_EXAMPLES = 3   # example URLs per kind of crawl event kept in the run summary
 
@@ -147,7 +152,10 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
         for s in sites:
             if "probe:links" in needs[s.id] and "crawl" in gathered[s.id]:
                 gathered[s.id].add("probe:links")
-    targets = [_probe_target(session, config, run_id, s, needs[s.id], "crawl" in gathered[s.id]) for s in sites]
+    targets = []
+    for s in sites:
+        targets.append(_probe_target(session, config, run_id, s, needs[s.id], "crawl" in gathered[s.id]))
+        release_memory()
     say("probing")
     collected = asyncio.run(probes.collect(targets, resolver=resolver, crawl=config.crawl, clock=utcnow,
                                            has_ipv6_route=has_ipv6_route,
@@ -165,6 +173,8 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
                                    collected=frozenset(gathered[s.id] | collected.collected.get(s.id, frozenset())),
                                    window_days=config.checks.availability_window_days)
         results[s.id] = checks.evaluate(snap, planned[s.id])
+        del snap
+        release_memory()
     return results
 
 
@@ -181,6 +191,8 @@ def _probe_columns(session: Session, config: Config, run_id: str, sites: Sequenc
         snap = store.load_snapshot(session, run_id, site_info(s), taken_at=utcnow(), collected=frozenset({"crawl"}))
         offsite = [u for p in cols if (u := offsite_column(snap, p.params["requirement"]))]
         jobs[s.id] = (footer_url(snap) if wants_footer else None, offsite)
+        del snap
+        release_memory()
     if not jobs:
         return
     say("reading footers and off-site columns")
@@ -220,6 +232,17 @@ def _probe_target(session: Session, config: Config, run_id: str, site: Site, nee
     sources = set(homepage_urls(homepage_chain(snap))) | set(tiers.secondary)
     kept = tuple(k for k in links if k.source_url in sources or k.tag in REDIRECT_TAGS)
     return probes.ProbeTarget(site_info(site), config.crawl_for(site), needs, pages=pages, links=kept)
+
+
+def release_memory() -> None:
+    """Hand freed memory back to the OS between phases that load whole crawls.
+
+    Each phase builds and drops large snapshots (freed by reference counting;
+    they hold no cycles); without this glibc keeps the freed heap, and the
+    process's peak grows phase after phase.
+    """
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def crawl_time_limit(config: Config, sites: Sequence[Site]) -> float:
