@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from urllib.parse import urlsplit
+from urllib.robotparser import RobotFileParser
 
 import certifi
 import httpx
@@ -106,6 +108,39 @@ def make_ssl_context(verify: bool | str | ssl.SSLContext) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+class RobotsRules:
+    """robots.txt rules per origin, fetched once through a Fetcher and shared by its callers.
+
+    A missing or failing robots.txt allows everything. `agent` None obeys nothing.
+    `fetched` counts the robots.txt requests made.
+    """
+
+    def __init__(self, fetcher: Fetcher, agent: str | None, limit: asyncio.Semaphore) -> None:
+        self.fetcher, self.agent, self.limit = fetcher, agent, limit
+        self.fetched = 0
+        self._rules: dict[str, asyncio.Task[RobotFileParser | None]] = {}
+
+    async def allow(self, url: str) -> bool:
+        if self.agent is None:
+            return True
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        if origin not in self._rules:
+            self._rules[origin] = asyncio.ensure_future(self._load(origin))
+        rules = await asyncio.shield(self._rules[origin])
+        return rules is None or rules.can_fetch(self.agent, url)
+
+    async def _load(self, origin: str) -> RobotFileParser | None:
+        async with self.limit:
+            outcome = await self.fetcher.fetch(f"{origin}/robots.txt")
+        self.fetched += 1
+        if not outcome.ok:
+            return None
+        rules = RobotFileParser()
+        rules.parse(outcome.text().splitlines())
+        return rules
 
 
 class Fetcher:

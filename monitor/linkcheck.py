@@ -23,12 +23,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import unquote, urldefrag, urlsplit
-from urllib.robotparser import RobotFileParser
 
 from checks.links import DEAD_KINDS
 from checks.snapshot import LinkTarget
 from monitor.config import Crawl
-from monitor.fetch import RETRY_AFTER_CAP_S, Fetcher, FetchOutcome, retry_after_s
+from monitor.fetch import RETRY_AFTER_CAP_S, Fetcher, FetchOutcome, RobotsRules, retry_after_s
 from monitor.htmltext import media_type, not_found, visible_text
 from monitor.outcomes import TRANSIENT_KINDS, FetchKind
 from monitor.resolver import Resolver
@@ -160,14 +159,13 @@ class _Checker:
     def __init__(self, fetcher: Fetcher, *, retries: int, concurrency: int, backoff_s: float,
                  progress: Progress | None, total: int, robots_agent: str | None = None) -> None:
         self.fetcher = fetcher
-        self.robots_agent = robots_agent
-        self.robots: dict[str, asyncio.Task[RobotFileParser | None]] = {}
         self.progress = progress
         self.total = total
         self.done = self.reported = 0
         self.retries = retries
         self.backoff_s = backoff_s
         self.slots = asyncio.Semaphore(concurrency)
+        self.robots = RobotsRules(fetcher, robots_agent, self.slots)
         self.hosts: dict[str, _Host] = defaultdict(_Host)
         self.fingerprints: dict[str, asyncio.Task[_Fingerprint | None]] = {}
         self.requests = 0
@@ -219,7 +217,7 @@ class _Checker:
             await _sleep_until(item.ready_at)
         elif item.known is not None and await self._judge_known(item, item.known):
             return
-        if round_ == 0 and not await self._robots_allow(item.url):
+        if round_ == 0 and not await self.robots.allow(item.url):
             item.finish(FetchKind.ROBOTS, "refused by the host's robots.txt; not requested")
             return
         if host.gave_up is not None:
@@ -235,29 +233,6 @@ class _Checker:
             item.retry_after = retry_after_s(outcome.headers.get("retry-after")) or 0.0
             return
         await self._conclude(item, outcome)
-
-    async def _robots_allow(self, url: str) -> bool:
-        """Whether robots.txt lets us request `url` (always, when robots are not obeyed).
-
-        One robots.txt request per origin; a missing or failing robots.txt allows everything.
-        """
-        if self.robots_agent is None:
-            return True
-        origin = _origin(url)
-        if origin not in self.robots:
-            self.robots[origin] = asyncio.ensure_future(self._load_robots(origin))
-        rules = await self.robots[origin]
-        return rules is None or rules.can_fetch(self.robots_agent, url)
-
-    async def _load_robots(self, origin: str) -> RobotFileParser | None:
-        async with self.slots:
-            outcome = await self.fetcher.fetch(f"{origin}/robots.txt")
-        self.requests += 1
-        if not outcome.ok:
-            return None
-        rules = RobotFileParser()
-        rules.parse(outcome.body.decode("utf-8", "replace").splitlines())
-        return rules
 
     async def _judge_known(self, item: _Item, known: KnownPage) -> bool:
         """Decide from the crawl when it fetched the URL with a 2xx; False: request it."""
@@ -442,7 +417,7 @@ async def check_targets(targets: Sequence[TargetToCheck], *, known: Mapping[str,
     counts = Counter(r.outcome for r in results.values())
     log.info("link check: %d targets (%d decided by the crawl), %d requests, %d dead, %d blocked, "
              "%d rate-limited in %.1f s", len(results), sum(1 for i in items.values() if i.attempts == 0 and i.known),
-             checker.requests, sum(n for k, n in counts.items() if k in DEAD_KINDS), counts["blocked"],
+             checker.requests + checker.robots.fetched, sum(n for k, n in counts.items() if k in DEAD_KINDS), counts["blocked"],
              counts["rate_limited"], _now() - started)
     return list(results.values())
 

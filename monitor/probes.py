@@ -25,13 +25,11 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from urllib.parse import urlsplit
-from urllib.robotparser import RobotFileParser
 
-from checks.linktiers import link_tiers
+from checks.linktiers import host_of, link_tiers
 from checks.snapshot import DnsAnswer, Link, Page, Probe, SiteInfo, SiteSnapshot
 from monitor.config import Crawl
-from monitor.fetch import Fetcher, FetchOutcome, make_ssl_context
+from monitor.fetch import Fetcher, FetchOutcome, RobotsRules, make_ssl_context
 from monitor.outcomes import FetchKind
 from monitor.resolver import Answer, Resolver, ip_literal
 from monitor.tlsprobe import tls_probe
@@ -58,10 +56,6 @@ class Collected:
     probes: Mapping[str, tuple[Probe, ...]] = field(default_factory=dict)   # by site id
     dns: tuple[DnsAnswer, ...] = ()
     collected: Mapping[str, frozenset[str]] = field(default_factory=dict)   # inputs gathered, by site id
-
-
-def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
 
 
 def dns_answer(a: Answer) -> DnsAnswer:
@@ -165,9 +159,8 @@ class _Once:
 
     def __init__(self, fetcher: Fetcher, limit: asyncio.Semaphore, crawl: Crawl) -> None:
         self.fetcher, self.limit, self.retries = fetcher, limit, crawl.retries
-        self.agent = crawl.user_agent if crawl.obey_robots else None
+        self.robots = RobotsRules(fetcher, crawl.user_agent if crawl.obey_robots else None, limit)
         self.tasks: dict[str, asyncio.Task[tuple[FetchOutcome, int]]] = {}
-        self.robots: dict[str, asyncio.Task[RobotFileParser | None]] = {}
 
     async def fetch(self, url: str) -> tuple[FetchOutcome, int]:
         if url not in self.tasks:
@@ -175,25 +168,11 @@ class _Once:
         return await asyncio.shield(self.tasks[url])
 
     async def _fetch(self, url: str) -> tuple[FetchOutcome, int]:
-        if self.agent is not None:
-            origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
-            if origin not in self.robots:
-                self.robots[origin] = asyncio.ensure_future(self._robots(origin))
-            rules = await asyncio.shield(self.robots[origin])
-            if rules is not None and not rules.can_fetch(self.agent, url):
-                return FetchOutcome(url, url, FetchKind.ROBOTS, detail="refused by the host's robots.txt; "
-                                                                       "not requested"), 0
+        if not await self.robots.allow(url):
+            return FetchOutcome(url, url, FetchKind.ROBOTS, detail="refused by the host's robots.txt; "
+                                                                   "not requested"), 0
         async with self.limit:
             return await self.fetcher.fetch_retrying(url, retries=self.retries, family=6)
-
-    async def _robots(self, origin: str) -> RobotFileParser | None:
-        async with self.limit:
-            outcome = await self.fetcher.fetch(f"{origin}/robots.txt")
-        if not outcome.ok:
-            return None
-        rules = RobotFileParser()
-        rules.parse(outcome.text().splitlines())
-        return rules
 
 
 async def _links_v6(once: _Once, target: ProbeTarget, route: bool, clock: Callable[[], datetime]) -> list[Probe]:
