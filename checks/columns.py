@@ -8,7 +8,7 @@ crawled page is a list of dated items is a column; a target that is an
 article (dates in its header only, no list) is rejected as "headline, not a
 column". Items are the list links of the column page and of its pagination
 pages (index_N.html / 下一页 links the crawl fetched within max_depth). A
-column on another host is judged from a `column` probe when one was taken
+column outside the site's scope (checks.scope) is judged from a `column` probe when one was taken
 (detail: items, latest, latest_title), else reported found and unexamined.
 
 Deadlines ("MM-DD"): the judged year is the snapshot's year once its deadline
@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from checks.base import Evidence, Severity, Status, T, Verdict, check
 from checks.freshness import homepage_chain
+from checks.scope import site_scope
 from checks.snapshot import Link, Page, Probe, RequirementInfo, SiteSnapshot
 
 FOLLOW_TAGS = frozenset({"a", "area", "iframe", "frame", "meta-refresh", "js-location"})
@@ -96,7 +97,7 @@ class _Crawl:
         for link in snap.links:
             self.out.setdefault(link.source_url, []).append(link)
         self.home = next((p for p in snap.pages if p.depth == 0), None)
-        self.host = _host(self.home.final_url if self.home else snap.site.url)
+        self.scope = site_scope(snap)
         self.framed = {link.target_url for link in snap.links if link.tag in ("iframe", "frame")}
         self.parent = self._tree()
 
@@ -147,7 +148,7 @@ class _Crawl:
 
     def where(self, link: Link) -> str:
         source = self.pages.get(link.source_url)
-        if _host(link.target_url) != self.host:
+        if not self.scope.covers(link.target_url):
             return "host"
         if link.source_url in self.framed or (source is not None and source.url in self.framed):
             return "iframe"

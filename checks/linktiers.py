@@ -2,8 +2,7 @@
 
 Secondary: the distinct same-site targets linked from the homepage; tertiary:
 the distinct same-site targets linked from the secondary pages, not already
-counted; same-site: the site's host or a host under its domain (the host
-without a leading "www."). Shared by checks.ipv6 (judging) and monitor.probes
+counted; same-site: a host the site's scope covers (checks.scope). Shared by checks.ipv6 (judging) and monitor.probes
 (what to fetch over IPv6); registers no check. Pure: no I/O, no clock.
 """
 
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urldefrag, urlsplit
 
 from checks.freshness import answered, homepage_chain, homepage_urls
+from checks.scope import site_scope
 from checks.snapshot import SiteSnapshot
 
 TIER_TAGS = frozenset({"a", "area", "iframe", "frame"})
@@ -21,13 +21,6 @@ TIER_TAGS = frozenset({"a", "area", "iframe", "frame"})
 
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
-
-
-def same_site(url: str, site_url: str) -> bool:
-    """The site's own host, or a host under its domain (the site host without a leading "www.")."""
-    host, own = host_of(url), host_of(site_url)
-    base = own.removeprefix("www.")
-    return bool(host) and (host == own or host == base or host.endswith("." + base))
 
 
 @dataclass(frozen=True)
@@ -43,6 +36,7 @@ def link_tiers(snap: SiteSnapshot) -> Tiers:
     chain = homepage_chain(snap)
     home = homepage_urls(chain)
     source: dict[str, str] = {}
+    scope = site_scope(snap)
 
     def targets(sources: frozenset[str], skip: set[str]) -> tuple[list[str], list[str]]:
         own: list[str] = []
@@ -55,7 +49,7 @@ def link_tiers(snap: SiteSnapshot) -> Tiers:
                 continue
             skip.add(url)
             source.setdefault(url, link.source_url)
-            (own if same_site(url, snap.site.url) else other).append(url)
+            (own if scope.covers(url) else other).append(url)
         return own, other
 
     seen = set(home)

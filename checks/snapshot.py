@@ -22,6 +22,8 @@ class SiteInfo:
     url: str
     kind: str
     level: str
+    extra_hosts: tuple[str, ...] = ()     # hosts of the site beyond its homepage's domain (config extra_hosts)
+    scope: str = "site"                   # "site" | "host": see checks.scope
 
 
 @dataclass(frozen=True)

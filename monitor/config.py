@@ -25,6 +25,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
                       ValidationError, model_validator)
 from pydantic_core import PydanticCustomError
 
+from checks.scope import SCOPES, SiteScope
 from monitor import __version__
 from monitor.config_errors import Loc, format_errors, reason, suggest, syntax_error
 
@@ -325,6 +326,7 @@ class Site(_Model):
     kind: Kind
     level: Level
     extra_hosts: list[Annotated[str, AfterValidator(_host)]] = []
+    scope: Annotated[Literal["site", "host"], _one_of("scope", SCOPES)] = "site"
     disabled_checks: list[str] = []
     note: str | None = None
     max_pages: PositiveInt | None = None
@@ -342,6 +344,10 @@ class Site(_Model):
     def hosts(self) -> tuple[str, ...]:
         """Every host that belongs to the site: the url's host, then extra_hosts."""
         return tuple(dict.fromkeys((self.host, *self.extra_hosts)))
+
+    def site_scope(self) -> SiteScope:
+        """The hosts the site is made of (checks.scope): what is crawled and judged as the site's."""
+        return SiteScope.of(self.url, self.extra_hosts, self.scope)
 
 
 def _cross_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:

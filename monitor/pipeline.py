@@ -60,7 +60,8 @@ def utcnow() -> datetime:
 
 
 def site_info(site: Site) -> SiteInfo:
-    return SiteInfo(id=site.id, name=site.name, url=str(site.url), kind=site.kind, level=site.level)
+    return SiteInfo(id=site.id, name=site.name, url=str(site.url), kind=site.kind, level=site.level,
+                    extra_hosts=tuple(site.extra_hosts), scope=site.scope)
 
 
 def requirement_info(req: Requirement) -> RequirementInfo:

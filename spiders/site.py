@@ -1,19 +1,21 @@
 """SiteSpider: the one spider that crawls every site of a run, each within its own bounds.
 
-Owns crawl scope (the site's hosts, plus the host its homepage redirects to),
-the per-site bounds as counters, canonical dedupe, trap cuts, and turning each
+Owns applying the crawl scope (checks.scope: the site's homepage host, base
+domain and its sub-domains, extra_hosts, plus the host its homepage redirects
+to), the per-site bounds as counters, canonical dedupe, trap cuts, and turning each
 response or failure into a CrawlBundle. Pages are decoded with
 monitor.htmltext and read with spiders.extract; failures are mapped once, by
 spiders.failures. Must not touch the database or judge anything.
 
 Crawl rules (monitor/demo/crawlmodel.py models the same):
 - a page is a 2xx HTML answer in scope; only pages are parsed, and only pages
-  count towards max_pages (a 404 or an attachment is fetched and recorded but
-  costs no page; fetches stop at FETCH_FACTOR × max_pages whatever they are);
+  count towards max_pages, whichever of the site's hosts serves them (a 404
+  or an attachment is fetched and recorded but costs no page; fetches stop at FETCH_FACTOR × max_pages whatever they are);
 - a page's a/area/iframe/frame links in scope are followed at depth + 1, up to
   max_depth; a page that redirects by meta refresh or `location = '…'` is a
   page whose target keeps its depth (the same document, moved) and whose
   other links are not followed;
+- requests are breadth first across all the site's hosts (priority by depth);
 - a URL is requested once per site; every hop of an HTTP redirect counts as
   seen, and a response that lands on a URL seen before is recorded, not parsed.
 """
@@ -32,6 +34,7 @@ import scrapy
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
+from checks.scope import SiteScope
 from monitor.config import Config, Site
 from monitor.htmltext import declared_charset, decode_html, extract_title, media_type
 from monitor.outcomes import FetchKind
@@ -59,7 +62,7 @@ class SiteBounds:
 
     site_id: str
     start_url: str
-    hosts: frozenset[str]
+    scope: SiteScope
     max_pages: int
     max_depth: int
     timeout_s: float
@@ -69,14 +72,14 @@ class SiteBounds:
     @classmethod
     def from_config(cls, config: Config, site: Site) -> SiteBounds:
         crawl = config.crawl_for(site)
-        return cls(site.id, canonical(site.url) or site.url, frozenset(site.hosts), crawl.max_pages,
+        return cls(site.id, canonical(site.url) or site.url, site.site_scope(), crawl.max_pages,
                    crawl.max_depth, crawl.timeout_s, crawl.retries, crawl.obey_robots)
 
 
 @dataclass
 class _SiteState:
     bounds: SiteBounds
-    hosts: set[str]
+    scope: SiteScope
     seen: set[str] = field(default_factory=set)                     # requested, or waiting to be
     cut: set[str] = field(default_factory=set)                      # traps
     waiting: deque[tuple[str, int]] = field(default_factory=deque)   # in scope, held back by max_pages
@@ -136,7 +139,7 @@ class SiteSpider(scrapy.Spider):
         self.gate = gate
         self.max_bytes = max_bytes
         self.depth_priority = depth_priority
-        self.states = {b.site_id: _SiteState(b, set(b.hosts)) for b in sites}
+        self.states = {b.site_id: _SiteState(b, b.scope) for b in sites}
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -240,13 +243,13 @@ class SiteSpider(scrapy.Spider):
         redirects = response.meta.get("redirect_urls", ())
         landed_on_seen = bool(redirects) and self._seen_before(state, (*redirects[1:], response.url))
         if depth == 0 and redirects:
-            state.hosts.add(host(response.url))  # the homepage's new home is the site too
+            state.scope = state.scope.with_hosts(host(response.url))  # the homepage's new home is the site too
         media = media_type(content_type)
         is_html = (media in HTML_TYPES or (not media and _looks_like_html(body))) and not stopped
         text, codec, title, extracted = "", "", "", None
         if is_html:
             text, codec = decode_html(body, declared_charset(content_type))
-            if kind is FetchKind.OK and host(response.url) in state.hosts and not landed_on_seen:
+            if kind is FetchKind.OK and state.scope.covers_host(host(response.url)) and not landed_on_seen:
                 state.pages += 1
                 extracted = self._extract(text, response.url, codec, url)
             title = extracted.title if extracted is not None else extract_title(text)
@@ -276,11 +279,12 @@ class SiteSpider(scrapy.Spider):
                          ) -> Iterator[Request | CrawlBundle]:
         moved = extracted.refresh or extracted.js_redirect
         if moved is not None:
-            if scope_host(moved) in state.hosts:
+            if state.scope.covers_host(scope_host(moved)):
                 yield from self._follow(state, moved, depth)
             return
+        covers = state.scope.covers_host
         for link in extracted.links:
-            if link.tag in FOLLOW_TAGS and scope_host(link.url) in state.hosts:
+            if link.tag in FOLLOW_TAGS and covers(scope_host(link.url)):
                 yield from self._follow(state, link.url, depth + 1)
 
     def _extract(self, text: str, base_url: str, codec: str, url: str) -> Extracted | None:

@@ -9,7 +9,8 @@ import pytest
 
 from checks import PlannedCheck, evaluate
 from checks.base import Result, Status
-from checks.linktiers import link_tiers, same_site
+from checks.linktiers import link_tiers
+from checks.scope import SiteScope
 from checks.snapshot import DnsAnswer, Link, Probe
 from tests import builders as b
 
@@ -131,7 +132,8 @@ def test_tiers_follow_the_definition() -> None:
     assert tiers.secondary == tuple(SEC)
     assert tiers.tertiary == tuple(TER)
     assert tiers.offsite == (OFF,)
-    assert same_site("https://xxgk.s1.gov.cn/x", HOME) and not same_site("https://s1.gov.cn.evil.cn/", HOME)
+    scope = SiteScope.of(HOME)
+    assert scope.covers("https://xxgk.s1.gov.cn/x") and not scope.covers("https://s1.gov.cn.evil.cn/")
 
 
 def test_links_ratios_and_failing_targets() -> None:

@@ -9,11 +9,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 # The crawl child stays light: no SQLAlchemy, Jinja or APScheduler through monitor.
+# The one scope rule is shared with the checks; nothing else of checks/ is the crawl's business.
+SPIDER_CHECKS_IMPORTS = {"checks.scope"}
 SPIDER_MONITOR_IMPORTS = {"monitor", "monitor.config", "monitor.resolver", "monitor.outcomes", "monitor.htmltext"}
 
 ALLOWED = {
     "checks": lambda mod: mod.split(".")[0] in STDLIB or mod.split(".")[0] == "checks",
-    "spiders": lambda mod: (mod.split(".")[0] not in {"checks", "reports"}
+    "spiders": lambda mod: ((mod.split(".")[0] != "checks" or mod in SPIDER_CHECKS_IMPORTS)
+                            and mod.split(".")[0] != "reports"
                             and (mod.split(".")[0] != "monitor" or mod in SPIDER_MONITOR_IMPORTS)),
     "reports": lambda mod: not mod.startswith(("spiders", "monitor.cli", "monitor.pipeline", "monitor.daemon")),
     "monitor": lambda mod: mod != "monitor.cli",
@@ -51,6 +54,14 @@ def test_rule_catches_a_forbidden_import(tmp_path: Path) -> None:
     (tmp_path / "checks").mkdir()
     (tmp_path / "checks" / "bad.py").write_text("import httpx\nfrom monitor import store\n", encoding="utf-8")
     assert violations("checks", tmp_path) == ["checks/bad.py imports httpx", "checks/bad.py imports monitor"]
+
+
+def test_spiders_may_import_the_scope_and_nothing_else_of_checks(tmp_path: Path) -> None:
+    (tmp_path / "spiders").mkdir()
+    (tmp_path / "spiders" / "ok.py").write_text("from checks.scope import SiteScope\n", encoding="utf-8")
+    (tmp_path / "spiders" / "bad.py").write_text("from checks.links import DEAD_KINDS\nimport checks\n",
+                                                 encoding="utf-8")
+    assert violations("spiders", tmp_path) == ["spiders/bad.py imports checks", "spiders/bad.py imports checks.links"]
 
 
 def test_monitor_init_holds_only_the_version() -> None:

@@ -29,6 +29,7 @@ from twisted.internet import error as tx
 from twisted.python.failure import Failure
 from twisted.web._newclient import ParseError, ResponseNeverReceived
 
+from checks.scope import SiteScope
 from monitor.demo import DemoWeb
 from monitor.outcomes import FetchKind
 from monitor.resolver import Resolver
@@ -45,7 +46,7 @@ HOME = "http://www.demo.gov.test/"
 
 
 def bounds(**changes: object) -> SiteBounds:
-    base = SiteBounds("demo", HOME, frozenset({"www.demo.gov.test", "xxgk.demo.gov.test"}), max_pages=50,
+    base = SiteBounds("demo", HOME, SiteScope.of(HOME), max_pages=50,
                       max_depth=3, timeout_s=5.0, retries=1, obey_robots=True)
     return replace(base, **changes)  # type: ignore[arg-type]
 
@@ -240,16 +241,41 @@ def test_a_homepage_redirect_to_another_host_brings_that_host_into_scope() -> No
     s = spider()
     request = homepage_request(s)
     request.meta["redirect_urls"] = [HOME]
-    body = html('<a href="/zwgk/">政务公开</a>')
-    requests, bundles = split(s.parse(respond(request, body, url="https://demo.gov.test/")))
+    body = html('<a href="/zwgk/">政务公开</a><a href="https://xxgk.newdemo.gov.test/">信息公开</a>')
+    requests, bundles = split(s.parse(respond(request, body, url="https://www.newdemo.gov.test/")))
     page = page_of(bundles)
-    assert (page.url, page.final_url, page.redirect_chain) == (HOME, "https://demo.gov.test/", (HOME,))
-    assert [r.url for r in requests] == ["https://demo.gov.test/zwgk/"]
+    assert (page.url, page.final_url, page.redirect_chain) == (HOME, "https://www.newdemo.gov.test/", (HOME,))
+    assert [r.url for r in requests] == ["https://www.newdemo.gov.test/zwgk/"]  # that host only, not its domain
+
+
+def test_pages_on_every_host_of_the_site_share_max_pages_breadth_first() -> None:
+    s = spider(bounds(max_pages=3))
+    body = html('<a href="http://xxgk.demo.gov.test/a.html">信息公开</a><a href="/c.html">C</a>'
+                '<a href="http://demo.gov.test/b.html">B</a>'
+                '<a href="http://xxgk.demo.gov.test.attacker.test/">look-alike</a>'
+                '<a href="http://notdemo.gov.test/">look-alike</a><a href="http://www.demo.gov.test.:80/c.html">C</a>')
+    requests, _ = crawl_page(s, homepage_request(s), body)
+    assert [r.url for r in requests] == ["http://xxgk.demo.gov.test/a.html", HOME + "c.html"]
+    deeper, bundles = crawl_page(s, requests[0], html('<a href="/d.html">D</a>'))
+    assert page_of(bundles).url == "http://xxgk.demo.gov.test/a.html" and deeper == []  # a page of the site
+    more, _ = crawl_page(s, requests[1], "not found", status=404)
+    assert [(r.url, r.priority) for r in more] == [("http://demo.gov.test/b.html", -1)]  # depth 1 before depth 2
+    assert split(s.parse(respond(more[0], html(""))))[0] == []
+    (final,) = s.final_bundles()
+    assert [(e.kind, e.url) for e in final.events] == [("max_pages", "http://xxgk.demo.gov.test/d.html")]
+
+
+def test_scope_host_keeps_the_crawl_on_the_homepage_host() -> None:
+    s = spider(bounds(scope=SiteScope.of(HOME, ("static.cdn.test",), "host")))
+    body = html('<a href="http://xxgk.demo.gov.test/a.html">信息公开</a><a href="http://static.cdn.test/x.html">x</a>'
+                '<a href="/c.html">C</a>')
+    requests, _ = crawl_page(s, homepage_request(s), body)
+    assert [r.url for r in requests] == ["http://static.cdn.test/x.html", HOME + "c.html"]
 
 
 def test_sites_are_done_when_nothing_is_pending() -> None:
     s = spider(bounds(), bounds(site_id="other", start_url="http://www.other.gov.test/",
-                                hosts=frozenset({"www.other.gov.test"})))
+                                scope=SiteScope.of("http://www.other.gov.test/")))
     first, second = list(s.homepage_requests())
     assert (s.sites_total(), s.sites_done()) == (2, 0)
     follow, _ = split(s.parse(respond(first, html('<a href="/a.html">a</a>'))))  # type: ignore[arg-type]
@@ -293,7 +319,7 @@ def test_a_redirect_loop_keeps_its_chain() -> None:
 def test_dns_failures_carry_the_gate_verdict(demo_web: DemoWeb) -> None:
     gate = HostGate(Resolver(["127.0.0.1"], demo_web.dns_port, 2.0), [])
     asyncio.run(gate.check("nonexistent.demo.test"))
-    s = spider(bounds(start_url="http://nonexistent.demo.test/", hosts=frozenset({"nonexistent.demo.test"})),
+    s = spider(bounds(start_url="http://nonexistent.demo.test/", scope=SiteScope.of("http://nonexistent.demo.test/")),
                gate=gate)
     page = page_of(fail(s, homepage_request(s), CannotResolveHostError("no results")))
     assert (page.fetch_kind, page.detail) == (FetchKind.DNS, "nxdomain: the name does not exist")

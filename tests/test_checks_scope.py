@@ -1,0 +1,99 @@
+"""The site scope rule (checks.scope), on literal hosts and URLs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from checks.scope import SiteScope, normal_host, site_scope
+from checks.snapshot import Page, SiteInfo, SiteSnapshot
+
+LONGCHENG = "https://www.longcheng.gov.cn/"
+FGW = "http://fgw.chaoyang.gov.cn/index.html"
+CITY = "http://www.chaoyang.gov.cn/"
+
+CASES = [
+    # (homepage, extra_hosts, scope, host or URL, covered)
+    (LONGCHENG, (), "site", "www.longcheng.gov.cn", True),
+    (LONGCHENG, (), "site", "longcheng.gov.cn", True),
+    (LONGCHENG, (), "site", "xxgk.longcheng.gov.cn", True),
+    (LONGCHENG, (), "site", "https://xxgk.longcheng.gov.cn/col/col123/index.html", True),
+    (LONGCHENG, (), "site", "a.b.longcheng.gov.cn", True),
+    (LONGCHENG, (), "site", "WWW.LongCheng.Gov.CN", True),
+    (LONGCHENG, (), "site", "xxgk.longcheng.gov.cn.", True),
+    (LONGCHENG, (), "site", "http://XXGK.longcheng.gov.cn.:8080/a", True),
+    (LONGCHENG, (), "site", "longcheng.gov.cn:443", True),
+    (LONGCHENG, (), "site", "notlongcheng.gov.cn", False),
+    (LONGCHENG, (), "site", "evilxxgk.longcheng.gov.cn.attacker.test", False),
+    (LONGCHENG, (), "site", "http://longcheng.gov.cn.attacker.test/", False),
+    (LONGCHENG, (), "site", "www.chaoyang.gov.cn", False),
+    (LONGCHENG, (), "site", "gov.cn", False),
+    (LONGCHENG, (), "site", "", False),
+    (LONGCHENG, (), "site", "http://host]/", False),
+    (FGW, (), "site", "fgw.chaoyang.gov.cn", True),
+    (FGW, (), "site", "xxgk.fgw.chaoyang.gov.cn", True),
+    (FGW, (), "site", "www.chaoyang.gov.cn", False),
+    (FGW, (), "site", "chaoyang.gov.cn", False),
+    (FGW, (), "site", "scjg.chaoyang.gov.cn", False),
+    (CITY, (), "site", "fgw.chaoyang.gov.cn", True),
+    (CITY, (), "site", "chaoyang.gov.cn", True),
+    (CITY, (), "site", "www.chaoyangxian.gov.cn", False),
+    ("http://longcheng.gov.cn/", (), "site", "www.longcheng.gov.cn", True),
+    (LONGCHENG, (), "host", "www.longcheng.gov.cn", True),
+    (LONGCHENG, (), "host", "xxgk.longcheng.gov.cn", False),
+    (LONGCHENG, (), "host", "longcheng.gov.cn", False),
+    (LONGCHENG, ("xxgk.longcheng.gov.cn",), "host", "xxgk.longcheng.gov.cn", True),
+    (LONGCHENG, ("zwfw.ln.gov.cn",), "site", "zwfw.ln.gov.cn", True),
+    (LONGCHENG, ("zwfw.ln.gov.cn",), "site", "a.zwfw.ln.gov.cn", False),
+    (LONGCHENG, ("ZWFW.ln.gov.cn.",), "site", "http://zwfw.ln.gov.cn/x", True),
+    ("http://10.1.2.3:8080/", (), "site", "10.1.2.3", True),
+    ("http://10.1.2.3:8080/", (), "site", "http://10.1.2.3/x", True),
+    ("http://10.1.2.3:8080/", (), "site", "1.2.3", False),
+    ("http://10.1.2.3:8080/", (), "site", "x.10.1.2.3", False),
+    ("http://[::1]:8080/", (), "site", "http://[::1]/ipv6/", True),
+    ("http://[::1]:8080/", (), "site", "[::1]", True),
+    ("http://[::1]:8080/", (), "site", "::2", False),
+    ("http://www.gov.cn/", (), "site", "www.gov.cn", True),
+    ("http://www.gov.cn/", (), "site", "www.longcheng.gov.cn", False),   # a registry suffix is no base domain
+    ("http://www.政府.cn/", (), "site", "xxgk.xn--mxtq1m.cn", True),
+    ("http://localhost:8000/", (), "site", "www.localhost", False),
+]
+
+
+@pytest.mark.parametrize(("home", "extra", "mode", "value", "covered"), CASES,
+                         ids=[f"{h}+{'/'.join(e) or '-'}[{m}]:{v or 'empty'}" for h, e, m, v, _ in CASES])
+def test_scope_covers_by_the_rule(home: str, extra: tuple[str, ...], mode: str, value: str, covered: bool) -> None:
+    assert SiteScope.of(home, extra, mode).covers(value) is covered
+
+
+@pytest.mark.parametrize(("value", "host"), [
+    ("WWW.X.GOV.CN", "www.x.gov.cn"), ("www.x.gov.cn.", "www.x.gov.cn"), ("www.x.gov.cn:8080", "www.x.gov.cn"),
+    ("http://www.x.gov.cn:8080/a?b", "www.x.gov.cn"), ("[::1]", "::1"), ("[::1]:80", "::1"), ("::1", "::1"),
+    ("http://[::1]:80/", "::1"), ("http://host]", ""), ("", ""), ("www.x.gov.cn/path", "www.x.gov.cn"),
+])
+def test_hosts_are_compared_in_one_form(value: str, host: str) -> None:
+    assert normal_host(value) == host
+
+
+def test_an_unknown_scope_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown scope 'domain'"):
+        SiteScope.of(LONGCHENG, (), "domain")
+
+
+def test_the_host_a_homepage_redirects_to_is_added_alone() -> None:
+    scope = SiteScope.of(LONGCHENG).with_hosts("https://www.longcheng-new.gov.cn/index.html")
+    assert scope.covers("www.longcheng-new.gov.cn") and not scope.covers("xxgk.longcheng-new.gov.cn")
+    assert scope.covers("xxgk.longcheng.gov.cn")
+
+
+def test_a_snapshot_scope_takes_the_site_config_and_the_homepage_landing() -> None:
+    site = SiteInfo("lc", "龙城区", "http://www.longcheng.gov.cn/", "portal", "county",
+                    extra_hosts=("zwfw.ln.gov.cn",), scope="host")
+    home = Page("http://www.longcheng.gov.cn/", "http://portal.longcheng.gov.cn/", 200, "ok", 0,
+                redirect_chain=("http://www.longcheng.gov.cn/",))
+    deeper = Page("http://www.longcheng.gov.cn/a", "http://elsewhere.test/a", 200, "ok", 1,
+                  redirect_chain=("http://www.longcheng.gov.cn/a",))
+    scope = site_scope(SiteSnapshot(site, datetime(2026, 1, 1, tzinfo=UTC), frozenset(), pages=(home, deeper)))
+    assert [scope.covers(h) for h in ("www.longcheng.gov.cn", "zwfw.ln.gov.cn", "portal.longcheng.gov.cn",
+                                      "xxgk.longcheng.gov.cn", "elsewhere.test")] == [True, True, True, False, False]
