@@ -15,7 +15,8 @@ from typing import Any
 
 from checks.base import Evidence, Severity, Status, T, Verdict, check
 from checks.freshness import answered, homepage_chain
-from checks.linktiers import host_of, link_tiers
+from checks.linktiers import link_tiers
+from checks.scope import normal_host
 from checks.snapshot import Probe, SiteSnapshot
 
 SLOWER_BY = 0.20          # v6 median more than 20 % above the v4 median warns
@@ -29,7 +30,7 @@ _DNS_FAIL = {"no_answer": "no_aaaa", "nxdomain": "nxdomain", "servfail": "servfa
 
 def _aaaa(snap: SiteSnapshot) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
     """(kind, addresses, cname chain) of the site host's AAAA answer; None if it was not asked."""
-    answer = snap.dns_of(host_of(snap.site.url), "AAAA")
+    answer = snap.dns_of(normal_host(snap.site.url), "AAAA")
     if answer is None:
         return None
     return answer.kind, answer.addresses, answer.cname_chain
@@ -69,7 +70,7 @@ def _nameservers(snap: SiteSnapshot) -> dict[str, Any]:
     },
 )
 def ipv6_dns(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
-    host = host_of(snap.site.url)
+    host = normal_host(snap.site.url)
     found = _aaaa(snap)
     if found is None:
         return Verdict(Status.ERROR, "not_asked", {"host": host})

@@ -19,10 +19,6 @@ from checks.snapshot import SiteSnapshot
 TIER_TAGS = frozenset({"a", "area", "iframe", "frame"})
 
 
-def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
-
-
 @dataclass(frozen=True)
 class Tiers:
     secondary: tuple[str, ...]      # distinct same-site targets linked from the homepage

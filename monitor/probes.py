@@ -26,7 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from checks.linktiers import host_of, link_tiers
+from checks.linktiers import link_tiers
+from checks.scope import normal_host
 from checks.snapshot import DnsAnswer, Link, Page, Probe, SiteInfo, SiteSnapshot
 from monitor.config import Crawl
 from monitor.fetch import Fetcher, FetchOutcome, RobotsRules, make_ssl_context
@@ -232,7 +233,7 @@ async def _gather(targets: Sequence[ProbeTarget], fetchers: Mapping[float, Fetch
 
     async def site(t: ProbeTarget) -> None:
         fetcher = fetchers[t.crawl.timeout_s]
-        host = host_of(t.site.url)
+        host = normal_host(t.site.url)
         if "probe:availability" in t.needs:
             probes[t.site.id].append(await _availability(fetchers, t, limit, clock))
         if "dns" in t.needs and host and ip_literal(host) is None:
@@ -247,4 +248,4 @@ async def _gather(targets: Sequence[ProbeTarget], fetchers: Mapping[float, Fetch
                                                          timeout_s=t.crawl.timeout_s, clock=clock))
 
     await asyncio.gather(*(site(t) for t in unique))
-    return await _dns(resolver, {host_of(t.site.url) for t in unique if "dns" in t.needs})
+    return await _dns(resolver, {normal_host(t.site.url) for t in unique if "dns" in t.needs})

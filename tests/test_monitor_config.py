@@ -170,6 +170,16 @@ def test_secrets_stay_out_of_repr() -> None:
     assert not re.search("SECRET", repr(cfg))
 
 
+def test_a_site_scope_follows_its_scope_key() -> None:
+    cfg = loads(SITE.replace('level = "county"\n', 'level = "county"\nextra_hosts = ["zwfw.ln.example"]\n')
+                + SITE.replace('"beipiao"', '"narrow"') + 'scope = "host"\n')
+    wide, narrow = cfg.sites
+    assert (wide.scope, narrow.scope) == ("site", "host")
+    assert [wide.site_scope().covers(h) for h in ("xxgk.beipiao.example", "beipiao.example", "zwfw.ln.example",
+                                                  "www.lingyuan.example")] == [True, True, True, False]
+    assert [narrow.site_scope().covers(h) for h in ("www.beipiao.example", "xxgk.beipiao.example")] == [True, False]
+
+
 def test_models_built_in_code_get_the_cross_field_rules() -> None:
     site = Site(id="a", name="A", url="http://a.example/", kind="portal", level="city")
     assert Config(site=[site]).sites == [site]
@@ -190,6 +200,13 @@ BAD_CASES: list[tuple[str, str, str]] = [
      "c.toml:3: crawl.timout_s: unknown key 'timout_s' (did you mean 'timeout_s'?)"),
     ("unknown-key-in-site", SITE + 'extra_host = ["a.example"]\n',
      'c.toml:8: site[0] (id="beipiao").extra_host: unknown key \'extra_host\' (did you mean \'extra_hosts\'?)'),
+    ("unknown-scope-with-suggestion", SITE + 'scope = "hosts"\n',
+     'c.toml:8: site[0] (id="beipiao").scope: unknown scope \'hosts\' (did you mean \'host\'?)'),
+    ("scope-is-not-a-crawl-key", '[crawl]\nscope = "host"\n',
+     "c.toml:2: crawl.scope: unknown key 'scope' (expected one of: max_pages, max_depth, timeout_s, retries, "
+     "concurrency, per_host_concurrency, obey_robots, user_agent, max_response_bytes, allowed_networks, ca_bundle)"),
+    ("scope-must-be-a-string", SITE + 'scope = true\n',
+     'c.toml:8: site[0] (id="beipiao").scope: expected \'site\' or \'host\', got true'),
     ("wrong-type-string-for-number", '[crawl]\ntimeout_s = "abc"\n',
      "c.toml:2: crawl.timeout_s: expected a number, got 'abc'"),
     ("no-silent-conversion", '[dns]\nport = "53"\n',

@@ -55,7 +55,7 @@ DOCUMENTED_KEYS = {
     "report": {"dir", "language", "title"},
     "requirement": {"id", "title", "keywords", "applies_to", "levels", "max_age_days", "stale_status",
                     "deadline", "basis"},
-    "site": {"id", "name", "url", "kind", "level", "extra_hosts", "disabled_checks", "max_pages", "max_depth",
+    "site": {"id", "name", "url", "kind", "level", "extra_hosts", "scope", "disabled_checks", "max_pages", "max_depth",
              "timeout_s", "retries", "obey_robots", "per_host_concurrency", "concurrency", "user_agent"},
 }
 DEAD_KINDS = {"http_4xx", "http_5xx", "dns", "refused", "timeout", "tls", "redirect_loop", "too_many_redirects",

@@ -57,6 +57,8 @@ class SitePlan:
     max_pages: int | None = None
     max_depth: int | None = None
     listed: bool = True
+    extra_hosts: tuple[str, ...] = ()
+    scope: str = "site"
 
 
 @dataclass(frozen=True)
@@ -148,5 +150,6 @@ def build_site(plan: SitePlan, today: date) -> Built:
     site = DemoSite(plan.id, plan.host, plan.name, plan.kind, plan.level, pages, plan.dns, listed=plan.listed,
                     timeout_s=plan.timeout_s, case=plan.case, site_code=plan.code, not_found=not_found,
                     routes=plan.routes, chrome=_chrome(plan, plans, extras), columns=plans,
-                    max_pages=plan.max_pages, max_depth=plan.max_depth)
+                    max_pages=plan.max_pages, max_depth=plan.max_depth, extra_hosts=plan.extra_hosts,
+                    scope=plan.scope)
     return Built(site, foreign)

@@ -83,6 +83,10 @@ def render_config(sites: Sequence[DemoSite], site_url: Mapping[str, str], *, dns
         for key in ("timeout_s", "max_pages", "max_depth"):
             if getattr(site, key) is not None:
                 entry[key] = getattr(site, key)
+        if site.extra_hosts:
+            entry["extra_hosts"] = list(site.extra_hosts)
+        if site.scope != "site":
+            entry["scope"] = site.scope
         lines.append(f"# {site.case}")
         lines += _table("[[site]]", entry)
     return "\n".join(lines)

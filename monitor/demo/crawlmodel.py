@@ -7,7 +7,9 @@ scheduling, as Scrapy's); HTTP redirects keep the depth and pass the filter
 again; a page that redirects by meta refresh or `location = '…'` is a page,
 and its target keeps the page's depth (it is the same document, moved);
 robots.txt refusals are never fetched; the crawl stops at max_pages pages.
-Only 2xx HTML answers are pages; links are read from pages only. The order ("bfs" or Scrapy's default
+Scope is checks.scope's rule (the site's hosts, base domain and sub-domains,
+extra_hosts, and the host the homepage's HTTP redirects land on). Only 2xx
+HTML answers in scope are pages; links are read from pages only. The order ("bfs" or Scrapy's default
 LIFO "dfs") is a parameter so tests can show the page set does not depend on it.
 Pure: it renders page bodies in memory and never touches a socket.
 """
@@ -20,6 +22,7 @@ from datetime import date
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
+from checks.scope import SiteScope
 from monitor.demo.spec import (
     FOLLOWED_TAGS,
     REDIRECT_TAGS,
@@ -30,7 +33,7 @@ from monitor.demo.spec import (
     Sheet,
     UrlFor,
 )
-from monitor.demo.walk import Walk, World, canonical, host_of, resolve, walk
+from monitor.demo.walk import Walk, World, canonical, resolve, walk
 from monitor.outcomes import FetchKind
 
 
@@ -62,6 +65,7 @@ class SiteCrawl:
     site: DemoSite
     start: str
     start_walk: Walk
+    scope: SiteScope
     home: str | None = None                                  # the homepage after every redirect
     pages: dict[str, PageFacts] = field(default_factory=dict)
     fetched: dict[str, Walk] = field(default_factory=dict)   # every URL requested
@@ -104,14 +108,13 @@ def crawl(world: World, site: DemoSite, env: ExpectEnv, *, today: date, url_for:
           max_pages: int, order: str = "bfs", skip_traps: bool = False, obey_robots: bool = True) -> SiteCrawl:
     """The crawl of `site` (see the module docstring); `skip_traps` never schedules trap pages."""
     start = canonical(url_for(site.host, "/"))
-    scope = host_of(start)
     robots = robots_of(site) if obey_robots else None
-    result = SiteCrawl(site, start, walk(world, start, env))
+    result = SiteCrawl(site, start, walk(world, start, env), SiteScope.of(start, site.extra_hosts, site.scope))
     frontier: deque[tuple[str, int]] = deque([(start, 0)])
     scheduled = {start}
 
     def schedule(url: str, depth: int) -> None:
-        if host_of(url) != scope or url in scheduled or (skip_traps and _is_trap(site, url)):
+        if not result.scope.covers(url) or url in scheduled or (skip_traps and _is_trap(site, url)):
             return
         scheduled.add(url)
         frontier.append((url, depth))
@@ -127,6 +130,10 @@ def crawl(world: World, site: DemoSite, env: ExpectEnv, *, today: date, url_for:
             continue
         scheduled.update(hops)
         final = hops[-1]
+        if depth == 0 and fetched.chain:
+            result.scope = result.scope.with_hosts(final)   # the homepage's new home is the site too
+        if not result.scope.covers(final):
+            continue
         if fetched.kind is not FetchKind.OK or fetched.page is None or not fetched.page.html:
             continue
         page = facts(fetched.site or site, fetched.page, final, depth, today, url_for)

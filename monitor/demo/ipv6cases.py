@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urldefrag, urlsplit
 from urllib.robotparser import RobotFileParser
 
+from checks.scope import SiteScope
 from monitor.demo.build import SitePlan
 from monitor.demo.columns import Column
 from monitor.demo.configfile import DEMO_CRAWL
@@ -110,18 +111,12 @@ def ipv6_case_plans(today: date) -> tuple[SitePlan, ...]:
     )
 
 
-def _same_site(url: str, site_host: str) -> bool:
-    host = normalise(urlsplit(url).hostname or "")
-    base = site_host.removeprefix("www.")
-    return host == site_host or host == base or host.endswith("." + base)
-
-
-def _targets(links: Any, skip: set[str], site_host: str) -> list[str]:
+def _targets(links: Any, skip: set[str], scope: SiteScope) -> list[str]:
     found = []
     for link in links:
         url = urldefrag(link.target).url
         if link.tag in TIER_TAGS and url.startswith(("http://", "https://")) and url not in skip \
-                and _same_site(url, site_host):
+                and scope.covers(url):
             skip.add(url)
             found.append(url)
     return found
@@ -142,11 +137,10 @@ def _links_truth(web: DemoWeb, world: World, site_id: str, env: ExpectEnv) -> di
     crawl = web.crawl_model(site_id)[0]
     if crawl.home is None or crawl.home not in crawl.pages:
         return None
-    site_host = normalise(web.site(site_id).host)
     skip = {crawl.start, crawl.home}
-    secondary = _targets(crawl.pages[crawl.home].links, skip, site_host)
+    secondary = _targets(crawl.pages[crawl.home].links, skip, crawl.scope)
     second_pages = [crawl.pages[u] for u in secondary if u in crawl.pages]
-    tertiary = _targets([link for page in second_pages for link in page.links], skip, site_host)
+    tertiary = _targets([link for page in second_pages for link in page.links], skip, crawl.scope)
     secondary = [u for u in secondary if not _robots_refuse(world, u)]
     tertiary = [u for u in tertiary if not _robots_refuse(world, u)]
     ok = {u for u in secondary + tertiary if walk(world, u, env, 6).kind is FetchKind.OK}

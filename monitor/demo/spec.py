@@ -246,6 +246,8 @@ class DemoSite:
     columns: tuple[Any, ...] = ()      # columns.ColumnPlan, for the column truth
     max_pages: int | None = None
     max_depth: int | None = None
+    extra_hosts: tuple[str, ...] = ()  # written to the config; part of the site's scope
+    scope: str = "site"                # the config's scope key (checks.scope)
 
     def page_for(self, path: str) -> PageSpec | None:
         page = self.pages.get(path)

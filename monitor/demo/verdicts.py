@@ -11,7 +11,8 @@ from typing import Any
 
 from monitor.demo.columns import ColumnPlan
 from monitor.demo.crawlmodel import Link, PageFacts, SiteCrawl
-from monitor.demo.walk import DEFAULT_PORTS, Walk, canonical, host_of
+from checks.scope import SiteScope
+from monitor.demo.walk import DEFAULT_PORTS, Walk, canonical
 from monitor.outcomes import FetchKind
 
 FRESHNESS_MAX_AGE_DAYS = 14
@@ -24,7 +25,7 @@ def _iso(day: date | None) -> str | None:
 
 def links_truth(crawl: SiteCrawl, pages: Iterable[PageFacts], fate: Callable[[str], Walk]) -> dict[str, Any]:
     """dead_links, not_dead, blocked, rate_limited for the links on `pages`."""
-    scope = host_of(crawl.start)
+    scope = crawl.scope
     refused = set(crawl.robots)
     dead: set[tuple[str, str, str, int | None, str, str]] = set()
     not_dead: set[str] = set()
@@ -52,10 +53,10 @@ def links_truth(crawl: SiteCrawl, pages: Iterable[PageFacts], fate: Callable[[st
             "not_dead": sorted(not_dead), "blocked": sorted(blocked), "rate_limited": sorted(limited)}
 
 
-def _special(link: Link, walked: Walk, scope: str) -> bool:
+def _special(link: Link, walked: Walk, scope: SiteScope) -> bool:
     """Worth listing as "must not be reported dead": anything but a plain in-scope 200."""
     behaves = walked.page is not None and walked.page.behaviour is not None   # e.g. flaky: 503, then 200
-    return (host_of(link.target) != scope or walked.kind is not FetchKind.OK or bool(walked.chain)
+    return (not scope.covers(link.target) or walked.kind is not FetchKind.OK or bool(walked.chain)
             or "#" in link.href or canonical(walked.final_url) != link.target or behaves)
 
 

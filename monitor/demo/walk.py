@@ -100,10 +100,6 @@ def resolve(base: str, href: str) -> str:
     return canonical(urljoin(base, href.strip()))
 
 
-def host_of(url: str) -> str:
-    return normalise(urlsplit(url).hostname or "")
-
-
 def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(host)
