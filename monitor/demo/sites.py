@@ -29,6 +29,7 @@ from monitor.demo.externals import (
 )
 from monitor.demo.ipv6cases import ipv6_case_plans
 from monitor.demo.markup import STATIC_HOST
+from monitor.demo.scopecases import scope_case_hosts, scope_case_plans
 from monitor.demo.spec import (
     UNSERVED_V4,
     DemoSite,
@@ -241,21 +242,23 @@ def _departments() -> tuple[SitePlan, ...]:
 
 
 def _plans(today: date) -> tuple[SitePlan, ...]:
-    return (_city(today), *_counties(), *_departments(), *column_case_plans(today), *ipv6_case_plans(today))
+    return (_city(today), *_counties(), *_departments(), *column_case_plans(today), *ipv6_case_plans(today),
+            *scope_case_plans())
 
 
 def build_sites(today: date) -> tuple[DemoSite, ...]:
     """Every site of the demo web, listed ones first."""
-    return assemble(_plans(today), today)
+    return assemble(_plans(today), today, scope_case_hosts())
 
 
-def assemble(plans: Sequence[SitePlan], today: date) -> tuple[DemoSite, ...]:
-    """The sites of `plans` and every unlisted host (province, platforms, static, lab…), with the
-    columns a plan places on another host merged there: `DemoWeb(sites=assemble([plan], today))`."""
+def assemble(plans: Sequence[SitePlan], today: date, hosts: Sequence[DemoSite] = ()) -> tuple[DemoSite, ...]:
+    """The sites of `plans`, every unlisted host (province, platforms, static, lab…) and `hosts`, with
+    the columns a plan places on another host merged there: `DemoWeb(sites=assemble([plan], today))`."""
     built = [build_site(plan, today) for plan in plans]
-    unlisted = {site.host: site for site in others()}
+    planned = {result.site.host: result.site for result in built}
+    unlisted = {site.host: site for site in (*others(), *hosts)}
     for result in built:
         for host, pages in result.foreign.items():
-            target = unlisted[host]
-            unlisted[host] = replace(target, pages={**target.pages, **pages})
-    return tuple(result.site for result in built) + tuple(unlisted.values())
+            pool = planned if host in planned else unlisted
+            pool[host] = replace(pool[host], pages={**pool[host].pages, **pages})
+    return tuple(planned.values()) + tuple(unlisted.values())

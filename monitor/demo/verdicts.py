@@ -110,7 +110,8 @@ def column_truth(requirement: Mapping[str, Any], crawl: SiteCrawl, available: bo
     plan = candidates[0]
     items = [item for item in plan.items if item.day <= today]
     entry = {"url": _column_url(plan, crawl, url_for), "text": plan.column.text,
-             "where": "host" if plan.host else plan.where, "items": len(items),
+             "where": "host" if plan.host and not crawl.scope.covers(plan.host) else plan.where,
+             "items": len(items),
              "latest": _iso(max((item.day for item in items), default=None))}
     if not items:
         return {"status": "fail", "reason": "empty", **entry}
