@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
+from checks.scope import SiteScope
 from monitor import config, db, pipeline, store
 from monitor.demo import DemoWeb
 from reports import export
@@ -207,3 +208,58 @@ def test_check_of_an_unknown_hostname_says_nxdomain(demo_web: DemoWeb, demo_conf
     [site] = json.loads((tmp_path / "r.json").read_text())["sites"]
     [availability] = [c for c in site["checks"] if c["id"] == "availability"]
     assert (availability["status"], availability["message"]["params"]["dns_kind"]) == ("fail", "nxdomain")
+
+
+# ------------------------------------------------------------------ site scope (checks.scope)
+
+SCOPE_SITES = ("longshan", "longshan-czj", "nantai", "shuangta", "nanpiao-yshj")
+
+
+def crawled_pages(work: Path, run_id: str, site_id: str, scope: SiteScope) -> set[str]:
+    """The final URLs of the 2xx HTML answers in scope that the run's crawl stored for a site."""
+    engine = db.make_engine(f"sqlite:///{work / 'govmon.db'}")
+    with db.session_factory(engine)() as session:
+        pages, _ = store.crawl_of(session, run_id, site_id) or ((), ())
+    engine.dispose()
+    return {p.final_url for p in pages if p.status is not None and 200 <= p.status < 300
+            and "html" in p.content_type and scope.covers(p.final_url)}
+
+
+def test_pages_on_every_host_in_scope_are_crawled_as_the_truth_says(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, work = demo_run
+    for sid in SCOPE_SITES:
+        truth, site = listed(demo_web)[sid], demo_web.site(sid)
+        assert truth["pages"] is not None, sid
+        got = crawled_pages(work, outcome.run_id, sid, SiteScope.of(truth["url"], site.extra_hosts, site.scope))
+        assert got == set(truth["page_urls"]), sid
+    hosts = {urlsplit(u).hostname for u in listed(demo_web)["longshan"]["page_urls"]}
+    assert hosts == {"www.longshan.gov.test", "xxgk.longshan.gov.test", "longshan.gov.test", "czj.longshan.gov.test"}
+    assert {urlsplit(u).hostname for u in listed(demo_web)["longshan-czj"]["page_urls"]} == {"czj.longshan.gov.test"}
+    assert {urlsplit(u).hostname for u in listed(demo_web)["nantai"]["page_urls"]} == {"www.nantai.gov.test"}
+
+
+def test_dead_links_on_a_subdomain_are_the_site_findings(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, _ = demo_run
+    results = results_by_site(outcome)
+    longshan = results["longshan"]["links:dead"]
+    sources = {urlsplit(e.source or "").hostname for e in longshan.evidence}
+    assert str(longshan.status) == "warn" and sources == {"xxgk.longshan.gov.test", "longshan.gov.test"}
+    # the host-scoped portal links its 信息公开 platform, whose homepage has a dead link: not its finding
+    nantai = results["nantai"]["links:dead"]
+    assert str(nantai.status) == "pass" and nantai.evidence == ()
+    # the department's links up to the portal are external: checked, never crawled as its pages
+    portal = demo_web.url("www.longshan.gov.test", "/")
+    assert portal in listed(demo_web)["longshan-czj"]["not_dead"]
+
+
+def test_a_column_on_a_subdomain_in_scope_is_judged_from_the_crawl(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, _ = demo_run
+    results = results_by_site(outcome)
+    inside = results["longshan"]["column:negative_list"]
+    truth = listed(demo_web)["longshan"]["columns"]["negative_list"]
+    assert (inside.metrics["url"], inside.metrics["where"], inside.metrics["items"], inside.metrics["latest"]) == (
+        truth["url"], "nav", truth["items"], truth["latest"])
+    assert urlsplit(truth["url"]).hostname == "xxgk.longshan.gov.test" and inside.message_key != "column.unexamined"
+    outside = results["nantai"]["column:negative_list"]
+    assert (outside.metrics["where"], outside.metrics["items"]) == ("host", listed(demo_web)["nantai"]["columns"][
+        "negative_list"]["items"])

@@ -34,6 +34,7 @@ from monitor.demo.spec import (
     UrlFor,
 )
 from monitor.demo.walk import Walk, World, canonical, resolve, walk
+from monitor.demo.zone import normalise
 from monitor.outcomes import FetchKind
 
 
@@ -108,7 +109,19 @@ def crawl(world: World, site: DemoSite, env: ExpectEnv, *, today: date, url_for:
           max_pages: int, order: str = "bfs", skip_traps: bool = False, obey_robots: bool = True) -> SiteCrawl:
     """The crawl of `site` (see the module docstring); `skip_traps` never schedules trap pages."""
     start = canonical(url_for(site.host, "/"))
-    robots = robots_of(site) if obey_robots else None
+    robots: dict[str, RobotFileParser | None] = {}
+
+    def refused(url: str) -> bool:
+        """Whether the robots.txt of the URL's host (each host of the site has its own) refuses it."""
+        if not obey_robots:
+            return False
+        host = normalise(urlsplit(url).hostname or "")
+        if host not in robots:
+            served = world.sites.get(host)
+            robots[host] = robots_of(served) if served is not None else None
+        rules = robots[host]
+        return rules is not None and not rules.can_fetch("*", url)
+
     result = SiteCrawl(site, start, walk(world, start, env), SiteScope.of(start, site.extra_hosts, site.scope))
     frontier: deque[tuple[str, int]] = deque([(start, 0)])
     scheduled = {start}
@@ -121,7 +134,7 @@ def crawl(world: World, site: DemoSite, env: ExpectEnv, *, today: date, url_for:
 
     while frontier and len(result.pages) < max_pages:
         url, depth = frontier.popleft() if order == "bfs" else frontier.pop()
-        if robots is not None and not robots.can_fetch("*", url):
+        if refused(url):
             result.robots.append(url)
             continue
         fetched = result.fetched[url] = walk(world, url, env)

@@ -26,7 +26,8 @@ Other schemes (mailto:, tel:, javascript:) appear as written.
       homepage, homepage_v4, homepage_v6  {kind, status, final_url, redirect_chain, address, dns_kind}
     and for listed sites only:
       crawl                               {max_depth, max_pages, timeout_s} in force for the site
-      pages                               distinct in-scope 2xx HTML pages a correct crawl fetches (by
+      pages                               distinct in-scope (checks.scope: every host of the site) 2xx
+                                          HTML pages a correct crawl fetches (by
                                           final URL: an HTTP redirect is no page; a meta-refresh or JS
                                           redirect page is, and its target keeps its depth; so is a
                                           soft-404 page answering 200); None if not exact
@@ -54,7 +55,8 @@ Other schemes (mailto:, tel:, javascript:) appear as written.
       columns[requirement id]             for each demo requirement that applies to the site:
                                           {status: "pass"|"warn"|"fail"|"error", url: column URL|None,
                                           reason: None|"missing"|"empty"|"stale"|"late"|"unavailable",
-                                          text, where: nav|sub|topic|iframe|home|host, items, latest}
+                                          text, where: nav|sub|topic|iframe|home|host (a host outside
+                                          the site's scope), items, latest}
 
 The homepage is the page the start URL lands on after HTTP, meta-refresh and
 JS redirects. A site whose crawl max_pages stops carries dead links on its
