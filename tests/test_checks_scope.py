@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 
 import pytest
 
+from checks.base import Status
+from checks.columns import judge, offsite_column
+from checks.linktiers import link_tiers
 from checks.scope import SiteScope, normal_host, site_scope
 from checks.snapshot import Page, SiteInfo, SiteSnapshot
+from tests import builders as b
 
 LONGCHENG = "https://www.longcheng.gov.cn/"
 FGW = "http://fgw.chaoyang.gov.cn/index.html"
@@ -97,3 +102,36 @@ def test_a_snapshot_scope_takes_the_site_config_and_the_homepage_landing() -> No
     scope = site_scope(SiteSnapshot(site, datetime(2026, 1, 1, tzinfo=UTC), frozenset(), pages=(home, deeper)))
     assert [scope.covers(h) for h in ("www.longcheng.gov.cn", "zwfw.ln.gov.cn", "portal.longcheng.gov.cn",
                                       "xxgk.longcheng.gov.cn", "elsewhere.test")] == [True, True, True, False, False]
+
+
+def _column_on_xxgk(scope: str) -> SiteSnapshot:
+    """A portal whose nav links its 负面清单 column on the 信息公开 sub-domain, crawled as the site's."""
+    home, column = "https://www.s1.gov.cn/", "https://xxgk.s1.gov.cn/fmqd/"
+    day = date(2026, 11, 20)
+    articles = [f"https://xxgk.s1.gov.cn/fmqd/202611/t20261120_{n}.html" for n in range(2)]
+    pages = [b.page(home, depth=0, dates=[b.date_hit(day)]),
+             b.page(column, depth=1, title="市场准入负面清单",
+                    dates=[b.date_hit(day, "list-item", "清单一"), b.date_hit(day, "list-item", "清单二")]),
+             *(b.page(a, depth=2, dates=[b.date_hit(day, "header")]) for a in articles)]
+    links = [b.link(home, column, text="市场准入负面清单", context="nav"),
+             *(b.link(column, a, text=f"市场准入负面清单（2026年版）解读之{n}", context="list")
+               for n, a in enumerate(articles))]
+    site = SiteInfo("s1", "s1 人民政府", home, "portal", "county", scope=scope)
+    return b.snapshot(site, taken_at=datetime(2026, 12, 1, tzinfo=UTC), pages=pages, links=links)
+
+
+def test_the_column_search_takes_a_subdomain_in_scope_as_the_site() -> None:
+    inside = judge(_column_on_xxgk("site"), b.requirement(max_age_days=365))
+    assert (inside.status, inside.metrics["where"], inside.metrics["examined"]) == (Status.PASS, "nav", 1)
+    assert offsite_column(_column_on_xxgk("site"), b.requirement()) is None   # crawled: nothing for a probe
+    narrowed = _column_on_xxgk("host")
+    narrowed = replace(narrowed, pages=narrowed.pages[:1])   # a host-scoped crawl never fetched the sub-domain
+    outside = judge(narrowed, b.requirement(max_age_days=365))
+    assert (outside.key, outside.metrics["where"]) == ("column.unexamined", "host")
+    assert offsite_column(narrowed, b.requirement()) == "https://xxgk.s1.gov.cn/fmqd/"   # a column probe's job
+
+
+def test_the_ipv6_tiers_count_the_hosts_in_scope() -> None:
+    wide, narrow = _column_on_xxgk("site"), _column_on_xxgk("host")
+    assert link_tiers(wide).secondary == ("https://xxgk.s1.gov.cn/fmqd/",) and link_tiers(wide).offsite == ()
+    assert link_tiers(narrow).secondary == () and link_tiers(narrow).offsite == ("https://xxgk.s1.gov.cn/fmqd/",)
