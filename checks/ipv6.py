@@ -181,10 +181,11 @@ def _ratio(ok: int, total: int) -> float | None:
     title=T(zh="二、三级链接 IPv6 支持", en="IPv6 support of links"),
     failure_title=T(zh="二、三级链接 IPv6 支持率不达标", en="Too few links work over IPv6"),
     description=T(
-        zh="二级链接：首页上指向本站（本站域名及其子域名）的不同链接目标；三级链接：二级页面上指向本站、且未计入"
+        zh="二级链接：首页上指向本站（首页域名、去掉 www. 的主域名及其所有子域名、extra_hosts）的不同链接目标；三级链接：二级页面上指向本站、且未计入"
            "二级的不同链接目标。某链接支持 IPv6，指其域名有 AAAA 记录且经 IPv6 返回 2xx。二级支持率低于 90%、"
            "三级低于 85%（可配置 ipv6_secondary_min、ipv6_tertiary_min）为不合格。站外链接单独列出，不计入比例。",
-        en="Secondary links: the distinct same-site targets (the site's domain and its subdomains) linked from "
+        en="Secondary links: the distinct same-site targets (the homepage host, its base domain without www. "
+           "and every sub-domain of it, extra_hosts) linked from "
            "the homepage; tertiary links: the distinct same-site targets linked from secondary pages and not "
            "counted as secondary. A link supports IPv6 when its host has an AAAA record and it answers 2xx over "
            "IPv6. Below 90 % secondary or 85 % tertiary (ipv6_secondary_min, ipv6_tertiary_min) fails. "

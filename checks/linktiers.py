@@ -2,8 +2,9 @@
 
 Secondary: the distinct same-site targets linked from the homepage; tertiary:
 the distinct same-site targets linked from the secondary pages, not already
-counted; same-site: a host the site's scope covers (checks.scope). Shared by checks.ipv6 (judging) and monitor.probes
-(what to fetch over IPv6); registers no check. Pure: no I/O, no clock.
+counted; same-site: a host the site's scope covers (checks.scope). Shared by
+checks.ipv6 (judging) and monitor.probes (what to fetch over IPv6); registers
+no check. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations

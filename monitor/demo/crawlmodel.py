@@ -100,8 +100,9 @@ def robots_of(site: DemoSite) -> RobotFileParser | None:
     return parser
 
 
-def _is_trap(site: DemoSite, url: str) -> bool:
-    page = site.page_for(urlsplit(url).path or "/")
+def _is_trap(world: World, site: DemoSite, url: str) -> bool:
+    served = world.sites.get(normalise(urlsplit(url).hostname or ""), site)   # the host in scope serving it
+    page = served.page_for(urlsplit(url).path or "/")
     return page is not None and page.trap == "generated"
 
 
@@ -127,7 +128,7 @@ def crawl(world: World, site: DemoSite, env: ExpectEnv, *, today: date, url_for:
     scheduled = {start}
 
     def schedule(url: str, depth: int) -> None:
-        if not result.scope.covers(url) or url in scheduled or (skip_traps and _is_trap(site, url)):
+        if not result.scope.covers(url) or url in scheduled or (skip_traps and _is_trap(world, site, url)):
             return
         scheduled.add(url)
         frontier.append((url, depth))
