@@ -8,8 +8,9 @@ crawled page is a list of dated items is a column; a target that is an
 article (dates in its header only, no list) is rejected as "headline, not a
 column". Items are the list links of the column page and of its pagination
 pages (index_N.html / 下一页 links the crawl fetched within max_depth). A
-column outside the site's scope (checks.scope) is judged from a `column` probe when one was taken
-(detail: items, latest, latest_title), else reported found and unexamined.
+column outside the site's scope (checks.scope) is judged from a `column`
+probe when one was taken (detail: items, latest, latest_title), else reported
+found and unexamined.
 
 Deadlines ("MM-DD"): the judged year is the snapshot's year once its deadline
 has passed, else the year before (early in a year last year's catalog is

@@ -342,7 +342,8 @@ class Site(_Model):
 
     @property
     def hosts(self) -> tuple[str, ...]:
-        """Every host that belongs to the site: the url's host, then extra_hosts."""
+        """The hosts the config names: the url's host, then extra_hosts (the site's scope, with the base
+        domain's sub-domains, is `site_scope()`)."""
         return tuple(dict.fromkeys((self.host, *self.extra_hosts)))
 
     def site_scope(self) -> SiteScope:
