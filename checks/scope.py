@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from checks.snapshot import SiteSnapshot
@@ -79,6 +79,10 @@ class SiteScope:
 
     hosts: frozenset[str]           # covered exactly: homepage host, extra_hosts, a redirect's landing host
     base: str | None = None         # covered with every sub-domain; None under scope "host"
+    suffix: str = field(init=False, repr=False, compare=False, default="/")   # ".<base>"; "/" ends no host
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "suffix", f".{self.base}" if self.base else "/")
 
     @classmethod
     def of(cls, url: str, extra_hosts: Iterable[str] = (), mode: str = "site") -> SiteScope:
@@ -100,12 +104,9 @@ class SiteScope:
 
     def covers_host(self, host: str) -> bool:
         """`covers` for a lower-case host without port or brackets (the crawl's hot path)."""
-        if host[-1:] == ".":
-            host = host.rstrip(".")
-        if host in self.hosts:
+        if host in self.hosts or host.endswith(self.suffix) or host == self.base:
             return True
-        base = self.base
-        return base is not None and (host == base or (host.endswith(base) and host[-len(base) - 1:-len(base)] == "."))
+        return host[-1:] == "." and self.covers_host(host.rstrip("."))
 
 
 def site_scope(snap: SiteSnapshot) -> SiteScope:
