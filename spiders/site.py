@@ -15,7 +15,9 @@ Crawl rules (monitor/demo/crawlmodel.py models the same):
   max_depth; a page that redirects by meta refresh or `location = '…'` is a
   page whose target keeps its depth (the same document, moved) and whose
   other links are not followed;
-- requests are breadth first across all the site's hosts (priority by depth);
+- requests are breadth first across all the site's hosts (priority by depth;
+  URLs held back by max_pages get the room that frees up shallowest first, so
+  the budget keeps breadth first even when the scheduler interleaves hosts);
 - a URL is requested once per site; every hop of an HTTP redirect counts as
   seen, and a response that lands on a URL seen before is recorded, not parsed.
 """
@@ -23,8 +25,9 @@ Crawl rules (monitor/demo/crawlmodel.py models the same):
 from __future__ import annotations
 
 import hashlib
+import heapq
 import logging
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -82,7 +85,7 @@ class _SiteState:
     scope: SiteScope
     seen: set[str] = field(default_factory=set)                     # requested, or waiting to be
     cut: set[str] = field(default_factory=set)                      # traps
-    waiting: deque[tuple[str, int]] = field(default_factory=deque)   # in scope, held back by max_pages
+    waiting: list[tuple[int, int, str]] = field(default_factory=list)   # heap (depth, order, url) held back by max_pages
     scheduled: int = 0
     pending: int = 0
     pages: int = 0
@@ -168,7 +171,7 @@ class SiteSpider(scrapy.Spider):
         for state in self.states.values():
             if state.waiting:
                 detail = f"max_pages {state.bounds.max_pages} reached; {len(state.waiting)} URLs not fetched"
-                yield CrawlBundle(events=(EventRecord(state.bounds.site_id, "max_pages", state.waiting[0][0], detail),))
+                yield CrawlBundle(events=(EventRecord(state.bounds.site_id, "max_pages", state.waiting[0][2], detail),))
 
     def _follow(self, state: _SiteState, url: str, depth: int) -> Iterator[Request | CrawlBundle]:
         """A request for `url`, unless it was seen or a bound cuts it (then maybe an event)."""
@@ -193,7 +196,7 @@ class SiteSpider(scrapy.Spider):
         if state.room():
             yield self._request(state, url, depth)
         else:
-            state.waiting.append((url, depth))
+            heapq.heappush(state.waiting, (depth, len(state.seen), url))
 
     def _request(self, state: _SiteState, url: str, depth: int) -> Request:
         bounds = state.bounds
@@ -205,9 +208,11 @@ class SiteSpider(scrapy.Spider):
                            "max_retry_times": bounds.retries, "dont_obey_robotstxt": not bounds.obey_robots})
 
     def _top_up(self, state: _SiteState) -> Iterator[Request]:
-        """Requests for held-back URLs, now that a fetch turned out to be no page."""
+        """Requests for held-back URLs, now that a fetch turned out to be no page: shallowest first, whichever
+        of the site's hosts they are on (the scheduler interleaves hosts, so the budget keeps breadth first)."""
         while state.waiting and state.room():
-            yield self._request(state, *state.waiting.popleft())
+            depth, _, url = heapq.heappop(state.waiting)
+            yield self._request(state, url, depth)
 
     def _event(self, state: _SiteState, kind: str, url: str, detail: str) -> EventRecord | None:
         state.events[kind] += 1

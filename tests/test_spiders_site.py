@@ -265,6 +265,19 @@ def test_pages_on_every_host_of_the_site_share_max_pages_breadth_first() -> None
     assert [(e.kind, e.url) for e in final.events] == [("max_pages", "http://xxgk.demo.gov.test/d.html")]
 
 
+def test_the_page_budget_holds_back_the_deepest_urls_whichever_host_answered_first() -> None:
+    s = spider(bounds(max_pages=4))
+    body = html('<a href="http://xxgk.demo.gov.test/a.html">信息公开</a><a href="/c.html">C</a>')
+    (sub, www), _ = crawl_page(s, homepage_request(s), body)
+    (deeper,), _ = crawl_page(s, sub, html('<a href="/e.html">E</a>'))          # the sub-domain answers first
+    assert crawl_page(s, deeper, html('<a href="/f.html">F</a>'))[0] == []      # depth 3: held back
+    assert crawl_page(s, www, html('<a href="/g.html">G</a>'))[0] == []         # depth 2: held back too
+    (final,) = s.final_bundles()
+    assert [(e.kind, e.url) for e in final.events] == [("max_pages", HOME + "g.html")]  # the shallowest first
+    assert [(d, u) for d, _, u in sorted(s.states["demo"].waiting)] == [
+        (2, HOME + "g.html"), (3, "http://xxgk.demo.gov.test/f.html")]
+
+
 def test_scope_host_keeps_the_crawl_on_the_homepage_host() -> None:
     s = spider(bounds(scope=SiteScope.of(HOME, ("static.cdn.test",), "host")))
     body = html('<a href="http://xxgk.demo.gov.test/a.html">信息公开</a><a href="http://static.cdn.test/x.html">x</a>'
