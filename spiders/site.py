@@ -2,15 +2,16 @@
 
 Owns applying the crawl scope (checks.scope: the site's homepage host, base
 domain and its sub-domains, extra_hosts, plus the host its homepage redirects
-to), the per-site bounds as counters, canonical dedupe, trap cuts, and turning each
-response or failure into a CrawlBundle. Pages are decoded with
+to), the per-site bounds as counters, canonical dedupe, trap cuts, and
+turning each response or failure into a CrawlBundle. Pages are decoded with
 monitor.htmltext and read with spiders.extract; failures are mapped once, by
 spiders.failures. Must not touch the database or judge anything.
 
 Crawl rules (monitor/demo/crawlmodel.py models the same):
 - a page is a 2xx HTML answer in scope; only pages are parsed, and only pages
   count towards max_pages, whichever of the site's hosts serves them (a 404
-  or an attachment is fetched and recorded but costs no page; fetches stop at FETCH_FACTOR × max_pages whatever they are);
+  or an attachment is fetched and recorded but costs no page; fetches stop
+  at FETCH_FACTOR × max_pages whatever they are);
 - a page's a/area/iframe/frame links in scope are followed at depth + 1, up to
   max_depth; a page that redirects by meta refresh or `location = '…'` is a
   page whose target keeps its depth (the same document, moved) and whose
