@@ -17,13 +17,14 @@ from urllib.parse import urlsplit
 
 import click
 
-from monitor import __version__
+from monitor import __version__, supervisor
 from monitor.db import StorageError
 from monitor.config import KINDS, LEVELS, Config, ConfigError, Site, load, site_from_url
 
 log = logging.getLogger("govmon")
 
 DEFAULT_CONFIG = "config/sites.toml"
+LIFELINE_GRACE_S = 3.0   # a run whose parent died gets this long to mark itself interrupted
 
 
 class Exit(IntEnum):
@@ -242,6 +243,8 @@ def _execute(ctx: click.Context, cfg: Config, *, kind: str, sites: Sequence[Site
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Console entry point: never lets a traceback reach the user."""
+    # Started by the daemon: a run whose daemon died stops, marking itself interrupted.
+    supervisor.hold_lifeline(grace_s=LIFELINE_GRACE_S)
     try:
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="govmon", standalone_mode=False)
     except click.exceptions.Exit as exc:

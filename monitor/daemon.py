@@ -41,7 +41,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor import db, notify, probes, store
+from monitor import db, notify, probes, store, supervisor
 from monitor.config import Config, ConfigError, load
 from monitor.pipeline import STALE_AFTER, site_info, utcnow
 from monitor.resolver import Resolver
@@ -421,9 +421,9 @@ class Daemon:
 
     def _supervise(self, snapshot: Path, limit: float) -> ChildExit:
         since, started = utcnow().replace(microsecond=0), time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "monitor", "-q", "run", "--config", str(snapshot),
-                                 "--kind", "scheduled"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, start_new_session=True)
+        child = supervisor.spawn([sys.executable, "-m", "monitor", "-q", "run", "--config", str(snapshot),
+                                  "--kind", "scheduled"])
+        proc = child.process
         tail: deque[str] = deque(maxlen=20)
         relay = threading.Thread(target=_relay, args=(proc.stderr, tail), name=f"run-{proc.pid}", daemon=True)
         relay.start()
@@ -444,13 +444,13 @@ class Daemon:
                 self._heartbeat(run.id)
             if now - started >= limit:
                 reason = f"exceeded the time limit of {limit:.0f} s; the run process was killed"
-                _signal_group(proc, signal.SIGKILL)
+                child.kill()
                 break
             if self.stopping.is_set() and now - self.stop_at >= self.options.grace_s:
                 reason, status = "the daemon stopped; the run was cut short after the grace period", "interrupted"
-                _stop(proc, self.options.kill_wait_s)
+                child.stop(self.options.kill_wait_s)
                 break
-        proc.wait()
+        child.wait()
         relay.join(timeout=5)
         run = self._find(proc.pid, since)
         if run is not None and run.status == "running":
@@ -514,23 +514,6 @@ def _relay(stream: IO[bytes] | None, tail: deque[str]) -> None:
         sys.stderr.write(line + "\n")
     sys.stderr.flush()
     stream.close()
-
-
-def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    # The child leads its own process group (start_new_session): this reaches a crawl it started too.
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _stop(proc: subprocess.Popen[bytes], wait_s: float) -> None:
-    """SIGINT (the run marks itself interrupted), then SIGKILL if it has not ended within wait_s."""
-    _signal_group(proc, signal.SIGINT)
-    try:
-        proc.wait(timeout=wait_s)
-    except subprocess.TimeoutExpired:
-        _signal_group(proc, signal.SIGKILL)
 
 
 def _death(returncode: int, tail: deque[str]) -> str:

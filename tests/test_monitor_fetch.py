@@ -18,6 +18,7 @@ import pytest
 import trustme
 
 from monitor.demo import DemoWeb
+from monitor.demo.configfile import DEMO_CRAWL
 from monitor.fetch import (
     FetchOutcome, Fetcher, classify_exception, retry_after_s,
 )
@@ -118,7 +119,7 @@ def test_every_homepage_matches_the_ground_truth_on_both_families(demo_web: Demo
         results = await asyncio.gather(*jobs.values())
         return {key: outcome for key, (outcome, _) in zip(jobs, results)}
 
-    outcomes = run(sweep, demo_web, timeout_s=0.4)
+    outcomes = run(sweep, demo_web, timeout_s=DEMO_CRAWL["timeout_s"])  # the timeout the truth assumes
     for (site_id, field), outcome in outcomes.items():
         expected = demo_web.truth["sites"][site_id][field]
         got = {"kind": outcome.kind, "status": outcome.status, "final_url": outcome.final_url,
