@@ -21,7 +21,7 @@ from monitor.demo import DemoWeb
 from monitor.fetch import (
     FetchOutcome, Fetcher, classify_exception, retry_after_s,
 )
-from monitor.htmltext import decode_html, extract_title
+from monitor.htmltext import decode, decode_html, extract_title
 from monitor.outcomes import DnsKind, FetchKind, TlsError
 from monitor.resolver import Resolver
 
@@ -255,10 +255,32 @@ def test_title_is_unescaped_collapsed_and_cut(demo_web: DemoWeb) -> None:
     pytest.param("政务公开".encode(), None, "政务公开", "utf-8", id="no-charset-utf8"),
     pytest.param(b"\xef\xbb\xbf" + "政务".encode(), "gbk", "政务", "utf-8", id="bom-wins"),
     pytest.param("政务".encode(), "no-such-charset", "政务", "utf-8", id="unknown-label-is-ignored"),
-    pytest.param("政务".encode("gbk"), "utf-8", "\ufffd" * 4, "utf-8", id="header-is-obeyed-like-a-browser"),
+    pytest.param("政务".encode("gbk"), "utf-8", "政务", "gb18030", id="header-utf8-lie-on-gbk-reads-gb18030"),
+    pytest.param(b'<meta charset="utf-8"><p>' + "政务公开".encode("gb18030"), None, '<meta charset="utf-8"><p>政务公开',
+                 "gb18030", id="meta-utf8-lie-on-gb18030"),
+    pytest.param("<p>政务公开。</p>".encode(), "gb2312", "<p>政务公开。</p>", "utf-8", id="declared-gb-but-utf8-reads-utf8"),
+    pytest.param(b"<p>\xff\xfe\xff", "utf-8", "<p>\ufffd\ufffd\ufffd", "utf-8",
+                 id="neither-decodes-the-declared-one-is-kept"),
+    pytest.param("政务".encode() + "公".encode()[:2], "utf-8", "政务\ufffd", "utf-8",
+                 id="a-body-cut-mid-character-is-no-lie"),
+    pytest.param("政务".encode("gbk"), "iso-8859-1", "政务".encode("gbk").decode("latin-1"), "iso8859-1",
+                 id="single-byte-declarations-never-fail-and-are-kept"),
 ])
 def test_decode_html(body: bytes, declared: str | None, text: str, codec: str) -> None:
     assert decode_html(body, declared) == (text, codec)
+
+
+@pytest.mark.parametrize(("body", "declared", "expected"), [
+    ("政务".encode("gbk"), "utf-8", ("utf-8", "gb18030", True)),
+    ("政务".encode("gbk"), "gbk", ("gb18030", "gb18030", False)),
+    ("政务".encode("gbk"), None, ("", "gb18030", False)),
+    (b'<meta charset="utf-8">' + "政务".encode("gbk"), None, ("utf-8", "gb18030", True)),
+    ("政务".encode(), "utf-8", ("utf-8", "utf-8", False)),
+])
+def test_decode_says_what_was_declared_and_what_was_used(body: bytes, declared: str | None,
+                                                         expected: tuple[str, str, bool]) -> None:
+    decoded = decode(body, declared)
+    assert (decoded.declared, decoded.codec, decoded.lied) == expected
 
 
 def test_extract_title_without_title_is_empty() -> None:
