@@ -74,7 +74,7 @@ def test_charset_lie_pages_are_read_right_for_every_check(run: dict[str, Any], d
     seen = {p.final_url: p for p in pages if p.final_url in lied}
     assert set(seen) == lied
     for page_url, page in seen.items():
-        assert page.encoding == "gb18030" and page.title.endswith("北岭区人民政府"), page
+        assert page.encoding == "gb18030" and page.title.endswith("北岭新区管理委员会"), page
         latest = max((d.date for d in page.dates), default=None)
         assert (latest.isoformat() if latest else None) == truth["page_latest"][page_url], page_url
 

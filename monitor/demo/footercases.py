@@ -1,15 +1,15 @@
-"""The footer and charset cases of issue 10 on four county portals of the demo web,
+"""The footer and charset cases of issue 10 on four city-level 新区 portals of the demo web,
 with the footer verdict each must get and the pages whose charset lies.
 
-- 东风区 (TRS-like): the official embeds only: `<script id="_jiucuo_"
+- 东风新区 (TRS-like): the official embeds only: `<script id="_jiucuo_"
   sitecode=…>` (also its 网站标识码), `document.write(unescape(…_ideConac…))`;
   an ICP number without 号 as a link's text, `公安机关备案号：…` as text.
-- 西山区 (Hanweb-like): the whole footer in `<iframe src="/include/foot.html">`
+- 西山新区 (Hanweb-like): the whole footer in `<iframe src="/include/foot.html">`
   (ICP and 公安 numbers in link titles, an `_ideConac` span, the drawn 找错
   image with an onclick); the homepage itself has only `<meta name="SiteIDCode">`.
-- 南湖区: the footer appended after </html>, full-width ICP, 公网安备 without
+- 南湖新区: the footer appended after </html>, full-width ICP, 公网安备 without
   spaces, the 找错 script and the 党政机关 image.
-- 北岭区: the footer written by `/js/footer.js` (网站标识码 and ICP only):
+- 北岭新区: the footer written by `/js/footer.js` (网站标识码 and ICP only):
   police, 找错 and 党政机关 missing, so the check warns; its 通知公告 list page
   and first article are GB18030 served as `charset=utf-8` (charset lies).
 
@@ -75,7 +75,7 @@ def _xishan_footer(ctx: PageContext) -> str:
 
 
 def _xishan_frame(ctx: PageContext) -> str:
-    """The footer page the 西山区 iframe shows (a Hanweb-style include)."""
+    """The footer page the 西山新区 iframe shows (a Hanweb-style include)."""
     badge = ctx.link("a", Ref(CONAC_HOST, "/sitename?method=show&id=2113990002"))
     red = ctx.link("img", Ref(CONAC_HOST, "/image/red.png"))
     miit = ctx.link("a", Ref(MIIT_HOST), "ICP备案")
@@ -110,7 +110,7 @@ def _beiling_footer(ctx: PageContext) -> str:
 
 
 def _beiling_script(ctx: PageContext) -> str:
-    """The footer script 北岭区 pages include: it writes the footer (网站标识码 and ICP only)."""
+    """The footer script 北岭新区 pages include: it writes the footer (网站标识码 and ICP only)."""
     name = ctx.site.name
     return ("document.write('<div class=\"copyright\">');\n"
             f"document.write('<p>版权所有：{name}　网站标识码：{ctx.site.site_code}<\\/p>');\n"
@@ -132,21 +132,21 @@ def _lying_pages(name: str, columns: tuple[Column, ...], today: date) -> dict[st
 
 def _plan(site_id: str, host: str, name: str, code: str, lag: int, footer: Callable[[PageContext], str],
           case: str, **fields: Any) -> SitePlan:
-    return SitePlan(site_id, host, name, "portal", "county", code, _columns(lag), case=case, groups=(UP,),
+    return SitePlan(site_id, host, name, "portal", "city", code, _columns(lag), case=case, groups=(UP,),
                     footer=footer, **fields)
 
 
 def footer_case_plans(today: date) -> tuple[SitePlan, ...]:
-    beiling = "北岭区人民政府"
+    beiling = "北岭新区管理委员会"
     return (
-        _plan("dongfeng", "www.dongfeng.gov.test", "东风区人民政府", "2113990001", 1, _dongfeng_footer,
+        _plan("dongfeng", "www.dongfeng.gov.test", "东风新区管理委员会", "2113990001", 1, _dongfeng_footer,
               "issue 10: the official 找错 and 党政机关 scripts (document.write(unescape)), ICP without 号 in a "
               "link, 公安机关备案号"),
-        _plan("xishan", "www.xishan.gov.test", "西山区人民政府", "2113990002", 2, _xishan_footer,
+        _plan("xishan", "www.xishan.gov.test", "西山新区管理委员会", "2113990002", 2, _xishan_footer,
               "issue 10: the footer in an iframe (/include/foot.html); the homepage has only SiteIDCode",
               pages={FOOT_FRAME: PageSpec(body=_xishan_frame),
                      "/images/ga.png": PageSpec(body=PNG, content_type="image/png", declare="none")}),
-        _plan("nanhu", "www.nanhu.gov.test", "南湖区人民政府", "2113990003", 1, _nanhu_footer,
+        _plan("nanhu", "www.nanhu.gov.test", "南湖新区管理委员会", "2113990003", 1, _nanhu_footer,
               "issue 10: the footer after </html>, full-width ICP", footer_after_html=True),
         _plan("beiling", "www.beiling.gov.test", beiling, "2113990004", 3, _beiling_footer,
               "issue 10: the footer written by /js/footer.js lacks 公安备案, 找错 and 党政机关 (warns); "
