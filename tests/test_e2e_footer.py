@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from monitor import config, pipeline, store
 from monitor.demo import DemoWeb
 from monitor.demo.configfile import render_config, write_config
 from monitor.demo.footercases import FOOTERS
+from reports import render
 
 ITEMS = ("site_code", "icp", "police", "finderr", "badge")
 
@@ -79,10 +81,19 @@ def test_charset_lie_pages_are_read_right_for_every_check(run: dict[str, Any], d
         assert (latest.isoformat() if latest else None) == truth["page_latest"][page_url], page_url
 
 
-def test_the_site_page_lists_the_charset_lies(run: dict[str, Any], demo_web: DemoWeb) -> None:
+def test_the_site_page_lists_the_charset_lies_in_zh_and_en(run: dict[str, Any], demo_web: DemoWeb,
+                                                           tmp_path: Path) -> None:
     report = run["outcome"].report
     assert report is not None
-    html = (Path(report).parent / "beiling.html").read_text(encoding="utf-8")
-    assert "声明的字符编码与实际内容不符" in html
-    for lie in demo_web.truth["sites"]["beiling"]["charset_lies"]:
-        assert f"{lie['url']} (utf-8 → gb18030)" in html
+    english = SimpleNamespace(dir=str(tmp_path / "en"), language="en", title="Footer cases")
+    with pipeline.open_store(run["config"]) as session:
+        render.write_report_set(session, english, run_id=run["outcome"].run_id, timezone="Asia/Shanghai")
+    pages = {"zh": (Path(report).parent / "beiling.html", "2 个页面声明的字符编码与实际内容不符"),
+             "en": (tmp_path / "en" / "runs" / run["outcome"].run_id / "beiling.html", "2 pages declare a charset")}
+    for language, (path, sentence) in pages.items():
+        html = path.read_text(encoding="utf-8")
+        assert sentence in html, language
+        for lie in demo_web.truth["sites"]["beiling"]["charset_lies"]:
+            assert f"{lie['url']} ({lie['declared']} → {lie['used']})" in html, language
+        quiet = (path.parent / "dongfeng.html").read_text(encoding="utf-8")
+        assert sentence not in quiet, language
