@@ -94,7 +94,12 @@ _COMMENTS = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 
 def after_end(text: str) -> int | None:
     """Where content after the document's last </body> or </html> starts, or None when nothing but
-    whitespace, comments and end tags follows them (the usual page; found with a few rfinds)."""
+    whitespace, comments and end tags follows them (the usual page: decided on its last 256 characters)."""
+    tail = _COMMENTS.sub("", text[-256:]).rstrip().lower()
+    if tail.endswith("</html>"):
+        body = tail.rfind("</body")
+        if body >= 0 and not tail[tail.find(">", body) + 1:-len("</html>")].strip():
+            return None
     ends = [max(text.rfind(tag), text.rfind(tag.upper())) for tag in ("</body", "</html")]
     found = [end for end in ends if end >= 0]
     if not found:

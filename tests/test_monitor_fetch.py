@@ -21,7 +21,7 @@ from monitor.demo import DemoWeb
 from monitor.fetch import (
     FetchOutcome, Fetcher, classify_exception, retry_after_s,
 )
-from monitor.htmltext import decode, decode_html, extract_title
+from monitor.htmltext import after_end, as_browsers_read, decode, decode_html, extract_title
 from monitor.outcomes import DnsKind, FetchKind, TlsError
 from monitor.resolver import Resolver
 
@@ -472,3 +472,20 @@ def test_plain_http_to_the_https_port_is_a_protocol_failure(tls_web: tuple[DemoW
     web, _ = tls_web
     outcome = fetch(web, f"http://{LAB}:{web.https_port}/")
     assert outcome.kind in (FetchKind.RESET, FetchKind.PROTOCOL, FetchKind.HTTP_4XX)
+
+
+@pytest.mark.parametrize(("text", "start"), [
+    ("<html><body><p>x</p></body>\n</html>\n", None),
+    ("<html><body><p>x</p></body></html>\n<!-- 2024-01-01 10:00 -->\n", None),
+    ("<HTML><BODY><P>x</P></BODY></HTML>", None),
+    ("<p>no end tags at all", None),
+    ("<html><body><p>x</p></body></html><div>footer</div>", len("<html><body><p>x</p></body>")),
+    ("<html><body><p>x</p></body>\n<div>footer</div></html>", len("<html><body><p>x</p></body>")),
+    ("<html><body><p>x</p></html>\n<script src=/jiucuo.js></script>", len("<html><body><p>x</p></html>")),
+])
+def test_content_after_the_closing_tags_is_found(text: str, start: int | None) -> None:
+    assert after_end(text) == start
+    if start is None:
+        assert as_browsers_read(text) == text
+    else:
+        assert "</html>" not in as_browsers_read(text).lower() and "</body>" not in as_browsers_read(text).lower()
