@@ -64,7 +64,7 @@ MAX_SCRIPTS = 2
 Found = dict[str, tuple[str, str]]
 """item -> (value, form), for the items found so far."""
 
-_SITE_CODE = re.compile(r"网站标识码\s*[:：]?\s*([A-Za-z0-9]{10})(?![A-Za-z0-9])")
+_SITE_CODE = re.compile(r"网站标识码\s*[:：]?\s*([A-Za-z0-9]{10})")
 _CODE = re.compile(r"^(?:\d{10}|[A-Za-z]{2}\d{8})$")
 _ICP = re.compile(r"([\u4e00-\u9fff]\s*ICP\s*[备证]\s*\d{4,}\s*号?(?:\s*-\s*\d+)?)", re.IGNORECASE)
 _POLICE = (re.compile(r"([\u4e00-\u9fff]\s*公网安备\s*\d{8,}\s*号?)"),
@@ -200,7 +200,7 @@ def _anchor(element: Element, base: str, found: Found, suffix: str) -> None:
         _numbers(label, found, where + suffix)
         if "找错" in label:
             _put(found, "finderr", url or label, where + suffix)
-        if "党政机关" in label and url:
+        if "党政机关" in label and url and (where == "image in link" or "标识" in label):
             _put(found, "badge", url, where + suffix)
     if url and _FINDERR_HREF.search(href):
         _put(found, "finderr", url, "link to the 找错 platform" + suffix)
