@@ -15,10 +15,11 @@ reads it the way a reader sees it:
 - ICP and 公安 numbers as footers write them (`滇ICP备05000002` without 号,
   `公安机关备案号：43010302000524`, `京公网安备 11010502000001号`), in text, a
   link's text or its title, full-width or not;
-- when items are still missing: the footer iframes of the same site (at
-  most MAX_FRAMES, one level) and the same site's footer scripts (file names
-  such as foot.js, bottom.js; at most MAX_SCRIPTS) whose string literals
-  hold the footer they document.write.
+- when items are still missing: the footer iframes of the same site and the
+  footer includes an inline script loads (`$("#footer").load("/foot.html")`;
+  at most MAX_FRAMES, one level), and the same site's footer scripts (file
+  names such as foot.js, bottom.js; at most MAX_SCRIPTS) whose string
+  literals hold the footer they document.write.
 
 The outcome is a Probe(kind="footer") whose detail maps each item to what
 was found ("" when absent) and "forms" to how each was found:
@@ -76,6 +77,7 @@ _WRITES = re.compile(r"jiucuo|conac|dzjg|ICP|公网安备|公安|网站标识码
 _LITERAL = re.compile(r"""'((?:[^'\\\n]|\\.)*)'|"((?:[^"\\\n]|\\.)*)"|`((?:[^`\\]|\\.)*)`""")
 _JS_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)", re.DOTALL)
 _PERCENT_U = re.compile(r"%u([0-9a-fA-F]{4})")
+_LOADED = re.compile(r"""\.load\(\s*['"]([^'"\s]+\.(?:s?html?|jsp|php|aspx?))['"]""", re.IGNORECASE)
 _LEADING_END = re.compile(r"^(?:\s*</(?:body|html)\s*>)+", re.IGNORECASE)
 _FOOTERISH = re.compile(r"foot|bottom|dibu|banquan|copyright|(?:^|[^a-z])(?:bq|db|btm)(?:[^a-z]|$)", re.IGNORECASE)
 
@@ -265,8 +267,10 @@ def _same_site(url: str, home: str) -> bool:
     return a.removeprefix("www.") == b.removeprefix("www.") or a.endswith("." + b.removeprefix("www."))
 
 
-def footer_frames(html: str, base: str) -> list[str]:
-    """Same-site iframe/frame URLs of a page, footer-like ones (foot, bottom, dibu …) first, then from the end."""
+def footer_frames(html: str, base: str) -> list[tuple[str, str]]:
+    """Same-site pages a page shows its footer from, as (URL, "iframe" | "include"): iframe/frame
+    sources, footer-like ones (foot, bottom, dibu …) first, then from the end; then footer includes
+    a script loads (`$("#footer").load("/include/footer.html")`)."""
     root = parse(html)
     if root is None:
         return []
@@ -274,8 +278,13 @@ def footer_frames(html: str, base: str) -> list[str]:
     ranked = sorted(reversed(frames), key=lambda e: not _FOOTERISH.search(
         " ".join((e.get("src") or "", e.get("id") or "", e.get("name") or "", e.get("class") or "",
                   *(a.get("class") or "" for a in e.iterancestors())))))
-    urls = [urljoin(base, e.get("src", "").strip()) for e in ranked]
-    return list(dict.fromkeys(u for u in urls if u.startswith(("http://", "https://")) and _same_site(u, base)))
+    sources = [(e.get("src", "").strip(), "iframe") for e in ranked]
+    sources += [(m.group(1), "include") for e in root.iter("script") if not e.get("src") and e.text
+                and ".load(" in e.text for m in _LOADED.finditer(e.text)
+                if _FOOTERISH.search(m.group(1).rsplit("/", 1)[-1])]
+    urls = {urljoin(base, source): how for source, how in reversed(sources)}
+    return [(u, urls[u]) for u in dict.fromkeys(urljoin(base, source) for source, _ in sources)
+            if u.startswith(("http://", "https://")) and _same_site(u, base)]
 
 
 def footer_scripts(html: str, base: str) -> list[str]:
@@ -302,10 +311,10 @@ async def probe_footer(fetcher: Fetcher, url: str, clock: Callable[[], datetime]
     html, base = outcome.text(), outcome.final_url
     found = footer_found(html, base)
     if len(found) < len(ITEMS):
-        for frame in footer_frames(html, base)[:MAX_FRAMES]:
+        for frame, how in footer_frames(html, base)[:MAX_FRAMES]:
             framed = await fetcher.fetch(frame)
             if framed.ok:
-                _merge(found, footer_found(framed.text(), framed.final_url), f"iframe {urlsplit(frame).path}")
+                _merge(found, footer_found(framed.text(), framed.final_url), f"{how} {urlsplit(frame).path}")
     if len(found) < len(ITEMS):
         for source in footer_scripts(html, base)[:MAX_SCRIPTS]:
             fetched = await fetcher.fetch(source)

@@ -159,7 +159,11 @@ def test_footer_frames_and_scripts_are_same_site_footer_like_first() -> None:
     html = ('<iframe src="/include/banner.html"></iframe><iframe src="http://map.example.com/x"></iframe>'
             '<iframe src="/include/foot.html"></iframe><script src="/js/jquery.js"></script>'
             '<script src="/js/footer.js"></script><script src="http://cdn.example.com/bottom.js"></script>')
-    assert footer_frames(html, HOME) == [HOME + "include/foot.html", HOME + "include/banner.html"]
+    assert footer_frames(html, HOME) == [(HOME + "include/foot.html", "iframe"),
+                                         (HOME + "include/banner.html", "iframe")]
+    loaded = ('<div id="footer"></div><script>$(function(){ $("#header").load("/inc/header.html"); '
+              '$("#footer").load("/inc/footer.html"); });</script>')
+    assert footer_frames(loaded, HOME) == [(HOME + "inc/footer.html", "include")]
     assert footer_scripts(html, HOME) == [HOME + "js/footer.js"]
 
 
