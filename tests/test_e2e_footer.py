@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from monitor import config, pipeline, store
+from monitor.ingest import CrawlEvent
 from monitor.demo import DemoWeb
 from monitor.demo.configfile import render_config, write_config
 from monitor.demo.footercases import FOOTERS
@@ -97,3 +98,14 @@ def test_the_site_page_lists_the_charset_lies_in_zh_and_en(run: dict[str, Any], 
             assert f"{lie['url']} ({lie['declared']} → {lie['used']})" in html, language
         quiet = (path.parent / "dongfeng.html").read_text(encoding="utf-8")
         assert sentence not in quiet, language
+
+
+def test_crawl_notes_list_charset_lies_with_their_detail_and_keep_other_kinds_short() -> None:
+    events = [CrawlEvent("s", "charset", f"http://x.gov.cn/{n}.html", "utf-8 → gb18030") for n in range(25)]
+    events += [CrawlEvent("s", "trap", f"http://x.gov.cn/rili/{n}", "calendar") for n in range(5)]
+    notes = pipeline._crawl_notes(events)["s"]
+    assert notes["counts"] == {"charset": 25, "trap": 5}
+    assert notes["examples"]["charset"][:2] == ["http://x.gov.cn/0.html (utf-8 → gb18030)",
+                                                "http://x.gov.cn/1.html (utf-8 → gb18030)"]
+    assert len(notes["examples"]["charset"]) == pipeline.LISTED_EVENTS["charset"]
+    assert notes["examples"]["trap"] == [f"http://x.gov.cn/rili/{n}" for n in range(pipeline.CRAWL_EXAMPLES)]
