@@ -247,7 +247,7 @@ def _written(script: str) -> tuple[str, bool]:
         literal = match.group(1) if match.group(1) is not None else (
             match.group(2) if match.group(2) is not None else match.group(3))
         value = _JS_ESCAPE.sub(_js_char, literal)
-        if script[:match.start()].rstrip().endswith("unescape("):
+        if script[max(0, match.start() - 24):match.start()].rstrip().endswith("unescape("):
             value = unquote(_PERCENT_U.sub(lambda m: chr(int(m.group(1), 16)), value))
             escaped = True
         parts.append(value)
