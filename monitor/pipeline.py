@@ -44,6 +44,8 @@ if _LIBC is not None and not hasattr(_LIBC, "malloc_trim"):   # not glibc
     _LIBC = None
 REDIRECT_TAGS = frozenset({"meta-refresh", "js-location"})
 CRAWL_EXAMPLES = 3   # example URLs per kind of crawl event kept in the run summary
+LISTED_EVENTS = {"charset": 20}
+"""Kinds whose pages the site page lists (more examples), each with its event detail."""
 
 
 @dataclass(frozen=True)
@@ -236,14 +238,16 @@ def _probe_columns(session: Session, config: Config, run_id: str, sites: Sequenc
 
 
 def _crawl_notes(events: Sequence[ingest.CrawlEvent]) -> dict[str, dict[str, object]]:
-    """Per site: how many crawl events of each kind (trap, robots, max_pages …) and a few example URLs."""
+    """Per site: how many crawl events of each kind (trap, robots, max_pages, charset …) and a few example
+    URLs; a charset example carries its detail, "URL (declared → used)"."""
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     examples: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for event in events:
         counts[event.site_id][event.kind] += 1
         urls = examples[event.site_id].setdefault(event.kind, [])
-        if event.url and len(urls) < CRAWL_EXAMPLES:
-            urls.append(event.url)
+        if event.url and len(urls) < LISTED_EVENTS.get(event.kind, CRAWL_EXAMPLES):
+            listed = event.kind in LISTED_EVENTS and event.detail
+            urls.append(f"{event.url} ({event.detail})" if listed else event.url)
     return {site: {"counts": dict(c), "examples": examples[site]} for site, c in counts.items()}
 
 

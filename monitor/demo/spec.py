@@ -221,6 +221,8 @@ class Chrome:
     copyright_since: int | None = None  # "Copyright © <since>-<this year>" in the footer
     assets: bool = True                # the site's own css/js/logo and the shared static files
     extras: Mapping[str, tuple[LinkSpec, ...]] = field(default_factory=dict)
+    footer: Callable[[PageContext], str] | None = None  # the site's own footer markup (footercases)
+    footer_after_html: bool = False    # the footer follows </html>, as some CMSs append it
 
 
 @dataclass(frozen=True)
