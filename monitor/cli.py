@@ -20,6 +20,7 @@ import click
 from monitor import __version__, supervisor
 from monitor.db import StorageError
 from monitor.locks import Busy
+from monitor.preflight import PreflightError
 from monitor.config import KINDS, LEVELS, Config, ConfigError, Site, load, site_from_url
 
 log = logging.getLogger("govmon")
@@ -72,7 +73,14 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 @config_option
 def validate(config_path: Path) -> int:
     """Check the config file and report every problem at once."""
+    from monitor.preflight import offline_problems
+
     cfg = load(config_path)
+    problems = offline_problems(cfg)
+    for line in problems:
+        click.echo(line, err=True)
+    if problems:
+        return Exit.USAGE
     click.echo(f"{config_path}: ok ({len(cfg.sites)} sites, {len(cfg.requirements)} requirements)")
     return Exit.OK
 
@@ -265,6 +273,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         code = Exit.INTERNAL
     except Busy as exc:
         click.echo(f"govmon: {exc}", err=True)
+        code = Exit.INTERNAL
+    except PreflightError as exc:
+        for line in exc.problems:
+            click.echo(f"govmon: {line}", err=True)
         code = Exit.INTERNAL
     except (KeyboardInterrupt, click.Abort):
         click.echo("govmon: interrupted", err=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
-import contextlib
 import logging
 import os
+import shutil
 import socket
 import time
 from collections import Counter, defaultdict
@@ -30,7 +30,7 @@ from checks.snapshot import RequirementInfo, SiteInfo, SiteSnapshot
 from checks.columns import footer_url, offsite_column
 from checks.freshness import homepage_chain, homepage_urls
 from checks.linktiers import link_tiers
-from monitor import __version__, columnprobe, crawl, db, ingest, linkcheck, locks, probes, store
+from monitor import __version__, columnprobe, crawl, db, ingest, linkcheck, locks, preflight, probes, store
 from monitor.config import Config, Requirement, Site
 from monitor.resolver import Resolver
 
@@ -96,8 +96,12 @@ def execute(config: Config, *, kind: str, sites: Sequence[Site] | None = None, j
     `wait_s`, then locks.Busy says who holds it.
     """
     say = progress or (lambda _msg: None)
+    preflight.prepare(config)  # a report dir that cannot be written fails now, not after the crawl
     with open_store(config) as session:
         lock = None if kind == "adhoc" else _run_lock(session, wait_s, say)
+        if lock is not None:
+            running = store.list_runs(session, statuses=("running",), limit=10_000)
+            preflight.clean_leftovers(config, {r.id for r in running})
         try:
             return _execute(session, config, kind, list(sites if sites is not None else config.sites), json_path,
                             render, say, has_ipv6_route)
@@ -293,7 +297,7 @@ def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site],
     """
     if config.path is None:
         raise RuntimeError("the crawl needs the config as a file")
-    out = Path(config.report.dir).parent / "runs" / run_id / "crawl.jsonl"
+    out = preflight.spool_dir(config, run_id) / "crawl.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     adhoc = [str(s.url) for s in sites if config.site_by_id(s.id) is None]
     say(f"crawling {len(sites)} sites")
@@ -308,11 +312,12 @@ def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site],
     stats = ingest.ingest_crawl(session, run_id, out)
     crawl_notes.update(_crawl_notes(ingest.load_events(session, run_id)))
     log.info("run %s crawl: %d pages, %d links in %.1fs", run_id, stats.pages, stats.links, result.elapsed_s)
-    # The rows hold everything the file did; keep the file only when the ingest had to skip something.
-    if not (stats.malformed or stats.truncated):
-        out.unlink()
-        with contextlib.suppress(OSError):
-            out.parent.rmdir()
+    # The rows hold everything the file did; keep the file only when the ingest had to skip something
+    # (the next run removes it).
+    if stats.malformed or stats.truncated:
+        log.warning("run %s: the crawl spool %s had unreadable lines; kept until the next run", run_id, out)
+    else:
+        shutil.rmtree(out.parent, ignore_errors=True)
 
 
 def _summary(results: dict[str, list[Result]], duration_s: float) -> dict[str, object]:

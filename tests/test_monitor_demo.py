@@ -51,7 +51,7 @@ DOCUMENTED_KEYS = {
     "crawl": {"max_pages", "max_depth", "timeout_s", "retries", "concurrency", "per_host_concurrency",
               "obey_robots", "user_agent", "max_response_bytes", "allowed_networks", "ca_bundle"},
     "dns": {"nameservers", "port", "timeout_s"},
-    "storage": {"url"},
+    "storage": {"url", "work_dir"},
     "report": {"dir", "language", "title"},
     "requirement": {"id", "title", "keywords", "applies_to", "levels", "max_age_days", "stale_status",
                     "deadline", "basis"},
