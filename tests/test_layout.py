@@ -11,7 +11,8 @@ STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 # The crawl child stays light: no SQLAlchemy, Jinja or APScheduler through monitor.
 # The one scope rule is shared with the checks; nothing else of checks/ is the crawl's business.
 SPIDER_CHECKS_IMPORTS = {"checks.scope"}
-SPIDER_MONITOR_IMPORTS = {"monitor", "monitor.config", "monitor.resolver", "monitor.outcomes", "monitor.htmltext"}
+SPIDER_MONITOR_IMPORTS = {"monitor", "monitor.config", "monitor.resolver", "monitor.outcomes", "monitor.htmltext",
+                          "monitor.supervisor"}
 
 ALLOWED = {
     "checks": lambda mod: mod.split(".")[0] in STDLIB or mod.split(".")[0] == "checks",
