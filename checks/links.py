@@ -19,7 +19,7 @@ from checks.snapshot import Link, LinkTarget, SiteSnapshot
 
 DEAD_KINDS = frozenset({
     "http_3xx", "http_4xx", "http_5xx", "dns", "refused", "timeout", "reset", "tls", "protocol",
-    "redirect_loop", "too_many_redirects", "soft_404",
+    "redirect_loop", "too_many_redirects", "soft_404", "malformed",
 })
 """Outcomes (FetchKind values) that make a link dead; monitor.linkcheck logs with the same set."""
 REFUSED_KINDS = frozenset({"blocked", "rate_limited"})

@@ -32,7 +32,7 @@ from twisted.web._newclient import ParseError, ResponseNeverReceived
 from monitor.demo import DemoWeb
 from monitor.outcomes import FetchKind
 from monitor.resolver import Resolver
-from spiders.failures import RedirectLoop, RobotsRefused, TooManyRedirects, UnsupportedRedirect, classify
+from spiders.failures import RedirectLoop, RobotsRefused, TooManyRedirects, classify
 from spiders.items import DateHit, EventRecord, LinkRecord, PageRecord, to_json
 from spiders.middlewares import MAX_REDIRECTS, BackoffRetry, BodyGuard, RedirectGuard, RobotsMiddleware, retry_after_s
 from spiders.output import CrawlBundle, JsonLinesWriter, line
@@ -325,7 +325,6 @@ def test_the_gate_answers_ip_literals_and_refuses_outside_networks() -> None:
     (tx.NoRouteError(), FetchKind.NO_ROUTE),
     (RedirectLoop("loop", HOME), FetchKind.REDIRECT_LOOP),
     (TooManyRedirects("many", HOME), FetchKind.TOO_MANY_REDIRECTS),
-    (UnsupportedRedirect("ftp", "ftp://x/"), FetchKind.UNSUPPORTED),
     (IgnoreRequest("something else"), FetchKind.ERROR),
 ], ids=lambda v: type(v).__name__ if isinstance(v, BaseException) else str(v))
 def test_download_failures_are_classified_once(exc: BaseException, kind: FetchKind) -> None:
@@ -347,17 +346,33 @@ def redirect(request_url: str, location: str, chain: list[str]) -> tuple[Request
     return request, Response(request_url, status=302, headers={"Location": location}, request=request)
 
 
-def test_the_redirect_guard_stops_loops_long_chains_and_other_schemes() -> None:
+def test_the_redirect_guard_stops_loops_and_long_chains() -> None:
     guard = RedirectGuard()
     with pytest.raises(RedirectLoop):
         guard.process_response(*redirect(HOME + "index.html", "/", [HOME]))
     chain = [f"{HOME}c/{i}" for i in range(MAX_REDIRECTS)]
     with pytest.raises(TooManyRedirects):
         guard.process_response(*redirect(HOME + "c/10", "/c/11", chain))
-    with pytest.raises(UnsupportedRedirect):
-        guard.process_response(*redirect(HOME, "ftp://www.demo.gov.test/f.txt", []))
     request, response = redirect(HOME + "c/9", "/c/10", chain[:9])
     assert guard.process_response(request, response) is response
+    assert not request.meta.get("dont_redirect")
+
+
+@pytest.mark.parametrize("location", [
+    pytest.param("javascript:window.location='/x'", id="javascript"),
+    pytest.param("data:text/html,<p>moved</p>", id="data"),
+    pytest.param("ftp://www.demo.gov.test/f.txt", id="ftp"),
+    pytest.param("", id="empty"),
+    pytest.param("   ", id="blank"),
+    pytest.param("http://", id="no-host"),
+    pytest.param("http://host]/", id="unparsable"),
+    pytest.param("http://exa mple.gov.test/", id="space-in-host"),
+    pytest.param("http://www.demo.gov.test:99999/", id="bad-port"),
+])
+def test_the_redirect_guard_keeps_a_3xx_without_a_usable_location(location: str) -> None:
+    request, response = redirect(HOME + "moved", location, [])
+    assert RedirectGuard().process_response(request, response) is response
+    assert request.meta["dont_redirect"] is True
 
 
 @pytest.mark.parametrize(("value", "seconds"), [(b"120", 120.0), (b"0", 0.0), (b"Wed, 21 Oct 2015 07:28:00 GMT", None),
