@@ -5,7 +5,6 @@ whole run exit 3 with no results: the run must complete and report those links d
 """
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 

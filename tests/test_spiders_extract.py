@@ -424,8 +424,8 @@ def test_a_two_megabyte_list_page_yields_every_link_and_row() -> None:
     ("<img data-srcset='/lazy.jpg 1x, /lazy@2x.jpg 2x'>", [(f"{ZG}/lazy.jpg", "img", ""), (f"{ZG}/lazy@2x.jpg", "img", "")]),
     ("<picture><source srcset='/b.webp 1x, /b,2.webp 2x' type='image/webp'><img src='/b.jpg'></picture>",
      [(f"{ZG}/b.webp", "source", ""), (f"{ZG}/b,2.webp", "source", ""), (f"{ZG}/b.jpg", "img", "")]),
-    ("<video src='/v.mp4' poster='/v.jpg' title='宣传片'><source src='/v.webm'>"
-     "<track src='/v.vtt' label='中文'></video>",
+    (("<video src='/v.mp4' poster='/v.jpg' title='宣传片'><source src='/v.webm'>"
+      "<track src='/v.vtt' label='中文'></video>"),
      [(f"{ZG}/v.mp4", "video", "宣传片"), (f"{ZG}/v.jpg", "video", "宣传片"), (f"{ZG}/v.webm", "source", ""),
       (f"{ZG}/v.vtt", "track", "中文")]),
     ("<audio src='/a.mp3' title='广播'></audio><audio><source src='/b.ogg'></audio>",
@@ -436,11 +436,11 @@ def test_a_two_megabyte_list_page_yields_every_link_and_row() -> None:
       "<link rel='stylesheet' href='/s.css'><link rel='canonical' href='/c'><link rel='alternate' href='/r.xml'>"
       "<link rel='next' href='/n'><link rel='preload' href='/p.woff2'>"),
      [(f"{ZG}/f.ico", "link", ""), (f"{ZG}/t.png", "link", ""), (f"{ZG}/s.css", "link", "")]),
-    ("<style>@import \"/i.css\"; @import url('/j.css'); /* url(/old.png) */ .a{background:url(/k.png)}"
-     ".b{background:url(data:image/png;base64,AA==)} .c{filter:url(#f)}</style>",
+    (("<style>@import \"/i.css\"; @import url('/j.css'); /* url(/old.png) */ .a{background:url(/k.png)}"
+      ".b{background:url(data:image/png;base64,AA==)} .c{filter:url(#f)}</style>"),
      [(f"{ZG}/i.css", "css", ""), (f"{ZG}/j.css", "css", ""), (f"{ZG}/k.png", "css", "")]),
-    ("<div style=\"background:url('/bg.png') no-repeat\">x</div><p style='color:red'>y</p>"
-     "<span style='background-image:URL(\"/s.gif\")'>z</span>",
+    (("<div style=\"background:url('/bg.png') no-repeat\">x</div><p style='color:red'>y</p>"
+      "<span style='background-image:URL(\"/s.gif\")'>z</span>"),
      [(f"{ZG}/bg.png", "css", ""), (f"{ZG}/s.gif", "css", "")]),
     ("<body background='/body.gif'><table background='/t.gif'><tr><td background='/td.gif'>c</td></tr></table></body>",
      [(f"{ZG}/body.gif", "background", ""), (f"{ZG}/t.gif", "background", ""), (f"{ZG}/td.gif", "background", "")]),

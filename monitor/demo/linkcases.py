@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING
 from monitor.demo.build import SitePlan
 from monitor.demo.columns import PNG, Column
 from monitor.demo.markup import a, footer, head, header, nav
-from monitor.demo.spec import Exchange, Expect, ExpectEnv, LinkSpec, PageContext, PageSpec
+from monitor.demo.spec import (
+    Exchange,
+    Expect,
+    ExpectEnv,
+    LinkSpec,
+    PageContext,
+    PageSpec,
+)
 from monitor.outcomes import FetchKind
 
 if TYPE_CHECKING:
