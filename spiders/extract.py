@@ -16,8 +16,8 @@ meant for the web that names no URL (`http:/x`, `http://`, a bad host or port,
 `file:`) is kept apart, as written (`Extracted.malformed`): a dead link, never
 followed. <link> counts for the resources a browser loads (stylesheet, icon)
 and not for rel=canonical/alternate/next/preload, which are hints the user
-never sees break. A link's region ("context") comes from its ancestors' tags and id/class
-words (pinyin included) scored per element, the copyright block (it and all
+never sees break. A link's region ("context") comes from its ancestors' tags
+and id/class words (pinyin included) scored per element, the copyright block (it and all
 after it is footer), a date beside the link (list), and, on pages without a
 marked menu, the first block of short links near the top (nav).
 """
@@ -142,12 +142,12 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
             continue
         for raw, tag, text in _raw_links(element, decorated):
             url = canonical(raw, base, query_encoding=encoding)
-            if url is None:
-                if malformed(raw):
-                    context = regions.link_context(element, text) if tag == "a" else regions.context_of(element)
-                    broken.append(ExtractedLink(raw.strip(), tag, text[:TEXT_MAX], context))
+            if url is None and not malformed(raw):
                 continue
             context = regions.link_context(element, text) if tag == "a" else regions.context_of(element)
+            if url is None:
+                broken.append(ExtractedLink(raw.strip(), tag, text[:TEXT_MAX], context))
+                continue
             found.append((element, ExtractedLink(url, tag, text[:TEXT_MAX], context)))
             if tag == "meta-refresh" and refresh is None and url != page and not _in_noscript(element):
                 refresh = url
