@@ -87,3 +87,32 @@ def test_internal_error_is_one_line_and_exit_3(tmp_path: Path, capsys: pytest.Ca
     assert govmon("status", "--config", str(path)) == 3
     err = capsys.readouterr().err
     assert err.startswith("govmon: ") and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_validate_refuses_a_report_dir_that_cannot_be_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                               ) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the report folder should go", encoding="utf-8")
+    path = minimal_config(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace(str(tmp_path / "reports"), str(blocker / "reports")),
+                    encoding="utf-8")
+    assert govmon("validate", "--config", str(path)) == 2
+    assert f"report.dir: cannot create {blocker / 'reports'}: {blocker} is not a folder" in capsys.readouterr().err
+    assert govmon("-q", "run", "--config", str(path)) == 3   # refused before the crawl, not after it
+    assert "report.dir" in capsys.readouterr().err
+    assert not (tmp_path / "govmon.db").exists(), "nothing was started"
+
+
+def test_run_keeps_scratch_files_in_the_work_dir_and_removes_those_of_dead_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    work = tmp_path / "work"
+    # No IPv6 checks: their route test would look beyond loopback.
+    path = minimal_config(tmp_path, extra='[checks]\ndisabled = ["ipv6:homepage", "ipv6:links"]\n')
+    text = path.read_text(encoding="utf-8").replace("[report]\n", f'work_dir = "{work}"\n[report]\n', 1)
+    path.write_text(text, encoding="utf-8")
+    dead = work / "20200101T000000Z-dead00"
+    dead.mkdir(parents=True)
+    (dead / "crawl.jsonl").write_text('{"type": "page"', encoding="utf-8")
+    assert govmon("-q", "run", "--config", str(path)) in (0, 1)
+    assert list(work.iterdir()) == [], "the dead run's spool and this run's are gone"
+    assert not (tmp_path / "runs").exists(), "nothing is written beside the report folder"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from monitor.htmltext import decode_html
-from spiders.extract import TEXT_MAX, TITLE_MAX, Extracted, extract
+from spiders.extract import TEXT_MAX, TITLE_MAX, Extracted, extract, parse
 
 HTML = Path(__file__).parent / "data" / "html"
 TODAY = date.today()
@@ -486,3 +486,17 @@ def test_non_web_schemes_are_skipped_and_not_counted(href: str) -> None:
 def test_css_is_not_scanned_on_pages_without_a_url_function_or_background() -> None:
     result = one("<div style='color:red'>x</div><p style='font-weight:bold'>y</p>")
     assert result.links == ()
+
+
+@pytest.mark.parametrize("html", [
+    "<html><body><p>正文</p></body></html>\n<div class=\"foot\"><a href=\"/wzdt/\">网站地图</a></div>",
+    "<html><body><p>正文</p></body>\n<div class=\"foot\"><a href=\"/wzdt/\">网站地图</a></div></html>",
+    "<html><body><p>正文</p><div class=\"foot\"><a href=\"/wzdt/\">网站地图</a></div></body></html>\n<!-- 2024 -->\n",
+])
+def test_content_after_the_closing_tags_is_kept_in_the_body_as_browsers_keep_it(html: str) -> None:
+    root = parse(html)
+    assert root is not None
+    anchor = next(root.iter("a"))
+    assert any(a.tag == "body" for a in anchor.iterancestors())
+    assert [link.url for link in extract(html, "http://www.x.gov.cn/", today=date(2024, 1, 1)).links] == [
+        "http://www.x.gov.cn/wzdt/"]

@@ -68,7 +68,9 @@ def render_config(sites: Sequence[DemoSite], site_url: Mapping[str, str], *, dns
              "# Every name resolves through the demo nameserver; nothing leaves 127.0.0.0/8 and ::1.", ""]
     lines += _table("[crawl]", DEMO_CRAWL)
     lines += _table("[dns]", {"nameservers": ["127.0.0.1"], "port": dns_port, "timeout_s": DNS_TIMEOUT_S})
-    lines += _table("[storage]", {"url": storage_url})
+    # Scratch files stay beside the demo's report folder, not in the caller's working directory.
+    work_dir = str(Path(report_dir).parent / "work")
+    lines += _table("[storage]", {"url": storage_url, "work_dir": work_dir})
     report: dict[str, Any] = {"dir": report_dir}
     if title is not None:
         report["title"] = title
