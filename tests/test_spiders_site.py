@@ -473,3 +473,28 @@ def test_a_page_announced_too_large_is_recorded_as_such() -> None:
     _, bundles = split(s.parse(response))
     page = page_of(bundles)
     assert (page.status, page.fetch_kind, page.size) == (200, FetchKind.TOO_LARGE, 5000)
+
+
+def test_resource_and_malformed_links_are_recorded_but_never_followed() -> None:
+    s = spider()
+    body = html('<a href="/zwgk/">政务公开</a><img srcset="/a.jpg 1x, /b.jpg 2x"><video src="/v.mp4" poster="/p.jpg">'
+                '<track src="/t.vtt"></video><audio src="/a.mp3"></audio><object data="/o.html"></object>'
+                '<embed src="/e.html"><div style="background:url(/bg.html)">x</div>'
+                '<a href="http://www.demo.gov.test:99999/">坏端口</a><a href="http:/www.demo.gov.test/x.html">少斜杠</a>'
+                '<a href="file:///C:/a.doc">本地文件</a><a href="javascript:void(0)">脚本</a>')
+    requests, bundles = crawl_page(s, homepage_request(s), body)
+    links = {(link.target_url, link.tag) for link in bundles[0].links}
+    assert links == {(HOME + "zwgk/", "a"), (HOME + "a.jpg", "img"), (HOME + "b.jpg", "img"),
+                     (HOME + "v.mp4", "video"), (HOME + "p.jpg", "video"), (HOME + "t.vtt", "track"),
+                     (HOME + "a.mp3", "audio"), (HOME + "o.html", "object"), (HOME + "e.html", "embed"),
+                     (HOME + "bg.html", "css"), ("http://www.demo.gov.test:99999/", "a"),
+                     ("http:/www.demo.gov.test/x.html", "a"), ("file:///C:/a.doc", "a")}
+    assert [r.url for r in requests] == [HOME + "zwgk/"]
+
+
+def test_a_redirect_without_a_usable_location_is_an_http_3xx_page() -> None:
+    s = spider()
+    request = homepage_request(s)
+    _, bundles = crawl_page(s, request, "", status=302, headers={"Location": "javascript:void(0)"})
+    page = page_of(bundles)
+    assert (page.status, page.fetch_kind, page.final_url) == (302, FetchKind.HTTP_3XX, HOME)
