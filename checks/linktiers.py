@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import urlsplit
 
 from checks.freshness import answered, homepage_chain, homepage_urls
 from checks.snapshot import SiteSnapshot
@@ -20,7 +20,11 @@ TIER_TAGS = frozenset({"a", "area", "iframe", "frame"})
 
 
 def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    """The URL's host in lower case; "" for a malformed URL (the crawl records those as written)."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def same_site(url: str, site_url: str) -> bool:
@@ -50,8 +54,8 @@ def link_tiers(snap: SiteSnapshot) -> Tiers:
         for link in snap.links:
             if link.source_url not in sources or link.tag not in TIER_TAGS:
                 continue
-            url = urldefrag(link.target_url).url
-            if urlsplit(url).scheme not in ("http", "https") or url in skip:
+            url = link.target_url.partition("#")[0]
+            if not url.startswith(("http://", "https://")) or not host_of(url) or url in skip:
                 continue
             skip.add(url)
             source.setdefault(url, link.source_url)

@@ -30,14 +30,14 @@ from monitor.demo.spec import (
     Sheet,
     UrlFor,
 )
-from monitor.demo.walk import Walk, World, canonical, host_of, resolve, walk
+from monitor.demo.walk import Walk, World, canonical, host_of, malformed, resolve, walk
 from monitor.outcomes import FetchKind
 
 
 @dataclass(frozen=True)
 class Link:
     source: str                        # the page's final URL
-    target: str                        # canonical absolute URL, or the href as written for other schemes
+    target: str                        # canonical absolute URL, or the href as written (other schemes, malformed)
     tag: str
     text: str
     href: str                          # as written in the page
@@ -111,7 +111,7 @@ def crawl(world: World, site: DemoSite, env: ExpectEnv, *, today: date, url_for:
     scheduled = {start}
 
     def schedule(url: str, depth: int) -> None:
-        if host_of(url) != scope or url in scheduled or (skip_traps and _is_trap(site, url)):
+        if malformed(url) or host_of(url) != scope or url in scheduled or (skip_traps and _is_trap(site, url)):
             return
         scheduled.add(url)
         frontier.append((url, depth))

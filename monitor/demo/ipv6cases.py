@@ -111,7 +111,10 @@ def ipv6_case_plans(today: date) -> tuple[SitePlan, ...]:
 
 
 def _same_site(url: str, site_host: str) -> bool:
-    host = normalise(urlsplit(url).hostname or "")
+    try:
+        host = normalise(urlsplit(url).hostname or "")
+    except ValueError:   # a malformed link ("http://host]") is no page of any site
+        return False
     base = site_host.removeprefix("www.")
     return host == site_host or host == base or host.endswith("." + base)
 
