@@ -23,7 +23,7 @@ SLOWER_BY = 0.20          # v6 median more than 20 % above the v4 median warns
 SLOW_FLOOR_MS = 200.0     # ... and by more than this: jitter below it says nothing about a site
 SIZE_TOLERANCE = 0.10     # dynamic pages vary a little between two fetches
 EVIDENCE_MAX = 100
-NOT_SENT = frozenset({"robots", "disallowed", "unsupported", "no_route"})
+NOT_SENT = frozenset({"robots", "disallowed", "unsupported", "no_route", "malformed"})
 """links-v6 outcomes of targets never requested: left out of the ratios, counted as unprobed."""
 _DNS_FAIL = {"no_answer": "no_aaaa", "nxdomain": "nxdomain", "servfail": "servfail", "refused": "servfail"}
 

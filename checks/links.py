@@ -19,7 +19,7 @@ from checks.snapshot import Link, LinkTarget, SiteSnapshot
 
 DEAD_KINDS = frozenset({
     "http_3xx", "http_4xx", "http_5xx", "dns", "refused", "timeout", "reset", "tls", "protocol",
-    "redirect_loop", "too_many_redirects", "soft_404",
+    "redirect_loop", "too_many_redirects", "soft_404", "malformed",
 })
 """Outcomes (FetchKind values) that make a link dead; monitor.linkcheck logs with the same set."""
 REFUSED_KINDS = frozenset({"blocked", "rate_limited"})
@@ -70,19 +70,26 @@ def _evidence(snap: SiteSnapshot, pairs: Mapping[tuple[str, str], Link], dead: M
     title=T(zh="链接可用", en="Links work"),
     failure_title=T(zh="存在不可用链接", en="Dead links"),
     description=T(
-        zh="检查抓取范围内（本站各主机：首页域名、去掉 www. 的主域名及其所有子域名、extra_hosts）"
-           "各页面上发现的每个链接（站内、站外，含图片、脚本、样式表和附件）。不可用：重试后仍为 "
-           "4xx/5xx、域名无法解析、连接被拒绝、超时、TLS 错误、重定向循环或过多、软 404（返回 200 但页面"
-           "称不存在，或与该站点自身的 404 页面相同）。不算不可用：仅锚点（#）缺失、重试后恢复的 5xx、被防火墙"
-           "拦截或限流（429），后两者单独统计。首页上有任何不可用链接即不合格；首页以外共 1–5 个为警告，"
-           "超过 5 个（可配置 links_dead_minor_max）为不合格。",
+        zh="检查抓取范围内（本站各主机：首页域名、去掉 www. 的主域名及其所有子域名、extra_hosts）各页面上"
+           "发现的每个链接（站内、站外，含图片及 srcset、音视频、字幕、插件、脚本、样式表、图标、"
+           "CSS 中的 url() 和附件）。不可用：重试后仍为 4xx/5xx、域名无法解析、连接被拒绝、超时、TLS 错误、"
+           "重定向循环或过多、重定向缺少可用的 Location（为空、无法解析或指向 javascript:/data: 等）、软 404"
+           "（返回 200 但页面称不存在，或与该站点自身的 404 页面相同）、格式错误的链接（如 http:/www.x.gov.cn、"
+           "http://、主机名含空格、端口错误、file: 本地文件，按原样列出）。javascript:、mailto:、tel:、data: "
+           "链接不检查、不计数。不算不可用：仅锚点（#）缺失、重试后恢复的 5xx、被防火墙拦截或限流（429），"
+           "后两者单独统计。首页上有任何不可用链接即不合格；首页以外共 1–5 个为警告，超过 5 个（可配置 "
+           "links_dead_minor_max）为不合格。",
         en="Every link found on the crawled pages of the site's hosts (the homepage host, its base domain "
-           "without www. and every sub-domain of it, extra_hosts), internal and external, including images, "
-           "scripts, stylesheets and attachments, is checked. Dead: 4xx/5xx after retries, DNS failure, "
-           "connection refused, timeout, TLS failure, redirect loop or too many redirects, soft 404 (a 200 page that says it "
-           "does not exist or is the site's own 404 page). Not dead: a missing #fragment, a 5xx that "
-           "recovers on retry, a firewall block or rate limit (429), the last two counted apart. Any dead "
-           "link on the homepage fails; 1-5 dead links elsewhere warn, more than 5 (links_dead_minor_max) fail."),
+           "without www. and every sub-domain of it, extra_hosts), internal and external, including images "
+           "and srcset, video, audio, subtitles, plugins, scripts, stylesheets, icons, CSS url() and "
+           "attachments, is checked. Dead: 4xx/5xx after retries, DNS failure, connection refused, timeout, TLS failure, redirect loop "
+           "or too many redirects, a redirect without a usable Location (empty, unparsable, javascript:, "
+           "data: …), soft 404 (a 200 page that says it does not exist or is the site's own 404 page), a "
+           "malformed link (http:/www.x.gov.cn, http://, a space in the host, a bad port, a file: link; shown "
+           "as written). javascript:, mailto:, tel: and data: links are skipped and not counted. Not dead: a "
+           "missing #fragment, a 5xx that recovers on retry, a firewall block or rate limit (429), the last "
+           "two counted apart. Any dead link on the homepage fails; 1-5 dead links elsewhere warn, more than 5 "
+           "(links_dead_minor_max) fail."),
     basis="国家政府网站检查指标：链接可用性（首页及其他页面不能正常访问的链接）",
     severity=Severity.MAJOR,
     needs={"crawl", "probe:links"},

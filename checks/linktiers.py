@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urldefrag, urlsplit
 
 from checks.freshness import answered, homepage_chain, homepage_urls
-from checks.scope import site_scope
+from checks.scope import normal_host, site_scope
 from checks.snapshot import SiteSnapshot
 
 TIER_TAGS = frozenset({"a", "area", "iframe", "frame"})
@@ -41,8 +40,8 @@ def link_tiers(snap: SiteSnapshot) -> Tiers:
         for link in snap.links:
             if link.source_url not in sources or link.tag not in TIER_TAGS:
                 continue
-            url = urldefrag(link.target_url).url
-            if urlsplit(url).scheme not in ("http", "https") or url in skip:
+            url = link.target_url.partition("#")[0]
+            if not url.startswith(("http://", "https://")) or not normal_host(url) or url in skip:
                 continue
             skip.add(url)
             source.setdefault(url, link.source_url)

@@ -8,6 +8,13 @@ a time and never silently swapped for the other. Redirects are followed by
 hand. It never raises for network outcomes; a `FetchOutcome` says what
 happened. It must not resolve names any other way (no getaddrinfo, no proxies).
 
+A redirect is followed only to a usable `Location`: an absolute http(s) URL
+with a valid host and port, or a reference that resolves to one. Anything else
+(missing, empty, unparsable, `javascript:`, `data:`, another scheme) ends the
+fetch with the 3xx as `http_3xx`: a browser goes nowhere. `url_problem` is the
+one rule for "a URL a browser can request"; the link check uses it for the
+malformed links the crawl records as written.
+
 A body larger than `max_bytes` stops the download: a 2xx answer becomes
 `too_large` (`truncated=True`, `size` = bytes received, `body` = the first
 `max_bytes`); an error status keeps its kind with the truncated body.
@@ -19,6 +26,7 @@ import asyncio
 import errno
 import ipaddress
 import logging
+import re
 import ssl
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import certifi
@@ -37,7 +45,7 @@ from monitor.outcomes import TRANSIENT_KINDS, DnsKind, FetchKind, TlsError
 from monitor.resolver import Resolver, ip_literal
 
 __all__ = ["FetchOutcome", "Fetcher", "classify_exception", "decode_html", "extract_title", "make_ssl_context",
-           "retry_after_s", "status_kind"]
+           "redirect_target", "retry_after_s", "status_kind", "url_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,11 @@ _VERIFY_CODES = {
 }
 _NO_ROUTE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EADDRNOTAVAIL})
 _RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+# WHATWG forbidden domain code points: a host holding one is no URL at all.
+_FORBIDDEN_HOST = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
+_EDGE = "\x00\t\n\r\f\v "
+_HIDDEN_LOCATION = "x-govmon-location"
 
 
 @dataclass(frozen=True)
@@ -202,11 +215,15 @@ class Fetcher:
                 return _outcome(url, current, hop, chain, started)
             seen.add(current)
             hop = await self._hop(target, family, method)
-            location = hop.headers.get("location") if hop.status in REDIRECT_STATUSES else None
-            if not location:
+            if hop.status not in REDIRECT_STATUSES:
                 return _outcome(url, current, hop, chain, started)
+            location = hop.headers.get("location")
+            following = redirect_target(current, location) if location is not None else None
+            if following is None:
+                why = "without Location" if location is None else f"with an unusable Location {location[:200]!r}"
+                return _outcome(url, current, replace(hop, detail=f"HTTP {hop.status} {why}"), chain, started)
             chain.append(current)
-            current = _join(current, location)
+            current = following
             if hop.status == 303 and method != "HEAD":
                 method = "GET"
 
@@ -251,9 +268,9 @@ class Fetcher:
         port = f":{target.port}" if target.port is not None else ""
         host_header = (f"[{host}]" if literal is not None and literal.version == 6 else host) + port
         extensions = {"sni_hostname": host} if secure and literal is None else {}
-        request = client.build_request(method, target.copy_with(host=address),
-                                       headers={"Host": host_header}, extensions=extensions)
         try:
+            request = client.build_request(method, target.copy_with(host=address),
+                                           headers={"Host": host_header}, extensions=extensions)
             async with asyncio.timeout(self.timeout_s):
                 response = await client.send(request, stream=True)
                 try:
@@ -262,12 +279,14 @@ class Fetcher:
                     await response.aclose()
         except TimeoutError:
             return _partial(FetchKind.TIMEOUT, detail=f"no complete response within {self.timeout_s:g} s")
-        except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, ssl.SSLError) as exc:
             kind, tls_error, detail = classify_exception(exc, ipaddress.ip_address(address).version)
             return _partial(kind, detail=detail, tls_error=tls_error)
 
     async def _read(self, response: httpx.Response, method: str) -> FetchOutcome:
         headers = {key.lower(): value for key, value in response.headers.items()}
+        if _HIDDEN_LOCATION in headers:
+            headers["location"] = headers.pop(_HIDDEN_LOCATION)
         chunks: list[bytes] = []
         size = 0
         truncated = False
@@ -303,6 +322,7 @@ class Fetcher:
                 headers={"User-Agent": self.user_agent},
                 # Cookies would be keyed by the pinned IP and leak across virtual hosts.
                 cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+                event_hooks={"response": [_hide_location]},
             )
         return client
 
@@ -344,23 +364,79 @@ def retry_after_s(value: str | None) -> float | None:
     return min(max(when.timestamp() - time.time(), 0.0), RETRY_AFTER_CAP_S)
 
 
+async def _hide_location(response: httpx.Response) -> None:
+    """httpx builds the next request of a redirect even when not following it, and raises on a
+    Location it cannot parse (`javascript:…`); redirects are followed here, so it never sees one."""
+    if "location" in response.headers:
+        response.headers[_HIDDEN_LOCATION] = response.headers["location"]
+        del response.headers["location"]
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is not an absolute http(s) URL a browser can request, or None when it is.
+
+    A valid URL has an http or https scheme, "//", a host without WHATWG
+    forbidden characters (space, "]", "<" …, also percent-encoded) and a port
+    in range. Fragments are allowed.
+    """
+    scheme = _SCHEME.match(url)
+    if scheme is None:
+        return "no scheme"
+    if scheme.group(1).lower() not in ("http", "https"):
+        return f"scheme {scheme.group(1).lower()!r} is not http(s)"
+    if not url[scheme.end():].startswith("//"):
+        return "no // after the scheme"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError as exc:
+        return str(exc)
+    if not host:
+        return "no host"
+    if "[" not in parts.netloc and _FORBIDDEN_HOST.search(unquote(host)):
+        return f"invalid character in host {host!r}"
+    if port == 0:
+        return "port 0"
+    return None
+
+
+def redirect_target(base: str, location: str) -> str | None:
+    """The URL a redirect from `base` goes to, or None when its Location is not usable.
+
+    Usable: an absolute http(s) URL that passes `url_problem`, a scheme-relative
+    "//host/…" that does on the base's scheme, or a path reference (resolved
+    against `base`). Empty values, other schemes (`javascript:`, `data:`,
+    `ftp:` …) and malformed URLs are not: a browser stays on the 3xx.
+    """
+    location = location.strip(_EDGE)
+    if not location:
+        return None
+    if _SCHEME.match(location) is not None or location.startswith(("//", "\\\\", "/\\", "\\/")):
+        absolute = location if _SCHEME.match(location) else f"{urlsplit(base).scheme}:{location}"
+        if url_problem(absolute.replace("\\", "/")) is not None:
+            return None
+    try:
+        joined = str(httpx.URL(base).join(location))
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return None
+    return joined if url_problem(joined) is None else None
+
+
 def _parse(url: str) -> httpx.URL | FetchOutcome:
+    scheme = _SCHEME.match(url)
+    if scheme is not None and scheme.group(1).lower() not in ("http", "https", "file"):
+        return _partial(FetchKind.UNSUPPORTED, detail=f"scheme {scheme.group(1).lower()!r} is not fetched")
+    problem = url_problem(url)
+    if problem is not None:
+        return _partial(FetchKind.MALFORMED, detail=f"malformed URL: {problem}")
     try:
         target = httpx.URL(url)
+        if not target.raw_host:
+            return _partial(FetchKind.MALFORMED, detail="malformed URL: no host")
+        return target.copy_with(fragment=None)
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
-        return _partial(FetchKind.ERROR, detail=f"invalid URL: {exc}")
-    if target.scheme not in ("http", "https"):
-        return _partial(FetchKind.UNSUPPORTED, detail=f"scheme {target.scheme or '(none)'!r} is not fetched")
-    if not target.raw_host:
-        return _partial(FetchKind.ERROR, detail="invalid URL: no host")
-    return target.copy_with(fragment=None)
-
-
-def _join(base: str, location: str) -> str:
-    try:
-        return str(httpx.URL(base).join(location.strip()))
-    except (httpx.InvalidURL, ValueError, TypeError):
-        return location
+        return _partial(FetchKind.MALFORMED, detail=f"malformed URL: {exc}")
 
 
 def _outcome(url: str, final_url: str, hop: FetchOutcome, chain: list[str], started: float) -> FetchOutcome:
@@ -371,12 +447,8 @@ def _outcome(url: str, final_url: str, hop: FetchOutcome, chain: list[str], star
     title = ""
     if hop.body and (media in ("text/html", "application/xhtml+xml") or not media):
         title = extract_title(decode_html(hop.body, encoding)[0])
-    detail = hop.detail
-    if hop.kind is FetchKind.HTTP_3XX and hop.status in REDIRECT_STATUSES:
-        detail = f"HTTP {hop.status} without Location"
     return replace(hop, url=url, final_url=final_url, redirect_chain=tuple(chain), content_type=media,
-                   encoding=encoding, elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
-                   detail=detail, title=title)
+                   encoding=encoding, elapsed_ms=round((time.perf_counter() - started) * 1000, 3), title=title)
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -426,4 +498,6 @@ def classify_exception(exc: BaseException, family: int) -> tuple[FetchKind, TlsE
         return FetchKind.PROTOCOL, None, detail
     if isinstance(exc, httpx.UnsupportedProtocol):
         return FetchKind.UNSUPPORTED, None, detail
+    if isinstance(exc, httpx.InvalidURL):
+        return FetchKind.MALFORMED, None, detail
     return FetchKind.ERROR, None, detail

@@ -49,6 +49,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from lxml import etree
 from lxml.etree import _Element as Element
 
+from checks.scope import SiteScope
 from checks.snapshot import Probe
 from monitor.fetch import Fetcher
 from monitor.htmltext import after_end
@@ -263,8 +264,7 @@ def _js_char(match: re.Match[str]) -> str:
 
 
 def _same_site(url: str, home: str) -> bool:
-    a, b = urlsplit(url).hostname or "", urlsplit(home).hostname or ""
-    return a.removeprefix("www.") == b.removeprefix("www.") or a.endswith("." + b.removeprefix("www."))
+    return SiteScope.of(home).covers(url)   # the site scope rule (checks.scope)
 
 
 def footer_frames(html: str, base: str) -> list[tuple[str, str]]:

@@ -9,6 +9,11 @@ origin's own 404 page, fingerprinted by requesting one random path once).
 Every request goes through monitor.fetch. It never resolves names itself,
 never touches the database and never raises for a target's failure: each
 target ends as a `checks.snapshot.LinkTarget` whose outcome is a FetchKind.
+
+The crawl records a link it cannot make a URL of (`http:/x`, `http://`, a host
+with a space or "]", a bad port, any `file:` link) with its href as written; such
+a target is `malformed` without a request (`monitor.fetch.url_problem` decides).
+Other schemes (mailto:, tel: …) are `unsupported` and never requested.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 from checks.links import DEAD_KINDS
 from checks.snapshot import LinkTarget
 from monitor.config import Crawl
-from monitor.fetch import RETRY_AFTER_CAP_S, Fetcher, FetchOutcome, RobotsRules, retry_after_s
+from monitor.fetch import RETRY_AFTER_CAP_S, Fetcher, FetchOutcome, RobotsRules, retry_after_s, url_problem
 from monitor.htmltext import media_type, not_found, visible_text
 from monitor.outcomes import TRANSIENT_KINDS, FetchKind
 from monitor.resolver import Resolver
@@ -40,7 +45,8 @@ BACKOFF_S = 2.0
 GIVE_UP_STREAK = 5          # refusals in a row after which a host gets no more requests
 REFUSING_MIN = 3            # a host with this many refusals, at least half its answers, is refusing
 LINK_MAX_BYTES = 2 * 2**20  # soft-404 detection needs the head of a page, never a whole download
-RESOURCE_TAGS = frozenset({"img", "script", "link", "embed", "object"})
+RESOURCE_TAGS = frozenset({"img", "script", "link", "embed", "object", "source", "video", "audio", "track", "css",
+                           "background"})
 ATTACHMENT_EXTENSIONS = frozenset({
     "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "wps", "et", "dps", "ofd", "ceb", "txt", "csv", "rtf",
     "zip", "rar", "7z", "gz", "tar", "jpg", "jpeg", "png", "gif", "bmp", "webp", "svg", "ico", "tif", "tiff",
@@ -51,7 +57,9 @@ OK_KINDS = frozenset({FetchKind.OK, FetchKind.TOO_LARGE})
 RETRY_KINDS = TRANSIENT_KINDS | {FetchKind.RATE_LIMITED}
 # Failures that happen before a method is sent: a GET after a failed HEAD would fail the same way.
 METHOD_INDEPENDENT = frozenset({FetchKind.DNS, FetchKind.TLS, FetchKind.DISALLOWED, FetchKind.UNSUPPORTED,
-                                FetchKind.NO_ROUTE, FetchKind.ERROR})
+                                FetchKind.NO_ROUTE, FetchKind.ERROR, FetchKind.MALFORMED})
+WEB_SCHEMES = frozenset({"http", "https", "file", ""})   # a target of these schemes that is no valid URL is malformed
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _ROOT_PATH = re.compile(r"^/(?:(?:index|default)\.[a-z]+)?$", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
 
@@ -372,12 +380,18 @@ def _items(targets: Sequence[TargetToCheck], known: Mapping[str, KnownPage]
     tags: dict[str, set[str]] = defaultdict(set)
     skipped: dict[str, LinkTarget] = {}
     for target in targets:
-        url = urldefrag(target.url.strip())[0]
-        scheme = urlsplit(url).scheme.lower()
+        url = target.url.strip()
+        scheme = (match.group(1).lower() if (match := _SCHEME.match(url)) else "")
+        problem = url_problem(url) if scheme in WEB_SCHEMES else None
+        if problem is not None:
+            skipped[target.url] = LinkTarget(url=target.url, outcome=str(FetchKind.MALFORMED), http_status=None,
+                                             attempts=0, detail=f"malformed link: {problem}; not requested")
+            continue
         if scheme not in ("http", "https"):
             skipped[target.url] = LinkTarget(url=target.url, outcome=str(FetchKind.UNSUPPORTED), http_status=None,
-                                             attempts=0, detail=f"{scheme or 'relative'}: link, not checked")
+                                             attempts=0, detail=f"{scheme}: link, not checked")
             continue
+        url = urldefrag(url)[0]
         tags[url] |= target.tags
     items = {url: _Item(url=url, host=(urlsplit(url).hostname or "").lower(), head_first=_head_first(url, t),
                         known=known.get(url)) for url, t in tags.items()}
@@ -407,7 +421,7 @@ async def check_targets(targets: Sequence[TargetToCheck], *, known: Mapping[str,
     await checker.run(list(items.values()))
     results: dict[str, LinkTarget] = {}
     for target in targets:
-        item = items.get(urldefrag(target.url.strip())[0])
+        item = items.get(urldefrag(target.url.strip())[0]) if target.url not in skipped else None
         if target.url in results:
             continue
         if item is None or item.result is None:

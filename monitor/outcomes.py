@@ -17,7 +17,7 @@ class DnsKind(StrEnum):
 
 class FetchKind(StrEnum):
     OK = "ok"                      # a 2xx final response
-    HTTP_3XX = "http_3xx"          # a redirect without a usable Location
+    HTTP_3XX = "http_3xx"          # a redirect without a usable Location (none, empty, unparsable, not http(s))
     HTTP_4XX = "http_4xx"
     HTTP_5XX = "http_5xx"
     DNS = "dns"                    # no address for the host (see the DnsKind in detail)
@@ -36,6 +36,7 @@ class FetchKind(StrEnum):
     DISALLOWED = "disallowed"      # address outside crawl.allowed_networks; never sent
     ROBOTS = "robots"              # refused by the host's robots.txt; never requested
     UNSUPPORTED = "unsupported"    # scheme the tool does not fetch
+    MALFORMED = "malformed"        # a link no browser can follow (http:/x, http://, bad host or port, file:); never requested
     ERROR = "error"                # the tool failed; detail says why
 
 

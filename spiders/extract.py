@@ -4,12 +4,20 @@ region, dates, redirects (meta refresh, simple JS location), soft-404 wording.
 Pure: decoded text in, frozen dataclasses out; no I/O, no clock (`today` is
 passed in), no decoding (the caller decodes with `monitor.htmltext.decode_html`).
 
-Link rules: URLs are canonical (`spiders.urls.canonical`) against <base href>;
-non-http(s) targets and same-page fragments ("#", "#top", "") are dropped.
-<link> counts for the resources a browser loads (stylesheet, icon) and not for
-rel=canonical/alternate/next/preload, which are hints the user never sees
-break. A link's region ("context") comes from its ancestors' tags and id/class
-words (pinyin included) scored per element, the copyright block (it and all
+Link rules: every URL a reader clicks or a browser loads is a link: a/area
+href, img src/srcset (and lazy data-src/data-srcset), input type=image src,
+picture/video/audio <source> srcset/src, video src/poster, audio src, track
+src, iframe/frame src, object data, embed src, script src, <link> href, meta
+refresh, CSS url()/@import in style attributes and <style> blocks, and the
+legacy `background` attribute. URLs are canonical (`spiders.urls.canonical`)
+against <base href>; javascript:, mailto:, tel:, data: and other non-web
+schemes and same-page fragments ("#", "#top", "") are dropped. A reference
+meant for the web that names no URL (`http:/x`, `http://`, a bad host or port,
+`file:`) is kept apart, as written (`Extracted.malformed`): a dead link, never
+followed. <link> counts for the resources a browser loads (stylesheet, icon)
+and not for rel=canonical/alternate/next/preload, which are hints the user
+never sees break. A link's region ("context") comes from its ancestors' tags
+and id/class words (pinyin included) scored per element, the copyright block (it and all
 after it is footer), a date beside the link (list), and, on pages without a
 marked menu, the first block of short links near the top (nav).
 """
@@ -28,14 +36,16 @@ from lxml.etree import _Element as Element
 from monitor.htmltext import as_browsers_read, not_found
 from spiders.dates import scan_dates
 from spiders.items import DateHit
-from spiders.urls import canonical
+from spiders.resources import css_urls, srcset_urls
+from spiders.urls import canonical, malformed
 
 __all__ = ["CONTEXTS", "TAGS", "Extracted", "ExtractedLink", "extract", "parse"]
 
 log = logging.getLogger(__name__)
 
 CONTEXTS = ("nav", "subnav", "list", "body", "footer")
-TAGS = ("a", "area", "iframe", "frame", "img", "script", "link", "embed", "object", "meta-refresh", "js-location")
+TAGS = ("a", "area", "iframe", "frame", "img", "script", "link", "embed", "object", "source", "video", "audio",
+        "track", "css", "background", "meta-refresh", "js-location")
 TEXT_MAX = 200
 TITLE_MAX = 300
 SHORT_LINK_TEXT = 10
@@ -47,6 +57,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _INLINE_TAG = re.compile(r"</?(?:font|b|i|u|s|em|strong|span|small|big|center|strike|nobr)\b[^>]*>", re.IGNORECASE)
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "lazy-src", "data-lazy")
+_SRCSETS = ("srcset", "data-srcset")
+_MEDIA = {"video": ("src", "poster"), "audio": ("src",), "track": ("src",), "embed": ("src",), "object": ("data",)}
+_DECORATION = etree.XPath("//@style | //@background")
 _LINK_RELS = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-icon", "apple-touch-icon-precomposed"})
 _REFRESH = re.compile(r"^\s*\d*(?:\.\d*)?\s*(?:[;,]|\s)\s*(?:url\s*=\s*)?(['\"]?)(?P<url>[^'\"\s][^'\"]*?)\1\s*$",
                       re.IGNORECASE)
@@ -58,7 +71,7 @@ _COPYRIGHT = re.compile(r"版权所有|©|ICP备|网站标识码|公网安备|co
 
 @dataclass(frozen=True)
 class ExtractedLink:
-    url: str                    # canonical absolute URL
+    url: str                    # canonical absolute URL; in Extracted.malformed, the href as written
     tag: str                    # one of TAGS
     text: str                   # visible text, else alt/title; at most TEXT_MAX characters
     context: str                # one of CONTEXTS
@@ -73,6 +86,7 @@ class Extracted:
     js_redirect: str | None     # target of a top-level `location = '…'` statement
     not_found_text: bool        # title or short text says the page does not exist (soft-404 evidence)
     text_size: int              # characters of visible text, whitespace collapsed
+    malformed: tuple[ExtractedLink, ...] = ()   # links meant for the web that name no URL (never followed)
 
 
 EMPTY = Extracted("", (), (), None, None, False, 0)
@@ -119,16 +133,22 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     scan = scan_dates(root, today=today, zone=regions.context_of)
     regions.rows = scan.rows
     found: list[tuple[Element, ExtractedLink]] = []
+    broken: list[ExtractedLink] = []
     refresh: str | None = None
     js_redirect: str | None = None
+    decorated = _decorated(root)
     for element in regions.elements:
-        if element.tag not in _LINKING_TAGS and element.get("onclick") is None:
+        if element.tag not in _LINKING_TAGS and element.get("onclick") is None and (
+                not decorated or element not in decorated):
             continue
-        for raw, tag, text in _raw_links(element):
+        for raw, tag, text in _raw_links(element, decorated):
             url = canonical(raw, base, query_encoding=encoding)
-            if url is None:
+            if url is None and not malformed(raw):
                 continue
             context = regions.link_context(element, text) if tag == "a" else regions.context_of(element)
+            if url is None:
+                broken.append(ExtractedLink(raw.strip(), tag, text[:TEXT_MAX], context))
+                continue
             found.append((element, ExtractedLink(url, tag, text[:TEXT_MAX], context)))
             if tag == "meta-refresh" and refresh is None and url != page and not _in_noscript(element):
                 refresh = url
@@ -141,7 +161,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     shown = root if body is None else body
     text = _collapse(" ".join(shown.itertext()))
     return Extracted(title, tuple(dict.fromkeys(links)), scan.hits, refresh, js_redirect,
-                     _says_not_found(title, text, shown, regions), len(text))
+                     _says_not_found(title, text, shown, regions), len(text), tuple(dict.fromkeys(broken)))
 
 
 class _Regions:
@@ -311,29 +331,51 @@ def _longer_than(element: Element, limit: int) -> bool:
     return False
 
 
-def _raw_links(element: Element) -> Iterator[tuple[str, str, str]]:
+def _decorated(root: Element) -> frozenset[Element]:
+    """Elements with a CSS url() in their style attribute or a `background` attribute (one XPath
+    pass over the attributes: scanning every element in Python would cost more than the links)."""
+    return frozenset(value.getparent() for value in _DECORATION(root)
+                     if value.attrname == "background" or "url(" in value.lower())
+
+
+def _raw_links(element: Element, decorated: frozenset[Element] = frozenset()) -> Iterator[tuple[str, str, str]]:
     """(raw URL, tag, text) for each link the element makes."""
     tag = element.tag
     get = element.get
     if tag in ("a", "area"):
         if not _same_page(get("href")):
             yield get("href", ""), tag, _anchor_text(element) if tag == "a" else (get("alt") or get("title") or "")
-    elif tag in ("iframe", "frame", "embed") and get("src"):
+    elif tag in ("iframe", "frame") and get("src"):
         yield get("src", ""), tag, get("title") or get("name") or ""
     elif tag == "img":
         text = get("alt") or get("title") or ""
         for attribute in ("src", *_LAZY_SRC):
             if get(attribute):
                 yield get(attribute, ""), tag, text
+        yield from _srcset(element, tag, text)
+    elif tag == "source":
+        text = get("title") or ""
+        if get("src") and not _same_page(get("src")):
+            yield get("src", ""), tag, text
+        yield from _srcset(element, tag, text)
+    elif tag in _MEDIA:
+        text = get("title") or get("label") or get("name") or ""
+        for attribute in _MEDIA[tag]:
+            if get(attribute) and not _same_page(get(attribute)):
+                yield get(attribute, ""), tag, text
     elif tag == "script" and get("src"):
         yield get("src", ""), tag, ""
     elif tag == "script" and element.text:
         for url in _js_locations(element.text):
             yield url, "js-location", ""
+    elif tag == "style" and element.text:
+        for url in css_urls(element.text):
+            if not _same_page(url):
+                yield url, "css", ""
     elif tag == "link" and get("href") and _LINK_RELS & set((get("rel") or "").lower().split()):
         yield get("href", ""), tag, ""
-    elif tag == "object" and get("data"):
-        yield get("data", ""), tag, get("title") or ""
+    elif tag == "input" and get("src") and (get("type") or "").strip().lower() == "image":
+        yield get("src", ""), "img", get("alt") or get("title") or ""
     elif tag == "meta" and (get("http-equiv") or "").strip().lower() == "refresh":
         match = _REFRESH.match(get("content") or "")
         if match:
@@ -345,6 +387,20 @@ def _raw_links(element: Element) -> Iterator[tuple[str, str, str]]:
     if get("onclick"):
         for url in _js_locations(get("onclick", "")):
             yield url, "js-location", _collapse(_text_of(element))
+    if decorated and element in decorated:
+        if get("background") and not _same_page(get("background")):
+            yield get("background", ""), "background", ""
+        for url in css_urls(get("style") or ""):
+            if not _same_page(url):
+                yield url, "css", ""
+
+
+def _srcset(element: Element, tag: str, text: str) -> Iterator[tuple[str, str, str]]:
+    for attribute in _SRCSETS:
+        value = element.get(attribute)
+        if value:
+            for url in srcset_urls(value):
+                yield url, tag, text
 
 
 def _same_page(href: str | None) -> bool:
@@ -404,7 +460,7 @@ def _with_fallback_nav(found: list[tuple[Element, ExtractedLink]]) -> list[Extra
 
 
 _LINKING_TAGS = frozenset({"a", "area", "iframe", "frame", "img", "script", "link", "embed", "object", "meta",
-                           "select"})
+                           "select", "source", "video", "audio", "track", "style", "input"})
 _ABSOLUTE = re.compile(r"\s*https?://", re.IGNORECASE)
 _GROUP_TAGS = frozenset({"ul", "ol", "tr", "div", "p", "dl", "table"})
 

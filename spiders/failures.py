@@ -2,8 +2,8 @@
 Twisted download failures to `monitor.outcomes.FetchKind`.
 
 Also owns the exceptions govmon's own downloader middlewares raise (robots
-refusal, redirect loop, too many redirects, a redirect to a scheme the crawl
-does not fetch). Pure: no I/O; the gate is only asked what it already knows.
+refusal, redirect loop, too many redirects). Pure: no I/O; the gate is only asked
+what it already knows.
 """
 
 from __future__ import annotations
@@ -50,15 +50,10 @@ class TooManyRedirects(RedirectStop):
     """The chain went past the crawl's redirect limit."""
 
 
-class UnsupportedRedirect(RedirectStop):
-    """A redirect to a scheme the crawl does not fetch (ftp:, mailto:, …)."""
-
-
 ExcTypes = type[BaseException] | tuple[type[BaseException], ...]
 _OWN: tuple[tuple[ExcTypes, FetchKind], ...] = (
     (RedirectLoop, FetchKind.REDIRECT_LOOP),
     (TooManyRedirects, FetchKind.TOO_MANY_REDIRECTS),
-    (UnsupportedRedirect, FetchKind.UNSUPPORTED),
 )
 _DIRECT: tuple[tuple[ExcTypes, FetchKind], ...] = (
     ((DownloadConnectionRefusedError, tx.ConnectionRefusedError), FetchKind.REFUSED),

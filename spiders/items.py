@@ -42,8 +42,11 @@ class PageRecord:
 class LinkRecord:
     site_id: str
     source_url: str
-    target_url: str             # absolute, canonical, fragment dropped
-    tag: str                    # a iframe frame img script link embed object area meta-refresh js-location (incl. onclick, <select> options)
+    target_url: str             # absolute, canonical, fragment dropped; a malformed link's href as written
+    # a area iframe frame (followed as pages); img (src, srcset, input type=image) script link embed object
+    # source (picture/video/audio <source>) video (src, poster) audio track css (url()/@import in style
+    # attributes and <style>) background (legacy attribute) meta-refresh js-location (incl. onclick, <select> options)
+    tag: str
     text: str = ""
     context: str = "body"       # nav | subnav | list | body | footer
 

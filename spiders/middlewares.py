@@ -5,7 +5,9 @@ early, retries with backoff and Retry-After, and bodies not worth downloading.
   failed robots.txt download to one debug line: the page's own request then
   records the failure.
 - `RedirectGuard` sees each 3xx before Scrapy's RedirectMiddleware and stops a
-  chain that loops, grows past MAX_REDIRECTS or leaves http(s).
+  chain that loops or grows past MAX_REDIRECTS. A 3xx whose Location is not
+  usable (empty, unparsable, `javascript:`, `data:` or any scheme but http(s))
+  is kept as the answer: the page is `http_3xx`, as monitor.fetch says.
 - `BackoffRetry` retries 5xx/408/429 and transient failures (as
   monitor.outcomes.TRANSIENT_KINDS says) after a doubling backoff, or
   Retry-After when longer, capped; a 429's Retry-After also slows its host.
@@ -19,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
@@ -36,8 +38,9 @@ from w3lib.url import safe_url_string
 
 from monitor.htmltext import media_type
 from monitor.outcomes import TRANSIENT_KINDS
-from spiders.failures import RedirectLoop, RobotsRefused, TooManyRedirects, UnsupportedRedirect, classify
+from spiders.failures import RedirectLoop, RobotsRefused, TooManyRedirects, classify
 from spiders.site import HTML_TYPES, SITE, TOO_LARGE
+from spiders.urls import canonical
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +80,16 @@ class RobotsMiddleware(RobotsTxtMiddleware):
 class RedirectGuard:
     def process_response(self, request: Request, response: Response) -> Response:
         location = response.headers.get(b"Location")
-        if response.status not in REDIRECT_STATUSES or not location:
+        if response.status not in REDIRECT_STATUSES or location is None:
             return response
-        target = urldefrag(urljoin(request.url, safe_url_string(location)))[0]
-        if urlsplit(target).scheme not in ("http", "https"):
-            raise UnsupportedRedirect(f"redirect to {target[:200]}", target)
+        try:
+            written = safe_url_string(location).strip()
+        except ValueError:   # w3lib refuses what it cannot parse ("http://host]")
+            written = ""
+        if not written or canonical(written, request.url) is None:
+            request.meta["dont_redirect"] = True   # a browser stays on the 3xx: the page is dead
+            return response
+        target = urldefrag(urljoin(request.url, written))[0]
         chain = [urldefrag(u)[0] for u in (*request.meta.get("redirect_urls", ()), request.url)]
         if target in chain:
             raise RedirectLoop(f"redirect from {request.url} back to {target}", target)

@@ -275,7 +275,7 @@ class SiteSpider(scrapy.Spider):
             yield from self._top_up(state)
             return
         links = tuple(LinkRecord(state.bounds.site_id, url, link.url, link.tag, link.text, link.context)
-                      for link in extracted.links)
+                      for link in (*extracted.links, *extracted.malformed))
         follow: list[Request] = []
         for output in self._links_to_follow(state, extracted, depth):
             if isinstance(output, Request):

@@ -10,7 +10,13 @@ dot segments resolved, empty path as "/", percent-escapes of unreserved
 characters decoded and all other escapes upper-cased, fragment and an empty
 "?" dropped. The query keeps its parameter order and its "+": servers (ASP,
 JSP, CGI) may read the raw query string, so sorting could request a page the
-site never linked.
+site never linked. A host with a WHATWG forbidden character (space, "<", "]" …)
+makes no URL.
+
+`malformed` tells a link meant for the web that names no URL (`http:/x`,
+`http://`, a bad host or port, any `file:` link) from one that is simply not
+for the web (mailto:, javascript: …): the first is a dead link, the second is
+skipped.
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
 
-__all__ = ["canonical", "host", "is_http", "looks_like_trap"]
+__all__ = ["canonical", "host", "is_http", "looks_like_trap", "malformed"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,8 @@ _EDGE_SPACE = "\t\n\r\f\v \x00\xa0\u3000\ufeff"
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_WEB_SCHEMES = frozenset({"http", "https", "file"})
+_FORBIDDEN_HOST = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
 _YEAR_KEYS = frozenset({"year", "yr", "nian", "nf", "yyyy"})
 _MONTH_KEYS = frozenset({"month", "mon", "m", "mm", "yue", "yf", "day", "d", "dd", "week"})
 _DATE_KEYS = frozenset({"date", "dt", "riqi", "rq", "caldate", "calendar", "cal", "ym", "yearmonth"})
@@ -86,7 +94,8 @@ def _full_canonical(ref: str, base: str | None, query_encoding: str) -> str | No
     except (ValueError, UnicodeError):
         return None
     scheme_name = parts.scheme.lower()
-    if scheme_name not in HTTP_SCHEMES or not hostname:
+    if scheme_name not in HTTP_SCHEMES or not hostname or port == 0 or (
+            "[" not in parts.netloc and _FORBIDDEN_HOST.search(unquote(hostname))):
         return None
     hostname = hostname.rstrip(".")
     netloc = f"[{hostname}]" if ":" in hostname else hostname
@@ -97,6 +106,16 @@ def _full_canonical(ref: str, base: str | None, query_encoding: str) -> str | No
         netloc = f"{userinfo}@{netloc}"
     path = _remove_dot_segments(_normalise_escapes(parts.path)) or "/"
     return urlunsplit((scheme_name, netloc, path, _normalise_escapes(parts.query), ""))
+
+
+def malformed(url: str) -> bool:
+    """Whether a reference that `canonical` rejected was meant for the web: it has an http,
+    https or file scheme, or starts with "//" (a browser shows it as a link that goes nowhere)."""
+    ref = url.strip(_EDGE_SPACE)
+    scheme = _SCHEME.match(ref)
+    if scheme is not None:
+        return scheme.group(1).lower() in _WEB_SCHEMES
+    return ref.startswith(("//", "\\\\", "/\\", "\\/"))
 
 
 def is_http(url: str) -> bool:

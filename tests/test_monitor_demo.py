@@ -42,10 +42,11 @@ from monitor.demo.ipv6cases import (
 from monitor.demo.sites import assemble, portal_columns
 from monitor.demo.walk import canonical
 from monitor.demo.zone import expected_answer
-from monitor.fetch import Fetcher, FetchOutcome
+from monitor.fetch import Fetcher, FetchOutcome, url_problem
 from monitor.resolver import Resolver
 
-LISTED_KINDS = {"portal", "development_reform", "market_regulation", "commerce", "finance", "business_environment"}
+LISTED_KINDS = {"portal", "development_reform", "market_regulation", "commerce", "finance", "business_environment",
+                "other"}
 COUNTIES = {"双塔区", "龙城区", "北票市", "凌源市", "朝阳县", "建平县", "喀喇沁左翼蒙古族自治县"}
 # The TOML keys docs/architecture.md lists for each table (monitor.config forbids any other).
 DOCUMENTED_KEYS = {
@@ -59,10 +60,14 @@ DOCUMENTED_KEYS = {
     "site": {"id", "name", "url", "kind", "level", "extra_hosts", "scope", "disabled_checks", "max_pages", "max_depth",
              "timeout_s", "retries", "obey_robots", "per_host_concurrency", "concurrency", "user_agent"},
 }
-DEAD_KINDS = {"http_4xx", "http_5xx", "dns", "refused", "timeout", "tls", "redirect_loop", "too_many_redirects",
-              "soft_404"}
+DEAD_KINDS = {"http_3xx", "http_4xx", "http_5xx", "dns", "refused", "timeout", "tls", "redirect_loop",
+              "too_many_redirects", "soft_404", "malformed"}
 FOLLOWED = {"a", "area", "iframe", "frame"}
 JS_LOCATION = re.compile(r"""location(?:\.href)?\s*=\s*["']([^"']+)["']""")
+CSS_URL = re.compile(r"""url\(\s*["']?([^"')\s]+)["']?\s*\)|@import\s+["']([^"']+)["']""", re.IGNORECASE)
+CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+ICON_RELS = {"stylesheet", "icon", "apple-touch-icon"}
+MEDIA = {"video": ("src", "poster"), "audio": ("src",), "track": ("src",), "embed": ("src",), "object": ("data",)}
 NOT_FOUND_WORDS = ("页面不存在", "您访问的页面不存在")
 
 
@@ -265,11 +270,43 @@ def parse_links(text: str) -> list[tuple[str, str, str]]:
             found.append(("script", get("src"), ""))
         elif tag == "script":
             found += [("js-location", target, "") for target in JS_LOCATION.findall(element.text or "")]
-        elif tag == "link" and "stylesheet" in (get("rel") or "").split():
+        elif tag == "link" and ICON_RELS & set((get("rel") or "").lower().split()):
             found.append(("link", get("href"), ""))
         elif tag == "meta" and (get("http-equiv") or "").lower() == "refresh":
             found.append(("meta-refresh", (get("content") or "").split("url=", 1)[1], ""))
+        elif tag == "source":
+            found += [("source", get("src"), "")] if get("src") else []
+            found += [("source", url, "") for url in candidates(get("srcset") or "")]
+        elif tag in MEDIA:
+            found += [(tag, get(name), get("title") or get("label") or "") for name in MEDIA[tag] if get(name)]
+        elif tag == "input" and get("type") == "image":
+            found.append(("img", get("src"), get("alt") or ""))
+        elif tag == "style":
+            found += [("css", url, "") for url in css_links(element.text or "")]
+        if tag == "img":
+            found += [("img", url, get("alt") or "") for url in candidates(get("srcset") or "")]
+        found += [("css", url, "") for url in css_links(get("style") or "")]
+        found += [("background", get("background"), "")] if get("background") else []
     return found
+
+
+def candidates(srcset: str) -> list[str]:
+    """srcset URLs as the demo writes them: candidates separated by ", ", descriptors after a space."""
+    return [candidate.split()[0] for candidate in srcset.split(", ") if candidate.strip()]
+
+
+def css_links(css: str) -> list[str]:
+    return [u or i for u, i in CSS_URL.findall(CSS_COMMENT.sub("", css))]
+
+
+def malformed(href: str) -> bool:
+    """A web link that names no URL, by the fetch layer's rule (the demo truth has its own)."""
+    ref = href.strip()
+    return ref.split(":", 1)[0].lower() in ("http", "https", "file") and url_problem(ref) is not None
+
+
+def target_of(page: str, href: str) -> str:
+    return href.strip() if malformed(href) else canonical(urljoin(page, href))
 
 
 @dataclass
@@ -353,7 +390,7 @@ async def crawl_over_http(walker: Walker, start: str, max_depth: int, seen: Obse
             await schedule(canonical(urljoin(final, redirect)), depth)
         elif depth < max_depth:
             for tag, href, _ in links:
-                if tag in FOLLOWED:
+                if tag in FOLLOWED and not malformed(href):
                     await schedule(canonical(urljoin(final, href)), depth + 1)
     return pages
 
@@ -370,7 +407,8 @@ async def observe(web: DemoWeb) -> Observed:
                   for sid, s in sites.items()]
         seen.pages = dict(zip(sites, await asyncio.gather(*crawls)))
         targets = {canonical(urljoin(page, href)) for pages in seen.pages.values() for page, links in pages.items()
-                   for _, href, _ in links if urlsplit(urljoin(page, href)).scheme in ("http", "https")}
+                   for _, href, _ in links
+                   if not malformed(href) and urlsplit(urljoin(page, href)).scheme in ("http", "https")}
         targets -= seen.refused
         outcomes = await asyncio.gather(*(walker.fetch(t) for t in targets))
         seen.outcomes = dict(zip(targets, outcomes))
@@ -415,8 +453,10 @@ def test_dead_links_are_exactly_the_dead_links_on_the_crawled_pages(demo_web: De
         found = set()
         for source in entry["page_urls"]:
             for tag, href, text in observed.pages[site_id][source]:
-                target = canonical(urljoin(source, href))
-                if target in observed.outcomes and observed.kind(target) in DEAD_KINDS:
+                target = target_of(source, href)
+                if malformed(href):
+                    found.add((source, target, "malformed", None, tag, text))
+                elif target in observed.outcomes and observed.kind(target) in DEAD_KINDS:
                     found.add((source, target, observed.kind(target), observed.outcomes[target].status, tag, text))
         expected = {(d["source"], d["target"], d["kind"], d["status"], d["tag"], d["text"])
                     for d in entry["dead_links"]}
@@ -492,7 +532,8 @@ def _urls(truth: dict) -> Iterator[str]:
         yield from (u for u in entry["not_dead"] if u.startswith("http"))
         for dead in entry["dead_links"]:
             yield dead["source"]
-            yield dead["target"]
+            if dead["kind"] != "malformed":   # recorded as written
+                yield dead["target"]
     yield from truth["targets"]
 
 
@@ -530,7 +571,10 @@ def test_every_kind_of_dead_link_is_placed(demo_web: DemoWeb) -> None:
     truth = demo_web.truth
     dead = [(sid, d) for sid, s in listed(demo_web).items() for d in s["dead_links"]]
     assert {d["kind"] for _, d in dead} == DEAD_KINDS
-    assert {d["tag"] for _, d in dead} >= {"a", "img", "script", "link"}
+    assert {d["tag"] for _, d in dead} >= {"a", "img", "script", "link", "source", "video", "audio", "track",
+                                           "object", "embed", "css", "background"}
+    assert {d["status"] for _, d in dead if d["kind"] == "http_3xx"} == {301, 302}
+    assert all(d["status"] is None and malformed(d["target"]) for _, d in dead if d["kind"] == "malformed")
     assert {d["status"] for _, d in dead if d["kind"] == "http_4xx"} >= {404, 410}
     assert {d["status"] for _, d in dead if d["kind"] == "http_5xx"} == {500}
     assert any(d["target"].endswith((".doc", ".pdf", ".xls")) for _, d in dead), "a dead attachment"

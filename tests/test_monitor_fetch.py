@@ -19,8 +19,10 @@ import trustme
 
 from monitor.demo import DemoWeb
 from monitor.demo.configfile import DEMO_CRAWL
+from monitor.demo.linkcases import HOST as LINKS_HOST
+from monitor.demo.linkcases import REDIRECTS
 from monitor.fetch import (
-    FetchOutcome, Fetcher, classify_exception, retry_after_s,
+    FetchOutcome, Fetcher, classify_exception, redirect_target, retry_after_s, url_problem,
 )
 from monitor.htmltext import after_end, as_browsers_read, decode, decode_html, extract_title
 from monitor.outcomes import DnsKind, FetchKind, TlsError
@@ -74,7 +76,7 @@ def test_homepage_ok_with_pinned_v4_address(demo_web: DemoWeb) -> None:
     pytest.param("/status/429", FetchKind.RATE_LIMITED, 429, id="429-is-rate-limited"),
     pytest.param("/status/412", FetchKind.BLOCKED, 412, id="412-js-challenge-is-blocked"),
     pytest.param("/redirect/no-location", FetchKind.HTTP_3XX, 302, id="redirect-without-location-is-http-3xx"),
-    pytest.param("/redirect/ftp", FetchKind.UNSUPPORTED, None, id="redirect-to-ftp-is-unsupported"),
+    pytest.param("/redirect/ftp", FetchKind.HTTP_3XX, 302, id="redirect-to-ftp-is-http-3xx"),
     pytest.param("/loop/a", FetchKind.REDIRECT_LOOP, None, id="redirect-loop"),
     pytest.param("/chain/0", FetchKind.TOO_MANY_REDIRECTS, None, id="twelve-redirects-are-too-many"),
     pytest.param("/reset", FetchKind.RESET, None, id="connection-reset-without-response"),
@@ -315,8 +317,66 @@ def test_other_schemes_are_unsupported(demo_web: DemoWeb, url: str) -> None:
     assert (outcome.kind, outcome.address) == (FetchKind.UNSUPPORTED, None)
 
 
-def test_invalid_url_is_an_error_not_an_exception(demo_web: DemoWeb) -> None:
-    assert fetch(demo_web, "http://").kind is FetchKind.ERROR
+@pytest.mark.parametrize("url", ["http://", "http:", "http:/lab.demo.test/", "http://lab.demo.test]/",
+                                 "http://lab .demo.test/", "http://lab.demo.test:99999/", "file:///C:/a.doc"])
+def test_malformed_url_is_malformed_not_an_exception(demo_web: DemoWeb, url: str) -> None:
+    outcome = fetch(demo_web, url)
+    assert (outcome.kind, outcome.address, outcome.status) == (FetchKind.MALFORMED, None, None)
+
+
+@pytest.mark.parametrize(("path", "status"), [(path, behaviour.status) for path, (behaviour, _) in REDIRECTS.items()])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_redirect_without_a_usable_location_stays_http_3xx(demo_web: DemoWeb, path: str, status: int,
+                                                            method: str) -> None:
+    url = demo_web.url(LINKS_HOST, path)
+    outcome = fetch(demo_web, url, method=method)
+    assert (outcome.kind, outcome.status, outcome.final_url, outcome.redirect_chain) == (
+        FetchKind.HTTP_3XX, status, url, ())
+    assert "Location" in outcome.detail
+
+
+@pytest.mark.parametrize(("location", "target"), [
+    pytest.param("/b/c.html", "http://h.test/b/c.html", id="path"),
+    pytest.param("c.html", "http://h.test/a/c.html", id="relative"),
+    pytest.param("  /b/  ", "http://h.test/b/", id="edge-spaces-trimmed"),
+    pytest.param("//other.test/x", "http://other.test/x", id="scheme-relative"),
+    pytest.param("HTTPS://other.test:8443/x", "https://other.test:8443/x", id="absolute"),
+    pytest.param("/a b.html", "http://h.test/a%20b.html", id="space-in-path-is-encoded"),
+    pytest.param("", None, id="empty"),
+    pytest.param(" \t", None, id="blank"),
+    pytest.param("javascript:alert(1)", None, id="javascript"),
+    pytest.param("JavaScript:void(0);", None, id="javascript-mixed-case"),
+    pytest.param("data:text/html,<p>x</p>", None, id="data"),
+    pytest.param("ftp://other.test/f", None, id="ftp"),
+    pytest.param("mailto:a@h.test", None, id="mailto"),
+    pytest.param("http://", None, id="no-host"),
+    pytest.param("http:", None, id="scheme-only"),
+    pytest.param("http:/x.test/", None, id="one-slash"),
+    pytest.param("http://other.test]/", None, id="bracket"),
+    pytest.param("http://[::1/", None, id="broken-ipv6"),
+    pytest.param("http://exa mple.test/", None, id="space-in-host"),
+    pytest.param("http://other.test:99999/", None, id="port-out-of-range"),
+    pytest.param("//", None, id="slashes-only"),
+])
+def test_redirect_target(location: str, target: str | None) -> None:
+    assert redirect_target("http://h.test/a/b.html", location) == target
+
+
+@pytest.mark.parametrize(("url", "ok"), [
+    ("http://h.test/", True), ("https://h.test:8443/a?b#c", True), ("http://[::1]:8080/", True),
+    ("http://xn--fiq228c.cn/", True), ("http://a_b.h.test/", True),
+    ("http://", False), ("http:", False), ("http:/h.test/", False), ("http://h.test]/", False),
+    ("http://h .test/", False), ("http://h%20.test/", False), ("http://h.test:99999/", False),
+    ("http://h.test:x/", False), ("http://h.test:0/", False), ("http://<h>/", False), ("file:///C:/a.doc", False),
+    ("//h.test/", False), ("mailto:a@h.test", False),
+])
+def test_url_problem(url: str, ok: bool) -> None:
+    assert (url_problem(url) is None) == ok
+
+
+def test_invalid_url_from_httpx_is_malformed() -> None:
+    kind, _, detail = classify_exception(httpx.InvalidURL("For absolute URLs, path must be empty or begin with '/'"), 4)
+    assert kind is FetchKind.MALFORMED and "InvalidURL" in detail
 
 
 def test_one_retry_recovers_the_flaky_page(demo_web: DemoWeb) -> None:

@@ -495,3 +495,42 @@ def test_robots_refused_target_is_never_requested(demo_web: DemoWeb) -> None:
     assert got[allowed].outcome == "ok"
     assert demo_web.requests_for(host, path) == before, "robots.txt said no: not one request"
     assert run(demo_web, [target(url)])[url].outcome != "robots", "without robots rules the target is requested"
+
+
+# ------------------------------------------------------------------ malformed links and redirects going nowhere
+
+MALFORMED_TARGETS = ["http:/www.chaoyang.gov.cn", "http://", "http:", "http://lab.demo.test]/", "http://lab .demo.test/",
+                     "http://lab.demo.test:99999/", "file:///D:/wlj/2019年工作总结.doc", "//lab.demo.test]/x"]
+
+
+def test_malformed_targets_are_dead_as_written_and_never_requested(demo_web: DemoWeb) -> None:
+    ok = demo_web.url(LAB, "/ok")
+    before = demo_web.requests_for(LAB, "/ok")
+    results = run(demo_web, [target(url, "a", "img") for url in MALFORMED_TARGETS] + [target(ok)])
+    assert list(results) == [*MALFORMED_TARGETS, ok]
+    for url in MALFORMED_TARGETS:
+        assert (results[url].url, results[url].outcome, results[url].attempts, results[url].http_status) == (
+            url, "malformed", 0, None), url
+        assert "malformed" in results[url].detail
+    assert results[ok].outcome == "ok" and demo_web.requests_for(LAB, "/ok") == before + 1
+
+
+@pytest.mark.parametrize("tags", [("a",), ("img",), ("css", "source")], ids=["page-get", "image-head", "css-head"])
+def test_redirects_without_a_usable_location_are_http_3xx(demo_web: DemoWeb, tags: tuple[str, ...]) -> None:
+    from monitor.demo.linkcases import HOST, REDIRECTS
+
+    urls = {demo_web.url(HOST, path): behaviour.status for path, (behaviour, _) in REDIRECTS.items()}
+    results = run(demo_web, [target(url, *tags) for url in urls] + [target(demo_web.url(LAB, "/ok"))])
+    for url, status in urls.items():
+        assert (results[url].outcome, results[url].http_status, results[url].final_url) == ("http_3xx", status, url)
+        assert results[url].outcome in DEAD_KINDS
+    assert results[demo_web.url(LAB, "/ok")].outcome == "ok"
+
+
+def test_every_outcome_kind_has_one_disposition() -> None:
+    from checks.links import REFUSED_KINDS, UNCHECKED_KINDS
+
+    not_dead = {"ok", "too_large", "robots"} | REFUSED_KINDS | UNCHECKED_KINDS
+    for kind in FetchKind:
+        assert (kind in DEAD_KINDS) + (kind in not_dead) == 1, kind
+    assert {"malformed", "http_3xx"} <= DEAD_KINDS

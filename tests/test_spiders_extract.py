@@ -416,6 +416,78 @@ def test_a_two_megabyte_list_page_yields_every_link_and_row() -> None:
     assert result.text_size > 200_000
 
 
+# ------------------------------------------------------------------ every link a reader or a browser follows
+
+@pytest.mark.parametrize(("html", "expected"), [
+    ("<img src='/a.jpg' srcset='/a-480.jpg 480w, /a-960.jpg 960w' alt='图'>",
+     [(f"{ZG}/a.jpg", "img", "图"), (f"{ZG}/a-480.jpg", "img", "图"), (f"{ZG}/a-960.jpg", "img", "图")]),
+    ("<img data-srcset='/lazy.jpg 1x, /lazy@2x.jpg 2x'>", [(f"{ZG}/lazy.jpg", "img", ""), (f"{ZG}/lazy@2x.jpg", "img", "")]),
+    ("<picture><source srcset='/b.webp 1x, /b,2.webp 2x' type='image/webp'><img src='/b.jpg'></picture>",
+     [(f"{ZG}/b.webp", "source", ""), (f"{ZG}/b,2.webp", "source", ""), (f"{ZG}/b.jpg", "img", "")]),
+    (("<video src='/v.mp4' poster='/v.jpg' title='宣传片'><source src='/v.webm'>"
+      "<track src='/v.vtt' label='中文'></video>"),
+     [(f"{ZG}/v.mp4", "video", "宣传片"), (f"{ZG}/v.jpg", "video", "宣传片"), (f"{ZG}/v.webm", "source", ""),
+      (f"{ZG}/v.vtt", "track", "中文")]),
+    ("<audio src='/a.mp3' title='广播'></audio><audio><source src='/b.ogg'></audio>",
+     [(f"{ZG}/a.mp3", "audio", "广播"), (f"{ZG}/b.ogg", "source", "")]),
+    ("<object data='/m.svg' title='地图'></object><embed src='/g.pdf' title='指南'>",
+     [(f"{ZG}/m.svg", "object", "地图"), (f"{ZG}/g.pdf", "embed", "指南")]),
+    (("<link rel='shortcut icon' href='/f.ico'><link rel='apple-touch-icon' href='/t.png'>"
+      "<link rel='stylesheet' href='/s.css'><link rel='canonical' href='/c'><link rel='alternate' href='/r.xml'>"
+      "<link rel='next' href='/n'><link rel='preload' href='/p.woff2'>"),
+     [(f"{ZG}/f.ico", "link", ""), (f"{ZG}/t.png", "link", ""), (f"{ZG}/s.css", "link", "")]),
+    (("<style>@import \"/i.css\"; @import url('/j.css'); /* url(/old.png) */ .a{background:url(/k.png)}"
+      ".b{background:url(data:image/png;base64,AA==)} .c{filter:url(#f)}</style>"),
+     [(f"{ZG}/i.css", "css", ""), (f"{ZG}/j.css", "css", ""), (f"{ZG}/k.png", "css", "")]),
+    (("<div style=\"background:url('/bg.png') no-repeat\">x</div><p style='color:red'>y</p>"
+      "<span style='background-image:URL(\"/s.gif\")'>z</span>"),
+     [(f"{ZG}/bg.png", "css", ""), (f"{ZG}/s.gif", "css", "")]),
+    ("<body background='/body.gif'><table background='/t.gif'><tr><td background='/td.gif'>c</td></tr></table></body>",
+     [(f"{ZG}/body.gif", "background", ""), (f"{ZG}/t.gif", "background", ""), (f"{ZG}/td.gif", "background", "")]),
+    ("<form><input type='image' src='/go.gif' alt='搜索'><input type='text' src='/no.gif'></form>",
+     [(f"{ZG}/go.gif", "img", "搜索")]),
+    ("<img src='data:image/gif;base64,R0lGOD=' srcset='data:image/png;base64,AA= 1x'><video poster='#'></video>", []),
+], ids=["img-srcset", "lazy-srcset", "picture-source-srcset-with-a-comma", "video-poster-source-track",
+        "audio-and-its-source", "object-data-and-embed-src", "icons-and-stylesheet-but-not-hints",
+        "style-block-imports-and-urls", "style-attributes", "background-attributes", "input-type-image",
+        "data-urls-and-fragments-are-skipped"])
+def test_resource_links(html: str, expected: list[tuple[str, str, str]]) -> None:
+    result = one(html)
+    assert [(link.url, link.tag, link.text) for link in result.links] == expected
+    assert result.malformed == ()
+
+
+@pytest.mark.parametrize("href", [
+    "http:/www.x.gov.cn", "http://", "http:", "https:", "http://host]", "http://[::1/", "http://exa mple.gov.cn",
+    "http://host%20x.gov.cn/", "http://www.x.gov.cn:99999/", "http://www.x.gov.cn:8o/", "https:///a.html",
+    "file:///C:/Documents/a.doc", "FILE://server/share/b.xls", "//////", "//host]/x",
+])
+def test_malformed_hrefs_are_kept_as_written_and_never_followed(href: str) -> None:
+    result = one(f"<div class='list'><a href='{escape(href)}'>链接</a></div><a href='/ok.html'>正常</a>")
+    assert [(link.url, link.tag, link.text) for link in result.malformed] == [(href, "a", "链接")]
+    assert [link.url for link in result.links] == [f"{ZG}/ok.html"]
+
+
+def test_malformed_resources_keep_their_tag_and_refresh_never_goes_to_one() -> None:
+    result = one("<meta http-equiv='refresh' content='0;url=http://'><img src='http:///logo.png' alt='标志'>"
+                 "<div style='background:url(http:/bg.png)'>x</div>")
+    assert [(link.url, link.tag) for link in result.malformed] == [
+        ("http://", "meta-refresh"), ("http:///logo.png", "img"), ("http:/bg.png", "css")]
+    assert result.refresh is None and result.links == ()
+
+
+@pytest.mark.parametrize("href", ["javascript:void(0)", "JavaScript:;", "mailto:a@b.gov.cn", "tel:0421-2600000",
+                                  "data:text/html,hi", "weixin://dl/chat", "about:blank", ""])
+def test_non_web_schemes_are_skipped_and_not_counted(href: str) -> None:
+    result = one(f"<a href='{escape(href)}'>x</a><img src='{escape(href)}'>")
+    assert (result.links, result.malformed) == ((), ())
+
+
+def test_css_is_not_scanned_on_pages_without_a_url_function_or_background() -> None:
+    result = one("<div style='color:red'>x</div><p style='font-weight:bold'>y</p>")
+    assert result.links == ()
+
+
 @pytest.mark.parametrize("html", [
     "<html><body><p>正文</p></body></html>\n<div class=\"foot\"><a href=\"/wzdt/\">网站地图</a></div>",
     "<html><body><p>正文</p></body>\n<div class=\"foot\"><a href=\"/wzdt/\">网站地图</a></div></html>",

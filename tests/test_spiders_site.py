@@ -33,7 +33,7 @@ from checks.scope import SiteScope
 from monitor.demo import DemoWeb
 from monitor.outcomes import FetchKind
 from monitor.resolver import Resolver
-from spiders.failures import RedirectLoop, RobotsRefused, TooManyRedirects, UnsupportedRedirect, classify
+from spiders.failures import RedirectLoop, RobotsRefused, TooManyRedirects, classify
 from spiders.items import DateHit, EventRecord, LinkRecord, PageRecord, to_json
 from spiders.middlewares import MAX_REDIRECTS, BackoffRetry, BodyGuard, RedirectGuard, RobotsMiddleware, retry_after_s
 from spiders.output import CrawlBundle, JsonLinesWriter, line
@@ -364,7 +364,6 @@ def test_the_gate_answers_ip_literals_and_refuses_outside_networks() -> None:
     (tx.NoRouteError(), FetchKind.NO_ROUTE),
     (RedirectLoop("loop", HOME), FetchKind.REDIRECT_LOOP),
     (TooManyRedirects("many", HOME), FetchKind.TOO_MANY_REDIRECTS),
-    (UnsupportedRedirect("ftp", "ftp://x/"), FetchKind.UNSUPPORTED),
     (IgnoreRequest("something else"), FetchKind.ERROR),
 ], ids=lambda v: type(v).__name__ if isinstance(v, BaseException) else str(v))
 def test_download_failures_are_classified_once(exc: BaseException, kind: FetchKind) -> None:
@@ -386,17 +385,33 @@ def redirect(request_url: str, location: str, chain: list[str]) -> tuple[Request
     return request, Response(request_url, status=302, headers={"Location": location}, request=request)
 
 
-def test_the_redirect_guard_stops_loops_long_chains_and_other_schemes() -> None:
+def test_the_redirect_guard_stops_loops_and_long_chains() -> None:
     guard = RedirectGuard()
     with pytest.raises(RedirectLoop):
         guard.process_response(*redirect(HOME + "index.html", "/", [HOME]))
     chain = [f"{HOME}c/{i}" for i in range(MAX_REDIRECTS)]
     with pytest.raises(TooManyRedirects):
         guard.process_response(*redirect(HOME + "c/10", "/c/11", chain))
-    with pytest.raises(UnsupportedRedirect):
-        guard.process_response(*redirect(HOME, "ftp://www.demo.gov.test/f.txt", []))
     request, response = redirect(HOME + "c/9", "/c/10", chain[:9])
     assert guard.process_response(request, response) is response
+    assert not request.meta.get("dont_redirect")
+
+
+@pytest.mark.parametrize("location", [
+    pytest.param("javascript:window.location='/x'", id="javascript"),
+    pytest.param("data:text/html,<p>moved</p>", id="data"),
+    pytest.param("ftp://www.demo.gov.test/f.txt", id="ftp"),
+    pytest.param("", id="empty"),
+    pytest.param("   ", id="blank"),
+    pytest.param("http://", id="no-host"),
+    pytest.param("http://host]/", id="unparsable"),
+    pytest.param("http://exa mple.gov.test/", id="space-in-host"),
+    pytest.param("http://www.demo.gov.test:99999/", id="bad-port"),
+])
+def test_the_redirect_guard_keeps_a_3xx_without_a_usable_location(location: str) -> None:
+    request, response = redirect(HOME + "moved", location, [])
+    assert RedirectGuard().process_response(request, response) is response
+    assert request.meta["dont_redirect"] is True
 
 
 @pytest.mark.parametrize(("value", "seconds"), [(b"120", 120.0), (b"0", 0.0), (b"Wed, 21 Oct 2015 07:28:00 GMT", None),
@@ -497,3 +512,28 @@ def test_a_page_announced_too_large_is_recorded_as_such() -> None:
     _, bundles = split(s.parse(response))
     page = page_of(bundles)
     assert (page.status, page.fetch_kind, page.size) == (200, FetchKind.TOO_LARGE, 5000)
+
+
+def test_resource_and_malformed_links_are_recorded_but_never_followed() -> None:
+    s = spider()
+    body = html('<a href="/zwgk/">政务公开</a><img srcset="/a.jpg 1x, /b.jpg 2x"><video src="/v.mp4" poster="/p.jpg">'
+                '<track src="/t.vtt"></video><audio src="/a.mp3"></audio><object data="/o.html"></object>'
+                '<embed src="/e.html"><div style="background:url(/bg.html)">x</div>'
+                '<a href="http://www.demo.gov.test:99999/">坏端口</a><a href="http:/www.demo.gov.test/x.html">少斜杠</a>'
+                '<a href="file:///C:/a.doc">本地文件</a><a href="javascript:void(0)">脚本</a>')
+    requests, bundles = crawl_page(s, homepage_request(s), body)
+    links = {(link.target_url, link.tag) for link in bundles[0].links}
+    assert links == {(HOME + "zwgk/", "a"), (HOME + "a.jpg", "img"), (HOME + "b.jpg", "img"),
+                     (HOME + "v.mp4", "video"), (HOME + "p.jpg", "video"), (HOME + "t.vtt", "track"),
+                     (HOME + "a.mp3", "audio"), (HOME + "o.html", "object"), (HOME + "e.html", "embed"),
+                     (HOME + "bg.html", "css"), ("http://www.demo.gov.test:99999/", "a"),
+                     ("http:/www.demo.gov.test/x.html", "a"), ("file:///C:/a.doc", "a")}
+    assert [r.url for r in requests] == [HOME + "zwgk/"]
+
+
+def test_a_redirect_without_a_usable_location_is_an_http_3xx_page() -> None:
+    s = spider()
+    request = homepage_request(s)
+    _, bundles = crawl_page(s, request, "", status=302, headers={"Location": "javascript:void(0)"})
+    page = page_of(bundles)
+    assert (page.status, page.fetch_kind, page.final_url) == (302, FetchKind.HTTP_3XX, HOME)

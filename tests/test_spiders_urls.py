@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from spiders import urls
-from spiders.urls import canonical, host, is_http, looks_like_trap
+from spiders.urls import canonical, host, is_http, looks_like_trap, malformed
 
 PAGE = "http://www.zgcy.gov.cn/zwgk/zcwj/t20220620_123.html"
 
@@ -163,3 +163,28 @@ def test_crawl_traps_are_named(url: str, reason: str) -> None:
 ])
 def test_ordinary_urls_are_not_traps(url: str) -> None:
     assert looks_like_trap(url, TODAY) is None
+
+
+@pytest.mark.parametrize(("href", "is_malformed"), [
+    ("http:/www.x.gov.cn", True), ("http://", True), ("http:", True), ("HTTPS:", True), ("http://host]", True),
+    ("http://exa mple.gov.cn", True), ("http://host%20x/", True), ("http://x.gov.cn:99999/", True),
+    ("http://x.gov.cn:0/", True), ("file:///C:/a.doc", True), ("//", True), ("//host]/x", True),
+    (" http:// ", True), ("javascript:void(0)", False), ("mailto:a@b.cn", False), ("tel:110", False),
+    ("data:,x", False), ("ftp://x.gov.cn/", False), ("weixin://dl/chat", False),
+])
+def test_malformed_tells_a_broken_web_link_from_another_scheme(href: str, is_malformed: bool) -> None:
+    assert canonical(href, "http://www.b.gov.cn/p/index.html") is None
+    assert malformed(href) is is_malformed
+
+
+@pytest.mark.parametrize("url", ["http://exa mple.gov.cn/", "http://a<b.gov.cn/", "http://a^b.gov.cn/",
+                                 "http://a|b.gov.cn/", "http://a%3Cb.gov.cn/"])
+def test_a_host_with_a_forbidden_character_makes_no_url(url: str) -> None:
+    assert canonical(url) is None
+
+
+@pytest.mark.parametrize(("url", "expected"), [("http://[::1]:8080/x", "http://[::1]:8080/x"),
+                                               ("http://a_b.gov.cn/", "http://a_b.gov.cn/"),
+                                               ("http://中文.cn/", "http://xn--fiq228c.cn/")])
+def test_valid_hosts_stay_valid(url: str, expected: str) -> None:
+    assert canonical(url) == expected

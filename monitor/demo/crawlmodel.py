@@ -33,7 +33,7 @@ from monitor.demo.spec import (
     Sheet,
     UrlFor,
 )
-from monitor.demo.walk import Walk, World, canonical, resolve, walk
+from monitor.demo.walk import Walk, World, canonical, malformed, resolve, walk
 from monitor.demo.zone import normalise
 from monitor.outcomes import FetchKind
 
@@ -41,7 +41,7 @@ from monitor.outcomes import FetchKind
 @dataclass(frozen=True)
 class Link:
     source: str                        # the page's final URL
-    target: str                        # canonical absolute URL, or the href as written for other schemes
+    target: str                        # canonical absolute URL, or the href as written (other schemes, malformed)
     tag: str
     text: str
     href: str                          # as written in the page
@@ -128,7 +128,7 @@ def crawl(world: World, site: DemoSite, env: ExpectEnv, *, today: date, url_for:
     scheduled = {start}
 
     def schedule(url: str, depth: int) -> None:
-        if not result.scope.covers(url) or url in scheduled or (skip_traps and _is_trap(world, site, url)):
+        if malformed(url) or not result.scope.covers(url) or url in scheduled or (skip_traps and _is_trap(world, site, url)):
             return
         scheduled.add(url)
         frontier.append((url, depth))

@@ -8,7 +8,8 @@ reach (`verdicts.py`), as plain JSON-ready data. Pure; it never touches a socket
 Format (`schema` "govmon.demo-truth/1"; keys are only ever added). Every URL is
 in the form the tool records: absolute, lower-case host, the demo's port kept
 (it is not a default port), path "/" when empty, query as served, no fragment.
-Other schemes (mailto:, tel:, javascript:) appear as written.
+Other schemes (mailto:, tel:, javascript:, data:) and malformed links (`http:/x`, `http://`, a bad
+host or port, `file:`) appear as written.
 
     today, ipv6, ports{dns,http,https}    the run's facts (https: the self-signed listener)
     crawl                                 the [crawl] table written to the demo config
@@ -39,7 +40,9 @@ Other schemes (mailto:, tel:, javascript:) appear as written.
                                           clocks, copyright years and future dates left out
       dead_links                          sorted [{source, target, kind, status, tag, text}] (source =
                                           the page's final URL; status = final HTTP status or None;
-                                          tag: a, img, script, link, iframe; text: visible text, img alt)
+                                          tag: one of spiders.extract.TAGS; text: visible text, img alt;
+                                          a malformed link's target is its href as written, kind
+                                          "malformed", status None)
       links_dead                          expected links:dead status: "pass" | "warn" | "fail" | "error" (no homepage);
                                           warn = 1-5 dead targets, none on the homepage
       not_dead                            targets on the site that must never be reported dead: flaky,

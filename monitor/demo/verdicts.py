@@ -12,7 +12,7 @@ from typing import Any
 from monitor.demo.columns import ColumnPlan
 from monitor.demo.crawlmodel import Link, PageFacts, SiteCrawl
 from checks.scope import SiteScope
-from monitor.demo.walk import DEFAULT_PORTS, Walk, canonical
+from monitor.demo.walk import DEFAULT_PORTS, Walk, canonical, malformed
 from monitor.outcomes import FetchKind
 
 FRESHNESS_MAX_AGE_DAYS = 14
@@ -24,7 +24,8 @@ def _iso(day: date | None) -> str | None:
 
 
 def links_truth(crawl: SiteCrawl, pages: Iterable[PageFacts], fate: Callable[[str], Walk]) -> dict[str, Any]:
-    """dead_links, not_dead, blocked, rate_limited for the links on `pages`."""
+    """dead_links, not_dead, blocked, rate_limited for the links on `pages`. A malformed link is dead
+    as written (kind malformed, no status) and never requested."""
     scope = crawl.scope
     refused = set(crawl.robots)
     dead: set[tuple[str, str, str, int | None, str, str]] = set()
@@ -33,6 +34,9 @@ def links_truth(crawl: SiteCrawl, pages: Iterable[PageFacts], fate: Callable[[st
     limited: set[str] = set()
     for page in pages:
         for link in page.links:
+            if malformed(link.href):
+                dead.add((page.url, link.target, str(FetchKind.MALFORMED), None, link.tag, link.text))
+                continue
             if not link.target.startswith(HTTP):
                 not_dead.add(link.target)
                 continue

@@ -25,9 +25,9 @@ from monitor.outcomes import FetchKind
 
 MAX_REDIRECTS = 10
 DEFAULT_PORTS = {"http": 80, "https": 443}
-DEAD_KINDS = frozenset({FetchKind.HTTP_4XX, FetchKind.HTTP_5XX, FetchKind.DNS, FetchKind.REFUSED,
-                        FetchKind.TIMEOUT, FetchKind.TLS, FetchKind.REDIRECT_LOOP, FetchKind.TOO_MANY_REDIRECTS,
-                        FetchKind.SOFT_404})
+DEAD_KINDS = frozenset({FetchKind.HTTP_3XX, FetchKind.HTTP_4XX, FetchKind.HTTP_5XX, FetchKind.DNS,
+                        FetchKind.REFUSED, FetchKind.TIMEOUT, FetchKind.TLS, FetchKind.REDIRECT_LOOP,
+                        FetchKind.TOO_MANY_REDIRECTS, FetchKind.SOFT_404, FetchKind.MALFORMED})
 """Link-target kinds that make a link dead (SPEC links:dead)."""
 NOT_DEAD_KINDS = frozenset({FetchKind.OK, FetchKind.RATE_LIMITED, FetchKind.BLOCKED, FetchKind.TOO_LARGE,
                             FetchKind.UNSUPPORTED, FetchKind.NO_ROUTE})
@@ -82,6 +82,25 @@ class Walk:
         return self.link_kind in DEAD_KINDS
 
 
+def malformed(href: str) -> bool:
+    """A link meant for the web that names no URL: any file: link, or an http(s) one without
+    "//", without a host, with a character no host may hold, or with a port out of range."""
+    ref = href.strip()
+    scheme, colon, rest = ref.partition(":")
+    scheme = scheme.lower() if colon else ""
+    if scheme == "file":
+        return True
+    if scheme not in DEFAULT_PORTS:
+        return False
+    try:
+        parts = urlsplit(ref)
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError:
+        return True
+    host = parts.hostname or ""
+    return not rest.startswith("//") or not host or any(c in host for c in " <>[]^|%\\")
+
+
 def canonical(url: str) -> str:
     """The form the tool records: lower-case scheme and host, default port dropped, "/" for an
     empty path, no fragment. Other schemes (mailto:, tel:, javascript:) are returned as written."""
@@ -97,7 +116,8 @@ def canonical(url: str) -> str:
 
 
 def resolve(base: str, href: str) -> str:
-    return canonical(urljoin(base, href.strip()))
+    """The target the tool records for `href` on `base`: canonical, or as written when malformed."""
+    return href.strip() if malformed(href) else canonical(urljoin(base, href.strip()))
 
 
 def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -165,8 +185,13 @@ def walk(world: World, url: str, env: ExpectEnv, family: int | None = None) -> W
         if expect.location is None:
             return Walk(expect.kind, current, tuple(chain), expect.status, address, site=site, page=page,
                         fallback=fallback)
+        location = expect.location.strip()
+        following = "" if not location or malformed(location) else urljoin(current, location)
+        if urlsplit(following).scheme not in DEFAULT_PORTS or malformed(following):
+            # A browser cannot follow such a Location: the 3xx is the answer.
+            return Walk(FetchKind.HTTP_3XX, current, tuple(chain), expect.status, address, site=site, page=page)
         chain.append(current)
-        current = urljoin(current, expect.location)
+        current = following
 
 
 def expect_fetch(world: World, url: str, env: ExpectEnv, family: int | None = None) -> dict[str, Any]:
