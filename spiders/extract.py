@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from lxml import etree
@@ -27,7 +27,8 @@ from lxml.etree import _Element as Element
 
 from monitor.htmltext import not_found
 from spiders.dates import scan_dates
-from spiders.items import DateHit
+from spiders.items import DateHit, ListBlock
+from spiders.lists import Lists, expand_datastores, find_lists, pager_anchor
 from spiders.urls import canonical
 
 __all__ = ["CONTEXTS", "TAGS", "Extracted", "ExtractedLink", "extract", "parse"]
@@ -35,7 +36,8 @@ __all__ = ["CONTEXTS", "TAGS", "Extracted", "ExtractedLink", "extract", "parse"]
 log = logging.getLogger(__name__)
 
 CONTEXTS = ("nav", "subnav", "list", "body", "footer")
-TAGS = ("a", "area", "iframe", "frame", "img", "script", "link", "embed", "object", "meta-refresh", "js-location")
+TAGS = ("a", "area", "iframe", "frame", "img", "script", "link", "embed", "object", "meta-refresh", "js-location",
+        "pager")
 TEXT_MAX = 200
 TITLE_MAX = 300
 SHORT_LINK_TEXT = 10
@@ -62,6 +64,7 @@ class ExtractedLink:
     tag: str                    # one of TAGS
     text: str                   # visible text, else alt/title; at most TEXT_MAX characters
     context: str                # one of CONTEXTS
+    block: str = ""             # the list block (ListBlock.key) it is an item or pager link of
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Extracted:
     js_redirect: str | None     # target of a top-level `location = '…'` statement
     not_found_text: bool        # title or short text says the page does not exist (soft-404 evidence)
     text_size: int              # characters of visible text, whitespace collapsed
+    lists: tuple[ListBlock, ...] = ()   # the page's list blocks (spiders/lists.py)
 
 
 EMPTY = Extracted("", (), (), None, None, False, 0)
@@ -109,7 +113,7 @@ def _parse(text: str) -> tuple[Element | None, bool]:
 
 def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -> Extracted:
     """Everything govmon reads from one page. `encoding` is the page's, for links' query text."""
-    root = parse(html)
+    root = parse(expand_datastores(html))
     if root is None:
         return EMPTY
     page = canonical(base_url) or base_url
@@ -118,6 +122,8 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     scan = scan_dates(root, today=today, zone=regions.context_of)
     regions.rows = scan.rows
     found: list[tuple[Element, ExtractedLink]] = []
+    pager_anchors: list[Element] = []
+    pager_scripts: list[Element] = []
     refresh: str | None = None
     js_redirect: str | None = None
     for element in regions.elements:
@@ -129,18 +135,45 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
                 continue
             context = regions.link_context(element, text) if tag == "a" else regions.context_of(element)
             found.append((element, ExtractedLink(url, tag, text[:TEXT_MAX], context)))
+            if tag == "a" and len(text) <= 5 and pager_anchor(text, url):
+                pager_anchors.append(element)
             if tag == "meta-refresh" and refresh is None and url != page and not _in_noscript(element):
                 refresh = url
-        if element.tag == "script" and not element.get("src") and js_redirect is None:
-            js_redirect = _top_level_redirect(element.text or "", base, encoding)
-    links = _with_fallback_nav(found)
+        if element.tag == "script" and not element.get("src"):
+            script = element.text or ""
+            if js_redirect is None:
+                js_redirect = _top_level_redirect(script, base, encoding)
+            if "createPageHTML" in script:
+                pager_scripts.append(element)
+    lists = find_lists(scan.hits, scan.row_of, zone=regions.zone_of,
+                       url_of=lambda href: canonical(href, base, query_encoding=encoding),
+                       pager_anchors=pager_anchors, scripts=pager_scripts, page_url=page)
+    links = _with_fallback_nav(_keyed(found, lists, base, encoding))
     etree.strip_elements(root, "script", "style", "noscript", "template", with_tail=False)
     title = _title(root)
     body = root.find("body")
     shown = root if body is None else body
     text = _collapse(" ".join(shown.itertext()))
-    return Extracted(title, tuple(dict.fromkeys(links)), scan.hits, refresh, js_redirect,
-                     _says_not_found(title, text, shown, regions), len(text))
+    return Extracted(title, tuple(dict.fromkeys(links)), lists.hits, refresh, js_redirect,
+                     _says_not_found(title, text, shown, regions), len(text), lists.blocks)
+
+
+def _keyed(found: list[tuple[Element, ExtractedLink]], lists: Lists, base: str,
+           encoding: str) -> list[tuple[Element, ExtractedLink]]:
+    """The links with the list block each is an item or pager link of, and the pager pages generated
+    for the lists (createPageHTML, dataproxy.jsp) as links of tag "pager"."""
+    if not lists.keyed and not lists.pagers:
+        return found
+    keyed = []
+    for element, link in found:
+        key = lists.key_of(element) if link.tag == "a" else ""
+        keyed.append((element, replace(link, block=key) if key else link))
+    anchor = found[-1][0] if found else None
+    for raw, text, key in lists.pagers:
+        url = canonical(raw, base, query_encoding=encoding)
+        if url is not None and anchor is not None:
+            keyed.append((anchor, ExtractedLink(url, "pager", text, "body", key)))
+    return keyed
 
 
 class _Regions:
@@ -172,6 +205,10 @@ class _Regions:
     def context_of(self, element: Element) -> str:
         zone = self.zone.get(element, "body")
         return "body" if zone == "side" else zone
+
+    def zone_of(self, element: Element) -> str:
+        """The element's region as decided (side and header kept apart from body)."""
+        return self.zone.get(element, "body")
 
     def content_text(self, shown: Element) -> Iterator[str]:
         """The text under `shown` outside navigation, side menus and footer."""
@@ -397,7 +434,7 @@ def _with_fallback_nav(found: list[tuple[Element, ExtractedLink]]) -> list[Extra
         near_top = positions[0] <= len(found) * 0.4
         if near_top and len(positions) >= NAV_GROUP_MIN and short >= 0.8 * len(positions):
             for p in positions:
-                links[p] = ExtractedLink(links[p].url, links[p].tag, links[p].text, "nav")
+                links[p] = replace(links[p], context="nav")
             break
     return links
 
