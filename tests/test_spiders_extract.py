@@ -128,6 +128,8 @@ def test_gbk_page_without_charset_decodes_as_gb18030_and_keeps_its_regions() -> 
         (f"{base}/tzgg/202205/t20220531_470.html", "a", "list"),
         (f"{base}/tzgg/index_1.html", "a", "body"),
         (f"{base}/tzgg/index_2.html", "a", "body"),
+        (f"{base}/tzgg/index_1.html", "pager", "body"),    # createPageHTML(3, 0, "index", "html")
+        (f"{base}/tzgg/index_2.html", "pager", "body"),
     ]
     assert [link.text for link in result.links if link.context == "subnav"] == [
         "法定主动公开内容", "发展规划", "市场准入负面清单"]
