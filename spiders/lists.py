@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from html import escape, unescape
 
 from lxml.etree import _Element as Element
 
@@ -70,7 +71,7 @@ def _records_markup(match: re.Match[str]) -> str:
     perpage = _PERPAGE.search(inner)
     attrs = f' {RECORDS_ATTR}="{perpage.group(1) if perpage else len(records)}"'
     attrs += f' {TOTAL_ATTR}="{total.group(1)}"' if total else ""
-    attrs += f' {NEXT_ATTR}="{after.group(1)}"' if after else ""
+    attrs += f' {NEXT_ATTR}="{escape(unescape(after.group(1)))}"' if after else ""
     return f'<div class="datastore"{attrs}>{"".join(records)}</div>'
 
 
