@@ -66,7 +66,7 @@ def hanweb_list(ctx: PageContext, plan: ColumnPlan) -> str:
     return (f'  <div id="{colid}" class="default_pgContainer">\n<script type="text/xml">\n<datastore>\n'
             f'<nextgroup><![CDATA[<a href="{query}"></a>]]></nextgroup>\n'
             f"<totalrecord>{total}</totalrecord>\n<recordset>\n{records}\n</recordset>\n</datastore>\n</script>\n"
-            '  </div>\n  <script type="text/javascript" src="/module/web/jpage/jpage.js"></script>\n')
+            "  </div>\n")
 
 
 def dataproxy(plans: Sequence[ColumnPlan]):  # noqa: ANN201 - returns the page body (a Render)
