@@ -142,7 +142,7 @@ class _Scan:
         self._row_of: dict[Element, Element | None] = {}
 
     def run(self) -> DateScan:
-        found: list[_Found] = []
+        found: list[Found] = []
         for match in _DATE.finditer(self.full):
             judged = self._judge(match)
             if judged is not None:
@@ -151,15 +151,16 @@ class _Scan:
             if _LABEL.search(self.full, max(0, match.start() - 16), match.start()):
                 day = _valid(int(match.group(1)), int(match.group(2)), int(match.group(3)), self.today)
                 if day is not None:
-                    found.append(_Found(day, "header", match.start(), match.end()))
+                    found.append((day, "header", match.start(), match.end(), None, True, False))
         _years_from_lists(found, self.today)
         meta = list(dict.fromkeys(_meta_dates(self.root, self.today)))
         kept = _cap(found)
-        hits = meta + [DateHit(f.day, f.source, _snippet(self.full, f.start, f.end)) for f in kept]
-        rows = (None,) * len(meta) + tuple(f.row for f in kept)
+        full = self.full
+        hits = meta + [DateHit(f[0], f[1], _snippet(full, f[2], f[3])) for f in kept]
+        rows = (None,) * len(meta) + tuple(f[4] for f in kept)
         return DateScan(tuple(hits), frozenset(self.rows), rows)
 
-    def _judge(self, match: re.Match[str]) -> _Found | None:
+    def _judge(self, match: re.Match[str]) -> Found | None:
         day = _date_of(match, self.today)
         if day is None:
             return None
@@ -174,7 +175,8 @@ class _Scan:
             source = "header"
         elif (row := self._row(element, before)) is not None:
             offset = self.starts[index]
-            if _own_date(self.texts[index], start - offset, end - offset, before is None and _in_link(element)):
+            own = _own_date(self.texts[index], start - offset, end - offset)
+            if own or (own is None and not (before is None and _in_link(element))):
                 source = "list-item"
             else:  # words of a headline: a text date, never the item's
                 source, row = "text", None
@@ -192,7 +194,7 @@ class _Scan:
                     return None     # the item's URL dates it after today
                 unresolved = from_url is day
                 day = from_url
-        return _Found(day, source, start, end, row, not yearless, unresolved)
+        return day, source, start, end, row, not yearless, unresolved
 
     def _row(self, element: Element, before: Element | None) -> Element | None:
         """The link beside the date, or the short list row (with a link) the date is in."""
@@ -206,23 +208,19 @@ class _Scan:
         return self._row_of[element]
 
 
-@dataclass
-class _Found:
-    day: date
-    source: str
-    start: int
-    end: int
-    row: Element | None = None      # the list row (or link) of a list-item date
-    full: bool = True               # written with its year
-    unresolved: bool = False        # year-less and its item's URL carries no date: the year is a guess
+Found = tuple[date, str, int, int, "Element | None", bool, bool]
+"""A date found: (day, source, start, end, its list row or None, written with its year, year-less and its
+item's URL carries no date — the year is a guess)."""
 
 
-def _own_date(text: str, start: int, end: int, in_link: bool) -> bool:
+def _own_date(text: str, start: int, end: int) -> bool | None:
     """Whether a date in a list row is the item's date: alone in its element, cell or span, or at the
     row's edge (at the end after a separator, before a time of day, or bracketed) rather than inside
-    a headline's words."""
+    a headline's words. None: a bracketed date opening a longer text, the item's unless in a link."""
     if end > len(text):
         return False
+    if start == 0 and end == len(text):
+        return True
     time = _TIME.match(text, end)
     tail = text[time.end() if time else end:].strip(_EDGE)
     head = text[:start].rstrip(_EDGE)
@@ -231,7 +229,7 @@ def _own_date(text: str, start: int, end: int, in_link: bool) -> bool:
     bracketed = (start > 0 and text[start - 1] in _OPENING) or (end < len(text) and text[end] in _CLOSING)
     if not tail and (bracketed or (start > 0 and text[start - 1] in _EDGE)):
         return True
-    return not head and bracketed and not in_link
+    return None if not head and bracketed else False
 
 
 def _in_link(element: Element) -> bool:
@@ -276,24 +274,24 @@ def _nearest(month: int, day: int, anchor: date) -> date | None:
     return min(options, key=lambda d: abs((d - anchor).days), default=None)
 
 
-def _years_from_lists(found: list[_Found], today: date) -> None:
+def _years_from_lists(found: list[Found], today: date) -> None:
     """A year-less list date whose URL says nothing takes its year from the nearest full date of its list."""
-    guesses = [f for f in found if f.unresolved and f.row is not None]
+    guesses = [i for i, f in enumerate(found) if f[6] and f[4] is not None]
     if not guesses:
         return
-    by_list: dict[Element | None, list[_Found]] = {}
+    by_list: dict[Element | None, list[Found]] = {}
     for f in found:
-        if f.full and f.row is not None:
-            by_list.setdefault(list_of(f.row), []).append(f)
-    for guess in guesses:
-        assert guess.row is not None
-        peers = by_list.get(list_of(guess.row))
+        if f[5] and f[4] is not None:
+            by_list.setdefault(list_of(f[4]), []).append(f)
+    for i in guesses:
+        guess = found[i]
+        peers = by_list.get(list_of(guess[4]))  # type: ignore[arg-type]
         if not peers:
             continue
-        anchor = min(peers, key=lambda p: abs(p.start - guess.start)).day
-        nearest = _nearest(guess.day.month, guess.day.day, anchor)
+        anchor = min(peers, key=lambda p: abs(p[2] - guess[2]))[0]
+        nearest = _nearest(guess[0].month, guess[0].day, anchor)
         if nearest is not None and MIN_DATE <= nearest <= today:
-            guess.day = nearest
+            found[i] = (nearest, *guess[1:])
 
 
 def item_of(row: Element) -> Element:
@@ -366,11 +364,11 @@ def _is_chrome(text: str, start: int, end: int) -> bool:
     return bool(_COPYRIGHT.search(text, line_start, end))
 
 
-def _cap(found: list[_Found]) -> list[_Found]:
+def _cap(found: list[Found]) -> list[Found]:
     """At most MAX_HITS dates: all header ones and the latest others, in page order."""
     if len(found) <= MAX_HITS:
         return found
-    order = sorted(range(len(found)), key=lambda i: (found[i].source == "header", found[i].day), reverse=True)
+    order = sorted(range(len(found)), key=lambda i: (found[i][1] == "header", found[i][0]), reverse=True)
     return [found[i] for i in sorted(order[:MAX_HITS])]
 
 

@@ -28,7 +28,7 @@ from lxml.etree import _Element as Element
 from monitor.htmltext import not_found
 from spiders.dates import scan_dates
 from spiders.items import DateHit, ListBlock
-from spiders.lists import Lists, expand_datastores, find_lists, pager_anchor
+from spiders.lists import Lists, expand_datastores, pager_anchor
 from spiders.urls import canonical
 
 __all__ = ["CONTEXTS", "TAGS", "Extracted", "ExtractedLink", "extract", "parse"]
@@ -113,7 +113,8 @@ def _parse(text: str) -> tuple[Element | None, bool]:
 
 def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -> Extracted:
     """Everything govmon reads from one page. `encoding` is the page's, for links' query text."""
-    root = parse(expand_datastores(html))
+    expanded = expand_datastores(html)
+    root = parse(expanded)
     if root is None:
         return EMPTY
     page = canonical(base_url) or base_url
@@ -121,7 +122,10 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     regions = _Regions(root)
     scan = scan_dates(root, today=today, zone=regions.context_of)
     regions.rows = scan.rows
+    lists = Lists(scan.hits, scan.row_of)
+    keyed = bool(lists.keyed)
     found: list[tuple[Element, ExtractedLink]] = []
+    anchor_urls: dict[Element, str] = {}
     pager_anchors: list[Element] = []
     pager_scripts: list[Element] = []
     refresh: str | None = None
@@ -134,9 +138,12 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
             if url is None:
                 continue
             context = regions.link_context(element, text) if tag == "a" else regions.context_of(element)
-            found.append((element, ExtractedLink(url, tag, text[:TEXT_MAX], context)))
-            if tag == "a" and len(text) <= 5 and pager_anchor(text, url):
-                pager_anchors.append(element)
+            key = lists.key_of(element) if keyed and context == "list" and tag == "a" else ""
+            found.append((element, ExtractedLink(url, tag, text[:TEXT_MAX], context, key)))
+            if tag == "a":
+                anchor_urls.setdefault(element, url)
+                if len(text) <= 5 and pager_anchor(text, url):
+                    pager_anchors.append(element)
             if tag == "meta-refresh" and refresh is None and url != page and not _in_noscript(element):
                 refresh = url
         if element.tag == "script" and not element.get("src"):
@@ -145,10 +152,10 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
                 js_redirect = _top_level_redirect(script, base, encoding)
             if "createPageHTML" in script:
                 pager_scripts.append(element)
-    lists = find_lists(scan.hits, scan.row_of, zone=regions.zone_of,
-                       url_of=lambda href: canonical(href, base, query_encoding=encoding),
-                       pager_anchors=pager_anchors, scripts=pager_scripts, page_url=page)
-    links = _with_fallback_nav(_keyed(found, lists, base, encoding))
+    pager_keyed = lists.finish(zone=regions.zone_of, url_of=lambda anchor: anchor_urls.get(anchor, ""),
+                               pager_anchors=pager_anchors, scripts=pager_scripts, page_url=page,
+                               datastores=expanded is not html)
+    links = _with_fallback_nav(_with_pagers(found, lists, pager_keyed, base, encoding))
     etree.strip_elements(root, "script", "style", "noscript", "template", with_tail=False)
     title = _title(root)
     body = root.find("body")
@@ -158,16 +165,14 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
                      _says_not_found(title, text, shown, regions), len(text), lists.blocks)
 
 
-def _keyed(found: list[tuple[Element, ExtractedLink]], lists: Lists, base: str,
-           encoding: str) -> list[tuple[Element, ExtractedLink]]:
-    """The links with the list block each is an item or pager link of, and the pager pages generated
-    for the lists (createPageHTML, dataproxy.jsp) as links of tag "pager"."""
-    if not lists.keyed and not lists.pagers:
+def _with_pagers(found: list[tuple[Element, ExtractedLink]], lists: Lists, pager_keyed: set[Element], base: str,
+                 encoding: str) -> list[tuple[Element, ExtractedLink]]:
+    """The links with their pager's list block on pager links, and the pager pages generated for the
+    lists (createPageHTML, dataproxy.jsp) as links of tag "pager"."""
+    if not pager_keyed and not lists.pagers:
         return found
-    keyed = []
-    for element, link in found:
-        key = lists.key_of(element) if link.tag == "a" else ""
-        keyed.append((element, replace(link, block=key) if key else link))
+    keyed = [(element, replace(link, block=lists.keyed[element]) if element in pager_keyed and link.tag == "a"
+              else link) for element, link in found]
     anchor = found[-1][0] if found else None
     for raw, text, key in lists.pagers:
         url = canonical(raw, base, query_encoding=encoding)

@@ -18,6 +18,13 @@ class DateHit:
     block: str = ""             # list-item dates: the key of the list block (ListBlock.key) the item is in
     item: str = ""              # list-item dates: the item's link URL (canonical), "" when it has none
 
+    def listed(self, block: str, item: str) -> DateHit:
+        """This hit with its list block and item URL. Copies the fields directly: the frozen dataclass
+        __init__ (one object.__setattr__ a field) costs more than reading the list row did."""
+        copy = object.__new__(DateHit)
+        copy.__dict__.update(self.__dict__, block=block, item=item)
+        return copy
+
 
 @dataclass(frozen=True)
 class ListBlock:

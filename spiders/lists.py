@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from html import escape, unescape
 
 from lxml.etree import _Element as Element
 
-from spiders.dates import item_of, list_of
+from spiders.dates import item_of
 from spiders.items import DateHit, ListBlock
 
-__all__ = ["PAGER_MAX", "Lists", "expand_datastores", "find_lists"]
+__all__ = ["PAGER_MAX", "Lists", "expand_datastores", "pager_anchor"]
 
 PAGER_MAX = 4                   # generated list pages per pager, beyond the page itself
 HEADING_MAX = 30
@@ -83,89 +83,118 @@ class _Block:
     pager: bool = False
 
 
-@dataclass
 class Lists:
-    """The page's list blocks; `key_of(element)` names the block an item or pager element is in."""
+    """The page's list blocks, found in two steps around the link pass of `extract`:
+    `Lists(hits, rows)` groups the dated rows into blocks (so each item link gets its key as it is
+    read, `key_of`), `finish(…)` adds pagers, item URLs and the block summaries."""
 
-    blocks: tuple[ListBlock, ...] = ()
-    hits: tuple[DateHit, ...] = ()
-    pagers: tuple[tuple[str, str, str], ...] = ()     # generated pager links: (raw URL, text, block key)
-    keyed: dict[Element, str] = field(default_factory=dict)
+    def __init__(self, hits: Sequence[DateHit], rows: Sequence[Element | None]) -> None:
+        """`rows[i]` is the row of `hits[i]` (spiders.dates.DateScan.row_of), None for no list-item date."""
+        self.hits: tuple[DateHit, ...] = tuple(hits)
+        self.rows = rows
+        self.blocks: tuple[ListBlock, ...] = ()
+        self.pagers: tuple[tuple[str, str, str], ...] = ()   # generated pager links: (raw URL, text, block key)
+        self.keyed: dict[Element, str] = {}                  # item (and pager anchor) elements -> block key
+        self._blocks: dict[tuple[object, ...], _Block] = {}
+        self._items: list[tuple[Element, Element]] = []      # (item, its row), first row of each item
+        self._hit_items: list[Element | None] = []           # the item of each hit (None: no list item)
+        groups = self._blocks
+        by_parent: dict[Element | None, _Block] = {}
+        keyed = self.keyed
+        hit_items = self._hit_items
+        for hit, row in zip(hits, rows, strict=False):
+            if row is None or hit.source != "list-item":
+                hit_items.append(None)
+                continue
+            item = item_of(row)
+            hit_items.append(item)
+            if item in keyed:
+                continue
+            parent = item.getparent()
+            block = by_parent.get(parent)
+            if block is None:
+                holder = parent
+                if holder is not None and holder.tag in ("tbody", "thead"):
+                    holder = holder.getparent()
+                signature = (holder.getparent(), holder.tag, holder.get("class")) if holder is not None else (item,)
+                block = groups.get(signature)
+                if block is None:
+                    block = groups[signature] = _Block(f"L{len(groups) + 1}", [])
+                if holder is not None:
+                    block.holders.append(holder)
+                    by_parent[parent] = block
+            block.items.add(item)
+            keyed[item] = block.key
+            self._items.append((item, row))
 
-    def key_of(self, element: Element) -> str:
+    def key_of(self, element: Element, climb: bool = True) -> str:
+        """The block key of an item (or pager) element, or of the item around it when `climb`."""
         keyed = self.keyed
         if not keyed:
             return ""
         if element in keyed:
             return keyed[element]
+        if not climb:
+            return ""
         for _, ancestor in zip(range(5), element.iterancestors()):
             if ancestor in keyed:
                 return keyed[ancestor]
         return ""
 
-
-def find_lists(hits: Sequence[DateHit], rows: Sequence[Element | None], *, zone: Callable[[Element], str],
-               url_of: Callable[[str], str | None], pager_anchors: Iterable[Element] = (),
-               scripts: Iterable[Element] = (), page_url: str = "") -> Lists:
-    """The list blocks the page's list-item dates stand in, their pagers, and the hits with their block
-    and item URL. `rows[i]` is the row of `hits[i]` (spiders.dates.DateScan.row_of); `url_of(href)` makes
-    a canonical URL; `pager_anchors` are links whose text says 下一页/尾页…; `scripts` inline scripts
-    calling createPageHTML."""
-    blocks: dict[tuple[object, ...], _Block] = {}
-    item_key: dict[Element, str] = {}
-    item_url: dict[Element, str] = {}
-    marked: list[DateHit] = []
-    for hit, row in zip(hits, rows, strict=False):
-        if row is None or hit.source != "list-item":
-            marked.append(hit)
-            continue
-        item = item_of(row)
-        if item not in item_key:
-            holder = list_of(row)
-            signature = (holder.getparent(), holder.tag, holder.get("class")) if holder is not None else (item,)
-            block = blocks.get(signature)
-            if block is None:
-                block = blocks[signature] = _Block(f"L{len(blocks) + 1}", [])
-            if holder is not None and holder not in block.holders:
-                block.holders.append(holder)
-            block.items.add(item)
-            item_key[item] = block.key
-            link = row if row.tag == "a" else next(item.iter("a"), None)
-            href = link.get("href") if link is not None else None
-            item_url[item] = (url_of(href) or "") if href else ""
-        marked.append(replace(hit, block=item_key[item], item=item_url[item]))
-    if len(marked) < len(hits):
-        marked += hits[len(marked):]
-    by_key = {b.key: b for b in blocks.values()}
-    keyed: dict[Element, str] = dict(item_key)
-    holders = _holders(by_key.values())
-    generated: list[tuple[str, str, str]] = []
-    for pager in _pager_elements(pager_anchors):
-        owner = _owner(pager, holders)
-        if owner is not None:
-            owner.pager = True
-            for anchor in pager.iter("a"):
-                keyed.setdefault(anchor, owner.key)
-    for script in scripts:
-        owner = _owner(script, holders)
-        pages = _created_pages(script.text or "", page_url)
-        if owner is not None and pages:
-            owner.pager = True
-        generated += [(url, text, owner.key if owner is not None else "") for url, text in pages]
-    totals: dict[str, int] = {}
-    for block in by_key.values():
-        store = next((node for h in block.holders for node in (h, h.getparent()) if node is not None
-                      and (node.get(NEXT_ATTR) is not None or node.get(TOTAL_ATTR) is not None)), None)
-        if store is None:
-            continue
-        if store.get(TOTAL_ATTR, "").isdigit():
-            totals[block.key] = int(store.get(TOTAL_ATTR, "0"))
-        pages = _proxy_pages(store, totals.get(block.key))
-        block.pager = block.pager or bool(pages)
-        generated += [(url, text, block.key) for url, text in pages]
-    summaries = tuple(ListBlock(b.key, _region(b, zone), _heading(b.holders[0]) if b.holders else "", len(b.items),
-                                b.pager, totals.get(b.key), _widget(b)) for b in by_key.values())
-    return Lists(summaries, tuple(marked), tuple(generated), keyed)
+    def finish(self, *, zone: Callable[[Element], str], url_of: Callable[[Element], str],
+               pager_anchors: Iterable[Element] = (), scripts: Iterable[Element] = (), page_url: str = "",
+               datastores: bool = False) -> set[Element]:
+        """Pagers, item URLs and summaries; returns the pager anchors that got a block key.
+        `url_of(anchor)` is an anchor's canonical URL ("" for none); `pager_anchors` are links whose text
+        says 下一页/尾页…; `scripts` inline scripts calling createPageHTML; `datastores` says
+        expand_datastores found records."""
+        by_key = {b.key: b for b in self._blocks.values()}
+        pager_keyed: set[Element] = set()
+        generated: list[tuple[str, str, str]] = []
+        holders = _holders(by_key.values()) if by_key else {}
+        for pager in _pager_elements(pager_anchors) if holders else ():
+            owner = _owner(pager, holders)
+            if owner is not None:
+                owner.pager = True
+                for anchor in pager.iter("a"):
+                    if anchor not in self.keyed:
+                        self.keyed[anchor] = owner.key
+                        pager_keyed.add(anchor)
+        for script in scripts:
+            owner = _owner(script, holders) if holders else None
+            pages = _created_pages(script.text or "", page_url)
+            if owner is not None and pages:
+                owner.pager = True
+            generated += [(url, text, owner.key if owner is not None else "") for url, text in pages]
+        totals: dict[str, int] = {}
+        for block in by_key.values() if datastores else ():
+            store = next((node for h in block.holders for node in (h, h.getparent()) if node is not None
+                          and (node.get(NEXT_ATTR) is not None or node.get(TOTAL_ATTR) is not None)), None)
+            if store is None:
+                continue
+            if store.get(TOTAL_ATTR, "").isdigit():
+                totals[block.key] = int(store.get(TOTAL_ATTR, "0"))
+            pages = _proxy_pages(store, totals.get(block.key))
+            block.pager = block.pager or bool(pages)
+            generated += [(url, text, block.key) for url, text in pages]
+        if self._items:
+            urls: dict[Element, str] = {}
+            for item, row in self._items:
+                link = row if row.tag == "a" else next(item.iter("a"), None)
+                urls[item] = url_of(link) if link is not None else ""
+            keyed = self.keyed
+            marked = []
+            for hit, item in zip(self.hits, self._hit_items, strict=False):
+                marked.append(hit if item is None else hit.listed(keyed[item], urls[item]))
+            self.hits = tuple(marked) + self.hits[len(marked):]
+        summaries = []
+        for b in by_key.values():
+            heading = _heading(b.holders[0]) if b.holders else ""
+            summaries.append(ListBlock(b.key, _region(b, zone), heading, len(b.items), b.pager, totals.get(b.key),
+                                       _widget(b, heading)))
+        self.blocks = tuple(summaries)
+        self.pagers = tuple(generated)
+        return pager_keyed
 
 
 def _region(block: _Block, zone: Callable[[Element], str]) -> str:
@@ -261,9 +290,16 @@ def _proxy_pages(store: Element, total: int | None) -> list[tuple[str, str]]:
     return pages
 
 
+_PAGER_FIRST = frozenset("下尾末上最>»nNlL")
+
+
 def pager_anchor(text: str, href: str) -> bool:
     """A link of a pager: 下一页/尾页/上一页… (or an index_N.html page number)."""
-    return bool(_PAGER_WORD.match(text)) or (text.isdigit() and bool(_PAGER_URL.search(href)))
+    if not text:
+        return False
+    if text.isdigit():
+        return bool(_PAGER_URL.search(href))
+    return text[0] in _PAGER_FIRST and bool(_PAGER_WORD.match(text))
 
 
 def _heading(holder: Element) -> str:
@@ -292,12 +328,12 @@ def _heading(holder: Element) -> str:
     return ""
 
 
-def _widget(block: _Block) -> bool:
+def _widget(block: _Block, heading: str) -> bool:
     """A 最新/热点/排行/相关/滚动 box or a ticker: by its heading, a marquee, or its boxes' id/class words."""
     if not block.holders:
         return False
     holder = block.holders[0]
-    if _WIDGET_WORDS.search(_heading(holder)):
+    if _WIDGET_WORDS.search(heading):
         return True
     for _, node in zip(range(4), (holder, *holder.iterancestors())):
         if node.tag in ("body", "html"):
