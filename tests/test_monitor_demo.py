@@ -261,8 +261,9 @@ def pager_links(text: str) -> list[tuple[str, str, str]]:
         after, total, size = NEXTGROUP.search(store), TOTAL.search(store), len(RECORD.findall(store))
         if after and total and size:
             starts = list(range(size + 1, int(total.group(1)) + 1, size))[:PAGER_MAX]
-            found += [("pager", f"{after.group(1)}&startrecord={s}&endrecord={min(s + size - 1, int(total.group(1)))}"
-                       f"&perpage={size}", f"第{s}-{min(s + size - 1, int(total.group(1)))}条") for s in starts]
+            last = int(total.group(1))
+            found += [("pager", (f"{after.group(1)}&startrecord={s}&endrecord={min(s + size - 1, last)}"
+                                 f"&perpage={size}"), f"第{s}-{min(s + size - 1, last)}条") for s in starts]
     return found
 
 

@@ -244,8 +244,8 @@ def test_a_year_less_date_whose_url_puts_it_after_today_is_dropped() -> None:
 
 
 def test_without_a_url_date_the_year_comes_from_the_full_dates_of_the_same_list() -> None:
-    html = ("<ul><li><a href='/a/1.html'>甲</a><span>%s</span></li><li><a href='/a/2.html'>乙</a><span>10-08</span></li>"
-            "</ul>" % f"{LAST_YEAR - 2}-10-09")
+    html = (f"<ul><li><a href='/a/1.html'>甲</a><span>{LAST_YEAR - 2}-10-09</span></li>"
+            "<li><a href='/a/2.html'>乙</a><span>10-08</span></li></ul>")
     assert found(html) == [(date(LAST_YEAR - 2, 10, 9), "list-item"), (date(LAST_YEAR - 2, 10, 8), "list-item")]
 
 

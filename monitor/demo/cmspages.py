@@ -17,7 +17,7 @@ the text spiders.lists gives them. Pure text generation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import parse_qs
 
 from monitor.demo.columns import ColumnPlan, Item, column_id
@@ -69,7 +69,7 @@ def hanweb_list(ctx: PageContext, plan: ColumnPlan) -> str:
             "  </div>\n")
 
 
-def dataproxy(plans: Sequence[ColumnPlan]):  # noqa: ANN201 - returns the page body (a Render)
+def dataproxy(plans: Sequence[ColumnPlan]) -> Callable[[PageContext], str]:
     """The dataproxy.jsp answer: the records startrecord..endrecord of the columnid's column, as XML."""
     by_id = {column_id(p.column): p for p in plans if p.column.cms == "hanweb"}
 
