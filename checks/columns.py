@@ -222,7 +222,7 @@ def _contents(crawl: _Crawl, page: Page, today: date) -> Contents:
     base = column.rsplit("/", 1)[0] + "/"
     first = own_list(column, page.lists, crawl.links_of(page), page.dates, today)
     pages: dict[str, tuple[Page, OwnList | None]] = {_same_page(page.final_url): (page, first)}
-    queue = list(first.pagers) if first is not None else []
+    queue = [u for u in first.pagers if u.startswith(base) or "dataproxy" in u] if first is not None else []
     queue += [link.target_url for link in crawl.links_of(page) if link.target_url.startswith(base) and (
         PAGER_TEXT.match(link.text.strip()) or PAGER_URL.search(link.target_url))]
     queue += [p.final_url for p in crawl.snap.pages if p.final_url.startswith(base)

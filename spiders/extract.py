@@ -150,7 +150,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
             script = element.text or ""
             if js_redirect is None:
                 js_redirect = _top_level_redirect(script, base, encoding)
-            if "createPageHTML" in script:
+            if "createPageHTML" in script or "countPage" in script:
                 pager_scripts.append(element)
     pager_keyed = lists.finish(zone=regions.zone_of, url_of=lambda anchor: anchor_urls.get(anchor, ""),
                                pager_anchors=pager_anchors, scripts=pager_scripts, page_url=page,

@@ -7,7 +7,8 @@ tag and class under one parent are one list (a list split in groups of five).
 Keys are "L1", "L2"… in document order, so the same page gives the same keys.
 A pager belongs to the nearest list before it in the same container: a block
 of 下一页/尾页/index_N.html links, a TRS `createPageHTML(count, current, "index",
-"html")` script (its pages index_1…index_{count-1}.html are generated as links
+"html")` script or the older TRS script that writes its own links from `var
+countPage = 7` (its pages index_1…index_{count-1}.html are generated as links
 of tag "pager"), or a Hanweb datastore whose `<nextgroup>` names the
 `dataproxy.jsp` that serves the next records (generated the same way).
 
@@ -46,6 +47,9 @@ _TOTAL = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>", re.IGNORECASE)
 _NEXT = re.compile(r"<nextgroup>\s*(?:<!\[CDATA\[)?.*?href\s*=\s*['\"]([^'\"]+)['\"]", re.IGNORECASE | re.DOTALL)
 _PERPAGE = re.compile(r"perpage\s*[:=]\s*['\"]?(\d{1,3})", re.IGNORECASE)
 _CREATE_PAGE = re.compile(r"createPageHTML\s*\(([^)]*)\)")
+_COUNT_PAGE = re.compile(r"\bcountPage\s*=\s*(\d+)")
+_CURRENT_PAGE = re.compile(r"\bcurrentPage\s*=\s*(\d+)")
+_SUFFIX = re.compile(r"\.(shtml|html|htm)\b")
 _ARG = re.compile(r"""\s*(?:(?P<n>\d+)|(?P<q>['"])(?P<s>[^'"]*)(?P=q)|(?P<v>[A-Za-z_$][\w$.]*))\s*""")
 _PAGER_WORD = re.compile(r"^(?:下一页|下页|尾页|末页|上一页|上页|最后一页|next|last|>|>>|»)$", re.IGNORECASE)
 _PAGER_URL = re.compile(r"/index_\d+\.s?html?$")
@@ -247,7 +251,7 @@ def _created_pages(script: str, page_url: str) -> list[tuple[str, str]]:
     """(relative URL, text) of the other list pages a TRS createPageHTML(count, current, prefix, suffix) draws."""
     call = _CREATE_PAGE.search(script)
     if call is None:
-        return []
+        return _written_pages(script, page_url)
     numbers: list[int] = []
     words: list[str] = []
     for arg in call.group(1).split(","):
@@ -271,6 +275,17 @@ def _created_pages(script: str, page_url: str) -> list[tuple[str, str]]:
     here = page_url.rsplit("/", 1)[-1].split("?", 1)[0]
     others = [(name, n) for name, n in names if n != current and name != here]
     return [(name, f"第{n + 1}页") for name, n in others[:PAGER_MAX]]
+
+
+def _written_pages(script: str, page_url: str) -> list[tuple[str, str]]:
+    """The other list pages of the classic TRS pager that writes its links itself
+    (`var currentPage = 0; … var countPage = 7 //共多少页`, then index_N.html links)."""
+    count, current = _COUNT_PAGE.search(script), _CURRENT_PAGE.search(script)
+    if count is None or current is None:
+        return []
+    suffix = _SUFFIX.search(script)
+    call = f'createPageHTML({count.group(1)}, {current.group(1)}, "index", "{suffix.group(1) if suffix else "html"}")'
+    return _created_pages(call, page_url)
 
 
 def _proxy_pages(store: Element, total: int | None) -> list[tuple[str, str]]:

@@ -464,6 +464,9 @@ def test_list_blocks_name_each_list_with_its_region_heading_pager_and_widget_fla
     ('createPageHTML("page_div", 9, 2, "index", "htm", 170);', "/zwgk/index_2.htm",
      ["index.htm", "index_1.htm", "index_3.htm", "index_4.htm"]),          # at most PAGER_MAX pages
     ('createPageHTML(1, 0, "index", "html");', "/col/col12/index.html", []),
+    # the older TRS pager writes its own links from its variables
+    ('var currentPage = 0;//所在页从0开始\nvar countPage = 3//共多少页\ndocument.write("<a href=\\"index_" + '
+     '(currentPage + 1) + ".shtml\\">下一页</a>");', "/xxgk/tzgg/index.shtml", ["index_1.shtml", "index_2.shtml"]),
 ])
 def test_a_createpagehtml_pager_generates_its_list_pages(script: str, page: str, expected: list[str]) -> None:
     html = (f"<div class='list'><ul><li><a href='/art/2020/5/6/art_12_1.html'>标题</a><span>2020-05-06</span></li>"
