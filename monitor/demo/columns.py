@@ -81,6 +81,7 @@ class Column:
                                        # same paths, records in a datastore, dataproxy.jsp for the next groups)
     sidebar: str = ""                  # path of a column whose newest items show in a 最新动态 box beside the list
     pinned: bool = False               # the first item (whatever its age) is a 【置顶】 item
+    filed: int = 0                     # days an item's URL date (the document's t-number) precedes its publication
 
 
 @dataclass(frozen=True)
@@ -143,13 +144,14 @@ def _items(column: Column, org: str, region: str, today: date, serials: Iterator
             folder = f"/art/{day.year}/{day.month}/{day.day}/"
             items.append(Item(title, day, f"{folder}art_{column_id(column)}_{serial}.html"))
             continue
-        folder = f"{column.path}{day:%Y%m}/"
+        filed = day - timedelta(days=column.filed)
+        folder = f"{column.path}{filed:%Y%m}/"
         attachment = None
         if serial % 3 == 0:
             suffix = "xls" if "收费" in title or "清单" in title else "pdf"
-            attachment = f"{folder}P020{day:%Y%m%d}{serial:04d}.{suffix}"
-        picture = f"{folder}W020{day:%Y%m%d}{serial:04d}.jpg" if serial % 4 == 1 else None
-        items.append(Item(title, day, f"{folder}t{day:%Y%m%d}_{serial}.html", attachment, picture))
+            attachment = f"{folder}P020{filed:%Y%m%d}{serial:04d}.{suffix}"
+        picture = f"{folder}W020{filed:%Y%m%d}{serial:04d}.jpg" if serial % 4 == 1 else None
+        items.append(Item(title, day, f"{folder}t{filed:%Y%m%d}_{serial}.html", attachment, picture))
     return tuple(items)
 
 

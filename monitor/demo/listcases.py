@@ -15,8 +15,9 @@ in context), placed on three sites of an invented 龙泉区:
   (truth: the homepage is stale — the date a reader sees wins);
 - czj.longquan.gov.test, a finance bureau whose dates have no year (MM-DD):
   everything it shows is over a year old, so the year-less dates read as
-  this year would look fresh; the item URLs (/202x11/t202x1130_N.html) carry
-  the real year (truth: homepage and 收费目录清单 stale). Its homepage also
+  this year would look fresh; the item URLs (/202x10/t202x1030_N.html, the
+  document's number, dated a month before the date shown) carry the real year
+  (truth: homepage and 收费目录清单 stale). Its homepage also
   lists a notice whose headline holds yesterday's 月日, and the catalog a
   future-dated item (never the newest, not counted).
 
@@ -33,6 +34,7 @@ from monitor.demo.spec import Ref
 
 UP = ("上级链接", (("朝阳市人民政府", Ref("www.chaoyang.gov.test")),))
 YEAR_AGO = 370               # older than a year, so a month-day alone would read as this year
+FILED = 31                   # the URL's t-number a month before publication: never the month shown
 
 
 def _trs_portal() -> SitePlan:
@@ -65,11 +67,12 @@ def _hanweb_department() -> SitePlan:
 
 def _yearless_finance() -> SitePlan:
     old = YEAR_AGO
-    columns = (Column("工作动态", "/gzdt/", (old, old + 4, old + 11, old + 25), home=4, titles="xwdt"),
-               Column("通知公告", "/tzgg/", (old + 40, old + 2), home=2, titles="pxtz"),
+    filed = FILED
+    columns = (Column("工作动态", "/gzdt/", (old, old + 4, old + 11, old + 25), home=4, titles="xwdt", filed=filed),
+               Column("通知公告", "/tzgg/", (old + 40, old + 2), home=2, titles="pxtz", filed=filed),
                Column("政务公开", "/zwgk/", children=(
                    Column("行政事业性收费目录清单", "/zwgk/sfml/", (-10, old + 1, old + 30), titles="sfml",
-                          requirement="fee_catalog"),)))
+                          requirement="fee_catalog", filed=filed),)))
     return SitePlan("longquan-czj", "czj.longquan.gov.test", "龙泉区财政局", "finance", "county", "2113990003",
                     columns, date_format="md",
                     case="issue 10: dates without a year (MM-DD), all over a year old: the year comes from the "
