@@ -439,18 +439,22 @@ def footer_url(snap: SiteSnapshot) -> str | None:
 
 
 def judge_footer(snap: SiteSnapshot) -> Verdict:
-    """The footer items a `footer` probe (monitor.columnprobe) found on the homepage."""
+    """The footer items a `footer` probe (monitor.footerprobe) found on the homepage; each found
+    item's evidence says the form it was found in (its detail "forms": "script#_jiucuo_", …)."""
     probe = next((p for p in snap.probes_of("footer")), None)
     if probe is None or probe.outcome != "ok":
         reason = (probe.detail.get("reason") or probe.outcome) if probe is not None else "no probe"
         return Verdict(Status.ERROR, "footer.unfetched", {"reason": reason})
     home = probe.final_url or probe.url
     values = {key: str(probe.detail.get(key) or "") for key in FOOTER_LABELS}
+    raw_forms = probe.detail.get("forms")
+    forms = {k: str(v) for k, v in raw_forms.items() if k in values} if isinstance(raw_forms, Mapping) else {}
     found = [FOOTER_LABELS[k] for k, v in values.items() if v]
     missing = [FOOTER_LABELS[k] for k, v in values.items() if not v]
     metrics: dict[str, Any] = {**values, "found": "、".join(found), "missing": "、".join(missing),
-                               "found_count": len(found)}
-    evidence = tuple(Evidence(url=v if v.startswith("http") else home, source=home, detail=FOOTER_LABELS[k],
+                               "found_count": len(found), "forms": forms}
+    evidence = tuple(Evidence(url=v if v.startswith("http") else home, source=home,
+                              detail=f"{FOOTER_LABELS[k]} · {forms[k]}" if forms.get(k) else FOOTER_LABELS[k],
                               text=v) for k, v in values.items() if v)
     evidence += tuple(Evidence(url=home, detail=f"missing: {label}") for label in missing)
     if missing:
@@ -464,9 +468,12 @@ FOOTER_DECLARATION: Mapping[str, Any] = {
     "title": T(zh="页脚信息", en="Footer items"),
     "failure_title": T(zh="页脚信息不全", en="Footer items missing"),
     "description": T(zh="首页页脚应有网站标识码、ICP备案号、公安备案号、“我为政府网站找错”入口和党政机关网站标识；"
-                        "每缺一项给出警告。",
+                        "按浏览器所见读取：官方嵌入脚本（_jiucuo_、_ideConac、document.write）、SiteIDCode 元数据、"
+                        "</html> 之后的内容、页脚 iframe 与页脚脚本都计入。每缺一项给出警告。",
                      en="The homepage footer must show the 网站标识码, the ICP number, the 公安备案 number, the "
-                        "我为政府网站找错 entry and the 党政机关 badge; each missing item warns."),
+                        "我为政府网站找错 entry and the 党政机关 badge, read as a browser shows them: the official "
+                        "embed scripts (_jiucuo_, _ideConac, document.write), the SiteIDCode meta, content after "
+                        "</html>, footer iframes and footer scripts count. Each missing item warns."),
     "basis": "政府网站发展指引；三(一)",
     "severity": Severity.MINOR,
     "needs": {"crawl", "probe:footer"},

@@ -17,13 +17,15 @@ from urllib.parse import urlsplit
 
 import click
 
-from monitor import __version__
+from monitor import __version__, supervisor
 from monitor.db import StorageError
+from monitor.locks import Busy
 from monitor.config import KINDS, LEVELS, Config, ConfigError, Site, load, site_from_url
 
 log = logging.getLogger("govmon")
 
 DEFAULT_CONFIG = "config/sites.toml"
+LIFELINE_GRACE_S = 3.0   # a run whose parent died gets this long to mark itself interrupted
 
 
 class Exit(IntEnum):
@@ -79,10 +81,13 @@ def validate(config_path: Path) -> int:
 @config_option
 @click.option("--site", "site_ids", multiple=True, help="Only this site id (repeatable).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write govmon.result/1 JSON here.")
+@click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
+              help="If another run is using the database, wait this long for it to end before giving up.")
 @click.option("--kind", type=click.Choice(["manual", "scheduled"]), default="manual", hidden=True)  # the daemon's child
 @click.pass_context
-def run(ctx: click.Context, config_path: Path, site_ids: Sequence[str], json_path: Path | None, kind: str) -> int:
-    """Run every check on the configured sites now."""
+def run(ctx: click.Context, config_path: Path, site_ids: Sequence[str], json_path: Path | None, wait_s: float,
+        kind: str) -> int:
+    """Run every check on the configured sites now (one run at a time per database)."""
     cfg = load(config_path)
     sites = cfg.sites
     if site_ids:
@@ -90,7 +95,7 @@ def run(ctx: click.Context, config_path: Path, site_ids: Sequence[str], json_pat
         if unknown:
             raise click.UsageError(f"unknown site id(s): {', '.join(unknown)}")
         sites = [s for s in cfg.sites if s.id in site_ids]
-    return _execute(ctx, cfg, kind=kind, sites=sites, json_path=json_path, table="matrix")
+    return _execute(ctx, cfg, kind=kind, sites=sites, json_path=json_path, table="matrix", wait_s=wait_s)
 
 
 @cli.command()
@@ -214,13 +219,13 @@ def daemon(config_path: Path, run_timeout: float | None, grace: float) -> int:
 
 
 def _execute(ctx: click.Context, cfg: Config, *, kind: str, sites: Sequence[Site], json_path: Path | None,
-             table: str) -> int:
+             table: str, wait_s: float = 0.0) -> int:
     from monitor.pipeline import execute
     from monitor.terminal import print_checks, print_matrix
 
     progress = _progress(ctx.obj["quiet"])
     try:
-        outcome = execute(cfg, kind=kind, sites=sites, json_path=json_path, progress=progress)
+        outcome = execute(cfg, kind=kind, sites=sites, json_path=json_path, progress=progress, wait_s=wait_s)
     finally:
         if progress is not None:
             progress.done()
@@ -242,6 +247,8 @@ def _execute(ctx: click.Context, cfg: Config, *, kind: str, sites: Sequence[Site
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Console entry point: never lets a traceback reach the user."""
+    # Started by the daemon: a run whose daemon died stops, marking itself interrupted.
+    supervisor.hold_lifeline(grace_s=LIFELINE_GRACE_S)
     try:
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="govmon", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -255,6 +262,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         code = Exit.USAGE
     except StorageError as exc:
         click.echo(f"govmon: storage error: {exc}", err=True)
+        code = Exit.INTERNAL
+    except Busy as exc:
+        click.echo(f"govmon: {exc}", err=True)
         code = Exit.INTERNAL
     except (KeyboardInterrupt, click.Abort):
         click.echo("govmon: interrupted", err=True)

@@ -1,8 +1,7 @@
 """Probes beyond the crawl for issue 4: the homepage footer's items (`footer`
-probes, read by the footer check) — the crawl records links, not page text,
-and 网站标识码, ICP备案号 and 公安备案号 are usually plain text — and the
-content of a required column that lives on another host (`column` probes,
-read by column:<requirement>), which the crawl does not fetch.
+probes, read by the footer check; see monitor.footerprobe) and the content
+of a required column that lives on another host (`column` probes, read by
+column:<requirement>), which the crawl does not fetch.
 
 A column probe fetches the column page and the list pages its own list's
 pager leads to (checks.lists decides which list is the column's; same
@@ -11,98 +10,30 @@ items (distinct items of that list), dates (its list-item dates, ISO, not in
 the future), latest, latest_title, latest_url ("" unknown), list_pages (URLs),
 list, list_heading, list_reason (the list judged on the first page and why).
 
-One probe per site: the homepage fetched through monitor.fetch (so through
-monitor.resolver and the allowed networks), its text searched for the items.
-The outcome is data: a Probe(kind="footer") whose detail maps each item to
-what was found ("" when absent):
-
-    site_code   网站标识码, e.g. "2113000001"
-    icp         ICP备案号, e.g. "辽ICP备000001号-1"
-    police      公安备案号, e.g. "辽公网安备 21130000100001号"
-    finderr     URL of the 我为政府网站找错 entry (or the text, when not a link)
-    badge       URL of the 党政机关网站标识 image or link
-
-`footer_items` is pure; `probe_footer` does the one fetch. Never raises for
-network outcomes (the fetch layer maps them).
+Probes go through monitor.fetch (so through monitor.resolver and the allowed
+networks) and never raise for network outcomes (the fetch layer maps them).
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
-from urllib.parse import urljoin
-
-from lxml import etree
 
 from checks.lists import OwnList, own_list
 from checks.snapshot import DateHit, Link, ListBlock, Probe
 from monitor.config import Crawl
 from monitor.fetch import Fetcher
+from monitor.footerprobe import FOOTER_KIND, ITEMS, footer_items, probe_footer  # noqa: F401  (the footer probe)
 from monitor.probes import probe_from
 from monitor.resolver import Resolver
 from spiders.extract import extract
 
 log = logging.getLogger(__name__)
 
-FOOTER_KIND = "footer"
 COLUMN_KIND = "column"
 MAX_LIST_PAGES = 5
-ITEMS = ("site_code", "icp", "police", "finderr", "badge")
-_SITE_CODE = re.compile(r"网站标识码\s*[:：]?\s*([A-Za-z0-9]{10})")
-_ICP = re.compile(r"([\u4e00-\u9fff]ICP[备证]\s*\d{4,}\s*号(?:\s*-\s*\d+)?)", re.IGNORECASE)
-_POLICE = re.compile(r"([\u4e00-\u9fff]公网安备\s*\d{8,}\s*号)")
-_FINDERR_HREF = re.compile(r"zfwzzc|jiucuo|pucha\.kaipuyun", re.IGNORECASE)
-_BADGE_SRC = re.compile(r"dzjg|conac|red\.png|dangzheng", re.IGNORECASE)
-
-
-def _text(element: etree._Element) -> str:
-    return unicodedata.normalize("NFKC", " ".join("".join(element.itertext()).split()))
-
-
-def footer_items(html: str, base_url: str) -> dict[str, str]:
-    """The footer items a page shows (see the module docstring); "" for each one absent."""
-    found = dict.fromkeys(ITEMS, "")
-    try:
-        root = etree.fromstring(html, etree.HTMLParser(remove_comments=True)) if html.strip() else None
-    except (etree.ParserError, ValueError):
-        root = None
-    if root is None:
-        return found
-    etree.strip_elements(root, "script", "style", with_tail=False)
-    text = _text(root)
-    for key, pattern in (("site_code", _SITE_CODE), ("icp", _ICP), ("police", _POLICE)):
-        match = pattern.search(text)
-        found[key] = " ".join(match.group(1).split()) if match else ""
-    for anchor in root.iter("a"):
-        href = anchor.get("href") or ""
-        label = _text(anchor) + (anchor.get("title") or "")
-        if not found["finderr"] and ("找错" in label or _FINDERR_HREF.search(href)):
-            found["finderr"] = urljoin(base_url, href) if href else label
-        if not found["badge"] and "conac" in href.lower():
-            found["badge"] = urljoin(base_url, href)
-    for image in root.iter("img"):
-        label = (image.get("alt") or "") + (image.get("title") or "")
-        src = image.get("src") or ""
-        if not found["badge"] and ("党政机关" in label or _BADGE_SRC.search(src)):
-            found["badge"] = urljoin(base_url, src)
-    if not found["finderr"] and "我为政府网站找错" in text:
-        found["finderr"] = "我为政府网站找错"
-    return found
-
-
-async def probe_footer(fetcher: Fetcher, url: str, clock: Callable[[], datetime]) -> Probe:
-    """Fetch the homepage once and record its footer items in the probe's detail."""
-    outcome = await fetcher.fetch(url)
-    probe = probe_from(FOOTER_KIND, url, outcome, clock())
-    if not outcome.ok:
-        return probe
-    items = footer_items(outcome.text(), outcome.final_url)
-    log.debug("footer of %s: %s", url, items)
-    return replace(probe, detail={**probe.detail, **items})
 
 
 def _list_page(html: str, url: str, column: str, today: date) -> OwnList | None:

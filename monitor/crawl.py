@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -25,6 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from monitor import supervisor
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +96,6 @@ def _read_lines(stream: IO[bytes], lines: queue.Queue[Any]) -> None:
     lines.put(_EOF)
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass  # already gone
-    process.wait()
-
-
 class _Watch:
     """What run_crawl learns from the child while it runs."""
 
@@ -140,8 +133,9 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
     `monitor.config.site_from_url(url)` (same id). With neither ids nor URLs,
     every configured site is crawled.
 
-    The child runs in out's folder; after `timeout_s` its process group is
-    killed. `heartbeat()` is called every `heartbeat_every_s` while it runs;
+    The child runs in out's folder, tied to this process by a lifeline (it
+    ends itself when this process dies, `kill -9` included; monitor.supervisor);
+    after `timeout_s` its process group is killed. `heartbeat()` is called every `heartbeat_every_s` while it runs;
     returning False (the run was ended elsewhere) stops the child. Callback
     exceptions stop the child and propagate.
     """
@@ -150,11 +144,11 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
     watch = _Watch(on_progress)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        process = subprocess.Popen(child_command(Path(config_path).resolve(), out, site_ids, urls), cwd=out.parent,
-                                   env=_child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, start_new_session=True)
+        child = supervisor.spawn(child_command(Path(config_path).resolve(), out, site_ids, urls), cwd=out.parent,
+                                 env=_child_env())
     except OSError as exc:
         return watch.result(False, None, started, f"the crawl could not start: {exc.strerror or exc}")
+    process = child.process
     assert process.stderr is not None
     lines: queue.Queue[Any] = queue.Queue()
     reader = threading.Thread(target=_read_lines, args=(process.stderr, lines), name="crawl-stderr", daemon=True)
@@ -170,10 +164,10 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
                 reason = _timed_out(timeout_s)
     finally:
         if reason != "":  # stopped on purpose, or a callback raised
-            _kill_group(process)
+            child.kill()
     reader.join(timeout=5)
     process.stderr.close()
-    returncode = process.wait()
+    returncode = child.wait()
     if reason:
         log.warning("crawl stopped: %s", reason)
         return watch.result(False, returncode, started, reason)

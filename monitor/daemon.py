@@ -11,10 +11,8 @@ crawls or evaluates in its own process, and a job never raises into the schedule
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import hashlib
 import logging
-import os
 import signal
 import socket
 import subprocess
@@ -22,16 +20,14 @@ import sys
 import tempfile
 import threading
 import time
-import zlib
 from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, Protocol
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -41,7 +37,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor import db, notify, probes, store
+from monitor import db, locks, notify, probes, store, supervisor
 from monitor.config import Config, ConfigError, load
 from monitor.pipeline import STALE_AFTER, site_info, utcnow
 from monitor.resolver import Resolver
@@ -56,10 +52,6 @@ POLL_S = 0.25
 HEARTBEAT_S = 60.0
 LIMIT_MIN_S, LIMIT_MAX_S, LIMIT_SLACK_S = 1800.0, 86400.0, 600.0
 EXIT_OK, EXIT_LOST_LOCK = 0, 3
-
-
-class AlreadyRunning(Exception):
-    """Another daemon holds this database; the text says which and what to do."""
 
 
 @dataclass(frozen=True)
@@ -82,125 +74,25 @@ def time_limit(cfg: Config) -> float:
 # --- one daemon per database ----------------------------------------------------------------------------------
 
 
-class InstanceLock(Protocol):
-    def held(self) -> bool: ...
-    def release(self) -> None: ...
+class AlreadyRunning(Exception):
+    """Another daemon holds this database; the text says which and what to do."""
 
 
-def _me() -> str:
-    return f"pid {os.getpid()} on {socket.gethostname()}"
-
-
-def lock_path(engine: Engine) -> Path:
-    database = engine.url.database or ""
-    if not database or database == ":memory:" or database.startswith("file:"):
-        raise AlreadyRunning(f"the daemon needs a database file, not {database or 'memory'!r}")
-    path = Path(database).expanduser().resolve()
-    return path.with_name(path.name + ".daemon-lock")
-
-
-class _FileLock:
-    """An flock on a file beside the SQLite database; the kernel drops it when the holder dies."""
-
-    def __init__(self, path: Path) -> None:
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(self.fd, 200, 0).decode(errors="replace").strip() or "unknown"
-            os.close(self.fd)
-            raise AlreadyRunning(f"another govmon daemon ({holder}) is running on {path.with_suffix('')}; "
-                                 "stop it first, or give this one another database") from None
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, f"{_me()}\n".encode(), 0)
-
-    def held(self) -> bool:
-        return True
-
-    def release(self) -> None:
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
-
-
-_PG_CLASS = 0x676F76   # "gov": the first key of our advisory locks
-_PG_APP = "govmon daemon "
-_PG_HOLDER = sa.text("SELECT coalesce(a.application_name, 'unknown') FROM pg_locks l "
-                     "LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
-                     "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = :c "
-                     "AND l.objid::bigint = :k AND l.objsubid = 2 AND l.database = "
-                     "(SELECT oid FROM pg_database WHERE datname = current_database())")
-
-
-def _pg_holder(conn: sa.Connection, key: int) -> str | None:
-    name = conn.execute(_PG_HOLDER, {"c": _PG_CLASS, "k": key}).scalar()
-    return str(name).removeprefix(_PG_APP) if name is not None else None
-
-
-def _pg_key(conn: sa.Connection) -> int:
-    """One lock per schema: two govmon databases may share a PostgreSQL database in different schemas."""
-    return zlib.crc32(str(conn.exec_driver_sql("SELECT current_schema()").scalar()).encode()) & 0x7FFFFFFF
-
-
-class _PgLock:
-    """A session-level advisory lock on a dedicated connection; the server drops it when the connection dies."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            self.conn.execute(sa.text("SELECT set_config('application_name', :n, false)"),
-                              {"n": f"{_PG_APP}{_me()}"[:63]})
-            self.key = _pg_key(self.conn)
-            if not self.conn.execute(sa.text("SELECT pg_try_advisory_lock(:c, :k)"),
-                                     {"c": _PG_CLASS, "k": self.key}).scalar():
-                holder = _pg_holder(self.conn, self.key) or "unknown"
-                raise AlreadyRunning(f"another govmon daemon ({holder}) is running on this database "
-                                     f"({engine.url.render_as_string(hide_password=True)}); stop it first")
-        except BaseException:
-            self.conn.close()
-            raise
-
-    def held(self) -> bool:
-        try:
-            self.conn.exec_driver_sql("SELECT 1")
-            return True
-        except sa.exc.SQLAlchemyError:
-            return False
-
-    def release(self) -> None:
-        try:
-            self.conn.execute(sa.text("SELECT pg_advisory_unlock(:c, :k)"), {"c": _PG_CLASS, "k": self.key})
-        except sa.exc.SQLAlchemyError:
-            pass  # the connection is gone, and the lock with it
-        self.conn.close()
-
-
-def acquire_lock(engine: Engine) -> InstanceLock:
+def acquire_lock(engine: Engine) -> locks.Lock:
     """Take the database's daemon lock or raise AlreadyRunning (StorageError if PostgreSQL is unreachable)."""
-    if engine.dialect.name == "sqlite":
-        return _FileLock(lock_path(engine))
     try:
-        return _PgLock(engine)
-    except sa.exc.SQLAlchemyError as exc:
-        raise db.StorageError(f"taking the daemon lock: {getattr(exc, 'orig', None) or exc}") from exc
+        return locks.try_acquire(engine, locks.DAEMON)
+    except ValueError as exc:
+        raise AlreadyRunning(str(exc)) from None
+    except locks.Busy as exc:
+        where = str(exc) if engine.dialect.name != "sqlite" else str(locks.lock_path(engine, locks.DAEMON))
+        raise AlreadyRunning(f"another govmon daemon ({exc.holder}) is running on this database ({where}); "
+                             "stop it first, or give this one another database") from None
 
 
 def lock_holder(engine: Engine) -> str | None:
     """Who holds the daemon lock ("pid N on HOST"), or None if no daemon runs on this database."""
-    if engine.dialect.name == "sqlite":
-        try:
-            fd = os.open(lock_path(engine), os.O_RDONLY)
-        except (OSError, AlreadyRunning):
-            return None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return None
-        except BlockingIOError:
-            return os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
-        finally:
-            os.close(fd)
-    with engine.connect() as conn:
-        return _pg_holder(conn, _pg_key(conn))
+    return locks.holder(engine, locks.DAEMON)
 
 
 # --- the jobs (referenced by text from the job store) ---------------------------------------------------------
@@ -322,7 +214,7 @@ class Daemon:
 
     # --- lifecycle
 
-    def serve(self, lock: InstanceLock) -> int:
+    def serve(self, lock: locks.Lock) -> int:
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
         try:
             with self.sessions() as session:
@@ -333,7 +225,7 @@ class Daemon:
             self.scheduler.resume()
             limit = self.options.run_timeout_s or time_limit(self.config)
             log.info("govmon daemon started (%s): %d sites, run time limit %.0f s; next: %s",
-                     _me(), len(self.config.sites), limit, self.next_runs())
+                     locks.me(), len(self.config.sites), limit, self.next_runs())
             code = self._loop(lock)
             self._shutdown()
             return code
@@ -351,7 +243,7 @@ class Daemon:
             self._signal = signum
         self._wake.set()
 
-    def _loop(self, lock: InstanceLock) -> int:
+    def _loop(self, lock: locks.Lock) -> int:
         while True:
             self._wake.wait(WAKE_S)
             self._wake.clear()
@@ -370,7 +262,7 @@ class Daemon:
         self.stop_at = time.monotonic()
         self.stopping.set()
         self.scheduler.shutdown(wait=True)
-        log.info("govmon daemon stopped (%s)", _me())
+        log.info("govmon daemon stopped (%s)", locks.me())
 
     def reload(self) -> None:
         """SIGHUP: read the config again; an invalid one is refused and the running one kept."""
@@ -421,9 +313,10 @@ class Daemon:
 
     def _supervise(self, snapshot: Path, limit: float) -> ChildExit:
         since, started = utcnow().replace(microsecond=0), time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-m", "monitor", "-q", "run", "--config", str(snapshot),
-                                 "--kind", "scheduled"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, start_new_session=True)
+        # A manual run on the same database delays the scheduled one rather than sinking it.
+        child = supervisor.spawn([sys.executable, "-m", "monitor", "-q", "run", "--config", str(snapshot),
+                                  "--kind", "scheduled", "--wait", f"{limit / 2:.0f}"])
+        proc = child.process
         tail: deque[str] = deque(maxlen=20)
         relay = threading.Thread(target=_relay, args=(proc.stderr, tail), name=f"run-{proc.pid}", daemon=True)
         relay.start()
@@ -444,13 +337,13 @@ class Daemon:
                 self._heartbeat(run.id)
             if now - started >= limit:
                 reason = f"exceeded the time limit of {limit:.0f} s; the run process was killed"
-                _signal_group(proc, signal.SIGKILL)
+                child.kill()
                 break
             if self.stopping.is_set() and now - self.stop_at >= self.options.grace_s:
                 reason, status = "the daemon stopped; the run was cut short after the grace period", "interrupted"
-                _stop(proc, self.options.kill_wait_s)
+                child.stop(self.options.kill_wait_s)
                 break
-        proc.wait()
+        child.wait()
         relay.join(timeout=5)
         run = self._find(proc.pid, since)
         if run is not None and run.status == "running":
@@ -514,23 +407,6 @@ def _relay(stream: IO[bytes] | None, tail: deque[str]) -> None:
         sys.stderr.write(line + "\n")
     sys.stderr.flush()
     stream.close()
-
-
-def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    # The child leads its own process group (start_new_session): this reaches a crawl it started too.
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
-
-
-def _stop(proc: subprocess.Popen[bytes], wait_s: float) -> None:
-    """SIGINT (the run marks itself interrupted), then SIGKILL if it has not ended within wait_s."""
-    _signal_group(proc, signal.SIGINT)
-    try:
-        proc.wait(timeout=wait_s)
-    except subprocess.TimeoutExpired:
-        _signal_group(proc, signal.SIGKILL)
 
 
 def _death(returncode: int, tail: deque[str]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import html
 import re
+from dataclasses import dataclass
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([a-z0-9_.:-]+)""", re.IGNORECASE)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
@@ -16,26 +17,65 @@ _GB_CODECS = frozenset({"gb2312", "gbk", "gb18030"})
 TITLE_MAX = 300
 
 
-def decode_html(body: bytes, declared: str | None) -> tuple[str, str]:
-    """Decode an HTML body; returns (text, codec used).
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded HTML body: the text, the codec used and the codec its header or <meta> declared."""
+
+    text: str
+    codec: str
+    declared: str = ""          # codec name of the declared charset; "" when none was declared
+
+    @property
+    def lied(self) -> bool:
+        """The declared charset garbles the page and another one reads it cleanly (see `decode`)."""
+        return bool(self.declared) and self.declared != self.codec
+
+
+def decode(body: bytes, declared: str | None) -> Decoded:
+    """Decode an HTML body the way a careful reader does.
 
     Order: a BOM, the declared (header) charset, a <meta> charset in the first
     4 KiB, then strict UTF-8, then GB18030, then UTF-8 with replacement. Any GB
     label decodes as GB18030, the superset browsers use for GBK and GB2312.
+
+    Charset lies: when the declared charset does not decode the body strictly
+    (some browsers then show 乱码) but GB18030 does, the page is read as
+    GB18030; a page declared GB that decodes strictly only as UTF-8 is read as
+    UTF-8. Evidence only: an error in the last 3 bytes is a body cut short, not
+    a lie. The common path is one strict decode.
     """
     if body.startswith(codecs.BOM_UTF8):
-        return body[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8"
+        return Decoded(body[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8")
     meta = _META_CHARSET.search(body[:4096])
     for label in (declared, meta.group(1).decode("ascii", "ignore") if meta else None):
         codec = _codec(label)
         if codec is not None:
-            return body.decode(codec, errors="replace"), codec
+            return _declared(body, codec)
     for codec in ("utf-8", "gb18030"):
         try:
-            return body.decode(codec), codec
+            return Decoded(body.decode(codec), codec)
         except UnicodeDecodeError:
             continue
-    return body.decode("utf-8", errors="replace"), "utf-8"
+    return Decoded(body.decode("utf-8", errors="replace"), "utf-8")
+
+
+def _declared(body: bytes, codec: str) -> Decoded:
+    try:
+        return Decoded(body.decode(codec), codec, codec)
+    except UnicodeDecodeError as exc:
+        if exc.start < len(body) - 3:
+            other = "utf-8" if codec == "gb18030" else "gb18030"
+            try:
+                return Decoded(body.decode(other), other, codec)
+            except UnicodeDecodeError:
+                pass
+    return Decoded(body.decode(codec, errors="replace"), codec, codec)
+
+
+def decode_html(body: bytes, declared: str | None) -> tuple[str, str]:
+    """`decode`, as (text, codec used)."""
+    decoded = decode(body, declared)
+    return decoded.text, decoded.codec
 
 
 def _codec(label: str | None) -> str | None:
@@ -46,6 +86,45 @@ def _codec(label: str | None) -> str | None:
     except LookupError:
         return None
     return "gb18030" if name in _GB_CODECS else name
+
+
+_END_TAGS = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
+_COMMENTS = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+
+
+def after_end(text: str) -> int | None:
+    """Where content after the document's last </body> or </html> starts, or None when nothing but
+    whitespace, comments and end tags follows them (the usual page: decided on its last 256 characters)."""
+    tail = _COMMENTS.sub("", text[-256:]).rstrip().lower()
+    if tail.endswith("</html>"):
+        body = tail.rfind("</body")
+        if body >= 0 and not tail[tail.find(">", body) + 1:-len("</html>")].strip():
+            return None
+    ends = [max(text.rfind(tag), text.rfind(tag.upper())) for tag in ("</body", "</html")]
+    found = [end for end in ends if end >= 0]
+    if not found:
+        return None
+    end = min(found)
+    close = text.find(">", end)
+    if close < 0:
+        return None
+    rest = text[close + 1:]
+    if not rest.strip() or not _END_TAGS.sub("", _COMMENTS.sub("", rest)).strip():
+        return None
+    return close + 1
+
+
+def as_browsers_read(text: str) -> str:
+    """The markup with its </body> and </html> end tags dropped when content follows them.
+
+    CMSs append footers, counters and the 找错/党政机关 scripts after </html>;
+    browsers put that content into the body, while libxml2 drops everything
+    after </html> and leaves what follows </body> outside it. Without the end
+    tags libxml2 keeps it in the body too. Unchanged (and cheap) otherwise.
+    """
+    if after_end(text) is None:
+        return text
+    return _END_TAGS.sub("", text)
 
 
 def extract_title(text: str) -> str:

@@ -52,7 +52,7 @@ class IngestStats:
 @dataclass(frozen=True)
 class CrawlEvent:
     site_id: str
-    kind: str                   # trap | max_pages | max_depth | robots | blocked | rate_limited
+    kind: str                   # trap | max_pages | max_depth | robots | blocked | rate_limited | charset
     url: str
     detail: str
 

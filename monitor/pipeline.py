@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import checks
@@ -29,7 +30,7 @@ from checks.snapshot import RequirementInfo, SiteInfo, SiteSnapshot
 from checks.columns import footer_url, offsite_column
 from checks.freshness import homepage_chain, homepage_urls
 from checks.linktiers import link_tiers
-from monitor import __version__, columnprobe, crawl, db, ingest, linkcheck, probes, store
+from monitor import __version__, columnprobe, crawl, db, ingest, linkcheck, locks, probes, store
 from monitor.config import Config, Requirement, Site
 from monitor.resolver import Resolver
 
@@ -43,6 +44,8 @@ if _LIBC is not None and not hasattr(_LIBC, "malloc_trim"):   # not glibc
     _LIBC = None
 REDIRECT_TAGS = frozenset({"meta-refresh", "js-location"})
 CRAWL_EXAMPLES = 3   # example URLs per kind of crawl event kept in the run summary
+LISTED_EVENTS = {"charset": 20}
+"""Kinds whose pages the site page lists (more examples), each with its event detail."""
 
 
 @dataclass(frozen=True)
@@ -86,46 +89,75 @@ def open_store(config: Config) -> Session:
 
 def execute(config: Config, *, kind: str, sites: Sequence[Site] | None = None, json_path: Path | None = None,
             render: bool = True, progress: Progress | None = None,
-            has_ipv6_route: Callable[[], bool] | None = None) -> RunOutcome:
-    """Run the checks for `sites` (default: all configured) and store the run."""
+            has_ipv6_route: Callable[[], bool] | None = None, wait_s: float = 0.0) -> RunOutcome:
+    """Run the checks for `sites` (default: all configured) and store the run.
+
+    One run at a time per database (ad-hoc checks aside): the run lock is waited for up to
+    `wait_s`, then locks.Busy says who holds it.
+    """
     say = progress or (lambda _msg: None)
-    chosen = list(sites if sites is not None else config.sites)
-    started = time.monotonic()
     with open_store(config) as session:
-        run_id = store.start_run(session, kind=kind, sites=[site_info(s) for s in chosen],
-                                 config_digest=config.digest, code_version=__version__, started_at=utcnow(),
-                                 pid=os.getpid(), host=socket.gethostname())
-        say(f"run {run_id}: {len(chosen)} sites")
+        lock = None if kind == "adhoc" else _run_lock(session, wait_s, say)
         try:
-            crawl_notes: dict[str, dict[str, object]] = {}
-            results = _collect_and_evaluate(session, config, run_id, chosen, say, crawl_notes, has_ipv6_route)
-            summary = _summary(results, time.monotonic() - started)
-            summary["requirements"] = {r.id: r.title for r in config.requirements}
-            summary["crawl"] = crawl_notes
-            store.finish_run(session, run_id, results, finished_at=utcnow(), summary=summary)
-        except (KeyboardInterrupt, SystemExit):
-            session.rollback()
-            store.fail_run(session, run_id, "interrupted", finished_at=utcnow(), status="interrupted")
-            raise
-        except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            log.error("run %s failed: %s", run_id, reason)
-            log.debug("run %s failed", run_id, exc_info=True)
-            session.rollback()
-            store.fail_run(session, run_id, reason, finished_at=utcnow())
-            return RunOutcome(run_id, "failed", None, None, None, reason)
-        stored = store.load_results(session, run_id)
-        log.info("run %s complete: kind=%s sites=%d %s duration=%.1fs", run_id, kind, len(chosen),
-                 " ".join(f"{k}={v}" for k, v in summary["statuses"].items()), summary["duration_s"])
-        report = json_out = None
-        if render:
-            from reports import render as render_mod
-            report = render_mod.write_report_set(session, config.report, run_id=run_id,
-                                                 timezone=config.schedule.timezone)
-        if json_path is not None:
-            from reports import export
-            json_out = export.write_json(stored, json_path, language=config.report.language)
-        return RunOutcome(run_id, "complete", stored, report, json_out)
+            return _execute(session, config, kind, list(sites if sites is not None else config.sites), json_path,
+                            render, say, has_ipv6_route)
+        finally:
+            if lock is not None:
+                lock.release()
+
+
+def _run_lock(session: Session, wait_s: float, say: Progress) -> locks.Lock | None:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    holder = locks.holder(engine, locks.RUN)
+    if holder is not None and wait_s > 0:
+        say(f"waiting up to {wait_s:g} s for the run of {holder}")
+    try:
+        return locks.acquire(engine, locks.RUN, wait_s=wait_s)
+    except ValueError:
+        return None  # an in-memory database: no other process can share it
+    except locks.Busy as exc:
+        raise locks.Busy(f"another govmon run ({exc.holder}) is using this database; wait for it to end "
+                         "(govmon status) or pass --wait SECONDS", exc.holder) from None
+
+
+def _execute(session: Session, config: Config, kind: str, chosen: list[Site], json_path: Path | None,
+             render: bool, say: Progress, has_ipv6_route: Callable[[], bool] | None) -> RunOutcome:
+    started = time.monotonic()
+    run_id = store.start_run(session, kind=kind, sites=[site_info(s) for s in chosen],
+                             config_digest=config.digest, code_version=__version__, started_at=utcnow(),
+                             pid=os.getpid(), host=socket.gethostname())
+    say(f"run {run_id}: {len(chosen)} sites")
+    try:
+        crawl_notes: dict[str, dict[str, object]] = {}
+        results = _collect_and_evaluate(session, config, run_id, chosen, say, crawl_notes, has_ipv6_route)
+        summary = _summary(results, time.monotonic() - started)
+        summary["requirements"] = {r.id: r.title for r in config.requirements}
+        summary["crawl"] = crawl_notes
+        store.finish_run(session, run_id, results, finished_at=utcnow(), summary=summary)
+    except (KeyboardInterrupt, SystemExit):
+        session.rollback()
+        store.fail_run(session, run_id, "interrupted", finished_at=utcnow(), status="interrupted")
+        raise
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        log.error("run %s failed: %s", run_id, reason)
+        log.debug("run %s failed", run_id, exc_info=True)
+        session.rollback()
+        store.fail_run(session, run_id, reason, finished_at=utcnow())
+        return RunOutcome(run_id, "failed", None, None, None, reason)
+    stored = store.load_results(session, run_id)
+    log.info("run %s complete: kind=%s sites=%d %s duration=%.1fs", run_id, kind, len(chosen),
+             " ".join(f"{k}={v}" for k, v in summary["statuses"].items()), summary["duration_s"])
+    report = json_out = None
+    if render:
+        from reports import render as render_mod
+        report = render_mod.write_report_set(session, config.report, run_id=run_id,
+                                             timezone=config.schedule.timezone)
+    if json_path is not None:
+        from reports import export
+        json_out = export.write_json(stored, json_path, language=config.report.language)
+    return RunOutcome(run_id, "complete", stored, report, json_out)
 
 
 def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: Sequence[Site],
@@ -206,14 +238,16 @@ def _probe_columns(session: Session, config: Config, run_id: str, sites: Sequenc
 
 
 def _crawl_notes(events: Sequence[ingest.CrawlEvent]) -> dict[str, dict[str, object]]:
-    """Per site: how many crawl events of each kind (trap, robots, max_pages …) and a few example URLs."""
+    """Per site: how many crawl events of each kind (trap, robots, max_pages, charset …) and a few example
+    URLs; a charset example carries its detail, "URL (declared → used)"."""
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     examples: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for event in events:
         counts[event.site_id][event.kind] += 1
         urls = examples[event.site_id].setdefault(event.kind, [])
-        if event.url and len(urls) < CRAWL_EXAMPLES:
-            urls.append(event.url)
+        if event.url and len(urls) < LISTED_EVENTS.get(event.kind, CRAWL_EXAMPLES):
+            listed = event.kind in LISTED_EVENTS and event.detail
+            urls.append(f"{event.url} ({event.detail})" if listed else event.url)
     return {site: {"counts": dict(c), "examples": examples[site]} for site, c in counts.items()}
 
 

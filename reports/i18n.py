@@ -96,6 +96,10 @@ UI: Mapping[str, Text] = {
     "crawl_blocked": T(zh="{n} 个主机返回防火墙质询页面（如 412），已记为拦截",
                        en="{n} hosts answered with firewall challenges (e.g. 412), recorded as blocked"),
     "crawl_rate_limited": T(zh="{n} 个主机限流（429）", en="{n} hosts rate-limited the crawl (429)"),
+    "crawl_charset": T(zh="{n} 个页面声明的字符编码与实际内容不符，部分浏览器会显示乱码；已按能正确解码的编码检查"
+                          "（声明编码 → 实际编码）",
+                       en="{n} pages declare a charset their bytes are not in, so some browsers show garbled text "
+                          "(乱码); they were checked in the charset that decodes them (declared → used)"),
     "downloads": T(zh="下载", en="Downloads"),
     "xlsx": T(zh="Excel 明细表", en="Excel workbook"),
     "csv": T(zh="CSV 明细", en="CSV findings"),

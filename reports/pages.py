@@ -85,7 +85,7 @@ def _checks_first_failing(results: Sequence[Result], titles: Sequence[str]) -> l
     return sorted(results, key=lambda r: (i18n.STATUS_ORDER.index(str(r.status)), build.check_order(r.check_id, titles)))
 
 
-CRAWL_NOTE_KINDS = ("trap", "robots", "max_pages", "max_depth", "blocked", "rate_limited")
+CRAWL_NOTE_KINDS = ("trap", "robots", "max_pages", "max_depth", "blocked", "rate_limited", "charset")
 
 
 def crawl_notes(rr: RunResults, site_id: str, frame: Frame) -> tuple[CrawlNote, ...]:

@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from monitor import config as config_mod
+from monitor import supervisor
 from monitor.config import Config, Site
 from monitor.resolver import Resolver
 
@@ -74,6 +75,7 @@ def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None =
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    supervisor.hold_lifeline()  # a crawl whose parent died must not go on (monitor.supervisor)
     args = parse_args(argv)
     try:
         config = config_mod.load(args.config)

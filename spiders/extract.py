@@ -25,7 +25,7 @@ from datetime import date
 from lxml import etree
 from lxml.etree import _Element as Element
 
-from monitor.htmltext import not_found
+from monitor.htmltext import as_browsers_read, not_found
 from spiders.dates import scan_dates
 from spiders.items import DateHit, ListBlock
 from spiders.lists import Lists, expand_datastores, pager_anchor
@@ -88,9 +88,10 @@ def parse(html: str) -> Element | None:
     Control characters and lone surrogates are removed first (libxml2 stops at
     a NUL), an XML declaration too (lxml refuses one in a str). libxml2 gives up
     below 2048 open elements; pages that pile up unclosed <font> or <b> tags that
-    deep are parsed again without their inline formatting tags.
+    deep are parsed again without their inline formatting tags. Content after
+    </html> (CMS footers) is kept in the body, as browsers keep it.
     """
-    cleaned = _XML_DECL.sub("", _CONTROL.sub("", html), count=1)
+    cleaned = as_browsers_read(_XML_DECL.sub("", _CONTROL.sub("", html), count=1))
     if not cleaned.strip():
         return None
     root, too_deep = _parse(cleaned)

@@ -76,10 +76,11 @@ class LinkRecord:
 
 @dataclass(frozen=True)
 class EventRecord:
-    """Something about the crawl itself: a trap cut short, a bound reached, robots refusal."""
+    """Something about the crawl itself: a trap cut short, a bound reached, robots refusal, a page
+    whose declared charset garbles it (read in the charset that decodes it; detail "declared → used")."""
 
     site_id: str
-    kind: str                   # trap | max_pages | max_depth | robots | blocked | rate_limited
+    kind: str                   # trap | max_pages | max_depth | robots | blocked | rate_limited | charset
     url: str = ""
     detail: str = ""
 

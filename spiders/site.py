@@ -36,7 +36,7 @@ from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 from monitor.config import Config, Site
-from monitor.htmltext import declared_charset, decode_html, extract_title, media_type
+from monitor.htmltext import decode, declared_charset, extract_title, media_type
 from monitor.outcomes import FetchKind
 from spiders.extract import Extracted, extract
 from spiders.failures import RedirectStop, RobotsRefused, classify
@@ -248,9 +248,11 @@ class SiteSpider(scrapy.Spider):
         media = media_type(content_type)
         is_html = (media in HTML_TYPES or (not media and _looks_like_html(body)) or (
             media in XML_TYPES and b"<datastore" in body[:4096].lower())) and not stopped
-        text, codec, title, extracted = "", "", "", None
+        text, codec, title, extracted, lied = "", "", "", None, ""
         if is_html:
-            text, codec = decode_html(body, declared_charset(content_type))
+            decoded = decode(body, declared_charset(content_type))
+            text, codec = decoded.text, decoded.codec
+            lied = f"{decoded.declared} → {decoded.codec}" if decoded.lied else ""
             if kind is FetchKind.OK and host(response.url) in state.hosts and not landed_on_seen:
                 state.pages += 1
                 extracted = self._extract(text, response.url, codec, url)
@@ -262,6 +264,9 @@ class SiteSpider(scrapy.Spider):
             dates=extracted.dates if extracted is not None else (),
             lists=extracted.lists if extracted is not None else ())
         events = self._flag(state, kind, response.url)
+        if lied and extracted is not None:
+            event = self._event(state, "charset", response.url, lied)
+            events += (event,) if event is not None else ()
         if extracted is None:
             yield CrawlBundle(page, (), events)
             yield from self._top_up(state)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from checks.base import CheckSpec, Status
 from checks.columns import FOOTER_DECLARATION, footer_url, judge_footer
 from monitor.columnprobe import footer_items, probe_footer
 from monitor.demo import DemoWeb
 from monitor.demo.configfile import DEMO_CRAWL
 from monitor.fetch import Fetcher
+from monitor.footerprobe import footer_found, footer_frames, footer_scripts, script_found
 from monitor.resolver import Resolver
 from tests.builders import link, page, probe, snapshot
 from tests.test_checks_registry import problems
@@ -78,3 +81,100 @@ def test_the_footer_is_read_on_the_page_a_script_redirect_lands_on() -> None:
                     links=[link(HOME, landed, tag="js-location")])
     assert footer_url(snap) == landed
     assert footer_url(snapshot()) is None
+
+
+# One footer form a row: (markup, item, value, form). Structures as TRS/Hanweb footers write them;
+# names and numbers invented.
+JIUCUO_SRC = "https://zfwzzc.example.gov.cn/exposure/jiucuo.js"
+FORMS = [
+    (f"<div class=foot><script id=\"_jiucuo_\" sitecode='2113990001' src='{JIUCUO_SRC}'></script></div>",
+     "finderr", JIUCUO_SRC, "script#_jiucuo_"),
+    (f"<div class=foot><script id=\"_jiucuo_\" sitecode='2113990001' src='{JIUCUO_SRC}'></script></div>",
+     "site_code", "2113990001", "script#_jiucuo_ sitecode"),
+    ('<script src="/common/js/jiucuo.js"></script>', "finderr", HOME + "common/js/jiucuo.js", "script jiucuo.js"),
+    ('<a href="https://zfwzzc.www.gov.cn/check_web/errorInfo_querySiteInfo.action?websiteid=2113990001">'
+     '<img src="/images/zc.png"></a>', "finderr",
+     "https://zfwzzc.www.gov.cn/check_web/errorInfo_querySiteInfo.action?websiteid=2113990001",
+     "link to the 找错 platform"),
+    ('<span id="_span_jiucuo"><img onclick="Link(\'2113990001\')" src="/images/jiucuo.png"></span>',
+     "finderr", HOME + "images/jiucuo.png", "image jiucuo (onclick)"),
+    ('<a href="/jc/"><img src="/images/jiucuo.png"></a>', "finderr", HOME + "images/jiucuo.png",
+     "image jiucuo (in link)"),
+    ('<a href="/jc/index.html">我为政府网站找错</a>', "finderr", HOME + "jc/index.html", "link text"),
+    ('<a href="/jc/index.html" title="政府网站找错"><b>纠错</b></a>', "finderr", HOME + "jc/index.html", "link title"),
+    ('<div class="foot"><script src="http://dcs.conac.example.cn/js/21/000/0000/1/CA1.js"></script></div>',
+     "badge", "http://dcs.conac.example.cn/js/21/000/0000/1/CA1.js", "script conac"),
+    ('<span id="_ideConac"><a href="//bszs.conac.example.cn/sitename?id=1"><img src="/r.png"></a></span>',
+     "badge", "https://bszs.conac.example.cn/sitename?id=1", "span#_ideConac"),
+    ('<div class="_ideConac"></div>', "badge", HOME, "div#_ideConac"),
+    ('<script type="text/javascript">document.write(unescape("%3Cspan id=\'_ideConac\' %3E%3C/span%3E'
+     '%3Cscript src=\'http://dcs.conac.example.cn/js/1.js\' type=\'text/javascript\'%3E%3C/script%3E"));</script>',
+     "badge", HOME, "span#_ideConac via document.write(unescape)"),
+    ("<script>document.write('<a href=\"/jc/\">我为政府网站找错<\\/a>');</script>", "finderr", HOME + "jc/",
+     "link text via document.write"),
+    ('<img src="/images/dzjg.png">', "badge", HOME + "images/dzjg.png", "image"),
+    ('<a href="http://bszs.conac.example.cn/x">党政机关</a>', "badge", "http://bszs.conac.example.cn/x", "link conac"),
+    ('<a href="/jgsz/dzjg.html">党政机关</a>', "badge", None, None),
+    ('<a href="/bs/"><img src="/i/b.png" alt="党政机关网站标识"></a>', "badge", HOME + "bs/", "image in link"),
+    ("<p>网站标识码：1304000009</p><p>ICP备案：冀ICP备00000001号</p>", "site_code", "1304000009", "text"),
+    ('<head><meta name="SiteIDCode" content="bm21990001"></head><body><p>版权所有</p></body>', "site_code",
+     "bm21990001", "meta SiteIDCode"),
+    ('<head><meta name="SiteIDCode" content="28"></head><p>x</p>', "site_code", None, None),
+    ("<p>网站标识码：2113990001</p>", "site_code", "2113990001", "text"),
+    ("<p>备案号：滇ICP备05000002</p>", "icp", "滇ICP备05000002", "text"),
+    ("<p>京ICP备12345678号-1</p>", "icp", "京ICP备12345678号-1", "text"),
+    ("<p>京ＩＣＰ备１２３４５６７８号</p>", "icp", "京ICP备12345678号", "text"),
+    ('<a href="https://beian.miit.gov.cn/" title="湘ICP备00000001号-2"><img src="/i.png"></a>', "icp",
+     "湘ICP备00000001号-2", "link title"),
+    ("<p>公安机关备案号：43010302000524</p>", "police", "公安机关备案号:43010302000524", "text"),
+    ("<p>京公网安备 11010502000001号</p>", "police", "京公网安备 11010502000001号", "text"),
+    ("<p>辽公网安备21130002000123号</p>", "police", "辽公网安备21130002000123号", "text"),
+    ("<p>辽公网安备21130002000123</p>", "police", "辽公网安备21130002000123", "text"),
+    ('<a href="http://www.beian.gov.cn/portal/registerSystemInfo?recordcode=1" title="黑公网安备 23010002000001号">'
+     '<img src="/ga.png"></a>', "police", "黑公网安备 23010002000001号", "link title"),
+    ("<html><body><p>正文</p></body></html>\n<div class=\"bottom\"><p>吉ICP备05000003号</p></div>", "icp",
+     "吉ICP备05000003号", "text after </html>"),
+    ("<html><body><p>正文</p></body>\n<div><script id=\"_jiucuo_\" sitecode='2113990001' "
+     f"src='{JIUCUO_SRC}'></script></div></html>", "finderr", JIUCUO_SRC, "script#_jiucuo_ after </body>"),
+    ("<p>版权所有</p><p>ICP备案中</p><p>公网安备</p>", "icp", None, None),
+]
+
+
+@pytest.mark.parametrize(("html", "key", "value", "form"), FORMS)
+def test_each_footer_form_is_found_and_named(html: str, key: str, value: str | None, form: str | None) -> None:
+    found = footer_found(html, HOME)
+    assert found.get(key) == ((value, form) if value is not None else None)
+    assert footer_items(html, HOME)[key] == (value or "")
+
+
+def test_a_footer_script_is_read_for_what_it_writes() -> None:
+    script = ('var f = "<div class=\\"foot\\"><p>网站标识码：2113990001 黑ICP备05000009号</p>";\n'
+              "f += '<span id=\\'_ideConac\\'></span>';\ndocument.write(f);\n")
+    found = script_found(script, HOME, "")
+    assert found == {"site_code": ("2113990001", "text"), "icp": ("黑ICP备05000009号", "text"),
+                     "badge": (HOME, "span#_ideConac")}
+
+
+def test_footer_frames_and_scripts_are_same_site_footer_like_first() -> None:
+    html = ('<iframe src="/include/banner.html"></iframe><iframe src="http://map.example.com/x"></iframe>'
+            '<iframe src="/include/foot.html"></iframe><script src="/js/jquery.js"></script>'
+            '<script src="/js/footer.js"></script><script src="http://cdn.example.com/bottom.js"></script>')
+    assert footer_frames(html, HOME) == [(HOME + "include/foot.html", "iframe"),
+                                         (HOME + "include/banner.html", "iframe")]
+    loaded = ('<div id="footer"></div><script>$(function(){ $("#header").load("/inc/header.html"); '
+              '$("#footer").load("/inc/footer.html"); });</script>')
+    assert footer_frames(loaded, HOME) == [(HOME + "inc/footer.html", "include")]
+    assert footer_scripts(html, HOME) == [HOME + "js/footer.js"]
+
+
+def test_the_verdict_evidence_names_the_form() -> None:
+    html = (f"<head><meta name=\"SiteIDCode\" content=\"2113990001\"></head><body><p>辽ICP备05000002</p>"
+            f"<p>辽公网安备21130002000123号</p><script id=\"_jiucuo_\" src='{JIUCUO_SRC}'></script>"
+            "<span id=\"_ideConac\"></span></body>")
+    found = footer_found(html, HOME)
+    detail = {**footer_items(html, HOME), "forms": {k: f for k, (_, f) in found.items()}}
+    verdict = judge_footer(snapshot(probes=[probe("footer", url=HOME, detail=detail)]))
+    assert verdict.status is Status.PASS
+    assert {e.detail for e in verdict.evidence} == {
+        "网站标识码 · meta SiteIDCode", "ICP备案号 · text", "公安备案号 · text",
+        "政府网站找错入口 · script#_jiucuo_", "党政机关网站标识 · span#_ideConac"}

@@ -9,7 +9,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 # The crawl child stays light: no SQLAlchemy, Jinja or APScheduler through monitor.
-SPIDER_MONITOR_IMPORTS = {"monitor", "monitor.config", "monitor.resolver", "monitor.outcomes", "monitor.htmltext"}
+SPIDER_MONITOR_IMPORTS = {"monitor", "monitor.config", "monitor.resolver", "monitor.outcomes", "monitor.htmltext",
+                          "monitor.supervisor"}
 
 ALLOWED = {
     "checks": lambda mod: mod.split(".")[0] in STDLIB or mod.split(".")[0] == "checks",

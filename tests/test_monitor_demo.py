@@ -269,14 +269,15 @@ def pager_links(text: str) -> list[tuple[str, str, str]]:
 
 def parse_links(text: str) -> list[tuple[str, str, str]]:
     """(tag, href as written, text) of every link in a page, read with lxml (not with the demo's recorder);
-    a Hanweb datastore's records (in a script, or a whole dataproxy.jsp answer) are read as markup."""
+    a Hanweb datastore's records (in a script, or a whole dataproxy.jsp answer) are read as markup.
+    End tags of body and html are dropped first: browsers keep what follows them, libxml2 drops it."""
     found = pager_links(text)
     for record in RECORD.findall(text):
         found += parse_links(record)
     text = DATASTORE.sub("", text).replace('<?xml version="1.0" encoding="utf-8"?>', "")
     if not text.strip():
         return found
-    root = lxml.html.fromstring(text)
+    root = lxml.html.fromstring(re.sub(r"</(?:body|html)\s*>", "", text, flags=re.IGNORECASE))
     for element in root.iter():
         tag, get = element.tag, element.get
         if tag in ("a", "area") and get("href") is not None:

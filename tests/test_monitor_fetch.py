@@ -18,10 +18,11 @@ import pytest
 import trustme
 
 from monitor.demo import DemoWeb
+from monitor.demo.configfile import DEMO_CRAWL
 from monitor.fetch import (
     FetchOutcome, Fetcher, classify_exception, retry_after_s,
 )
-from monitor.htmltext import decode_html, extract_title
+from monitor.htmltext import after_end, as_browsers_read, decode, decode_html, extract_title
 from monitor.outcomes import DnsKind, FetchKind, TlsError
 from monitor.resolver import Resolver
 
@@ -118,7 +119,7 @@ def test_every_homepage_matches_the_ground_truth_on_both_families(demo_web: Demo
         results = await asyncio.gather(*jobs.values())
         return {key: outcome for key, (outcome, _) in zip(jobs, results)}
 
-    outcomes = run(sweep, demo_web, timeout_s=0.4)
+    outcomes = run(sweep, demo_web, timeout_s=DEMO_CRAWL["timeout_s"])  # the timeout the truth assumes
     for (site_id, field), outcome in outcomes.items():
         expected = demo_web.truth["sites"][site_id][field]
         got = {"kind": outcome.kind, "status": outcome.status, "final_url": outcome.final_url,
@@ -255,10 +256,32 @@ def test_title_is_unescaped_collapsed_and_cut(demo_web: DemoWeb) -> None:
     pytest.param("政务公开".encode(), None, "政务公开", "utf-8", id="no-charset-utf8"),
     pytest.param(b"\xef\xbb\xbf" + "政务".encode(), "gbk", "政务", "utf-8", id="bom-wins"),
     pytest.param("政务".encode(), "no-such-charset", "政务", "utf-8", id="unknown-label-is-ignored"),
-    pytest.param("政务".encode("gbk"), "utf-8", "\ufffd" * 4, "utf-8", id="header-is-obeyed-like-a-browser"),
+    pytest.param("政务".encode("gbk"), "utf-8", "政务", "gb18030", id="header-utf8-lie-on-gbk-reads-gb18030"),
+    pytest.param(b'<meta charset="utf-8"><p>' + "政务公开".encode("gb18030"), None, '<meta charset="utf-8"><p>政务公开',
+                 "gb18030", id="meta-utf8-lie-on-gb18030"),
+    pytest.param("<p>政务公开。</p>".encode(), "gb2312", "<p>政务公开。</p>", "utf-8", id="declared-gb-but-utf8-reads-utf8"),
+    pytest.param(b"<p>\xff\xfe\xff", "utf-8", "<p>\ufffd\ufffd\ufffd", "utf-8",
+                 id="neither-decodes-the-declared-one-is-kept"),
+    pytest.param("政务".encode() + "公".encode()[:2], "utf-8", "政务\ufffd", "utf-8",
+                 id="a-body-cut-mid-character-is-no-lie"),
+    pytest.param("政务".encode("gbk"), "iso-8859-1", "政务".encode("gbk").decode("latin-1"), "iso8859-1",
+                 id="single-byte-declarations-never-fail-and-are-kept"),
 ])
 def test_decode_html(body: bytes, declared: str | None, text: str, codec: str) -> None:
     assert decode_html(body, declared) == (text, codec)
+
+
+@pytest.mark.parametrize(("body", "declared", "expected"), [
+    ("政务".encode("gbk"), "utf-8", ("utf-8", "gb18030", True)),
+    ("政务".encode("gbk"), "gbk", ("gb18030", "gb18030", False)),
+    ("政务".encode("gbk"), None, ("", "gb18030", False)),
+    (b'<meta charset="utf-8">' + "政务".encode("gbk"), None, ("utf-8", "gb18030", True)),
+    ("政务".encode(), "utf-8", ("utf-8", "utf-8", False)),
+])
+def test_decode_says_what_was_declared_and_what_was_used(body: bytes, declared: str | None,
+                                                         expected: tuple[str, str, bool]) -> None:
+    decoded = decode(body, declared)
+    assert (decoded.declared, decoded.codec, decoded.lied) == expected
 
 
 def test_extract_title_without_title_is_empty() -> None:
@@ -450,3 +473,20 @@ def test_plain_http_to_the_https_port_is_a_protocol_failure(tls_web: tuple[DemoW
     web, _ = tls_web
     outcome = fetch(web, f"http://{LAB}:{web.https_port}/")
     assert outcome.kind in (FetchKind.RESET, FetchKind.PROTOCOL, FetchKind.HTTP_4XX)
+
+
+@pytest.mark.parametrize(("text", "start"), [
+    ("<html><body><p>x</p></body>\n</html>\n", None),
+    ("<html><body><p>x</p></body></html>\n<!-- 2024-01-01 10:00 -->\n", None),
+    ("<HTML><BODY><P>x</P></BODY></HTML>", None),
+    ("<p>no end tags at all", None),
+    ("<html><body><p>x</p></body></html><div>footer</div>", len("<html><body><p>x</p></body>")),
+    ("<html><body><p>x</p></body>\n<div>footer</div></html>", len("<html><body><p>x</p></body>")),
+    ("<html><body><p>x</p></html>\n<script src=/jiucuo.js></script>", len("<html><body><p>x</p></html>")),
+])
+def test_content_after_the_closing_tags_is_found(text: str, start: int | None) -> None:
+    assert after_end(text) == start
+    if start is None:
+        assert as_browsers_read(text) == text
+    else:
+        assert "</html>" not in as_browsers_read(text).lower() and "</body>" not in as_browsers_read(text).lower()

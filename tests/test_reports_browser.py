@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -161,7 +162,8 @@ def _browse(pages: list[tuple[str, Path, str, list[str], bool]]) -> list[Visit]:
     """Start Chromium with a fresh profile, visit `pages` in order, stop it."""
     with tempfile.TemporaryDirectory(prefix="govmon-chromium-") as profile:
         proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
         try:
             port_file = Path(profile) / "DevToolsActivePort"   # Chromium writes its port and path here
             deadline = time.monotonic() + TIMEOUT_S
@@ -172,12 +174,36 @@ def _browse(pages: list[tuple[str, Path, str, list[str], bool]]) -> list[Visit]:
             port, ws_path = port_file.read_text().splitlines()[:2]
             return asyncio.run(_session(port, ws_path, pages))
         finally:
-            proc.terminate()
+            _end_group(proc)
+
+
+def _end_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop Chromium and every helper process it started; only then may its profile be removed
+    (its helpers go on writing there after the main process has gone)."""
+    for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 60.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            proc.poll()  # reap the leader
+            if not _running_in_group(proc.pid):
+                return
+            time.sleep(0.1)
+
+
+def _running_in_group(pgid: int) -> bool:
+    """Whether a process of the group still runs (zombies nobody has reaped yet do not count)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
             try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+                return True
+    return False
 
 
 def _report(directory: Path, language: str, title: str) -> SimpleNamespace:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from monitor.htmltext import decode_html
-from spiders.extract import TEXT_MAX, TITLE_MAX, Extracted, extract
+from spiders.extract import TEXT_MAX, TITLE_MAX, Extracted, extract, parse
 
 HTML = Path(__file__).parent / "data" / "html"
 TODAY = date.today()
@@ -512,3 +512,17 @@ def test_a_table_list_takes_its_title_row_as_heading() -> None:
             "<tr><td><a href='/zcwj/1.html'>文件一</a></td><td>2020-05-06</td></tr>"
             "<tr><td><a href='/zcwj/2.html'>文件二</a></td><td>2020-04-06</td></tr></table>")
     assert blocks(extract(html, f"{LQ}/zcwj/", today=TODAY)) == [("L1", "body", "政策文件", 2, False, None, False)]
+
+
+@pytest.mark.parametrize("html", [
+    "<html><body><p>正文</p></body></html>\n<div class=\"foot\"><a href=\"/wzdt/\">网站地图</a></div>",
+    "<html><body><p>正文</p></body>\n<div class=\"foot\"><a href=\"/wzdt/\">网站地图</a></div></html>",
+    "<html><body><p>正文</p><div class=\"foot\"><a href=\"/wzdt/\">网站地图</a></div></body></html>\n<!-- 2024 -->\n",
+])
+def test_content_after_the_closing_tags_is_kept_in_the_body_as_browsers_keep_it(html: str) -> None:
+    root = parse(html)
+    assert root is not None
+    anchor = next(root.iter("a"))
+    assert any(a.tag == "body" for a in anchor.iterancestors())
+    assert [link.url for link in extract(html, "http://www.x.gov.cn/", today=date(2024, 1, 1)).links] == [
+        "http://www.x.gov.cn/wzdt/"]

@@ -9,7 +9,7 @@ can sit on a deep page without knowing its dated path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from monitor.demo import cmspages, content
 from monitor.demo.columns import PNG, Column, ColumnPlan, column_pages, plan_columns
 from monitor.demo.markup import region_of
-from monitor.demo.spec import Chrome, DemoSite, DnsSpec, Href, LinkSpec, PageSpec, Route
+from monitor.demo.spec import Chrome, DemoSite, DnsSpec, Href, LinkSpec, PageContext, PageSpec, Route
 
 SITE_CSS = "body{font-family:'Microsoft YaHei',SimSun,sans-serif;margin:0}.nav li{display:inline-block}\n"
 SITE_JS = "(function(){var d=document;d.documentElement.className+=' js';})();\n"
@@ -57,6 +57,8 @@ class SitePlan:
     max_pages: int | None = None
     max_depth: int | None = None
     listed: bool = True
+    footer: Callable[[PageContext], str] | None = None   # the site's own footer (see footercases)
+    footer_after_html: bool = False
     pubdate: int | None = None         # every page carries <meta name="PubDate"> of this many days ago
 
 
@@ -82,7 +84,8 @@ def _chrome(plan: SitePlan, plans: tuple[ColumnPlan, ...], extras: dict[str, tup
     nav: list[tuple[str, Href]] = [("首页", "/")]
     nav += [(p.column.text, p.href) for p in plans if p.where == "nav"]
     nav += [("互动交流", "/hdjl/"), ("办事服务", "/bsfw/")]
-    return Chrome(tuple(nav), plan.date_format, plan.clock, plan.copyright_since, True, extras, plan.pubdate)
+    return Chrome(tuple(nav), plan.date_format, plan.clock, plan.copyright_since, True, extras, plan.footer,
+                  plan.footer_after_html, plan.pubdate)
 
 
 def _homepages(plan: SitePlan, plans: tuple[ColumnPlan, ...]) -> dict[str, PageSpec]:

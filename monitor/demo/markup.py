@@ -143,6 +143,8 @@ def nav(ctx: PageContext) -> str:
 
 def footer(ctx: PageContext) -> str:
     site = ctx.site
+    if site.chrome.footer is not None:
+        return site.chrome.footer(ctx)
     code = site.site_code
     icp = f"辽ICP备{code[-6:]}号-1"
     police = f"辽公网安备 {code}00{code[-2:]}号"
@@ -173,8 +175,11 @@ def extras(ctx: PageContext) -> str:
 def layout(ctx: PageContext, title: str, main: str) -> str:
     """A whole page: chrome around `main`, then the links the catalogue placed on this path."""
     tail = script(ctx, "/js/common.js") + "\n" if ctx.site.chrome.assets else ""
-    return (head(ctx, title) + "<body>\n" + header(ctx) + nav(ctx)
-            + f'<div class="main">\n{main}</div>\n' + extras(ctx) + footer(ctx) + tail + "</body>\n</html>\n")
+    page = (head(ctx, title) + "<body>\n" + header(ctx) + nav(ctx) + f'<div class="main">\n{main}</div>\n'
+            + extras(ctx))
+    if ctx.site.chrome.footer_after_html:
+        return page + tail + "</body>\n</html>\n" + footer(ctx)
+    return page + footer(ctx) + tail + "</body>\n</html>\n"
 
 
 def link_list(ctx: PageContext, links: Iterable[tuple[str, Href]], cls: str = "links") -> str:

@@ -223,6 +223,8 @@ class Chrome:
     copyright_since: int | None = None  # "Copyright © <since>-<this year>" in the footer
     assets: bool = True                # the site's own css/js/logo and the shared static files
     extras: Mapping[str, tuple[LinkSpec, ...]] = field(default_factory=dict)
+    footer: Callable[[PageContext], str] | None = None  # the site's own footer markup (footercases)
+    footer_after_html: bool = False    # the footer follows </html>, as some CMSs append it
     pubdate: int | None = None         # <meta name="PubDate"> this many days before today (a CMS's regeneration time)
 
 
@@ -300,8 +302,9 @@ class Redirect:
 
 @dataclass(frozen=True)
 class Flaky:
-    """503 for the first request after `quiet_s` without one (per host and path with query),
-    then the page: one retry after a short backoff recovers, whoever else asked meanwhile."""
+    """503 for the first request after `quiet_s` without one (per host and path with query), and
+    the page for the request after a 503 however late it comes: a retry always recovers, also
+    when a busy machine delays it, and whoever asks meanwhile gets the page too."""
 
     quiet_s: float = 5.0
 
@@ -310,9 +313,10 @@ class Flaky:
 
         key = ("flaky", exchange.ctx.site.host, exchange.request.path_qs)
         now = time.monotonic()
-        last = exchange.state.get(key)
-        exchange.state[key] = now
-        if last is None or now - last > self.quiet_s:
+        last, failed = exchange.state.get(key, (None, False))
+        fail = not failed and (last is None or now - last > self.quiet_s)
+        exchange.state[key] = (now, fail)
+        if fail:
             return web.Response(status=503, text="503 Service Temporarily Unavailable",
                                 headers={"Retry-After": "0"})
         return exchange.render()

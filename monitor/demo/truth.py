@@ -55,6 +55,11 @@ Other schemes (mailto:, tel:, javascript:) appear as written.
                                           {status: "pass"|"warn"|"fail"|"error", url: column URL|None,
                                           reason: None|"missing"|"empty"|"stale"|"late"|"unavailable",
                                           text, where: nav|sub|topic|iframe|home|host, items, latest}
+      footer                              on the footer case sites only (footercases.py): {status:
+                                          "pass"|"warn"|"error", items{site_code,icp,police,finderr,badge}
+                                          ("" when missing), forms{item: how it is found}}
+      charset_lies                        [{url, declared, used}] crawled pages whose declared charset is
+                                          not their encoding (used: the one that decodes them)
 
 The homepage is the page the start URL lands on after HTTP, meta-refresh and
 JS redirects. A site whose crawl max_pages stops carries dead links on its
@@ -66,8 +71,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from monitor.demo.crawlmodel import SiteCrawl, crawl
+from monitor.demo.footercases import charset_lie, footer_truth
 from monitor.demo.ipv6cases import over_ipv6
 from monitor.demo.spec import DemoSite, DnsSpec, ExpectEnv, UrlFor
 from monitor.demo.verdicts import (
@@ -83,9 +90,7 @@ from monitor.outcomes import FetchKind
 SCHEMA = "govmon.demo-truth/1"
 RTYPES = ("A", "AAAA", "CNAME", "NS")
 UNBOUNDED = 10**6
-ISSUE4_TODO = (
-    "footer items (网站标识码, ICP, 公安备案, 找错) missing",
-)
+ISSUE4_TODO: tuple[str, ...] = ()
 """The column cases of issue 4 the catalogue does not place yet (the placements exist in columns.py)."""
 
 
@@ -145,7 +150,21 @@ def site_crawl_truth(world: World, site: DemoSite, crawl_cfg: Mapping[str, Any],
         "traps": sorted(u for u, p in full.pages.items() if p.trap == "entry"),
         **freshness_truth(lean, today),
         "columns": columns_truth(requirements, lean, available, today, url),
+        **({"footer": footer} if (footer := footer_truth(site, lean.home if available else None, url)) else {}),
+        "charset_lies": charset_lies(site, lean),
     }
+
+
+def charset_lies(site: DemoSite, lean: SiteCrawl) -> list[dict[str, str]]:
+    """The crawled pages whose declared charset is not their encoding: {url, declared, used}."""
+    lies = []
+    for page_url in sorted(lean.pages):
+        parts = urlsplit(page_url)
+        spec = site.page_for(parts.path or "/") if normalise(parts.hostname or "") == normalise(site.host) else None
+        lie = charset_lie(spec) if spec is not None else None
+        if lie is not None:
+            lies.append({"url": page_url, "declared": lie[0], "used": lie[1]})
+    return lies
 
 
 def _shared(site_truth: Mapping[str, Any]) -> list[dict[str, Any]]:
