@@ -142,8 +142,9 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
             key = lists.key_of(element) if keyed and context == "list" and tag == "a" else ""
             found.append((element, ExtractedLink(url, tag, text[:TEXT_MAX], context, key)))
             if tag == "a":
-                anchor_urls.setdefault(element, url)
-                if len(text) <= 5 and pager_anchor(text, url):
+                if context == "list" and element not in anchor_urls:
+                    anchor_urls[element] = url
+                elif len(text) <= 5 and pager_anchor(text, url):
                     pager_anchors.append(element)
             if tag == "meta-refresh" and refresh is None and url != page and not _in_noscript(element):
                 refresh = url
@@ -153,7 +154,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
                 js_redirect = _top_level_redirect(script, base, encoding)
             if "createPageHTML" in script or "countPage" in script:
                 pager_scripts.append(element)
-    pager_keyed = lists.finish(zone=regions.zone_of, url_of=lambda anchor: anchor_urls.get(anchor, ""),
+    pager_keyed = lists.finish(zone=regions.zone_of, urls=anchor_urls,
                                pager_anchors=pager_anchors, scripts=pager_scripts, page_url=page,
                                datastores=expanded is not html)
     links = _with_fallback_nav(_with_pagers(found, lists, pager_keyed, base, encoding))

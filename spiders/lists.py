@@ -24,7 +24,7 @@ Pure and cheap: work is per dated row and per pager, never per element.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape, unescape
 
@@ -145,11 +145,11 @@ class Lists:
                 return keyed[ancestor]
         return ""
 
-    def finish(self, *, zone: Callable[[Element], str], url_of: Callable[[Element], str],
+    def finish(self, *, zone: Callable[[Element], str], urls: Mapping[Element, str],
                pager_anchors: Iterable[Element] = (), scripts: Iterable[Element] = (), page_url: str = "",
                datastores: bool = False) -> set[Element]:
         """Pagers, item URLs and summaries; returns the pager anchors that got a block key.
-        `url_of(anchor)` is an anchor's canonical URL ("" for none); `pager_anchors` are links whose text
+        `urls` maps list item anchors to their canonical URLs; `pager_anchors` are links whose text
         says 下一页/尾页…; `scripts` inline scripts calling createPageHTML; `datastores` says
         expand_datastores found records."""
         by_key = {b.key: b for b in self._blocks.values()}
@@ -182,14 +182,14 @@ class Lists:
             block.pager = block.pager or bool(pages)
             generated += [(url, text, block.key) for url, text in pages]
         if self._items:
-            urls: dict[Element, str] = {}
+            item_urls: dict[Element, str] = {}
             for item, row in self._items:
                 link = row if row.tag == "a" else next(item.iter("a"), None)
-                urls[item] = url_of(link) if link is not None else ""
+                item_urls[item] = urls.get(link, "") if link is not None else ""
             keyed = self.keyed
             marked = []
             for hit, item in zip(self.hits, self._hit_items, strict=False):
-                marked.append(hit if item is None else hit.listed(keyed[item], urls[item]))
+                marked.append(hit if item is None else hit.listed(keyed[item], item_urls[item]))
             self.hits = tuple(marked) + self.hits[len(marked):]
         summaries = []
         for b in by_key.values():
