@@ -422,7 +422,8 @@ def test_a_two_megabyte_list_page_yields_every_link_and_row() -> None:
 
 LQ = "http://www.lq.gov.cn"
 COLUMN_PAGE = """<html><body>
-<div class="header"><div class="gd"><marquee><a href="/xwdt/1.html">滚动新闻一</a><span>2020-05-09</span></marquee></div></div>
+<div class="header"><div class="gd"><marquee>
+  <a href="/xwdt/1.html">滚动新闻一</a><span>2020-05-09</span></marquee></div></div>
 <div class="main">
  <div class="left"><div class="box-hd"><h3>最新动态</h3><a href="/xwdt/">更多</a></div>
   <ul><li><a href="/xwdt/202005/t20200508_1.html">全区新闻一</a><span>2020-05-08</span></li>
@@ -452,7 +453,8 @@ def test_list_blocks_name_each_list_with_its_region_heading_pager_and_widget_fla
                      ("/tzgg/index_1.html", "L3"), ("/tzgg/index_3.html", "L3"),
                      ("/xwdt/202005/t20200508_1.html", "L2")}
     own = [(d.date, d.item.removeprefix(LQ)) for d in result.dates if d.block == "L3"]
-    assert own == [(date(2020, 1, 5), "/tzgg/202001/t20200105_3.html"), (date(2019, 12, 1), "/tzgg/201912/t20191201_4.html"),
+    assert own == [(date(2020, 1, 5), "/tzgg/202001/t20200105_3.html"),
+                   (date(2019, 12, 1), "/tzgg/201912/t20191201_4.html"),
                    (date(2019, 11, 1), "/tzgg/201911/t20191101_5.html")]
 
 
@@ -495,7 +497,8 @@ def test_hanweb_datastore_records_are_list_items_with_their_total_and_dataproxy_
         "/art/2020/5/6/art_4501_1.html", "/art/2020/4/6/art_4501_2.html", "/art/2020/3/6/art_4501_3.html"]
     proxy = f"{LQ}/module/web/jpage/dataproxy.jsp?page=1&webid=2&columnid=4501&path=/"
     assert [(link.url, link.text) for link in result.links if link.tag == "pager"] == [
-        (f"{proxy}&startrecord=4&endrecord=6&perpage=3", "第4-6条"), (f"{proxy}&startrecord=7&endrecord=7&perpage=3", "第7-7条")]
+        (f"{proxy}&startrecord=4&endrecord=6&perpage=3", "第4-6条"),
+        (f"{proxy}&startrecord=7&endrecord=7&perpage=3", "第7-7条")]
 
 
 def test_a_dataproxy_answer_is_read_as_its_records() -> None:
