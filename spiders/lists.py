@@ -129,6 +129,8 @@ class Lists:
                     by_parent[parent] = block
             block.items.add(item)
             keyed[item] = block.key
+            if row is not item:
+                keyed[row] = block.key
             self._items.append((item, row))
 
     def key_of(self, element: Element, climb: bool = True) -> str:
