@@ -1,14 +1,16 @@
 """The crawl a correct tool makes of one demo site, computed from the specs.
 
 The model is Scrapy's: a start request at depth 0; each 2xx HTML page's
-followed links (a, area, iframe, frame) in scope and not yet scheduled are
+followed links (a, area, iframe, frame, and the "pager" links a crawl generates
+from createPageHTML scripts and Hanweb datastores) in scope and not yet scheduled are
 scheduled at depth + 1 while depth < max_depth (a duplicate filter at
 scheduling, as Scrapy's); HTTP redirects keep the depth and pass the filter
 again; a page that redirects by meta refresh or `location = '…'` is a page,
 and its target keeps the page's depth (it is the same document, moved);
 robots.txt refusals are never fetched; the crawl stops at max_pages pages.
-Only 2xx HTML answers are pages; links are read from pages only. The order ("bfs" or Scrapy's default
-LIFO "dfs") is a parameter so tests can show the page set does not depend on it.
+Only 2xx HTML answers (and a Hanweb dataproxy.jsp's XML) are pages; links are read
+from pages only. The order ("bfs" or Scrapy's default LIFO "dfs") is a parameter so
+tests can show the page set does not depend on it.
 Pure: it renders page bodies in memory and never touches a socket.
 """
 
