@@ -32,10 +32,11 @@ from urllib.parse import urlsplit
 
 from checks.base import Evidence, Severity, Status, T, Verdict, check
 from checks.freshness import homepage_chain
+from checks.lists import OwnList, own_list
 from checks.scope import site_scope
 from checks.snapshot import Link, Page, Probe, RequirementInfo, SiteSnapshot
 
-FOLLOW_TAGS = frozenset({"a", "area", "iframe", "frame", "meta-refresh", "js-location"})
+FOLLOW_TAGS = frozenset({"a", "area", "iframe", "frame", "meta-refresh", "js-location", "pager"})
 PAGER_TEXT = re.compile(r"^(下一页|上一页|首页|尾页|末页|下页|上页|\d{1,3}|>|<|>>|<<|next|prev|last|first)$", re.IGNORECASE)
 INDEX_PAGE = re.compile(r"/index\.s?html?$")
 PAGER_URL = re.compile(r"/index_\d+\.s?html?$")
@@ -142,10 +143,17 @@ class _Crawl:
             return "list"
         return "article" if page.dates else "empty"
 
-    def items_on(self, page: Page) -> list[Link]:
-        links = self.out.get(page.final_url, []) or self.out.get(page.url, [])
-        return [link for link in links if link.tag == "a" and link.context == "list"
-                and not PAGER_TEXT.match(link.text.strip()) and not PAGER_URL.search(link.target_url)]
+    def links_of(self, page: Page) -> list[Link]:
+        return self.out.get(page.final_url, []) or self.out.get(page.url, [])
+
+    def items_on(self, page: Page, column: str | None = None) -> list[Link]:
+        """The item links of the column's own list on `page` (checks.lists); `column` defaults to the page."""
+        today = self.snap.taken_at.date()
+        found = own_list(column or page.final_url, page.lists, self.links_of(page), page.dates, today)
+        if found is None:
+            return []
+        wanted = {url for url, _ in found.items}
+        return [link for link in self.links_of(page) if link.tag == "a" and link.target_url in wanted]
 
     def where(self, link: Link) -> str:
         source = self.pages.get(link.source_url)
@@ -194,6 +202,9 @@ def _rank(c: Candidate) -> tuple[int, int, int]:
     return (shape, WHERE_ORDER.index(c.where), depth)
 
 
+MAX_LIST_PAGES = 20      # list pages of one column read beyond the first (the crawl bounds them too)
+
+
 @dataclass(frozen=True)
 class Contents:
     list_pages: tuple[str, ...]
@@ -202,33 +213,55 @@ class Contents:
     latest: date | None
     latest_title: str
     latest_url: str
+    list_key: str = ""                # the column's own list on its first page (checks.lists)
+    list_heading: str = ""
+    list_reason: str = ""
 
 
 def _contents(crawl: _Crawl, page: Page, today: date) -> Contents:
-    base = page.final_url.rsplit("/", 1)[0] + "/"
-    pages = [page]
-    for link in crawl.out.get(page.final_url, []) or crawl.out.get(page.url, []):
-        other = crawl.pages.get(link.target_url)
-        if other is not None and other not in pages and link.target_url.startswith(base) and (
-                PAGER_TEXT.match(link.text.strip()) or PAGER_URL.search(link.target_url)):
-            pages.append(other)
-    pages += [p for p in crawl.snap.pages if p not in pages and p.final_url.startswith(base)
+    """The column's own list on its page and on the list pages its pager leads to (see checks.lists)."""
+    column = page.final_url
+    base = column.rsplit("/", 1)[0] + "/"
+    first = own_list(column, page.lists, crawl.links_of(page), page.dates, today)
+    pages: dict[str, tuple[Page, OwnList | None]] = {_same_page(page.final_url): (page, first)}
+    queue = [u for u in first.pagers if u.startswith(base) or "dataproxy" in u] if first is not None else []
+    queue += [link.target_url for link in crawl.links_of(page) if link.target_url.startswith(base) and (
+        PAGER_TEXT.match(link.text.strip()) or PAGER_URL.search(link.target_url))]
+    queue += [p.final_url for p in crawl.snap.pages if p.final_url.startswith(base)
               and PAGER_URL.search(p.final_url) and "/" not in p.final_url[len(base):]]
-    pages = list({_same_page(p.final_url): p for p in reversed(pages)}.values())[::-1]
-    items = {link.target_url: link for p in pages for link in crawl.items_on(p)}
-    dates = tuple(d.date for p in pages for d in p.dates if d.source == "list-item" and d.date <= today)
+    while queue and len(pages) <= MAX_LIST_PAGES:
+        other = crawl.pages.get(queue.pop(0))
+        if other is None or _same_page(other.final_url) in pages or other.status is None \
+                or not 200 <= other.status < 300:
+            continue
+        found = own_list(column, other.lists, crawl.links_of(other), other.dates, today)
+        pages[_same_page(other.final_url)] = (other, found)
+        if found is not None and found.key:
+            queue += [u for u in found.pagers if u.startswith(base) or "dataproxy" in u]
+    lists = [found for _, found in pages.values() if found is not None]
+    items: dict[str, str] = {}
+    for found in lists:
+        for url, title in found.items:
+            items.setdefault(url, title)
+    hits = [hit for found in lists for hit in found.dates]
+    dates = tuple(hit.date for hit in hits)
     latest = max(dates, default=None)
+    count = max(len(items) or len(dates), (first.total or 0) if first is not None else 0)
     title, url = "", ""
-    for target, link in items.items():
-        article = crawl.pages.get(target)
-        if article is not None and latest is not None and any(d.date == latest for d in article.dates):
-            title, url = link.text, target
-            break
+    newest = next((hit for hit in hits if hit.date == latest), None)
+    if newest is not None and newest.item:
+        title, url = items.get(newest.item, ""), newest.item
     if latest is not None and not title:
-        hit = next(d for p in pages for d in p.dates if d.source == "list-item" and d.date == latest)
-        title = hit.snippet
-    return Contents(tuple(p.final_url for p in pages), len(items) or len(dates), dates,
-                    latest, title, url)
+        for target, text in items.items():
+            article = crawl.pages.get(target)
+            if article is not None and any(d.date == latest for d in article.dates):
+                title, url = text, target
+                break
+    if latest is not None and not title and newest is not None:
+        title = newest.snippet
+    return Contents(tuple(p.final_url for p, _ in pages.values()), count, dates, latest, title, url,
+                    first.key if first is not None else "", first.heading if first is not None else "",
+                    first.reason if first is not None else "")
 
 
 def judged_year(today: date, deadline: str) -> tuple[int, date]:
@@ -271,7 +304,9 @@ def _offsite(probe: Probe, best: Candidate, today: date) -> Contents:
     latest = date.fromisoformat(detail["latest"]) if detail.get("latest") else None
     dates = tuple(day for d in detail.get("dates", ()) if (day := date.fromisoformat(d)) <= today)
     return Contents(tuple(detail.get("list_pages", (best.url,))), int(detail.get("items", 0)), dates, latest,
-                    str(detail.get("latest_title", "")), str(detail.get("latest_url", "")))
+                    str(detail.get("latest_title", "")), str(detail.get("latest_url", "")),
+                    str(detail.get("list", "")), str(detail.get("list_heading", "")),
+                    str(detail.get("list_reason", "")))
 
 
 def offsite_column(snap: SiteSnapshot, req: RequirementInfo) -> str | None:
@@ -316,8 +351,14 @@ def _judge_contents(req: RequirementInfo, today: date, contents: Contents, found
                     metrics: dict[str, Any], params: dict[str, Any]) -> Verdict:
     latest = contents.latest.isoformat() if contents.latest else ""
     metrics = {**metrics, "examined": 1, "items": contents.items, "list_pages": len(contents.list_pages),
-               "latest": latest, "latest_title": contents.latest_title}
+               "latest": latest, "latest_title": contents.latest_title, "list": contents.list_key,
+               "list_heading": contents.list_heading, "list_reason": contents.list_reason}
     evidence = [found]
+    if contents.list_key:
+        heading = f" “{contents.list_heading}”" if contents.list_heading else ""
+        evidence.append(Evidence(url=contents.list_pages[0], source=found.url, text=contents.list_heading or None,
+                                 detail=f"column list {contents.list_key}{heading}: {contents.list_reason}; "
+                                        f"{contents.items} items on {len(contents.list_pages)} list pages"))
     if contents.latest is not None:
         evidence.append(Evidence(url=contents.latest_url or found.url, source=found.url, detail="latest item",
                                  text=contents.latest_title, actual=latest))

@@ -5,7 +5,10 @@ HTTP redirect recorded as another crawled page, or a meta refresh / script
 location on a page without dates. When the homepage shows no date (navigation
 only), its direct sub-pages (crawled pages it links to) are judged instead, as
 the national rule does. Dates later than the snapshot's day plus one (time
-zones) are ignored. Pure: no I/O, no clock.
+zones) are ignored. On each page the date a reader sees (list rows, the
+labelled header date) wins over <meta name="PubDate"> and similar, which
+counts only on a page that shows no date (the metrics keep a disagreeing meta
+date as meta_latest). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -60,8 +63,23 @@ def subpages(snap: SiteSnapshot, chain: tuple[Page, ...]) -> tuple[Page, ...]:
     return tuple(p for p in snap.pages if p.url in linked and p not in chain and answered(p))
 
 
+VISIBLE = frozenset({"list-item", "header"})
+
+
+def shown_dates(page: Page, today: date) -> list[DateHit]:
+    """The dates a page is judged by: what a reader sees (list rows, the labelled header date) when it
+    shows any, else its meta tags (PubDate…), else its text; never after today (plus the time-zone slack).
+    A meta date stays recorded on the page (and in the metrics) when the visible one disagrees."""
+    valid = [hit for hit in page.dates if hit.date <= today + FUTURE_SLACK]
+    for wanted in (VISIBLE, frozenset({"meta"})):
+        chosen = [hit for hit in valid if hit.source in wanted]
+        if chosen:
+            return chosen
+    return valid
+
+
 def _dated(pages: tuple[Page, ...], today: date) -> list[tuple[Page, DateHit]]:
-    return [(p, hit) for p in pages for hit in p.dates if hit.date <= today + FUTURE_SLACK]
+    return [(p, hit) for p in pages for hit in shown_dates(p, today)]
 
 
 @check(
@@ -119,7 +137,10 @@ def freshness_homepage(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict
     page, hit = max(hits, key=lambda found: found[1].date)
     age = max((today - hit.date).days, 0)
     metrics = {"latest": hit.date.isoformat(), "age_days": age, "source": source,
-               "pages_considered": len(considered), "max_age_days": max_age}
+               "pages_considered": len(considered), "max_age_days": max_age, "date_source": hit.source}
+    meta = max((h.date for h in page.dates if h.source == "meta" and h.date <= today + FUTURE_SLACK), default=None)
+    if meta is not None and meta != hit.date:
+        metrics["meta_latest"] = meta.isoformat()   # the page's <meta> date, which the visible date overrides
     evidence = (Evidence(url=page.url, detail=hit.date.isoformat(), text=hit.snippet or None),)
     stale = age > max_age
     key = ("stale" if stale else "fresh") + ("_subpages" if source == "subpages" else "")

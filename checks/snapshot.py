@@ -46,6 +46,21 @@ class DateHit:
     date: date
     source: str                           # list-item | meta | header | text
     snippet: str = ""
+    block: str = ""                       # list-item dates: the ListBlock.key of the item's list
+    item: str = ""                        # list-item dates: the item's link URL ("" unknown)
+
+
+@dataclass(frozen=True, slots=True)
+class ListBlock:
+    """One list of dated items on a page, as the crawl found it (spiders/lists.py)."""
+
+    key: str                              # "L1", "L2"… in document order
+    region: str = "body"                  # body | side | nav | header | footer
+    heading: str = ""                     # the box title above the list
+    items: int = 0                        # dated rows on the page
+    pager: bool = False                   # a pager belongs to it
+    total: int | None = None              # records the list says it has in all (Hanweb totalrecord)
+    widget: bool = False                  # a 最新/热点/排行/相关/滚动 box or ticker
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +76,7 @@ class Page:
     title: str = ""
     redirect_chain: tuple[str, ...] = ()
     dates: tuple[DateHit, ...] = ()
+    lists: tuple[ListBlock, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +86,7 @@ class Link:
     tag: str                              # a | iframe | img | script | link | ...
     text: str = ""
     context: str = "body"                 # nav | subnav | list | body | footer
+    block: str = ""                       # the ListBlock.key it is an item or pager link of
 
 
 @dataclass(frozen=True, slots=True)

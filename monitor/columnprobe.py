@@ -3,10 +3,12 @@ probes, read by the footer check; see monitor.footerprobe) and the content
 of a required column that lives on another host (`column` probes, read by
 column:<requirement>), which the crawl does not fetch.
 
-A column probe fetches the column page and its pagination pages (same
-directory, pager links, at most MAX_LIST_PAGES) and records in its detail:
-items (distinct list links), dates (list-item dates, ISO, not in the future),
-latest, latest_title, latest_url ("" unknown), list_pages (URLs).
+A column probe fetches the column page and the list pages its own list's
+pager leads to (checks.lists decides which list is the column's; same
+directory or dataproxy.jsp, at most MAX_LIST_PAGES) and records in its detail:
+items (distinct items of that list), dates (its list-item dates, ISO, not in
+the future), latest, latest_title, latest_url ("" unknown), list_pages (URLs),
+list, list_heading, list_reason (the list judged on the first page and why).
 
 Probes go through monitor.fetch (so through monitor.resolver and the allowed
 networks) and never raise for network outcomes (the fetch layer maps them).
@@ -15,12 +17,12 @@ networks) and never raise for network outcomes (the fetch layer maps them).
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
-from checks.snapshot import Probe
+from checks.lists import OwnList, own_list
+from checks.snapshot import DateHit, Link, ListBlock, Probe
 from monitor.config import Crawl
 from monitor.fetch import Fetcher
 from monitor.footerprobe import FOOTER_KIND, ITEMS, footer_items, probe_footer  # noqa: F401  (the footer probe)
@@ -32,38 +34,43 @@ log = logging.getLogger(__name__)
 
 COLUMN_KIND = "column"
 MAX_LIST_PAGES = 5
-_PAGER = re.compile(r"^(下一页|下页|尾页|末页|\d{1,3})$")
 
 
-def _list_page(html: str, url: str, today: date) -> tuple[dict[str, str], list[date], list[str]]:
-    """(item url -> title, list-item dates, pager URLs in the same directory) of one list page."""
+def _list_page(html: str, url: str, column: str, today: date) -> OwnList | None:
+    """The column's own list on one of its list pages (checks.lists, the rule the column check uses)."""
     page = extract(html, url, today=today)
-    folder = url.rsplit("/", 1)[0] + "/"
-    pagers = [link.url for link in page.links if link.tag == "a" and link.url.startswith(folder)
-              and _PAGER.match(link.text.strip())]
-    items = {link.url: link.text for link in page.links
-             if link.tag == "a" and link.context == "list" and link.url not in pagers}
-    return items, [d.date for d in page.dates if d.source == "list-item" and d.date <= today], pagers
+    links = [Link(url, link.url, link.tag, link.text, link.context, link.block) for link in page.links]
+    dates = [DateHit(d.date, d.source, d.snippet, d.block, d.item) for d in page.dates]
+    blocks = [ListBlock(b.key, b.region, b.heading, b.items, b.pager, b.total, b.widget) for b in page.lists]
+    return own_list(column, blocks, links, dates, today)
 
 
 async def probe_column(fetcher: Fetcher, url: str, clock: Callable[[], datetime]) -> Probe:
-    """Fetch a column page on another host and its pagination; record what the check needs."""
+    """Fetch a column page on another host and the list pages its own list's pager leads to (at most
+    MAX_LIST_PAGES); record what the check needs, and which list was judged."""
     today = clock().date()
     first = await fetcher.fetch(url)
     probe = probe_from(COLUMN_KIND, url, first, clock())
     if not first.ok:
         return probe
+    column = first.final_url
+    folder = column.rsplit("/", 1)[0] + "/"
     items: dict[str, str] = {}
-    dates: list[date] = []
-    pages = [first.final_url]
+    hits: list[DateHit] = []
+    pages = [column]
     queue: list[str] = []
     outcome = first
+    chosen: OwnList | None = None
     while True:
-        found, days, pagers = _list_page(outcome.text(), outcome.final_url, today)
-        items.update(found)
-        dates += days
-        queue += [p for p in dict.fromkeys(pagers) if p not in pages and p not in queue and p.rstrip("/") != url.rstrip("/")
-                  and not p.endswith(("/index.html", "/index.htm", "/index.shtml"))]
+        found = _list_page(outcome.text(), outcome.final_url, column, today)
+        if found is not None:
+            chosen = chosen or found
+            for item, title in found.items:
+                items.setdefault(item, title)
+            hits += found.dates
+            queue += [p for p in found.pagers if p not in pages and p not in queue
+                      and (p.startswith(folder) or "dataproxy" in p) and p.rstrip("/") != column.rstrip("/")
+                      and not p.endswith(("/index.html", "/index.htm", "/index.shtml"))]
         if not queue or len(pages) >= MAX_LIST_PAGES:
             break
         next_url = queue.pop(0)
@@ -71,10 +78,17 @@ async def probe_column(fetcher: Fetcher, url: str, clock: Callable[[], datetime]
         pages.append(next_url)
         if not outcome.ok:
             break
+    dates = [hit.date for hit in hits]
     latest = max(dates, default=None)
-    detail = {"items": len(items) or len(dates), "dates": sorted({d.isoformat() for d in dates}),
-              "latest": latest.isoformat() if latest else "", "latest_title": "", "latest_url": "",
-              "list_pages": pages}
+    newest = next((hit for hit in hits if hit.date == latest), None)
+    total = chosen.total if chosen is not None and chosen.total else 0
+    detail = {"items": max(len(items) or len(dates), total), "dates": sorted({d.isoformat() for d in dates}),
+              "latest": latest.isoformat() if latest else "",
+              "latest_title": items.get(newest.item, "") if newest is not None else "",
+              "latest_url": newest.item if newest is not None else "", "list_pages": pages,
+              "list": chosen.key if chosen is not None else "",
+              "list_heading": chosen.heading if chosen is not None else "",
+              "list_reason": chosen.reason if chosen is not None else ""}
     return replace(probe, detail={**probe.detail, **detail})
 
 

@@ -151,6 +151,7 @@ class PageRow(Base):
     body_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     depth: Mapped[int] = mapped_column(sa.Integer)
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lists: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, nullable=True)  # list blocks, None: none
 
 
 class PageDateRow(Base):
@@ -161,6 +162,8 @@ class PageDateRow(Base):
     date: Mapped[date] = mapped_column(sa.Date)
     source: Mapped[str] = mapped_column(sa.String(16))
     snippet: Mapped[str] = mapped_column(sa.Text)
+    block: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)   # list-item dates: ListBlock key
+    item: Mapped[str | None] = mapped_column(sa.Text, nullable=True)          # list-item dates: the item's URL
 
 
 class LinkRow(Base):
@@ -175,6 +178,7 @@ class LinkRow(Base):
     tag: Mapped[str] = mapped_column(sa.String(16))
     text: Mapped[str] = mapped_column(sa.Text)
     context: Mapped[str] = mapped_column(sa.String(16))
+    block: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)   # the ListBlock key it belongs to
 
 
 class CrawlEventRow(Base):

@@ -31,7 +31,8 @@ PAGE_BATCH = 500
 LINK_BATCH = 5000
 INT_MAX = 2**31 - 1
 _PAGES, _DATES, _LINKS, _EVENTS = (Base.metadata.tables[name] for name in ("page", "page_date", "link", "crawl_event"))
-_LIMITS = {"fetch_kind": 32, "encoding": 64, "body_sha256": 64, "source": 16, "tag": 16, "context": 16, "kind": 32}
+_LIMITS = {"fetch_kind": 32, "encoding": 64, "body_sha256": 64, "source": 16, "tag": 16, "context": 16, "kind": 32,
+           "block": 16}
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def _dates(value: Any) -> list[dict[str, Any]]:
     for hit in value if isinstance(value, list) else ():
         try:
             hits.append({"date": date.fromisoformat(hit["date"]), "source": _text(hit.get("source", ""), "source"),
-                         "snippet": _text(hit.get("snippet", ""))})
+                         "snippet": _text(hit.get("snippet", "")),
+                         "block": _text(hit.get("block") or "", "block") or None, "item": _text(hit.get("item") or "") or None})
         except (TypeError, ValueError, KeyError, AttributeError):
             continue  # one bad date does not lose the page
     return hits
@@ -124,14 +126,29 @@ def _page(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
            "content_type": _text(data.get("content_type", "")), "encoding": _text(data.get("encoding", ""), "encoding"),
            "size": _int(data.get("size", 0), "size"), "title": _text(data.get("title", "")),
            "body_sha256": _text(data.get("body_sha256", ""), "body_sha256") or None,
-           "depth": _int(data.get("depth", 0), "depth"), "fetched_at": _when(data.get("fetched_at"))}
+           "depth": _int(data.get("depth", 0), "depth"), "fetched_at": _when(data.get("fetched_at")),
+           "lists": _lists(data.get("lists"))}
     return row, _dates(data.get("dates"))
+
+
+_LIST_FIELDS = {"key": str, "region": str, "heading": str, "items": int, "pager": bool, "total": int, "widget": bool}
+
+
+def _lists(value: Any) -> list[dict[str, Any]] | None:
+    """A page's list blocks as stored (JSON), only the known fields of the right types; None for none."""
+    blocks = []
+    for block in value if isinstance(value, list) else ():
+        if isinstance(block, dict) and isinstance(block.get("key"), str):
+            blocks.append({k: (v[:200] if isinstance(v, str) else v) for k, v in block.items()
+                           if k in _LIST_FIELDS and isinstance(v, _LIST_FIELDS[k])})
+    return blocks or None
 
 
 def _link(data: dict[str, Any]) -> dict[str, Any]:
     return {"source_url": _url(data["source_url"], "source_url"), "target_url": _url(data["target_url"], "target_url"),
             "tag": _text(data["tag"], "tag"), "text": _text(data.get("text", "")),
-            "context": _text(data.get("context", "body"), "context")}
+            "context": _text(data.get("context", "body"), "context"),
+            "block": _text(data.get("block") or "", "block") or None}
 
 
 def _event(data: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from checks.base import Evidence, Result, Severity, Status
-from checks.snapshot import DateHit, DnsAnswer, History, Link, LinkTarget, Page, Probe, SiteInfo, SiteSnapshot
+from checks.snapshot import (DateHit, DnsAnswer, History, Link, LinkTarget, ListBlock, Page, Probe, SiteInfo,
+                             SiteSnapshot)
 from monitor.db import (CheckResultRow, DnsAnswerRow, LinkRow, LinkTargetRow, NotificationRow, PageDateRow, PageRow,
                         ProbeRow, RunRow, RunSiteRow, SchedulerJobRow, SiteRow, StorageError)
 from monitor.linkcheck import KnownPage, TargetToCheck
@@ -278,30 +279,33 @@ def _crawl(session: Session, run_id: str, site_id: str
     of_site = (PageRow.run_id == run_id, PageRow.site_id == site_id)
     page_rows = session.execute(sa.select(PageRow.id, PageRow.url, PageRow.final_url, PageRow.status,
                                           PageRow.fetch_kind, PageRow.depth, PageRow.content_type, PageRow.encoding,
-                                          PageRow.size, PageRow.title, PageRow.redirect_chain)
+                                          PageRow.size, PageRow.title, PageRow.redirect_chain, PageRow.lists)
                                 .where(*of_site).order_by(PageRow.id)).all()
     if not page_rows:
         return (), (), {}
     dates: dict[int, list[DateHit]] = {}
-    for page_id, day, source, snippet in session.execute(
-            sa.select(PageDateRow.page_id, PageDateRow.date, PageDateRow.source, PageDateRow.snippet)
+    for page_id, day, source, snippet, block, item in session.execute(
+            sa.select(PageDateRow.page_id, PageDateRow.date, PageDateRow.source, PageDateRow.snippet,
+                      PageDateRow.block, PageDateRow.item)
             .join(PageRow, PageDateRow.page_id == PageRow.id).where(*of_site).order_by(PageDateRow.id)):
-        dates.setdefault(page_id, []).append(DateHit(date=day, source=source, snippet=snippet))
+        dates.setdefault(page_id, []).append(DateHit(date=day, source=source, snippet=snippet, block=block or "",
+                                                     item=item or ""))
     pages = tuple(Page(url=p.url, final_url=p.final_url, status=p.status, fetch_kind=p.fetch_kind, depth=p.depth,
                        content_type=p.content_type, encoding=p.encoding, size=p.size, title=p.title,
-                       redirect_chain=tuple(p.redirect_chain), dates=tuple(dates.get(p.id, ())))
+                       redirect_chain=tuple(p.redirect_chain), dates=tuple(dates.get(p.id, ())),
+                       lists=_lists(p.lists))
                   for p in page_rows)
     url_of = {p.id: p.url for p in page_rows}
     link_rows = session.execute(sa.select(LinkRow.source_page_id, LinkRow.target_url, LinkRow.tag, LinkRow.text,
-                                          LinkRow.context)
+                                          LinkRow.context, LinkRow.block)
                                 .where(LinkRow.run_id == run_id, LinkRow.site_id == site_id)
                                 .order_by(LinkRow.id).execution_options(yield_per=5000))
     # One string object per distinct value: most links repeat the same few targets, texts and tags.
     same: dict[str, str] = {}
     links = tuple(Link(source_url=url_of[source], target_url=same.setdefault(target, target),
                        tag=same.setdefault(tag, tag), text=same.setdefault(text, text),
-                       context=same.setdefault(context, context))
-                  for source, target, tag, text, context in link_rows)
+                       context=same.setdefault(context, context), block=same.setdefault(block, block) if block else "")
+                  for source, target, tag, text, context, block in link_rows)
     linked = sa.select(LinkRow.target_url).where(LinkRow.run_id == run_id, LinkRow.site_id == site_id)
     targets = {url: LinkTarget(url=url, outcome=outcome, http_status=status, attempts=attempts, final_url=final,
                                detail=detail)
@@ -310,6 +314,13 @@ def _crawl(session: Session, run_id: str, site_id: str
                              LinkTargetRow.attempts, LinkTargetRow.final_url, LinkTargetRow.detail)
                    .where(LinkTargetRow.run_id == run_id, LinkTargetRow.url.in_(linked)))}
     return pages, links, targets
+
+
+def _lists(stored: Any) -> tuple[ListBlock, ...]:
+    """A page's list blocks from their stored JSON (unknown fields ignored)."""
+    names = ("key", "region", "heading", "items", "pager", "total", "widget")
+    return tuple(ListBlock(**{k: v for k, v in block.items() if k in names}) for block in stored or ()
+                 if isinstance(block, dict) and "key" in block)
 
 
 def _result_row(run_id: str, site_id: str, r: Result) -> dict[str, Any]:

@@ -9,10 +9,23 @@ which elements are footer), copyright lines, "今天是…星期日" clocks, dat
 `today`, before 1990, and impossible ones. Digits need delimiters (2022-06-20,
 2022年6月20日, 2022/06/20, 2022.06.20) so phone numbers and document ids are
 not dates; a bare 8-digit 20220620 counts only in a meta tag or after a label
-(发布日期：). A date without a year (06-20, [6-20], 6月20日) takes the latest
-year that does not put it after `today` (in a list row, the year in its link's
-URL, /202206/t20220620_1.html, comes first), and counts only in a list row, a
-date element or after a label, never in running text.
+(发布日期：).
+
+Dates in context:
+- A list row's date is the one in its own element, cell or span, or at the
+  row's edge (after a separator, before a time of day, or bracketed); a date
+  inside the words of a headline (`3月23日开始报名`, 关于2024年3月…的通知) is not
+  the item's date: it is a text date when it has a year, nothing when not.
+- A label names a publication date (发布日期：, 发布时间：, 时间：); an event's
+  label (报名时间：, 培训时间：) does not, so a timetable stays text.
+- A date without a year (10-09, [10-09], 10月9日) counts only in a list row, a
+  date element or after a label, never in running text. Its year comes from
+  the item's link URL (/202310/t20231009_1.html, /art/2023/10/9/art_1_2.html,
+  /2023-10/09/…: the year that puts the date nearest the URL's date; a date
+  that would then be after `today` is dropped), else from the nearest full
+  date in the same list, else it is the latest year not after `today`.
+- `latest` prefers what a reader sees (list rows, the labelled header date)
+  over meta tags, and meta over running text.
 """
 
 from __future__ import annotations
@@ -29,7 +42,8 @@ from lxml.etree import _Element as Element
 
 from spiders.items import DateHit
 
-__all__ = ["MIN_DATE", "SOURCES", "DateScan", "find_dates", "latest", "scan_dates"]
+__all__ = ["MIN_DATE", "SOURCES", "VISIBLE", "DateScan", "find_dates", "item_of", "latest", "list_of",
+           "scan_dates"]
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +63,16 @@ _DATE = re.compile(r"""(?=[\d\[(【（〔])(?:
   | (?<![\d年])(?P<zm>\d{1,2})\s*月\s*(?P<zd>\d{1,2})\s*日
   | (?<![\d\-/.:])(?P<sm>\d{2})[-/](?P<sd>\d{2})(?![\d\-/.:]) )
 """, re.VERBOSE)
-_URL_DAY = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_]?(\d{1,2})[-/_]?(\d{1,2})(?!\d)")
-_URL_MONTH = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_]?(\d{2})(?!\d)")
+_URL_DATES = (re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)"),                  # t20231009_1
+              re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_](\d{1,2})[-/_](\d{1,2})(?!\d)"),     # /2023/10/9/
+              re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_]?(\d{2})(?!\d)"))                     # /202310/
 _COMPACT = re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)")
 _LABEL = re.compile(r"(?:(?:发布|更新|修改|成文|印发|发文|公开|生成|创建|录入|发表|上传|信息)(?:日期|时间)\s*[:：]?"
-                    r"|(?:日期|时间)\s*[:：]|(?:发布|更新|发表)于)\s*[\[(【]?\s*$")
+                    r"|(?<![\u4e00-\u9fff])(?:日期|时间)\s*[:：]|(?:发布|更新|发表)于)\s*[\[(【]?\s*$")
+_EDGE = " \t\r\n\xa0\u3000[]()【】（）〔〕|｜·•-—–_:："
+_OPENING = "[(【（〔"
+_CLOSING = "])】）〕"
+_TIME = re.compile(r"\s*\d{1,2}:\d{2}(?::\d{2})?")
 _CLOCK_BEFORE = re.compile(r"(?:今天|今日|当前时间|现在|北京时间)\s*(?:是|为)?\s*[:：]?\s*$")
 _CLOCK_AFTER = re.compile(r"\s*(?:星期|礼拜|周[一二三四五六日天]|农历)")
 _COPYRIGHT = re.compile(r"©|\(c\)|copyright|版权所有", re.IGNORECASE)
@@ -75,6 +94,7 @@ Zone = Callable[[Element], str]
 class DateScan:
     hits: tuple[DateHit, ...]
     rows: frozenset[Element]    # list rows (li/tr/dd/dt/p) and links that a list-item date belongs to
+    row_of: tuple[Element | None, ...] = ()   # for each hit, the row of a list-item date (else None)
 
 
 def find_dates(root: Element, *, today: date, zone: Zone | None = None) -> tuple[DateHit, ...]:
@@ -92,15 +112,23 @@ def scan_dates(root: Element, *, today: date, zone: Zone | None = None) -> DateS
     return _Scan(root, today, zone).run()
 
 
-def latest(dates: Iterable[DateHit]) -> date | None:
-    """The page's latest date: from meta, header and list rows when it has any, else from its text.
+VISIBLE = frozenset({"list-item", "header"})
 
-    Dates in running text (deadlines, events, cited documents) say least about
-    when the page changed, so they count only on a page that has nothing better.
+
+def latest(dates: Iterable[DateHit]) -> date | None:
+    """The page's latest date: what a reader sees (list rows, the labelled header date) when the
+    page shows any, else its meta tags, else its text.
+
+    A CMS's <meta name="PubDate"> is often the time the page was regenerated,
+    not published, so the visible date wins; dates in running text (deadlines,
+    events, cited documents) say least and count only on a page with nothing better.
     """
     hits = list(dates)
-    strong = [h.date for h in hits if h.source != "text"]
-    return max(strong or [h.date for h in hits], default=None)
+    for wanted in (VISIBLE, frozenset({"meta"})):
+        chosen = [h.date for h in hits if h.source in wanted]
+        if chosen:
+            return max(chosen)
+    return max((h.date for h in hits), default=None)
 
 
 class _Scan:
@@ -114,7 +142,7 @@ class _Scan:
         self._row_of: dict[Element, Element | None] = {}
 
     def run(self) -> DateScan:
-        found: list[tuple[date, str, int, int]] = []
+        found: list[Found] = []
         for match in _DATE.finditer(self.full):
             judged = self._judge(match)
             if judged is not None:
@@ -123,12 +151,16 @@ class _Scan:
             if _LABEL.search(self.full, max(0, match.start() - 16), match.start()):
                 day = _valid(int(match.group(1)), int(match.group(2)), int(match.group(3)), self.today)
                 if day is not None:
-                    found.append((day, "header", match.start(), match.end()))
-        hits = list(dict.fromkeys(_meta_dates(self.root, self.today)))
-        hits += [DateHit(day, source, _snippet(self.full, start, end)) for day, source, start, end in _cap(found)]
-        return DateScan(tuple(hits), frozenset(self.rows))
+                    found.append((day, "header", match.start(), match.end(), None, True, False))
+        _years_from_lists(found, self.today)
+        meta = list(dict.fromkeys(_meta_dates(self.root, self.today)))
+        kept = _cap(found)
+        full = self.full
+        hits = meta + [DateHit(f[0], f[1], _snippet(full, f[2], f[3])) for f in kept]
+        rows = (None,) * len(meta) + tuple(f[4] for f in kept)
+        return DateScan(tuple(hits), frozenset(self.rows), rows)
 
-    def _judge(self, match: re.Match[str]) -> tuple[date, str, int, int] | None:
+    def _judge(self, match: re.Match[str]) -> Found | None:
         day = _date_of(match, self.today)
         if day is None:
             return None
@@ -137,21 +169,32 @@ class _Scan:
         element, before = self.owners[index]
         if (self.zone is not None and self.zone(element) == "footer") or _is_chrome(self.full, start, end):
             return None
+        yearless = match.group("y") is None
         row = None
         if _LABEL.search(self.full, max(0, start - 16), start):
             source = "header"
         elif (row := self._row(element, before)) is not None:
-            source = "list-item"
+            offset = self.starts[index]
+            own = _own_date(self.texts[index], start - offset, end - offset)
+            if own or (own is None and not (before is None and _in_link(element))):
+                source = "list-item"
+            else:  # words of a headline: a text date, never the item's
+                source, row = "text", None
         else:
             source = "header" if _date_element(element) else "text"
-        if match.group("y") is None and (source == "text" or (
+        if yearless and (source == "text" or (
                 match.group("sm") and self.texts[index].strip(_BRACKETS) != match.group(0))):
             return None
+        unresolved = False
         if row is not None:
             self.rows.add(row)
-            if match.group("y") is None:
-                day = _year_from_links(row, day, self.today)
-        return day, source, start, end
+            if yearless:
+                from_url = _year_from_links(row, day, self.today)
+                if from_url is None:
+                    return None     # the item's URL dates it after today
+                unresolved = from_url is day
+                day = from_url
+        return day, source, start, end, row, not yearless, unresolved
 
     def _row(self, element: Element, before: Element | None) -> Element | None:
         """The link beside the date, or the short list row (with a link) the date is in."""
@@ -165,16 +208,112 @@ class _Scan:
         return self._row_of[element]
 
 
-def _year_from_links(row: Element, inferred: date, today: date) -> date:
-    """A yearless list date takes the year its row's link URL carries (/202206/t20220620_1.html)."""
+Found = tuple[date, str, int, int, "Element | None", bool, bool]
+"""A date found: (day, source, start, end, its list row or None, written with its year, year-less and its
+item's URL carries no date — the year is a guess)."""
+
+
+def _own_date(text: str, start: int, end: int) -> bool | None:
+    """Whether a date in a list row is the item's date: alone in its element, cell or span, or at the
+    row's edge (at the end after a separator, before a time of day, or bracketed) rather than inside
+    a headline's words. None: a bracketed date opening a longer text, the item's unless in a link."""
+    if end > len(text):
+        return False
+    if start == 0 and end == len(text):
+        return True
+    time = _TIME.match(text, end)
+    tail = text[time.end() if time else end:].strip(_EDGE)
+    head = text[:start].rstrip(_EDGE)
+    if not head and not tail:
+        return True
+    bracketed = (start > 0 and text[start - 1] in _OPENING) or (end < len(text) and text[end] in _CLOSING)
+    if not tail and (bracketed or (start > 0 and text[start - 1] in _EDGE)):
+        return True
+    return None if not head and bracketed else False
+
+
+def _in_link(element: Element) -> bool:
+    """The element is a link or inside one (its text is a headline's)."""
+    return element.tag == "a" or any(a.tag == "a" for _, a in zip(range(3), element.iterancestors()))
+
+
+def _year_from_links(row: Element, inferred: date, today: date) -> date | None:
+    """A year-less list date takes the year that puts it nearest the date its row's link URL carries
+    (/202310/t20231009_1.html, /art/2023/10/9/…); `inferred` itself when no URL carries a date;
+    None when the URL's year puts it after `today`."""
     links = [row] if row.tag == "a" else list(row.iter("a"))
     for href in (a.get("href") or "" for a in links):
-        for pattern, needs_day in ((_URL_DAY, True), (_URL_MONTH, False)):
-            for found in pattern.finditer(href):
-                year, month = int(found.group(1)), int(found.group(2))
-                if month == inferred.month and (not needs_day or int(found.group(3)) == inferred.day):
-                    return _valid(year, month, inferred.day, today) or inferred
+        anchor = _url_date(href, inferred.month)
+        if anchor is not None:
+            nearest = _nearest(inferred.month, inferred.day, anchor)
+            return nearest if nearest is not None and MIN_DATE <= nearest <= today else None
     return inferred
+
+
+def _url_date(href: str, month: int) -> date | None:
+    """The date a URL carries (day precision, or the middle of its month); one in `month` first."""
+    dates = []
+    for pattern in _URL_DATES:
+        for found in pattern.finditer(href):
+            try:
+                dates.append(date(int(found.group(1)), int(found.group(2)),
+                                  int(found.group(3)) if found.lastindex == 3 else 15))
+            except ValueError:
+                continue
+    return next((d for d in dates if d.month == month), dates[0] if dates else None)
+
+
+def _nearest(month: int, day: int, anchor: date) -> date | None:
+    """The `month`-`day` nearest `anchor`: in its year, the one before or the one after."""
+    options = []
+    for year in (anchor.year - 1, anchor.year, anchor.year + 1):
+        try:
+            options.append(date(year, month, day))
+        except ValueError:
+            continue
+    return min(options, key=lambda d: abs((d - anchor).days), default=None)
+
+
+def _years_from_lists(found: list[Found], today: date) -> None:
+    """A year-less list date whose URL says nothing takes its year from the nearest full date of its list."""
+    guesses = [i for i, f in enumerate(found) if f[6] and f[4] is not None]
+    if not guesses:
+        return
+    by_list: dict[Element | None, list[Found]] = {}
+    for f in found:
+        if f[5] and f[4] is not None:
+            by_list.setdefault(list_of(f[4]), []).append(f)
+    for i in guesses:
+        guess = found[i]
+        peers = by_list.get(list_of(guess[4]))  # type: ignore[arg-type]
+        if not peers:
+            continue
+        anchor = min(peers, key=lambda p: abs(p[2] - guess[2]))[0]
+        nearest = _nearest(guess[0].month, guess[0].day, anchor)
+        if nearest is not None and MIN_DATE <= nearest <= today:
+            found[i] = (nearest, *guess[1:])
+
+
+def item_of(row: Element) -> Element:
+    """The list item a date's row stands for: the li/tr/dd/dt/p around a link beside its date, else the row."""
+    if row.tag != "a":
+        return row
+    node = row.getparent()
+    for _ in range(3):
+        if node is None:
+            break
+        if node.tag in ROW_TAGS:
+            return node
+        node = node.getparent()
+    return row
+
+
+def list_of(row: Element) -> Element | None:
+    """The element holding a list's items (the table, for rows of a tbody)."""
+    parent = item_of(row).getparent()
+    if parent is not None and parent.tag in ("tbody", "thead"):
+        parent = parent.getparent()
+    return parent
 
 
 def _enclosing_row(element: Element) -> Element | None:
@@ -225,7 +364,7 @@ def _is_chrome(text: str, start: int, end: int) -> bool:
     return bool(_COPYRIGHT.search(text, line_start, end))
 
 
-def _cap(found: list[tuple[date, str, int, int]]) -> list[tuple[date, str, int, int]]:
+def _cap(found: list[Found]) -> list[Found]:
     """At most MAX_HITS dates: all header ones and the latest others, in page order."""
     if len(found) <= MAX_HITS:
         return found

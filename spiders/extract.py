@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from lxml import etree
@@ -35,7 +35,8 @@ from lxml.etree import _Element as Element
 
 from monitor.htmltext import as_browsers_read, not_found
 from spiders.dates import scan_dates
-from spiders.items import DateHit
+from spiders.items import DateHit, ListBlock
+from spiders.lists import Lists, expand_datastores, pager_anchor
 from spiders.resources import css_urls, srcset_urls
 from spiders.urls import canonical, malformed
 
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 
 CONTEXTS = ("nav", "subnav", "list", "body", "footer")
 TAGS = ("a", "area", "iframe", "frame", "img", "script", "link", "embed", "object", "source", "video", "audio",
-        "track", "css", "background", "meta-refresh", "js-location")
+        "track", "css", "background", "meta-refresh", "js-location", "pager")
 TEXT_MAX = 200
 TITLE_MAX = 300
 SHORT_LINK_TEXT = 10
@@ -75,6 +76,7 @@ class ExtractedLink:
     tag: str                    # one of TAGS
     text: str                   # visible text, else alt/title; at most TEXT_MAX characters
     context: str                # one of CONTEXTS
+    block: str = ""             # the list block (ListBlock.key) it is an item or pager link of
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class Extracted:
     not_found_text: bool        # title or short text says the page does not exist (soft-404 evidence)
     text_size: int              # characters of visible text, whitespace collapsed
     malformed: tuple[ExtractedLink, ...] = ()   # links meant for the web that name no URL (never followed)
+    lists: tuple[ListBlock, ...] = ()   # the page's list blocks (spiders/lists.py)
 
 
 EMPTY = Extracted("", (), (), None, None, False, 0)
@@ -124,7 +127,8 @@ def _parse(text: str) -> tuple[Element | None, bool]:
 
 def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -> Extracted:
     """Everything govmon reads from one page. `encoding` is the page's, for links' query text."""
-    root = parse(html)
+    expanded = expand_datastores(html)
+    root = parse(expanded)
     if root is None:
         return EMPTY
     page = canonical(base_url) or base_url
@@ -132,8 +136,13 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     regions = _Regions(root)
     scan = scan_dates(root, today=today, zone=regions.context_of)
     regions.rows = scan.rows
+    lists = Lists(scan.hits, scan.row_of)
+    keyed = bool(lists.keyed)
     found: list[tuple[Element, ExtractedLink]] = []
     broken: list[ExtractedLink] = []
+    anchor_urls: dict[Element, str] = {}
+    pager_anchors: list[Element] = []
+    pager_scripts: list[Element] = []
     refresh: str | None = None
     js_redirect: str | None = None
     decorated = _decorated(root)
@@ -149,19 +158,49 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
             if url is None:
                 broken.append(ExtractedLink(raw.strip(), tag, text[:TEXT_MAX], context))
                 continue
-            found.append((element, ExtractedLink(url, tag, text[:TEXT_MAX], context)))
+            key = lists.key_of(element) if keyed and context == "list" and tag == "a" else ""
+            found.append((element, ExtractedLink(url, tag, text[:TEXT_MAX], context, key)))
+            if tag == "a":
+                if context == "list" and element not in anchor_urls:
+                    anchor_urls[element] = url
+                elif len(text) <= 5 and pager_anchor(text, url):
+                    pager_anchors.append(element)
             if tag == "meta-refresh" and refresh is None and url != page and not _in_noscript(element):
                 refresh = url
-        if element.tag == "script" and not element.get("src") and js_redirect is None:
-            js_redirect = _top_level_redirect(element.text or "", base, encoding)
-    links = _with_fallback_nav(found)
+        if element.tag == "script" and not element.get("src"):
+            script = element.text or ""
+            if js_redirect is None:
+                js_redirect = _top_level_redirect(script, base, encoding)
+            if "createPageHTML" in script or "countPage" in script:
+                pager_scripts.append(element)
+    pager_keyed = lists.finish(zone=regions.zone_of, urls=anchor_urls,
+                               pager_anchors=pager_anchors, scripts=pager_scripts, page_url=page,
+                               datastores=expanded is not html)
+    links = _with_fallback_nav(_with_pagers(found, lists, pager_keyed, base, encoding))
     etree.strip_elements(root, "script", "style", "noscript", "template", with_tail=False)
     title = _title(root)
     body = root.find("body")
     shown = root if body is None else body
     text = _collapse(" ".join(shown.itertext()))
-    return Extracted(title, tuple(dict.fromkeys(links)), scan.hits, refresh, js_redirect,
-                     _says_not_found(title, text, shown, regions), len(text), tuple(dict.fromkeys(broken)))
+    return Extracted(title, tuple(dict.fromkeys(links)), lists.hits, refresh, js_redirect,
+                     _says_not_found(title, text, shown, regions), len(text),
+                     malformed=tuple(dict.fromkeys(broken)), lists=lists.blocks)
+
+
+def _with_pagers(found: list[tuple[Element, ExtractedLink]], lists: Lists, pager_keyed: set[Element], base: str,
+                 encoding: str) -> list[tuple[Element, ExtractedLink]]:
+    """The links with their pager's list block on pager links, and the pager pages generated for the
+    lists (createPageHTML, dataproxy.jsp) as links of tag "pager"."""
+    if not pager_keyed and not lists.pagers:
+        return found
+    keyed = [(element, replace(link, block=lists.keyed[element]) if element in pager_keyed and link.tag == "a"
+              else link) for element, link in found]
+    anchor = found[-1][0] if found else None
+    for raw, text, key in lists.pagers:
+        url = canonical(raw, base, query_encoding=encoding)
+        if url is not None and anchor is not None:
+            keyed.append((anchor, ExtractedLink(url, "pager", text, "body", key)))
+    return keyed
 
 
 class _Regions:
@@ -193,6 +232,10 @@ class _Regions:
     def context_of(self, element: Element) -> str:
         zone = self.zone.get(element, "body")
         return "body" if zone == "side" else zone
+
+    def zone_of(self, element: Element) -> str:
+        """The element's region as decided (side and header kept apart from body)."""
+        return self.zone.get(element, "body")
 
     def content_text(self, shown: Element) -> Iterator[str]:
         """The text under `shown` outside navigation, side menus and footer."""
@@ -454,7 +497,7 @@ def _with_fallback_nav(found: list[tuple[Element, ExtractedLink]]) -> list[Extra
         near_top = positions[0] <= len(found) * 0.4
         if near_top and len(positions) >= NAV_GROUP_MIN and short >= 0.8 * len(positions):
             for p in positions:
-                links[p] = ExtractedLink(links[p].url, links[p].tag, links[p].text, "nav")
+                links[p] = replace(links[p], context="nav")
             break
     return links
 

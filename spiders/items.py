@@ -15,6 +15,28 @@ class DateHit:
     date: date
     source: str                 # list-item | meta | header | text
     snippet: str = ""
+    block: str = ""             # list-item dates: the key of the list block (ListBlock.key) the item is in
+    item: str = ""              # list-item dates: the item's link URL (canonical), "" when it has none
+
+    def listed(self, block: str, item: str) -> DateHit:
+        """This hit with its list block and item URL. Copies the fields directly: the frozen dataclass
+        __init__ (one object.__setattr__ a field) costs more than reading the list row did."""
+        copy = object.__new__(DateHit)
+        copy.__dict__.update(self.__dict__, block=block, item=item)
+        return copy
+
+
+@dataclass(frozen=True)
+class ListBlock:
+    """One list of dated items on a page (a ul/ol/table/div/dl of repeated rows), see spiders/lists.py."""
+
+    key: str                    # stable per page: "L1", "L2"… in document order
+    region: str                 # body | side | nav | header | footer
+    heading: str = ""           # the box title above the list, when there is one ("" otherwise)
+    items: int = 0              # dated rows on this page
+    pager: bool = False         # a pager (下一页, createPageHTML, index_N.html, dataproxy) belongs to it
+    total: int | None = None    # records the list says it has in all (Hanweb <totalrecord>), else None
+    widget: bool = False        # a 最新/热点/排行/相关/滚动 box or ticker, never a column's own list
 
 
 @dataclass(frozen=True)
@@ -34,6 +56,7 @@ class PageRecord:
     body_sha256: str = ""
     dates: tuple[DateHit, ...] = ()
     detail: str = ""            # why a fetch failed, in words
+    lists: tuple[ListBlock, ...] = ()
 
     type: str = field(default="page", init=False)
 
@@ -46,9 +69,11 @@ class LinkRecord:
     # a area iframe frame (followed as pages); img (src, srcset, input type=image) script link embed object
     # source (picture/video/audio <source>) video (src, poster) audio track css (url()/@import in style
     # attributes and <style>) background (legacy attribute) meta-refresh js-location (incl. onclick, <select> options)
+    # pager (a list page URL a script generates: createPageHTML, Hanweb dataproxy.jsp)
     tag: str
     text: str = ""
     context: str = "body"       # nav | subnav | list | body | footer
+    block: str = ""             # the list block (ListBlock.key) the link is an item or pager of
 
     type: str = field(default="link", init=False)
 
@@ -69,5 +94,11 @@ class EventRecord:
 def to_json(record: PageRecord | LinkRecord | EventRecord) -> dict[str, Any]:
     data = asdict(record)
     if isinstance(record, PageRecord):
-        data["dates"] = [{**d, "date": d["date"].isoformat()} for d in data["dates"]]
+        data["dates"] = [_compact({**d, "date": d["date"].isoformat()}) for d in data["dates"]]
+        data["lists"] = [_compact(block) for block in data["lists"]]
     return data
+
+
+def _compact(data: dict[str, Any]) -> dict[str, Any]:
+    """Without the empty optional fields, so the file stays small."""
+    return {k: v for k, v in data.items() if v not in ("", None, False) or k in ("date", "source", "key")}

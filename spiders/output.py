@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
 from monitor.outcomes import FetchKind
-from spiders.items import EventRecord, LinkRecord, PageRecord
+from spiders.items import DateHit, EventRecord, LinkRecord, ListBlock, PageRecord
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,23 @@ class ProgressSource(Protocol):
     def sites_done(self) -> int: ...
 
 
+def _date(hit: DateHit) -> dict[str, Any]:
+    data: dict[str, Any] = {"date": hit.date.isoformat(), "source": hit.source, "snippet": hit.snippet}
+    if hit.block:
+        data["block"], data["item"] = hit.block, hit.item
+    return data
+
+
+def _block(block: ListBlock) -> dict[str, Any]:
+    """A list block without its default fields (most lists have no total and are no widget)."""
+    data: dict[str, Any] = {"key": block.key, "region": block.region, "items": block.items}
+    for name in ("heading", "pager", "total", "widget"):
+        value = getattr(block, name)
+        if value:
+            data[name] = value
+    return data
+
+
 def line(record: PageRecord | LinkRecord | EventRecord) -> str:
     """One JSONL line holding `items.to_json(record)`, "type" first.
 
@@ -56,7 +73,8 @@ def line(record: PageRecord | LinkRecord | EventRecord) -> str:
     """
     data = {"type": record.type, **{name: getattr(record, name) for name in _FIELDS[type(record)]}}
     if isinstance(record, PageRecord):
-        data["dates"] = [{"date": d.date.isoformat(), "source": d.source, "snippet": d.snippet} for d in record.dates]
+        data["dates"] = [_date(d) for d in record.dates]
+        data["lists"] = [_block(b) for b in record.lists]
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 

@@ -13,7 +13,10 @@ Crawl rules (monitor/demo/crawlmodel.py models the same):
   or an attachment is fetched and recorded but costs no page; fetches stop
   at FETCH_FACTOR × max_pages whatever they are);
 - a page's a/area/iframe/frame links in scope are followed at depth + 1, up to
-  max_depth; a page that redirects by meta refresh or `location = '…'` is a
+  max_depth, and so are the list pages its pagers generate (tag "pager":
+  createPageHTML index_N.html pages, Hanweb dataproxy.jsp record groups, at
+  most spiders.lists.PAGER_MAX per pager); a dataproxy.jsp answer (XML) is a
+  page; a page that redirects by meta refresh or `location = '…'` is a
   page whose target keeps its depth (the same document, moved) and whose
   other links are not followed;
 - requests are breadth first across all the site's hosts (priority by depth;
@@ -51,8 +54,9 @@ from spiders.urls import canonical, host, looks_like_trap
 
 log = logging.getLogger(__name__)
 
-FOLLOW_TAGS = frozenset({"a", "area", "iframe", "frame"})
+FOLLOW_TAGS = frozenset({"a", "area", "iframe", "frame", "pager"})
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+XML_TYPES = frozenset({"text/xml", "application/xml"})     # read only as a Hanweb datastore (dataproxy.jsp)
 MAX_URL_CHARS = 2000            # longer URLs are cut as traps (and could not be indexed by the store)
 FETCH_FACTOR = 3                # fetches per site stop at this many times max_pages
 EVENTS_PER_KIND = 50            # per site: trap and robots events beyond this are only counted
@@ -251,7 +255,8 @@ class SiteSpider(scrapy.Spider):
         if depth == 0 and redirects:
             state.scope = state.scope.with_hosts(host(response.url))  # the homepage's new home is the site too
         media = media_type(content_type)
-        is_html = (media in HTML_TYPES or (not media and _looks_like_html(body))) and not stopped
+        is_html = (media in HTML_TYPES or (not media and _looks_like_html(body)) or (
+            media in XML_TYPES and b"<datastore" in body[:4096].lower())) and not stopped
         text, codec, title, extracted, lied = "", "", "", None, ""
         if is_html:
             decoded = decode(body, declared_charset(content_type))
@@ -265,7 +270,8 @@ class SiteSpider(scrapy.Spider):
             site_id=state.bounds.site_id, url=url, final_url=response.url, status=response.status, fetch_kind=kind,
             depth=depth, fetched_at=_now(), redirect_chain=tuple(redirects), content_type=content_type,
             encoding=codec, size=size, title=title, body_sha256=hashlib.sha256(body).hexdigest() if body else "",
-            dates=extracted.dates if extracted is not None else ())
+            dates=extracted.dates if extracted is not None else (),
+            lists=extracted.lists if extracted is not None else ())
         events = self._flag(state, kind, response.url)
         if lied and extracted is not None:
             event = self._event(state, "charset", response.url, lied)
@@ -274,7 +280,7 @@ class SiteSpider(scrapy.Spider):
             yield CrawlBundle(page, (), events)
             yield from self._top_up(state)
             return
-        links = tuple(LinkRecord(state.bounds.site_id, url, link.url, link.tag, link.text, link.context)
+        links = tuple(LinkRecord(state.bounds.site_id, url, link.url, link.tag, link.text, link.context, link.block)
                       for link in (*extracted.links, *extracted.malformed))
         follow: list[Request] = []
         for output in self._links_to_follow(state, extracted, depth):

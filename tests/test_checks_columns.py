@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+
+import pytest
 
 from checks import REGISTRY
 from checks.base import Severity, Status, Verdict
 from checks.columns import judge, judged_year, normalise
+from checks.lists import own_list, under_column
 from checks.runner import evaluate, plan
-from checks.snapshot import Link, Page, RequirementInfo
+from checks.snapshot import DateHit, Link, ListBlock, Page, RequirementInfo
 from tests.builders import (
     date_hit,
     link,
@@ -217,3 +221,104 @@ def test_the_family_is_planned_per_requirement_with_its_basis() -> None:
                if p.spec_id == "column"]
     [result] = evaluate(snapshot(pages=hp + cp, links=hl + cl), planned)
     assert (result.check_id, result.status, result.basis) == ("column:negative_list", Status.PASS, "一(一)4")
+
+
+# ------------------------------------------------------------------ the column's own list (issue 10)
+
+TZGG = url("/tzgg/index.html")
+
+
+def items(key: str, *paths: str) -> list[Link]:
+    return [Link(TZGG, url(p), "a", f"标题{n}", "list", key) for n, p in enumerate(paths)]
+
+
+def hits(key: str, *paths: str, age: int = 5) -> list[DateHit]:
+    return [DateHit(TODAY - timedelta(days=age + n), "list-item", "", key, url(p)) for n, p in enumerate(paths)]
+
+
+SIDE_NEWS = ListBlock("L1", "side", "最新动态", 2, widget=True)
+OWN = ListBlock("L2", "body", "通知公告", 2)
+
+
+@pytest.mark.parametrize(("column", "blocks", "links", "expected"), [
+    # the list whose items go under the column's directory, never the 最新动态 box
+    (TZGG, [SIDE_NEWS, OWN], items("L1", "/xwdt/a.html", "/xwdt/b.html") + items("L2", "/tzgg/202001/t1.html"),
+     ("L2", "links under the column")),
+    # a TRS/Hanweb /col/col123/ column owns /art/…/art_123_… items
+    (url("/col/col123/index.html"), [ListBlock("L1", "body"), ListBlock("L2", "body", items=9)],
+     items("L1", "/art/2020/1/5/art_123_7.html") + items("L2", "/xwdt/a.html", "/xwdt/b.html"),
+     ("L1", "links under the column")),
+    # nothing under the column: the list its pager belongs to
+    (url("/channel/list.jsp"), [ListBlock("L1", "body", items=9), ListBlock("L2", "body", items=2, pager=True)],
+     items("L1", "/content/1.html") + items("L2", "/content/2.html"), ("L2", "its pager")),
+    # nothing under it and no pager: the body's largest list that is no widget
+    (url("/channel/list.jsp"), [ListBlock("L1", "body", "热点推荐", 9, widget=True), ListBlock("L2", "body", items=3),
+                                ListBlock("L3", "nav", items=12)],
+     items("L1", "/c/1.html") + items("L2", "/c/2.html") + items("L3", "/c/3.html"), ("L2", "the main dated list")),
+    # only chrome and widgets: the column has no dated list of its own
+    (url("/channel/list.jsp"), [ListBlock("L1", "footer", items=3), SIDE_NEWS], items("L1", "/c/1.html"), None),
+])
+def test_the_columns_own_list_is_chosen_by_the_list_rule(column: str, blocks: list, links: list,
+                                                          expected: tuple | None) -> None:
+    dates = [DateHit(TODAY, "list-item", "", lk.block, lk.target_url) for lk in links]
+    found = own_list(column, blocks, links, dates, TODAY)
+    assert (None if found is None else (found.key, found.reason)) == expected
+
+
+@pytest.mark.parametrize(("target_url", "column", "expected"), [
+    (url("/xxgk/tzgg/202310/t20231009_1.html"), url("/xxgk/tzgg/index.html"), True),
+    (url("/xxgk/tzgg/t20231009_1.html"), url("/xxgk/tzgg/"), True),
+    (url("/xxgk/tzgg/index_1.html"), url("/xxgk/tzgg/index.html"), False),       # a pager page is no item
+    (url("/xwdt/202310/t20231009_1.html"), url("/xxgk/tzgg/index.html"), False),
+    (url("/art/2023/10/9/art_123_456.html"), url("/col/col123/index.html"), True),
+    (url("/art/2023/10/9/art_124_456.html"), url("/col/col123/index.html"), False),
+    (url("/a.html"), HOME, False),                                                # the site root is no column
+])
+def test_an_item_is_under_its_column(target_url: str, column: str, expected: bool) -> None:
+    assert under_column(target_url, column) is expected
+
+
+def lists_column(own_ages: Sequence[int], side_ages: Sequence[int] = (0, 1), *, pinned_age: int | None = None
+                 ) -> tuple[list[Page], list[Link]]:
+    """A /tzgg/ column page: its own dated list (a pinned item first when given) beside a 最新动态 box."""
+    ages = ([pinned_age] if pinned_age is not None else []) + list(own_ages)
+    own = [f"/tzgg/2020/t{n}.html" for n in range(len(ages))]
+    side = [f"/xwdt/t{n}.html" for n in range(len(side_ages))]
+    dates = [DateHit(TODAY - timedelta(days=age), "list-item", "", "L2", url(p)) for age, p in zip(ages, own)]
+    dates += [DateHit(TODAY - timedelta(days=age), "list-item", "", "L1", url(p)) for age, p in zip(side_ages, side)]
+    blocks = (ListBlock("L1", "side", "最新动态", len(side), widget=True), ListBlock("L2", "body", "通知公告", len(own)))
+    pages = [replace(page(TZGG, depth=1, title="通知公告"), dates=tuple(dates), lists=blocks)]
+    links = items("L2", *own) + items("L1", *side)
+    return pages, links
+
+
+def test_a_column_is_judged_on_its_own_list_not_the_fresh_sidebar() -> None:
+    hp, hl = home(("市场准入负面清单", "/tzgg/index.html"))
+    cp, cl = lists_column((400, 500))
+    verdict = run(hp + cp, hl + cl, requirement(max_age_days=365))
+    assert (verdict.status, verdict.key) == (Status.WARN, "column.stale")
+    assert (verdict.metrics["items"], verdict.metrics["latest"]) == (2, (TODAY - timedelta(days=400)).isoformat())
+    assert (verdict.metrics["list"], verdict.metrics["list_heading"]) == ("L2", "通知公告")
+    assert any(e.detail.startswith("column list L2 “通知公告”") for e in verdict.evidence)
+
+
+def test_a_pinned_old_item_first_does_not_hide_newer_ones() -> None:
+    hp, hl = home(("市场准入负面清单", "/tzgg/index.html"))
+    cp, cl = lists_column((30, 60), pinned_age=900)
+    verdict = run(hp + cp, hl + cl, requirement(max_age_days=365))
+    assert (verdict.status, verdict.metrics["latest"], verdict.metrics["items"]) == (
+        Status.PASS, (TODAY - timedelta(days=30)).isoformat(), 3)
+
+
+def test_generated_pager_pages_are_counted_with_the_list_and_the_future_never_is_the_newest() -> None:
+    hp, hl = home(("市场准入负面清单", "/tzgg/index.html"))
+    cp, cl = lists_column((40, 50))
+    second = url("/tzgg/index_1.html")
+    later = [DateHit(TODAY + timedelta(days=20), "list-item", "", "L1", url("/tzgg/2020/t9.html")),
+             DateHit(TODAY - timedelta(days=70), "list-item", "", "L1", url("/tzgg/2020/t8.html"))]
+    cp.append(replace(page(second, depth=2), dates=tuple(later), lists=(ListBlock("L1", "body", items=2),)))
+    cl += [Link(TZGG, second, "pager", "第2页", "body", "L2"),
+           Link(second, url("/tzgg/2020/t8.html"), "a", "较早的通知", "list", "L1")]
+    verdict = run(hp + cp, hl + cl, requirement(max_age_days=365))
+    assert (verdict.metrics["items"], verdict.metrics["list_pages"]) == (3, 2)
+    assert verdict.metrics["latest"] == (TODAY - timedelta(days=40)).isoformat()

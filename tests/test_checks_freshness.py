@@ -106,7 +106,7 @@ def test_metrics_and_evidence_name_the_page_and_snippet() -> None:
     pages = [NAV_HOME, b.page(ZWGK, depth=1, dates=hits(12)), b.page(XWDT, depth=1, dates=hits(6, 8))]
     result = judge(pages, NAV_LINKS)
     assert result.metrics == {"latest": ago(6).isoformat(), "age_days": 6, "source": "subpages",
-                              "pages_considered": 2, "max_age_days": 14}
+                              "pages_considered": 2, "max_age_days": 14, "date_source": "list-item"}
     [evidence] = result.evidence
     assert (evidence.url, evidence.detail, evidence.text) == (XWDT, ago(6).isoformat(),
                                                               f"要闻标题 {ago(6).isoformat()}")

@@ -92,3 +92,38 @@ def test_a_paginated_column_is_counted_across_its_three_pages(columns: dict, dem
     assert paged.metrics["latest"] == expected["latest"]
     pages = {e.url for e in paged.evidence if e.detail == "list page"}
     assert pages == {demo_web.url("www.cykfq.gov.test", f"/fmqd/index_{n}.html") for n in (1, 2)}
+
+
+def test_a_column_is_judged_on_its_own_list_not_the_sidebar_or_a_headline(columns: dict, demo_web: DemoWeb) -> None:
+    # TRS column: a fresh 最新动态 box beside a stale list, and a stale item whose headline holds yesterday's date
+    relief = columns["longquan"]["enterprise_relief"]
+    expected = truth(demo_web, "longquan", "enterprise_relief")
+    assert (str(relief.status), relief.message_key, expected["status"]) == ("warn", "column.stale", "warn")
+    assert (relief.metrics["items"], relief.metrics["latest"]) == (expected["items"], expected["latest"])
+    assert (relief.metrics["list"], relief.metrics["list_reason"]) == ("L1", "links under the column")
+    [named] = [e for e in relief.evidence if e.detail.startswith("column list L1")]
+    assert named.url == expected["url"] and "5 items on 3 list pages" in named.detail
+    # every item is counted only by following the pages createPageHTML draws (no pager link in the markup)
+    paged = columns["longquan"]["negative_list"]
+    expected = truth(demo_web, "longquan", "negative_list")
+    assert (paged.metrics["items"], paged.metrics["latest"], paged.metrics["list_pages"]) == (
+        expected["items"], expected["latest"], 3)
+
+
+def test_a_hanweb_datastore_column_counts_its_records_and_sees_past_a_pinned_item(columns: dict,
+                                                                                  demo_web: DemoWeb) -> None:
+    hanweb = columns["longquan-scjg"]["negative_list"]
+    expected = truth(demo_web, "longquan-scjg", "negative_list")
+    assert (str(hanweb.status), hanweb.metrics["items"], hanweb.metrics["latest"]) == (
+        "pass", expected["items"], expected["latest"])
+    assert expected["items"] == 8 and not hanweb.metrics["latest_title"].startswith("【置顶】")
+    proxies = {e.url for e in hanweb.evidence if e.detail == "list page"}
+    assert len(proxies) == 2 and all("/module/web/jpage/dataproxy.jsp?" in url for url in proxies)
+
+
+def test_year_less_list_dates_take_their_year_from_the_item_urls(columns: dict, demo_web: DemoWeb) -> None:
+    catalog = columns["longquan-czj"]["fee_catalog"]
+    expected = truth(demo_web, "longquan-czj", "fee_catalog")
+    assert (str(catalog.status), catalog.metrics["items"], catalog.metrics["latest"]) == (
+        "warn", expected["items"], expected["latest"])
+    assert catalog.metrics["latest"] < demo_web.truth["today"][:4], "a previous year's items, not this year's"

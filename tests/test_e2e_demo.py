@@ -105,6 +105,21 @@ def test_freshness_matches_ground_truth(demo_run: tuple, demo_web: DemoWeb) -> N
                 truth["homepage_latest"], truth["freshness_source"]), sid
 
 
+def test_freshness_reads_dates_in_context(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, _ = demo_run
+    results = results_by_site(outcome)
+    today = demo_web.truth["today"]
+    # year-less MM-DD dates of last year (their URLs say so) and a headline holding yesterday's 月日
+    yearless = results["longquan-czj"]["freshness:homepage"]
+    truth = listed(demo_web)["longquan-czj"]
+    assert (str(yearless.status), yearless.metrics["latest"]) == ("fail", truth["homepage_latest"])
+    assert truth["homepage_latest"][:4] < today[:4]
+    # the date a reader sees wins over a <meta name="PubDate"> of today, which stays recorded
+    meta = results["longquan-scjg"]["freshness:homepage"]
+    assert (str(meta.status), meta.metrics["latest"]) == ("fail", listed(demo_web)["longquan-scjg"]["homepage_latest"])
+    assert meta.metrics["meta_latest"] == today
+
+
 def test_robots_disallowed_pages_are_never_requested(demo_run: tuple, demo_web: DemoWeb) -> None:
     for truth in listed(demo_web).values():
         for url in truth["robots_disallowed"]:

@@ -47,7 +47,7 @@ from monitor.resolver import Resolver
 
 LISTED_KINDS = {"portal", "development_reform", "market_regulation", "commerce", "finance", "business_environment",
                 "other"}
-COUNTIES = {"双塔区", "龙城区", "北票市", "凌源市", "朝阳县", "建平县", "喀喇沁左翼蒙古族自治县"}
+COUNTIES = {"双塔区", "龙城区", "北票市", "凌源市", "朝阳县", "建平县", "喀喇沁左翼蒙古族自治县", "龙泉区"}
 # The TOML keys docs/architecture.md lists for each table (monitor.config forbids any other).
 DOCUMENTED_KEYS = {
     "crawl": {"max_pages", "max_depth", "timeout_s", "retries", "concurrency", "per_host_concurrency",
@@ -62,7 +62,13 @@ DOCUMENTED_KEYS = {
 }
 DEAD_KINDS = {"http_3xx", "http_4xx", "http_5xx", "dns", "refused", "timeout", "tls", "redirect_loop",
               "too_many_redirects", "soft_404", "malformed"}
-FOLLOWED = {"a", "area", "iframe", "frame"}
+FOLLOWED = {"a", "area", "iframe", "frame", "pager"}
+DATASTORE = re.compile(r"<datastore>(.*?)</datastore>", re.DOTALL)
+RECORD = re.compile(r"<record><!\[CDATA\[(.*?)\]\]></record>", re.DOTALL)
+NEXTGROUP = re.compile(r'<nextgroup><!\[CDATA\[<a href="([^"]+)">')
+TOTAL = re.compile(r"<totalrecord>(\d+)</totalrecord>")
+PAGE_COUNT = re.compile(r"var countPage = (\d+); var currentPage = (\d+);\s*createPageHTML\(")
+PAGER_MAX = 4
 JS_LOCATION = re.compile(r"""location(?:\.href)?\s*=\s*["']([^"']+)["']""")
 CSS_URL = re.compile(r"""url\(\s*["']?([^"')\s]+)["']?\s*\)|@import\s+["']([^"']+)["']""", re.IGNORECASE)
 CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
@@ -253,11 +259,33 @@ def test_flaky_page_fails_once_then_serves(demo_web: DemoWeb) -> None:
 
 # ------------------------------------------------------------------ the truth, checked against what is served
 
-def parse_links(text: str) -> list[tuple[str, str, str]]:
-    """(tag, href as written, text) of every link in a page, read with lxml (not with the demo's recorder).
-    End tags of body and html are dropped first: browsers keep what follows them, libxml2 drops it."""
-    root = lxml.html.fromstring(re.sub(r"</(?:body|html)\s*>", "", text, flags=re.IGNORECASE))
+def pager_links(text: str) -> list[tuple[str, str, str]]:
+    """The list pages a crawl generates: a TRS createPageHTML pager's, a Hanweb datastore's next groups."""
     found: list[tuple[str, str, str]] = []
+    for count, current in PAGE_COUNT.findall(text):
+        others = [n for n in range(int(count)) if n != int(current)][:PAGER_MAX]
+        found += [("pager", "index.html" if n == 0 else f"index_{n}.html", f"第{n + 1}页") for n in others]
+    for store in DATASTORE.findall(text):
+        after, total, size = NEXTGROUP.search(store), TOTAL.search(store), len(RECORD.findall(store))
+        if after and total and size:
+            starts = list(range(size + 1, int(total.group(1)) + 1, size))[:PAGER_MAX]
+            last = int(total.group(1))
+            found += [("pager", (f"{after.group(1)}&startrecord={s}&endrecord={min(s + size - 1, last)}"
+                                 f"&perpage={size}"), f"第{s}-{min(s + size - 1, last)}条") for s in starts]
+    return found
+
+
+def parse_links(text: str) -> list[tuple[str, str, str]]:
+    """(tag, href as written, text) of every link in a page, read with lxml (not with the demo's recorder);
+    a Hanweb datastore's records (in a script, or a whole dataproxy.jsp answer) are read as markup.
+    End tags of body and html are dropped first: browsers keep what follows them, libxml2 drops it."""
+    found = pager_links(text)
+    for record in RECORD.findall(text):
+        found += parse_links(record)
+    text = DATASTORE.sub("", text).replace('<?xml version="1.0" encoding="utf-8"?>', "")
+    if not text.strip():
+        return found
+    root = lxml.html.fromstring(re.sub(r"</(?:body|html)\s*>", "", text, flags=re.IGNORECASE))
     for element in root.iter():
         tag, get = element.tag, element.get
         if tag in ("a", "area") and get("href") is not None:
@@ -381,7 +409,7 @@ async def crawl_over_http(walker: Walker, start: str, max_depth: int, seen: Obse
         scheduled.update(hops)
         if depth == 0 and outcome.redirect_chain:
             scope = scope.with_hosts(hops[-1])
-        if not outcome.ok or outcome.content_type != "text/html" or not scope.covers(hops[-1]):
+        if not outcome.ok or outcome.content_type not in ("text/html", "text/xml") or not scope.covers(hops[-1]):
             continue
         final = hops[-1]
         links = pages[final] = parse_links(outcome.text())

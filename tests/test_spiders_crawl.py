@@ -121,7 +121,7 @@ def test_each_site_crawls_the_pages_of_the_ground_truth(crawl: Crawl, demo_web: 
         if not truth["listed"]:
             continue
         pages = {p["final_url"] for p in crawl.pages[site_id]
-                 if p["fetch_kind"] == "ok" and p["content_type"].startswith("text/html")}
+                 if p["fetch_kind"] == "ok" and p["content_type"].startswith(("text/html", "text/xml"))}
         assert set(truth["page_urls"]) <= pages, site_id
         assert truth["min_pages"] <= len(pages) <= truth["max_pages"], site_id
         refused = sorted(e["url"] for e in crawl.events[site_id] if e["kind"] == "robots")

@@ -206,3 +206,96 @@ def test_inspection_report_fixture_publication_date_beats_its_deadline() -> None
     assert [(h.date, h.source) for h in hits] == [
         (date(2022, 6, 28), "meta"), (date(2022, 6, 28), "header"), (date(2022, 7, 15), "text")]
     assert latest(hits) == date(2022, 6, 28)
+
+
+# ------------------------------------------------------------------ dates in context (issue 10)
+
+LAST_YEAR = TODAY.year - 1
+
+
+def md(day: date) -> str:
+    return f"{day.month:02d}-{day.day:02d}"
+
+
+def row(href: str, shown: str, title: str = "关于做好政务公开工作的通知") -> str:
+    return f"<ul><li><a href='{href}'>{title}</a><span class='date'>{shown}</span></li></ul>"
+
+
+PAST = date(LAST_YEAR, 10, 9)
+
+
+@pytest.mark.parametrize(("href", "expected"), [
+    (f"/tzgg/{LAST_YEAR}10/t{LAST_YEAR}1009_123.html", PAST),           # TRS t-number
+    (f"/art/{LAST_YEAR}/10/9/art_12_345.html", PAST),                   # TRS/Hanweb /art/Y/M/D/
+    (f"/xwzx/{LAST_YEAR}-10/09/content_7.html", PAST),                  # /YYYY-MM/DD/
+    (f"/tzgg/{LAST_YEAR}10/t{LAST_YEAR}1008_123.html", PAST),           # published the day after it was filed
+    (f"/tzgg/{LAST_YEAR - 1}12/t{LAST_YEAR - 1}1231_9.html", date(LAST_YEAR - 1, 10, 9)),  # nearest to the URL
+])
+def test_a_year_less_list_date_takes_the_year_nearest_its_item_url(href: str, expected: date) -> None:
+    assert found(row(href, "10-09")) == [(expected, "list-item")]
+    assert found(row(href, "10月9日")) == [(expected, "list-item")]
+    assert found(row(href, "[10-09]")) == [(expected, "list-item")]
+
+
+def test_a_year_less_date_whose_url_puts_it_after_today_is_dropped() -> None:
+    ahead = TODAY + 10 * DAY
+    html = row(f"/art/{ahead.year}/{ahead.month}/{ahead.day}/art_1_2.html", md(ahead))
+    assert found(html) == []
+
+
+def test_without_a_url_date_the_year_comes_from_the_full_dates_of_the_same_list() -> None:
+    html = (f"<ul><li><a href='/a/1.html'>甲</a><span>{LAST_YEAR - 2}-10-09</span></li>"
+            "<li><a href='/a/2.html'>乙</a><span>10-08</span></li></ul>")
+    assert found(html) == [(date(LAST_YEAR - 2, 10, 9), "list-item"), (date(LAST_YEAR - 2, 10, 8), "list-item")]
+
+
+def test_without_any_hint_a_year_less_date_is_the_latest_not_after_today() -> None:
+    earlier = TODAY - 3 * DAY
+    assert found(row("/a/1.html", md(earlier))) == [(earlier, "list-item")]
+
+
+@pytest.mark.parametrize(("title", "shown", "expected"), [
+    ("关于{m}月{d}日开始报名的通知", "2020-05-06", [(date(2020, 5, 6), "list-item")]),     # 月日 in a headline
+    ("关于{y}年{m}月{d}日起施行新办法的通知", "2020-05-06",
+     [("headline", "text"), (date(2020, 5, 6), "list-item")]),                                # full date in a headline
+    ("关于做好工作的通知（{y}-{m:02d}-{d:02d}）", "", [("headline", "list-item")]),           # bracketed at the edge
+    ("关于做好工作的通知 {y}-{m:02d}-{d:02d}", "", [("headline", "list-item")]),             # at the row's edge
+])
+def test_a_date_inside_a_headline_is_not_the_items_date(title: str, shown: str, expected: list) -> None:
+    recent = TODAY - 2 * DAY
+    text = title.format(y=recent.year, m=recent.month, d=recent.day)
+    html = f"<ul><li><a href='/a/1.html'>{text}</a>" + (f"<span>{shown}</span>" if shown else "") + "</li></ul>"
+    assert found(html) == [(recent if day == "headline" else day, source) for day, source in expected]
+
+
+def test_a_list_date_followed_by_a_time_of_day_is_the_items_date() -> None:
+    assert found(row("/a/1.html", "2020-05-06 09:30")) == [(date(2020, 5, 6), "list-item")]
+
+
+@pytest.mark.parametrize(("html", "expected"), [
+    ("<div class='info'>发布时间：2020-05-06</div><p>培训时间：2020-06-01至2020-06-03</p>",
+     [(date(2020, 5, 6), "header"), (date(2020, 6, 1), "text"), (date(2020, 6, 3), "text")]),
+    ("<p>时间：2020-05-06</p><p>报名时间：2020年6月1日</p>", [(date(2020, 5, 6), "header"), (date(2020, 6, 1), "text")]),
+    ("<p>日期：2020-05-06　来源：办公室</p>", [(date(2020, 5, 6), "header")]),
+])
+def test_an_articles_date_is_its_labelled_publication_date_not_an_events(html: str, expected: list) -> None:
+    assert found(html) == expected
+    assert latest(extract(html, "http://www.zgcy.gov.cn/a.html", today=TODAY).dates) == date(2020, 5, 6)
+
+
+@pytest.mark.parametrize(("hits", "expected"), [
+    ((DateHit(date(2020, 5, 6), "header"), DateHit(TODAY, "meta")), date(2020, 5, 6)),       # visible wins
+    ((DateHit(date(2020, 5, 6), "list-item"), DateHit(TODAY, "meta")), date(2020, 5, 6)),
+    ((DateHit(date(2020, 5, 6), "text"), DateHit(date(2020, 4, 1), "meta")), date(2020, 4, 1)),  # meta over text
+    ((DateHit(date(2020, 5, 6), "text"),), date(2020, 5, 6)),
+])
+def test_the_date_a_reader_sees_wins_over_meta_and_meta_over_text(hits: tuple, expected: date) -> None:
+    assert latest(hits) == expected
+
+
+def test_a_meta_pubdate_that_disagrees_stays_recorded_beside_the_visible_date() -> None:
+    html = (f"<html><head><meta name='PubDate' content='{TODAY:%Y-%m-%d} 08:00'></head><body>"
+            "<div class='info'>发布日期：2020-05-06</div></body></html>")
+    hits = extract(html, "http://www.zgcy.gov.cn/a.html", today=TODAY).dates
+    assert [(h.date, h.source) for h in hits] == [(TODAY, "meta"), (date(2020, 5, 6), "header")]
+    assert latest(hits) == date(2020, 5, 6)

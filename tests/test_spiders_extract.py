@@ -128,6 +128,8 @@ def test_gbk_page_without_charset_decodes_as_gb18030_and_keeps_its_regions() -> 
         (f"{base}/tzgg/202205/t20220531_470.html", "a", "list"),
         (f"{base}/tzgg/index_1.html", "a", "body"),
         (f"{base}/tzgg/index_2.html", "a", "body"),
+        (f"{base}/tzgg/index_1.html", "pager", "body"),    # createPageHTML(3, 0, "index", "html")
+        (f"{base}/tzgg/index_2.html", "pager", "body"),
     ]
     assert [link.text for link in result.links if link.context == "subnav"] == [
         "法定主动公开内容", "发展规划", "市场准入负面清单"]
@@ -486,6 +488,105 @@ def test_non_web_schemes_are_skipped_and_not_counted(href: str) -> None:
 def test_css_is_not_scanned_on_pages_without_a_url_function_or_background() -> None:
     result = one("<div style='color:red'>x</div><p style='font-weight:bold'>y</p>")
     assert result.links == ()
+
+
+# ------------------------------------------------------------------ list blocks (issue 10)
+
+LQ = "http://www.lq.gov.cn"
+COLUMN_PAGE = """<html><body>
+<div class="header"><div class="gd"><marquee>
+  <a href="/xwdt/1.html">滚动新闻一</a><span>2020-05-09</span></marquee></div></div>
+<div class="main">
+ <div class="left"><div class="box-hd"><h3>最新动态</h3><a href="/xwdt/">更多</a></div>
+  <ul><li><a href="/xwdt/202005/t20200508_1.html">全区新闻一</a><span>2020-05-08</span></li>
+      <li><a href="/xwdt/202005/t20200507_2.html">全区新闻二</a><span>2020-05-07</span></li></ul></div>
+ <div class="right"><div class="lm-title">通知公告</div>
+  <ul class="list"><li><a href="./202001/t20200105_3.html">通知甲</a><span class="date">2020-01-05</span></li>
+      <li><a href="./201912/t20191201_4.html">通知乙</a><span class="date">2019-12-01</span></li></ul>
+  <ul class="list"><li><a href="./201911/t20191101_5.html">通知丙</a><span class="date">2019-11-01</span></li></ul>
+  <div class="pages"><a href="index_1.html">下一页</a> <a href="index_3.html">尾页</a></div>
+ </div>
+</div></body></html>"""
+
+
+def blocks(result: Extracted) -> list[tuple[str, str, str, int, bool, int | None, bool]]:
+    return [(b.key, b.region, b.heading, b.items, b.pager, b.total, b.widget) for b in result.lists]
+
+
+def test_list_blocks_name_each_list_with_its_region_heading_pager_and_widget_flag() -> None:
+    result = extract(COLUMN_PAGE, f"{LQ}/tzgg/index.html", today=TODAY)
+    assert blocks(result) == [
+        ("L1", "nav", "", 1, False, None, True),                    # a ticker in the header (page chrome)
+        ("L2", "side", "最新动态", 2, False, None, True),           # the site-wide news box
+        ("L3", "body", "通知公告", 3, True, None, False),           # the column's own list, split in two <ul>
+    ]
+    keyed = {(link.url.removeprefix(LQ), link.block) for link in result.links if link.block}
+    assert keyed >= {("/tzgg/202001/t20200105_3.html", "L3"), ("/tzgg/201911/t20191101_5.html", "L3"),
+                     ("/tzgg/index_1.html", "L3"), ("/tzgg/index_3.html", "L3"),
+                     ("/xwdt/202005/t20200508_1.html", "L2")}
+    own = [(d.date, d.item.removeprefix(LQ)) for d in result.dates if d.block == "L3"]
+    assert own == [(date(2020, 1, 5), "/tzgg/202001/t20200105_3.html"),
+                   (date(2019, 12, 1), "/tzgg/201912/t20191201_4.html"),
+                   (date(2019, 11, 1), "/tzgg/201911/t20191101_5.html")]
+
+
+@pytest.mark.parametrize(("script", "page", "expected"), [
+    ('createPageHTML(5, 0, "index", "html");', "/col/col12/index.html",
+     ["index_1.html", "index_2.html", "index_3.html", "index_4.html"]),
+    ("var countPage = 3;var currentPage = 1;createPageHTML(countPage, currentPage, 'index', 'shtml');",
+     "/col/col12/index_1.shtml", ["index.shtml", "index_2.shtml"]),
+    ('createPageHTML("page_div", 9, 2, "index", "htm", 170);', "/zwgk/index_2.htm",
+     ["index.htm", "index_1.htm", "index_3.htm", "index_4.htm"]),          # at most PAGER_MAX pages
+    ('createPageHTML(1, 0, "index", "html");', "/col/col12/index.html", []),
+    # the older TRS pager writes its own links from its variables
+    ('var currentPage = 0;//所在页从0开始\nvar countPage = 3//共多少页\ndocument.write("<a href=\\"index_" + '
+     '(currentPage + 1) + ".shtml\\">下一页</a>");', "/xxgk/tzgg/index.shtml", ["index_1.shtml", "index_2.shtml"]),
+])
+def test_a_createpagehtml_pager_generates_its_list_pages(script: str, page: str, expected: list[str]) -> None:
+    html = (f"<div class='list'><ul><li><a href='/art/2020/5/6/art_12_1.html'>标题</a><span>2020-05-06</span></li>"
+            f"</ul><div class='page'><script>{script}</script></div></div>")
+    result = extract(html, f"{LQ}{page}", today=TODAY)
+    folder = f"{LQ}{page.rsplit('/', 1)[0]}/"
+    assert [(link.url.removeprefix(folder), link.block) for link in result.links if link.tag == "pager"] == [
+        (name, "L1") for name in expected]
+    assert blocks(result)[0][4] is bool(expected)
+
+
+HANWEB = """<html><body><div class="con_list">
+<div id="4501"><script type="text/xml"><datastore>
+<nextgroup><![CDATA[<a href="/module/web/jpage/dataproxy.jsp?page=1&webid=2&columnid=4501&path=/"></a>]]></nextgroup>
+<totalrecord>7</totalrecord><recordset>
+<record><![CDATA[<li><a href="/art/2020/5/6/art_4501_1.html">甲</a><span>2020-05-06</span></li>]]></record>
+<record><![CDATA[<li><a href="/art/2020/4/6/art_4501_2.html">乙</a><span>2020-04-06</span></li>]]></record>
+<record><![CDATA[<li><a href="/art/2020/3/6/art_4501_3.html">丙</a><span>2020-03-06</span></li>]]></record>
+</recordset></datastore></script></div></div></body></html>"""
+
+
+def test_hanweb_datastore_records_are_list_items_with_their_total_and_dataproxy_pages() -> None:
+    result = extract(HANWEB, f"{LQ}/col/col4501/index.html", today=TODAY)
+    assert blocks(result) == [("L1", "body", "", 3, True, 7, False)]
+    assert [d.item.removeprefix(LQ) for d in result.dates] == [
+        "/art/2020/5/6/art_4501_1.html", "/art/2020/4/6/art_4501_2.html", "/art/2020/3/6/art_4501_3.html"]
+    proxy = f"{LQ}/module/web/jpage/dataproxy.jsp?page=1&webid=2&columnid=4501&path=/"
+    assert [(link.url, link.text) for link in result.links if link.tag == "pager"] == [
+        (f"{proxy}&startrecord=4&endrecord=6&perpage=3", "第4-6条"),
+        (f"{proxy}&startrecord=7&endrecord=7&perpage=3", "第7-7条")]
+
+
+def test_a_dataproxy_answer_is_read_as_its_records() -> None:
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><datastore><recordset>'
+           '<record><![CDATA[<li><a href="/art/2020/2/6/art_4501_4.html">丁</a><span>2020-02-06</span></li>]]></record>'
+           "</recordset></datastore>")
+    result = extract(xml, f"{LQ}/module/web/jpage/dataproxy.jsp?columnid=4501&startrecord=4", today=TODAY)
+    assert [(d.date, d.block) for d in result.dates] == [(date(2020, 2, 6), "L1")]
+    assert [link.url for link in result.links] == [f"{LQ}/art/2020/2/6/art_4501_4.html"]
+
+
+def test_a_table_list_takes_its_title_row_as_heading() -> None:
+    html = ("<table class='list'><tr><td class='title' colspan='2'>政策文件</td></tr>"
+            "<tr><td><a href='/zcwj/1.html'>文件一</a></td><td>2020-05-06</td></tr>"
+            "<tr><td><a href='/zcwj/2.html'>文件二</a></td><td>2020-04-06</td></tr></table>")
+    assert blocks(extract(html, f"{LQ}/zcwj/", today=TODAY)) == [("L1", "body", "政策文件", 2, False, None, False)]
 
 
 @pytest.mark.parametrize("html", [

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from monitor.demo import content
+from monitor.demo import cmspages, content
 from monitor.demo.columns import PNG, Column, ColumnPlan, column_pages, plan_columns
 from monitor.demo.markup import region_of
 from monitor.demo.spec import Chrome, DemoSite, DnsSpec, Href, LinkSpec, PageContext, PageSpec, Route
@@ -59,6 +59,7 @@ class SitePlan:
     listed: bool = True
     footer: Callable[[PageContext], str] | None = None   # the site's own footer (see footercases)
     footer_after_html: bool = False
+    pubdate: int | None = None         # every page carries <meta name="PubDate"> of this many days ago
     extra_hosts: tuple[str, ...] = ()
     scope: str = "site"
 
@@ -86,7 +87,7 @@ def _chrome(plan: SitePlan, plans: tuple[ColumnPlan, ...], extras: dict[str, tup
     nav += [(p.column.text, p.href) for p in plans if p.where == "nav"]
     nav += [("互动交流", "/hdjl/"), ("办事服务", "/bsfw/")]
     return Chrome(tuple(nav), plan.date_format, plan.clock, plan.copyright_since, True, extras, plan.footer,
-                  plan.footer_after_html)
+                  plan.footer_after_html, plan.pubdate)
 
 
 def _homepages(plan: SitePlan, plans: tuple[ColumnPlan, ...]) -> dict[str, PageSpec]:
@@ -143,8 +144,10 @@ def build_site(plan: SitePlan, today: date) -> Built:
     pages.update(_homepages(plan, plans))
     pages.update(_standard(plan, plans))
     for column in plans:
-        served = column_pages(column, content.list_page, content.article_page)
+        served = column_pages(column, lambda p, n: content.list_page(p, n, plans), content.article_page)
         (foreign.setdefault(column.host, {}) if column.host else pages).update(served)
+    if any(column.column.cms == "hanweb" for column in plans):
+        pages[cmspages.DATAPROXY] = PageSpec(body=cmspages.dataproxy(plans), content_type="text/xml")
     pages.update(plan.pages)
     if plan.home_fields:
         pages["/"] = replace(pages["/"], **plan.home_fields)

@@ -15,6 +15,7 @@ A column with `host` lives on another host and is linked there by full URL.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -51,6 +52,10 @@ TITLES: dict[str, tuple[str, ...]] = {
              "{region}专项债券项目资金使用情况"),
     "ndbg": ("{org}{prev}年政府信息公开工作年度报告",),
     "xxgk": ("{org}机构职能", "{org}领导信息", "{org}内设机构"),
+    # a headline holding a date of its own (yesterday's 月日), which is not the item's date
+    "zqsk_recent": ("关于{recent}起受理助企纾困专项资金申报的通知", "{region}助企纾困政策汇编（{year}年）",
+                    "{org}“万人进万企”助企纾困活动简报"),
+    "pxtz": ("关于{recent}开始报名参加财会业务培训的通知", "{org}部门预算公开说明"),
 }
 
 
@@ -71,6 +76,12 @@ class Column:
     banner: bool = False               # also a banner link on the homepage
     home: int = 0                      # items shown in a homepage block
     legacy_gbk: tuple[int, ...] = ()   # item numbers (1-based) served as GBK without any charset
+    cms: str = ""                      # "" (t20231009_1.html items, anchor pager) | "trs" (/col/colN/ column,
+                                       # /art/Y/M/D/art_N_i.html items, createPageHTML pager) | "hanweb" (the
+                                       # same paths, records in a datastore, dataproxy.jsp for the next groups)
+    sidebar: str = ""                  # path of a column whose newest items show in a 最新动态 box beside the list
+    pinned: bool = False               # the first item (whatever its age) is a 【置顶】 item
+    filed: int = 0                     # days an item's URL date (the document's t-number) precedes its publication
 
 
 @dataclass(frozen=True)
@@ -109,23 +120,38 @@ def _titles(column: Column) -> tuple[str, ...]:
     return TITLES.get(key, ("{column}工作动态",))
 
 
+def column_id(column: Column) -> str:
+    """The CMS's column number of a /col/col<N>/ column ("" for other paths)."""
+    found = re.search(r"/col/col(\d+)/", column.path)
+    return found.group(1) if found else ""
+
+
 def _items(column: Column, org: str, region: str, today: date, serials: Iterator[int]) -> tuple[Item, ...]:
     templates = _titles(column)
+    recent = today - timedelta(days=1)
     items = []
     for index, age in enumerate(column.ages):
         day = today - timedelta(days=age)
         serial = next(serials)
         title = templates[index % len(templates)].format(org=org, region=region, year=day.year,
-                                                         prev=day.year - 1, column=column.text)
+                                                         prev=day.year - 1, column=column.text,
+                                                         recent=f"{recent.month}月{recent.day}日")
         if index >= len(templates):
             title += f"（{index // len(templates) + 1}）"
-        folder = f"{column.path}{day:%Y%m}/"
+        if column.pinned and index == 0:
+            title = "【置顶】" + title
+        if column.cms:
+            folder = f"/art/{day.year}/{day.month}/{day.day}/"
+            items.append(Item(title, day, f"{folder}art_{column_id(column)}_{serial}.html"))
+            continue
+        filed = day - timedelta(days=column.filed)
+        folder = f"{column.path}{filed:%Y%m}/"
         attachment = None
         if serial % 3 == 0:
             suffix = "xls" if "收费" in title or "清单" in title else "pdf"
-            attachment = f"{folder}P020{day:%Y%m%d}{serial:04d}.{suffix}"
-        picture = f"{folder}W020{day:%Y%m%d}{serial:04d}.jpg" if serial % 4 == 1 else None
-        items.append(Item(title, day, f"{folder}t{day:%Y%m%d}_{serial}.html", attachment, picture))
+            attachment = f"{folder}P020{filed:%Y%m%d}{serial:04d}.{suffix}"
+        picture = f"{folder}W020{filed:%Y%m%d}{serial:04d}.jpg" if serial % 4 == 1 else None
+        items.append(Item(title, day, f"{folder}t{filed:%Y%m%d}_{serial}.html", attachment, picture))
     return tuple(items)
 
 
@@ -137,7 +163,7 @@ def plan_columns(columns: Sequence[Column], org: str, region: str, today: date) 
     def walk(column: Column, parent: ColumnPlan | None) -> ColumnPlan:
         where = column.where or ("nav" if parent is None else "sub")
         items = _items(column, org, region, today, serials)
-        pages = max(1, -(-len(items) // column.per_page)) if column.per_page else 1
+        pages = max(1, -(-len(items) // column.per_page)) if column.per_page and column.cms != "hanweb" else 1
         paths = (column.path,) + tuple(f"{column.path}index_{n}.html" for n in range(1, pages))
         plan = ColumnPlan(column, org, column.host or (parent.host if parent else None), where, parent,
                           items, paths)

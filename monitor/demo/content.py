@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import parse_qs
 
+from monitor.demo import cmspages
 from monitor.demo.columns import ColumnPlan, Item
 from monitor.demo.markup import a, date_span, head, iframe, img, layout, link_list
 from monitor.demo.spec import Href, PageContext, PageSpec, Ref, Route
@@ -69,8 +70,10 @@ def _pager(ctx: PageContext, plan: ColumnPlan, number: int) -> str:
     return f'  <div class="page">共{count}页　{"　".join(links)}</div>\n'
 
 
-def list_page(plan: ColumnPlan, number: int) -> Render:
-    """Page `number` (0-based) of a column: crumbs, sub-navigation, items, pager; 暂无信息 when empty."""
+def list_page(plan: ColumnPlan, number: int, site_plans: Sequence[ColumnPlan] = ()) -> Render:
+    """Page `number` (0-based) of a column: crumbs, sub-navigation, items, pager; 暂无信息 when empty.
+    A TRS or Hanweb column (`Column.cms`) writes its list and pager as that CMS does (cmspages.py);
+    `Column.sidebar` adds a 最新动态 box of another of `site_plans`' columns."""
 
     def render(ctx: PageContext) -> str:
         column = plan.column
@@ -78,11 +81,18 @@ def list_page(plan: ColumnPlan, number: int) -> Render:
         kids = _subnav(ctx, [p for p in plan.children if p.where == "sub"], "subnav")
         topics = _subnav(ctx, [p for p in plan.children if p.where == "topic"], "ztzl-list")
         items = plan.page_items(number)
-        body = _rows(ctx, plan, items, lambda item: _rel(plan, item)) if items else ""
+        if column.cms == "trs":
+            body, pager = cmspages.trs_list(ctx, plan, number), ""
+        elif column.cms == "hanweb":
+            body, pager = cmspages.hanweb_list(ctx, plan), ""
+        else:
+            body = _rows(ctx, plan, items, lambda item: _rel(plan, item)) if items else ""
+            pager = _pager(ctx, plan, number)
         if not plan.items and not plan.children:
             body = '  <p class="empty">暂无信息</p>\n'
+        box = cmspages.sidebar(ctx, plan, site_plans) if column.sidebar else ""
         main = (_crumbs(ctx, plan) + side + f"<h2>{escape(column.text)}</h2>\n" + kids + topics + body
-                + _pager(ctx, plan, number))
+                + pager + box)
         return layout(ctx, f"{column.text}_{plan.org}", main)
 
     return render

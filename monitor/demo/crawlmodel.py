@@ -1,7 +1,8 @@
 """The crawl a correct tool makes of one demo site, computed from the specs.
 
 The model is Scrapy's: a start request at depth 0; each 2xx HTML page's
-followed links (a, area, iframe, frame) in scope and not yet scheduled are
+followed links (a, area, iframe, frame, and the "pager" links a crawl generates
+from createPageHTML scripts and Hanweb datastores) in scope and not yet scheduled are
 scheduled at depth + 1 while depth < max_depth (a duplicate filter at
 scheduling, as Scrapy's); HTTP redirects keep the depth and pass the filter
 again; a page that redirects by meta refresh or `location = '…'` is a page,
@@ -9,8 +10,9 @@ and its target keeps the page's depth (it is the same document, moved);
 robots.txt refusals are never fetched; the crawl stops at max_pages pages.
 Scope is checks.scope's rule (the site's hosts, base domain and sub-domains,
 extra_hosts, and the host the homepage's HTTP redirects land on). Only 2xx
-HTML answers in scope are pages; links are read from pages only. The order ("bfs" or Scrapy's default
-LIFO "dfs") is a parameter so tests can show the page set does not depend on it.
+HTML answers in scope (and a Hanweb dataproxy.jsp's XML) are pages; links are
+read from pages only. The order ("bfs" or Scrapy's default LIFO "dfs") is a
+parameter so tests can show the page set does not depend on it.
 Pure: it renders page bodies in memory and never touches a socket.
 """
 

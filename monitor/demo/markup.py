@@ -116,8 +116,17 @@ def head(ctx: PageContext, title: str, extra: str = "") -> str:
             f'<meta name="SiteName" content="{escape(site.name)}">\n'
             f'<meta name="SiteDomain" content="{escape(site.host)}">\n'
             f'<meta name="SiteIDCode" content="{escape(site.site_code)}">\n'
+            f"{_pubdate(ctx)}"
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"{assets}{extra}</head>\n")
+
+
+def _pubdate(ctx: PageContext) -> str:
+    """A CMS's <meta name="PubDate"> (its regeneration time, not a date a reader sees: not recorded)."""
+    lag = ctx.site.chrome.pubdate
+    if lag is None:
+        return ""
+    return f'<meta name="PubDate" content="{date.fromordinal(ctx.today.toordinal() - lag):%Y-%m-%d} 08:00">\n'
 
 
 def header(ctx: PageContext) -> str:

@@ -30,8 +30,9 @@ LOOPBACK_V6 = "::1"
 UNSERVED_V4 = "127.0.0.2"          # loopback, but nothing of the demo listens there
 OUTSIDE_V4 = "192.0.2.1"           # TEST-NET-1: never contacted; only resolved
 
-FOLLOWED_TAGS = frozenset({"a", "area", "iframe", "frame"})
-"""Tags whose targets a crawl fetches as pages; every other tag is only checked."""
+FOLLOWED_TAGS = frozenset({"a", "area", "iframe", "frame", "pager"})
+"""Tags whose targets a crawl fetches as pages; every other tag is only checked. "pager" links are the
+list pages a crawl generates from a createPageHTML script or a Hanweb datastore (spiders/lists.py)."""
 REDIRECT_TAGS = frozenset({"meta-refresh", "js-location"})
 """Tags that make the page a redirect (see `crawlmodel`)."""
 
@@ -199,7 +200,8 @@ class PageSpec:
 
     @property
     def html(self) -> bool:
-        return self.content_type == "text/html"
+        """Read as a page: HTML, or a Hanweb datastore answered as XML (the demo serves no other XML)."""
+        return self.content_type in ("text/html", "text/xml")
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,7 @@ class Chrome:
     extras: Mapping[str, tuple[LinkSpec, ...]] = field(default_factory=dict)
     footer: Callable[[PageContext], str] | None = None  # the site's own footer markup (footercases)
     footer_after_html: bool = False    # the footer follows </html>, as some CMSs append it
+    pubdate: int | None = None         # <meta name="PubDate"> this many days before today (a CMS's regeneration time)
 
 
 @dataclass(frozen=True)
