@@ -283,13 +283,17 @@ def _crawl(session: Session, run_id: str, site_id: str
                                 .where(*of_site).order_by(PageRow.id)).all()
     if not page_rows:
         return (), (), {}
+    # One string object per distinct value (here and in the links below): list-item dates repeat their
+    # item's URL, which is also a link target, and a large site has hundreds of thousands of both.
+    same: dict[str, str] = {}
     dates: dict[int, list[DateHit]] = {}
     for page_id, day, source, snippet, block, item in session.execute(
             sa.select(PageDateRow.page_id, PageDateRow.date, PageDateRow.source, PageDateRow.snippet,
                       PageDateRow.block, PageDateRow.item)
             .join(PageRow, PageDateRow.page_id == PageRow.id).where(*of_site).order_by(PageDateRow.id)):
-        dates.setdefault(page_id, []).append(DateHit(date=day, source=source, snippet=snippet, block=block or "",
-                                                     item=item or ""))
+        dates.setdefault(page_id, []).append(DateHit(date=day, source=same.setdefault(source, source),
+                                                     snippet=snippet, block=same.setdefault(block, block) if block
+                                                     else "", item=same.setdefault(item, item) if item else ""))
     pages = tuple(Page(url=p.url, final_url=p.final_url, status=p.status, fetch_kind=p.fetch_kind, depth=p.depth,
                        content_type=p.content_type, encoding=p.encoding, size=p.size, title=p.title,
                        redirect_chain=tuple(p.redirect_chain), dates=tuple(dates.get(p.id, ())),
@@ -300,8 +304,6 @@ def _crawl(session: Session, run_id: str, site_id: str
                                           LinkRow.context, LinkRow.block)
                                 .where(LinkRow.run_id == run_id, LinkRow.site_id == site_id)
                                 .order_by(LinkRow.id).execution_options(yield_per=5000))
-    # One string object per distinct value: most links repeat the same few targets, texts and tags.
-    same: dict[str, str] = {}
     links = tuple(Link(source_url=url_of[source], target_url=same.setdefault(target, target),
                        tag=same.setdefault(tag, tag), text=same.setdefault(text, text),
                        context=same.setdefault(context, context), block=same.setdefault(block, block) if block else "")
