@@ -1,10 +1,7 @@
 """footer — registers the footer check of checks.columns.
 
-Not imported by checks/__init__.py yet: it needs `probe:footer`, which the
-pipeline collects only once monitor.columnprobe.probe_footer is wired in; a
-registered check whose input is never collected would be `error` on every
-site. Wiring: add `from checks import footer` to checks/__init__.py in the
-same change that makes the pipeline collect the probe.
+It judges the `footer` probe (monitor.footerprobe), which reads the homepage as a
+browser shows it: the crawl keeps links, not the page text the items are written in.
 """
 
 from __future__ import annotations
