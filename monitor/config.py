@@ -45,7 +45,8 @@ LEVELS: Mapping[str, str] = MappingProxyType({"city": "市级", "county": "县�
 CHECK_IDS: tuple[str, ...] = ("availability", "links:dead", "freshness:homepage", "ipv6:dns",
                               "ipv6:homepage", "ipv6:links", "https", "footer")
 CRAWL_OVERRIDES: tuple[str, ...] = ("max_pages", "max_depth", "timeout_s", "retries",
-                                    "obey_robots", "per_host_concurrency")
+                                    "obey_robots", "per_host_concurrency", "max_link_targets",
+                                    "max_links_per_page")
 DEFAULT_USER_AGENT = f"govmon/{__version__} (+https://github.com/govmon/govmon)"
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,8 @@ class Crawl(_Model):
     max_response_bytes: PositiveInt = 10 * 1024 * 1024
     allowed_networks: list[Annotated[str, AfterValidator(_network)]] = []
     ca_bundle: Text | None = None
+    max_link_targets: PositiveInt = 5000      # distinct link targets checked per site; the rest are over_limit
+    max_links_per_page: PositiveInt = 1000    # distinct link targets checked per page
 
     def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         """The parsed allowed_networks; empty means every address is allowed."""
@@ -336,6 +339,8 @@ class Site(_Model):
     retries: Annotated[int, Field(ge=0)] | None = None
     obey_robots: bool | None = None
     per_host_concurrency: PositiveInt | None = None
+    max_link_targets: PositiveInt | None = None
+    max_links_per_page: PositiveInt | None = None
 
     @property
     def host(self) -> str:

@@ -26,7 +26,7 @@ def suggest(value: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(value, choices, n=1)
     if close:
         return f" (did you mean {close[0]!r}?)"
-    return f" (expected one of: {', '.join(choices)})" if len(choices) <= 12 else ""
+    return f" (expected one of: {', '.join(choices)})" if len(choices) <= 16 else ""
 
 
 def syntax_error(message: str, text: str, label: str) -> str:

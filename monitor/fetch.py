@@ -41,7 +41,7 @@ import certifi
 import httpx
 
 from monitor.htmltext import declared_charset, decode_html, extract_title, media_type
-from monitor.outcomes import TRANSIENT_KINDS, DnsKind, FetchKind, TlsError
+from monitor.outcomes import TRANSIENT_KINDS, DnsKind, FetchKind, TlsError, status_kind
 from monitor.resolver import Resolver, ip_literal
 
 __all__ = ["FetchOutcome", "Fetcher", "classify_exception", "decode_html", "extract_title", "make_ssl_context",
@@ -331,23 +331,6 @@ class Fetcher:
         if semaphore is None:
             semaphore = self._limits[host] = asyncio.Semaphore(self.per_host_limit)
         return semaphore
-
-
-def status_kind(status: int, body: bytes = b"") -> FetchKind:
-    """The kind of a final HTTP status (redirects with a Location are followed before this)."""
-    if 200 <= status < 300:
-        return FetchKind.OK
-    if 300 <= status < 400:
-        return FetchKind.HTTP_3XX
-    if status == 429:
-        return FetchKind.RATE_LIMITED
-    if status == 412 and b"<script" in body.lower():
-        return FetchKind.BLOCKED
-    if 400 <= status < 500:
-        return FetchKind.HTTP_4XX
-    if 500 <= status < 600:
-        return FetchKind.HTTP_5XX
-    return FetchKind.PROTOCOL
 
 
 def retry_after_s(value: str | None) -> float | None:

@@ -27,6 +27,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 from urllib.parse import unquote, urldefrag, urlsplit
 
 from checks.links import DEAD_KINDS
@@ -64,12 +65,17 @@ _ROOT_PATH = re.compile(r"^/(?:(?:index|default)\.[a-z]+)?$", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
 
 Progress = Callable[[int, int], None]
+_N = TypeVar("_N", int, float)
 
 
 @dataclass(frozen=True)
 class TargetToCheck:
     url: str                                  # absolute, without fragment
     tags: frozenset[str] = frozenset()        # the tags it was linked as (a, img, script, link …)
+    sites: frozenset[str] = frozenset()       # the sites whose pages link it
+    over_limit: str | None = None             # past the sites' link-check bounds (why); never requested
+    timeout_s: float | None = None            # the linking sites' timeout (the largest); None: the checker's
+    retries: int | None = None                # the linking sites' retries (the most); None: the checker's
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,8 @@ class _Item:
     host: str
     head_first: bool
     known: KnownPage | None
+    timeout_s: float | None = None
+    retries: int | None = None
     attempts: int = 0
     last: FetchOutcome | None = None
     ready_at: float = 0.0          # earliest moment of the next attempt (monotonic)
@@ -165,8 +173,10 @@ def _digest(text: str) -> str:
 
 class _Checker:
     def __init__(self, fetcher: Fetcher, *, retries: int, concurrency: int, backoff_s: float,
-                 progress: Progress | None, total: int, robots_agent: str | None = None) -> None:
+                 progress: Progress | None, total: int, robots_agent: str | None = None,
+                 fetchers: Mapping[float, Fetcher] | None = None) -> None:
         self.fetcher = fetcher
+        self.fetchers = dict(fetchers or {})
         self.progress = progress
         self.total = total
         self.done = self.reported = 0
@@ -178,9 +188,15 @@ class _Checker:
         self.fingerprints: dict[str, asyncio.Task[_Fingerprint | None]] = {}
         self.requests = 0
 
+    def retries_of(self, item: _Item) -> int:
+        return self.retries if item.retries is None else item.retries
+
+    def fetcher_of(self, item: _Item) -> Fetcher:
+        return self.fetchers.get(item.timeout_s, self.fetcher) if item.timeout_s is not None else self.fetcher
+
     async def run(self, items: Sequence[_Item]) -> None:
         await self._pass(items, 0)
-        for round_ in range(1, self.retries + 1):
+        for round_ in range(1, max((self.retries_of(i) for i in items), default=0) + 1):
             pending = [i for i in items if i.result is None]
             if not pending:
                 break
@@ -213,7 +229,12 @@ class _Checker:
 
         async def worker() -> None:
             for item in queue:
-                await self._attempt(item, round_)
+                try:
+                    await self._attempt(item, round_)
+                except Exception as exc:   # one target's failure is that target's outcome, never the run's
+                    log.warning("link check of %s failed: %s: %s", item.url, type(exc).__name__, exc)
+                    log.debug("link check of %s failed", item.url, exc_info=True)
+                    item.finish(FetchKind.ERROR, f"the link check failed: {type(exc).__name__}: {exc}")
                 if item.result is not None:
                     self._advance()
 
@@ -237,7 +258,7 @@ class _Checker:
         outcome = await self._request(item, method)
         if method == "HEAD" and _get_after_head(outcome):
             outcome = await self._request(item, "GET")
-        if outcome.kind in RETRY_KINDS and round_ < self.retries:
+        if outcome.kind in RETRY_KINDS and round_ < self.retries_of(item):
             item.retry_after = retry_after_s(outcome.headers.get("retry-after")) or 0.0
             return
         await self._conclude(item, outcome)
@@ -262,7 +283,7 @@ class _Checker:
         host = self.hosts[item.host]
         await _sleep_until(host.pause_until)
         async with self.slots:
-            outcome = await self.fetcher.fetch(item.url, method=method)
+            outcome = await self.fetcher_of(item).fetch(item.url, method=method)
         self.requests += 1
         item.attempts += 1
         item.last, item.ready_at = replace(outcome, body=b""), _now()   # bodies of many targets would add up
@@ -378,6 +399,8 @@ def _items(targets: Sequence[TargetToCheck], known: Mapping[str, KnownPage]
            ) -> tuple[dict[str, _Item], dict[str, LinkTarget]]:
     """The distinct http(s) URLs to check, and the results of targets that are never requested."""
     tags: dict[str, set[str]] = defaultdict(set)
+    timeouts: dict[str, float | None] = {}
+    retries: dict[str, int | None] = {}
     skipped: dict[str, LinkTarget] = {}
     for target in targets:
         url = target.url.strip()
@@ -391,33 +414,49 @@ def _items(targets: Sequence[TargetToCheck], known: Mapping[str, KnownPage]
             skipped[target.url] = LinkTarget(url=target.url, outcome=str(FetchKind.UNSUPPORTED), http_status=None,
                                              attempts=0, detail=f"{scheme}: link, not checked")
             continue
+        if target.over_limit is not None:
+            skipped[target.url] = LinkTarget(url=target.url, outcome=str(FetchKind.OVER_LIMIT), http_status=None,
+                                             attempts=0, detail=f"not requested: {target.over_limit}")
+            continue
         url = urldefrag(url)[0]
         tags[url] |= target.tags
+        timeouts[url] = _largest(timeouts.get(url), target.timeout_s)
+        retries[url] = _largest(retries.get(url), target.retries)
     items = {url: _Item(url=url, host=(urlsplit(url).hostname or "").lower(), head_first=_head_first(url, t),
-                        known=known.get(url)) for url, t in tags.items()}
+                        known=known.get(url), timeout_s=timeouts[url], retries=retries[url])
+             for url, t in tags.items()}
     return items, skipped
+
+
+def _largest(a: _N | None, b: _N | None) -> _N | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 async def check_targets(targets: Sequence[TargetToCheck], *, known: Mapping[str, KnownPage], fetcher: Fetcher,
                         retries: int, concurrency: int, backoff_s: float = BACKOFF_S,
-                        progress: Progress | None = None, robots_agent: str | None = None) -> list[LinkTarget]:
+                        progress: Progress | None = None, robots_agent: str | None = None,
+                        fetchers: Mapping[float, Fetcher] | None = None) -> list[LinkTarget]:
     """Check every distinct target once; one LinkTarget per distinct target URL, in input order.
 
     With `robots_agent` (the user agent), a target its host's robots.txt refuses
-    is not requested: its outcome is `robots`.
+    is not requested: its outcome is `robots`. A target with `over_limit` set is
+    not requested either (`over_limit`).
 
     `known` maps URLs the crawl fetched to what it got: a 2xx is taken as is
     (no request) unless it may be the host's 404 page; a failure is checked
     again. Transient failures (5xx, timeout, reset, refused) and 429 are
-    retried up to `retries` times after the first pass, waiting `backoff_s`
-    doubling per round or the Retry-After if longer. `concurrency` bounds the
-    requests in flight; the fetcher's per-host limit bounds each host.
+    retried up to `retries` times (a target's own `retries` where set) after
+    the first pass, waiting `backoff_s` doubling per round or the Retry-After
+    if longer. A target with its own `timeout_s` is fetched with
+    `fetchers[timeout_s]` (else `fetcher`). `concurrency` bounds the requests
+    in flight; the fetcher's per-host limit bounds each host. An exception in
+    one target's check becomes that target's `error` outcome.
     `progress(done, total)` is called as distinct URLs are decided (every 1 %).
     """
     started = _now()
     items, skipped = _items(targets, known)
     checker = _Checker(fetcher, retries=retries, concurrency=concurrency, backoff_s=backoff_s, progress=progress,
-                       total=len(items), robots_agent=robots_agent)
+                       total=len(items), robots_agent=robots_agent, fetchers=fetchers)
     await checker.run(list(items.values()))
     results: dict[str, LinkTarget] = {}
     for target in targets:
@@ -425,28 +464,38 @@ async def check_targets(targets: Sequence[TargetToCheck], *, known: Mapping[str,
         if target.url in results:
             continue
         if item is None or item.result is None:
-            results[target.url] = skipped[target.url]
+            results[target.url] = skipped.get(target.url) or LinkTarget(
+                url=target.url, outcome=str(FetchKind.ERROR), http_status=None, attempts=0,
+                detail="the link check reached no outcome")
         else:
             results[target.url] = replace(item.result, url=target.url)
     counts = Counter(r.outcome for r in results.values())
-    log.info("link check: %d targets (%d decided by the crawl), %d requests, %d dead, %d blocked, "
-             "%d rate-limited in %.1f s", len(results), sum(1 for i in items.values() if i.attempts == 0 and i.known),
-             checker.requests + checker.robots.fetched, sum(n for k, n in counts.items() if k in DEAD_KINDS), counts["blocked"],
-             counts["rate_limited"], _now() - started)
+    log.info("link check: %d targets (%d decided by the crawl, %d over the bounds), %d requests, %d dead, "
+             "%d blocked, %d rate-limited in %.1f s", len(results),
+             sum(1 for i in items.values() if i.attempts == 0 and i.known), counts["over_limit"],
+             checker.requests + checker.robots.fetched, sum(n for k, n in counts.items() if k in DEAD_KINDS),
+             counts["blocked"], counts["rate_limited"], _now() - started)
     return list(results.values())
 
 
 def check_links(targets: Sequence[TargetToCheck], *, known: Mapping[str, KnownPage], resolver: Resolver,
                 crawl: Crawl, backoff_s: float = BACKOFF_S, progress: Progress | None = None) -> list[LinkTarget]:
-    """`check_targets` in its own event loop, with a Fetcher built from the [crawl] settings."""
+    """`check_targets` in its own event loop, with fetchers built from the [crawl] settings, one
+    per distinct timeout (a site's own `timeout_s` reaches the targets it links)."""
 
     async def main() -> list[LinkTarget]:
-        async with Fetcher(resolver, timeout_s=crawl.timeout_s, user_agent=crawl.user_agent,
-                           max_bytes=min(crawl.max_response_bytes, LINK_MAX_BYTES),
-                           allowed_networks=crawl.allowed_networks, verify=crawl.ca_bundle or True,
-                           per_host_limit=crawl.per_host_concurrency) as fetcher:
-            return await check_targets(targets, known=known, fetcher=fetcher, retries=crawl.retries,
-                                       concurrency=crawl.concurrency, backoff_s=backoff_s, progress=progress,
+        timeouts = {crawl.timeout_s} | {t.timeout_s for t in targets if t.timeout_s is not None}
+        fetchers = {timeout: Fetcher(resolver, timeout_s=timeout, user_agent=crawl.user_agent,
+                                     max_bytes=min(crawl.max_response_bytes, LINK_MAX_BYTES),
+                                     allowed_networks=crawl.allowed_networks, verify=crawl.ca_bundle or True,
+                                     per_host_limit=crawl.per_host_concurrency) for timeout in sorted(timeouts)}
+        try:
+            return await check_targets(targets, known=known, fetcher=fetchers[crawl.timeout_s],
+                                       retries=crawl.retries, concurrency=crawl.concurrency, backoff_s=backoff_s,
+                                       progress=progress, fetchers=fetchers,
                                        robots_agent=crawl.user_agent if crawl.obey_robots else None)
+        finally:
+            for fetcher in fetchers.values():
+                await fetcher.aclose()
 
     return asyncio.run(main())

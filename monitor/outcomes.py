@@ -37,6 +37,7 @@ class FetchKind(StrEnum):
     ROBOTS = "robots"              # refused by the host's robots.txt; never requested
     UNSUPPORTED = "unsupported"    # scheme the tool does not fetch
     MALFORMED = "malformed"        # a link no browser can follow (http:/x, http://, bad host or port, file:); never requested
+    OVER_LIMIT = "over_limit"      # a link target past the site's link-check bounds (max_link_targets, max_links_per_page); never requested
     ERROR = "error"                # the tool failed; detail says why
 
 
@@ -52,3 +53,29 @@ class TlsError(StrEnum):
 
 TRANSIENT_KINDS = frozenset({FetchKind.HTTP_5XX, FetchKind.TIMEOUT, FetchKind.RESET, FetchKind.REFUSED})
 """Kinds worth a retry before they count as a site failure."""
+
+
+def status_kind(status: int, body: bytes | str = b"") -> FetchKind:
+    """The kind of a final HTTP status: the one mapping used by the fetch layer, the crawl and the demo.
+
+    Redirects with a usable Location are followed before this is asked. A 429
+    and a 412 challenge page (a WAF's JavaScript check) are refusals, not outages.
+    """
+    if 200 <= status < 300:
+        return FetchKind.OK
+    if 300 <= status < 400:
+        return FetchKind.HTTP_3XX
+    if status == 429:
+        return FetchKind.RATE_LIMITED
+    if status == 412 and _has_script(body):
+        return FetchKind.BLOCKED
+    if 400 <= status < 500:
+        return FetchKind.HTTP_4XX
+    if 500 <= status < 600:
+        return FetchKind.HTTP_5XX
+    return FetchKind.PROTOCOL
+
+
+def _has_script(body: bytes | str) -> bool:
+    head = body[:65536].lower()
+    return (b"<script" in head) if isinstance(head, bytes) else ("<script" in head)

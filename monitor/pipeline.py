@@ -17,7 +17,7 @@ import socket
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -181,7 +181,8 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
     resolver = Resolver.from_config(config.dns)
     if any("probe:links" in needs[s.id] for s in sites):
         say("checking links")
-        to_check, known = store.targets_to_check(session, run_id)
+        to_check, known = store.targets_to_check(session, run_id, bounds=_link_bounds(config, sites))
+        to_check = _with_site_settings(config, sites, to_check)
         found = linkcheck.check_links(to_check, known=known, resolver=resolver, crawl=config.crawl,
                                       progress=lambda done, total: say(f"links {done}/{total}"))
         store.save_link_targets(session, run_id, found, utcnow())
@@ -213,6 +214,25 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
         del snap
         release_memory()
     return results
+
+
+def _link_bounds(config: Config, sites: Sequence[Site]) -> dict[str, tuple[int, int]]:
+    return {s.id: (config.crawl_for(s).max_link_targets, config.crawl_for(s).max_links_per_page) for s in sites}
+
+
+def _with_site_settings(config: Config, sites: Sequence[Site], targets: Sequence[linkcheck.TargetToCheck]
+                        ) -> list[linkcheck.TargetToCheck]:
+    """Each target with the timeout and retries of the sites linking it (the most generous of them),
+    so a site's own `timeout_s` and `retries` reach its link checks."""
+    own = {s.id: config.crawl_for(s) for s in sites}
+    found = []
+    for target in targets:
+        settings = [own[site] for site in target.sites if site in own]
+        if settings:
+            target = replace(target, timeout_s=max(c.timeout_s for c in settings),
+                             retries=max(c.retries for c in settings))
+        found.append(target)
+    return found
 
 
 def _probe_columns(session: Session, config: Config, run_id: str, sites: Sequence[Site],

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import secrets
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -207,16 +208,18 @@ def save_link_targets(session: Session, run_id: str, targets: Sequence[LinkTarge
 
 
 @_storage("reading the link targets to check")
-def targets_to_check(session: Session, run_id: str) -> tuple[list[TargetToCheck], dict[str, KnownPage]]:
+def targets_to_check(session: Session, run_id: str, bounds: Mapping[str, tuple[int, int]] | None = None
+                     ) -> tuple[list[TargetToCheck], dict[str, KnownPage]]:
     """The run's distinct link targets (all sites, first seen first) with the tags they were
-    linked as, and what the crawl knows of those it fetched: a target requested as a page,
-    or reached with a 2xx at the end of a page's redirects. Where sites crawled one URL
-    differently, a 2xx wins."""
-    tags: dict[str, set[str]] = {}
-    for url, tag in session.execute(sa.select(LinkRow.target_url, LinkRow.tag).where(LinkRow.run_id == run_id)
-                                    .group_by(LinkRow.target_url, LinkRow.tag)
-                                    .order_by(sa.func.min(LinkRow.id))):
-        tags.setdefault(url, set()).add(tag)
+    linked as and the sites linking them, and what the crawl knows of those it fetched: a target
+    requested as a page, or reached with a 2xx at the end of a page's redirects. Where sites
+    crawled one URL differently, a 2xx wins.
+
+    `bounds[site_id] = (max_link_targets, max_links_per_page)`: in crawl order, a site admits
+    at most that many distinct http(s) targets, and at most the second number from any one page;
+    a target the crawl already answered with a 2xx costs no request and is always admitted.
+    A target no site admits carries `over_limit` (the bound it fell past) and is never requested.
+    """
     known: dict[str, KnownPage] = {}
     pages = (sa.select(PageRow.url, PageRow.final_url, PageRow.status, PageRow.fetch_kind, PageRow.title,
                        PageRow.content_type).where(PageRow.run_id == run_id).order_by(PageRow.id)
@@ -225,9 +228,39 @@ def targets_to_check(session: Session, run_id: str) -> tuple[list[TargetToCheck]
         page = KnownPage(url=url, final_url=final_url, status=status, fetch_kind=fetch_kind, title=title,
                          content_type=content_type)
         for target in (url, final_url) if page.ok else (url,):
-            if target in tags and not (target in known and known[target].ok):
+            if not (target in known and known[target].ok):
                 known[target] = page if target == url else replace(page, url=target)
-    return [TargetToCheck(url, frozenset(t)) for url, t in tags.items()], known
+    tags: dict[str, set[str]] = {}
+    sites: dict[str, set[str]] = {}
+    admitted: set[str] = set()
+    over: dict[str, str] = {}
+    per_site: dict[str, set[str]] = defaultdict(set)
+    per_page: dict[int, set[str]] = defaultdict(set)
+    rows = (sa.select(LinkRow.site_id, LinkRow.source_page_id, LinkRow.target_url, LinkRow.tag)
+            .where(LinkRow.run_id == run_id).order_by(LinkRow.id).execution_options(yield_per=5000))
+    for site_id, page_id, url, tag in session.execute(rows):
+        tags.setdefault(url, set()).add(tag)
+        sites.setdefault(url, set()).add(site_id)
+        limits = (bounds or {}).get(site_id)
+        if limits is None or not url.startswith(("http://", "https://")) or (url in known and known[url].ok):
+            admitted.add(url)   # unbounded, never requested, or answered by the crawl: costs nothing
+            continue
+        page_seen, site_seen = per_page[page_id], per_site[site_id]
+        if url in site_seen:
+            continue
+        if len(page_seen) >= limits[1]:
+            over.setdefault(url, f"past max_links_per_page = {limits[1]} on the linking page of {site_id}")
+            continue
+        page_seen.add(url)
+        if len(site_seen) >= limits[0]:
+            over.setdefault(url, f"past max_link_targets = {limits[0]} of {site_id}")
+            continue
+        site_seen.add(url)
+        admitted.add(url)
+    known = {url: page for url, page in known.items() if url in tags}
+    return [TargetToCheck(url, frozenset(t), frozenset(sites[url]),
+                          None if url in admitted else over.get(url, "past the link-check bounds"))
+            for url, t in tags.items()], known
 
 
 def _probe(row: ProbeRow) -> Probe:

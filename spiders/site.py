@@ -44,7 +44,7 @@ from twisted.python.failure import Failure
 from checks.scope import SiteScope
 from monitor.config import Config, Site
 from monitor.htmltext import decode, declared_charset, extract_title, media_type
-from monitor.outcomes import FetchKind
+from monitor.outcomes import FetchKind, status_kind
 from spiders.extract import Extracted, extract
 from spiders.failures import RedirectStop, RobotsRefused, classify
 from spiders.items import EventRecord, LinkRecord, PageRecord
@@ -118,23 +118,6 @@ def scope_host(url: str) -> str:
 def _looks_like_html(body: bytes) -> bool:
     head = body[:1024].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
-
-
-def status_kind(status: int, body: bytes) -> FetchKind:
-    """The FetchKind of a response that arrived (blocked and rate-limited are not outages)."""
-    if 200 <= status < 300:
-        return FetchKind.OK
-    if status == 429:
-        return FetchKind.RATE_LIMITED
-    if status == 412 and b"<script" in body[:65536].lower():
-        return FetchKind.BLOCKED
-    if 300 <= status < 400:
-        return FetchKind.HTTP_3XX
-    if 400 <= status < 500:
-        return FetchKind.HTTP_4XX
-    if 500 <= status < 600:
-        return FetchKind.HTTP_5XX
-    return FetchKind.PROTOCOL
 
 
 class SiteSpider(scrapy.Spider):

@@ -59,8 +59,14 @@ def deep_dead(n: int) -> tuple[list[Link], list[LinkTarget]]:
     pytest.param([b.link(HOME, LIST)], [], Status.ERROR, "not_checked", id="no-target-results-cannot-decide"),
     pytest.param([], [], Status.ERROR, "no_links", id="no-links-cannot-decide"),
     pytest.param([b.link(HOME, LIST), b.link(HOME, "http://10.0.0.1/", tag="a")],
-                 [ok(LIST), b.target("http://10.0.0.1/", "disallowed")], Status.PASS, "ok",
-                 id="unchecked-target-is-not-dead"),
+                 [ok(LIST), b.target("http://10.0.0.1/", "disallowed")], Status.PASS, "ok_partial",
+                 id="unchecked-target-is-not-dead-and-is-said"),
+    pytest.param([b.link(HOME, HOME + "admin/"), b.link(HOME, HOME + "cgi/")],
+                 [b.target(HOME + "admin/", "robots", attempts=0), b.target(HOME + "cgi/", "robots", attempts=0)],
+                 Status.ERROR, "not_checked", id="only-robots-refused-targets-cannot-decide"),
+    pytest.param([b.link(HOME, LIST), b.link(HOME, HOME + "far.html")],
+                 [ok(LIST), b.target(HOME + "far.html", "over_limit", attempts=0)], Status.PASS, "ok_partial",
+                 id="targets-past-the-bound-are-said"),
 ])
 def test_verdict(links: list[Link], targets: list[LinkTarget], status: Status, key: str) -> None:
     result = judge(links, targets)
@@ -78,6 +84,19 @@ def test_every_dead_kind_counts(kind: str) -> None:
 def test_not_dead_kinds_do_not_count(kind: str) -> None:
     result = judge([b.link(HOME, LIST), b.link(ARTICLE, HOME + "x.html")], [ok(LIST), b.target(HOME + "x.html", kind)])
     assert result.metrics["dead"] == 0 and result.status == Status.PASS
+
+
+def test_robots_refused_and_unchecked_targets_never_count_as_checked() -> None:
+    refused, far, mail = HOME + "admin/", HOME + "far.html", "mailto:a@s1.gov.cn"
+    links = [b.link(HOME, LIST), b.link(HOME, refused), b.link(LIST, far), b.link(LIST, mail), b.link(LIST, ARTICLE)]
+    targets = [ok(LIST), b.target(refused, "robots", attempts=0), b.target(far, "over_limit", attempts=0),
+               b.target(mail, "unsupported", attempts=0)]   # ARTICLE has no result at all
+    result = judge(links, targets)
+    assert (result.status, result.message_key) == (Status.PASS, "ok_partial")
+    assert {k: result.metrics[k] for k in ("checked", "robots", "unchecked", "over_limit")} == {
+        "checked": 1, "robots": 1, "unchecked": 3, "over_limit": 1}
+    assert {k: result.message_params[k] for k in ("checked", "not_checked", "robots", "over_limit", "other")} == {
+        "checked": 1, "not_checked": 4, "robots": 1, "over_limit": 1, "other": 2}
 
 
 def test_failed_homepage_cannot_be_judged() -> None:
@@ -103,7 +122,7 @@ def test_metrics_count_distinct_targets_and_homepage_apart() -> None:
     assert result.metrics == {"checked": 4, "dead": 3, "dead_links": 4,
                               "dead_by_kind": {"dns": 1, "http_4xx": 1, "soft_404": 1},
                               "homepage_dead": 1, "blocked": 0, "rate_limited": 0, "unchecked": 1,
-                              "evidence_shown": 4}
+                              "robots": 0, "over_limit": 0, "evidence_shown": 4}
     assert result.message_params["homepage_dead"] == 1 and result.message_params["dead"] == 3
 
 

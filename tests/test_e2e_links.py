@@ -69,4 +69,25 @@ def test_skipped_schemes_are_not_counted(links_run: pipeline.RunOutcome, links_w
     result = {r.check_id: r for r in links_run.results.results[SITE]}["links:dead"]
     truth = links_web.truth["sites"][SITE]
     assert result.metrics["dead"] == len({d["target"] for d in truth["dead_links"]})
-    assert result.metrics["unchecked"] == 0
+    assert result.metrics["unchecked"] == result.metrics["over_limit"] == len(truth["over_limit"])
+
+
+def test_a_page_with_more_links_than_the_bound_costs_only_the_bound(
+        links_run: pipeline.RunOutcome, links_web: DemoWeb) -> None:
+    """The fault: one page with very many distinct links made one request per link."""
+    from urllib.parse import urlsplit
+
+    from monitor.demo.externals import DIRECTORY
+    from monitor.demo.linkcases import DIRECTORY_LINKS, LINKS_PER_PAGE
+
+    truth = links_web.truth["sites"][SITE]
+    assert len(truth["over_limit"]) == DIRECTORY_LINKS - LINKS_PER_PAGE
+    requested = [n for n in range(1, DIRECTORY_LINKS + 1) if links_web.requests_for(DIRECTORY, f"/zd/{n}.html")]
+    assert requested == list(range(1, LINKS_PER_PAGE + 1))
+    assert {urlsplit(u).path for u in truth["over_limit"]} == {
+        f"/zd/{n}.html" for n in range(LINKS_PER_PAGE + 1, DIRECTORY_LINKS + 1)}
+    result = {r.check_id: r for r in links_run.results.results[SITE]}["links:dead"]
+    dead = {e.url for e in result.evidence}
+    assert not dead & set(truth["over_limit"]), "a target past the bound is never reported dead"
+    assert {u for u in dead if DIRECTORY in u} == {
+        links_web.url(DIRECTORY, f"/zd/{n}.html") for n in range(10, LINKS_PER_PAGE + 1, 10)}

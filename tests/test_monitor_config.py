@@ -204,7 +204,8 @@ BAD_CASES: list[tuple[str, str, str]] = [
      'c.toml:8: site[0] (id="beipiao").scope: unknown scope \'hosts\' (did you mean \'host\'?)'),
     ("scope-is-not-a-crawl-key", '[crawl]\nscope = "host"\n',
      "c.toml:2: crawl.scope: unknown key 'scope' (expected one of: max_pages, max_depth, timeout_s, retries, "
-     "concurrency, per_host_concurrency, obey_robots, user_agent, max_response_bytes, allowed_networks, ca_bundle)"),
+     "concurrency, per_host_concurrency, obey_robots, user_agent, max_response_bytes, allowed_networks, ca_bundle, "
+     "max_link_targets, max_links_per_page)"),
     ("scope-must-be-a-string", SITE + 'scope = true\n',
      'c.toml:8: site[0] (id="beipiao").scope: expected \'site\' or \'host\', got true'),
     ("wrong-type-string-for-number", '[crawl]\ntimeout_s = "abc"\n',

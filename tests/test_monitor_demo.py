@@ -51,14 +51,16 @@ COUNTIES = {"双塔区", "龙城区", "北票市", "凌源市", "朝阳县", "�
 # The TOML keys docs/architecture.md lists for each table (monitor.config forbids any other).
 DOCUMENTED_KEYS = {
     "crawl": {"max_pages", "max_depth", "timeout_s", "retries", "concurrency", "per_host_concurrency",
-              "obey_robots", "user_agent", "max_response_bytes", "allowed_networks", "ca_bundle"},
+              "obey_robots", "user_agent", "max_response_bytes", "allowed_networks", "ca_bundle",
+              "max_link_targets", "max_links_per_page"},
     "dns": {"nameservers", "port", "timeout_s"},
     "storage": {"url", "work_dir"},
     "report": {"dir", "language", "title"},
     "requirement": {"id", "title", "keywords", "applies_to", "levels", "max_age_days", "stale_status",
                     "deadline", "basis"},
     "site": {"id", "name", "url", "kind", "level", "extra_hosts", "scope", "disabled_checks", "max_pages", "max_depth",
-             "timeout_s", "retries", "obey_robots", "per_host_concurrency", "concurrency", "user_agent"},
+             "timeout_s", "retries", "obey_robots", "per_host_concurrency", "concurrency", "user_agent",
+             "max_link_targets", "max_links_per_page"},
 }
 DEAD_KINDS = {"http_3xx", "http_4xx", "http_5xx", "dns", "refused", "timeout", "tls", "redirect_loop",
               "too_many_redirects", "soft_404", "malformed"}
@@ -479,11 +481,32 @@ def test_every_link_target_is_dead_exactly_when_the_truth_says(demo_web: DemoWeb
 def test_dead_links_are_exactly_the_dead_links_on_the_crawled_pages(demo_web: DemoWeb, observed: Observed) -> None:
     for site_id, entry in listed(demo_web).items():
         found = set()
+        over: set[str] = set()
+        admitted: set[str] = set()
+        depth = {url: page.depth for url, page in demo_web.crawl_model(site_id)[0].pages.items()}
+        for source in sorted(entry["page_urls"], key=lambda u: (depth[u], u)):
+            # max_links_per_page: each page admits its first N distinct http(s) targets that are not
+            # crawled pages nor admitted before; the rest are never requested
+            used: set[str] = set()
+            for _, href, _ in observed.pages[site_id][source]:
+                target = target_of(source, href)
+                if malformed(href) or not target.startswith("http") or target in observed.pages[site_id] \
+                        or target in admitted:
+                    continue
+                if len(used) >= entry["crawl"]["max_links_per_page"]:
+                    over.add(target)
+                else:
+                    used.add(target)
+                    admitted.add(target)
+        over -= admitted
+        assert over == set(entry["over_limit"]), site_id
         for source in entry["page_urls"]:
             for tag, href, text in observed.pages[site_id][source]:
                 target = target_of(source, href)
                 if malformed(href):
                     found.add((source, target, "malformed", None, tag, text))
+                elif target in over:
+                    continue
                 elif target in observed.outcomes and observed.kind(target) in DEAD_KINDS:
                     found.add((source, target, observed.kind(target), observed.outcomes[target].status, tag, text))
         expected = {(d["source"], d["target"], d["kind"], d["status"], d["tag"], d["text"])

@@ -134,6 +134,8 @@ LOGS = {name: Script() for name in ("logo", "pdf", "page", "once", "order-a", "o
 NO_HEAD = HeadRefused()
 RETRY_AFTER = Script((503, 200), {"Retry-After": "1"})
 ORDER_A = Script((503, 200), {"Retry-After": "0"})
+NO_RETRY = Script((503, 200))
+ONE_RETRY = Script((503, 200))
 COUNT_EVERYWHERE = {"now": 0, "max": 0}
 COUNT_BUSY = ({"now": 0, "max": 0}, {"now": 0, "max": 0})
 
@@ -165,6 +167,8 @@ def own_sites() -> list[DemoSite]:
             "/article.html": PageSpec(body=ARTICLE),
             "/retry-after": PageSpec(body=html, behaviour=RETRY_AFTER),
             "/a": PageSpec(body=html, behaviour=ORDER_A),
+            "/no-retry": PageSpec(body=html, behaviour=NO_RETRY),
+            "/one-retry": PageSpec(body=html, behaviour=ONE_RETRY),
             "/b": PageSpec(body=html, behaviour=LOGS["order-b"]),
             "/dedup": PageSpec(status=404, body="gone", behaviour=LOGS["dedup"]),
         }),
@@ -528,9 +532,61 @@ def test_redirects_without_a_usable_location_are_http_3xx(demo_web: DemoWeb, tag
 
 
 def test_every_outcome_kind_has_one_disposition() -> None:
-    from checks.links import REFUSED_KINDS, UNCHECKED_KINDS
+    from checks.links import LINK_DISPOSITION, Disposition
 
-    not_dead = {"ok", "too_large", "robots"} | REFUSED_KINDS | UNCHECKED_KINDS
-    for kind in FetchKind:
-        assert (kind in DEAD_KINDS) + (kind in not_dead) == 1, kind
+    assert set(LINK_DISPOSITION) == {str(kind) for kind in FetchKind}   # no kind missing, none invented
     assert {"malformed", "http_3xx"} <= DEAD_KINDS
+    assert LINK_DISPOSITION["robots"] is Disposition.ROBOTS
+    assert LINK_DISPOSITION["over_limit"] is Disposition.UNCHECKED
+
+
+# ------------------------------------------------------------------ a site's own settings, isolation
+
+def test_a_sites_own_timeout_and_retries_reach_its_link_targets(demo_web: DemoWeb, own_web: DemoWeb) -> None:
+    slow = demo_web.url(LAB, "/slow")                  # answers after SLOW_S (3 s)
+    no_retry, one_retry = own_web.url("files.demo.test", "/no-retry"), own_web.url("files.demo.test", "/one-retry")
+
+    async def main(web: DemoWeb, targets: list[TargetToCheck], retries: int) -> dict[str, LinkTarget]:
+        resolver = Resolver(["127.0.0.1"], port=web.dns_port, timeout_s=1)
+        fetchers = {t: Fetcher(resolver, timeout_s=t, allowed_networks=LOOPBACK) for t in (0.5, 30.0)}
+        try:
+            found = await check_targets(targets, known={}, fetcher=fetchers[30.0], fetchers=fetchers,
+                                        retries=retries, concurrency=4, backoff_s=0.05)
+        finally:
+            for fetcher in fetchers.values():
+                await fetcher.aclose()
+        return {t.url: t for t in found}
+
+    timed = asyncio.run(main(demo_web, [TargetToCheck(slow, frozenset({"a"}), timeout_s=0.5)], 0))[slow]
+    assert (timed.outcome, timed.detail) == ("timeout", "no complete response within 0.5 s")
+    retried = asyncio.run(main(own_web, [TargetToCheck(no_retry, frozenset({"a"}), retries=0),
+                                         TargetToCheck(one_retry, frozenset({"a"}), retries=1)], 5))
+    assert (retried[no_retry].outcome, retried[no_retry].attempts) == ("http_5xx", 1)
+    assert (retried[one_retry].outcome, retried[one_retry].attempts) == ("ok", 2)
+
+
+def test_targets_past_the_bounds_are_never_requested(own_web: DemoWeb) -> None:
+    url = own_web.url("files.demo.test", "/page.html")
+    LOGS["page"].log.clear()
+    results = run(own_web, [TargetToCheck(url, frozenset({"a"}), over_limit="past max_links_per_page = 1")])
+    assert (results[url].outcome, results[url].attempts) == ("over_limit", 0)
+    assert results[url].detail == "not requested: past max_links_per_page = 1"
+    assert LOGS["page"].log == []
+
+
+def test_an_exception_checking_one_target_is_that_targets_error(demo_web: DemoWeb,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Injected failure: the fetch of one target raises; every other target is still decided."""
+    broken, ok, gone = demo_web.url(LAB, "/title"), demo_web.url(LAB, "/ok"), demo_web.url(LAB, "/status/404")
+    real = Fetcher.fetch
+
+    async def fetch(self: Fetcher, url: str, **kwargs: object) -> object:
+        if url == broken:
+            raise RuntimeError("injected failure")
+        return await real(self, url, **kwargs)
+
+    monkeypatch.setattr(Fetcher, "fetch", fetch)
+    results = run(demo_web, [target(broken), target(ok), target(gone)])
+    assert (results[broken].outcome, results[broken].detail) == (
+        "error", "the link check failed: RuntimeError: injected failure")
+    assert (results[ok].outcome, results[gone].outcome) == ("ok", "http_4xx")

@@ -370,8 +370,9 @@ def crawl_rows(session: Session, run_id: str, site_id: str, pages: list[tuple[st
         session.add(row)
         session.flush()
         ids[url] = row.id
-    session.add_all(db.LinkRow(run_id=run_id, site_id=site_id, source_page_id=ids[source], target_url=target,
-                               tag=tag, text="", context="body") for source, target, tag in links)
+    session.execute(sa.insert(db.LinkRow), [
+        {"run_id": run_id, "site_id": site_id, "source_page_id": ids[source], "target_url": target, "tag": tag,
+         "text": "", "context": "body"} for source, target, tag in links])
     session.commit()
 
 
@@ -414,3 +415,41 @@ def test_targets_to_check_are_distinct_with_their_tags_and_what_the_crawl_knows(
     assert (known[landed].url, known[landed].final_url, known[landed].status) == (landed, landed, 200)
     assert (known[flaky].status, known[flaky].title) == (200, f"beipiao {flaky}")   # the 2xx wins
     assert (known[broken].fetch_kind, known[broken].ok) == ("http_4xx", False)
+
+
+def test_a_page_with_50000_links_admits_only_the_per_page_bound(session: Session) -> None:
+    """The fault: one page with 50,000 distinct links made 50,000 requests."""
+    run_id = start(session)
+    home, directory = "https://www.shuangta.gov.cn/", "https://www.shuangta.gov.cn/wzdh/"
+    links = [(home, directory, "a"), (home, "https://www.gov.cn/", "a")]
+    links += [(directory, f"https://dh.example.cn/zd/{n}.html", "a") for n in range(50_000)]
+    links += [(directory, "mailto:a@shuangta.gov.cn", "a"), (directory, home, "a")]   # free: never requested / crawled
+    crawl_rows(session, run_id, "shuangta", [(home, 200, "ok", home), (directory, 200, "ok", directory)], links)
+    targets, _ = store.targets_to_check(session, run_id, bounds={"shuangta": (5000, 1000)})
+    admitted = [t.url for t in targets if t.over_limit is None]
+    over = [t for t in targets if t.over_limit is not None]
+    assert admitted[:3] == [directory, "https://www.gov.cn/", "https://dh.example.cn/zd/0.html"]
+    assert len(admitted) == 2 + 1000 + 2 and "mailto:a@shuangta.gov.cn" in admitted and home in admitted
+    assert len(over) == 49_000 and over[0].url == "https://dh.example.cn/zd/1000.html"
+    assert "max_links_per_page = 1000" in over[0].over_limit
+    assert all(t.sites == {"shuangta"} for t in targets)
+
+
+def test_a_site_admits_at_most_max_link_targets_and_another_sites_links_still_count(session: Session) -> None:
+    run_id = start(session)
+    home1, home2 = "https://www.shuangta.gov.cn/", "https://www.beipiao.gov.cn/"
+    pages1 = [home1 + f"p{n}.html" for n in range(5)]
+    crawl_rows(session, run_id, "shuangta", [(home1, 200, "ok", home1)] + [(p, 200, "ok", p) for p in pages1],
+               [(home1, p, "a") for p in pages1]
+               + [(p, f"https://ext.example.cn/{i}/{n}.html", "a") for i, p in enumerate(pages1) for n in range(3)])
+    crawl_rows(session, run_id, "beipiao", [(home2, 200, "ok", home2)],
+               [(home2, "https://ext.example.cn/4/2.html", "a")])
+    targets, _ = store.targets_to_check(session, run_id, bounds={"shuangta": (10, 1000), "beipiao": (10, 1000)})
+    by_url = {t.url: t for t in targets}
+    over = sorted(u for u, t in by_url.items() if t.over_limit is not None)
+    # the 5 crawled pages cost nothing; 10 of the 15 external targets fit, in crawl order
+    assert over == [f"https://ext.example.cn/{i}/{n}.html" for i in (3, 4) for n in range(3) if (i, n) != (3, 0)
+                    and (i, n) != (4, 2)]
+    assert "max_link_targets = 10" in by_url["https://ext.example.cn/3/1.html"].over_limit
+    assert by_url["https://ext.example.cn/4/2.html"].over_limit is None       # beipiao's own link admits it
+    assert by_url["https://ext.example.cn/4/2.html"].sites == {"shuangta", "beipiao"}

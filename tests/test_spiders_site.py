@@ -31,14 +31,14 @@ from twisted.web._newclient import ParseError, ResponseNeverReceived
 
 from checks.scope import SiteScope
 from monitor.demo import DemoWeb
-from monitor.outcomes import FetchKind
+from monitor.outcomes import FetchKind, status_kind
 from monitor.resolver import Resolver
 from spiders.failures import RedirectLoop, RobotsRefused, TooManyRedirects, classify
 from spiders.items import DateHit, EventRecord, LinkRecord, PageRecord, to_json
 from spiders.middlewares import MAX_REDIRECTS, BackoffRetry, BodyGuard, RedirectGuard, RobotsMiddleware, retry_after_s
 from spiders.output import CrawlBundle, JsonLinesWriter, line
 from spiders.resolver import HostGate
-from spiders.site import SiteBounds, SiteSpider, scope_host, status_kind
+from spiders.site import SiteBounds, SiteSpider, scope_host
 from spiders.urls import canonical, host
 
 TODAY = date.today()

@@ -62,6 +62,7 @@ class SitePlan:
     pubdate: int | None = None         # every page carries <meta name="PubDate"> of this many days ago
     extra_hosts: tuple[str, ...] = ()
     scope: str = "site"
+    max_links_per_page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -157,5 +158,5 @@ def build_site(plan: SitePlan, today: date) -> Built:
                     timeout_s=plan.timeout_s, case=plan.case, site_code=plan.code, not_found=not_found,
                     routes=plan.routes, chrome=_chrome(plan, plans, extras), columns=plans,
                     max_pages=plan.max_pages, max_depth=plan.max_depth, extra_hosts=plan.extra_hosts,
-                    scope=plan.scope)
+                    scope=plan.scope, max_links_per_page=plan.max_links_per_page)
     return Built(site, foreign)

@@ -82,7 +82,7 @@ def render_config(sites: Sequence[DemoSite], site_url: Mapping[str, str], *, dns
             continue
         entry: dict[str, Any] = {"id": site.id, "name": site.name, "url": site_url[site.id],
                                  "kind": site.kind, "level": site.level}
-        for key in ("timeout_s", "max_pages", "max_depth"):
+        for key in ("timeout_s", "max_pages", "max_depth", "max_links_per_page"):
             if getattr(site, key) is not None:
                 entry[key] = getattr(site, key)
         if site.extra_hosts:

@@ -31,6 +31,7 @@ from monitor.demo.spec import (
     Redirect,
     Ref,
     Reset,
+    Route,
 )
 
 SLOW_S = 3.0                 # longer than any timeout the demo config or the tests use
@@ -42,6 +43,8 @@ RATE_LIMITED = "tongji.ln.gov.test"       # 429 for every path
 WAF = "fgw.ln.gov.test"                   # 412 + JS challenge for every path
 OFFICE = "oa.chaoyang.gov.test"           # resolves to 127.0.0.2: connection refused
 GONE = "www.cydaj.gov.test"               # not in DNS: NXDOMAIN
+DIRECTORY = "dh.chaoyang.gov.test"        # 政府网站导航: /zd/<n>.html, every tenth one 404
+DIRECTORY_DEAD_EVERY = 10
 IPV6_LITERAL = "::1"
 NXDOMAIN_NAME = "nonexistent.demo.test"
 
@@ -133,6 +136,24 @@ def guarded_hosts() -> tuple[DemoSite, ...]:
     )
 
 
+def directory_entry(path: str) -> PageSpec | None:
+    """/zd/<n>.html: a unit's entry page, or a 404 for every DIRECTORY_DEAD_EVERY-th unit."""
+    number = path.removeprefix("/zd/").removesuffix(".html")
+    if not (number.isdigit() and path.endswith(".html")):
+        return None
+    if int(number) % DIRECTORY_DEAD_EVERY == 0:
+        return PageSpec(status=404, body=content.NOT_FOUND_PLAIN, declare="none")
+    return PageSpec(body=content.simple_page(f"第{number}号单位_朝阳市政府网站导航", ["单位简介。"]))
+
+
+def directory() -> DemoSite:
+    """A host with very many pages, linked one by one from a site's 网站导航 page (link-check bounds)."""
+    home = PageSpec(body=content.simple_page("朝阳市政府网站导航", ["全市各单位网站。"]))
+    return DemoSite("cydh", DIRECTORY, "朝阳市政府网站导航", "portal", "city", {"/": home}, listed=False,
+                    chrome=BARE, routes=(Route("/zd/", directory_entry),),
+                    case="/zd/<n>.html for any n; every tenth a 404")
+
+
 def lab_site() -> DemoSite:
     """Unlisted host holding one path per fetch behaviour, for tests and curious users."""
     gbk_text = content.raw_title_page("凌源市政务公开")
@@ -176,7 +197,7 @@ def others() -> tuple[DemoSite, ...]:
     """Every unlisted host, in a stable order."""
     finderr = PageSpec(body=content.finderr_page)
     return (
-        province(), platform(), static_host(), *guarded_hosts(), lab_site(),
+        province(), platform(), static_host(), *guarded_hosts(), lab_site(), directory(),
         DemoSite("v6only", "v6only.demo.test", "IPv6-only host", "portal", "city",
                  {"/": PageSpec(body=content.raw_title_page("v6only"))}, DnsSpec(a=()), listed=False,
                  case="AAAA but no A", chrome=BARE),

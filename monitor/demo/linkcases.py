@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from monitor.demo.build import SitePlan
 from monitor.demo.columns import PNG, Column
+from monitor.demo.externals import DIRECTORY
 from monitor.demo.markup import a, footer, head, header, nav
 from monitor.demo.spec import (
     Exchange,
@@ -33,6 +34,7 @@ from monitor.demo.spec import (
     LinkSpec,
     PageContext,
     PageSpec,
+    Ref,
 )
 from monitor.outcomes import FetchKind
 
@@ -41,6 +43,9 @@ if TYPE_CHECKING:
 
 HOST = "wlj.chaoyang.gov.test"
 MEDIA_PAGE = "/dmt/"
+DIRECTORY_PAGE = "/wzdh/"          # 网站导航: one link to each of DIRECTORY_LINKS units on the directory host
+DIRECTORY_LINKS = 300
+LINKS_PER_PAGE = 100               # the site's max_links_per_page: the rest of that page is never requested
 LIVE: Mapping[str, tuple[bytes, str]] = {
     "/favicon.ico": (PNG, "image/x-icon"),
     "/css/print.css": (b"@media print{.nav{display:none}}\n", "text/css"),
@@ -192,6 +197,15 @@ def media_page(ctx: PageContext) -> str:
             + f'<div class="main">\n{main}</div>\n' + footer(ctx) + "</body>\n</html>\n")
 
 
+def directory_page(ctx: PageContext) -> str:
+    """More distinct links than the site's max_links_per_page, all to one other host, none linked elsewhere."""
+    rows = "".join(f"  <li>{a(ctx, Ref(DIRECTORY, f'/zd/{n}.html'), f'第{n}号单位')}</li>\n"
+                   for n in range(1, DIRECTORY_LINKS + 1))
+    main = f'<h2>网站导航</h2>\n<ul class="wzdh">\n{rows}</ul>\n'
+    return (head(ctx, f"网站导航_{ctx.site.name}") + "<body>\n" + header(ctx) + nav(ctx)
+            + f'<div class="main">\n{main}</div>\n' + footer(ctx) + "</body>\n</html>\n")
+
+
 def _columns(lag: int) -> tuple[Column, ...]:
     zwgk = (Column("通知公告", "/zwgk/tzgg/", (lag + 1, lag + 9), home=3),
             Column("政策文件", "/zwgk/zcwj/", (lag + 5, lag + 40), titles="zcwj"))
@@ -201,7 +215,7 @@ def _columns(lag: int) -> tuple[Column, ...]:
 
 def link_case_plans(today: date) -> tuple[SitePlan, ...]:
     """The listed site holding every link kind (see the module docstring)."""
-    pages: dict[str, PageSpec] = {MEDIA_PAGE: PageSpec(body=media_page)}
+    pages: dict[str, PageSpec] = {MEDIA_PAGE: PageSpec(body=media_page), DIRECTORY_PAGE: PageSpec(body=directory_page)}
     pages.update({path: PageSpec(body=body, content_type=kind, declare="none") for path, (body, kind) in LIVE.items()})
     pages.update({path: PageSpec(behaviour=behaviour) for path, (behaviour, _) in REDIRECTS.items()})
     return (
@@ -209,6 +223,8 @@ def link_case_plans(today: date) -> tuple[SitePlan, ...]:
                  _columns(2),
                  case="issue 10: every link kind (srcset, picture/source, video/audio/track/poster, object/embed, "
                       "CSS url() and @import, icons, background, input image), malformed hrefs, skipped schemes, "
-                      "redirects without a usable Location",
-                 extras={"/": (LinkSpec("a", MEDIA_PAGE, "文旅多媒体"),)}, pages=pages),
+                      "redirects without a usable Location; a 网站导航 page with more links than the site's "
+                      "max_links_per_page (the rest are over_limit, never requested)",
+                 extras={"/": (LinkSpec("a", MEDIA_PAGE, "文旅多媒体"), LinkSpec("a", DIRECTORY_PAGE, "网站导航"))},
+                 pages=pages, max_links_per_page=LINKS_PER_PAGE),
     )

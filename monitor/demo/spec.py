@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
-from monitor.outcomes import FetchKind
+from monitor.outcomes import FetchKind, status_kind
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -253,6 +253,7 @@ class DemoSite:
     max_depth: int | None = None
     extra_hosts: tuple[str, ...] = ()  # written to the config; part of the site's scope
     scope: str = "site"                # the config's scope key (checks.scope)
+    max_links_per_page: int | None = None   # the config's link-check bound for one page
 
     def page_for(self, path: str) -> PageSpec | None:
         page = self.pages.get(path)
@@ -267,17 +268,8 @@ class DemoSite:
 
 
 def status_expectation(status: int, body: Body) -> FetchKind:
-    if 200 <= status < 300:
-        return FetchKind.OK
-    if 300 <= status < 400:
-        return FetchKind.HTTP_3XX
-    if status == 429:
-        return FetchKind.RATE_LIMITED
-    if status == 412 and isinstance(body, str) and "<script" in body:
-        return FetchKind.BLOCKED
-    if 400 <= status < 500:
-        return FetchKind.HTTP_4XX
-    return FetchKind.HTTP_5XX
+    """What the monitor makes of a demo page's status: the one mapping, monitor.outcomes.status_kind."""
+    return status_kind(status, body if isinstance(body, str) else "")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ host or port, `file:`) appear as written.
       availability                        "pass" | "fail" (homepage outcome after retries)
       homepage, homepage_v4, homepage_v6  {kind, status, final_url, redirect_chain, address, dns_kind}
     and for listed sites only:
-      crawl                               {max_depth, max_pages, timeout_s} in force for the site
+      crawl                               {max_depth, max_pages, timeout_s, max_links_per_page} in force
+                                          for the site
       pages                               distinct in-scope (checks.scope: every host of the site) 2xx
                                           HTML pages a correct crawl fetches (by
                                           final URL: an HTTP redirect is no page; a meta-refresh or JS
@@ -49,6 +50,8 @@ host or port, `file:`) appear as written.
                                           redirected, other hosts, 429/412, too large, IPv6 literal,
                                           fragments, robots refusals, mailto:/tel:/javascript:
       blocked, rate_limited               targets answering a 412 JS challenge / 429
+      over_limit                          targets past the site's max_links_per_page: never requested,
+                                          never dead, counted as not checked
       robots_disallowed                   in-scope URLs robots.txt refuses: never requested at all
       traps                               real pages whose links start an endless URL sequence; every
                                           trap URL starts with its entry's path
@@ -91,6 +94,7 @@ from monitor.demo.verdicts import (
 from monitor.demo.walk import Walk, World, expect_fetch, walk
 from monitor.demo.zone import expected_answer, is_ip_literal, normalise
 from monitor.outcomes import FetchKind
+from monitor.config import Crawl
 
 SCHEMA = "govmon.demo-truth/1"
 RTYPES = ("A", "AAAA", "CNAME", "NS")
@@ -105,9 +109,11 @@ def _env(crawl_cfg: Mapping[str, Any], url: UrlFor, timeout_s: float | None = No
 
 
 def _bounds(site: DemoSite, crawl_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    per_page = crawl_cfg.get("max_links_per_page", Crawl.model_fields["max_links_per_page"].default)
     return {"max_depth": int(site.max_depth or crawl_cfg["max_depth"]),
             "max_pages": int(site.max_pages or crawl_cfg["max_pages"]),
-            "timeout_s": float(site.timeout_s or crawl_cfg["timeout_s"])}
+            "timeout_s": float(site.timeout_s or crawl_cfg["timeout_s"]),
+            "max_links_per_page": int(site.max_links_per_page or per_page)}
 
 
 def model_crawls(world: World, site: DemoSite, crawl_cfg: Mapping[str, Any], today: date, url: UrlFor,
@@ -143,7 +149,7 @@ def site_crawl_truth(world: World, site: DemoSite, crawl_cfg: Mapping[str, Any],
     low, high = min(cap, len(lean.pages)), min(cap, len(full.pages))
     bounded = len(lean.pages) > cap
     counted = [lean.pages[lean.home]] if bounded and lean.home else list(lean.pages.values())
-    links = links_truth(lean, counted, fate)
+    links = links_truth(lean, counted, fate, bounds["max_links_per_page"])
     return {
         "crawl": bounds, "pages": low if low == high else None, "min_pages": low, "max_pages": high,
         "page_urls": sorted(page.url for page in counted),

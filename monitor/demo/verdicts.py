@@ -23,11 +23,36 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day is not None else None
 
 
-def links_truth(crawl: SiteCrawl, pages: Iterable[PageFacts], fate: Callable[[str], Walk]) -> dict[str, Any]:
-    """dead_links, not_dead, blocked, rate_limited for the links on `pages`. A malformed link is dead
-    as written (kind malformed, no status) and never requested."""
+def over_limit(crawl: SiteCrawl, pages: Iterable[PageFacts], per_page: int) -> set[str]:
+    """Targets past the site's max_links_per_page (the store's rule): in crawl order, each page admits
+    its first `per_page` distinct http(s) targets that are neither crawled pages nor admitted by an
+    earlier page; the rest are never requested unless a later page admits them. (Exact while pages of
+    one depth agree, as in the demo; the site-wide max_link_targets is never reached there.)"""
+    over: set[str] = set()
+    admitted: set[str] = set()
+    for page in pages:
+        used: set[str] = set()
+        for link in page.links:
+            target = link.target
+            if malformed(link.href) or not target.startswith(HTTP) or target in crawl.pages or target in admitted:
+                continue
+            if len(used) >= per_page:
+                over.add(target)
+                continue
+            used.add(target)
+            admitted.add(target)
+    return over - admitted
+
+
+def links_truth(crawl: SiteCrawl, pages: Iterable[PageFacts], fate: Callable[[str], Walk],
+                per_page: int | None = None) -> dict[str, Any]:
+    """dead_links, not_dead, blocked, rate_limited, over_limit for the links on `pages`. A malformed link
+    is dead as written (kind malformed, no status) and never requested; a target past `per_page`
+    (max_links_per_page) is never requested, so never dead."""
+    pages = list(pages)
     scope = crawl.scope
     refused = set(crawl.robots)
+    over = over_limit(crawl, pages, per_page) if per_page is not None else set()
     dead: set[tuple[str, str, str, int | None, str, str]] = set()
     not_dead: set[str] = set()
     blocked: set[str] = set()
@@ -43,6 +68,8 @@ def links_truth(crawl: SiteCrawl, pages: Iterable[PageFacts], fate: Callable[[st
             if link.target in refused:
                 not_dead.add(link.target)
                 continue
+            if link.target in over:
+                continue
             walked = fate(link.target)
             kind = walked.link_kind
             if walked.dead:
@@ -54,7 +81,8 @@ def links_truth(crawl: SiteCrawl, pages: Iterable[PageFacts], fate: Callable[[st
                 not_dead.add(link.target)
     keys = ("source", "target", "kind", "status", "tag", "text")
     return {"dead_links": [dict(zip(keys, entry)) for entry in sorted(dead, key=lambda e: tuple(map(str, e)))],
-            "not_dead": sorted(not_dead), "blocked": sorted(blocked), "rate_limited": sorted(limited)}
+            "not_dead": sorted(not_dead), "blocked": sorted(blocked), "rate_limited": sorted(limited),
+            "over_limit": sorted(over)}
 
 
 def _special(link: Link, walked: Walk, scope: SiteScope) -> bool:

@@ -21,14 +21,13 @@ from monitor.demo.spec import (
     PageSpec,
 )
 from monitor.demo.zone import expected_answer, normalise
+from checks.links import DEAD_KINDS as LINK_DEAD_KINDS
 from monitor.outcomes import FetchKind
 
 MAX_REDIRECTS = 10
 DEFAULT_PORTS = {"http": 80, "https": 443}
-DEAD_KINDS = frozenset({FetchKind.HTTP_3XX, FetchKind.HTTP_4XX, FetchKind.HTTP_5XX, FetchKind.DNS,
-                        FetchKind.REFUSED, FetchKind.TIMEOUT, FetchKind.TLS, FetchKind.REDIRECT_LOOP,
-                        FetchKind.TOO_MANY_REDIRECTS, FetchKind.SOFT_404, FetchKind.MALFORMED})
-"""Link-target kinds that make a link dead (SPEC links:dead)."""
+DEAD_KINDS = frozenset(FetchKind(kind) for kind in LINK_DEAD_KINDS)
+"""Link-target kinds that make a link dead: the checks' one table (checks.links.LINK_DISPOSITION)."""
 NOT_DEAD_KINDS = frozenset({FetchKind.OK, FetchKind.RATE_LIMITED, FetchKind.BLOCKED, FetchKind.TOO_LARGE,
                             FetchKind.UNSUPPORTED, FetchKind.NO_ROUTE})
 """Kinds a demo link may end in without being dead; any other kind on a site link is a demo bug."""
