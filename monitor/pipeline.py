@@ -21,7 +21,7 @@ import shutil
 import socket
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 import checks
 from checks.base import Result
-from checks.snapshot import RequirementInfo, SiteInfo, SiteSnapshot
+from checks.snapshot import Probe, RequirementInfo, SiteInfo, SiteSnapshot
 from checks.columns import COLUMN_PROBE, footer_url, offsite_column
 from checks.freshness import homepage_chain, homepage_urls
 from checks.linktiers import link_tiers
@@ -207,14 +207,14 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
         failed[site_id].update(reasons)
     store.save_dns(session, run_id, collected.dns, utcnow())
     for site_id, site_probes in collected.probes.items():
-        store.save_probes(session, run_id, site_id, site_probes)
+        _save_probes(session, run_id, site_id, site_probes, collected.collected.get(site_id, frozenset()), failed)
     store.heartbeat(session, run_id, utcnow())
     _probe_columns(session, config, run_id, sites, planned, needs, gathered, resolver, say, failed)
     say("evaluating")
     taken_at = utcnow()
     results: dict[str, list[Result]] = {}
     for s in sites:
-        inputs = frozenset(gathered[s.id] | collected.collected.get(s.id, frozenset()))
+        inputs = frozenset(gathered[s.id] | collected.collected.get(s.id, frozenset())) - set(failed[s.id])
         try:
             results[s.id] = _evaluate(session, config, run_id, s, planned[s.id], taken_at, inputs, failed[s.id])
         except Exception as exc:  # one site's data must not sink the run
@@ -228,6 +228,17 @@ def _evaluate(session: Session, config: Config, run_id: str, site: Site, planned
     snap = store.load_snapshot(session, run_id, site_info(site), taken_at=taken_at, collected=inputs,
                                window_days=config.checks.availability_window_days)
     return checks.evaluate(replace(snap, failed=dict(failed)), planned)
+
+
+def _save_probes(session: Session, run_id: str, site_id: str, site_probes: Sequence[Probe], inputs: Iterable[str],
+                 failed: dict[str, dict[str, str]]) -> None:
+    """Store one site's probes; rows that cannot be stored fail that site's `inputs`, not the run."""
+    try:
+        store.save_probes(session, run_id, site_id, site_probes)
+    except Exception as exc:
+        reason = _site_failed("saving the probes of", site_id, exc)
+        for need in inputs:
+            failed[site_id].setdefault(need, reason)
 
 
 def _site_failed(what: str, site_id: str, exc: Exception) -> str:
@@ -262,7 +273,9 @@ def _probe_columns(session: Session, config: Config, run_id: str, sites: Sequenc
     extra = asyncio.run(columnprobe.collect(jobs, resolver=resolver, crawl=config.crawl, clock=utcnow,
                                             failed=failed))
     for site_id, site_probes in extra.items():
-        store.save_probes(session, run_id, site_id, site_probes)
+        footer, offsite = jobs[site_id]
+        lost = [f"{COLUMN_PROBE} {u}" for u in offsite] + (["probe:footer"] if footer else [])
+        _save_probes(session, run_id, site_id, site_probes, lost, failed)
     for site_id, (footer, _) in jobs.items():
         if footer and "probe:footer" not in failed[site_id]:
             gathered[site_id].add("probe:footer")

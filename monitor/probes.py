@@ -114,6 +114,16 @@ async def _dns(resolver: Resolver, hosts: Mapping[str, Sequence[str]],
     return tuple(dns_answer(a) for a in answers if a is not None)
 
 
+async def _all(works: Sequence[Awaitable[R]]) -> list[R]:
+    """Await every one to its end, then raise the first exception if any raised: a probe that fails
+    leaves none of its fetches running behind it."""
+    done = await asyncio.gather(*works, return_exceptions=True)
+    for item in done:
+        if isinstance(item, BaseException):
+            raise item
+    return done  # type: ignore[return-value]
+
+
 async def _query(resolver: Resolver, host: str, rtype: str, site_ids: Sequence[str],
                  failed: dict[str, dict[str, str]]) -> Answer | None:
     lost: dict[str, dict[str, str]] = {}
@@ -175,7 +185,7 @@ async def _nameservers(resolver: Resolver, host: str, clock: Callable[[], dateti
         answer = await resolver.aresolve(zone, "NS")
         if answer.ok and answer.addresses:
             servers = sorted({a.rstrip(".").lower() for a in answer.addresses})
-            aaaa = await asyncio.gather(*(resolver.aresolve(ns, "AAAA") for ns in servers))
+            aaaa = await _all([resolver.aresolve(ns, "AAAA") for ns in servers])
             return Probe(kind="dns-ns", url=host, outcome="ok", at=clock(), detail={
                 "zone": zone, "nameservers": {ns: list(a.addresses) if a.ok else [] for ns, a in zip(servers, aaaa)},
                 "aaaa_kinds": {ns: str(a.kind) for ns, a in zip(servers, aaaa)}})
@@ -226,7 +236,7 @@ async def _links_v6(once: _Once, target: ProbeTarget, route: bool, clock: Callab
     levels = [(u, "secondary") for u in tiers.secondary] + [(u, "tertiary") for u in tiers.tertiary]
     if not route:
         return [_no_route("links-v6", u, clock()) for u, _ in levels]
-    outcomes = await asyncio.gather(*(once.fetch(u) for u, _ in levels))
+    outcomes = await _all([once.fetch(u) for u, _ in levels])
     found = []
     for (url, level), (outcome, attempts) in zip(levels, outcomes, strict=True):
         probe = probe_from("links-v6", url, outcome, clock(), attempts)

@@ -132,6 +132,14 @@ def _inject(kind: str, patch: pytest.MonkeyPatch, site_url: str) -> None:
                 raise _raising(kind)
             return real_crawl_of(session, run_id, site_id)
         patch.setattr(pipeline.store, "crawl_of", crawl_of)
+    elif kind == "probe-save":   # storing the site's probe rows
+        real_save = pipeline.store.save_probes
+
+        def save_probes(session: Any, run_id: str | None, site_id: str, rows: Any) -> None:
+            if site_id == SITE:
+                raise _raising(kind)
+            real_save(session, run_id, site_id, rows)
+        patch.setattr(pipeline.store, "save_probes", save_probes)
     elif kind == "column-job":   # finding the footer page and the off-site columns
         real_offsite = pipeline.offsite_column
 
@@ -163,6 +171,8 @@ DEPENDENT = {
     "column": {"column:negative_list"},
     "crawl-read": {"ipv6:links"},
     "column-job": {"footer", "column:negative_list"},
+    "probe-save": {"availability", "ipv6:dns", "ipv6:homepage", "ipv6:links", "https", "footer",
+                   "column:negative_list"},
 }
 
 
