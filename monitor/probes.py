@@ -114,16 +114,6 @@ async def _dns(resolver: Resolver, hosts: Mapping[str, Sequence[str]],
     return tuple(dns_answer(a) for a in answers if a is not None)
 
 
-async def _all(works: Sequence[Awaitable[R]]) -> list[R]:
-    """Await every one to its end, then raise the first exception if any raised: a probe that fails
-    leaves none of its fetches running behind it."""
-    done = await asyncio.gather(*works, return_exceptions=True)
-    for item in done:
-        if isinstance(item, BaseException):
-            raise item
-    return done  # type: ignore[return-value]
-
-
 async def _query(resolver: Resolver, host: str, rtype: str, site_ids: Sequence[str],
                  failed: dict[str, dict[str, str]]) -> Answer | None:
     lost: dict[str, dict[str, str]] = {}
@@ -133,6 +123,16 @@ async def _query(resolver: Resolver, host: str, rtype: str, site_ids: Sequence[s
         for site_id in site_ids:
             failed.setdefault(site_id, {}).setdefault("dns", reason)
     return answer
+
+
+async def _all(works: Sequence[Awaitable[R]]) -> list[R]:
+    """Await every one to its end, then raise the first exception if any raised: a probe that fails
+    leaves none of its fetches running behind it."""
+    done = await asyncio.gather(*works, return_exceptions=True)
+    for item in done:
+        if isinstance(item, BaseException):
+            raise item
+    return done  # type: ignore[return-value]
 
 
 async def _availability(fetchers: Mapping[float, Fetcher], target: ProbeTarget, limit: asyncio.Semaphore,
@@ -320,6 +320,6 @@ async def _gather(targets: Sequence[ProbeTarget], fetchers: Mapping[float, Fetch
     await asyncio.gather(*(site(t) for t in unique))
     hosts: dict[str, list[str]] = defaultdict(list)
     for t in unique:
-        if "dns" in t.needs:
-            hosts[normal_host(t.site.url)].append(t.site.id)
+        if "dns" in t.needs and (host := normal_host(t.site.url)):
+            hosts[host].append(t.site.id)
     return await _dns(resolver, hosts, failed)
