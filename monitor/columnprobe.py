@@ -110,7 +110,7 @@ async def collect(jobs: Mapping[str, tuple[str | None, Sequence[str]]], *, resol
     found: dict[str, list[Probe]] = {site_id: [] for site_id in jobs}
     try:
         for site_id, (homepage, columns) in jobs.items():
-            probes = []
+            probes: list[Probe | None] = []
             if homepage:
                 probes.append(await isolated("footer", site_id, (FOOTER_INPUT,), failed,
                                              probe_footer(fetcher, homepage, clock)))

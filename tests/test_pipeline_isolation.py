@@ -176,7 +176,7 @@ DEPENDENT = {
 }
 
 
-def _verdicts(results: dict[str, Any], skip: set[str] = set()) -> dict[str, tuple[str, str]]:
+def _verdicts(results: dict[str, Any], skip: frozenset[str] | set[str] = frozenset()) -> dict[str, tuple[str, str]]:
     return {cid: (str(r.status), r.message_key) for cid, r in results.items() if cid not in skip}
 
 
@@ -188,7 +188,7 @@ def test_the_base_run_exercises_every_probe_kind_on_the_site(base: dict[str, Any
     assert site["column:negative_list"].metrics["examined"] == 1   # judged from its column probe
 
 
-@pytest.mark.parametrize("kind", sorted(DEPENDENT))
+@pytest.mark.parametrize("kind", sorted(DEPENDENT), ids=lambda kind: f"{kind}-raises")
 def test_one_failing_probe_errs_its_checks_with_the_reason_and_the_run_completes(
         kind: str, base: dict[str, Any], demo_web: DemoWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = _config(demo_web, tmp_path)
