@@ -8,6 +8,7 @@ from checks import availability  # noqa: F401  (registers its checks)
 from checks import columns, footer  # noqa: F401  (register column:<requirement> and footer)
 from checks import freshness, https, ipv6, links  # noqa: F401  (registers their checks)
 from checks.base import REGISTRY, CheckSpec, Result, Status
-from checks.runner import PlannedCheck, evaluate, needs_of, plan, spec_for
+from checks.runner import PlannedCheck, evaluate, needs_of, plan, spec_for, unevaluated
 
-__all__ = ["REGISTRY", "CheckSpec", "PlannedCheck", "Result", "Status", "evaluate", "needs_of", "plan", "spec_for"]
+__all__ = ["REGISTRY", "CheckSpec", "PlannedCheck", "Result", "Status", "evaluate", "needs_of", "plan", "spec_for",
+           "unevaluated"]

@@ -102,6 +102,7 @@ REGISTRY: dict[str, CheckSpec] = {}
 RUNNER_MESSAGES: Mapping[str, Text] = {
     "runner.missing_input": Text(zh="未采集到所需数据：{inputs}", en="Input not collected: {inputs}"),
     "runner.exception": Text(zh="检查出错：{error}", en="The check failed: {error}"),
+    "runner.probe_failed": Text(zh="探测出错：{error}（{inputs}）", en="The probe failed: {error} ({inputs})"),
     "runner.no_route": Text(zh="监测主机没有 IPv6 路由，无法判断", en="The monitor has no IPv6 route; cannot decide"),
     "runner.disabled": Text(zh="已在配置中停用", en="Disabled in the config"),
 }

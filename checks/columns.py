@@ -309,6 +309,10 @@ def _offsite(probe: Probe, best: Candidate, today: date) -> Contents:
                     str(detail.get("list_reason", "")))
 
 
+COLUMN_PROBE = "probe:column"
+"""The key of SiteSnapshot.failed for a failed column probe: "probe:column <url>" (or alone: every one)."""
+
+
 def offsite_column(snap: SiteSnapshot, req: RequirementInfo) -> str | None:
     """The URL of the column the check would judge when it lies outside the crawl (a `column` probe's job)."""
     crawl = _Crawl(snap)
@@ -332,6 +336,9 @@ def judge(snap: SiteSnapshot, req: RequirementInfo) -> Verdict:
     found, metrics = _found_evidence(crawl, best)
     params: dict[str, Any] = {"title": req.title, "url": best.url}
     if best.shape == "unfetched":
+        broken = snap.failed.get(f"{COLUMN_PROBE} {best.url}") or snap.failed.get(COLUMN_PROBE)
+        if broken and best.page is None:  # our probe failed: no verdict on the site from it
+            return Verdict(Status.ERROR, "column.probe_failed", {**params, "error": broken}, metrics, (found,))
         probe = next((p for p in snap.probes_of("column") if p.url == best.url), None)
         target = snap.targets.get(best.url)
         if best.page is not None or (probe.outcome != "ok" if probe is not None
@@ -402,6 +409,8 @@ COLUMN_MESSAGES = {
     "column.no_homepage": T(zh="首页未能打开，无法查找“{title}”栏目",
                             en="The homepage did not open; cannot look for the “{title}” column"),
     "column.unreachable": T(zh="“{title}”栏目的链接打不开：{url}", en="The “{title}” column does not open: {url}"),
+    "column.probe_failed": T(zh="“{title}”栏目（{url}）探测出错：{error}",
+                             en="The probe of the “{title}” column ({url}) failed: {error}"),
     "column.unexamined": T(zh="找到“{title}”栏目（{url}），其内容不在抓取范围内，未核查",
                            en="Found the “{title}” column ({url}); its content is outside the crawl and was not "
                               "examined"),

@@ -1,7 +1,8 @@
 """Planning and guarded evaluation of the registered checks.
 
 The runner, not each check, handles what is common: disabled checks become
-`skip`, uncollected inputs and exceptions become `error`, and a probe that says
+`skip`, uncollected inputs and exceptions become `error` (an input the tool
+failed to collect says why: `SiteSnapshot.failed`), and a probe that says
 the monitor itself had no route makes the result `error`, never `fail`.
 """
 
@@ -75,6 +76,10 @@ def _guard(spec: CheckSpec, planned: PlannedCheck, snap: SiteSnapshot) -> Verdic
     if planned.disabled:
         return Verdict(Status.SKIP, "runner.disabled")
     missing = sorted(spec.needs - snap.collected)
+    broken = [need for need in missing if need in snap.failed]
+    if broken:  # our own failure while collecting: say why, never judge the site on it
+        return Verdict(Status.ERROR, "runner.probe_failed", {"inputs": ", ".join(broken),
+                                                              "error": snap.failed[broken[0]]})
     if missing:
         return Verdict(Status.ERROR, "runner.missing_input", {"inputs": ", ".join(missing)})
     if _no_route(spec, snap):
@@ -89,6 +94,18 @@ def _guard(spec: CheckSpec, planned: PlannedCheck, snap: SiteSnapshot) -> Verdic
         log.error("check %s returned unknown message key %r", planned.check_id, verdict.key)
         return Verdict(Status.ERROR, "runner.exception", {"error": f"unknown message key {verdict.key!r}"})
     return verdict
+
+
+def unevaluated(planned: Sequence[PlannedCheck], reason: str) -> list[Result]:
+    """One `error` result per planned check (disabled ones still `skip`) for a site whose snapshot
+    could not be built or judged; `reason` says why."""
+    results = []
+    for p in planned:
+        spec = REGISTRY[p.spec_id]
+        key, params = ("runner.disabled", {}) if p.disabled else ("runner.exception", {"error": reason})
+        results.append(Result(check_id=p.check_id, status=Status.SKIP if p.disabled else Status.ERROR,
+                              severity=spec.severity, basis=p.basis, message_key=key, message_params=params))
+    return results
 
 
 def evaluate(snap: SiteSnapshot, planned: Sequence[PlannedCheck]) -> list[Result]:

@@ -144,6 +144,9 @@ class SiteSnapshot:
     dns: tuple[DnsAnswer, ...] = ()
     probes: tuple[Probe, ...] = ()
     history: History = field(default_factory=History)
+    failed: Mapping[str, str] = field(default_factory=dict)
+    """Why an input is missing when the tool itself failed collecting it: input -> "ExcType: message".
+    Keys are needs ("dns", "probe:tls" …) or "probe:column <url>" for one off-site column probe."""
 
     @cached_property
     def page_by_url(self) -> Mapping[str, Page]:

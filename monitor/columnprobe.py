@@ -12,6 +12,9 @@ list, list_heading, list_reason (the list judged on the first page and why).
 
 Probes go through monitor.fetch (so through monitor.resolver and the allowed
 networks) and never raise for network outcomes (the fetch layer maps them).
+Each probe runs isolated (monitor.probes.isolated): one that raises stores no
+row and leaves its reason in `failed`, under "probe:footer" or
+"probe:column <url>" (checks.columns.COLUMN_PROBE), so its check says `error`.
 """
 
 from __future__ import annotations
@@ -21,18 +24,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
+from checks.columns import COLUMN_PROBE
 from checks.lists import OwnList, own_list
 from checks.snapshot import DateHit, Link, ListBlock, Probe
 from monitor.config import Crawl
 from monitor.fetch import Fetcher
 from monitor.footerprobe import FOOTER_KIND, ITEMS, footer_items, probe_footer  # noqa: F401  (the footer probe)
-from monitor.probes import probe_from
+from monitor.probes import isolated, probe_from
 from monitor.resolver import Resolver
 from spiders.extract import extract
 
 log = logging.getLogger(__name__)
 
 COLUMN_KIND = "column"
+FOOTER_INPUT = "probe:footer"
 MAX_LIST_PAGES = 5
 
 
@@ -93,19 +98,26 @@ async def probe_column(fetcher: Fetcher, url: str, clock: Callable[[], datetime]
 
 
 async def collect(jobs: Mapping[str, tuple[str | None, Sequence[str]]], *, resolver: Resolver, crawl: Crawl,
-                  clock: Callable[[], datetime]) -> dict[str, list[Probe]]:
+                  clock: Callable[[], datetime], failed: dict[str, dict[str, str]] | None = None
+                  ) -> dict[str, list[Probe]]:
     """site id -> its probes, for jobs of site id -> (homepage URL for a footer probe or None,
-    URLs of columns on other hosts). One fetcher, the crawl's limits."""
+    URLs of columns on other hosts). One fetcher, the crawl's limits. A probe that raises adds
+    its reason to `failed` (site id -> input -> reason) instead of a probe."""
+    failed = {} if failed is None else failed
     fetcher = Fetcher(resolver, timeout_s=crawl.timeout_s, user_agent=crawl.user_agent,
                       max_bytes=crawl.max_response_bytes, allowed_networks=crawl.allowed_networks,
                       verify=crawl.ca_bundle or True, per_host_limit=crawl.per_host_concurrency)
     found: dict[str, list[Probe]] = {site_id: [] for site_id in jobs}
     try:
         for site_id, (homepage, columns) in jobs.items():
+            probes: list[Probe | None] = []
             if homepage:
-                found[site_id].append(await probe_footer(fetcher, homepage, clock))
+                probes.append(await isolated("footer", site_id, (FOOTER_INPUT,), failed,
+                                             probe_footer(fetcher, homepage, clock)))
             for url in dict.fromkeys(columns):
-                found[site_id].append(await probe_column(fetcher, url, clock))
+                probes.append(await isolated(f"column {url}", site_id, (f"{COLUMN_PROBE} {url}",), failed,
+                                             probe_column(fetcher, url, clock)))
+            found[site_id] += [p for p in probes if p is not None]
     finally:
         await fetcher.aclose()
     return found

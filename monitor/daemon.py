@@ -392,9 +392,9 @@ class Daemon:
             return
         outcomes = Counter(p.outcome for ps in collected.probes.values() for p in ps)
         failed = sorted(f"{sid}={p.outcome}" for sid, ps in collected.probes.items() for p in ps if p.outcome != "ok")
-        log.info("availability probes: sites=%d ok=%d failed=%d%s duration=%.1fs", len(sites), outcomes["ok"],
-                 sum(outcomes.values()) - outcomes["ok"], f" ({' '.join(failed[:10])})" if failed else "",
-                 time.monotonic() - started)
+        log.info("availability probes: sites=%d ok=%d failed=%d%s errors=%d duration=%.1fs", len(sites),
+                 outcomes["ok"], sum(outcomes.values()) - outcomes["ok"],
+                 f" ({' '.join(failed[:10])})" if failed else "", len(collected.failed), time.monotonic() - started)
 
 
 def _relay(stream: IO[bytes] | None, tail: deque[str]) -> None:

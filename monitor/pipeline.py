@@ -3,6 +3,11 @@
 Scheduled, manual, ad-hoc and demo runs all take this one path. Any failure
 before `finish_run` marks the run failed (or interrupted on Ctrl-C/SIGTERM), so
 a run is never shown half-written as complete.
+
+What belongs to one site is isolated: an exception in one of its probes, in
+reading its crawl or in building and judging its snapshot becomes `error`
+results for that site's checks, with the reason, and the run goes on for the
+others (the crawl and the storage of the run as a whole are not per site).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import shutil
 import socket
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,8 +31,8 @@ from sqlalchemy.orm import Session
 
 import checks
 from checks.base import Result
-from checks.snapshot import RequirementInfo, SiteInfo, SiteSnapshot
-from checks.columns import footer_url, offsite_column
+from checks.snapshot import Probe, RequirementInfo, SiteInfo, SiteSnapshot
+from checks.columns import COLUMN_PROBE, footer_url, offsite_column
 from checks.freshness import homepage_chain, homepage_urls
 from checks.linktiers import link_tiers
 from monitor import __version__, columnprobe, crawl, db, ingest, linkcheck, locks, preflight, probes, store
@@ -190,28 +195,31 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
         for s in sites:
             if "probe:links" in needs[s.id] and "crawl" in gathered[s.id]:
                 gathered[s.id].add("probe:links")
+    failed: dict[str, dict[str, str]] = defaultdict(dict)   # site id -> input -> why we failed collecting it
     targets = []
     for s in sites:
-        targets.append(_probe_target(session, config, run_id, s, needs[s.id], "crawl" in gathered[s.id]))
+        targets.append(_probe_target(session, config, run_id, s, needs[s.id], "crawl" in gathered[s.id], failed))
         release_memory()
     say("probing")
     collected = asyncio.run(probes.collect(targets, resolver=resolver, crawl=config.crawl, clock=utcnow,
                                            has_ipv6_route=has_ipv6_route,
                                            ipv6_probe_count=config.checks.ipv6_probe_count))
+    for site_id, reasons in collected.failed.items():
+        failed[site_id].update(reasons)
     store.save_dns(session, run_id, collected.dns, utcnow())
     for site_id, site_probes in collected.probes.items():
-        store.save_probes(session, run_id, site_id, site_probes)
+        _save_probes(session, run_id, site_id, site_probes, collected.collected.get(site_id, frozenset()), failed)
     store.heartbeat(session, run_id, utcnow())
-    _probe_columns(session, config, run_id, sites, planned, needs, gathered, resolver, say)
+    _probe_columns(session, config, run_id, sites, planned, needs, gathered, resolver, say, failed)
     say("evaluating")
     taken_at = utcnow()
     results: dict[str, list[Result]] = {}
     for s in sites:
-        snap = store.load_snapshot(session, run_id, site_info(s), taken_at=taken_at,
-                                   collected=frozenset(gathered[s.id] | collected.collected.get(s.id, frozenset())),
-                                   window_days=config.checks.availability_window_days)
-        results[s.id] = checks.evaluate(snap, planned[s.id])
-        del snap
+        inputs = frozenset(gathered[s.id] | collected.collected.get(s.id, frozenset())) - set(failed[s.id])
+        try:
+            results[s.id] = _evaluate(session, config, run_id, s, planned[s.id], taken_at, inputs, failed[s.id])
+        except Exception as exc:  # one site's data must not sink the run
+            results[s.id] = checks.unevaluated(planned[s.id], _site_failed("evaluating", s.id, exc))
         release_memory()
     return results
 
@@ -235,31 +243,71 @@ def _with_site_settings(config: Config, sites: Sequence[Site], targets: Sequence
     return found
 
 
+def _evaluate(session: Session, config: Config, run_id: str, site: Site, planned: Sequence[checks.PlannedCheck],
+              taken_at: datetime, inputs: frozenset[str], failed: Mapping[str, str]) -> list[Result]:
+    snap = store.load_snapshot(session, run_id, site_info(site), taken_at=taken_at, collected=inputs,
+                               window_days=config.checks.availability_window_days)
+    return checks.evaluate(replace(snap, failed=dict(failed)), planned)
+
+
+def _save_probes(session: Session, run_id: str, site_id: str, site_probes: Sequence[Probe], inputs: Iterable[str],
+                 failed: dict[str, dict[str, str]]) -> None:
+    """Store one site's probes; rows that cannot be stored fail that site's `inputs`, not the run."""
+    try:
+        store.save_probes(session, run_id, site_id, site_probes)
+    except Exception as exc:
+        reason = _site_failed("saving the probes of", site_id, exc)
+        for need in inputs:
+            failed[site_id].setdefault(need, reason)
+
+
+def _site_failed(what: str, site_id: str, exc: Exception) -> str:
+    """Log one site's step that raised; its short reason, for that site's results."""
+    reason = probes.reason_of(exc)
+    log.warning("%s site %s failed: %s", what, site_id, reason)
+    log.debug("%s site %s failed", what, site_id, exc_info=True)
+    return reason
+
+
 def _probe_columns(session: Session, config: Config, run_id: str, sites: Sequence[Site],
                    planned: Mapping[str, tuple[checks.PlannedCheck, ...]], needs: Mapping[str, frozenset[str]],
-                   gathered: dict[str, set[str]], resolver: Resolver, say: Progress) -> None:
-    """Read each crawled homepage's footer and the columns a site links on other hosts (probe rows)."""
+                   gathered: dict[str, set[str]], resolver: Resolver, say: Progress,
+                   failed: dict[str, dict[str, str]]) -> None:
+    """Read each crawled homepage's footer and the columns a site links on other hosts (probe rows);
+    a site whose crawl cannot be read, or a probe that raises, leaves its reason in `failed`."""
     jobs: dict[str, tuple[str | None, list[str]]] = {}
     for s in sites:
         cols = [p for p in planned[s.id] if p.spec_id == "column" and not p.disabled]
         wants_footer = "probe:footer" in needs[s.id]
         if "crawl" not in gathered[s.id] or not (cols or wants_footer):
             continue
-        snap = store.load_snapshot(session, run_id, site_info(s), taken_at=utcnow(), collected=frozenset({"crawl"}))
-        offsite = [u for p in cols if (u := offsite_column(snap, p.params["requirement"]))]
-        jobs[s.id] = (footer_url(snap) if wants_footer else None, offsite)
-        del snap
+        try:
+            jobs[s.id] = _column_job(session, run_id, s, cols, wants_footer)
+        except Exception as exc:
+            reason = _site_failed("finding the footer and off-site columns of", s.id, exc)
+            failed[s.id].update({COLUMN_PROBE: reason, **({"probe:footer": reason} if wants_footer else {})})
         release_memory()
     if not jobs:
         return
     say("reading footers and off-site columns")
-    extra = asyncio.run(columnprobe.collect(jobs, resolver=resolver, crawl=config.crawl, clock=utcnow))
+    extra = asyncio.run(columnprobe.collect(jobs, resolver=resolver, crawl=config.crawl, clock=utcnow,
+                                            failed=failed))
     for site_id, site_probes in extra.items():
-        store.save_probes(session, run_id, site_id, site_probes)
+        footer, offsite = jobs[site_id]
+        lost = [f"{COLUMN_PROBE} {u}" for u in offsite] + (["probe:footer"] if footer else [])
+        _save_probes(session, run_id, site_id, site_probes, lost, failed)
     for site_id, (footer, _) in jobs.items():
-        if footer:
+        if footer and "probe:footer" not in failed[site_id]:
             gathered[site_id].add("probe:footer")
     store.heartbeat(session, run_id, utcnow())
+
+
+def _column_job(session: Session, run_id: str, site: Site, cols: Sequence[checks.PlannedCheck],
+                wants_footer: bool) -> tuple[str | None, list[str]]:
+    """(the page to read the footer of or None, the off-site column URLs to probe) of one site."""
+    snap = store.load_snapshot(session, run_id, site_info(site), taken_at=utcnow(), collected=frozenset({"crawl"}))
+    offsite = [u for p in cols if (u := offsite_column(snap, p.params["requirement"]))]
+    return footer_url(snap) if wants_footer else None, offsite
 
 
 def _crawl_notes(events: Sequence[ingest.CrawlEvent]) -> dict[str, dict[str, object]]:
@@ -277,14 +325,25 @@ def _crawl_notes(events: Sequence[ingest.CrawlEvent]) -> dict[str, dict[str, obj
 
 
 def _probe_target(session: Session, config: Config, run_id: str, site: Site, needs: frozenset[str],
-                  crawled: bool) -> probes.ProbeTarget:
+                  crawled: bool, failed: dict[str, dict[str, str]]) -> probes.ProbeTarget:
     """What the probes need of one site; where links-v6 is planned, the part of its crawl the link tiers use.
 
     Only the links of the homepage and its secondary pages are kept (plus redirects), so that every site's
-    target does not hold its whole crawl in memory while all sites are probed together.
+    target does not hold its whole crawl in memory while all sites are probed together. A crawl that
+    cannot be read fails links-v6 (its reason in `failed`); the other probes still run.
     """
+    bare = probes.ProbeTarget(site_info(site), config.crawl_for(site), needs)
     if "probe:links-v6" not in needs or not crawled:
-        return probes.ProbeTarget(site_info(site), config.crawl_for(site), needs)
+        return bare
+    try:
+        return _with_crawl(session, config, run_id, site, needs)
+    except Exception as exc:
+        failed[site.id]["probe:links-v6"] = _site_failed("reading the crawl of", site.id, exc)
+        return bare
+
+
+def _with_crawl(session: Session, config: Config, run_id: str, site: Site, needs: frozenset[str]
+                ) -> probes.ProbeTarget:
     pages, links = store.crawl_of(session, run_id, site.id) or ((), ())
     snap = SiteSnapshot(site=site_info(site), taken_at=utcnow(), collected=frozenset(), pages=pages, links=links)
     tiers = link_tiers(snap)

@@ -13,6 +13,12 @@ the fetch layer's `classify_exception`). Before any IPv6 probe, the route check
 passed in by the caller decides whether the monitor can reach IPv6 at all; if
 not, IPv6 probes are recorded as `no_route` and nothing is sent. Outcomes are
 returned as snapshot data for the store. Never raises for a site's failure.
+
+Each probe kind of each site, and the DNS queries of each host, run isolated:
+an exception there (a bug, an unforeseen library error) is logged and kept as
+the reason that input failed for that site (`Collected.failed`); the input is
+then not collected, nothing partial of it is stored, and every other probe and
+site goes on.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ import ipaddress
 import logging
 import socket
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 
 from checks.linktiers import link_tiers
 from checks.scope import normal_host
@@ -36,6 +43,7 @@ from monitor.resolver import Answer, Resolver, ip_literal
 from monitor.tlsprobe import tls_probe
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 DNS_TYPES = ("A", "AAAA", "CNAME")
 SUPPORTED = frozenset({"probe:availability", "dns", "probe:homepage-v4", "probe:homepage-v6", "probe:links-v6",
@@ -57,6 +65,27 @@ class Collected:
     probes: Mapping[str, tuple[Probe, ...]] = field(default_factory=dict)   # by site id
     dns: tuple[DnsAnswer, ...] = ()
     collected: Mapping[str, frozenset[str]] = field(default_factory=dict)   # inputs gathered, by site id
+    failed: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # site id -> input -> why it failed
+
+
+def reason_of(exc: BaseException) -> str:
+    """The short reason a result shows for our own exception: "ExcType: message"."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def isolated(what: str, site_id: str, inputs: Collection[str], failed: dict[str, dict[str, str]],
+                   work: Awaitable[R]) -> R | None:
+    """Await one probe of one site; an exception becomes the reason its `inputs` failed (None returned).
+    Cancellation and KeyboardInterrupt are not exceptions here: they stop the run."""
+    try:
+        return await work
+    except Exception as exc:
+        reason = reason_of(exc)
+        log.warning("probe %s of site %s failed: %s", what, site_id, reason)
+        log.debug("probe %s of site %s failed", what, site_id, exc_info=True)
+        for need in inputs:
+            failed.setdefault(site_id, {}).setdefault(need, reason)
+        return None
 
 
 def dns_answer(a: Answer) -> DnsAnswer:
@@ -76,10 +105,34 @@ def probe_from(kind: str, url: str, outcome: FetchOutcome, at: datetime, attempt
                  elapsed_ms=round(outcome.elapsed_ms, 1), detail=detail)
 
 
-async def _dns(resolver: Resolver, hosts: set[str]) -> tuple[DnsAnswer, ...]:
+async def _dns(resolver: Resolver, hosts: Mapping[str, Sequence[str]],
+               failed: dict[str, dict[str, str]]) -> tuple[DnsAnswer, ...]:
+    """A, AAAA and CNAME of each host (host -> the ids of the sites on it); a query that raises
+    fails "dns" for those sites only, the other hosts' answers stand."""
     queries = [(h, t) for h in sorted(hosts) for t in DNS_TYPES]
-    answers = await asyncio.gather(*(resolver.aresolve(h, t) for h, t in queries))
-    return tuple(dns_answer(a) for a in answers)
+    answers = await asyncio.gather(*(_query(resolver, h, t, hosts[h], failed) for h, t in queries))
+    return tuple(dns_answer(a) for a in answers if a is not None)
+
+
+async def _query(resolver: Resolver, host: str, rtype: str, site_ids: Sequence[str],
+                 failed: dict[str, dict[str, str]]) -> Answer | None:
+    lost: dict[str, dict[str, str]] = {}
+    answer = await isolated(f"dns {rtype} {host}", ", ".join(site_ids), ("dns",), lost,
+                            resolver.aresolve(host, rtype))
+    for reason in (r["dns"] for r in lost.values()):
+        for site_id in site_ids:
+            failed.setdefault(site_id, {}).setdefault("dns", reason)
+    return answer
+
+
+async def _all(works: Sequence[Awaitable[R]]) -> list[R]:
+    """Await every one to its end, then raise the first exception if any raised: a probe that fails
+    leaves none of its fetches running behind it."""
+    done = await asyncio.gather(*works, return_exceptions=True)
+    for item in done:
+        if isinstance(item, BaseException):
+            raise item
+    return done  # type: ignore[return-value]
 
 
 async def _availability(fetchers: Mapping[float, Fetcher], target: ProbeTarget, limit: asyncio.Semaphore,
@@ -132,7 +185,7 @@ async def _nameservers(resolver: Resolver, host: str, clock: Callable[[], dateti
         answer = await resolver.aresolve(zone, "NS")
         if answer.ok and answer.addresses:
             servers = sorted({a.rstrip(".").lower() for a in answer.addresses})
-            aaaa = await asyncio.gather(*(resolver.aresolve(ns, "AAAA") for ns in servers))
+            aaaa = await _all([resolver.aresolve(ns, "AAAA") for ns in servers])
             return Probe(kind="dns-ns", url=host, outcome="ok", at=clock(), detail={
                 "zone": zone, "nameservers": {ns: list(a.addresses) if a.ok else [] for ns, a in zip(servers, aaaa)},
                 "aaaa_kinds": {ns: str(a.kind) for ns, a in zip(servers, aaaa)}})
@@ -183,7 +236,7 @@ async def _links_v6(once: _Once, target: ProbeTarget, route: bool, clock: Callab
     levels = [(u, "secondary") for u in tiers.secondary] + [(u, "tertiary") for u in tiers.tertiary]
     if not route:
         return [_no_route("links-v6", u, clock()) for u, _ in levels]
-    outcomes = await asyncio.gather(*(once.fetch(u) for u, _ in levels))
+    outcomes = await _all([once.fetch(u) for u, _ in levels])
     found = []
     for (url, level), (outcome, attempts) in zip(levels, outcomes, strict=True):
         probe = probe_from("links-v6", url, outcome, clock(), attempts)
@@ -214,19 +267,23 @@ async def collect(targets: Sequence[ProbeTarget], *, resolver: Resolver, crawl: 
     if wants_v6 and not route:
         log.warning("the monitor has no IPv6 route: IPv6 probes are recorded as no_route")
     probes: dict[str, list[Probe]] = defaultdict(list)
+    failed: dict[str, dict[str, str]] = {}
     try:
-        dns = await _gather(targets, fetchers, resolver, crawl, route, ipv6_probe_count, limit, clock, probes)
+        dns = await _gather(targets, fetchers, resolver, crawl, route, ipv6_probe_count, limit, clock, probes,
+                            failed)
     finally:
         for f in fetchers.values():
             await f.aclose()
     return Collected(probes={k: tuple(v) for k, v in probes.items()}, dns=dns,
-                     collected={t.site.id: _gathered(t) for t in targets})
+                     collected={t.site.id: _gathered(t) - set(failed.get(t.site.id, {})) for t in targets},
+                     failed={k: dict(v) for k, v in failed.items()})
 
 
 async def _gather(targets: Sequence[ProbeTarget], fetchers: Mapping[float, Fetcher], resolver: Resolver, crawl: Crawl,
                   route: bool, count: int, limit: asyncio.Semaphore, clock: Callable[[], datetime],
-                  probes: dict[str, list[Probe]]) -> tuple[DnsAnswer, ...]:
-    """Each site once (a site listed twice is probed once), all sites concurrently."""
+                  probes: dict[str, list[Probe]], failed: dict[str, dict[str, str]]) -> tuple[DnsAnswer, ...]:
+    """Each site once (a site listed twice is probed once), all sites concurrently; each probe kind
+    isolated (see `isolated`): a kind that raises adds no probe rows and fails its inputs."""
     verify = make_ssl_context(crawl.ca_bundle or True)
     once = _Once(fetchers[min(fetchers)], limit, crawl) if fetchers else None
     unique = list({t.site.id: t for t in targets}.values())
@@ -234,18 +291,35 @@ async def _gather(targets: Sequence[ProbeTarget], fetchers: Mapping[float, Fetch
     async def site(t: ProbeTarget) -> None:
         fetcher = fetchers[t.crawl.timeout_s]
         host = normal_host(t.site.url)
-        if "probe:availability" in t.needs:
-            probes[t.site.id].append(await _availability(fetchers, t, limit, clock))
-        if "dns" in t.needs and host and ip_literal(host) is None:
-            probes[t.site.id].append(await _nameservers(resolver, host, clock))
-        if "probe:homepage-v4" in t.needs or "probe:homepage-v6" in t.needs:
-            probes[t.site.id].extend(await _homepage(fetcher, t, count, route, limit, clock))
-        if "probe:links-v6" in t.needs and t.pages is not None and once is not None:
-            probes[t.site.id].extend(await _links_v6(once, t, route, clock))
-        if "probe:tls" in t.needs:
+        sid = t.site.id
+
+        async def run(what: str, inputs: Collection[str], work: Awaitable[list[Probe]]) -> None:
+            found = await isolated(what, sid, inputs, failed, work)
+            probes[sid].extend(found or ())
+
+        async def one(work: Awaitable[Probe]) -> list[Probe]:
+            return [await work]
+
+        async def tls() -> list[Probe]:
             async with limit:
-                probes[t.site.id].append(await tls_probe(fetcher, resolver, t.site.url, verify=verify,
-                                                         timeout_s=t.crawl.timeout_s, clock=clock))
+                return [await tls_probe(fetcher, resolver, t.site.url, verify=verify, timeout_s=t.crawl.timeout_s,
+                                        clock=clock)]
+
+        if "probe:availability" in t.needs:
+            await run("availability", ("probe:availability",), one(_availability(fetchers, t, limit, clock)))
+        if "dns" in t.needs and host and ip_literal(host) is None:
+            await run("dns-ns", ("dns",), one(_nameservers(resolver, host, clock)))
+        if "probe:homepage-v4" in t.needs or "probe:homepage-v6" in t.needs:
+            await run("homepage", ("probe:homepage-v4", "probe:homepage-v6"),
+                      _homepage(fetcher, t, count, route, limit, clock))
+        if "probe:links-v6" in t.needs and t.pages is not None and once is not None:
+            await run("links-v6", ("probe:links-v6",), _links_v6(once, t, route, clock))
+        if "probe:tls" in t.needs:
+            await run("tls", ("probe:tls",), tls())
 
     await asyncio.gather(*(site(t) for t in unique))
-    return await _dns(resolver, {normal_host(t.site.url) for t in unique if "dns" in t.needs})
+    hosts: dict[str, list[str]] = defaultdict(list)
+    for t in unique:
+        if "dns" in t.needs and (host := normal_host(t.site.url)):
+            hosts[host].append(t.site.id)
+    return await _dns(resolver, hosts, failed)

@@ -181,15 +181,28 @@ def save_dns(session: Session, run_id: str, answers: Sequence[DnsAnswer], at: da
     session.commit()
 
 
+def _no_nul(value: Any) -> Any:
+    """`value` with NUL removed from every string in it: PostgreSQL refuses NUL in text and JSON,
+    and a site's page title or footer text may hold one."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, Mapping):
+        return {_no_nul(k): _no_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_nul(v) for v in value]
+    return value
+
+
 @_storage("saving probes")
 def save_probes(session: Session, run_id: str | None, site_id: str, probes: Sequence[Probe]) -> None:
     """Store probes of one site; run_id None for probes outside any run (availability)."""
     if not probes:
         return
     session.execute(sa.insert(ProbeRow), [
-        {"run_id": run_id, "site_id": site_id, "kind": p.kind, "url": p.url, "address": p.address,
-         "outcome": str(p.outcome), "status": p.status, "final_url": p.final_url, "title": p.title,
-         "size": p.size, "elapsed_ms": p.elapsed_ms, "at": p.at, "detail": dict(p.detail)}
+        {"run_id": run_id, "site_id": site_id, "kind": p.kind, "url": _no_nul(p.url), "address": p.address,
+         "outcome": str(p.outcome), "status": p.status, "final_url": _no_nul(p.final_url),
+         "title": _no_nul(p.title), "size": p.size, "elapsed_ms": p.elapsed_ms, "at": p.at,
+         "detail": _no_nul(dict(p.detail))}
         for p in probes])
     session.commit()
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from checks import REGISTRY, evaluate, needs_of, plan
+from checks import REGISTRY, evaluate, needs_of, plan, unevaluated
+from checks.base import RUNNER_MESSAGES
 from checks.base import Severity, Status, T, Verdict, check
 from checks.snapshot import Probe, RequirementInfo, SiteInfo, SiteSnapshot
 
@@ -69,6 +70,25 @@ def test_planned_column_carries_the_requirement_basis(probe_checks: None) -> Non
 def test_missing_input_is_error_not_pass(probe_checks: None) -> None:
     [r] = evaluate(snap(set()), only("testonly"))
     assert (r.status, r.message_key, r.message_params["inputs"]) == (Status.ERROR, "runner.missing_input", "probe:v6")
+
+
+def test_an_input_the_tool_failed_to_collect_is_error_with_the_reason(probe_checks: None) -> None:
+    failing = SiteSnapshot(site=PORTAL, taken_at=NOW, collected=frozenset(),
+                           failed={"probe:v6": "RuntimeError: kaput"})
+    [r] = evaluate(failing, only("testonly"))
+    assert (r.status, r.message_key, r.message_params) == (
+        Status.ERROR, "runner.probe_failed", {"inputs": "probe:v6", "error": "RuntimeError: kaput"})
+    text = RUNNER_MESSAGES[r.message_key]
+    assert text.zh.format(**r.message_params).startswith("探测出错：RuntimeError: kaput")
+    assert "failed: RuntimeError: kaput" in text.en.format(**r.message_params)
+
+
+def test_a_site_that_could_not_be_evaluated_gets_an_error_per_planned_check(probe_checks: None) -> None:
+    planned = [*only("testonly"), *[p for p in plan(PORTAL, (NEG,), {}, disabled={"colx"}) if p.spec_id == "colx"]]
+    r1, r2 = unevaluated(planned, "StorageError: gone")
+    assert (r1.check_id, r1.status, r1.message_key, r1.message_params) == (
+        "testonly", Status.ERROR, "runner.exception", {"error": "StorageError: gone"})
+    assert (r2.check_id, r2.status, r2.message_key) == ("colx:negative_list", Status.SKIP, "runner.disabled")
 
 
 def test_no_route_probe_is_error_not_fail(probe_checks: None) -> None:

@@ -325,3 +325,44 @@ def test_store_gives_the_crawl_the_links_probe_is_planned_from(sqlite_session: S
     pages, links = found
     assert [p.url for p in pages] == [site.url]
     assert links == (b.link(site.url, site.url + "zwgk/", text="政务公开", context="nav"),)
+
+
+def test_a_link_whose_ipv6_fetch_raises_fails_the_links_of_that_site_only(lab: LabWeb,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    real = probes.Fetcher.fetch_retrying
+
+    async def fetch_retrying(self: probes.Fetcher, url: str, **kwargs: object) -> object:
+        if url.endswith("/broken/"):
+            raise ValueError("no such thing")
+        return await real(self, url, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(probes.Fetcher, "fetch_retrying", fetch_retrying)
+    needs = ("dns", "crawl", "probe:links-v6")
+    home = lab.url("www.site.test")
+    bad = target(lab, "www.site.test", needs, pages=(b.page(home),),
+                 links=(b.link(home, lab.url("www.site.test", "/a/")), b.link(home, lab.url("www.site.test", "/broken/"))))
+    good = target(lab, "dual.test", needs, pages=(b.page(lab.url("dual.test")),),
+                  links=(b.link(lab.url("dual.test"), lab.url("dual.test", "/a/")),))
+    got = collect(lab, [bad, good])
+    assert got.failed == {"www": {"probe:links-v6": "ValueError: no such thing"}}
+    assert "probe:links-v6" not in got.collected["www"] and "dns" in got.collected["www"]
+    assert not of(got, "www", "links-v6") and of(got, "www", "dns-ns")   # nothing partial is kept
+    assert [p.outcome for p in of(got, "dual", "links-v6")] == ["ok"]
+    assert {d.name for d in got.dns} == {"www.site.test", "dual.test"}
+
+
+def test_a_dns_query_that_raises_fails_dns_for_the_sites_on_that_host_only(lab: LabWeb,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    real = Resolver.aresolve
+
+    async def aresolve(self: Resolver, name: str, rtype: str) -> object:
+        if name == "v4only.test" and rtype == "AAAA":
+            raise KeyError("lost")
+        return await real(self, name, rtype)
+    monkeypatch.setattr(Resolver, "aresolve", aresolve)
+    ts = [target(lab, "v4only.test", ("dns",)), target(lab, "v4only.test", ("dns",), site_id="twin"),
+          target(lab, "dual.test", ("dns",))]
+    got = collect(lab, ts)
+    assert got.failed == {"v4only": {"dns": "KeyError: 'lost'"}, "twin": {"dns": "KeyError: 'lost'"}}
+    assert got.collected["dual"] == {"dns"} and not got.collected["twin"]
+    assert {(d.name, d.rtype) for d in got.dns} == {("v4only.test", "A"), ("v4only.test", "CNAME"),
+                                                    *(("dual.test", t) for t in probes.DNS_TYPES)}

@@ -229,6 +229,15 @@ def test_a_result_that_is_not_json_is_refused_before_anything_is_written(session
     assert store.get_run(session, run_id).status == RunStatus.RUNNING  # type: ignore[union-attr]
 
 
+def test_probe_text_with_nul_is_stored_without_it(session: Session) -> None:
+    run_id = start(session)
+    now = b.utcnow()
+    probe = b.probe("footer", at=now, title="首\x00页", detail={"icp": "辽ICP备\x00001号", "forms": {"icp": ["a\x00"]}})
+    store.save_probes(session, run_id, SITES[0].id, [probe])
+    [got] = store.load_snapshot(session, run_id, SITES[0], taken_at=now, collected=frozenset()).probes
+    assert (got.title, got.detail) == ("首页", {"icp": "辽ICP备001号", "forms": {"icp": ["a"]}})
+
+
 def test_availability_probes_outside_runs_need_only_the_site(session: Session) -> None:
     new_site = b.site("kazuo")
     taken_at = b.utcnow()
