@@ -50,12 +50,13 @@ def _list_page(html: str, url: str, column: str, today: date) -> OwnList | None:
     return own_list(column, blocks, links, dates, today)
 
 
-async def probe_column(fetcher: Fetcher, url: str, clock: Callable[[], datetime]) -> Probe:
-    """Fetch a column page on another host and the list pages its own list's pager leads to (at most
-    MAX_LIST_PAGES); record what the check needs, and which list was judged."""
+async def probe_column(fetcher: Fetcher, url: str, clock: Callable[[], datetime], retries: int = 0) -> Probe:
+    """Fetch a column page on another host (retrying transient failures `retries` times) and the list
+    pages its own list's pager leads to (at most MAX_LIST_PAGES); record what the check needs, and
+    which list was judged."""
     today = clock().date()
-    first = await fetcher.fetch(url)
-    probe = probe_from(COLUMN_KIND, url, first, clock())
+    first, attempts = await fetcher.fetch_retrying(url, retries=retries)
+    probe = probe_from(COLUMN_KIND, url, first, clock(), attempts)
     if not first.ok:
         return probe
     column = first.final_url
@@ -98,26 +99,31 @@ async def probe_column(fetcher: Fetcher, url: str, clock: Callable[[], datetime]
 
 
 async def collect(jobs: Mapping[str, tuple[str | None, Sequence[str]]], *, resolver: Resolver, crawl: Crawl,
-                  clock: Callable[[], datetime], failed: dict[str, dict[str, str]] | None = None
-                  ) -> dict[str, list[Probe]]:
+                  clock: Callable[[], datetime], failed: dict[str, dict[str, str]] | None = None,
+                  site_crawl: Mapping[str, Crawl] | None = None) -> dict[str, list[Probe]]:
     """site id -> its probes, for jobs of site id -> (homepage URL for a footer probe or None,
-    URLs of columns on other hosts). One fetcher, the crawl's limits. A probe that raises adds
-    its reason to `failed` (site id -> input -> reason) instead of a probe."""
+    URLs of columns on other hosts). A site's own settings (`site_crawl[site id]`, else `crawl`)
+    give its timeout and retries; one fetcher per timeout. A probe that raises adds its reason to
+    `failed` (site id -> input -> reason) instead of a probe."""
     failed = {} if failed is None else failed
-    fetcher = Fetcher(resolver, timeout_s=crawl.timeout_s, user_agent=crawl.user_agent,
-                      max_bytes=crawl.max_response_bytes, allowed_networks=crawl.allowed_networks,
-                      verify=crawl.ca_bundle or True, per_host_limit=crawl.per_host_concurrency)
+    own = {site_id: (site_crawl or {}).get(site_id, crawl) for site_id in jobs}
+    fetchers = {timeout: Fetcher(resolver, timeout_s=timeout, user_agent=crawl.user_agent,
+                                 max_bytes=crawl.max_response_bytes, allowed_networks=crawl.allowed_networks,
+                                 verify=crawl.ca_bundle or True, per_host_limit=crawl.per_host_concurrency)
+                for timeout in sorted({c.timeout_s for c in own.values()})}
     found: dict[str, list[Probe]] = {site_id: [] for site_id in jobs}
     try:
         for site_id, (homepage, columns) in jobs.items():
+            fetcher, retries = fetchers[own[site_id].timeout_s], own[site_id].retries
             probes: list[Probe | None] = []
             if homepage:
                 probes.append(await isolated("footer", site_id, (FOOTER_INPUT,), failed,
-                                             probe_footer(fetcher, homepage, clock)))
+                                             probe_footer(fetcher, homepage, clock, retries)))
             for url in dict.fromkeys(columns):
                 probes.append(await isolated(f"column {url}", site_id, (f"{COLUMN_PROBE} {url}",), failed,
-                                             probe_column(fetcher, url, clock)))
+                                             probe_column(fetcher, url, clock, retries)))
             found[site_id] += [p for p in probes if p is not None]
     finally:
-        await fetcher.aclose()
+        for fetcher in fetchers.values():
+            await fetcher.aclose()
     return found

@@ -302,10 +302,11 @@ def _merge(found: Found, more: Found, origin: str) -> None:
         _put(found, key, value, f"{form} in {origin}")
 
 
-async def probe_footer(fetcher: Fetcher, url: str, clock: Callable[[], datetime]) -> Probe:
-    """Fetch the homepage (and, for missing items, its footer frames and scripts); record the items."""
-    outcome = await fetcher.fetch(url)
-    probe = probe_from(FOOTER_KIND, url, outcome, clock())
+async def probe_footer(fetcher: Fetcher, url: str, clock: Callable[[], datetime], retries: int = 0) -> Probe:
+    """Fetch the homepage (retrying transient failures `retries` times; then, for missing items, its
+    footer frames and scripts once each); record the items."""
+    outcome, attempts = await fetcher.fetch_retrying(url, retries=retries)
+    probe = probe_from(FOOTER_KIND, url, outcome, clock(), attempts)
     if not outcome.ok:
         return probe
     html, base = outcome.text(), outcome.final_url

@@ -291,7 +291,7 @@ def _probe_columns(session: Session, config: Config, run_id: str, sites: Sequenc
         return
     say("reading footers and off-site columns")
     extra = asyncio.run(columnprobe.collect(jobs, resolver=resolver, crawl=config.crawl, clock=utcnow,
-                                            failed=failed))
+                                            failed=failed, site_crawl={s.id: config.crawl_for(s) for s in sites}))
     for site_id, site_probes in extra.items():
         footer, offsite = jobs[site_id]
         lost = [f"{COLUMN_PROBE} {u}" for u in offsite] + (["probe:footer"] if footer else [])

@@ -212,31 +212,33 @@ class _Once:
     robots.txt refuses is never requested (when the crawl obeys robots), as in the link checks."""
 
     def __init__(self, fetcher: Fetcher, limit: asyncio.Semaphore, crawl: Crawl) -> None:
-        self.fetcher, self.limit, self.retries = fetcher, limit, crawl.retries
+        self.limit = limit
         self.robots = RobotsRules(fetcher, crawl.user_agent if crawl.obey_robots else None, limit)
         self.tasks: dict[str, asyncio.Task[tuple[FetchOutcome, int]]] = {}
 
-    async def fetch(self, url: str) -> tuple[FetchOutcome, int]:
+    async def fetch(self, url: str, fetcher: Fetcher, retries: int) -> tuple[FetchOutcome, int]:
+        """The URL's one IPv6 outcome; the first site to ask gives the timeout (its fetcher) and retries."""
         if url not in self.tasks:
-            self.tasks[url] = asyncio.ensure_future(self._fetch(url))
+            self.tasks[url] = asyncio.ensure_future(self._fetch(url, fetcher, retries))
         return await asyncio.shield(self.tasks[url])
 
-    async def _fetch(self, url: str) -> tuple[FetchOutcome, int]:
+    async def _fetch(self, url: str, fetcher: Fetcher, retries: int) -> tuple[FetchOutcome, int]:
         if not await self.robots.allow(url):
             return FetchOutcome(url, url, FetchKind.ROBOTS, detail="refused by the host's robots.txt; "
                                                                    "not requested"), 0
         async with self.limit:
-            return await self.fetcher.fetch_retrying(url, retries=self.retries, family=6)
+            return await fetcher.fetch_retrying(url, retries=retries, family=6)
 
 
-async def _links_v6(once: _Once, target: ProbeTarget, route: bool, clock: Callable[[], datetime]) -> list[Probe]:
+async def _links_v6(once: _Once, fetcher: Fetcher, target: ProbeTarget, route: bool,
+                    clock: Callable[[], datetime]) -> list[Probe]:
     snap = SiteSnapshot(site=target.site, taken_at=clock(), collected=frozenset(), pages=target.pages or (),
                         links=target.links)
     tiers = link_tiers(snap)
     levels = [(u, "secondary") for u in tiers.secondary] + [(u, "tertiary") for u in tiers.tertiary]
     if not route:
         return [_no_route("links-v6", u, clock()) for u, _ in levels]
-    outcomes = await _all([once.fetch(u) for u, _ in levels])
+    outcomes = await _all([once.fetch(u, fetcher, target.crawl.retries) for u, _ in levels])
     found = []
     for (url, level), (outcome, attempts) in zip(levels, outcomes, strict=True):
         probe = probe_from("links-v6", url, outcome, clock(), attempts)
@@ -313,7 +315,7 @@ async def _gather(targets: Sequence[ProbeTarget], fetchers: Mapping[float, Fetch
             await run("homepage", ("probe:homepage-v4", "probe:homepage-v6"),
                       _homepage(fetcher, t, count, route, limit, clock))
         if "probe:links-v6" in t.needs and t.pages is not None and once is not None:
-            await run("links-v6", ("probe:links-v6",), _links_v6(once, t, route, clock))
+            await run("links-v6", ("probe:links-v6",), _links_v6(once, fetcher, t, route, clock))
         if "probe:tls" in t.needs:
             await run("tls", ("probe:tls",), tls())
 

@@ -60,3 +60,22 @@ def test_a_column_on_another_host_is_judged_from_its_probe(demo_web: DemoWeb, tm
     assert (verdict.metrics["items"], verdict.metrics["latest"], verdict.metrics["where"]) == (
         truth["items"], truth["latest"], "host")
     assert all(json.loads(json.dumps(p.detail)) == p.detail for p in found["cyzbq"])  # stored as JSON probe rows
+
+
+def test_a_sites_own_timeout_and_retries_reach_its_footer_and_column_probes(demo_web: DemoWeb) -> None:
+    slow, flaky = demo_web.url("lab.demo.test", "/slow"), demo_web.url("lab.demo.test", "/flaky?own-retries")
+    crawl = config.Crawl(timeout_s=30.0, retries=0, allowed_networks=DEMO_CRAWL["allowed_networks"])
+    own = {"hurried": crawl.model_copy(update={"timeout_s": 0.5}),
+           "patient": crawl.model_copy(update={"retries": 3})}
+    jobs = {"hurried": (slow, [slow]), "patient": (None, [flaky])}
+
+    async def go() -> dict[str, list[Probe]]:
+        resolver = Resolver(["127.0.0.1"], port=demo_web.dns_port, timeout_s=1)
+        return await collect(jobs, resolver=resolver, crawl=crawl, clock=now, site_crawl=own)
+
+    found = asyncio.run(go())
+    assert [(p.kind, p.outcome, p.detail["reason"]) for p in found["hurried"]] == [
+        ("footer", "timeout", "no complete response within 0.5 s"),
+        ("column", "timeout", "no complete response within 0.5 s")]
+    [column] = found["patient"]
+    assert (column.outcome, column.detail["attempts"]) == ("ok", 2)   # the lab's flaky page: 503, then 200

@@ -103,10 +103,10 @@ def _inject(kind: str, patch: pytest.MonkeyPatch, site_url: str) -> None:
     elif kind == "links-v6":
         real_links = probes._links_v6
 
-        async def links_v6(once: Any, target: probes.ProbeTarget, *args: Any) -> Any:
+        async def links_v6(once: Any, fetcher: Any, target: probes.ProbeTarget, *args: Any) -> Any:
             if target.site.id == SITE:
                 raise _raising(kind)
-            return await real_links(once, target, *args)
+            return await real_links(once, fetcher, target, *args)
         patch.setattr(probes, "_links_v6", links_v6)
     elif kind == "tls":
         real_tls = probes.tls_probe
@@ -119,10 +119,10 @@ def _inject(kind: str, patch: pytest.MonkeyPatch, site_url: str) -> None:
     elif kind == "footer":
         real_footer = columnprobe.probe_footer
 
-        async def probe_footer(fetcher: Any, url: str, clock: Any) -> Any:
+        async def probe_footer(fetcher: Any, url: str, clock: Any, retries: int = 0) -> Any:
             if HOST in url:
                 raise _raising(kind)
-            return await real_footer(fetcher, url, clock)
+            return await real_footer(fetcher, url, clock, retries)
         patch.setattr(columnprobe, "probe_footer", probe_footer)
     elif kind == "crawl-read":   # reading the part of the crawl links-v6 probes
         real_crawl_of = pipeline.store.crawl_of
@@ -152,10 +152,10 @@ def _inject(kind: str, patch: pytest.MonkeyPatch, site_url: str) -> None:
         assert kind == "column"
         real_column = columnprobe.probe_column
 
-        async def probe_column(fetcher: Any, url: str, clock: Any) -> Any:
+        async def probe_column(fetcher: Any, url: str, clock: Any, retries: int = 0) -> Any:
             if "nantai.gov.test" in url:
                 raise _raising(kind)
-            return await real_column(fetcher, url, clock)
+            return await real_column(fetcher, url, clock, retries)
         patch.setattr(columnprobe, "probe_column", probe_column)
 
 
