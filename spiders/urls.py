@@ -209,12 +209,12 @@ def page_ref(url: str) -> PageRef | None:
     path, _, query = url.partition("?")
     if query:
         params = parse_qsl(query, keep_blank_values=True)
-        for i, (key, value) in enumerate(params):
-            name = key.lower()
-            if name in _PAGER_KEYS and value.isdigit():
-                rest = "&".join(f"{k}={v}" for j, (k, v) in enumerate(params)
-                                if j != i and k.lower() not in _RANGE_END_KEYS)
-                return PageRef(f"{path}?{rest}#{name}", int(value), f"{key}={{}}")
+        numbered = [(i, k) for i, (k, v) in enumerate(params) if k.lower() in _PAGER_KEYS and v.isdigit()]
+        if numbered:   # a Hanweb dataproxy.jsp's page=1 stays put while its startrecord counts
+            i, key = next((n for n in numbered if n[1].lower() == "startrecord"), numbered[0])
+            rest = "&".join(f"{k}={v}" for j, (k, v) in enumerate(params)
+                            if j != i and k.lower() not in _RANGE_END_KEYS)
+            return PageRef(f"{path}?{rest}#{key.lower()}", int(params[i][1]), f"{key}={{}}")
     head, _, name = path.rpartition("/")
     numbered = _NUMBERED_FILE.match(name)
     if numbered is None:

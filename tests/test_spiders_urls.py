@@ -234,8 +234,9 @@ def test_dated_and_counted_urls_within_range_are_not_traps(url: str) -> None:
 @pytest.mark.parametrize(("url", "ref"), [
     ("http://a.gov.cn/col/col12/index_3.html", ("http://a.gov.cn/col/col12/index.html", 3, "index_{}.html")),
     ("http://a.gov.cn/list.jsp?cat=2&pageNo=5", ("http://a.gov.cn/list.jsp?cat=2#pageno", 5, "pageNo={}")),
-    ("http://a.gov.cn/module/web/jpage/dataproxy.jsp?columnid=7&startrecord=41&endrecord=60&perpage=20",
-     ("http://a.gov.cn/module/web/jpage/dataproxy.jsp?columnid=7&perpage=20#startrecord", 41, "startrecord={}")),
+    ("http://a.gov.cn/module/web/jpage/dataproxy.jsp?page=1&columnid=7&startrecord=41&endrecord=60&perpage=20",
+     ("http://a.gov.cn/module/web/jpage/dataproxy.jsp?page=1&columnid=7&perpage=20#startrecord", 41,
+      "startrecord={}")),
     ("http://a.gov.cn/col/col12/index.html", None),
     ("http://a.gov.cn/list.jsp?cat=2", None),
 ], ids=["trs-index-page", "query-page-number", "hanweb-record-group", "first-page-has-no-number", "no-page"])
