@@ -59,9 +59,10 @@ _CALENDAR_PATH = re.compile(r"calendar|rili|richeng|schedule|日历|日程", re.
 _DATE_SHAPED = re.compile(r"^([12]\d{3})(?:[-/._]?(\d{2})(?:[-/._]?\d{2})?|[-/._](\d{1,2})(?:[-/._]\d{1,2})?)?$")
 _COUNTERS = {**dict.fromkeys(("month", "mon", "mm", "mth", "yue", "yf"), (1, 12)),
              **dict.fromkeys(("day", "dd", "ri"), (1, 31)),
-             **dict.fromkeys(("week", "wk", "weekno", "zhou", "zc"), (1, 53)),
-             **dict.fromkeys(("quarter", "qtr", "jd", "jidu"), (1, 4))}
-_WEAK_COUNTERS = {"m": (1, 12), "d": (1, 31), "w": (1, 53)}   # counters only beside a year or on a calendar path
+             **dict.fromkeys(("week", "wk", "weekno", "zhou"), (1, 53)),
+             **dict.fromkeys(("quarter", "qtr", "jidu"), (1, 4))}
+# Counters only beside a year or on a calendar path: alone, m/d/w are often ids, jd a 街道 (sub-district).
+_WEAK_COUNTERS = {"m": (1, 12), "d": (1, 31), "w": (1, 53), "jd": (1, 4)}
 _INTEGER = re.compile(r"[-+]?\d{1,15}\Z")
 _PAGE_KEYS = frozenset({"page", "pageno", "page_no", "pagenum", "pagenumber", "pageindex", "page_index", "pagecur",
                         "curpage", "currpage", "currentpage", "cpage", "pg"})

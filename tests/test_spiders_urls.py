@@ -178,7 +178,8 @@ LATE, EARLY = TODAY.year + 2, TODAY.year - 31     # just outside the date-path w
     ("http://a.gov.cn/hd/rili/index.jsp?d=32", "d=32 outside 1–31"),
     ("http://a.gov.cn/rc.jsp?month=6&day=0", "day=0 outside 1–31"),
     ("http://a.gov.cn/zb.jsp?week=54", "week=54 outside 1–53"),
-    ("http://a.gov.cn/tj.jsp?jd=5", "jd=5 outside 1–4"),
+    ("http://a.gov.cn/tj.jsp?quarter=5", "quarter=5 outside 1–4"),
+    (f"http://a.gov.cn/tj.jsp?nf={TODAY.year}&jd=5", "jd=5 outside 1–4"),
     ("http://a.gov.cn/list.jsp?channelid=3&pageNo=1001", "pageNo=1001 outside 0–1000"),
     ("http://a.gov.cn/list.jsp?page=-1", "page=-1 outside 0–1000"),
     ("http://a.gov.cn/search?currentPage=99999999", "currentPage=99999999 outside 0–1000"),
@@ -192,7 +193,7 @@ LATE, EARLY = TODAY.year + 2, TODAY.year - 31     # just outside the date-path w
 ], ids=[
     "month-counted-past-12", "month-counted-down-to-0", "negative-month", "month-beside-a-year-any-case",
     "absurd-month-in-pinyin", "short-month-key-beside-a-year", "short-day-key-on-a-calendar-path",
-    "day-zero", "week-54", "fifth-quarter", "page-number-above-the-cap", "negative-page-number",
+    "day-zero", "week-54", "fifth-quarter", "fifth-quarter-by-pinyin-beside-a-year", "page-number-above-the-cap", "negative-page-number",
     "absurd-current-page", "year-and-month-directories-after-next-year", "dashed-date-segment-after-next-year",
     "compact-date-segment-after-next-year", "trs-month-directory-after-next-year", "date-path-before-the-web",
     "article-path-dated-before-the-window",
@@ -217,6 +218,7 @@ def test_counters_and_dated_paths_outside_their_range_are_traps(url: str, reason
     f"http://a.gov.cn/ldhd/index.jsp?month={TODAY.year}06",
     "http://a.gov.cn/index.php?m=content&c=index&a=show&id=12",
     "http://a.gov.cn/show.php?d=1024",
+    "http://a.gov.cn/jdxx.jsp?jd=12",
     "http://a.gov.cn/list.jsp?pageNo=1000",
     "http://a.gov.cn/list.jsp?page=0",
     "http://a.gov.cn/?p=123456",
@@ -224,7 +226,7 @@ def test_counters_and_dated_paths_outside_their_range_are_traps(url: str, reason
     "hanweb-article-this-year", "trs-article-file", "trs-month-directory", "old-trs-archive-2005",
     "old-hanweb-article-2005", "next-january", "thirty-years-back", "region-code-directory",
     "four-digit-column-id", "year-then-a-number-that-is-no-month", "december", "january",
-    "month-as-year-and-month", "phpcms-module-key", "short-day-key-without-a-year", "page-at-the-cap",
+    "month-as-year-and-month", "phpcms-module-key", "short-day-key-without-a-year", "sub-district-id-jd", "page-at-the-cap",
     "page-zero", "post-id-p",
 ])
 def test_dated_and_counted_urls_within_range_are_not_traps(url: str) -> None:
