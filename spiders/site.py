@@ -25,8 +25,9 @@ Crawl rules (monitor/demo/crawlmodel.py models the same):
 - a URL is requested once per site; every hop of an HTTP redirect counts as
   seen, and a response that lands on a URL seen before is recorded, not parsed;
 - a URL that looks like a trap (spiders.urls.looks_like_trap), or a page
-  past the last page its list's pager named on a page crawled before it
-  (spiders.urls.past_last_page), is cut and recorded as a `trap` event.
+  past the last page its list's pager named on a page already parsed, the
+  linking page included (spiders.urls.past_last_page), is cut and recorded
+  as a `trap` event.
 """
 
 from __future__ import annotations

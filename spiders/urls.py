@@ -63,7 +63,7 @@ _COUNTERS = {**dict.fromkeys(("month", "mon", "mm", "mth", "yue", "yf"), (1, 12)
              **dict.fromkeys(("quarter", "qtr", "jidu"), (1, 4))}
 # Counters only beside a year or on a calendar path: alone, m/d/w are often ids, jd a 街道 (sub-district).
 _WEAK_COUNTERS = {"m": (1, 12), "d": (1, 31), "w": (1, 53), "jd": (1, 4)}
-_INTEGER = re.compile(r"[-+]?\d{1,15}\Z")
+_INTEGER = re.compile(r"[-+]?\d+\Z")
 _PAGE_KEYS = frozenset({"page", "pageno", "page_no", "pagenum", "pagenumber", "pageindex", "page_index", "pagecur",
                         "curpage", "currpage", "currentpage", "cpage", "pg"})
 _PAGER_KEYS = _PAGE_KEYS | {"p", "pn", "startrecord"}       # page numbers a pager's last page bounds
@@ -210,7 +210,7 @@ def page_ref(url: str) -> PageRef | None:
     path, _, query = url.partition("?")
     if query:
         params = parse_qsl(query, keep_blank_values=True)
-        numbered = [(i, k) for i, (k, v) in enumerate(params) if k.lower() in _PAGER_KEYS and v.isdigit()]
+        numbered = [(i, k) for i, (k, v) in enumerate(params) if k.lower() in _PAGER_KEYS and v.isdecimal()]
         if numbered:   # a Hanweb dataproxy.jsp's page=1 stays put while its startrecord counts
             i, key = next((n for n in numbered if n[1].lower() == "startrecord"), numbered[0])
             rest = "&".join(f"{k}={v}" for j, (k, v) in enumerate(params)

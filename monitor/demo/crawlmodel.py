@@ -59,7 +59,7 @@ def trap_cut(url: str, today: date, last_pages: Mapping[str, int]) -> str | None
     parts = urlsplit(url)
     for key, value in parse_qsl(parts.query):
         low, high = COUNTER_RANGES.get(key.lower(), (0, 0))
-        if high and value.lstrip("-").isdigit() and not low <= int(value) <= high:
+        if high and value.lstrip("-").isdecimal() and not low <= int(value) <= high:
             return "counter"
     dated = _DATED_PATH.search(parts.path)
     if dated and not today.year - ARCHIVE_YEARS <= int(dated.group(1)) <= today.year + 1:
