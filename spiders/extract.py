@@ -20,6 +20,8 @@ never sees break. A link's region ("context") comes from its ancestors' tags
 and id/class words (pinyin included) scored per element, the copyright block (it and all
 after it is footer), a date beside the link (list), and, on pages without a
 marked menu, the first block of short links near the top (nav).
+Pagers name their list's last page (a 尾页 link, createPageHTML's count, a
+Hanweb <totalrecord>): `Extracted.last_pages`, for the crawl's trap cuts.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from spiders.dates import scan_dates
 from spiders.items import DateHit, ListBlock
 from spiders.lists import Lists, expand_datastores, pager_anchor
 from spiders.resources import css_urls, srcset_urls
-from spiders.urls import canonical, malformed
+from spiders.urls import canonical, malformed, page_ref
 
 __all__ = ["CONTEXTS", "TAGS", "Extracted", "ExtractedLink", "extract", "parse"]
 
@@ -53,6 +55,7 @@ SHORT_LINK_TEXT = 10
 NAV_GROUP_MIN = 5
 NAV_TEXT_MAX = 8
 FOOTER_BLOCK_MAX_CHARS = 1500
+LAST_PAGE_WORDS = frozenset({"尾页", "末页", "最后一页", "最末页", "尾頁", "last", "last page"})
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
@@ -90,6 +93,7 @@ class Extracted:
     text_size: int              # characters of visible text, whitespace collapsed
     malformed: tuple[ExtractedLink, ...] = ()   # links meant for the web that name no URL (never followed)
     lists: tuple[ListBlock, ...] = ()   # the page's list blocks (spiders/lists.py)
+    last_pages: tuple[tuple[str, int], ...] = ()   # (spiders.urls.PageRef.list, last number) its pagers name
 
 
 EMPTY = Extracted("", (), (), None, None, False, 0)
@@ -143,6 +147,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     anchor_urls: dict[Element, str] = {}
     pager_anchors: list[Element] = []
     pager_scripts: list[Element] = []
+    last_pages: list[tuple[str, int]] = []
     refresh: str | None = None
     js_redirect: str | None = None
     decorated = _decorated(root)
@@ -165,6 +170,9 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
                     anchor_urls[element] = url
                 elif len(text) <= 5 and pager_anchor(text, url):
                     pager_anchors.append(element)
+                if len(text) <= 9 and text.strip("[]【】<>«»| ").lower() in LAST_PAGE_WORDS and (
+                        ref := page_ref(url)) is not None:
+                    last_pages.append((ref.list, ref.number))
             if tag == "meta-refresh" and refresh is None and url != page and not _in_noscript(element):
                 refresh = url
         if element.tag == "script" and not element.get("src"):
@@ -177,6 +185,10 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
                                pager_anchors=pager_anchors, scripts=pager_scripts, page_url=page,
                                datastores=expanded is not html)
     links = _with_fallback_nav(_with_pagers(found, lists, pager_keyed, base, encoding))
+    for raw, last in lists.last_pages:
+        url = canonical(raw, base, query_encoding=encoding)
+        if url is not None and (ref := page_ref(url)) is not None:
+            last_pages.append((ref.list, last))
     etree.strip_elements(root, "script", "style", "noscript", "template", with_tail=False)
     title = _title(root)
     body = root.find("body")
@@ -184,7 +196,8 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     text = _collapse(" ".join(shown.itertext()))
     return Extracted(title, tuple(dict.fromkeys(links)), lists.hits, refresh, js_redirect,
                      _says_not_found(title, text, shown, regions), len(text),
-                     malformed=tuple(dict.fromkeys(broken)), lists=lists.blocks)
+                     malformed=tuple(dict.fromkeys(broken)), lists=lists.blocks,
+                     last_pages=tuple(dict.fromkeys(last_pages)))
 
 
 def _with_pagers(found: list[tuple[Element, ExtractedLink]], lists: Lists, pager_keyed: set[Element], base: str,

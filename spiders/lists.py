@@ -11,6 +11,8 @@ of 下一页/尾页/index_N.html links, a TRS `createPageHTML(count, current, "i
 countPage = 7` (its pages index_1…index_{count-1}.html are generated as links
 of tag "pager"), or a Hanweb datastore whose `<nextgroup>` names the
 `dataproxy.jsp` that serves the next records (generated the same way).
+Each such pager also names its list's last page (`last_pages`: count − 1,
+or `<totalrecord>` for startrecord), so a crawl can cut pages past it.
 
 Hanweb (大汉) column pages embed their first records in
 `<script type="text/xml"><datastore>…<record><![CDATA[<li>…</li>]]></record>`;
@@ -98,6 +100,7 @@ class Lists:
         self.rows = rows
         self.blocks: tuple[ListBlock, ...] = ()
         self.pagers: tuple[tuple[str, str, str], ...] = ()   # generated pager links: (raw URL, text, block key)
+        self.last_pages: tuple[tuple[str, int], ...] = ()    # (raw URL of one page of a list, its pager's last number)
         self.keyed: dict[Element, str] = {}                  # item (and pager anchor) elements -> block key
         self._blocks: dict[tuple[object, ...], _Block] = {}
         self._items: list[tuple[Element, Element]] = []      # (item, its row), first row of each item
@@ -157,6 +160,7 @@ class Lists:
         by_key = {b.key: b for b in self._blocks.values()}
         pager_keyed: set[Element] = set()
         generated: list[tuple[str, str, str]] = []
+        last_pages: list[tuple[str, int]] = []
         holders = _holders(by_key.values()) if by_key else {}
         for pager in _pager_elements(pager_anchors) if holders else ():
             owner = _owner(pager, holders)
@@ -169,6 +173,8 @@ class Lists:
         for script in scripts:
             owner = _owner(script, holders) if holders else None
             pages = _created_pages(script.text or "", page_url)
+            last = _created_last(script.text or "")
+            last_pages += [last] if last is not None else []
             if owner is not None and pages:
                 owner.pager = True
             generated += [(url, text, owner.key if owner is not None else "") for url, text in pages]
@@ -181,6 +187,8 @@ class Lists:
             if store.get(TOTAL_ATTR, "").isdigit():
                 totals[block.key] = int(store.get(TOTAL_ATTR, "0"))
             pages = _proxy_pages(store, totals.get(block.key))
+            last = _proxy_last(store, totals.get(block.key))
+            last_pages += [last] if last is not None else []
             block.pager = block.pager or bool(pages)
             generated += [(url, text, block.key) for url, text in pages]
         if self._items:
@@ -200,6 +208,7 @@ class Lists:
                                        _widget(b, heading)))
         self.blocks = tuple(summaries)
         self.pagers = tuple(generated)
+        self.last_pages = tuple(last_pages)
         return pager_keyed
 
 
@@ -249,17 +258,17 @@ def _pager_elements(anchors: Iterable[Element]) -> list[Element]:
     return found
 
 
-def _created_pages(script: str, page_url: str) -> list[tuple[str, str]]:
-    """(relative URL, text) of the other list pages a TRS createPageHTML(count, current, prefix, suffix) draws."""
+def _pager_call(script: str) -> tuple[int, int, str, str] | None:
+    """(count, current, prefix, suffix) of a TRS createPageHTML(count, current, prefix, suffix) call."""
     call = _CREATE_PAGE.search(script)
     if call is None:
-        return _written_pages(script, page_url)
+        return None
     numbers: list[int] = []
     words: list[str] = []
     for arg in call.group(1).split(","):
         token = _ARG.fullmatch(arg)
         if token is None:
-            return []
+            return None
         if token.group("n"):
             numbers.append(int(token.group("n")))
         elif token.group("q") is not None:
@@ -267,12 +276,41 @@ def _created_pages(script: str, page_url: str) -> list[tuple[str, str]]:
         else:
             bound = re.search(rf"\b{re.escape(token.group('v'))}\s*=\s*['\"]?(\d+)", script)
             if bound is None:
-                return []
+                return None
             numbers.append(int(bound.group(1)))
     if len(numbers) < 2 or len(words) < 2:
-        return []
-    count, current = numbers[0], numbers[1]
-    prefix, suffix = words[-2], words[-1]
+        return None
+    return numbers[0], numbers[1], words[-2], words[-1]
+
+
+def _written_call(script: str) -> str | None:
+    """The createPageHTML call the classic TRS pager stands for (`var currentPage = 0; … var countPage = 7`)."""
+    count, current = _COUNT_PAGE.search(script), _CURRENT_PAGE.search(script)
+    if count is None or current is None:
+        return None
+    suffix = _SUFFIX.search(script)
+    return f'createPageHTML({count.group(1)}, {current.group(1)}, "index", "{suffix.group(1) if suffix else "html"}")'
+
+
+def _created_last(script: str) -> tuple[str, int] | None:
+    """(a page of the list, the last page number) a createPageHTML or countPage pager names: prefix_N.suffix,
+    N up to count - 1."""
+    call = _pager_call(script)
+    if call is None:
+        written = _written_call(script)
+        call = _pager_call(written) if written is not None else None
+    if call is None or call[0] < 1:
+        return None
+    count, _, prefix, suffix = call
+    return f"{prefix}_1.{suffix}", count - 1
+
+
+def _created_pages(script: str, page_url: str) -> list[tuple[str, str]]:
+    """(relative URL, text) of the other list pages a TRS createPageHTML(count, current, prefix, suffix) draws."""
+    call = _pager_call(script)
+    if call is None:
+        return _written_pages(script, page_url)
+    count, current, prefix, suffix = call
     names = [(f"{prefix}.{suffix}" if n == 0 else f"{prefix}_{n}.{suffix}", n) for n in range(min(count, 100))]
     here = page_url.rsplit("/", 1)[-1].split("?", 1)[0]
     others = [(name, n) for name, n in names if n != current and name != here]
@@ -282,12 +320,18 @@ def _created_pages(script: str, page_url: str) -> list[tuple[str, str]]:
 def _written_pages(script: str, page_url: str) -> list[tuple[str, str]]:
     """The other list pages of the classic TRS pager that writes its links itself
     (`var currentPage = 0; … var countPage = 7 //共多少页`, then index_N.html links)."""
-    count, current = _COUNT_PAGE.search(script), _CURRENT_PAGE.search(script)
-    if count is None or current is None:
-        return []
-    suffix = _SUFFIX.search(script)
-    call = f'createPageHTML({count.group(1)}, {current.group(1)}, "index", "{suffix.group(1) if suffix else "html"}")'
-    return _created_pages(call, page_url)
+    call = _written_call(script)
+    return _created_pages(call, page_url) if call is not None else []
+
+
+def _proxy_last(store: Element, total: int | None) -> tuple[str, int] | None:
+    """(a dataproxy.jsp request of the column, its last record): startrecord past `<totalrecord>` is no page."""
+    after = store.get(NEXT_ATTR)
+    size = int(store.get(RECORDS_ATTR) or 0)
+    if not after or size <= 0 or total is None:
+        return None
+    joiner = "&" if "?" in after else "?"
+    return f"{after}{joiner}startrecord={total}&endrecord={total}&perpage={size}", total
 
 
 def _proxy_pages(store: Element, total: int | None) -> list[tuple[str, str]]:

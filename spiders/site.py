@@ -23,7 +23,11 @@ Crawl rules (monitor/demo/crawlmodel.py models the same):
   URLs held back by max_pages get the room that frees up shallowest first, so
   the budget keeps breadth first even when the scheduler interleaves hosts);
 - a URL is requested once per site; every hop of an HTTP redirect counts as
-  seen, and a response that lands on a URL seen before is recorded, not parsed.
+  seen, and a response that lands on a URL seen before is recorded, not parsed;
+- a URL that looks like a trap (spiders.urls.looks_like_trap), or a page
+  past the last page its list's pager named on a page already parsed, the
+  linking page included (spiders.urls.past_last_page), is cut and recorded
+  as a `trap` event.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from spiders.failures import RedirectStop, RobotsRefused, classify
 from spiders.items import EventRecord, LinkRecord, PageRecord
 from spiders.output import CrawlBundle
 from spiders.resolver import HostGate
-from spiders.urls import canonical, host, looks_like_trap
+from spiders.urls import canonical, host, looks_like_trap, past_last_page
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,7 @@ XML_TYPES = frozenset({"text/xml", "application/xml"})     # read only as a Hanw
 MAX_URL_CHARS = 2000            # longer URLs are cut as traps (and could not be indexed by the store)
 FETCH_FACTOR = 3                # fetches per site stop at this many times max_pages
 EVENTS_PER_KIND = 50            # per site: trap and robots events beyond this are only counted
+MAX_PAGERS = 2000               # per site: lists whose last page is remembered (the rest are cut by the page cap only)
 SITE, URL = "govmon_site", "govmon_url"
 TOO_LARGE = "govmon_too_large"  # set by spiders.middlewares.BodyGuard when it stops a download
 
@@ -97,6 +102,7 @@ class _SiteState:
     started: bool = False
     events: Counter[str] = field(default_factory=Counter)
     flagged: set[tuple[str, str]] = field(default_factory=set)
+    last_pages: dict[str, int] = field(default_factory=dict)       # list (PageRef.list) -> its pager's last page
 
     def room(self) -> bool:
         bounds = self.bounds
@@ -171,7 +177,8 @@ class SiteSpider(scrapy.Spider):
             cut = "max_depth", f"deeper than max_depth {bounds.max_depth}"
         elif len(url) > MAX_URL_CHARS:
             cut = "trap", f"URL longer than {MAX_URL_CHARS} characters"
-        elif reason := looks_like_trap(url, self.today):
+        elif (reason := looks_like_trap(url, self.today)) or (
+                state.last_pages and (reason := past_last_page(url, state.last_pages))):
             cut = "trap", reason
         if cut is not None:
             if cut[0] == "trap":
@@ -265,6 +272,7 @@ class SiteSpider(scrapy.Spider):
             return
         links = tuple(LinkRecord(state.bounds.site_id, url, link.url, link.tag, link.text, link.context, link.block)
                       for link in (*extracted.links, *extracted.malformed))
+        self._learn_pagers(state, extracted.last_pages)
         follow: list[Request] = []
         for output in self._links_to_follow(state, extracted, depth):
             if isinstance(output, Request):
@@ -274,6 +282,16 @@ class SiteSpider(scrapy.Spider):
         yield CrawlBundle(page, links, events)
         yield from follow
         yield from self._top_up(state)
+
+    @staticmethod
+    def _learn_pagers(state: _SiteState, last_pages: Sequence[tuple[str, int]]) -> None:
+        """Remember each list's last page; the largest seen wins (a list grows while it is crawled)."""
+        known = state.last_pages
+        for key, last in last_pages:
+            if key in known:
+                known[key] = max(known[key], last)
+            elif len(known) < MAX_PAGERS:
+                known[key] = last
 
     def _links_to_follow(self, state: _SiteState, extracted: Extracted, depth: int
                          ) -> Iterator[Request | CrawlBundle]:

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from datetime import date
+from typing import NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from w3lib.url import safe_url_string
 
-__all__ = ["canonical", "host", "is_http", "looks_like_trap", "malformed"]
+__all__ = ["PageRef", "canonical", "host", "is_http", "looks_like_trap", "malformed", "page_ref", "past_last_page"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,10 @@ MAX_QUERY_CHARS = 200
 MAX_QUERY_PARAMS = 8
 SEGMENT_REPEATS = 3
 YEAR_WINDOW = 2
+MAX_PAGE_NUMBER = 1000
+# Chinese government sites went online from the late 1990s (政府上网工程, 1999): a path dated more than
+# 30 years back predates any of their archives, and one dated after next year is no publication yet.
+ARCHIVE_YEARS = 30
 
 _EDGE_SPACE = "\t\n\r\f\v \x00\xa0\u3000\ufeff"
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
@@ -51,6 +57,24 @@ _MONTH_KEYS = frozenset({"month", "mon", "m", "mm", "yue", "yf", "day", "d", "dd
 _DATE_KEYS = frozenset({"date", "dt", "riqi", "rq", "caldate", "calendar", "cal", "ym", "yearmonth"})
 _CALENDAR_PATH = re.compile(r"calendar|rili|richeng|schedule|日历|日程", re.IGNORECASE)
 _DATE_SHAPED = re.compile(r"^([12]\d{3})(?:[-/._]?(\d{2})(?:[-/._]?\d{2})?|[-/._](\d{1,2})(?:[-/._]\d{1,2})?)?$")
+_COUNTERS = {**dict.fromkeys(("month", "mon", "mm", "mth", "yue", "yf"), (1, 12)),
+             **dict.fromkeys(("day", "dd", "ri"), (1, 31)),
+             **dict.fromkeys(("week", "wk", "weekno", "zhou"), (1, 53)),
+             **dict.fromkeys(("quarter", "qtr", "jidu"), (1, 4))}
+# Counters only beside a year or on a calendar path: alone, m/d/w are often ids, jd a 街道 (sub-district).
+_WEAK_COUNTERS = {"m": (1, 12), "d": (1, 31), "w": (1, 53), "jd": (1, 4)}
+_INTEGER = re.compile(r"[-+]?\d+\Z")
+_PAGE_KEYS = frozenset({"page", "pageno", "page_no", "pagenum", "pagenumber", "pageindex", "page_index", "pagecur",
+                        "curpage", "currpage", "currentpage", "cpage", "pg"})
+_PAGER_KEYS = _PAGE_KEYS | {"p", "pn", "startrecord"}       # page numbers a pager's last page bounds
+_RANGE_END_KEYS = frozenset({"endrecord"})                 # vary with the page, so no part of its list's key
+_NUMBERED_FILE = re.compile(r"(.+)_(\d{1,6})\.([A-Za-z]{2,5})\Z")
+_YEAR_SEGMENT = re.compile(r"(?:1[89]|20)\d\d\Z")
+_MONTH_SEGMENT = re.compile(r"(?:0?[1-9]|1[0-2])\Z")
+# A whole segment that is a date: 2041-03-05, 2041_03, or digits only (20410305, 204103; 19xx/20xx only, as
+# six-digit region codes such as 110101 would read as years 1101…).
+_DATE_SEGMENT = re.compile(r"(?:(?P<y>(?:1[89]|20)\d\d)[-_.](?P<m>0?[1-9]|1[0-2])(?:[-_.](?:0?[1-9]|[12]\d|3[01]))?"
+                           r"|(?P<cy>(?:19|20)\d\d)(?P<cm>0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])?)\Z")
 _SESSION_KEYS = frozenset({"jsessionid", "phpsessid", "aspsessionid", "sessionid", "session_id", "sessid",
                            "cfid", "cftoken"})
 _SESSION_PATH = re.compile(r";jsessionid=|;phpsessid=|/\([sS]\([a-z0-9]{10,}\)\)/", re.IGNORECASE)
@@ -140,18 +164,76 @@ def looks_like_trap(url: str, today: date) -> str | None:
 
     Traps: a path segment repeated 3 or more times (/a/b/a/b/a/b/), a path
     deeper than 15 segments, a query over 200 characters or 8 parameters, a
-    session id in the URL, and calendar navigation outside today's year ± 2.
-    A past year alone (`?year=2015`) is an archive filter such as the yearly
-    政府信息公开年报, not a trap; with a month or day, or on a calendar path,
-    it is calendar navigation.
+    session id in the URL, calendar navigation outside today's year ± 2, a
+    calendar counter outside its range (month=13, day=0, week=54, quarter=5;
+    m/d/w only beside a year or on a calendar path), a page number above 1000
+    or below 0, and a date in the path (/2041/03/, /1899-01-05/, /20410305/)
+    after next year or more than 30 years back. A past year alone
+    (`?year=2015`) is an archive filter such as the yearly 政府信息公开年报, not
+    a trap; with a month or day, or on a calendar path, it is calendar
+    navigation. Dated article paths within the window (/art/2024/6/20/…,
+    /202406/t20240620_1.html, a 2005 archive) are never traps. A page past
+    the last page of its list's pager is `past_last_page`'s business.
     """
     try:
         parts = urlsplit(url)
     except ValueError:
         return "unparseable URL"
     segments = [s for s in parts.path.split("/") if s]
-    return (_path_reason(segments) or _query_reason(parts.query) or _session_reason(parts.path, parts.query)
-            or _calendar_reason(segments, parts.query, today))
+    reason = _path_reason(segments)
+    if reason:
+        return reason
+    params: list[tuple[str, str]] = []
+    if parts.query:
+        if len(parts.query) > MAX_QUERY_CHARS:
+            return f"query string of {len(parts.query)} characters > {MAX_QUERY_CHARS}"
+        params = parse_qsl(parts.query, keep_blank_values=True)
+        if len(params) > MAX_QUERY_PARAMS:
+            return f"{len(params)} query parameters > {MAX_QUERY_PARAMS}"
+    on_calendar_path = bool(_CALENDAR_PATH.search(parts.path))
+    return (_session_reason(parts.path, params) or _calendar_reason(segments, params, today, on_calendar_path)
+            or _counter_reason(params, on_calendar_path) or _date_path_reason(segments, today))
+
+
+class PageRef(NamedTuple):
+    """One page of a paged list: the list (the URL without its page number) and the number."""
+
+    list: str
+    number: int
+    form: str           # how the URL writes the number: "index_{}.html", "page={}"
+
+
+def page_ref(url: str) -> PageRef | None:
+    """The list `url` is a numbered page of, or None: `…/index_3.html` is page 3 of `…/index.html`,
+    `list.jsp?cat=2&pageNo=5` page 5 of `list.jsp?cat=2` by pageNo, a Hanweb `dataproxy.jsp?…&startrecord=41`
+    record 41 of its column."""
+    path, _, query = url.partition("?")
+    if query:
+        params = parse_qsl(query, keep_blank_values=True)
+        numbered = [(i, k) for i, (k, v) in enumerate(params) if k.lower() in _PAGER_KEYS and v.isdecimal()]
+        if numbered:   # a Hanweb dataproxy.jsp's page=1 stays put while its startrecord counts
+            i, key = next((n for n in numbered if n[1].lower() == "startrecord"), numbered[0])
+            rest = "&".join(f"{k}={v}" for j, (k, v) in enumerate(params)
+                            if j != i and k.lower() not in _RANGE_END_KEYS)
+            return PageRef(f"{path}?{rest}#{key.lower()}", int(params[i][1]), f"{key}={{}}")
+    head, _, name = path.rpartition("/")
+    numbered = _NUMBERED_FILE.match(name)
+    if numbered is None:
+        return None
+    stem, number, ext = numbered.groups()
+    return PageRef(f"{head}/{stem}.{ext}" + (f"?{query}" if query else ""), int(number), f"{stem}_{{}}.{ext}")
+
+
+def past_last_page(url: str, last_pages: Mapping[str, int]) -> str | None:
+    """Why `url` is a trap given the last page each known list's pager names (`PageRef.list` → number),
+    or None: a page number beyond it (a 下一页 that counts on past 尾页)."""
+    ref = page_ref(url)
+    if ref is None:
+        return None
+    last = last_pages.get(ref.list)
+    if last is None or ref.number <= last:
+        return None
+    return f"{ref.form.format(ref.number)} past the last page {ref.form.format(last)} its pager names"
 
 
 def _fast_canonical(ref: str, base: str | None) -> str | None:
@@ -253,28 +335,36 @@ def _path_reason(segments: list[str]) -> str | None:
     return None
 
 
-def _query_reason(query: str) -> str | None:
-    if len(query) > MAX_QUERY_CHARS:
-        return f"query string of {len(query)} characters > {MAX_QUERY_CHARS}"
-    count = len(parse_qsl(query, keep_blank_values=True))
-    if count > MAX_QUERY_PARAMS:
-        return f"{count} query parameters > {MAX_QUERY_PARAMS}"
+def _date_path_reason(segments: list[str], today: date) -> str | None:
+    low, high = today.year - ARCHIVE_YEARS, today.year + 1
+    for i, segment in enumerate(segments):
+        if len(segment) < 4 or not segment[0].isdigit():
+            continue
+        shaped = _DATE_SEGMENT.match(segment)
+        if shaped:
+            year, month = int(shaped.group("y") or shaped.group("cy")), int(shaped.group("m") or shaped.group("cm"))
+        elif _YEAR_SEGMENT.match(segment) and i + 1 < len(segments) and _MONTH_SEGMENT.match(segments[i + 1]):
+            year, month = int(segment), int(segments[i + 1])
+        else:
+            continue
+        if not low <= year <= high:
+            return f"date {year}-{month:02d} in the path, outside {low}–{high}"
     return None
 
 
-def _session_reason(path: str, query: str) -> str | None:
+def _session_reason(path: str, params: list[tuple[str, str]]) -> str | None:
     if _SESSION_PATH.search(path):
         return "session id in the path"
-    for key, value in parse_qsl(query, keep_blank_values=True):
+    for key, value in params:
         name = key.lower()
         if name in _SESSION_KEYS or (name in {"sid", "session", "token"} and _LONG_TOKEN.match(value)):
             return f"session id in query parameter {key!r}"
     return None
 
 
-def _calendar_reason(segments: list[str], query: str, today: date) -> str | None:
-    params = [(k.lower(), v.strip()) for k, v in parse_qsl(query, keep_blank_values=True)]
-    on_calendar_path = bool(_CALENDAR_PATH.search("/".join(segments)))
+def _calendar_reason(segments: list[str], params: list[tuple[str, str]], today: date,
+                     on_calendar_path: bool) -> str | None:
+    params = [(k.lower(), v.strip()) for k, v in params]
     navigates = on_calendar_path or any(k in _MONTH_KEYS for k, _ in params)
     years: list[int] = []
     for key, value in params:
@@ -287,4 +377,26 @@ def _calendar_reason(segments: list[str], query: str, today: date) -> str | None
     for year in years:
         if year > today.year + YEAR_WINDOW or year < 1990 or (navigates and year < today.year - YEAR_WINDOW):
             return f"calendar navigation to year {year}, outside {today.year}±{YEAR_WINDOW}"
+    return None
+
+
+def _counter_reason(params: list[tuple[str, str]], on_calendar_path: bool) -> str | None:
+    """A calendar counter outside its range, or a page number no pager reaches."""
+    dated = on_calendar_path or any(k.lower() in _YEAR_KEYS or k.lower() in _COUNTERS for k, _ in params)
+    for key, value in params:
+        name = key.lower()
+        bounds = _COUNTERS.get(name) or (_WEAK_COUNTERS.get(name) if dated else None)
+        value = value.strip()
+        if (bounds is None and name not in _PAGE_KEYS) or not _INTEGER.match(value):
+            continue
+        number = int(value)
+        if bounds is None:
+            if number < 0 or number > MAX_PAGE_NUMBER:
+                return f"{key}={value} outside 0–{MAX_PAGE_NUMBER}"
+            continue
+        digits = value.lstrip("+-")
+        if len(digits) in (6, 8) and digits.startswith(("19", "20")):
+            continue   # month=202406: a year and month, calendar navigation's business
+        if not bounds[0] <= number <= bounds[1]:
+            return f"{key}={value} outside {bounds[0]}–{bounds[1]}"
     return None

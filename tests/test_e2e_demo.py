@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
 from checks.scope import SiteScope
-from monitor import config, db, pipeline, store
+from monitor import config, db, ingest, pipeline, store
 from monitor.demo import DemoWeb
 from reports import export
 
@@ -278,3 +278,22 @@ def test_a_column_on_a_subdomain_in_scope_is_judged_from_the_crawl(demo_run: tup
     outside = results["nantai"]["column:negative_list"]
     assert (outside.metrics["where"], outside.metrics["items"]) == ("host", listed(demo_web)["nantai"]["columns"][
         "negative_list"]["items"])
+
+
+# ------------------------------------------------------------------ crawl traps (issue 11)
+
+def test_trap_cuts_keep_the_page_budget_and_are_recorded(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, work = demo_run
+    truth, site = listed(demo_web)["longtan"], demo_web.site("longtan")
+    got = crawled_pages(work, outcome.run_id, "longtan", SiteScope.of(truth["url"], site.extra_hosts, site.scope))
+    assert got == set(truth["page_urls"]) and len(got) == truth["pages"] < truth["crawl"]["max_pages"]
+    engine = db.make_engine(f"sqlite:///{work / 'govmon.db'}")
+    with db.session_factory(engine)() as session:
+        events = ingest.load_events(session, outcome.run_id, "longtan")
+    engine.dispose()
+    assert {e.url for e in events if e.kind == "trap"} == set(truth["trap_cuts"])
+    assert "max_pages" not in {e.kind for e in events}
+    # the cut links are still links: checked once as targets, never followed to the next step of the trap
+    for beyond in ("/hdjl/ldrc/?month=-1", "/hdjl/ldrc/?month=14", "/gzdt/index_4.html"):
+        assert demo_web.requests_for("www.longtan.gov.test", beyond) == 0, beyond
+    assert str(results_by_site(outcome)["longtan"]["links:dead"].status) == truth["links_dead"] == "pass"

@@ -27,7 +27,7 @@ import lxml.html
 import pytest
 
 from checks.scope import SiteScope
-from monitor.demo import DemoWeb
+from monitor.demo import DemoWeb, crawlmodel
 from monitor.demo.build import SitePlan, build_site
 from monitor.demo.columns import Column
 from monitor.demo.configfile import DEMO_CRAWL
@@ -247,6 +247,41 @@ def test_path_trap_pages_generate_endlessly(demo_web: DemoWeb) -> None:
                             demo_web.url("www.chaoyangxian.gov.test", "/ztzl/xczx/zcjd/")])
 
 
+TRAP_HOST = "www.longtan.gov.test"
+
+
+@pytest.mark.parametrize(("path", "following"), [
+    ("/hdjl/ldrc/?month=13", "?month=14"), ("/hdjl/ldrc/?month=0", "?month=-1"),
+    ("/hdjl/ldrc/?month=-7", "?month=-6"), ("/gzdt/index_3.html", "index_4.html"),
+    ("/gzdt/index_99.html", "index_100.html"),
+], ids=["month-13-leads-to-14", "month-0-leads-to-minus-1", "negative-months-go-on", "page-past-the-last-leads-on",
+        "any-page-number-is-served"])
+def test_the_trap_case_counts_on_without_end(demo_web: DemoWeb, path: str, following: str) -> None:
+    status, _, body = get("127.0.0.1", demo_web.http_port, TRAP_HOST, path)
+    assert status == 200 and f'href="{following}"' in body.decode("utf-8")
+
+
+def test_the_truth_cuts_the_trap_case_links_and_keeps_the_real_pages(demo_web: DemoWeb) -> None:
+    entry, today = demo_web.truth["sites"]["longtan"], date.today()
+    assert entry["trap_cuts"] == sorted(demo_web.url(TRAP_HOST, path) for path in (
+        "/hdjl/ldrc/?month=0", "/hdjl/ldrc/?month=13", "/gzdt/index_3.html", f"/zwgk/wqhg/{today.year + 15}/01/"))
+    pages = set(entry["page_urls"])
+    assert {u for u in pages if "?month=" in u} == {demo_web.url(TRAP_HOST, f"/hdjl/ldrc/?month={m}")
+                                                    for m in range(1, 13)}
+    assert {demo_web.url(TRAP_HOST, p) for p in ("/gzdt/index_1.html", "/gzdt/index_2.html", "/zwgk/wqhg/2005/06/",
+                                                 f"/zwgk/wqhg/{today.year}/{today.month:02d}/")} <= pages
+    assert entry["pages"] == len(pages) < entry["crawl"]["max_pages"]
+    assert not pages & set(entry["trap_cuts"])
+
+
+def test_without_its_trap_cuts_the_trap_case_would_eat_its_page_budget(demo_web: DemoWeb,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    budget = demo_web.truth["sites"]["longtan"]["crawl"]["max_pages"]
+    monkeypatch.setattr(crawlmodel, "trap_cut", lambda url, today, last_pages: None)
+    uncut, _ = demo_web.crawl_model("longtan")
+    assert len(uncut.pages) > budget
+
+
 def test_huge_page_answers_head_with_headers_only(demo_web: DemoWeb) -> None:
     status, headers, body = get("127.0.0.1", demo_web.http_port, "www.chaoyang.gov.test", "/zcwj/gzbg2019.html",
                                 method="HEAD")
@@ -375,9 +410,9 @@ class Walker:
 
 
 async def crawl_over_http(walker: Walker, start: str, max_depth: int, seen: Observed,
-                          scope: SiteScope) -> dict[str, list]:
+                          scope: SiteScope, cuts: frozenset[str] = frozenset()) -> dict[str, list]:
     """A breadth-first crawl of one site as the truth describes it, over real HTTP: every host in its
-    scope (checks.scope), each host's robots.txt obeyed."""
+    scope (checks.scope), each host's robots.txt obeyed, the links the truth cuts as traps left out."""
     robots: dict[str, RobotFileParser] = {}
     pages: dict[str, list[tuple[str, str, str]]] = {}
     queue: list[tuple[str, int]] = []
@@ -392,7 +427,7 @@ async def crawl_over_http(walker: Walker, start: str, max_depth: int, seen: Obse
         return robots[origin].can_fetch("*", url)
 
     async def schedule(url: str, depth: int) -> None:
-        if not scope.covers(url) or url in scheduled:
+        if not scope.covers(url) or url in scheduled or url in cuts:
             return
         scheduled.add(url)
         if not await allowed(url):
@@ -433,7 +468,8 @@ async def observe(web: DemoWeb) -> Observed:
         walker = Walker(fetcher, 48)
         sites = listed(web)
         crawls = [crawl_over_http(walker, s["url"], s["crawl"]["max_depth"], seen,
-                                  SiteScope.of(s["url"], web.site(sid).extra_hosts, web.site(sid).scope))
+                                  SiteScope.of(s["url"], web.site(sid).extra_hosts, web.site(sid).scope),
+                                  frozenset(s["trap_cuts"]))
                   for sid, s in sites.items()]
         seen.pages = dict(zip(sites, await asyncio.gather(*crawls)))
         targets = {canonical(urljoin(page, href)) for pages in seen.pages.values() for page, links in pages.items()
@@ -568,7 +604,7 @@ def test_truth_has_one_entry_per_spec_and_is_json(demo_web: DemoWeb, tmp_path: P
         assert site.host in truth["dns"] or site.host == "::1"
         if site.listed:
             assert {"pages", "min_pages", "max_pages", "page_urls", "page_latest", "dead_links", "links_dead",
-                    "not_dead", "blocked", "rate_limited", "robots_disallowed", "traps", "homepage_latest",
+                    "not_dead", "blocked", "rate_limited", "robots_disallowed", "traps", "trap_cuts", "homepage_latest",
                     "freshness", "freshness_source", "columns", "crawl"} <= set(entry)
     written = demo_web.write_truth(tmp_path / "truth.json")
     assert json.loads(written.read_text(encoding="utf-8")) == truth
@@ -579,7 +615,8 @@ def _urls(truth: dict) -> Iterator[str]:
     for entry in listed_entries(truth):
         yield from entry["page_urls"]
         yield from entry["page_latest"]
-        yield from entry["robots_disallowed"] + entry["traps"] + entry["blocked"] + entry["rate_limited"]
+        yield from entry["robots_disallowed"] + entry["traps"] + entry["trap_cuts"]
+        yield from entry["blocked"] + entry["rate_limited"]
         yield from (u for u in entry["not_dead"] if u.startswith("http"))
         for dead in entry["dead_links"]:
             yield dead["source"]

@@ -14,8 +14,10 @@ import subprocess
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -57,6 +59,7 @@ class Crawl:
     pages: dict[str, list[dict[str, Any]]]
     links: dict[str, list[dict[str, Any]]]
     events: dict[str, list[dict[str, Any]]]
+    cut_requests: dict[str, int]        # requests the crawl made for each URL the truth cuts as a trap
 
     def home(self, site_id: str) -> dict[str, Any]:
         return self.pages[site_id][0]
@@ -79,6 +82,8 @@ def crawl(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
     with config.open("a", encoding="utf-8") as f:
         f.write(extra_sites(demo_web))
     out = folder / "crawl.jsonl"
+    cuts = [urlsplit(u) for s in demo_web.truth["sites"].values() if s["listed"] for u in s["trap_cuts"]]
+    before = [demo_web.requests_for(u.hostname or "", f"{u.path}?{u.query}" if u.query else u.path) for u in cuts]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-P", "-c", GUARDED_CHILD, "--config", str(config), "--out", str(out)],
                           cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False)
@@ -87,7 +92,9 @@ def crawl(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
     for line in out.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         grouped[record["type"]][record["site_id"]].append(record)
-    return Crawl(done.returncode, done.stderr, grouped["page"], grouped["link"], grouped["event"])
+    after = [demo_web.requests_for(u.hostname or "", f"{u.path}?{u.query}" if u.query else u.path) for u in cuts]
+    return Crawl(done.returncode, done.stderr, grouped["page"], grouped["link"], grouped["event"],
+                 {u.geturl(): a - b for u, a, b in zip(cuts, after, before, strict=True)})
 
 
 def test_the_crawl_finishes_and_stays_on_loopback(crawl: Crawl) -> None:
@@ -177,6 +184,30 @@ def test_bounds_are_respected_and_reported(crawl: Crawl) -> None:
     assert len(pages) == BOUNDED_PAGES
     assert max(p["depth"] for p in pages) == 1
     assert sorted(e["kind"] for e in crawl.events["bounded"]) == ["max_depth", "max_pages"]
+
+
+def test_trap_cuts_are_reported_never_requested_and_keep_the_page_budget(crawl: Crawl, demo_web: DemoWeb) -> None:
+    for site_id, truth in demo_web.truth["sites"].items():
+        if not truth["listed"]:
+            continue
+        trapped = {e["url"] for e in crawl.events[site_id] if e["kind"] == "trap"}
+        assert set(truth["trap_cuts"]) <= trapped, site_id
+        assert not set(truth["trap_cuts"]) & {p["url"] for p in crawl.pages[site_id]}, site_id
+    assert crawl.cut_requests and set(crawl.cut_requests.values()) == {0}
+    url, today = (lambda path: demo_web.url("www.longtan.gov.test", path)), date.today()
+    window = f"{today.year - 30}–{today.year + 1}"
+    assert {e["url"]: e["detail"] for e in crawl.events["longtan"] if e["kind"] == "trap"} == {
+        url("/hdjl/ldrc/?month=0"): "month=0 outside 1–12",
+        url("/hdjl/ldrc/?month=13"): "month=13 outside 1–12",
+        url("/gzdt/index_3.html"): "index_3.html past the last page index_2.html its pager names",
+        url(f"/zwgk/wqhg/{today.year + 15}/01/"): f"date {today.year + 15}-01 in the path, outside {window}"}
+    truth = demo_web.truth["sites"]["longtan"]
+    pages = {p["final_url"] for p in crawl.pages["longtan"]
+             if p["fetch_kind"] == "ok" and p["content_type"].startswith("text/html")}
+    assert pages == set(truth["page_urls"]) and len(pages) == truth["pages"] < truth["crawl"]["max_pages"]
+    assert "max_pages" not in {e["kind"] for e in crawl.events["longtan"]}
+    for beyond in ("/hdjl/ldrc/?month=-1", "/hdjl/ldrc/?month=14", "/gzdt/index_4.html"):
+        assert demo_web.requests_for("www.longtan.gov.test", beyond) == 0, beyond
 
 
 def test_bad_arguments_exit_2_before_crawling(demo_config_path: Path, tmp_path: Path,

@@ -573,6 +573,26 @@ def test_hanweb_datastore_records_are_list_items_with_their_total_and_dataproxy_
         (f"{proxy}&startrecord=7&endrecord=7&perpage=3", "第7-7条")]
 
 
+@pytest.mark.parametrize(("html", "page", "expected"), [
+    ("<div class='page'><script>createPageHTML(5, 0, \"index\", \"html\");</script></div>", "/col/col12/index.html",
+     [("/col/col12/index.html", 4)]),
+    ("<script>var currentPage = 0;\nvar countPage = 3//共多少页\ndocument.write('<a href=index_1.shtml>2</a>');</script>",
+     "/xxgk/tzgg/index.shtml",
+     [("/xxgk/tzgg/index.shtml", 2)]),
+    ("<div class='page'>共7页 <a href='index_1.html'>下一页</a> <a href='index_6.html'>尾页</a></div>", "/tzgg/",
+     [("/tzgg/index.html", 6)]),
+    ("<p><a href='list.jsp?cat=2&amp;page=2'>下一页</a><a href='list.jsp?cat=2&amp;page=12'>[尾页]</a></p>", "/zcwj/",
+     [("/zcwj/list.jsp?cat=2#page", 12)]),
+    (HANWEB, "/col/col4501/index.html",
+     [("/module/web/jpage/dataproxy.jsp?page=1&webid=2&columnid=4501&path=/&perpage=3#startrecord", 7)]),
+    ("<div class='page'><a href='index_1.html'>下一页</a><a href='index.html'>尾页</a></div>", "/tzgg/", []),
+], ids=["createpagehtml-count", "countpage-variable", "last-page-link", "last-page-query", "hanweb-totalrecord",
+        "a-single-page-names-no-number"])
+def test_pagers_name_the_last_page_of_their_list(html: str, page: str, expected: list[tuple[str, int]]) -> None:
+    result = extract(f"<html><body>{html}</body></html>", f"{LQ}{page}", today=TODAY)
+    assert [(key.removeprefix(LQ), last) for key, last in result.last_pages] == expected
+
+
 def test_a_dataproxy_answer_is_read_as_its_records() -> None:
     xml = ('<?xml version="1.0" encoding="UTF-8"?><datastore><recordset>'
            '<record><![CDATA[<li><a href="/art/2020/2/6/art_4501_4.html">丁</a><span>2020-02-06</span></li>]]></record>'

@@ -154,6 +154,26 @@ def test_crawl_traps_are_cut_and_reported() -> None:
     assert "calendar" in events[0].detail and "repeated" in events[1].detail and "2000" in events[2].detail
 
 
+def test_counters_past_their_range_and_pages_past_the_last_page_are_cut() -> None:
+    s = spider()
+    (calendar, listing), _ = crawl_page(s, homepage_request(s), html(
+        '<a href="/ldrc/?month=12">领导日程</a><a href="/gzdt/index_2.html">工作动态</a>'))
+    requests, bundles = crawl_page(s, calendar, html('<a href="?month=11">上一月</a><a href="?month=13">下一月</a>'))
+    assert [r.url for r in requests] == [HOME + "ldrc/?month=11"]
+    assert [(e.kind, e.url, e.detail) for e in events_of(bundles)] == [
+        ("trap", HOME + "ldrc/?month=13", "month=13 outside 1–12")]
+    pager = ('<a href="index.html">首页</a><a href="index_1.html">上一页</a><a href="index_3.html">下一页</a>'
+             '<a href="index_2.html">尾页</a><a href="list.jsp?page=9">9</a>')
+    requests, bundles = crawl_page(s, listing, html(pager))
+    assert sorted(r.url for r in requests) == [HOME + "gzdt/index.html", HOME + "gzdt/index_1.html",
+                                              HOME + "gzdt/list.jsp?page=9"]
+    assert [(e.url, e.detail) for e in events_of(bundles)] == [
+        (HOME + "gzdt/index_3.html", "index_3.html past the last page index_2.html its pager names")]
+    # a list that grew while crawled: the largest last page its pager names wins
+    more, _ = crawl_page(s, requests[0], html('<a href="index_7.html">尾页</a><a href="index_5.html">5</a>'))
+    assert [r.url for r in more] == [HOME + "gzdt/index_7.html", HOME + "gzdt/index_5.html"]
+
+
 @pytest.mark.parametrize(("content_type", "body"), [
     ("text/html", '<html><head><title>凌源市人民政府</title></head><body>政务公开</body></html>'),
     ("text/html; charset=gb2312", '<html><head><title>凌源市人民政府</title></head><body>政务公开</body></html>'),

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from spiders import urls
-from spiders.urls import canonical, host, is_http, looks_like_trap, malformed
+from spiders.urls import canonical, host, is_http, looks_like_trap, malformed, page_ref, past_last_page
 
 PAGE = "http://www.zgcy.gov.cn/zwgk/zcwj/t20220620_123.html"
 
@@ -163,6 +163,98 @@ def test_crawl_traps_are_named(url: str, reason: str) -> None:
 ])
 def test_ordinary_urls_are_not_traps(url: str) -> None:
     assert looks_like_trap(url, TODAY) is None
+
+
+LATE, EARLY = TODAY.year + 2, TODAY.year - 31     # just outside the date-path window (next year … 30 years back)
+
+
+@pytest.mark.parametrize(("url", "reason"), [
+    ("http://a.gov.cn/ldhd/index.jsp?month=13", "month=13 outside 1–12"),
+    ("http://a.gov.cn/ldhd/index.jsp?month=0", "month=0 outside 1–12"),
+    ("http://a.gov.cn/ldhd/index.jsp?month=-1", "month=-1 outside 1–12"),
+    (f"http://a.gov.cn/cal.do?year={TODAY.year}&Month=14", "Month=14 outside 1–12"),
+    ("http://a.gov.cn/cal.do?yue=99999", "yue=99999 outside 1–12"),
+    (f"http://a.gov.cn/cal.do?year={TODAY.year}&m=13", "m=13 outside 1–12"),
+    ("http://a.gov.cn/hd/rili/index.jsp?d=32", "d=32 outside 1–31"),
+    ("http://a.gov.cn/rc.jsp?month=6&day=0", "day=0 outside 1–31"),
+    ("http://a.gov.cn/zb.jsp?week=54", "week=54 outside 1–53"),
+    ("http://a.gov.cn/tj.jsp?quarter=5", "quarter=5 outside 1–4"),
+    (f"http://a.gov.cn/tj.jsp?nf={TODAY.year}&jd=5", "jd=5 outside 1–4"),
+    ("http://a.gov.cn/list.jsp?channelid=3&pageNo=1001", "pageNo=1001 outside 0–1000"),
+    ("http://a.gov.cn/list.jsp?page=-1", "page=-1 outside 0–1000"),
+    ("http://a.gov.cn/search?currentPage=99999999", "currentPage=99999999 outside 0–1000"),
+    (f"http://a.gov.cn/xwzx/{LATE}/03/", f"date {LATE}-03 in the path, outside {EARLY + 1}–{TODAY.year + 1}"),
+    (f"http://a.gov.cn/xwzx/{LATE}-03-05/", f"date {LATE}-03 in the path, outside {EARLY + 1}–{TODAY.year + 1}"),
+    (f"http://a.gov.cn/xwzx/{LATE}0305/", f"date {LATE}-03 in the path, outside {EARLY + 1}–{TODAY.year + 1}"),
+    (f"http://a.gov.cn/xwzx/{LATE}03/t{LATE}0305_1.html",
+     f"date {LATE}-03 in the path, outside {EARLY + 1}–{TODAY.year + 1}"),
+    ("http://a.gov.cn/xwzx/1899/01/", f"date 1899-01 in the path, outside {EARLY + 1}–{TODAY.year + 1}"),
+    (f"http://a.gov.cn/art/{EARLY}/6/20/art_1_2.html", f"date {EARLY}-06 in the path, outside {EARLY + 1}–{TODAY.year + 1}"),
+], ids=[
+    "month-counted-past-12", "month-counted-down-to-0", "negative-month", "month-beside-a-year-any-case",
+    "absurd-month-in-pinyin", "short-month-key-beside-a-year", "short-day-key-on-a-calendar-path",
+    "day-zero", "week-54", "fifth-quarter", "fifth-quarter-by-pinyin-beside-a-year", "page-number-above-the-cap", "negative-page-number",
+    "absurd-current-page", "year-and-month-directories-after-next-year", "dashed-date-segment-after-next-year",
+    "compact-date-segment-after-next-year", "trs-month-directory-after-next-year", "date-path-before-the-web",
+    "article-path-dated-before-the-window",
+])
+def test_counters_and_dated_paths_outside_their_range_are_traps(url: str, reason: str) -> None:
+    assert looks_like_trap(url, TODAY) == reason
+
+
+@pytest.mark.parametrize("url", [
+    f"http://a.gov.cn/art/{TODAY.year}/6/20/art_123_456.html",
+    f"http://a.gov.cn/zwgk/t{TODAY.year}0620_123.html",
+    f"http://a.gov.cn/zwgk/{TODAY.year}06/t{TODAY.year}0620_1.html",
+    "http://a.gov.cn/xxgk/200506/t20050620_1.html",
+    "http://a.gov.cn/art/2005/1/5/art_9_1.html",
+    f"http://a.gov.cn/xwzx/{TODAY.year + 1}/01/",
+    f"http://a.gov.cn/xwzx/{EARLY + 1}-12-31/",
+    "http://a.gov.cn/dept/110101/index.html",
+    "http://a.gov.cn/col/2041/index.html",
+    "http://a.gov.cn/news/2041/13/",
+    "http://a.gov.cn/ldhd/index.jsp?month=12",
+    "http://a.gov.cn/ldhd/index.jsp?month=1",
+    f"http://a.gov.cn/ldhd/index.jsp?month={TODAY.year}06",
+    "http://a.gov.cn/index.php?m=content&c=index&a=show&id=12",
+    "http://a.gov.cn/show.php?d=1024",
+    "http://a.gov.cn/jdxx.jsp?jd=12",
+    "http://a.gov.cn/list.jsp?pageNo=1000",
+    "http://a.gov.cn/list.jsp?page=0",
+    "http://a.gov.cn/?p=123456",
+], ids=[
+    "hanweb-article-this-year", "trs-article-file", "trs-month-directory", "old-trs-archive-2005",
+    "old-hanweb-article-2005", "next-january", "thirty-years-back", "region-code-directory",
+    "four-digit-column-id", "year-then-a-number-that-is-no-month", "december", "january",
+    "month-as-year-and-month", "phpcms-module-key", "short-day-key-without-a-year", "sub-district-id-jd", "page-at-the-cap",
+    "page-zero", "post-id-p",
+])
+def test_dated_and_counted_urls_within_range_are_not_traps(url: str) -> None:
+    assert looks_like_trap(url, TODAY) is None
+
+
+@pytest.mark.parametrize(("url", "ref"), [
+    ("http://a.gov.cn/col/col12/index_3.html", ("http://a.gov.cn/col/col12/index.html", 3, "index_{}.html")),
+    ("http://a.gov.cn/list.jsp?cat=2&pageNo=5", ("http://a.gov.cn/list.jsp?cat=2#pageno", 5, "pageNo={}")),
+    ("http://a.gov.cn/module/web/jpage/dataproxy.jsp?page=1&columnid=7&startrecord=41&endrecord=60&perpage=20",
+     ("http://a.gov.cn/module/web/jpage/dataproxy.jsp?page=1&columnid=7&perpage=20#startrecord", 41,
+      "startrecord={}")),
+    ("http://a.gov.cn/col/col12/index.html", None),
+    ("http://a.gov.cn/list.jsp?cat=2", None),
+], ids=["trs-index-page", "query-page-number", "hanweb-record-group", "first-page-has-no-number", "no-page"])
+def test_page_refs_name_the_list_and_the_number(url: str, ref: tuple | None) -> None:
+    assert page_ref(url) == ref
+
+
+def test_a_page_past_the_last_page_of_its_pager_is_a_trap() -> None:
+    last = {"http://a.gov.cn/col/col12/index.html": 12, "http://a.gov.cn/list.jsp?cat=2#page": 4}
+    assert past_last_page("http://a.gov.cn/col/col12/index_57.html", last) == \
+        "index_57.html past the last page index_12.html its pager names"
+    assert past_last_page("http://a.gov.cn/list.jsp?cat=2&page=5", last) == \
+        "page=5 past the last page page=4 its pager names"
+    assert past_last_page("http://a.gov.cn/col/col12/index_12.html", last) is None
+    assert past_last_page("http://a.gov.cn/list.jsp?cat=3&page=5", last) is None, "another list"
+    assert past_last_page("http://a.gov.cn/col/col13/index_57.html", last) is None, "a list whose pager is unknown"
 
 
 @pytest.mark.parametrize(("href", "is_malformed"), [

@@ -8,6 +8,7 @@ scheduling, as Scrapy's); HTTP redirects keep the depth and pass the filter
 again; a page that redirects by meta refresh or `location = '…'` is a page,
 and its target keeps the page's depth (it is the same document, moved);
 robots.txt refusals are never fetched; the crawl stops at max_pages pages.
+A link a correct crawl cuts as a trap (`trap_cut`) is never scheduled.
 Scope is checks.scope's rule (the site's hosts, base domain and sub-domains,
 extra_hosts, and the host the homepage's HTTP redirects land on). Only 2xx
 HTML answers in scope (and a Hanweb dataproxy.jsp's XML) are pages; links are
@@ -18,10 +19,12 @@ Pure: it renders page bodies in memory and never touches a socket.
 
 from __future__ import annotations
 
+import re
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 from urllib.robotparser import RobotFileParser
 
 from checks.scope import SiteScope
@@ -38,6 +41,41 @@ from monitor.demo.spec import (
 from monitor.demo.walk import Walk, World, canonical, malformed, resolve, walk
 from monitor.demo.zone import normalise
 from monitor.outcomes import FetchKind
+
+
+# The trap rules of spiders/urls.py, written again for the URL shapes the demo serves, so the truth does not
+# take the crawl's word for its own cuts: a calendar counter outside its range, a year/month path outside the
+# archive window (30 years back to next year), a list page past the last page its 尾页 link names.
+COUNTER_RANGES = {"month": (1, 12), "day": (1, 31), "week": (1, 53), "quarter": (1, 4)}
+ARCHIVE_YEARS = 30
+LAST_PAGE_TEXT = "尾页"
+_DATED_PATH = re.compile(r"/((?:1[89]|20)\d\d)/(0?[1-9]|1[0-2])(?=/)")
+_NUMBERED_PAGE = re.compile(r"^([^?#]*/[^/?#]+)_(\d+)(\.s?html?)$")
+
+
+def trap_cut(url: str, today: date, last_pages: Mapping[str, int]) -> str | None:
+    """Which trap rule cuts `url` ("counter", "date path", "past the last page"), or None.
+    `last_pages` maps a list (its page URL without _N) to the last page number its 尾页 link names."""
+    parts = urlsplit(url)
+    for key, value in parse_qsl(parts.query):
+        low, high = COUNTER_RANGES.get(key.lower(), (0, 0))
+        if high and value.lstrip("-").isdecimal() and not low <= int(value) <= high:
+            return "counter"
+    dated = _DATED_PATH.search(parts.path)
+    if dated and not today.year - ARCHIVE_YEARS <= int(dated.group(1)) <= today.year + 1:
+        return "date path"
+    numbered = _NUMBERED_PAGE.match(url)
+    if numbered and int(numbered.group(2)) > last_pages.get(numbered.group(1) + numbered.group(3), 10**9):
+        return "past the last page"
+    return None
+
+
+def _last_pages(links: tuple[Link, ...], known: dict[str, int]) -> None:
+    for link in links:
+        numbered = _NUMBERED_PAGE.match(link.target) if link.tag == "a" and link.text == LAST_PAGE_TEXT else None
+        if numbered:
+            key = numbered.group(1) + numbered.group(3)
+            known[key] = max(known.get(key, 0), int(numbered.group(2)))
 
 
 @dataclass(frozen=True)
@@ -74,6 +112,7 @@ class SiteCrawl:
     fetched: dict[str, Walk] = field(default_factory=dict)   # every URL requested
     robots: list[str] = field(default_factory=list)          # in-scope URLs refused by robots.txt
     bounded: bool = False                                    # max_pages stopped it with work left
+    cuts: dict[str, str] = field(default_factory=dict)       # links cut as traps -> the rule (trap_cut)
 
 
 def render(site: DemoSite, page: PageSpec, url: str, today: date, url_for: UrlFor) -> Sheet:
@@ -128,9 +167,13 @@ def crawl(world: World, site: DemoSite, env: ExpectEnv, *, today: date, url_for:
     result = SiteCrawl(site, start, walk(world, start, env), SiteScope.of(start, site.extra_hosts, site.scope))
     frontier: deque[tuple[str, int]] = deque([(start, 0)])
     scheduled = {start}
+    last_pages: dict[str, int] = {}
 
     def schedule(url: str, depth: int) -> None:
         if malformed(url) or not result.scope.covers(url) or url in scheduled or (skip_traps and _is_trap(world, site, url)):
+            return
+        if (rule := trap_cut(url, today, last_pages)) is not None:
+            result.cuts[url] = rule
             return
         scheduled.add(url)
         frontier.append((url, depth))
@@ -154,6 +197,7 @@ def crawl(world: World, site: DemoSite, env: ExpectEnv, *, today: date, url_for:
             continue
         page = facts(fetched.site or site, fetched.page, final, depth, today, url_for)
         result.pages[final] = page
+        _last_pages(page.links, last_pages)
         if page.redirect is not None:
             schedule(page.redirect, depth)
         elif depth < max_depth:

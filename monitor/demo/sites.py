@@ -44,6 +44,7 @@ from monitor.demo.spec import (
     Redirect,
     Ref,
 )
+from monitor.demo.trapcases import trap_case_plans
 
 HUGE_BYTES = 3 * 2**20       # over the demo's max_response_bytes (2 MiB)
 ROBOTS = "User-agent: *\nDisallow: /hdjl/\nDisallow: /search/\n"
@@ -247,7 +248,7 @@ def _departments() -> tuple[SitePlan, ...]:
 def _plans(today: date) -> tuple[SitePlan, ...]:
     return (_city(today), *_counties(), *_departments(), *column_case_plans(today), *ipv6_case_plans(today),
             *footer_case_plans(today), *link_case_plans(today), *list_case_plans(today),
-            *scope_case_plans())
+            *scope_case_plans(), *trap_case_plans(today))
 
 
 def build_sites(today: date) -> tuple[DemoSite, ...]:

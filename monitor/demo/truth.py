@@ -55,6 +55,9 @@ host or port, `file:`) appear as written.
       robots_disallowed                   in-scope URLs robots.txt refuses: never requested at all
       traps                               real pages whose links start an endless URL sequence; every
                                           trap URL starts with its entry's path
+      trap_cuts                           in-scope links every correct crawl cuts as traps (a calendar
+                                          counter out of range, a date path outside the archive window, a
+                                          list page past its 尾页; crawlmodel.trap_cut): never crawled
       homepage_latest                     the date freshness:homepage judges by (ISO or None)
       freshness                           "pass" | "fail" | "error" (homepage not crawled)
       freshness_source                    "homepage" | "subpages" (homepage without dates) | None
@@ -159,6 +162,7 @@ def site_crawl_truth(world: World, site: DemoSite, crawl_cfg: Mapping[str, Any],
                                     available),
         "robots_disallowed": sorted(set(lean.robots)),
         "traps": sorted(u for u, p in full.pages.items() if p.trap == "entry"),
+        "trap_cuts": sorted(lean.cuts),
         **freshness_truth(lean, today),
         "columns": columns_truth(requirements, lean, available, today, url),
         **({"footer": footer} if (footer := footer_truth(site, lean.home if available else None, url)) else {}),
