@@ -13,6 +13,7 @@ class DnsKind(StrEnum):
     REFUSED = "refused"            # the nameserver refused the query
     TIMEOUT = "timeout"
     ERROR = "error"                # anything else the resolver could not classify
+    CNAME_LOOP = "cname_loop"      # the CNAME chain comes back to a name already in it
 
 
 class FetchKind(StrEnum):
