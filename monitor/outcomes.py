@@ -53,3 +53,14 @@ class TlsError(StrEnum):
 
 TRANSIENT_KINDS = frozenset({FetchKind.HTTP_5XX, FetchKind.TIMEOUT, FetchKind.RESET, FetchKind.REFUSED})
 """Kinds worth a retry before they count as a site failure."""
+
+NOT_TLS_REASONS = ("wrong version number", "unknown protocol", "record layer failure", "packet length too long",
+                   "http request", "wrong ssl version")
+"""OpenSSL reasons (lower case, words) for an answer to the ClientHello that is no TLS at all:
+a plain HTTP, SSH or other server on the port. The fetch layer and the crawl both name it so."""
+
+
+def not_tls(message: str) -> bool:
+    """Whether an OpenSSL error message says the peer does not speak TLS."""
+    text = message.lower().replace("_", " ")
+    return any(reason in text for reason in NOT_TLS_REASONS)

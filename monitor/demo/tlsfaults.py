@@ -18,11 +18,12 @@ log = logging.getLogger(__name__)
 
 NOT_TLS = b"SSH-2.0-OpenSSH_7.4\r\nProtocol mismatch.\r\n"
 HOLD_S = 600.0          # a connection is never held longer, so a forgotten client cannot pin a task
+# The handlers swallow their cancellation at shutdown: asyncio's stream callback would log it as an error.
 
 
 async def _stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Read whatever comes and answer nothing until the client gives up."""
-    with contextlib.suppress(ConnectionError, TimeoutError):
+    with contextlib.suppress(ConnectionError, TimeoutError, asyncio.CancelledError):
         async with asyncio.timeout(HOLD_S):
             while await reader.read(4096):
                 pass
@@ -32,7 +33,7 @@ async def _stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Answer the ClientHello with an SSH banner, then wait for the client to close: closing
     first with its bytes unread would reset the connection instead of showing the garbage."""
-    with contextlib.suppress(ConnectionError, TimeoutError):
+    with contextlib.suppress(ConnectionError, TimeoutError, asyncio.CancelledError):
         async with asyncio.timeout(HOLD_S):
             await reader.read(4096)
             writer.write(NOT_TLS)

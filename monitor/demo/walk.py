@@ -171,9 +171,9 @@ def walk(world: World, url: str, env: ExpectEnv, family: int | None = None) -> W
         if address not in (LOOPBACK_V4, LOOPBACK_V6):
             return Walk(FetchKind.REFUSED, current, tuple(chain), address=address)
         if host in world.faults:
-            # A hostile TLS listener: it stalls (timeout) or answers garbage (tls; protocol over http).
-            fault = world.faults[host]
-            kind = FetchKind.PROTOCOL if fault is FetchKind.TLS and parts.scheme == "http" else fault
+            # A hostile TLS listener: it stalls (timeout) or answers garbage (tls). Neither answers
+            # plain HTTP: the garbage listener waits for the end of a request that never comes.
+            kind = world.faults[host] if parts.scheme == "https" else FetchKind.TIMEOUT
             return Walk(kind, current, tuple(chain), address=address)
         if parts.scheme == "https":
             # The demo's certificate is self-signed (or, without a TLS listener, the link
