@@ -49,7 +49,7 @@ sys.addaudithook(hook)
 runpy.run_module("spiders.crawl", run_name="__main__", alter_sys=True)
 """
 BOUNDED_PAGES = 4
-EXTRA_SITES = 7
+EXTRA_SITES = 8
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,8 @@ def extra_sites(web: DemoWeb) -> str:
              ("bounded", web.url("www.chaoyang.gov.test", "/"), f"max_pages = {BOUNDED_PAGES}\nmax_depth = 1\n"),
              ("tls-stall", web.url(TLS_STALL, "/", scheme="https"), ""),
              ("tls-garbage", web.url(TLS_GARBAGE, "/", scheme="https"), ""),
-             ("split-loop", web.url(SPLIT_LOOP_HOST, "/"), "")]
+             ("split-loop", web.url(SPLIT_LOOP_HOST, "/"), ""),
+             ("tls-slow", web.url("lab.demo.test", "/slow", scheme="https"), "")]
     return "".join(f'\n[[site]]\nid = "{site_id}"\nname = "{site_id}"\nurl = "{url}"\nkind = "portal"\n'
                    f'level = "city"\n{more}' for site_id, url, more in sites)
 
@@ -166,13 +167,15 @@ def test_named_faults_are_recorded_with_their_kind(crawl: Crawl) -> None:
     expected = {
         "chaoyang-rsj": ("dns", f"cname_loop: CNAME loop: {LOOP_HOST} → {LOOP_TARGET} → {LOOP_HOST}"),
         "split-loop": ("dns", f"cname_loop: CNAME loop: {SPLIT_LOOP_HOST} → {SPLIT_LOOP_TARGET} → {SPLIT_LOOP_HOST}"),
-        "tls-stall": ("timeout", "took longer than 2"),
+        "tls-stall": ("timeout", "TLS handshake stalled: no answer to the ClientHello"),
         "tls-garbage": ("tls", "not a TLS server: the answer to the ClientHello is not TLS"),
     }
     for site_id, (kind, detail) in expected.items():
         (home,) = crawl.pages[site_id]
         assert (home["fetch_kind"], home["status"]) == (kind, None), site_id
         assert detail in home["detail"], home["detail"]
+    (slow,) = crawl.pages["tls-slow"]  # the handshake completed; the page is slower than the timeout
+    assert slow["fetch_kind"] == "timeout" and "TLS" not in slow["detail"], slow["detail"]
 
 
 def test_ipv6_literals_are_fetched_and_outside_addresses_are_never_contacted(crawl: Crawl, demo_web: DemoWeb
