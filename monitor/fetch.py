@@ -490,10 +490,10 @@ def classify_exception(exc: BaseException, family: int) -> tuple[FetchKind, TlsE
         code = getattr(verify, "verify_code", None)
         tls = _VERIFY_CODES.get(code, TlsError.OTHER) if isinstance(code, int) else TlsError.OTHER
         return FetchKind.TLS, tls, f"certificate: {getattr(verify, 'verify_message', '') or verify}"
-    tls = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
-    if tls is not None:
-        if not_tls(str(tls)):
-            return FetchKind.TLS, TlsError.HANDSHAKE, f"not a TLS server: the answer to the ClientHello is not TLS ({tls})"
+    failed = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
+    if failed is not None:
+        if not_tls(str(failed)):
+            return FetchKind.TLS, TlsError.HANDSHAKE, f"not a TLS server: the answer to the ClientHello is not TLS ({failed})"
         return FetchKind.TLS, TlsError.HANDSHAKE, detail
     if any(isinstance(c, (httpx.TimeoutException, TimeoutError)) for c in causes):
         return FetchKind.TIMEOUT, None, detail if root is not None else f"{type(exc).__name__}: timed out"
