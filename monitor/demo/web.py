@@ -106,8 +106,8 @@ class DemoWeb:
         except BaseException:
             self.stop()
             raise
-        log.info("demo web: dns 127.0.0.1:%d, http port %d (%s)", self.dns_port, self.http_port,
-                 "127.0.0.1 and [::1]" if self.ipv6 else "127.0.0.1 only")
+        log.info("demo web: dns 127.0.0.1:%d, http port %d (%s), hostile TLS listeners %s", self.dns_port,
+                 self.http_port, "127.0.0.1 and [::1]" if self.ipv6 else "127.0.0.1 only", self.fault_ports)
 
     def stop(self) -> None:
         loop, thread = self._loop, self._thread
