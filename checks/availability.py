@@ -51,8 +51,10 @@ def _failed(probe: Probe, slow_s: float) -> bool:
         "down_http": T(zh="首页返回 HTTP {status}", en="Homepage answered HTTP {status}"),
         "down_blocked": T(zh="首页被防火墙拦截（HTTP {status}）", en="Homepage blocked by a firewall challenge (HTTP {status})"),
         "down_dns": T(zh="域名无法解析（{dns_kind}）", en="The host name does not resolve ({dns_kind})"),
+        "down_cname_loop": T(zh="域名的 CNAME 记录形成循环，无法解析", en="The host name's CNAME records form a loop; it does not resolve"),
         "down_refused": T(zh="连接被拒绝", en="Connection refused"),
         "down_timeout": T(zh="访问超时", en="Timed out"),
+        "down_tls_stalled": T(zh="TLS 握手无响应：服务器接受连接后不回应", en="The TLS handshake stalled: the server took the connection and never answered"),
         "down_reset": T(zh="连接被中断", en="Connection reset"),
         "down_tls": T(zh="TLS 证书或握手错误（{tls_error}）", en="TLS certificate or handshake error ({tls_error})"),
         "down_redirect": T(zh="重定向异常（{kind}）", en="Broken redirect ({kind})"),
@@ -81,6 +83,10 @@ def availability(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
     evidence = (Evidence(url=now.url, detail=_detail(now), actual=now.final_url, text=now.title or None),)
     if now.outcome != "ok":
         key = _DOWN_KEYS.get(now.outcome, "down_other")
+        if now.outcome == "dns" and now.detail.get("dns_kind") == "cname_loop":
+            key = "down_cname_loop"
+        elif now.outcome == "timeout" and now.detail.get("tls_error") == "handshake":
+            key = "down_tls_stalled"
         fill = {"status": now.status, "kind": now.outcome, "dns_kind": now.detail.get("dns_kind", ""),
                 "tls_error": now.detail.get("tls_error", "")}
         return Verdict(Status.FAIL, key, fill, metrics, evidence)

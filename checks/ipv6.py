@@ -25,7 +25,8 @@ SIZE_TOLERANCE = 0.10     # dynamic pages vary a little between two fetches
 EVIDENCE_MAX = 100
 NOT_SENT = frozenset({"robots", "disallowed", "unsupported", "no_route", "malformed"})
 """links-v6 outcomes of targets never requested: left out of the ratios, counted as unprobed."""
-_DNS_FAIL = {"no_answer": "no_aaaa", "nxdomain": "nxdomain", "servfail": "servfail", "refused": "servfail"}
+_DNS_FAIL = {"no_answer": "no_aaaa", "nxdomain": "nxdomain", "servfail": "servfail", "refused": "servfail",
+             "cname_loop": "cname_loop"}
 
 
 def _aaaa(snap: SiteSnapshot) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
@@ -52,10 +53,10 @@ def _nameservers(snap: SiteSnapshot) -> dict[str, Any]:
     failure_title=T(zh="域名无 IPv6 解析", en="No AAAA record"),
     description=T(
         zh="网站域名（沿 CNAME 链）须有 AAAA 记录。另报告该域名的权威域名服务器是否有 AAAA 记录（IPv6 解析链），"
-           "仅作说明，不影响结论。域名不存在、服务器失败为不合格；解析超时无法判断。",
+           "仅作说明，不影响结论。域名不存在、CNAME 循环、服务器失败为不合格；解析超时无法判断。",
         en="The site's host name (following its CNAME chain) must have an AAAA record. Whether the domain's "
            "authoritative nameservers have AAAA records (the IPv6 delegation chain) is reported, not judged. "
-           "NXDOMAIN and server failures fail; a timeout cannot be decided."),
+           "NXDOMAIN, a CNAME loop and server failures fail; a timeout cannot be decided."),
     basis="三(二) IPv6 改造",
     severity=Severity.MAJOR,
     needs={"dns"},
@@ -65,6 +66,8 @@ def _nameservers(snap: SiteSnapshot) -> dict[str, Any]:
         "no_aaaa": T(zh="域名 {host} 没有 AAAA 记录", en="{host} has no AAAA record"),
         "nxdomain": T(zh="域名 {host} 不存在（NXDOMAIN）", en="{host} does not exist (NXDOMAIN)"),
         "servfail": T(zh="域名 {host} 解析失败（{kind}）", en="{host} failed to resolve ({kind})"),
+        "cname_loop": T(zh="域名 {host} 的 CNAME 记录形成循环（{chain}），无法解析",
+                        en="The CNAME records of {host} form a loop ({chain}); it does not resolve"),
         "undecided": T(zh="域名 {host} 解析未完成（{kind}），无法判断", en="{host} did not resolve ({kind}); cannot decide"),
         "not_asked": T(zh="本次未查询 {host} 的 AAAA 记录", en="The AAAA record of {host} was not queried"),
     },
@@ -82,7 +85,7 @@ def ipv6_dns(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
         key = "ok_chain" if chain else "ok"
         return Verdict(Status.PASS, key, {"addresses": ", ".join(addresses), "chain": " → ".join(chain)},
                        metrics, evidence)
-    fill = {"host": host, "kind": kind}
+    fill = {"host": host, "kind": kind, "chain": " → ".join((host, *chain))}
     if kind in _DNS_FAIL or kind == "ok":
         return Verdict(Status.FAIL, _DNS_FAIL.get(kind, "no_aaaa"), fill, metrics, evidence)
     return Verdict(Status.ERROR, "undecided", fill, metrics, evidence)

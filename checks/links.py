@@ -70,14 +70,20 @@ DEAD_KINDS = _kinds(Disposition.DEAD)
 """Outcomes that make a link dead; monitor.linkcheck logs with the same set, the demo's truth too."""
 REFUSED_KINDS = _kinds(Disposition.REFUSED)
 STATUS_KINDS = frozenset({"http_3xx", "http_4xx", "http_5xx"})
+REASON_KINDS = frozenset({"dns", "refused", "timeout", "reset", "tls", "protocol"})
+"""Dead kinds whose evidence carries the fetch's reason: the kind alone does not say what to fix."""
+REASON_MAX = 300
 EVIDENCE_MAX = 100
 MINOR_MAX = 5
 
 
 def kind_detail(target: LinkTarget) -> str:
-    """"http_4xx 404", "soft_404", "dns" … as evidence shows it."""
+    """"http_4xx 404", "soft_404", "dns — A x.gov.cn: cname_loop …" as evidence shows it: the kind first,
+    then, for a network failure, the reason (a CNAME loop, a stalled TLS handshake, not a TLS server)."""
     if target.outcome in STATUS_KINDS and target.http_status is not None:
         return f"{target.outcome} {target.http_status}"
+    if target.outcome in REASON_KINDS and target.detail:
+        return f"{target.outcome} — {target.detail}"[:REASON_MAX]
     return target.outcome
 
 

@@ -41,7 +41,7 @@ import certifi
 import httpx
 
 from monitor.htmltext import declared_charset, decode_html, extract_title, media_type
-from monitor.outcomes import TRANSIENT_KINDS, DnsKind, FetchKind, TlsError, status_kind
+from monitor.outcomes import TRANSIENT_KINDS, DnsKind, FetchKind, TlsError, not_tls, status_kind
 from monitor.resolver import Resolver, ip_literal
 
 __all__ = ["FetchOutcome", "Fetcher", "classify_exception", "decode_html", "extract_title", "make_ssl_context",
@@ -267,7 +267,14 @@ class Fetcher:
         client = self._client(host if secure and literal is None else "")
         port = f":{target.port}" if target.port is not None else ""
         host_header = (f"[{host}]" if literal is not None and literal.version == 6 else host) + port
-        extensions = {"sni_hostname": host} if secure and literal is None else {}
+        events: list[str] = []
+
+        async def trace(event: str, info: Mapping[str, Any]) -> None:
+            events.append(event)
+
+        extensions: dict[str, Any] = {"trace": trace}
+        if secure and literal is None:
+            extensions["sni_hostname"] = host
         try:
             request = client.build_request(method, target.copy_with(host=address),
                                            headers={"Host": host_header}, extensions=extensions)
@@ -278,10 +285,16 @@ class Fetcher:
                 finally:
                     await response.aclose()
         except TimeoutError:
-            return _partial(FetchKind.TIMEOUT, detail=f"no complete response within {self.timeout_s:g} s")
+            hop = _partial(FetchKind.TIMEOUT, detail=f"no complete response within {self.timeout_s:g} s")
         except (httpx.HTTPError, httpx.InvalidURL, OSError, ssl.SSLError) as exc:
             kind, tls_error, detail = classify_exception(exc, ipaddress.ip_address(address).version)
-            return _partial(kind, detail=detail, tls_error=tls_error)
+            hop = _partial(kind, detail=detail, tls_error=tls_error)
+        if hop.kind is FetchKind.TIMEOUT and "connection.start_tls.started" in events \
+                and "connection.start_tls.complete" not in events:
+            # TCP connected, the ClientHello went out and no handshake came back.
+            return replace(hop, tls_error=TlsError.HANDSHAKE,
+                           detail=f"TLS handshake stalled: no answer to the ClientHello within {self.timeout_s:g} s")
+        return hop
 
     async def _read(self, response: httpx.Response, method: str) -> FetchOutcome:
         headers = {key.lower(): value for key, value in response.headers.items()}
@@ -460,7 +473,10 @@ def classify_exception(exc: BaseException, family: int) -> tuple[FetchKind, TlsE
         code = getattr(verify, "verify_code", None)
         tls = _VERIFY_CODES.get(code, TlsError.OTHER) if isinstance(code, int) else TlsError.OTHER
         return FetchKind.TLS, tls, f"certificate: {getattr(verify, 'verify_message', '') or verify}"
-    if any(isinstance(c, ssl.SSLError) for c in causes):
+    failed = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
+    if failed is not None:
+        if not_tls(str(failed)):
+            return FetchKind.TLS, TlsError.HANDSHAKE, f"not a TLS server: the answer to the ClientHello is not TLS ({failed})"
         return FetchKind.TLS, TlsError.HANDSHAKE, detail
     if any(isinstance(c, (httpx.TimeoutException, TimeoutError)) for c in causes):
         return FetchKind.TIMEOUT, None, detail if root is not None else f"{type(exc).__name__}: timed out"

@@ -13,6 +13,7 @@ class DnsKind(StrEnum):
     REFUSED = "refused"            # the nameserver refused the query
     TIMEOUT = "timeout"
     ERROR = "error"                # anything else the resolver could not classify
+    CNAME_LOOP = "cname_loop"      # the CNAME chain comes back to a name already in it
 
 
 class FetchKind(StrEnum):
@@ -79,3 +80,15 @@ def status_kind(status: int, body: bytes | str = b"") -> FetchKind:
 def _has_script(body: bytes | str) -> bool:
     head = body[:65536].lower()
     return (b"<script" in head) if isinstance(head, bytes) else ("<script" in head)
+
+
+NOT_TLS_REASONS = ("wrong version number", "unknown protocol", "record layer failure", "packet length too long",
+                   "http request", "wrong ssl version")
+"""OpenSSL reasons (lower case, words) for an answer to the ClientHello that is no TLS at all:
+a plain HTTP, SSH or other server on the port. The fetch layer and the crawl both name it so."""
+
+
+def not_tls(message: str) -> bool:
+    """Whether an OpenSSL error message says the peer does not speak TLS."""
+    text = message.lower().replace("_", " ")
+    return any(reason in text for reason in NOT_TLS_REASONS)

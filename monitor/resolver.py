@@ -3,9 +3,12 @@
 Owns dnspython (sync and asyncio resolvers), the mapping of its exceptions to
 `DnsKind`, and a per-instance answer cache (one query per name and type for the
 life of a Resolver; a run is short, so TTLs are not honoured). IP literals
-answer themselves without a query. It never raises for DNS outcomes: every
-result, good or bad, is an `Answer`. It must not open connections other than
-DNS queries to the configured nameservers.
+answer themselves without a query. A CNAME chain that a response leaves
+unfinished (its target is in another zone) is followed by querying the target,
+within the one `timeout_s`; a chain that comes back to one of its names is a
+`cname_loop`, whether one response holds it or several. It never raises for DNS
+outcomes: every result, good or bad, is an `Answer`. It must not open
+connections other than DNS queries to the configured nameservers.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import dns.asyncresolver
@@ -32,6 +35,7 @@ from monitor.outcomes import DnsKind
 log = logging.getLogger(__name__)
 
 RTYPES = ("A", "AAAA", "CNAME", "NS")
+MAX_CHAIN = 16        # CNAME steps followed from one name, as dnspython allows in one response
 _FAMILY_RTYPE = {4: "A", 6: "AAAA"}
 
 
@@ -179,21 +183,83 @@ class Resolver:
 
     def _query_sync(self, name: str, rtype: str) -> Answer:
         started = time.perf_counter()
+        chase = _Chase(name, rtype, started + self.timeout_s)
+        target: str | None = name
+        while target is not None:
+            answer = self._ask_sync(target, rtype, chase.remaining())
+            target = chase.next(answer)
+        return chase.answer(started)
+
+    async def _query_async(self, name: str, rtype: str) -> Answer:
+        started = time.perf_counter()
+        chase = _Chase(name, rtype, started + self.timeout_s)
+        target: str | None = name
+        while target is not None:
+            answer = await self._ask_async(target, rtype, chase.remaining())
+            target = chase.next(answer)
+        return chase.answer(started)
+
+    def _ask_sync(self, name: str, rtype: str, lifetime: float) -> Answer:
+        started = time.perf_counter()
         try:
             qname = dns.name.from_text(name)
-            result = self._sync.resolve(qname, rtype, search=False)
+            result = self._sync.resolve(qname, rtype, search=False, lifetime=lifetime)
         except Exception as exc:  # noqa: BLE001 - dnspython failures become data
             return _failure(name, rtype, exc, started, self.timeout_s)
         return _success(name, rtype, result.response, started)
 
-    async def _query_async(self, name: str, rtype: str) -> Answer:
+    async def _ask_async(self, name: str, rtype: str, lifetime: float) -> Answer:
         started = time.perf_counter()
         try:
             qname = dns.name.from_text(name)
-            result = await self._async.resolve(qname, rtype, search=False)
+            result = await self._async.resolve(qname, rtype, search=False, lifetime=lifetime)
         except Exception as exc:  # noqa: BLE001 - dnspython failures become data
             return _failure(name, rtype, exc, started, self.timeout_s)
         return _success(name, rtype, result.response, started)
+
+
+class _Chase:
+    """Joins the answers of one name's CNAME chain across queries and spots a loop."""
+
+    def __init__(self, name: str, rtype: str, deadline: float) -> None:
+        self.name, self.rtype, self.deadline = name, rtype, deadline
+        self.chain: list[str] = []
+        self.last: Answer | None = None
+
+    def remaining(self) -> float:
+        return max(self.deadline - time.perf_counter(), 0.001)
+
+    def next(self, answer: Answer) -> str | None:
+        """The name to query next, or None when `answer` ends the chain."""
+        self.last = answer
+        seen = {self.name, *self.chain}
+        for target in answer.cname_chain:
+            self.chain.append(target)
+            if target in seen:
+                self.last = replace(answer, kind=DnsKind.CNAME_LOOP, addresses=(), ttl=None)
+                return None
+            seen.add(target)
+        if answer.kind is DnsKind.CNAME_LOOP:
+            return None
+        unfinished = answer.kind is DnsKind.NO_ANSWER and answer.cname_chain and self.rtype != "CNAME"
+        if not unfinished:
+            return None
+        if len(self.chain) >= MAX_CHAIN:
+            self.last = replace(answer, kind=DnsKind.ERROR, detail=f"CNAME chain longer than {MAX_CHAIN}")
+            return None
+        if time.perf_counter() >= self.deadline:
+            self.last = replace(answer, kind=DnsKind.TIMEOUT, detail="no end of the CNAME chain in time")
+            return None
+        return self.chain[-1]
+
+    def answer(self, started: float) -> Answer:
+        assert self.last is not None
+        last = self.last
+        chain = tuple(self.chain)
+        detail = last.detail
+        if last.kind is DnsKind.CNAME_LOOP:
+            detail = "CNAME loop: " + " → ".join((self.name, *chain))
+        return replace(last, name=self.name, cname_chain=chain, detail=detail, elapsed_ms=_elapsed_ms(started))
 
 
 def _literal_answer(name: str, rtype: str) -> Answer | None:
@@ -210,15 +276,38 @@ def _elapsed_ms(started: float) -> float:
 
 
 def _chain(response: dns.message.Message | None) -> tuple[tuple[str, ...], Any]:
-    """(CNAME targets followed, the final answer RRset or None) from a response."""
-    if not isinstance(response, dns.message.QueryMessage):
+    """(CNAME targets followed, the final answer RRset or None) from a response; a chain that
+    returns to one of its names stops at the repeated name."""
+    if not isinstance(response, dns.message.QueryMessage) or len(response.question) != 1:
         return (), None
-    try:
-        result = response.resolve_chaining()
-    except Exception:  # noqa: BLE001 - a malformed chain still yields the rcode
-        return (), None
-    names = tuple(rrset[0].target.to_text().rstrip(".").lower() for rrset in result.cnames if len(rrset))
-    return names, result.answer
+    question = response.question[0]
+    qname = question.name
+    names: list[str] = []
+    seen = {qname}
+    for _ in range(MAX_CHAIN):
+        try:
+            return tuple(names), response.find_rrset(response.answer, qname, question.rdclass, question.rdtype)
+        except KeyError:
+            pass
+        if question.rdtype == dns.rdatatype.CNAME:
+            break
+        try:
+            alias = response.find_rrset(response.answer, qname, question.rdclass, dns.rdatatype.CNAME)
+        except KeyError:
+            break
+        if not len(alias):
+            break
+        qname = alias[0].target
+        names.append(qname.to_text().rstrip(".").lower())
+        if qname in seen:
+            break
+        seen.add(qname)
+    return tuple(names), None
+
+
+def _asked(response: Any) -> str:
+    question = getattr(response, "question", None)
+    return question[0].name.to_text().rstrip(".").lower() if question else ""
 
 
 def _success(name: str, rtype: str, response: dns.message.Message, started: float) -> Answer:
@@ -267,6 +356,13 @@ def _classify(exc: Exception, rtype: str, timeout_s: float) -> tuple[DnsKind, st
 
 def _classify_servers(exc: dns.resolver.NoNameservers) -> tuple[DnsKind, str, tuple[str, ...]]:
     errors = exc.kwargs.get("errors") or []
+    for error in errors:
+        if len(error) > 4 and isinstance(error[3], dns.message.ChainTooLong):
+            # dnspython gives up after 16 steps in one response; a loop is the usual reason.
+            chain, _ = _chain(error[4])
+            looped = len(set(chain)) < len(chain) or _asked(error[4]) in chain
+            return (DnsKind.CNAME_LOOP, "CNAME loop", chain) if looped else (
+                DnsKind.ERROR, f"CNAME chain longer than {MAX_CHAIN}", chain)
     rcodes = []
     for error in errors:
         response = error[4] if len(error) > 4 else None

@@ -27,7 +27,7 @@ from cryptography import x509
 
 from checks.snapshot import Probe
 from monitor.fetch import Fetcher, classify_exception
-from monitor.outcomes import FetchKind
+from monitor.outcomes import FetchKind, TlsError
 from monitor.resolver import Resolver
 
 log = logging.getLogger(__name__)
@@ -50,16 +50,28 @@ def _unverified() -> ssl.SSLContext:
 
 
 async def handshake(address: str, port: int, host: str, context: ssl.SSLContext, timeout_s: float) -> Handshake:
-    """One TLS handshake to the pinned `address` with SNI `host`; failures become kinds, never exceptions."""
+    """One TLS handshake to the pinned `address` with SNI `host`, TCP connect and handshake within
+    `timeout_s` together; failures become kinds, never exceptions. A server that takes the TCP
+    connection and never completes the handshake is a `timeout` with tls_error "handshake"."""
     family = ipaddress.ip_address(address).version
+    writer: asyncio.StreamWriter | None = None
+    connected = False
     try:
         async with asyncio.timeout(timeout_s):
-            _, writer = await asyncio.open_connection(address, port, ssl=context, server_hostname=host)
+            _, writer = await asyncio.open_connection(address, port)
+            connected = True
+            await writer.start_tls(context, server_hostname=host)
     except TimeoutError:
-        return Handshake(FetchKind.TIMEOUT, reason=f"no handshake within {timeout_s:g} s")
+        _abort(writer)
+        if connected:
+            return Handshake(FetchKind.TIMEOUT, tls_error=str(TlsError.HANDSHAKE),
+                             reason=f"TLS handshake stalled: no answer to the ClientHello within {timeout_s:g} s")
+        return Handshake(FetchKind.TIMEOUT, reason=f"no TCP connection within {timeout_s:g} s")
     except (OSError, ssl.SSLError) as exc:
+        _abort(writer)
         kind, tls_error, detail = classify_exception(exc, family)
         return Handshake(kind, tls_error=str(tls_error or ""), reason=detail)
+    assert writer is not None
     tls = writer.get_extra_info("ssl_object")
     found = Handshake(FetchKind.OK, der=tls.getpeercert(binary_form=True) or b"", protocol=tls.version() or "")
     writer.close()
@@ -67,6 +79,11 @@ async def handshake(address: str, port: int, host: str, context: ssl.SSLContext,
         async with asyncio.timeout(timeout_s):
             await writer.wait_closed()
     return found
+
+
+def _abort(writer: asyncio.StreamWriter | None) -> None:
+    if writer is not None:
+        writer.transport.abort()
 
 
 def certificate_facts(der: bytes) -> dict[str, Any]:

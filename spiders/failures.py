@@ -24,7 +24,7 @@ from twisted.internet import error as tx
 from twisted.python.failure import Failure
 from twisted.web import _newclient
 
-from monitor.outcomes import FetchKind
+from monitor.outcomes import FetchKind, not_tls
 from spiders.resolver import HostGate
 
 DETAIL_MAX = 300
@@ -106,6 +106,8 @@ def classify(exc: BaseException, gate: HostGate | None = None, host: str = "") -
     for cause in reversed(chain):
         for kind_of, kind in _DIRECT:
             if isinstance(cause, kind_of):
+                if kind is FetchKind.TLS and not_tls(str(cause)):
+                    return kind, f"not a TLS server: the answer to the ClientHello is not TLS ({_text(cause)})"
                 return kind, _text(cause)
     if any(isinstance(e, (DownloadFailedError, _newclient.ResponseFailed)) for e in chain):
         return FetchKind.RESET, _text(chain[-1])

@@ -17,6 +17,7 @@ from monitor.config import Config, Site
 from spiders.middlewares import MAX_REDIRECTS
 from spiders.output import OUT_SETTING
 from spiders.resolver import GATE_SETTING, HostGate
+from spiders.tlswatch import WATCH_SETTING, HandshakeWatch
 
 AUTOTHROTTLE_START_DELAY_S = 0.0    # per-host concurrency bounds the first burst; the delay adapts from the first response
 AUTOTHROTTLE_MAX_DELAY_S = 10.0
@@ -43,6 +44,9 @@ def build_settings(config: Config, sites: Sequence[Site], *, gate: HostGate, out
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "TWISTED_DNS_RESOLVER": "spiders.resolver.GateResolver",
         GATE_SETTING: gate,
+        # Scrapy's https handler, wrapped to tell a stalled TLS handshake from a slow answer.
+        "DOWNLOAD_HANDLERS": {"https": "spiders.tlswatch.WatchedHTTPSHandler"},
+        WATCH_SETTING: HandshakeWatch(),
         OUT_SETTING: str(out),
         # One spider for all sites, so these are the run's global and per-host limits.
         "CONCURRENT_REQUESTS": crawl.concurrency,

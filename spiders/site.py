@@ -40,6 +40,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Request, Response
@@ -54,6 +55,7 @@ from spiders.failures import RedirectStop, RobotsRefused, classify
 from spiders.items import EventRecord, LinkRecord, PageRecord
 from spiders.output import CrawlBundle
 from spiders.resolver import HostGate
+from spiders.tlswatch import WATCH_SETTING, HandshakeWatch
 from spiders.urls import canonical, host, looks_like_trap, past_last_page
 
 log = logging.getLogger(__name__)
@@ -323,6 +325,14 @@ class SiteSpider(scrapy.Spider):
         detail = "WAF challenge (HTTP 412 with a script)" if kind is FetchKind.BLOCKED else "HTTP 429"
         return (EventRecord(state.bounds.site_id, str(kind), url, detail),)
 
+    def _handshake_stalled(self, url: str) -> bool:
+        parts = urlsplit(url)
+        crawler = getattr(self, "crawler", None)
+        watch = crawler.settings.get(WATCH_SETTING) if crawler is not None else None
+        if parts.scheme != "https" or not isinstance(watch, HandshakeWatch):
+            return False
+        return watch.stalled(parts.hostname or "", parts.port or 443)
+
     def errback(self, failure: Failure) -> Iterator[Request | CrawlBundle]:
         request: Request = failure.request  # type: ignore[attr-defined]
         state, url, depth = self._state(request.meta)
@@ -333,6 +343,8 @@ class SiteSpider(scrapy.Spider):
             yield from self._top_up(state)
             return
         kind, detail = classify(exc, self.gate, host(request.url))
+        if kind is FetchKind.TIMEOUT and self._handshake_stalled(request.url):
+            detail = f"TLS handshake stalled: no answer to the ClientHello ({detail})"
         if kind is FetchKind.TOO_LARGE and self.max_bytes:
             detail = f"the body is larger than {self.max_bytes} bytes (crawl.max_response_bytes)"
         chain, final_url = tuple(request.meta.get("redirect_urls", ())), request.url

@@ -49,6 +49,13 @@ def test_dns_failures_have_distinct_kinds(kind: str, status: Status, key: str) -
     assert (result.status, result.message_key, result.metrics["dns_kind"]) == (status, key, kind)
 
 
+def test_dns_cname_loop_fails_and_names_the_loop() -> None:
+    looped = b.dns(HOST, "AAAA", "cname_loop", cname_chain=["s1.cdn.example", HOST])
+    result = judge("ipv6:dns", dns=[looped])
+    assert (result.status, result.message_key, result.metrics["dns_kind"]) == (Status.FAIL, "cname_loop", "cname_loop")
+    assert result.message_params["chain"] == f"{HOST} → s1.cdn.example → {HOST}"
+
+
 def test_dns_not_queried_is_an_error() -> None:
     assert judge("ipv6:dns", dns=[]).status is Status.ERROR
 

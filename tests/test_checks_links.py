@@ -140,6 +140,17 @@ def test_one_evidence_line_per_source_and_target_homepage_first_then_crawl_order
                    (gone, ARTICLE, "http_4xx 404", "通知", None)]
 
 
+def test_evidence_of_a_network_failure_carries_its_reason() -> None:
+    loop, stall = "https://old.example.cn/", "https://ca.example.cn/"
+    reason = "A old.example.cn: cname_loop CNAME loop: old.example.cn → cdn.example.net → old.example.cn"
+    targets = [b.target(loop, "dns", detail=reason),
+               b.target(stall, "timeout", detail="handshake: TLS handshake stalled: no answer to the ClientHello")]
+    result = judge([b.link(HOME, loop, text="旧站"), b.link(HOME, stall, text="CA")], targets)
+    details = {e.url: e.detail for e in result.evidence}
+    assert details == {loop: f"dns — {reason}",
+                       stall: "timeout — handshake: TLS handshake stalled: no answer to the ClientHello"}
+
+
 def test_evidence_is_capped_with_the_total_in_metrics() -> None:
     links, targets = deep_dead(EVIDENCE_MAX + 30)
     result = judge(links, targets)

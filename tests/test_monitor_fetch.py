@@ -19,6 +19,7 @@ import trustme
 
 from monitor.demo import DemoWeb
 from monitor.demo.configfile import DEMO_CRAWL
+from monitor.demo.faultcases import LOOP_HOST, LOOP_TARGET, SPLIT_LOOP_HOST, SPLIT_LOOP_TARGET, TLS_GARBAGE, TLS_STALL
 from monitor.demo.linkcases import HOST as LINKS_HOST
 from monitor.demo.linkcases import REDIRECTS
 from monitor.fetch import (
@@ -103,6 +104,34 @@ def test_site_failures(demo_web: DemoWeb, site_id: str, kind: FetchKind, dns_kin
     assert (outcome.kind, outcome.dns_kind, outcome.address) == (kind, dns_kind, address)
     if kind is FetchKind.REFUSED:
         assert "111" in outcome.detail or "refused" in outcome.detail.lower()
+
+
+@pytest.mark.parametrize("host", [LOOP_HOST, SPLIT_LOOP_HOST])
+def test_a_cname_loop_is_a_dns_failure_that_names_the_loop(demo_web: DemoWeb, host: str) -> None:
+    outcome = fetch(demo_web, demo_web.url(host))
+    assert (outcome.kind, outcome.dns_kind, outcome.address) == (FetchKind.DNS, DnsKind.CNAME_LOOP, None)
+    target = LOOP_TARGET if host == LOOP_HOST else SPLIT_LOOP_TARGET
+    assert f"{host} → {target} → {host}" in outcome.detail
+
+
+@pytest.mark.parametrize(("host", "kind", "words"), [
+    pytest.param(TLS_STALL, FetchKind.TIMEOUT, "TLS handshake stalled", id="a-stalled-handshake-is-a-timeout"),
+    pytest.param(TLS_GARBAGE, FetchKind.TLS, "not a TLS server", id="a-non-tls-answer-is-a-handshake-failure"),
+])
+def test_hostile_tls_servers_are_named_and_bounded_by_the_timeout(demo_web: DemoWeb, host: str, kind: FetchKind,
+                                                                  words: str) -> None:
+    timeout_s = 1.0
+    started = time.monotonic()
+    outcome = fetch(demo_web, demo_web.url(host, scheme="https"), timeout_s=timeout_s)
+    assert time.monotonic() - started < timeout_s * 3 + 10
+    assert (outcome.kind, outcome.tls_error, outcome.status) == (kind, TlsError.HANDSHAKE, None)
+    assert words in outcome.detail, outcome.detail
+
+
+def test_a_timeout_before_tls_is_not_called_a_handshake(demo_web: DemoWeb) -> None:
+    outcome = fetch(demo_web, demo_web.url(TLS_STALL), timeout_s=1.0)  # plain HTTP: the request is never answered
+    assert (outcome.kind, outcome.tls_error) == (FetchKind.TIMEOUT, None)
+    assert "TLS" not in outcome.detail
 
 
 @pytest.mark.parametrize("name", ["servfail.demo.test", "refused.demo.test"])

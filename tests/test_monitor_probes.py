@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import ssl
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -26,11 +27,15 @@ from checks.base import Status
 from checks.snapshot import Probe
 from monitor import db, probes, store
 from monitor.config import Crawl
+from monitor.demo import DemoWeb
 from monitor.demo.dnsserver import DnsServer
+from monitor.demo.faultcases import TLS_GARBAGE, TLS_STALL
 from monitor.demo.httpserver import bind_listeners
 from monitor.demo.selfsigned import self_signed_context
 from monitor.demo.spec import DnsSpec
+from monitor.fetch import Fetcher
 from monitor.resolver import Resolver
+from monitor.tlsprobe import tls_probe
 from tests import builders as b
 
 ZONE = {
@@ -366,3 +371,24 @@ def test_a_dns_query_that_raises_fails_dns_for_the_sites_on_that_host_only(lab: 
     assert got.collected["dual"] == {"dns"} and not got.collected["twin"]
     assert {(d.name, d.rtype) for d in got.dns} == {("v4only.test", "A"), ("v4only.test", "CNAME"),
                                                     *(("dual.test", t) for t in probes.DNS_TYPES)}
+
+
+@pytest.mark.parametrize(("host", "outcome", "words"), [
+    pytest.param(TLS_STALL, "timeout", "TLS handshake stalled", id="a-stalled-handshake-is-a-timeout"),
+    pytest.param(TLS_GARBAGE, "tls", "not a TLS server", id="a-non-tls-answer-is-a-handshake-failure"),
+])
+def test_tls_probe_names_hostile_servers_within_the_timeout(demo_web: DemoWeb, host: str, outcome: str,
+                                                            words: str) -> None:
+    timeout_s = 1.0
+    resolver = Resolver(["127.0.0.1"], port=demo_web.dns_port, timeout_s=1)
+
+    async def probe() -> Probe:
+        async with Fetcher(resolver, timeout_s=timeout_s) as fetcher:
+            return await tls_probe(fetcher, resolver, demo_web.url(host, scheme="https"),
+                                   verify=ssl.create_default_context(), timeout_s=timeout_s, clock=b.utcnow)
+
+    started = time.monotonic()
+    got = asyncio.run(probe())
+    assert time.monotonic() - started < timeout_s * 3 + 10
+    assert (got.outcome, got.detail["tls_error"], got.address) == (outcome, "handshake", "127.0.0.1")
+    assert words in got.detail["reason"]

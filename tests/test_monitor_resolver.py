@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 
+import dns.message
+import dns.query
+import dns.rcode
 import pytest
 
 from monitor.demo import DemoWeb
+from monitor.demo.zone import expected_answer
 from monitor.outcomes import DnsKind
 from monitor.resolver import Answer, Resolver
 
@@ -33,6 +37,12 @@ def resolver(demo_web: DemoWeb) -> Resolver:
     pytest.param("nonexistent.demo.test", "A", DnsKind.NXDOMAIN, (), (), id="nxdomain"),
     pytest.param("dangling.demo.test", "A", DnsKind.NXDOMAIN, (), ("missing.demo.test",),
                  id="cname-to-a-missing-name-is-nxdomain-with-its-chain"),
+    pytest.param("split.demo.test", "A", DnsKind.OK, ("127.0.0.1",), ("edge.cdn.test",),
+                 id="cname-into-another-zone-is-followed-by-a-second-query"),
+    pytest.param("www.cyrsj.gov.test", "A", DnsKind.CNAME_LOOP, (), ("cyrsj.cdn.test", "www.cyrsj.gov.test"),
+                 id="cname-loop-in-one-answer-is-a-loop"),
+    pytest.param("hrss.ln.gov.test", "AAAA", DnsKind.CNAME_LOOP, (), ("hrss.ln.cdn.test", "hrss.ln.gov.test"),
+                 id="cname-loop-across-queries-is-a-loop"),
     pytest.param("www.longcheng.gov.test", "AAAA", DnsKind.NO_ANSWER, (), (), id="no-aaaa-is-no-answer"),
     pytest.param("longcheng.gov.test", "A", DnsKind.NO_ANSWER, (), (), id="empty-non-terminal-exists"),
     pytest.param("servfail.demo.test", "A", DnsKind.SERVFAIL, (), (), id="servfail"),
@@ -48,6 +58,37 @@ def test_resolve_classifies_the_answer(resolver: Resolver, name: str, rtype: str
         assert answer.ttl == 300
     else:
         assert answer.detail
+
+
+@pytest.mark.parametrize(("name", "asked"), [
+    pytest.param("www.cyrsj.gov.test", {"www.cyrsj.gov.test": 1}, id="one-answer"),
+    pytest.param("hrss.ln.gov.test", {"hrss.ln.gov.test": 1, "hrss.ln.cdn.test": 1}, id="across-queries"),
+])
+def test_a_cname_loop_names_the_loop_and_ends(demo_web: DemoWeb, resolver: Resolver, name: str,
+                                              asked: dict[str, int]) -> None:
+    before = {n: demo_web.dns_queries[(n, "A")] for n in asked}
+    sync = resolver.resolve(name, "A")
+    fresh = Resolver(["127.0.0.1"], port=demo_web.dns_port, timeout_s=1)
+    async_answer = asyncio.run(fresh.aresolve(name, "A"))
+    for answer in (sync, async_answer):
+        assert answer.kind is DnsKind.CNAME_LOOP and not answer.ok and not answer.addresses
+        assert answer.detail == "CNAME loop: " + " → ".join((name, *answer.cname_chain))
+        assert answer.cname_chain[-1] == name
+    assert {n: demo_web.dns_queries[(n, "A")] - before[n] for n in asked} == {n: 2 * c for n, c in asked.items()}
+
+
+def test_the_demo_server_answers_a_loop_as_an_authoritative_server_does(demo_web: DemoWeb) -> None:
+    for send in (dns.query.udp, dns.query.tcp):
+        response = send(dns.message.make_query("www.cyrsj.gov.test", "A"), "127.0.0.1",
+                        port=demo_web.dns_port, timeout=2)
+        assert response.rcode() == dns.rcode.NOERROR
+        assert sorted((r.name.to_text(), r[0].target.to_text()) for r in response.answer) == [
+            ("cyrsj.cdn.test.", "www.cyrsj.gov.test."), ("www.cyrsj.gov.test.", "cyrsj.cdn.test.")]
+    alone = dns.query.udp(dns.message.make_query("hrss.ln.gov.test", "A"), "127.0.0.1",
+                          port=demo_web.dns_port, timeout=2)
+    assert [(r.name.to_text(), r[0].target.to_text()) for r in alone.answer] == [
+        ("hrss.ln.gov.test.", "hrss.ln.cdn.test.")], "an alias into another zone is answered alone"
+    assert expected_answer(demo_web.zone, "www.cyrsj.gov.test", "A")["kind"] == "cname_loop"
 
 
 def test_a_silent_nameserver_is_a_timeout_within_the_limit(resolver: Resolver) -> None:

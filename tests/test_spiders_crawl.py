@@ -23,6 +23,7 @@ import pytest
 
 from monitor import config as config_mod
 from monitor.demo import DemoWeb
+from monitor.demo.faultcases import LOOP_HOST, LOOP_TARGET, SPLIT_LOOP_HOST, SPLIT_LOOP_TARGET, TLS_GARBAGE, TLS_STALL
 from spiders import crawl as crawl_mod
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +51,7 @@ sys.addaudithook(hook)
 runpy.run_module("spiders.crawl", run_name="__main__", alter_sys=True)
 """
 BOUNDED_PAGES = 4
+EXTRA_SITES = 8
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,15 @@ class Crawl:
 
 
 def extra_sites(web: DemoWeb) -> str:
+    """EXTRA_SITES sites beyond the demo's listed ones."""
     sites = [("v6-literal", f"http://[::1]:{web.http_port}/", ""),
              ("outside", web.url("outside.demo.test", "/"), ""),
              ("waf", web.url("lab.demo.test", "/status/412"), ""),
-             ("bounded", web.url("www.chaoyang.gov.test", "/"), f"max_pages = {BOUNDED_PAGES}\nmax_depth = 1\n")]
+             ("bounded", web.url("www.chaoyang.gov.test", "/"), f"max_pages = {BOUNDED_PAGES}\nmax_depth = 1\n"),
+             ("tls-stall", web.url(TLS_STALL, "/", scheme="https"), ""),
+             ("tls-garbage", web.url(TLS_GARBAGE, "/", scheme="https"), ""),
+             ("split-loop", web.url(SPLIT_LOOP_HOST, "/"), ""),
+             ("tls-slow", web.url("lab.demo.test", "/slow", scheme="https"), "")]
     return "".join(f'\n[[site]]\nid = "{site_id}"\nname = "{site_id}"\nurl = "{url}"\nkind = "portal"\n'
                    f'level = "city"\n{more}' for site_id, url, more in sites)
 
@@ -109,7 +116,7 @@ def test_every_listed_site_is_crawled(crawl: Crawl, demo_web: DemoWeb) -> None:
     for site_id in listed:
         assert crawl.home(site_id)["url"] == demo_web.truth["sites"][site_id]["url"], site_id
     progress = [json.loads(line)["progress"] for line in crawl.stderr.splitlines() if line.startswith('{"progress"')]
-    sites = len(listed) + 4
+    sites = len(listed) + EXTRA_SITES
     assert progress[-1]["sites"] == progress[-1]["sites_done"] == sites
     assert progress[-1]["pages"] == sum(len(p) for p in crawl.pages.values())
 
@@ -161,6 +168,21 @@ def test_failing_sites_are_recorded_with_their_kind(crawl: Crawl) -> None:
         (home,) = crawl.pages[site_id]
         assert (home["fetch_kind"], home["status"]) == (kind, None)
         assert detail in home["detail"], home["detail"]
+
+
+def test_named_faults_are_recorded_with_their_kind(crawl: Crawl) -> None:
+    expected = {
+        "chaoyang-rsj": ("dns", f"cname_loop: CNAME loop: {LOOP_HOST} → {LOOP_TARGET} → {LOOP_HOST}"),
+        "split-loop": ("dns", f"cname_loop: CNAME loop: {SPLIT_LOOP_HOST} → {SPLIT_LOOP_TARGET} → {SPLIT_LOOP_HOST}"),
+        "tls-stall": ("timeout", "TLS handshake stalled: no answer to the ClientHello"),
+        "tls-garbage": ("tls", "not a TLS server: the answer to the ClientHello is not TLS"),
+    }
+    for site_id, (kind, detail) in expected.items():
+        (home,) = crawl.pages[site_id]
+        assert (home["fetch_kind"], home["status"]) == (kind, None), site_id
+        assert detail in home["detail"], home["detail"]
+    (slow,) = crawl.pages["tls-slow"]  # the handshake completed; the page is slower than the timeout
+    assert slow["fetch_kind"] == "timeout" and "TLS" not in slow["detail"], slow["detail"]
 
 
 def test_ipv6_literals_are_fetched_and_outside_addresses_are_never_contacted(crawl: Crawl, demo_web: DemoWeb

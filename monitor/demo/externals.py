@@ -63,6 +63,7 @@ EXTRA_DNS: Mapping[str, DnsSpec] = {
     "refused.demo.test": DnsSpec.failing("refused"),
     "timeout.demo.test": DnsSpec.failing("timeout"),
     "dangling.demo.test": DnsSpec.alias("missing.demo.test"),
+    "split.demo.test": DnsSpec.alias("edge.cdn.test", alone=True),
     "outside.demo.test": DnsSpec.v4_only(OUTSIDE_V4),
     "unserved.demo.test": DnsSpec.v4_only(UNSERVED_V4),
     OFFICE: DnsSpec.v4_only(UNSERVED_V4),

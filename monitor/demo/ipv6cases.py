@@ -51,7 +51,7 @@ V6_DEFAULT_PAGE = "tjj.chaoyang.gov.test"
 V6_RESET = "sfj.chaoyang.gov.test"
 NGINX_PAGE = "<html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>"
 TIER_TAGS = frozenset({"a", "area", "iframe", "frame"})
-DNS_FAIL = frozenset({"no_answer", "nxdomain", "servfail", "refused"})
+DNS_FAIL = frozenset({"no_answer", "nxdomain", "servfail", "refused", "cname_loop"})
 
 
 @dataclass(frozen=True)

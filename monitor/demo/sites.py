@@ -15,6 +15,7 @@ from datetime import date
 from monitor.demo import content
 from monitor.demo.build import SitePlan, build_site
 from monitor.demo.columncases import column_case_plans
+from monitor.demo.faultcases import fault_case_plans
 from monitor.demo.footercases import footer_case_plans, footer_hosts
 from monitor.demo.columns import Column
 from monitor.demo.externals import (
@@ -248,7 +249,7 @@ def _departments() -> tuple[SitePlan, ...]:
 def _plans(today: date) -> tuple[SitePlan, ...]:
     return (_city(today), *_counties(), *_departments(), *column_case_plans(today), *ipv6_case_plans(today),
             *footer_case_plans(today), *link_case_plans(today), *list_case_plans(today),
-            *scope_case_plans(), *trap_case_plans(today))
+            *scope_case_plans(), *trap_case_plans(today), *fault_case_plans())
 
 
 def build_sites(today: date) -> tuple[DemoSite, ...]:

@@ -46,6 +46,7 @@ class DnsSpec:
     cname: str | None = None
     ns: tuple[str, ...] = ()
     outcome: str | None = None     # None | "nxdomain" | "servfail" | "refused" | "timeout"
+    cname_alone: bool = False      # answer this CNAME without following it, as for a target in another zone
 
     @classmethod
     def dual(cls) -> DnsSpec:
@@ -56,8 +57,8 @@ class DnsSpec:
         return cls(a=(address,), aaaa=())
 
     @classmethod
-    def alias(cls, target: str) -> DnsSpec:
-        return cls(a=(), aaaa=(), cname=target)
+    def alias(cls, target: str, *, alone: bool = False) -> DnsSpec:
+        return cls(a=(), aaaa=(), cname=target, cname_alone=alone)
 
     @classmethod
     def failing(cls, outcome: str) -> DnsSpec:

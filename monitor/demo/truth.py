@@ -11,7 +11,9 @@ in the form the tool records: absolute, lower-case host, the demo's port kept
 Other schemes (mailto:, tel:, javascript:, data:) and malformed links (`http:/x`, `http://`, a bad
 host or port, `file:`) appear as written.
 
-    today, ipv6, ports{dns,http,https}    the run's facts (https: the self-signed listener)
+    today, ipv6, ports{dns,http,https,tls_faults}
+                                          the run's facts (https: the self-signed listener;
+                                          tls_faults: host → port of the stalling and garbage listeners)
     crawl                                 the [crawl] table written to the demo config
     freshness_max_age_days                14 (SPEC freshness:homepage)
     dns[name][A|AAAA|CNAME|NS]            {kind, addresses, cname_chain}: what monitor.resolver answers
@@ -85,6 +87,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.demo.crawlmodel import SiteCrawl, crawl
+from monitor.demo.faultcases import FAULT_KINDS
 from monitor.demo.footercases import charset_lie, footer_truth
 from monitor.demo.ipv6cases import over_ipv6
 from monitor.demo.spec import DemoSite, DnsSpec, ExpectEnv, UrlFor
@@ -197,7 +200,8 @@ def build_truth(sites: Sequence[DemoSite], zone: Mapping[str, DnsSpec], *, url: 
                 crawl: Mapping[str, Any], today: date, requirements: Sequence[Mapping[str, Any]] = (),
                 extra_names: Sequence[str] = (), meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The truth document (see the module docstring). `crawl` is the demo config's [crawl] table."""
-    world = World(zone, {normalise(site.host): site for site in sites}, ipv6, tuple(crawl["allowed_networks"]))
+    world = World(zone, {normalise(site.host): site for site in sites}, ipv6, tuple(crawl["allowed_networks"]),
+                  FAULT_KINDS)
     link_env = _env(crawl, url)
     fates: dict[str, Walk] = {}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -41,6 +41,7 @@ class World:
     sites: Mapping[str, DemoSite]              # by host
     ipv6: bool                                 # whether [::1] listens
     allowed_networks: Sequence[str] = ()
+    faults: Mapping[str, FetchKind] = field(default_factory=dict)   # host → kind of an https fetch (tlsfaults)
 
     def allowed(self, address: str) -> bool:
         if not self.allowed_networks:
@@ -168,6 +169,11 @@ def walk(world: World, url: str, env: ExpectEnv, family: int | None = None) -> W
             return Walk(FetchKind.NO_ROUTE, current, tuple(chain), address=address)
         if address not in (LOOPBACK_V4, LOOPBACK_V6):
             return Walk(FetchKind.REFUSED, current, tuple(chain), address=address)
+        if host in world.faults:
+            # A hostile TLS listener: it stalls (timeout) or answers garbage (tls). Neither answers
+            # plain HTTP: the garbage listener waits for the end of a request that never comes.
+            kind = world.faults[host] if parts.scheme == "https" else FetchKind.TIMEOUT
+            return Walk(kind, current, tuple(chain), address=address)
         if parts.scheme == "https":
             # The demo's certificate is self-signed (or, without a TLS listener, the link
             # points at the plain port): no client the demo config makes trusts it.

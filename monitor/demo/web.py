@@ -3,7 +3,8 @@
 Everything runs in one background thread with its own asyncio loop; `start()`
 returns when every listener is bound, `stop()` closes them and joins the
 thread. Besides plain HTTP it listens for HTTPS with a self-signed certificate
-(the TLS failure case) unless told otherwise. Used by `govmon demo` and, as one
+(the TLS failure case) unless told otherwise, and on one port each for a TLS
+handshake that stalls and one answered with garbage (`tlsfaults`). Used by `govmon demo` and, as one
 session fixture, by the tests. It must never bind or contact anything but
 127.0.0.0/8 and ::1.
 """
@@ -31,10 +32,12 @@ from monitor.demo.configfile import (
 from monitor.demo.crawlmodel import SiteCrawl
 from monitor.demo.dnsserver import DnsServer
 from monitor.demo.externals import EXTRA_DNS, NXDOMAIN_NAME
+from monitor.demo.faultcases import FAULT_DNS, FAULT_KINDS, TLS_FAULTS
 from monitor.demo.httpserver import VhostServer
 from monitor.demo.selfsigned import self_signed_context
 from monitor.demo.sites import build_sites
 from monitor.demo.spec import DemoSite
+from monitor.demo.tlsfaults import FaultListeners
 from monitor.demo.truth import build_truth, model_crawls
 from monitor.demo.walk import World
 from monitor.demo.zone import build_zone, is_ip_literal, normalise
@@ -52,7 +55,7 @@ class DemoWeb:
                  sites: Sequence[DemoSite] | None = None) -> None:
         self.today = today or date.today()
         self.sites: tuple[DemoSite, ...] = tuple(sites) if sites is not None else build_sites(self.today)
-        self.zone = build_zone(self.sites, EXTRA_DNS)
+        self.zone = build_zone(self.sites, {**EXTRA_DNS, **FAULT_DNS})
         self.tls: ssl.SSLContext | None = self_signed_context() if tls is True else (tls or None)
         self.dns_port = 0
         self.http_port = 0
@@ -60,6 +63,7 @@ class DemoWeb:
         self.ipv6 = False
         self._dns = DnsServer(self.zone)
         self._http: VhostServer | None = None
+        self._faults = FaultListeners(TLS_FAULTS)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._truth: dict[str, Any] | None = None
@@ -102,8 +106,8 @@ class DemoWeb:
         except BaseException:
             self.stop()
             raise
-        log.info("demo web: dns 127.0.0.1:%d, http port %d (%s)", self.dns_port, self.http_port,
-                 "127.0.0.1 and [::1]" if self.ipv6 else "127.0.0.1 only")
+        log.info("demo web: dns 127.0.0.1:%d, http port %d (%s), hostile TLS listeners %s", self.dns_port,
+                 self.http_port, "127.0.0.1 and [::1]" if self.ipv6 else "127.0.0.1 only", self.fault_ports)
 
     def stop(self) -> None:
         loop, thread = self._loop, self._thread
@@ -126,8 +130,15 @@ class DemoWeb:
         self._http = VhostServer(self.sites, self.today, self.link_url, self.tls)
         await self._http.start()
         self.http_port, self.https_port, self.ipv6 = self._http.http_port, self._http.https_port, self._http.ipv6
+        await self._faults.start()
+
+    @property
+    def fault_ports(self) -> dict[str, int]:
+        """Host → port of the hostile TLS listeners (`faultcases.TLS_FAULTS`); every scheme goes there."""
+        return dict(self._faults.ports)
 
     async def _astop(self) -> None:
+        await self._faults.close()
         if self._http is not None:
             await self._http.close()
         await self._dns.close()
@@ -137,8 +148,9 @@ class DemoWeb:
         await asyncio.gather(*pending, return_exceptions=True)
 
     def url(self, host: str, path: str = "/", *, scheme: str = "http") -> str:
-        """An absolute URL on the demo web: http://host:port/path (https uses `https_port`)."""
-        port = self.https_port if scheme == "https" else self.http_port
+        """An absolute URL on the demo web: http://host:port/path (https uses `https_port`, a hostile
+        TLS host its own listener's port)."""
+        port = self._faults.ports.get(normalise(host)) or (self.https_port if scheme == "https" else self.http_port)
         if not port:
             raise RuntimeError(f"the demo web has no {scheme} listener (start it, or pass tls=)")
         return f"{scheme}://{_netloc(host)}:{port}{path}"
@@ -146,7 +158,7 @@ class DemoWeb:
     def link_url(self, host: str, path: str = "/", *, scheme: str = "http") -> str:
         """The URL pages link to: as `url`, but an https link without an HTTPS listener points at
         the plain port (a TLS handshake failure all the same)."""
-        if scheme == "https" and not self.https_port:
+        if scheme == "https" and not self.https_port and normalise(host) not in self._faults.ports:
             return f"https://{_netloc(host)}:{self.http_port}{path}"
         return self.url(host, path, scheme=scheme)
 
@@ -166,13 +178,14 @@ class DemoWeb:
                 self.sites, self.zone, url=self.link_url, ipv6=self.ipv6, crawl=DEMO_CRAWL, today=self.today,
                 requirements=REQUIREMENTS, extra_names=[NXDOMAIN_NAME],
                 meta={"today": self.today.isoformat(), "ipv6": self.ipv6,
-                      "ports": {"dns": self.dns_port, "http": self.http_port, "https": self.https_port}},
+                      "ports": {"dns": self.dns_port, "http": self.http_port, "https": self.https_port,
+                                "tls_faults": self.fault_ports}},
             )
         return self._truth
 
     def world(self) -> World:
         return World(self.zone, {normalise(site.host): site for site in self.sites}, self.ipv6,
-                     tuple(DEMO_CRAWL["allowed_networks"]))
+                     tuple(DEMO_CRAWL["allowed_networks"]), FAULT_KINDS)
 
     def crawl_model(self, site_id: str, order: str = "bfs") -> tuple[SiteCrawl, SiteCrawl]:
         """The in-memory crawls the truth of a site is read from: (without trap pages, with them),
