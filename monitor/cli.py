@@ -8,6 +8,7 @@ or undecided result), 2 usage or config error, 3 internal error or failed run,
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
@@ -174,6 +175,10 @@ def serve(config_path: Path, host: str, port: int) -> int:
         server = make_server(directory, host, port)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    # Ctrl-C and SIGTERM stop it, also when started in the background (`&`, nohup), where SIGINT
+    # comes in ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving {directory} at http://{shown}:{server.server_address[1]}/ (Ctrl-C stops)")
     try:

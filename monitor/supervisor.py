@@ -102,6 +102,10 @@ def hold_lifeline(grace_s: float = 0.0) -> bool:
         os.set_inheritable(fd, False)  # our own children get lifelines of their own, not ours
     except OSError:
         return False
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # A parent started in the background (`govmon daemon &`, nohup) passes SIGINT on ignored, and a
+        # supervised child's graceful stop is a SIGINT: take it as Ctrl-C again.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=_watch, args=(fd, grace_s), name="lifeline", daemon=True).start()
     return True
 

@@ -162,3 +162,19 @@ level = "county"
         for pid in crawl:
             if not ended(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_supervised_child_takes_sigint_even_when_its_parent_ignores_it() -> None:
+    """A daemon started with `&` or nohup ignores SIGINT and its children inherit that; the supervisor's
+    graceful stop is a SIGINT, so a child holding its lifeline takes SIGINT as Ctrl-C again."""
+    code = ("import signal, sys\nfrom monitor import supervisor\n"
+            "inherited = signal.getsignal(signal.SIGINT) is signal.SIG_IGN\n"
+            "assert supervisor.hold_lifeline()\n"
+            "sys.exit(0 if inherited and signal.getsignal(signal.SIGINT) is signal.default_int_handler else 3)\n")
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)   # as a background parent has it
+    try:
+        child = supervisor.spawn([sys.executable, "-c", code], stderr=None, cwd=ROOT,
+                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert child.wait(timeout=60) == 0

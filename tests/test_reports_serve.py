@@ -87,3 +87,25 @@ def test_govmon_serve_without_a_report_set_is_a_usage_error(demo_config_path: Pa
     done = subprocess.run([_govmon(), "serve", "--config", str(demo_config_path), "--port", "0"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "govmon report" in done.stderr
+
+
+def test_govmon_serve_stops_on_sigint_even_when_started_with_it_ignored(demo_config_path: Path, tmp_path: Path
+                                                                       ) -> None:
+    """As under `govmon serve &` or nohup: SIGINT arrives ignored; the server still stops on it, and on SIGTERM."""
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "index.html").write_text("<p>报告</p>", encoding="utf-8")
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            proc = subprocess.Popen([_govmon(), "serve", "--config", str(demo_config_path), "--port", "0"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        try:
+            assert proc.stdout is not None and "serving" in proc.stdout.readline()
+            proc.send_signal(signum)
+            assert proc.wait(120) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
