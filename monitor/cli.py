@@ -180,8 +180,8 @@ def serve(config_path: Path, host: str, port: int) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.default_int_handler)
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"serving {directory} at http://{shown}:{server.server_address[1]}/ (Ctrl-C stops)")
     try:
+        click.echo(f"serving {directory} at http://{shown}:{server.server_address[1]}/ (Ctrl-C stops)")
         server.serve_forever()
     except KeyboardInterrupt:
         pass
