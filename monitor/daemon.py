@@ -37,7 +37,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor import db, locks, notify, probes, store, supervisor
+from monitor import db, locks, notify, probes, retention, store, supervisor
 from monitor.config import Config, ConfigError, load
 from monitor.pipeline import STALE_AFTER, site_info, utcnow
 from monitor.resolver import Resolver
@@ -291,6 +291,8 @@ class Daemon:
             _log_run(ended)
             if ended.run is not None and ended.run.status in ("complete", "failed"):
                 self._notify(cfg, ended.run)
+            if ended.run is not None and ended.run.status == "complete":
+                self._prune(cfg.storage.keep_snapshots)
         except Exception as exc:  # the daemon outlives any one run
             log.error("scheduled run: %s: %s", type(exc).__name__, exc)
             log.debug("scheduled run", exc_info=True)
@@ -371,6 +373,17 @@ class Daemon:
                 store.record_notification(session, store.NotificationInfo(
                     run_id=run.id, channel=d.channel, target=d.target, status="sent" if d.ok else "failed",
                     attempts=d.attempts, error=d.error, at=utcnow()))
+
+    def _prune(self, keep: int) -> None:
+        """The retention policy after a complete run; a failure is logged and the next run tries again."""
+        try:
+            with self.sessions() as session:
+                retention.prune(session, keep)  # logs what it did
+        except locks.Busy as exc:
+            log.info("prune skipped: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - the daemon outlives a failed prune
+            log.error("prune: %s: %s", type(exc).__name__, exc)
+            log.debug("prune", exc_info=True)
 
     # --- availability probes
 

@@ -308,7 +308,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # SELECT followed by an UPDATE runs in one transaction.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL"):
+    # auto_vacuum first: it only takes hold on a new file before anything is written (WAL
+    # writes the header); monitor.retention gives older files one VACUUM to switch them.
+    for pragma in ("auto_vacuum=INCREMENTAL", "journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000",
+                   "synchronous=NORMAL"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
