@@ -4,8 +4,9 @@ Owns APScheduler 3 (a SQLAlchemyJobStore in the project's database), the
 one-daemon-per-database lock, signals, and the supervision of each scheduled run
 as a child process (`python -m monitor run --kind scheduled`) with a hard time
 limit: a crash, kill or hang of the child marks its run failed and the daemon
-goes on. Light availability probes run in the daemon between runs. It never
-crawls or evaluates in its own process, and a job never raises into the scheduler.
+goes on. Light availability probes run in the daemon between runs; after each
+complete run it prunes old crawl snapshots (monitor.retention). It never crawls or
+evaluates in its own process, and a job never raises into the scheduler.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Owns SQLAlchemy and Alembic: their connection and migration errors are mapped
 to StorageError here (and in monitor.store for queries). Holds no queries and
 never maps rows to dataclasses; monitor.store does that. Snapshot tables are
-insert-only per run and cascade-delete with their run.
+insert-only per run, cascade-delete with their run and are pruned by monitor.retention.
 """
 
 from __future__ import annotations
