@@ -70,6 +70,9 @@ def _tables() -> tuple[sa.Table, list[tuple[sa.Table, sa.Column[int]]], list[sa.
     page = Base.metadata.tables["page"]
     children = [(t, fk.parent) for t in tables for fk in t.foreign_keys if fk.column is page.c.id]
     keyed = [t for t in tables if "run_id" in t.c and t is not page]
+    reached = {page.name} | {t.name for t, _ in children} | {t.name for t in keyed}
+    if reached != set(SNAPSHOT_TABLES):  # a snapshot table must hang off a page or name its run
+        raise RuntimeError(f"snapshot tables without a page or run_id: {sorted(set(SNAPSHOT_TABLES) - reached)}")
     return page, children, keyed
 
 
@@ -114,7 +117,7 @@ def _prune_run(session: Session, run_id: str, page_batch: int, progress: Progres
     """Delete one run's snapshot, one committed batch at a time: a page goes with its dates and
     links in one transaction, so a prune stopped anywhere leaves no orphan and loses nothing else."""
     page, children, keyed = _tables()
-    rows: Counter[str] = Counter()
+    rows: Counter[str] = Counter(dict.fromkeys(SNAPSHOT_TABLES, 0))
     while ids := session.scalars(sa.select(page.c.id).where(page.c.run_id == run_id).limit(page_batch)).all():
         for table, column in children:
             rows[table.name] += _deleted(session, table.delete().where(column.in_(ids)))

@@ -111,6 +111,18 @@ def test_every_table_is_either_a_snapshot_or_kept() -> None:
     assert retention.unclassified(extra) == ["link_occurrence"]
 
 
+def test_a_run_without_crawl_events_or_link_targets_still_reports_every_table(session: Session) -> None:
+    old = seed(session, 20)
+    seed(session, 10)
+    session.execute(T["crawl_event"].delete())
+    session.execute(T["link_target"].delete().where(T["link_target"].c.run_id == old))
+    session.commit()
+    dry = retention.prune(session, 1, dry_run=True)
+    real = retention.prune(session, 1)
+    assert dry.runs == real.runs
+    assert real.runs[0].rows == {"page": 12, "page_date": 12, "link": 48, "link_target": 0, "crawl_event": 0}
+
+
 def test_prune_keeps_the_newest_complete_runs_snapshots_and_every_result(session: Session) -> None:
     oldest = seed(session, 40)
     failed = seed(session, 30, status="failed")
