@@ -287,16 +287,18 @@ class Daemon:
         cfg, snapshot = self.config, self.snapshot
         if self.stopping.is_set():
             return
+        complete = False
         try:
             ended = self._supervise(snapshot, self.options.run_timeout_s or time_limit(cfg))
             _log_run(ended)
+            complete = ended.run is not None and ended.run.status == "complete"
             if ended.run is not None and ended.run.status in ("complete", "failed"):
                 self._notify(cfg, ended.run)
-            if ended.run is not None and ended.run.status == "complete":
-                self._prune(cfg.storage.keep_snapshots)
         except Exception as exc:  # the daemon outlives any one run
             log.error("scheduled run: %s: %s", type(exc).__name__, exc)
             log.debug("scheduled run", exc_info=True)
+        if complete and not self.stopping.is_set():  # a stop is not held up by a long prune
+            self._prune(cfg.storage.keep_snapshots)
 
     def _find(self, pid: int, since: datetime) -> store.RunInfo | None:
         try:
