@@ -213,6 +213,24 @@ def status(config_path: Path, limit: int) -> int:
 
 @cli.command()
 @config_option
+@click.option("--keep", type=click.IntRange(min=1), metavar="N",
+              help="Keep the crawl snapshots of this many complete runs (default: [storage] keep_snapshots).")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+def prune(config_path: Path, keep: int | None, dry_run: bool) -> int:
+    """Delete the crawl snapshots (pages, links, dates) of old runs; results, evidence and reports stay."""
+    from monitor import retention
+    from monitor.pipeline import open_store
+
+    cfg = load(config_path)
+    with open_store(cfg) as session:
+        pruned = retention.prune(session, keep or cfg.storage.keep_snapshots, dry_run=dry_run)
+    for line in retention.describe(pruned):
+        click.echo(line)
+    return Exit.OK
+
+
+@cli.command()
+@config_option
 @click.option("--run-timeout", type=click.FloatRange(min=1), metavar="SECONDS",
               help="Hard time limit of one scheduled run (default: derived from [crawl]; see docs/operations.md).")
 @click.option("--grace", type=click.FloatRange(min=0), default=60, show_default=True, metavar="SECONDS",

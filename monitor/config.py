@@ -249,6 +249,7 @@ def _database_url(value: str) -> str:
 class Storage(_Model):
     url: Annotated[str, AfterValidator(_database_url), Field(repr=False)] = "sqlite:///var/govmon.db"
     work_dir: Text = "var/work"     # scratch files of runs (the crawl spool), removed after use
+    keep_snapshots: PositiveInt = 4  # complete runs whose crawl snapshot is kept; older ones are pruned
 
 
 class Report(_Model):

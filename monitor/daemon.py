@@ -4,8 +4,9 @@ Owns APScheduler 3 (a SQLAlchemyJobStore in the project's database), the
 one-daemon-per-database lock, signals, and the supervision of each scheduled run
 as a child process (`python -m monitor run --kind scheduled`) with a hard time
 limit: a crash, kill or hang of the child marks its run failed and the daemon
-goes on. Light availability probes run in the daemon between runs. It never
-crawls or evaluates in its own process, and a job never raises into the scheduler.
+goes on. Light availability probes run in the daemon between runs; after each
+complete run it prunes old crawl snapshots (monitor.retention). It never crawls or
+evaluates in its own process, and a job never raises into the scheduler.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor import db, locks, notify, probes, store, supervisor
+from monitor import db, locks, notify, probes, retention, store, supervisor
 from monitor.config import Config, ConfigError, load
 from monitor.pipeline import STALE_AFTER, site_info, utcnow
 from monitor.resolver import Resolver
@@ -286,14 +287,18 @@ class Daemon:
         cfg, snapshot = self.config, self.snapshot
         if self.stopping.is_set():
             return
+        complete = False
         try:
             ended = self._supervise(snapshot, self.options.run_timeout_s or time_limit(cfg))
             _log_run(ended)
+            complete = ended.run is not None and ended.run.status == "complete"
             if ended.run is not None and ended.run.status in ("complete", "failed"):
                 self._notify(cfg, ended.run)
         except Exception as exc:  # the daemon outlives any one run
             log.error("scheduled run: %s: %s", type(exc).__name__, exc)
             log.debug("scheduled run", exc_info=True)
+        if complete and not self.stopping.is_set():  # a stop is not held up by a long prune
+            self._prune(cfg.storage.keep_snapshots)
 
     def _find(self, pid: int, since: datetime) -> store.RunInfo | None:
         try:
@@ -371,6 +376,17 @@ class Daemon:
                 store.record_notification(session, store.NotificationInfo(
                     run_id=run.id, channel=d.channel, target=d.target, status="sent" if d.ok else "failed",
                     attempts=d.attempts, error=d.error, at=utcnow()))
+
+    def _prune(self, keep: int) -> None:
+        """The retention policy after a complete run; a failure is logged and the next run tries again."""
+        try:
+            with self.sessions() as session:
+                retention.prune(session, keep)  # logs what it did
+        except locks.Busy as exc:
+            log.info("prune skipped: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - the daemon outlives a failed prune
+            log.error("prune: %s: %s", type(exc).__name__, exc)
+            log.debug("prune", exc_info=True)
 
     # --- availability probes
 

@@ -3,7 +3,7 @@
 Owns SQLAlchemy and Alembic: their connection and migration errors are mapped
 to StorageError here (and in monitor.store for queries). Holds no queries and
 never maps rows to dataclasses; monitor.store does that. Snapshot tables are
-insert-only per run and cascade-delete with their run.
+insert-only per run, cascade-delete with their run and are pruned by monitor.retention.
 """
 
 from __future__ import annotations
@@ -308,7 +308,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # SELECT followed by an UPDATE runs in one transaction.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL"):
+    # auto_vacuum first: it only takes hold on a new file before anything is written (WAL
+    # writes the header); monitor.retention gives older files one VACUUM to switch them.
+    for pragma in ("auto_vacuum=INCREMENTAL", "journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000",
+                   "synchronous=NORMAL"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
