@@ -28,6 +28,7 @@ import pstats
 import re
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,7 +36,7 @@ import textwrap
 import time
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -48,6 +49,11 @@ from procs import Measured, Nameserver, run_measured
 
 LINKCHECKER_VENV = Path(os.environ.get("GOVMON_BENCH_LINKCHECKER", "/tmp/govmon-bench-linkchecker"))
 LINKINATOR_DIR = Path(os.environ.get("GOVMON_BENCH_LINKINATOR", "/tmp/govmon-bench-linkinator"))
+BASELINE = ROOT.parent / "shared" / "bench" / "bare_spider.py"
+"""The baseline every ratio is against: the shared bare spider, run with the settings of its docstring."""
+BASELINE_SETTINGS = ("CONCURRENT_REQUESTS=64", "CONCURRENT_REQUESTS_PER_DOMAIN=64", "CONCURRENT_ITEMS=1",
+                     "TWISTED_DNS_RESOLVER=scrapy.resolver.CachingHostnameResolver")
+RSS_TARGET_MB = 300
 PAGE_URL = re.compile(r"^https?://(127\.0\.0\.\d+|www\.h\d+\.bench\.test):\d+/(p/\d+\.html)?$")
 
 
@@ -60,6 +66,7 @@ class Outcome:
     processes: int
     note: str = ""
     by_process: tuple[tuple[str, float], ...] = ()
+    phases: tuple[tuple[str, float], ...] = ()      # govmon only: where its wall time went
 
     @property
     def pages_per_s(self) -> float:
@@ -142,15 +149,17 @@ def run_govmon(bench: Bench, profile: Path | None = None) -> Outcome:
     if (folder / "govmon.db").exists():
         with closing(sqlite3.connect(folder / "govmon.db")) as db:
             pages = {k for (url,) in db.execute("SELECT url FROM page WHERE status = 200") if (k := page_key(url))}
+    phases = govmon_phases(measured.stderr, began, measured.seconds)
     # exit 1 = some check failed (the web has dead links on purpose); 2 and up = the run itself failed
-    note = f"exit {measured.returncode}; {govmon_phases(measured.stderr, began, measured.seconds)}"
+    shown = ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()) or "phases not found in the log"
+    note = f"exit {measured.returncode}; {shown}"
     if not pages:
         note += f"; {measured.stderr[-300:].strip()}"
-    return outcome("govmon run", len(pages), measured, note)
+    return replace(outcome("govmon run", len(pages), measured, note), phases=tuple(phases.items()))
 
 
-def govmon_phases(log: str, began: float, seconds: float) -> str:
-    """Where govmon's wall time went, from the timestamps of its INFO log lines."""
+def govmon_phases(log: str, began: float, seconds: float) -> dict[str, float]:
+    """Where govmon's wall time went, from the timestamps of its INFO log lines (empty when not found)."""
     def at(pattern: str) -> float | None:
         found = re.search(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+) INFO [\w.]+: .*" + pattern, log, re.MULTILINE)
         if not found:
@@ -160,13 +169,26 @@ def govmon_phases(log: str, began: float, seconds: float) -> str:
     crawl = re.search(r"crawl: \d+ pages, \d+ links in ([\d.]+)s", log)
     marks = (at(r"Context impl"), at(r"ingested \d+ pages"), at(r"link check: "), at(r" complete: "))
     if not crawl or None in marks:
-        return "phases not found in the log"
+        return {}
     first, ingested, checked, complete = (m for m in marks if m is not None)
     crawl_s = float(crawl[1])
-    phases = {"start-up": first - began, "crawl child": crawl_s, "ingest": ingested - first - crawl_s,
-              "link check": checked - ingested, "probes+evaluate+store": complete - checked,
-              "report+exit": began + seconds - complete}
-    return ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
+    return {"start-up": first - began, "crawl child": crawl_s, "ingest": max(ingested - first - crawl_s, 0.0),
+            "link check": checked - ingested, "probes+evaluate+store": complete - checked,
+            "report+exit": began + seconds - complete}
+
+
+def run_baseline(bench: Bench, baseline: Path = BASELINE) -> Outcome:
+    """The shared bare spider (`scrapy runspider`) with its docstring's tuned settings."""
+    if not baseline.exists():
+        return Outcome("bare spider", 0, 0, 0, 0, f"not found: {baseline}")
+    folder = tool_folder(bench, "bare")
+    out = folder / "out.json"
+    settings = [arg for setting in BASELINE_SETTINGS for arg in ("-s", setting)]
+    measured = run_measured([sys.executable, "-m", "scrapy", "runspider", str(baseline),
+                             "-a", "start=" + ",".join(bench.ip_roots()), "-a", f"out={out}", *settings,
+                             "-s", "LOG_LEVEL=WARNING"], cwd=folder, env=tool_env())
+    pages = json.loads(out.read_text())["pages"] if out.exists() else 0
+    return outcome("bare spider", pages, measured, f"exit {measured.returncode}; tuned: {' '.join(BASELINE_SETTINGS)}")
 
 
 SCRAPY_BARE = """
@@ -283,16 +305,44 @@ def print_table(runs: list[Outcome], expected: int) -> None:
             print(f"{run.name} peak RSS by process: "
                   + "; ".join(f"{label}: {mb:.0f} MB" for label, mb in run.by_process))
     print(f"(the web has {expected} pages that answer 200, homepages included)")
-    govmon = next(r for r in runs if r.name == "govmon run")
-    for other in runs:
-        if other is not govmon and other.pages_per_s and govmon.pages_per_s:
-            print(f"govmon / {other.name}: {govmon.pages_per_s / other.pages_per_s:.2f}× pages/s, "
-                  f"{govmon.peak_rss_mb / other.peak_rss_mb:.2f}× peak RSS")
-    print(f"govmon peak RSS: {govmon.peak_rss_mb:.0f} MB (target < 400 MB)")
+
+
+def print_summary(rounds: list[list[Outcome]]) -> None:
+    """Medians over the rounds: each tool's pages/s, govmon's ratios against the baseline (whole run and
+    crawl phase alone), its phases and peak RSS."""
+    def median(values: list[float]) -> float:
+        return statistics.median(values) if values else 0.0
+
+    by_tool: dict[str, list[Outcome]] = {}
+    for runs in rounds:
+        for run in runs:
+            by_tool.setdefault(run.name, []).append(run)
+    print(f"\nmedian of {len(rounds)} round(s):")
+    for name, runs in by_tool.items():
+        print(f"  {name:<16}{median([r.pages_per_s for r in runs]):>8.1f} pages/s"
+              f"{median([r.peak_rss_mb for r in runs]):>8.0f} MB peak RSS")
+    govmons = by_tool.get("govmon run", [])
+    for name, runs in by_tool.items():
+        if name == "govmon run" or not govmons:
+            continue
+        ratios = [g.pages_per_s / o.pages_per_s for g, o in zip(govmons, runs) if o.pages_per_s]
+        crawl = [g.pages / dict(g.phases)["crawl child"] / o.pages_per_s for g, o in zip(govmons, runs)
+                 if o.pages_per_s and dict(g.phases).get("crawl child")]
+        print(f"  govmon / {name}: whole run {median(ratios):.2f}× ({', '.join(f'{r:.2f}' for r in ratios)})"
+              + (f"; crawl phase alone {median(crawl):.2f}× ({', '.join(f'{r:.2f}' for r in crawl)})" if crawl else ""))
+    if govmons:
+        phases: dict[str, list[float]] = {}
+        for run in govmons:
+            for key, value in run.phases:
+                phases.setdefault(key, []).append(value)
+        print("  govmon phases (median s): " + ", ".join(f"{k} {median(v):.1f}" for k, v in phases.items()))
+        peak = max(r.peak_rss_mb for r in govmons)
+        print(f"  govmon peak RSS (largest of the rounds): {peak:.0f} MB (target < {RSS_TARGET_MB} MB)")
 
 
 TOOLS: dict[str, Callable[[Bench, bool], Outcome]] = {
     "govmon": lambda bench, _install: run_govmon(bench),
+    "bare": lambda bench, _install: run_baseline(bench),
     "scrapy": lambda bench, _install: run_scrapy(bench),
     "linkchecker": run_linkchecker,
     "linkinator": run_linkinator,
@@ -305,7 +355,9 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=2000, help="pages per host")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--per-host", type=int, default=16)
-    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated, from " + ",".join(TOOLS))
+    parser.add_argument("--tools", default="govmon,bare", help="comma-separated, from " + ",".join(TOOLS)
+                        + " (bare = the shared baseline spider, tuned)")
+    parser.add_argument("--rounds", type=int, default=1, help="run every tool this many times; medians are printed")
     parser.add_argument("--no-install", action="store_true", help="do not install nginx, LinkChecker or linkinator")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="run govmon's parent under cProfile, write the stats to FILE and print the top of them")
@@ -324,25 +376,30 @@ def main() -> None:
     print(f"web: {args.hosts} hosts × {args.pages} pages, {size / args.hosts / args.pages / 1024:.0f} KB a page, "
           f"{size / 2**20:.0f} MB, served by {label} on port {port}; nameserver 127.0.0.1:{nameserver.port}; "
           f"concurrency {args.concurrency}, {args.per_host} per host; {os.cpu_count()} CPUs; in {folder}", flush=True)
-    runs = []
+    rounds: list[list[Outcome]] = []
     try:
-        for name in args.tools.split(","):
-            print(f"running {name} …", flush=True)
-            if name == "govmon" and args.profile:
-                runs.append(run_govmon(bench, args.profile.resolve()))
-            else:
-                runs.append(TOOLS[name](bench, not args.no_install))
-            last = runs[-1]
-            print(f"  {last.pages} pages in {last.seconds:.1f} s, peak RSS {last.peak_rss_mb:.0f} MB; {last.note}",
-                  flush=True)
+        for round_ in range(1, args.rounds + 1):
+            runs: list[Outcome] = []
+            for name in args.tools.split(","):
+                print(f"round {round_}: running {name} …", flush=True)
+                if name == "govmon" and args.profile:
+                    runs.append(run_govmon(bench, args.profile.resolve()))
+                else:
+                    runs.append(TOOLS[name](bench, not args.no_install))
+                last = runs[-1]
+                print(f"  {last.pages} pages in {last.seconds:.1f} s, peak RSS {last.peak_rss_mb:.0f} MB; "
+                      f"{last.note}", flush=True)
+                if round_ < args.rounds:
+                    shutil.rmtree(bench.folder / name, ignore_errors=True)   # the next round starts clean
+            rounds.append(runs)
+            print_table(runs, args.hosts * (args.pages + 1))
     finally:
         server.terminate()
         server.wait()
         nameserver.close()
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
-    if any(r.name == "govmon run" for r in runs):
-        print_table(runs, args.hosts * (args.pages + 1))
+    print_summary(rounds)
     if args.profile and args.profile.exists():
         print(f"\ngovmon's parent process under cProfile (stats in {args.profile}), by own time:")
         pstats.Stats(str(args.profile)).sort_stats("tottime").print_stats(25)

@@ -3,8 +3,10 @@
 Judged from the run's link-target probe (one result per distinct URL, shared
 across sites) and the crawl's links (source page, tag, text). Blocked and
 rate-limited targets are reported apart and never count as dead; targets the
-tool did not request (other schemes, addresses outside the allowed networks,
-no route) are counted as unchecked. Pure: no I/O, no clock.
+tool did not request (robots.txt refusals, other schemes, addresses outside the
+allowed networks, no route, past the link-check bounds) never count as checked
+and are counted apart. What each outcome means is LINK_DISPOSITION, the one
+table. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -128,7 +130,8 @@ def _evidence(snap: SiteSnapshot, pairs: Mapping[tuple[str, str], Link], dead: M
            "（返回 200 但页面称不存在，或与该站点自身的 404 页面相同）、格式错误的链接（如 http:/www.x.gov.cn、"
            "http://、主机名含空格、端口错误、file: 本地文件，按原样列出）。javascript:、mailto:、tel:、data: "
            "链接不检查、不计数。不算不可用：仅锚点（#）缺失、重试后恢复的 5xx、被防火墙拦截或限流（429），"
-           "后两者单独统计。首页上有任何不可用链接即不合格；首页以外共 1–5 个为警告，超过 5 个（可配置 "
+           "后两者单独统计。不计入已检查：robots.txt 禁止访问的链接（不请求）、超出检查上限（max_link_targets、"
+           "max_links_per_page）的链接（不请求），均单独计数。首页上有任何不可用链接即不合格；首页以外共 1–5 个为警告，超过 5 个（可配置 "
            "links_dead_minor_max）为不合格。",
         en="Every link found on the crawled pages of the site's hosts (the homepage host, its base domain "
            "without www. and every sub-domain of it, extra_hosts), internal and external, including images "
@@ -139,7 +142,9 @@ def _evidence(snap: SiteSnapshot, pairs: Mapping[tuple[str, str], Link], dead: M
            "malformed link (http:/www.x.gov.cn, http://, a space in the host, a bad port, a file: link; shown "
            "as written). javascript:, mailto:, tel: and data: links are skipped and not counted. Not dead: a "
            "missing #fragment, a 5xx that recovers on retry, a firewall block or rate limit (429), the last "
-           "two counted apart. Any dead link on the homepage fails; 1-5 dead links elsewhere warn, more than 5 "
+           "two counted apart. Not counted as checked: links robots.txt refuses and links past the check limits "
+           "(max_link_targets, max_links_per_page); neither is requested, both are counted apart. "
+           "Any dead link on the homepage fails; 1-5 dead links elsewhere warn, more than 5 "
            "(links_dead_minor_max) fail."),
     basis="国家政府网站检查指标：链接可用性（首页及其他页面不能正常访问的链接）",
     severity=Severity.MAJOR,
