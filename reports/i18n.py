@@ -326,10 +326,22 @@ def message(result: Result, language: str) -> str:
 
 
 def when(at: datetime | None, timezone: str, language: str) -> str:
+    """A time with its zone as an offset ("2026-12-07 09:30 UTC+8"): abbreviations like CST are ambiguous."""
     if at is None:
         return "—"
     local = at.astimezone(ZoneInfo(timezone))
-    return local.strftime("%Y年%m月%d日 %H:%M" if language == "zh" else "%Y-%m-%d %H:%M")
+    shown = local.strftime("%Y年%m月%d日 %H:%M" if language == "zh" else "%Y-%m-%d %H:%M")
+    return f"{shown} {zone_label(local)}"
+
+
+def zone_label(local: datetime) -> str:
+    """UTC, UTC+8, UTC-3:30: the offset of an aware time."""
+    offset = local.utcoffset()
+    minutes = round(offset.total_seconds() / 60) if offset is not None else 0
+    if minutes == 0:
+        return "UTC"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'+' if minutes > 0 else '-'}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 def day(at: datetime, timezone: str, language: str) -> str:
