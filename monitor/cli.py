@@ -8,9 +8,11 @@ or undecided result), 2 usage or config error, 3 internal error or failed run,
 from __future__ import annotations
 
 import logging
+import shlex
 import signal
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn
@@ -46,8 +48,36 @@ config_option = click.option("--config", "config_path", type=click.Path(dir_okay
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level)   # basicConfig sets it only once; -v after the subcommand comes later
     for noisy in ("httpx", "httpcore", "aiohttp", "asyncio"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """-v/-q given after the subcommand: added to what came before it (`govmon -v run -v` is -vv)."""
+    if not value or ctx.resilient_parsing:
+        return
+    state = ctx.find_root().ensure_object(dict)
+    if param.name == "verbose":
+        state["verbose"] = state.get("verbose", 0) + value
+        _setup_logging(state["verbose"])
+    else:
+        state["quiet"] = True
+
+
+def global_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The group's -v/-q, accepted after the subcommand too."""
+    func = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_global,
+                        help="No progress output.")(func)
+    return click.option("-v", "--verbose", count=True, expose_value=False, callback=_global,
+                        help="More log output (-vv for debug).")(func)
+
+
+def _command(name: str, config_path: Path) -> str:
+    """The command line to suggest, naming the config unless it is the default."""
+    if str(config_path) == DEFAULT_CONFIG:
+        return f"govmon {name}"
+    return f"govmon {name} --config {shlex.quote(str(config_path))}"
 
 
 def _progress(quiet: bool) -> Any:
@@ -67,11 +97,12 @@ def _progress(quiet: bool) -> Any:
 def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """Inspect government websites for the 政务公开 rules of a city."""
     _setup_logging(verbose)
-    ctx.obj = {"quiet": quiet}
+    ctx.obj = {"quiet": quiet, "verbose": verbose}
 
 
 @cli.command()
 @config_option
+@global_options
 def validate(config_path: Path) -> int:
     """Check the config file and report every problem at once."""
     from monitor.preflight import offline_problems
@@ -82,12 +113,17 @@ def validate(config_path: Path) -> int:
         click.echo(line, err=True)
     if problems:
         return Exit.USAGE
+    if not cfg.sites:
+        # Valid but useless: a run would check nothing. A warning, not an error, so a config can be built up.
+        click.echo(f"{config_path}: warning: no [[site]] entries: `govmon run` would check nothing "
+                   "(see docs/config.md)", err=True)
     click.echo(f"{config_path}: ok ({len(cfg.sites)} sites, {len(cfg.requirements)} requirements)")
     return Exit.OK
 
 
 @cli.command()
 @config_option
+@global_options
 @click.option("--site", "site_ids", multiple=True, help="Only this site id (repeatable).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write govmon.result/1 JSON here.")
 @click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
@@ -109,6 +145,7 @@ def run(ctx: click.Context, config_path: Path, site_ids: Sequence[str], json_pat
 
 @cli.command()
 @config_option
+@global_options
 @click.argument("url")
 @click.option("--kind", type=click.Choice(sorted(KINDS)), default="portal", show_default=True,
               help="Site kind, which decides the required columns.")
@@ -125,11 +162,15 @@ def check(ctx: click.Context, config_path: Path, url: str, kind: str, level: str
 
 
 @cli.command()
+@global_options
 @click.option("--dir", "work_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/demo"),
               show_default=True, help="Where the demo config, database and reports go.")
+@click.option("--keep", is_flag=True,
+              help="Keep the demo web running after the run, until Ctrl-C, to try `govmon check` against it.")
+@click.option("--site", "site_ids", multiple=True, help="Only inspect this demo site id (repeatable).")
 @click.pass_context
-def demo(ctx: click.Context, work_dir: Path) -> int:
-    """Start the bundled demo web on loopback, inspect it, print the report path."""
+def demo(ctx: click.Context, work_dir: Path, keep: bool, site_ids: Sequence[str]) -> int:
+    """Start the bundled demo web on loopback, inspect it, print the config and report paths."""
     from monitor.demo import DemoWeb
 
     work_dir = work_dir.resolve()
@@ -137,12 +178,43 @@ def demo(ctx: click.Context, work_dir: Path) -> int:
         path = web.write_config(work_dir / "sites.toml", storage_url=f"sqlite:///{work_dir / 'govmon.db'}",
                                 report_dir=str(work_dir / "reports"))
         cfg = load(path)
-        code = _execute(ctx, cfg, kind="demo", sites=cfg.sites, json_path=work_dir / "result.json", table="matrix")
-    return Exit.OK if code in (Exit.OK, Exit.FINDINGS) else code
+        sites = cfg.sites
+        if site_ids:
+            unknown = sorted(set(site_ids) - {s.id for s in cfg.sites})
+            if unknown:
+                raise click.UsageError(f"unknown demo site id(s): {', '.join(unknown)} "
+                                       f"(known: {', '.join(s.id for s in cfg.sites)})")
+            sites = [s for s in cfg.sites if s.id in site_ids]
+        click.echo(f"config: {path}")
+        code = _execute(ctx, cfg, kind="demo", sites=sites, json_path=work_dir / "result.json", table="matrix")
+        if code not in (Exit.OK, Exit.FINDINGS):
+            return code
+        if keep:
+            model = next((s for s in cfg.sites if s.id == DEMO_MODEL_SITE), cfg.sites[0])
+            _keep_demo(path, model.url)
+    return Exit.OK
+
+
+DEMO_MODEL_SITE = "chaoyang"   # the demo site where every check passes: the one to try `govmon check` on
+
+
+def _keep_demo(config_path: Path, url: str) -> None:
+    """Block until SIGINT or SIGTERM, also when SIGINT came in ignored (started with `&`), then return."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
+    try:
+        click.echo(f"the demo web is running (config: {config_path}); Ctrl-C stops it. Try:")
+        click.echo(f"  govmon check --config {shlex.quote(str(config_path))} {url}")
+        click.echo(f"  govmon serve --config {shlex.quote(str(config_path))} --port 0")
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
 
 
 @cli.command()
 @config_option
+@global_options
 @click.option("--run", "run_id", help="Run id (default: the latest complete run).")
 def report(config_path: Path, run_id: str | None) -> int:
     """Re-render the HTML report set from the database."""
@@ -154,13 +226,16 @@ def report(config_path: Path, run_id: str | None) -> int:
         try:
             path = write_report_set(session, cfg.report, run_id=run_id, timezone=cfg.schedule.timezone)
         except LookupError as exc:
-            raise click.UsageError(str(exc)) from None
+            if run_id:
+                raise click.UsageError(f"{exc} (`{_command('status', config_path)}` lists the runs)") from None
+            raise click.UsageError(f"no complete run yet: run `{_command('run', config_path)}` first") from None
     click.echo(str(path))
     return Exit.OK
 
 
 @cli.command()
 @config_option
+@global_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8800, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one).")
 def serve(config_path: Path, host: str, port: int) -> int:
@@ -170,7 +245,8 @@ def serve(config_path: Path, host: str, port: int) -> int:
     cfg = load(config_path)
     directory = Path(cfg.report.dir)
     if not (directory / "index.html").is_file():
-        raise click.UsageError(f"no report set in {directory} (run `govmon report` first)")
+        raise click.UsageError(f"no report set in {directory} yet: `{_command('run', config_path)}` writes one "
+                               f"(`{_command('report', config_path)}` renders the runs already stored)")
     try:
         server = make_server(directory, host, port)
     except OSError as exc:
@@ -192,6 +268,7 @@ def serve(config_path: Path, host: str, port: int) -> int:
 
 @cli.command()
 @config_option
+@global_options
 @click.option("--limit", default=10, show_default=True)
 def status(config_path: Path, limit: int) -> int:
     """Show the latest runs, whatever their state."""
@@ -205,7 +282,10 @@ def status(config_path: Path, limit: int) -> int:
     with open_store(cfg) as session:
         runs = store.list_runs(session, statuses=("running", "complete", "failed", "interrupted"), limit=limit)
         schedule = schedule_lines(session, cfg.schedule.timezone)
-    print_runs(runs, cfg.report.language, cfg.schedule.timezone)
+    if runs:
+        print_runs(runs, cfg.report.language, cfg.schedule.timezone)
+    else:
+        click.echo(f"no runs yet: run `{_command('run', config_path)}` first")
     for line in schedule:
         click.echo(line)
     return Exit.OK
@@ -213,6 +293,7 @@ def status(config_path: Path, limit: int) -> int:
 
 @cli.command()
 @config_option
+@global_options
 @click.option("--keep", type=click.IntRange(min=1), metavar="N",
               help="Keep the crawl snapshots of this many complete runs (default: [storage] keep_snapshots).")
 @click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
@@ -231,6 +312,7 @@ def prune(config_path: Path, keep: int | None, dry_run: bool) -> int:
 
 @cli.command()
 @config_option
+@global_options
 @click.option("--run-timeout", type=click.FloatRange(min=1), metavar="SECONDS",
               help="Hard time limit of one scheduled run (default: derived from [crawl]; see docs/operations.md).")
 @click.option("--grace", type=click.FloatRange(min=0), default=60, show_default=True, metavar="SECONDS",

@@ -1,5 +1,6 @@
 """The command line as a user meets it: output, exit codes, no tracebacks."""
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,44 @@ def test_run_keeps_scratch_files_in_the_work_dir_and_removes_those_of_dead_runs(
     assert govmon("-q", "run", "--config", str(path)) in (0, 1)
     assert list(work.iterdir()) == [], "the dead run's spool and this run's are gone"
     assert not (tmp_path / "runs").exists(), "nothing is written beside the report folder"
+
+
+@pytest.mark.parametrize("argv", [
+    pytest.param(["-vv", "-q", "status"], id="before-the-subcommand"),
+    pytest.param(["status", "-vv", "-q"], id="after-the-subcommand"),
+    pytest.param(["-v", "status", "-v", "--quiet"], id="both-add-up"),
+])
+def test_global_options_work_before_or_after_the_subcommand(tmp_path: Path, argv: list[str],
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    before = root.level
+    try:
+        assert govmon(*argv, "--config", str(minimal_config(tmp_path))) == 0
+        assert root.level == logging.DEBUG, "-vv (or -v twice) means debug logging"
+    finally:
+        root.setLevel(before)
+    assert "no such option" not in capsys.readouterr().err
+
+
+def test_validate_warns_on_a_config_without_sites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = minimal_config(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[:text.index("[[site]]")], encoding="utf-8")
+    assert govmon("validate", "--config", str(path)) == 0
+    captured = capsys.readouterr()
+    assert "warning: no [[site]] entries" in captured.err
+    assert "ok (0 sites" in captured.out
+
+
+def test_commands_on_an_empty_database_say_what_to_run_first(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    path = minimal_config(tmp_path)
+    assert govmon("status", "--config", str(path)) == 0
+    assert capsys.readouterr().out.strip() == f"no runs yet: run `govmon run --config {path}` first"
+    assert govmon("report", "--config", str(path)) == 2
+    assert f"no complete run yet: run `govmon run --config {path}` first" in capsys.readouterr().err
+    assert govmon("report", "--config", str(path), "--run", "nosuchrun") == 2
+    assert f"`govmon status --config {path}` lists the runs" in capsys.readouterr().err
+    assert govmon("serve", "--config", str(path), "--port", "0") == 2
+    err = capsys.readouterr().err
+    assert f"`govmon run --config {path}` writes one" in err and "Traceback" not in err
