@@ -7,6 +7,7 @@ pages carry. Never writes, never renders: `govmon report` does that.
 
 from __future__ import annotations
 
+import html
 import logging
 import socket
 from functools import partial
@@ -19,16 +20,38 @@ log = logging.getLogger(__name__)
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 
+ERROR_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>%(code)d</title></head>
+<body><h1>%(code)d</h1><p>%(zh)s</p><p lang="en">%(message)s</p></body></html>
+"""
+ERROR_WORDS = {404: "页面不存在", 501: "只支持 GET 和 HEAD 请求", 400: "请求有误", 414: "地址过长"}
+
+
 class ReportHandler(SimpleHTTPRequestHandler):
-    """Static files of the report set; a directory without index.html is 404, not a listing."""
+    """Static files of the report set; a directory without index.html is 404, not a listing.
+
+    Errors are a small page of its own with the same headers as the pages; no
+    header or page names the server software or the Python version."""
+
+    error_content_type = "text/html; charset=utf-8"
 
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map,  # noqa: RUF012  (the base declares it so)
                       ".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8",
                       ".json": "application/json; charset=utf-8",
                       ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
+    def version_string(self) -> str:
+        return "govmon"
+
     def list_directory(self, path: str | Any) -> None:
         self.send_error(404, "Not found")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # The base page quotes the request; this one says only what went wrong, in both languages.
+        self.error_message_format = ERROR_PAGE % {
+            "code": code, "zh": html.escape(ERROR_WORDS.get(code, "请求未能完成")),
+            "message": html.escape(self.responses.get(code, ("Error",))[0])}
+        super().send_error(code, message, explain)
 
     def end_headers(self) -> None:
         self.send_header("Content-Security-Policy", CSP)

@@ -109,3 +109,27 @@ def test_govmon_serve_stops_on_sigint_even_when_started_with_it_ignored(demo_con
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+@pytest.mark.parametrize(("path", "method", "expected"), [
+    ("/nope.html", "GET", 404), ("/runs/", "GET", 404), ("/index.html", "POST", 501),
+], ids=["missing-file", "directory", "post"])
+def test_errors_carry_the_page_headers_and_no_version_banner(served: str, path: str, method: str,
+                                                            expected: int) -> None:
+    request = urllib.request.Request(served + path, method=method)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=5)
+    error = caught.value
+    body = error.read().decode("utf-8")
+    assert error.code == expected
+    assert "default-src 'none'" in error.headers["Content-Security-Policy"]
+    assert error.headers["X-Content-Type-Options"] == "nosniff"
+    assert error.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert error.headers["Server"] == "govmon"
+    assert "Python" not in body and "Python" not in str(error.headers)
+    assert f"<h1>{expected}</h1>" in body and ("页面不存在" if expected == 404 else "GET") in body
+    assert path not in body, "the page does not echo the request"
+
+
+def test_pages_name_no_server_version(served: str) -> None:
+    assert _get(served + "/")[1]["Server"] == "govmon"
