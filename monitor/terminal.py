@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from checks.base import T, Text
@@ -92,7 +93,7 @@ def print_checks(rr: RunResults, language: str) -> None:
     console = _console()
     titles = requirement_titles(rr.run)
     for site in rr.sites:
-        console.print(f"[bold]{site.name}[/]  {site.url}", overflow="ellipsis", no_wrap=True)
+        console.print(f"[bold]{escape(site.name)}[/]  {escape(site.url)}", overflow="ellipsis", no_wrap=True)
         table = _table()
         table.add_column(i18n.ui("check", language), no_wrap=True, overflow="ellipsis", max_width=24)
         table.add_column(i18n.ui("status", language), no_wrap=True)
@@ -100,8 +101,8 @@ def print_checks(rr: RunResults, language: str) -> None:
         results = sorted(rr.results.get(site.id, ()), key=lambda r: (
             i18n.STATUS_ORDER.index(str(r.status)), check_order(r.check_id, list(titles))))
         for r in results:
-            table.add_row(i18n.check_title(r.check_id, language, titles), _status(str(r.status), language),
-                          i18n.message(r, language))
+            table.add_row(escape(i18n.check_title(r.check_id, language, titles)), _status(str(r.status), language),
+                          escape(i18n.message(r, language)))
         console.print(table)
 
 
@@ -135,7 +136,7 @@ def print_matrix(rr: RunResults, language: str) -> None:
     for counts, name, problems in rows:
         listed = ("、" if language == "zh" else ", ").join(
             f"{i18n.STATUS_MARKS[str(r.status)]}{i18n.check_title(r.check_id, language, titles)}" for r in problems)
-        table.add_row(name, *(_count(counts[s], s) for s in COUNTED), listed or _word("none", language))
+        table.add_row(escape(name), *(_count(counts[s], s) for s in COUNTED), escape(listed) or _word("none", language))
     console.print(table)
     console.print(_word("details", language))
 
@@ -161,7 +162,7 @@ def print_runs(runs: Sequence[RunInfo], language: str, timezone: str) -> None:
         detail = run.error or " ".join(f"{i18n.STATUS_MARKS[k]}{statuses[k]}" for k in i18n.STATUS_ORDER if statuses.get(k))
         kind = i18n.RUN_KINDS.get(run.kind, T(zh=run.kind, en=run.kind)).get(language)
         status = RUN_STATUS.get(run.status, T(zh=run.status, en=run.status)).get(language)
-        table.add_row(run.id, f"{kind}\n{status}", f"{compact_time(run.started_at, timezone)}\n{duration}", detail)
+        table.add_row(run.id, f"{kind}\n{status}", f"{compact_time(run.started_at, timezone)}\n{duration}", escape(detail))
     console.print(table)
 
 

@@ -109,3 +109,13 @@ def test_a_real_pipe_gets_plain_text() -> None:
                           check=True)
     assert "北票市人民政府" in done.stdout and "\x1b[" not in done.stdout
     _widths_fit(done.stdout, 80)
+
+
+def test_names_and_messages_are_printed_as_written_not_as_markup() -> None:
+    site = b.site("v6", name="[bold]站点[/] [::1]", url="http://[::1]:8080/")
+    result = b.result("availability", "fail", message_key="no_such_key_[red]")
+    rr = RunResults(_run(), (site,), {"v6": (result,)}, {"v6": 1})
+    matrix = _render(terminal.print_matrix, rr, "zh", width=80)
+    checks = _render(terminal.print_checks, rr, "zh", width=80)
+    assert "[bold]站点[/] [::1]" in matrix
+    assert "http://[::1]:8080/" in checks and "no_such_key_[red]" in checks
