@@ -102,8 +102,8 @@ def test_runs_table_labels_every_column_and_shows_the_zone() -> None:
 
 def test_a_real_pipe_gets_plain_text() -> None:
     """Through a real pipe, not a patched stdout: no colour, no wider than 80."""
-    code = ("import sys; sys.path.insert(0, 'tests/..'); from tests.test_monitor_terminal import _results;"
-            "from monitor.terminal import print_matrix; print_matrix(_results(), 'zh')")
+    code = "from tests.test_monitor_terminal import _results; from monitor.terminal import print_matrix; " \
+           "print_matrix(_results(), 'zh')"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "TERM": "xterm-256color"},
                           check=True)
