@@ -144,9 +144,13 @@ def demo(ctx: click.Context, work_dir: Path) -> int:
 @cli.command()
 @config_option
 @click.option("--run", "run_id", help="Run id (default: the latest complete run).")
-def report(config_path: Path, run_id: str | None) -> int:
+@click.option("--pdf", "pdf_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+              help="Also print the summary and every site's 整改清单 to an A4 PDF (needs Chromium; "
+                   "default PATH: runs/<run id>/report.pdf in the report dir).")
+def report(config_path: Path, run_id: str | None, pdf_path: str | None) -> int:
     """Re-render the HTML report set from the database."""
     from monitor.pipeline import open_store
+    from reports.pdf import PdfError, write_pdf
     from reports.render import write_report_set
 
     cfg = load(config_path)
@@ -155,7 +159,15 @@ def report(config_path: Path, run_id: str | None) -> int:
             path = write_report_set(session, cfg.report, run_id=run_id, timezone=cfg.schedule.timezone)
         except LookupError as exc:
             raise click.UsageError(str(exc)) from None
-    click.echo(str(path))
+        click.echo(str(path))
+        if pdf_path is not None:
+            try:   # the run just rendered (its page is runs/<run id>/index.html), even if a newer one completed since
+                pdf = write_pdf(session, cfg.report, run_id=path.parent.name, timezone=cfg.schedule.timezone,
+                                path=Path(pdf_path) if pdf_path else None)
+            except PdfError as exc:
+                click.echo(f"govmon: {exc}", err=True)
+                return Exit.INTERNAL
+            click.echo(str(pdf))
     return Exit.OK
 
 
