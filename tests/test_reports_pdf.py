@@ -21,6 +21,7 @@ from tests.test_monitor_cli import govmon
 from tests.test_reports_render import SITES, rich_runs
 
 TITLE = "朝阳市政府网站巡检报告"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "reports"   # to look at, as the browser test's
 TOOLS = ("pdfinfo", "pdftotext")
 
 pytestmark = pytest.mark.skipif((pdf.find_chromium() is None or any(shutil.which(t) is None for t in TOOLS))
@@ -86,6 +87,8 @@ def test_report_pdf_has_summary_then_one_site_per_page_with_title_and_page_numbe
     assert len(set(site_starts.values())) == len(SITES) and 0 not in site_starts.values()
     assert "http_4xx404" in "".join(texts), "evidence is printed"
     assert not list(expected.parent.glob(".*.tmp"))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(expected, ARTIFACTS / "report-zh.pdf")
 
 
 def test_english_pdf_to_a_chosen_path(sqlite_session: Session, tmp_path: Path) -> None:
