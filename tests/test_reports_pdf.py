@@ -62,7 +62,7 @@ def info(path: Path) -> dict[str, str]:
 
 def page_text(path: Path, page: int) -> str:
     """The text of one page without white space (Chromium places CJK glyphs one by one)."""
-    out = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-enc", "UTF-8", str(path), "-"],
+    out = subprocess.run(["pdftotext", "-layout", "-f", str(page), "-l", str(page), "-enc", "UTF-8", str(path), "-"],
                          capture_output=True, text=True, check=True).stdout
     return re.sub(r"\s+", "", out)
 
@@ -91,15 +91,19 @@ def test_report_pdf_has_summary_then_one_site_per_page_with_title_and_page_numbe
     shutil.copyfile(expected, ARTIFACTS / "report-zh.pdf")
 
 
-def test_english_pdf_to_a_chosen_path(sqlite_session: Session, tmp_path: Path) -> None:
-    ids = rich_runs(sqlite_session, 1)
+def test_english_pdf_to_a_chosen_path_repeats_table_headers(sqlite_session: Session, tmp_path: Path) -> None:
+    sites = [(f"s{i:02}", f"Site {i:02}") for i in range(32)]   # the summary tables run over a page
+    ids = rich_runs(sqlite_session, 1, sites=sites)
     report = SimpleNamespace(dir=str(tmp_path / "reports"), language="en", title="Chaoyang government websites")
     target = tmp_path / "out" / "chaoyang.pdf"
     assert pdf.write_pdf(sqlite_session, report, run_id=ids[0], timezone="Asia/Shanghai", path=target) == target
     pages = int(info(target)["Pages"])
-    first, last = page_text(target, 1), page_text(target, pages)
-    assert "Chaoyang" in first and "Sites×checks" in first and f"Page1of{pages}" in first
-    assert f"Page{pages}of{pages}" in last and "Fixlist" in last
+    assert pages >= 2 + len(sites)
+    first, second, last = page_text(target, 1), page_text(target, 2), page_text(target, pages)
+    assert "Chaoyang" in first and "Sitewithmostproblems" in first.replace("Sites", "Site") and "Page1of" in first
+    header = "SiteVetofindings✗Fail"
+    assert first.count(header) == 1 and header in second, "the sites table's header is repeated on its next page"
+    assert f"Page{pages}of{pages}" in last and "No.ProblemsFindingandevidence" in last
     assert not (tmp_path / "reports").exists(), "a chosen path writes nothing in the report dir"
 
 
