@@ -146,9 +146,9 @@ def demo(ctx: click.Context, work_dir: Path) -> int:
 @click.option("--run", "run_id", help="Run id (default: the latest complete run).")
 @click.option("--pdf", "pdf_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
               help="Also print the summary and every site's 整改清单 to an A4 PDF (needs Chromium; "
-                   "default PATH: runs/<run id>/report.pdf in the report dir).")
+                   "default: runs/<run id>/report.pdf in the report dir; a folder gets report-<run id>.pdf).")
 def report(config_path: Path, run_id: str | None, pdf_path: str | None) -> int:
-    """Re-render the HTML report set from the database."""
+    """Re-render the HTML report set from the database, and with --pdf an A4 PDF to file."""
     from monitor.pipeline import open_store
     from reports.pdf import PdfError, write_pdf
     from reports.render import write_report_set

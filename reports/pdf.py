@@ -98,13 +98,16 @@ def print_html(session: Session, report: Any, *, run_id: str | None = None, time
 
 def write_pdf(session: Session, report: Any, *, run_id: str | None = None, timezone: str,
               path: Path | None = None) -> Path:
-    """Print one run to `path` (default: runs/<run id>/report.pdf in the report dir) and return it.
+    """Print one run to `path` (default: runs/<run id>/report.pdf in the report dir; in a folder,
+    report-<run id>.pdf) and return the file written.
 
     Raises LookupError when there is no such complete run, PdfError when Chromium
     is missing, fails or writes no PDF; nothing is written at `path` then.
     """
     run, html = print_html(session, report, run_id=run_id, timezone=timezone)
     target = path if path is not None else Path(report.dir) / "runs" / run.id / "report.pdf"
+    if target.is_dir():
+        target = target / f"report-{run.id}.pdf"
     chromium = find_chromium()
     if chromium is None:
         raise PdfError("no Chromium found for --pdf: install Debian's chromium and fonts-noto-cjk "

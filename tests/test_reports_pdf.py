@@ -105,6 +105,8 @@ def test_english_pdf_to_a_chosen_path_repeats_table_headers(sqlite_session: Sess
     assert first.count(header) == 1 and header in second, "the sites table's header is repeated on its next page"
     assert f"Page{pages}of{pages}" in last and "No.ProblemsFindingandevidence" in last
     assert not (tmp_path / "reports").exists(), "a chosen path writes nothing in the report dir"
+    assert pdf.write_pdf(sqlite_session, report, run_id=ids[0], timezone="Asia/Shanghai", path=target.parent) \
+        == target.parent / f"report-{ids[0]}.pdf", "a folder gets a file named after the run"
 
 
 def test_missing_chromium_is_one_clear_line_and_no_pdf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
