@@ -216,9 +216,13 @@ def _keep_demo(config_path: Path, url: str) -> None:
 @config_option
 @global_options
 @click.option("--run", "run_id", help="Run id (default: the latest complete run).")
-def report(config_path: Path, run_id: str | None) -> int:
-    """Re-render the HTML report set from the database."""
+@click.option("--pdf", "pdf_path", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+              help="Also print the summary and every site's 整改清单 to an A4 PDF (needs Chromium; "
+                   "default: runs/<run id>/report.pdf in the report dir; a folder gets report-<run id>.pdf).")
+def report(config_path: Path, run_id: str | None, pdf_path: str | None) -> int:
+    """Re-render the HTML report set from the database, and with --pdf an A4 PDF to file."""
     from monitor.pipeline import open_store
+    from reports.pdf import PdfError, write_pdf
     from reports.render import write_report_set
 
     cfg = load(config_path)
@@ -229,7 +233,15 @@ def report(config_path: Path, run_id: str | None) -> int:
             if run_id:
                 raise click.UsageError(f"{exc} (`{_command('status', config_path)}` lists the runs)") from None
             raise click.UsageError(f"no complete run yet: run `{_command('run', config_path)}` first") from None
-    click.echo(str(path))
+        click.echo(str(path))
+        if pdf_path is not None:
+            try:   # the run just rendered (its page is runs/<run id>/index.html), even if a newer one completed since
+                pdf = write_pdf(session, cfg.report, run_id=path.parent.name, timezone=cfg.schedule.timezone,
+                                path=Path(pdf_path) if pdf_path else None)
+            except PdfError as exc:
+                click.echo(f"govmon: {exc}", err=True)
+                return Exit.INTERNAL
+            click.echo(str(pdf))
     return Exit.OK
 
 

@@ -180,12 +180,12 @@ def fix_order(result: Result, requirements: Sequence[str] = ()) -> tuple[int, in
 
 
 def fixes(site_id: str, results: Sequence[Result], past: Past, frame: Frame, titles: Mapping[str, str],
-          statuses: frozenset[str]) -> tuple[Fix, ...]:
+          statuses: frozenset[str], evidence: int = EVIDENCE_IN_FIX) -> tuple[Fix, ...]:
     chosen = sorted((r for r in results if str(r.status) in statuses), key=lambda r: fix_order(r, list(titles)))
     return tuple(Fix(anchor(r.check_id), i18n.failure_title(r.check_id, frame.language, titles), str(r.severity),
                      i18n.severity_word(str(r.severity), frame.language), mark(r, frame.language), r.basis,
-                     since(past.streak(site_id, r.check_id), frame), evidence_rows(r, EVIDENCE_IN_FIX),
-                     max(0, len(r.evidence) - EVIDENCE_IN_FIX))
+                     since(past.streak(site_id, r.check_id), frame), evidence_rows(r, evidence),
+                     max(0, len(r.evidence) - evidence))
                  for r in chosen)
 
 

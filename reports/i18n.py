@@ -147,6 +147,12 @@ UI: Mapping[str, Text] = {
     "evidence_sheet": T(zh="证据明细", en="Evidence"),
     "blank_na": T(zh="空白：不适用", en="blank: does not apply"),
     "print": T(zh="打印本页即得整改通知附件（A4）。", en="Print this page for the notice attachment (A4)."),
+    "pdf_page": T(zh="第 {page} 页 / 共 {pages} 页", en="Page {page} of {pages}"),
+    "timezone": T(zh="时区", en="Time zone"),
+    "fix_no": T(zh="序号", en="No."),
+    "fix_detail": T(zh="情况与证据", en="Finding and evidence"),
+    "fix_count": T(zh="整改项", en="To fix"),
+    "more_evidence_pdf": T(zh="另有 {n} 条，见网页报告和 Excel 明细表", en="{n} more in the web report and the Excel workbook"),
 }
 
 RUN_KINDS: Mapping[str, Text] = {

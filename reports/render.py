@@ -20,7 +20,7 @@ from reports import export, i18n, pages
 from reports.build import Frame
 from reports.files import write_atomic
 from reports.history import TREND_METRICS, Past
-from reports.safe import MAX_TEXT, clip, link_url
+from reports.safe import MAX_TEXT, clip, css_string, link_url
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def environment(language: str) -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["link_url"] = link_url
     env.filters["clip"] = clip
+    env.filters["css_string"] = css_string
     env.globals["t"] = lambda key, **params: i18n.ui(key, language, **params)
     env.globals["status_word"] = lambda s: i18n.status_word(s, language)
     env.globals["marks"] = i18n.STATUS_MARKS

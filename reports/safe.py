@@ -2,12 +2,14 @@
 
 Crawled strings (titles, link texts, URLs) are untrusted. HTML escaping is the
 templates' job (autoescape); this module decides what may become a link and
-cuts what would swamp a page or break a file format.
+cuts what would swamp a page or break a file format, and quotes text for CSS.
 """
 
 from __future__ import annotations
 
 import re
+
+from markupsafe import Markup
 from urllib.parse import urlsplit
 
 MAX_TEXT = 300
@@ -38,3 +40,10 @@ def cell_text(value: str) -> str:
     """A string for a CSV or xlsx cell: never a formula, never a control character."""
     value = _CONTROLS.sub("", value)
     return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def css_string(text: str) -> Markup:
+    """`text` as a CSS string literal, safe inside <style> as it is (no quote, backslash, & or <)."""
+    def char(c: str) -> str:
+        return c if c.isalnum() or c == " " or (ord(c) > 127 and c.isprintable()) else f"\\{ord(c):x} "
+    return Markup('"' + "".join(map(char, text[:200])) + '"')

@@ -267,3 +267,29 @@ class SiteView:
     changes: Changes = field(metadata=doc("this site's changes since the previous run"))
     checks: tuple[CheckView, ...] = field(metadata=doc("every check of the site, failures first"))
     trends: tuple[Chart, ...] = field(metadata=doc("this site's charts over runs"))
+
+
+@dataclass(frozen=True)
+class PrintSite:
+    site_id: str = field(metadata=doc("config site id"))
+    name: str = field(metadata=doc("site name"))
+    url: str = field(metadata=doc("site homepage URL as text"))
+    url_href: str = field(metadata=doc("homepage as a safe link target, or ''"))
+    line: SiteLine = field(metadata=doc("the site's row of the summary: counts and pass rate"))
+    pages_crawled: int = field(metadata=doc("pages crawled on this site in this run"))
+    crawl_notes: tuple[CrawlNote, ...] = field(metadata=doc("what cut the crawl short: traps, robots, bounds"))
+    fixes: tuple[Fix, ...] = field(metadata=doc("整改清单, in the site page's order, with more evidence lines"))
+    undecided: tuple[Fix, ...] = field(metadata=doc("error results, to verify by hand"))
+
+
+@dataclass(frozen=True)
+class PrintView:
+    page: Page = field(metadata=doc("page frame; heading is the document's title line"))
+    run: RunLine = field(metadata=doc("this run"))
+    timezone: str = field(metadata=doc("time zone of every time shown, as configured ([schedule] timezone)"))
+    pages_crawled: int = field(metadata=doc("pages crawled over all sites"))
+    vetoes: int = field(metadata=doc("fail results of veto severity over all sites"))
+    changes: Changes = field(metadata=doc("what got better or worse since the previous run"))
+    matrix: Matrix = field(metadata=doc("sites × checks, worst sites first"))
+    sites: tuple[PrintSite, ...] = field(metadata=doc("one section per site, in the matrix's order"))
+    page_numbers: str = field(metadata=doc("CSS content value of the page-number footer (第 N 页 / 共 M 页)"))

@@ -10,7 +10,7 @@ import pytest
 
 from checks.base import Status
 from monitor.store import PastResult, ResultHistory, RunInfo, RunResults
-from reports import i18n, pages, render, views
+from reports import i18n, pages, pdf, render, views
 from reports.build import Frame
 from reports.history import Past
 from tests import builders as b
@@ -66,6 +66,7 @@ def test_every_template_renders_strictly_from_builder_data(language: str, runs: 
         "index.html": render.render(env, "index.html", pages.index_view(past, frame, {r.id for r in past.runs})),
         "run.html": render.render(env, "run.html", pages.run_view(rr, past, frame)),
         "site.html": render.render(env, "site.html", pages.site_view(rr, "city", past, frame)),
+        "print.html": render.render(env, "print.html", pdf.print_view(rr, past, frame)),
     }
     templates = {name for name in env.list_templates() if not name.startswith(("_", "base"))}
     assert templates == set(rendered)
