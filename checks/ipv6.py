@@ -120,7 +120,8 @@ def _differences(v4: Probe, v6: Probe) -> list[str]:
            "或监测主机无 IPv6 路由时无法判断。",
         en="The homepage is fetched over IPv6 (to the AAAA address, with the right Host and SNI, never falling "
            "back to IPv4) and over IPv4, several times each. No 2xx over IPv6 fails; a different status, final "
-           "URL, title or page size than over IPv4, or an IPv6 median more than 20 % (and 200 ms) slower, warns. "
+           "URL, title or page size than over IPv4, or an IPv6 median more than 20 % (and ipv6_slow_floor_ms, "
+           "200 ms) slower, warns. "
            "Without an AAAA record (see IPv6 DNS), when IPv4 fails too (see availability) or without an IPv6 "
            "route on the monitor it cannot be decided."),
     basis="三(二) IPv6 改造",
@@ -169,7 +170,8 @@ def ipv6_homepage(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
                           actual=v4.final_url, text=v4.title or None),)
     if differences:
         return Verdict(Status.WARN, "differs", {"differences": "; ".join(differences)}, metrics, evidence)
-    if v6_ms is not None and v4_ms is not None and v6_ms > v4_ms * (1 + SLOWER_BY) and v6_ms - v4_ms > SLOW_FLOOR_MS:
+    floor = float(params.get("ipv6_slow_floor_ms", SLOW_FLOOR_MS))
+    if v6_ms is not None and v4_ms is not None and v6_ms > v4_ms * (1 + SLOWER_BY) and v6_ms - v4_ms > floor:
         return Verdict(Status.WARN, "slow", {"v6_ms": round(v6_ms), "v4_ms": round(v4_ms)}, metrics, evidence)
     return Verdict(Status.PASS, "ok", {"status": v6.status, "v6_ms": round(v6_ms or 0), "v4_ms": round(v4_ms or 0)},
                    metrics, evidence)

@@ -269,6 +269,7 @@ class Checks(_Model):
     ipv6_secondary_min: Share = 0.90
     ipv6_tertiary_min: Share = 0.85
     ipv6_probe_count: PositiveInt = 3
+    ipv6_slow_floor_ms: PositiveFloat = 200.0
     cert_warn_days: Annotated[int, Field(ge=0)] = 30
 
 

@@ -114,6 +114,13 @@ def test_homepage_warns_when_v6_is_over_20_percent_slower() -> None:
     assert within.status is Status.PASS
 
 
+def test_a_slow_gap_below_the_configured_floor_is_jitter() -> None:
+    probes = [home(4, ms=100), home(6, ms=400)] * 3        # 300 % slower, 300 ms apart
+    assert judge("ipv6:homepage", probes=probes).message_key == "slow"
+    calm = judge("ipv6:homepage", probes=probes, params={"ipv6_slow_floor_ms": 1500})
+    assert (calm.status, calm.message_key) == (Status.PASS, "ok")
+
+
 # ipv6:links
 
 SEC = [HOME + "a/", HOME + "b/", "https://xxgk.s1.gov.cn/", HOME + "d/"]

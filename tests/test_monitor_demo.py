@@ -56,6 +56,7 @@ DOCUMENTED_KEYS = {
     "dns": {"nameservers", "port", "timeout_s"},
     "storage": {"url", "work_dir"},
     "report": {"dir", "language", "title"},
+    "checks": {"ipv6_slow_floor_ms"},
     "requirement": {"id", "title", "keywords", "applies_to", "levels", "max_age_days", "stale_status",
                     "deadline", "basis"},
     "site": {"id", "name", "url", "kind", "level", "extra_hosts", "scope", "disabled_checks", "max_pages", "max_depth",
@@ -782,12 +783,12 @@ def test_written_config_uses_only_documented_keys(demo_web: DemoWeb, tmp_path: P
     path = demo_web.write_config(tmp_path / "sites.toml", storage_url=f"sqlite:///{tmp_path / 'demo.db'}",
                                  report_dir=str(tmp_path / "reports"), title="朝阳市政府网站巡检报告（演示）")
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    for table in ("crawl", "dns", "storage", "report"):
+    for table in ("crawl", "dns", "storage", "report", "checks"):
         assert set(data[table]) <= DOCUMENTED_KEYS[table], table
     for table in ("requirement", "site"):
         for entry in data[table]:
             assert set(entry) <= DOCUMENTED_KEYS[table], entry
-    assert set(data) == {"crawl", "dns", "storage", "report", "requirement", "site"}
+    assert set(data) == {"crawl", "dns", "storage", "report", "checks", "requirement", "site"}
     assert data["dns"] == {"nameservers": ["127.0.0.1"], "port": demo_web.dns_port, "timeout_s": 1}
     assert (data["crawl"]["timeout_s"], data["crawl"]["retries"]) == (2, 1)
     assert data["crawl"]["allowed_networks"] == ["127.0.0.0/8", "::1/128"]
