@@ -66,7 +66,8 @@ _DATE = re.compile(r"""(?=[\d\[(【（〔])(?:
 _URL_DATES = (re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)"),                  # t20231009_1
               re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_](\d{1,2})[-/_](\d{1,2})(?!\d)"),     # /2023/10/9/
               re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_]?(\d{2})(?!\d)"))                     # /202310/
-_COMPACT = re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)")
+# (?<!\d) written after the century (as "no digit 3 back") keeps the engine's fast scan for "19"/"20".
+_COMPACT = re.compile(r"((?:19|20)(?<!\d\d\d)\d{2})(\d{2})(\d{2})(?!\d)")
 _LABEL = re.compile(r"(?:(?:发布|更新|修改|成文|印发|发文|公开|生成|创建|录入|发表|上传|信息)(?:日期|时间)\s*[:：]?"
                     r"|(?<![\u4e00-\u9fff])(?:日期|时间)\s*[:：]|(?:发布|更新|发表)于)\s*[\[(【]?\s*$")
 _EDGE = " \t\r\n\xa0\u3000[]()【】（）〔〕|｜·•-—–_:："
@@ -75,8 +76,11 @@ _CLOSING = "])】）〕"
 _TIME = re.compile(r"\s*\d{1,2}:\d{2}(?::\d{2})?")
 _CLOCK_BEFORE = re.compile(r"(?:今天|今日|当前时间|现在|北京时间)\s*(?:是|为)?\s*[:：]?\s*$")
 _CLOCK_AFTER = re.compile(r"\s*(?:星期|礼拜|周[一二三四五六日天]|农历)")
-_COPYRIGHT = re.compile(r"©|\(c\)|copyright|版权所有", re.IGNORECASE)
-_CHROME_HINT = re.compile(r"今|现在|北京时间|星期|礼拜|周[一二三四五六日天]|农历|©|\(c\)|copyright|版权所有", re.IGNORECASE)
+# Case-insensitive alternations lose the engine's fast scan (20 ns a character): the words are matched case by
+# case instead, with the classes re.IGNORECASE uses (i also matches U+0130 and U+0131), in patterns of their own.
+ANY_CASE_COPYRIGHT = re.compile("[Cc][Oo][Pp][Yy][Rr][Ii\u0130\u0131][Gg][Hh][Tt]")
+_COPYRIGHT = re.compile(r"©|\([Cc]\)|版权所有")
+_CHROME_HINT = re.compile(r"今|现在|北京时间|星期|礼拜|周[一二三四五六日天]|农历|©|\([Cc]\)|版权所有")
 _DATE_CLASS = re.compile(r"date|time|riqi|pubtime|fbsj|(?:^|[-_\s])(?:rq|sj)(?:$|[-_\s\d])", re.IGNORECASE)
 _BRACKETS = " \t\r\n\xa0\u3000[]()【】（）〔〕"
 META_KEYS = frozenset({
@@ -356,12 +360,13 @@ def _infer_year(month: int, day: int, today: date) -> date | None:
 
 
 def _is_chrome(text: str, start: int, end: int) -> bool:
-    if not _CHROME_HINT.search(text, max(0, start - 40), end + 20):
+    if not (_CHROME_HINT.search(text, max(0, start - 40), end + 20)
+            or ANY_CASE_COPYRIGHT.search(text, max(0, start - 40), end + 20)):
         return False
     if _CLOCK_BEFORE.search(text, max(0, start - 12), start) or _CLOCK_AFTER.match(text, end, end + 8):
         return True
     line_start = text.rfind("\n", max(0, start - 40), start) + 1 or max(0, start - 40)
-    return bool(_COPYRIGHT.search(text, line_start, end))
+    return bool(_COPYRIGHT.search(text, line_start, end) or ANY_CASE_COPYRIGHT.search(text, line_start, end))
 
 
 def _cap(found: list[Found]) -> list[Found]:
