@@ -30,7 +30,7 @@ import logging
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from lxml import etree
@@ -101,6 +101,17 @@ class Extracted:
 EMPTY = Extracted("", (), (), None, None, False, 0)
 
 
+def _link(url: str, tag: str, text: str, context: str, block: str = "") -> ExtractedLink:
+    """An ExtractedLink made without the frozen dataclass __init__ (one object.__setattr__ a field costs
+    more than finding the link did); equal to ExtractedLink(url, tag, text, context, block)."""
+    link = _new(ExtractedLink)
+    link.__dict__.update(url=url, tag=tag, text=text, context=context, block=block)
+    return link
+
+
+_new = object.__new__
+
+
 def parse(html: str) -> Element | None:
     """The lxml tree of `html`, or None when there is no markup at all.
 
@@ -163,10 +174,10 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
                 continue
             context = regions.link_context(element, text) if tag == "a" else regions.context_of(element)
             if url is None:
-                broken.append(ExtractedLink(raw.strip(), tag, text[:TEXT_MAX], context))
+                broken.append(_link(raw.strip(), tag, text[:TEXT_MAX], context))
                 continue
             key = lists.key_of(element) if keyed and context == "list" and tag == "a" else ""
-            found.append((element, ExtractedLink(url, tag, text[:TEXT_MAX], context, key)))
+            found.append((element, _link(url, tag, text[:TEXT_MAX], context, key)))
             if tag == "a":
                 if context == "list" and element not in anchor_urls:
                     anchor_urls[element] = url
@@ -208,13 +219,13 @@ def _with_pagers(found: list[tuple[Element, ExtractedLink]], lists: Lists, pager
     lists (createPageHTML, dataproxy.jsp) as links of tag "pager"."""
     if not pager_keyed and not lists.pagers:
         return found
-    keyed = [(element, replace(link, block=lists.keyed[element]) if element in pager_keyed and link.tag == "a"
-              else link) for element, link in found]
+    keyed = [(element, _link(link.url, link.tag, link.text, link.context, lists.keyed[element])
+              if element in pager_keyed and link.tag == "a" else link) for element, link in found]
     anchor = found[-1][0] if found else None
     for raw, text, key in lists.pagers:
         url = canonical(raw, base, query_encoding=encoding)
         if url is not None and anchor is not None:
-            keyed.append((anchor, ExtractedLink(url, "pager", text, "body", key)))
+            keyed.append((anchor, _link(url, "pager", text, "body", key)))
     return keyed
 
 
@@ -484,7 +495,7 @@ def _same_page(href: str | None) -> bool:
 
 
 def _anchor_text(anchor: Element) -> str:
-    text = _collapse(_text_of(anchor))
+    text = _collapse(_text_of(anchor) if len(anchor) else anchor.text or "")
     if text:
         return text
     image = anchor.find(".//img")
@@ -530,7 +541,8 @@ def _with_fallback_nav(found: list[tuple[Element, ExtractedLink]]) -> list[Extra
         near_top = positions[0] <= len(found) * 0.4
         if near_top and len(positions) >= NAV_GROUP_MIN and short >= 0.8 * len(positions):
             for p in positions:
-                links[p] = replace(links[p], context="nav")
+                link = links[p]
+                links[p] = _link(link.url, link.tag, link.text, "nav", link.block)
             break
     return links
 
