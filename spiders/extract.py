@@ -206,9 +206,9 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     title = _title(root)
     body = root.find("body")
     shown = root if body is None else body
-    text = _collapse(" ".join(shown.itertext()))
+    every, content = regions.texts(shown)
     return Extracted(title, tuple(dict.fromkeys(links)), lists.hits, refresh, js_redirect,
-                     _says_not_found(title, text, shown, regions), len(text),
+                     _says_not_found(title, content), len(_collapse(" ".join(every))),
                      malformed=tuple(dict.fromkeys(broken)), lists=lists.blocks,
                      last_pages=tuple(dict.fromkeys(last_pages)))
 
@@ -263,15 +263,27 @@ class _Regions:
         """The element's region as decided (side and header kept apart from body)."""
         return self.zone.get(element, "body")
 
-    def content_text(self, shown: Element) -> Iterator[str]:
-        """The text under `shown` outside navigation, side menus and footer."""
+    def texts(self, shown: Element) -> tuple[list[str], list[str]]:
+        """The text pieces under `shown` (its own tail aside), and those outside navigation, side menus and
+        footer (its tail included). Each text and tail read once: the order of the first does not matter
+        (only its length is used), the second is in the element order of `shown.iter()`."""
         chrome = ("nav", "subnav", "footer")
+        zone = self.zone
+        every: list[str] = []
+        content: list[str] = []
         for element in shown.iter():
-            parent = element.getparent()
-            if isinstance(element.tag, str) and element.text and self.zone.get(element) not in chrome:
-                yield element.text
-            if element.tail and parent is not None and self.zone.get(parent) not in chrome:
-                yield element.tail
+            text, tail = element.text, element.tail
+            if text:
+                every.append(text)
+                if zone.get(element) not in chrome:
+                    content.append(text)
+            if tail:
+                parent = element.getparent()
+                if element is not shown:
+                    every.append(tail)
+                if parent is not None and zone.get(parent) not in chrome:
+                    content.append(tail)
+        return every, content
 
     def link_context(self, anchor: Element, text: str) -> str:
         zone = self.zone.get(anchor, "body")
@@ -570,12 +582,12 @@ def _title(root: Element) -> str:
 CONTENT_TEXT_MAX = 500
 
 
-def _says_not_found(title: str, text: str, shown: Element, regions: _Regions) -> bool:
+def _says_not_found(title: str, content: list[str]) -> bool:
     """The title says so, or the page's own content (nav, side menus and footer aside) does."""
     if not_found(title, ""):
         return True
     # Content without nav and footer: a real not-found page has little of it.
-    return not_found("", _collapse(" ".join(regions.content_text(shown))), text_max=CONTENT_TEXT_MAX)
+    return not_found("", _collapse(" ".join(content)), text_max=CONTENT_TEXT_MAX)
 
 
 def _text_of(element: Element) -> str:
