@@ -236,7 +236,6 @@ class _Regions:
         self.elements: list[Element] = [e for e in root.iter() if isinstance(e.tag, str)]
         self.zone: dict[Element, str] = {}
         self.rows: frozenset[Element] = frozenset()
-        words: dict[str, dict[str, int]] = {}
         closing = _copyright_block(self.elements)
         total = len(self.elements)
         after_copyright = False
@@ -248,11 +247,13 @@ class _Regions:
             inherited = zone.get(parent, "body") if parent is not None else "body"
             if after_copyright or inherited == "footer":
                 zone[element] = "footer"
-            elif element.tag in ("html", "body") or (
-                    element.get("class") is None and element.get("id") is None and element.tag not in _TAG_SIGNALS):
+                continue
+            tag = element.tag
+            names, ident = element.get("class"), element.get("id")
+            if tag in ("html", "body") or (names is None and ident is None and tag not in _TAG_SIGNALS):
                 zone[element] = inherited
             else:
-                ranked = _scores(element, words)
+                ranked = _scores(tag, names, ident)
                 zone[element] = _combine(inherited, ranked, element, i, total) if ranked else inherited
 
     def context_of(self, element: Element) -> str:
@@ -327,17 +328,29 @@ _SECONDARY = re.compile(r"sub|left|side|second|erji|lanmu|^lm")
 _SPLIT = re.compile(r"[-_\d]+")
 
 
-def _scores(element: Element, cache: dict[str, dict[str, int]]) -> tuple[str, ...]:
-    """Regions the element's tag and id/class words point to, strongest first."""
-    words = f"{element.get('class') or ''} {element.get('id') or ''}".lower().split()
-    tag_signal = _TAG_SIGNALS.get(element.tag)
+def _scores(tag: str, names: str | None, ident: str | None) -> tuple[str, ...]:
+    """Regions an element's tag and id/class words point to, strongest first (the same few class
+    names recur on every page of a site, so the answers are kept)."""
+    key = (tag, names, ident)
+    ranked = _RANKED.get(key)
+    if ranked is None:
+        if len(_RANKED) >= _RANKED_MAX:
+            _RANKED.clear()
+        ranked = _RANKED[key] = _rank(tag, f"{names or ''} {ident or ''}".lower().split())
+    return ranked
+
+
+_RANKED: dict[tuple[str, str | None, str | None], tuple[str, ...]] = {}
+_RANKED_MAX = 4096
+
+
+def _rank(tag: str, words: list[str]) -> tuple[str, ...]:
+    tag_signal = _TAG_SIGNALS.get(tag)
     if not words and tag_signal is None:
         return ()
     totals: dict[str, int] = dict([tag_signal]) if tag_signal else {}
     for word in words:
-        if word not in cache:
-            cache[word] = _word_signals(word)
-        for region, weight in cache[word].items():
+        for region, weight in _word_signals(word).items():
             totals[region] = totals.get(region, 0) + weight
     ranked = sorted(totals, key=lambda r: (-totals[r], _PRIORITY.index(r)))
     if ranked and ranked[0] == "nav" and any(_SECONDARY.search(w) for w in words):
