@@ -153,7 +153,7 @@ class _Scan:
             if judged is not None:
                 found.append(judged)
         for match in _COMPACT.finditer(self.full):
-            if _LABEL.search(self.full, max(0, match.start() - 16), match.start()):
+            if _labelled(self.full, match.start()):
                 day = _valid(int(match.group(1)), int(match.group(2)), int(match.group(3)), self.today)
                 if day is not None:
                     found.append((day, "header", match.start(), match.end(), None, True, False))
@@ -161,7 +161,7 @@ class _Scan:
         meta = list(dict.fromkeys(_meta_dates(self.root, self.today)))
         kept = _cap(found)
         full = self.full
-        hits = meta + [DateHit(f[0], f[1], _snippet(full, f[2], f[3])) for f in kept]
+        hits = meta + [_hit(f[0], f[1], _snippet(full, f[2], f[3])) for f in kept]
         rows = (None,) * len(meta) + tuple(f[4] for f in kept)
         return DateScan(tuple(hits), frozenset(self.rows), rows)
 
@@ -176,7 +176,7 @@ class _Scan:
             return None
         yearless = match.group("y") is None
         row = None
-        if _LABEL.search(self.full, max(0, start - 16), start):
+        if _labelled(self.full, start):
             source = "header"
         elif (row := self._row(element, before)) is not None:
             offset = self.starts[index]
@@ -212,6 +212,22 @@ class _Scan:
             self._row_of[element] = _enclosing_row(element)
         return self._row_of[element]
 
+
+def _labelled(text: str, start: int) -> bool:
+    """A publication-date label ends at `start` (every label holds 期, 间 or 于: most dates skip the pattern)."""
+    low = max(0, start - 16)
+    window = text[low:start]
+    return ("期" in window or "间" in window or "于" in window) and _LABEL.search(text, low, start) is not None
+
+
+def _hit(day: date, source: str, snippet: str) -> DateHit:
+    """DateHit(day, source, snippet) without the frozen dataclass __init__ (as DateHit.listed)."""
+    hit = _new(DateHit)
+    hit.__dict__.update(date=day, source=source, snippet=snippet, block="", item="")
+    return hit
+
+
+_new = object.__new__
 
 Found = tuple[date, str, int, int, "Element | None", bool, bool]
 """A date found: (day, source, start, end, its list row or None, written with its year, year-less and its
