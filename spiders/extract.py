@@ -29,6 +29,8 @@ from __future__ import annotations
 import logging
 import re
 from bisect import bisect_right
+from itertools import accumulate, count
+from operator import add
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -37,7 +39,7 @@ from lxml import etree
 from lxml.etree import _Element as Element
 
 from monitor.htmltext import as_browsers_read, not_found
-from spiders.dates import ANY_CASE_COPYRIGHT, scan_dates
+from spiders.dates import any_case, scan_dates
 from spiders.items import DateHit, ListBlock
 from spiders.lists import Lists, expand_datastores, pager_anchor
 from spiders.resources import css_urls, srcset_urls
@@ -71,8 +73,7 @@ _REFRESH = re.compile(r"^\s*\d*(?:\.\d*)?\s*(?:[;,]|\s)\s*(?:url\s*=\s*)?(['\"]?
 _JS_LOCATION = re.compile(
     r"""\blocation(?:\s*\.\s*href)?\s*=(?!=)\s*(?P<q1>['"])(?P<u1>[^'"\\\n]{1,2000})(?P=q1)(?!\s*\+)"""
     r"""|\blocation\s*\.\s*(?:replace|assign)\s*\(\s*(?P<q2>['"])(?P<u2>[^'"\\\n]{1,2000})(?P=q2)\s*\)""")
-# Case by case in patterns of their own: see spiders.dates.ANY_CASE_COPYRIGHT.
-_COPYRIGHT = (re.compile(r"版权所有|©|网站标识码|公网安备"), re.compile("[Ii\u0130\u0131][Cc][Pp]备"), ANY_CASE_COPYRIGHT)
+_COPYRIGHT = re.compile(f"版权所有|©|网站标识码|公网安备|{any_case('icp备')}|{any_case('copyright')}")
 
 
 @dataclass(frozen=True)
@@ -405,33 +406,30 @@ def _copyright_block(elements: list[Element]) -> Element | None:
     """
     pieces: list[str] = []
     owners: list[Element] = []
-    ends: list[int] = []
-    end = 0
     for e in elements[len(elements) // 2:]:
         if e.tag not in ("script", "style"):
-            for piece in (e.text, e.tail):
-                if piece:
-                    pieces.append(piece)
-                    owners.append(e)
-                    end += len(piece) + 1
-                    ends.append(end)
+            text, tail = e.text, e.tail
+            if text:
+                pieces.append(text)
+                owners.append(e)
+            if tail:
+                pieces.append(tail)
+                owners.append(e)
     # One search over the texts joined (no word spans the newline between two): the first hit is in the line.
     joined = "\n".join(pieces)
-    first = min((m.start() for p in _COPYRIGHT if (m := p.search(joined))), default=None)
-    if first is None:
+    found = _COPYRIGHT.search(joined)
+    if found is None:
         return None
-    line = owners[bisect_right(ends, first)]
-    block = line if line.text and _copyright(line.text) else line.getparent()
+    first = found.start()
+    starts = list(map(add, accumulate(map(len, pieces), initial=0), count()))   # of each piece in `joined`
+    line = owners[bisect_right(starts, first) - 1]
+    block = line if line.text and _COPYRIGHT.search(line.text) else line.getparent()
     while block is not None and block.tag not in ("body", "html"):
         parent = block.getparent()
         if parent is None or parent.tag in ("body", "html") or _longer_than(parent, FOOTER_BLOCK_MAX_CHARS):
             return block
         block = parent
     return None
-
-
-def _copyright(text: str) -> bool:
-    return any(p.search(text) for p in _COPYRIGHT)
 
 
 def _longer_than(element: Element, limit: int) -> bool:
