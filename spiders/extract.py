@@ -31,7 +31,7 @@ import re
 from bisect import bisect_right
 from itertools import accumulate, count
 from operator import add
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -166,10 +166,18 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     js_redirect: str | None = None
     decorated = _decorated(root)
     for element in regions.elements:
-        if element.tag not in _LINKING_TAGS and element.get("onclick") is None and (
+        name = element.tag
+        if name == "a" and not element.get("onclick") and (not decorated or element not in decorated):
+            href = element.get("href")     # the common case, without _raw_links' generator
+            if _same_page(href):
+                continue
+            raws: Iterable[tuple[str, str, str]] = ((href, "a", _anchor_text(element)),)
+        elif name not in _LINKING_TAGS and element.get("onclick") is None and (
                 not decorated or element not in decorated):
             continue
-        for raw, tag, text in _raw_links(element, decorated):
+        else:
+            raws = _raw_links(element, decorated)
+        for raw, tag, text in raws:
             url = canonical(raw, base, query_encoding=encoding)
             if url is None and not malformed(raw):
                 continue
@@ -189,7 +197,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
                     last_pages.append((ref.list, ref.number))
             if tag == "meta-refresh" and refresh is None and url != page and not _in_noscript(element):
                 refresh = url
-        if element.tag == "script" and not element.get("src"):
+        if name == "script" and not element.get("src"):
             script = element.text or ""
             if js_redirect is None:
                 js_redirect = _top_level_redirect(script, base, encoding)
@@ -299,9 +307,17 @@ class _Regions:
 
     def _dated(self, anchor: Element) -> bool:
         """A list-item date stands beside the anchor or in its list row."""
-        if anchor in self.rows:
+        rows = self.rows
+        if anchor in rows:
             return True
-        return any(a in self.rows for _, a in zip(range(4), anchor.iterancestors()))
+        node = anchor.getparent()
+        for _ in range(4):
+            if node is None:
+                return False
+            if node in rows:
+                return True
+            node = node.getparent()
+        return False
 
 
 # Page regions signalled by id/class words: (needle, region, weight). A needle
