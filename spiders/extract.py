@@ -123,7 +123,7 @@ def parse(html: str) -> Element | None:
     </html> (CMS footers) is kept in the body, as browsers keep it.
     """
     cleaned = as_browsers_read(_XML_DECL.sub("", _CONTROL.sub("", html), count=1))
-    if not cleaned.strip():
+    if not cleaned or cleaned.isspace():
         return None
     root, too_deep = _parse(cleaned)
     if too_deep:
@@ -216,7 +216,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     body = root.find("body")
     shown = root if body is None else body
     every, content = regions.texts(shown)
-    return Extracted(title, tuple(dict.fromkeys(links)), lists.hits, refresh, js_redirect,
+    return Extracted(title, _distinct(links), lists.hits, refresh, js_redirect,
                      _says_not_found(title, content), len(_collapse(" ".join(every))),
                      malformed=tuple(dict.fromkeys(broken)), lists=lists.blocks,
                      last_pages=tuple(dict.fromkeys(last_pages)))
@@ -530,7 +530,10 @@ def _srcset(element: Element, tag: str, text: str) -> Iterator[tuple[str, str, s
 
 
 def _same_page(href: str | None) -> bool:
-    return href is None or not href.strip() or href.strip().startswith("#")
+    if href is None:
+        return True
+    href = href.strip()
+    return not href or href[0] == "#"
 
 
 def _anchor_text(anchor: Element) -> str:
@@ -562,6 +565,12 @@ def _top_level_redirect(script: str, base: str, encoding: str) -> str | None:
 
 def _in_noscript(element: Element) -> bool:
     return any(a.tag == "noscript" for a in element.iterancestors())
+
+
+def _distinct(links: list[ExtractedLink]) -> tuple[ExtractedLink, ...]:
+    """The links without repeats, in order: as tuple(dict.fromkeys(links)), keyed by plain tuples (hashing
+    those costs less than the dataclass __hash__); of equal links, the last one stands for them."""
+    return tuple({(k.url, k.tag, k.text, k.context, k.block): k for k in links}.values())
 
 
 def _with_fallback_nav(found: list[tuple[Element, ExtractedLink]]) -> list[ExtractedLink]:
