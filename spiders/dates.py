@@ -488,8 +488,22 @@ def _meta_dates(root: Element, today: date) -> Iterable[DateHit]:
 
 
 def _snippet(full: str, start: int, end: int) -> str:
-    left = full[max(0, start - 4 * SNIPPET_SIDE):start]
-    right = full[end:end + 4 * SNIPPET_SIDE]
-    left_text = " ".join(left.split())[-SNIPPET_SIDE:] + (" " if left[-1:].isspace() else "")
-    right_text = (" " if right[:1].isspace() else "") + " ".join(right.split())[:SNIPPET_SIDE]
+    """The date with up to SNIPPET_SIDE characters of collapsed text each side, read from 4 × that many.
+
+    A nearer window gives the same words whenever it already collapses to SNIPPET_SIDE characters (its
+    collapsed text ends, or starts, the wider window's), so the wider one is read only when it does not.
+    """
+    near, far = SNIPPET_SIDE + 4, 4 * SNIPPET_SIDE
+    left = full[max(0, start - near):start]
+    left_words = " ".join(left.split())
+    if len(left_words) < SNIPPET_SIDE and start > near:
+        left = full[max(0, start - far):start]
+        left_words = " ".join(left.split())
+    right = full[end:end + near]
+    right_words = " ".join(right.split())
+    if len(right_words) < SNIPPET_SIDE and end + near < len(full):
+        right = full[end:end + far]
+        right_words = " ".join(right.split())
+    left_text = left_words[-SNIPPET_SIDE:] + (" " if left[-1:].isspace() else "")
+    right_text = (" " if right[:1].isspace() else "") + right_words[:SNIPPET_SIDE]
     return (left_text + " ".join(full[start:end].split()) + right_text).strip()
