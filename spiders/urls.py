@@ -241,9 +241,36 @@ def _fast_canonical(ref: str, base: str | None) -> str | None:
     """The canonical form of a plain ASCII reference against a canonical base; None means "use the full path".
 
     Most links are plain (/zwgk/index.html, ../t20220620_1.html); this gives
-    the same answer as the full path at a fraction of the cost.
+    the same answer as the full path at a fraction of the cost. The answers
+    for absolute and root-relative references are kept: they depend on the
+    reference and the base's origin alone, and a site's menus repeat them on
+    every page.
     """
     ref = ref.split("#", 1)[0]
+    if ref.startswith(("http://", "https://")):
+        key: str | tuple[str, str] = ref
+    elif ref.startswith("/") and not ref.startswith("//"):
+        based = _plain_base(base) if base is not None else None
+        if based is None:
+            return None
+        key = (based[0], ref)
+    else:
+        return _plain_canonical(ref, base)
+    found = _KEPT.get(key, _UNKNOWN)
+    if found is _UNKNOWN:
+        if len(_KEPT) >= _KEPT_MAX:
+            _KEPT.clear()
+        found = _KEPT[key] = _plain_canonical(ref, base)
+    return found  # type: ignore[return-value]
+
+
+_KEPT: dict[str | tuple[str, str], str | None] = {}
+_KEPT_MAX = 16384
+_UNKNOWN = object()
+
+
+def _plain_canonical(ref: str, base: str | None) -> str | None:
+    """`_fast_canonical` of a reference without its fragment."""
     if not _PLAIN_REF.match(ref):
         return None
     absolute = _PLAIN_ABSOLUTE.match(ref)
