@@ -61,6 +61,7 @@ FOOTER_BLOCK_MAX_CHARS = 1500
 LAST_PAGE_WORDS = frozenset({"尾页", "末页", "最后一页", "最末页", "尾頁", "last", "last page"})
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_CONTROL_BYTES = bytes([*range(0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])     # _CONTROL's, in UTF-8
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _INLINE_TAG = re.compile(r"</?(?:font|b|i|u|s|em|strong|span|small|big|center|strike|nobr)\b[^>]*>", re.IGNORECASE)
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "lazy-src", "data-lazy")
@@ -122,18 +123,35 @@ def parse(html: str) -> Element | None:
     deep are parsed again without their inline formatting tags. Content after
     </html> (CMS footers) is kept in the body, as browsers keep it.
     """
-    cleaned = as_browsers_read(_XML_DECL.sub("", _CONTROL.sub("", html), count=1))
+    data = _utf8(html)
+    if data is not None:    # nothing to remove: libxml2 reads UTF-8 bytes faster than a str
+        cleaned = as_browsers_read(_XML_DECL.sub("", html, count=1))
+        if cleaned is not html:
+            data = cleaned.encode("utf-8")
+    else:
+        cleaned = as_browsers_read(_XML_DECL.sub("", _CONTROL.sub("", html), count=1))
     if not cleaned or cleaned.isspace():
         return None
-    root, too_deep = _parse(cleaned)
+    root, too_deep = _parse(cleaned if data is None else data)
     if too_deep:
         log.debug("page nests deeper than libxml2 allows; parsing it without inline formatting tags")
         root, _ = _parse(_INLINE_TAG.sub("", cleaned))
     return root
 
 
-def _parse(text: str) -> tuple[Element | None, bool]:
-    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True)
+def _utf8(html: str) -> bytes | None:
+    """`html` in UTF-8, or None when it holds a control character or a lone surrogate (a control
+    character's byte never occurs inside another character's UTF-8 bytes)."""
+    try:
+        data = html.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return data if len(data.translate(None, _CONTROL_BYTES)) == len(data) else None
+
+
+def _parse(text: str | bytes) -> tuple[Element | None, bool]:
+    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True,
+                              encoding="utf-8" if isinstance(text, bytes) else None)
     try:
         root = etree.fromstring(text, parser)
     except (etree.ParserError, ValueError) as exc:
