@@ -64,6 +64,7 @@ _DATE = re.compile(r"""(?=[\d\[(【（〔])(?:
   | (?<![\d年])(?P<zm>\d{1,2})\s*月\s*(?P<zd>\d{1,2})\s*日
   | (?<![\d\-/.:])(?P<sm>\d{2})[-/](?P<sd>\d{2})(?![\d\-/.:]) )
 """, re.VERBOSE)
+assert tuple(_DATE.groupindex) == ("y", "sep", "m", "d", "cm", "cd", "bm", "bd", "zm", "zd", "sm", "sd")  # _date_of
 _URL_DATES = (re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)"),                  # t20231009_1
               re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_](\d{1,2})[-/_](\d{1,2})(?!\d)"),     # /2023/10/9/
               re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_]?(\d{2})(?!\d)"))                     # /202310/
@@ -365,8 +366,8 @@ def _enclosing_row(element: Element) -> Element | None:
 
 
 def _date_of(match: re.Match[str], today: date) -> date | None:
-    year, sep, month, day, cn_month, cn_day, b_month, b_day, z_month, z_day, s_month, s_day = match.group(
-        "y", "sep", "m", "d", "cm", "cd", "bm", "bd", "zm", "zd", "sm", "sd")
+    # the groups in _DATE's order (match.groups() reads them without looking their names up)
+    year, sep, month, day, cn_month, cn_day, b_month, b_day, z_month, z_day, s_month, s_day = match.groups()
     if year:
         return _valid(int(year), int(month if sep else cn_month), int(day if sep else cn_day), today)
     for short_month, short_day in ((b_month, b_day), (z_month, z_day), (s_month, s_day)):
