@@ -260,7 +260,7 @@ class _Regions:
     """The page region of every element, decided top-down in one pass over the tree."""
 
     def __init__(self, root: Element) -> None:
-        self.elements: list[Element] = [e for e in root.iter() if isinstance(e.tag, str)]
+        self.elements: list[Element] = list(root.iter(etree.Element))     # elements only, filtered by lxml
         self.zone: dict[Element, str] = {}
         self.rows: frozenset[Element] = frozenset()
         closing = _copyright_block(self.elements)
