@@ -43,8 +43,8 @@ from lxml.etree import _Element as Element
 
 from spiders.items import DateHit
 
-__all__ = ["MIN_DATE", "SOURCES", "VISIBLE", "DateScan", "find_dates", "item_of", "latest", "list_of",
-           "scan_dates"]
+__all__ = ["MIN_DATE", "SOURCES", "VISIBLE", "DateScan", "TextChunks", "find_dates", "item_of", "latest", "list_of",
+           "scan_dates", "text_chunks"]
 
 log = logging.getLogger(__name__)
 
@@ -128,9 +128,11 @@ def find_dates(root: Element, *, today: date, zone: Zone | None = None) -> tuple
     return scan_dates(root, today=today, zone=zone).hits
 
 
-def scan_dates(root: Element, *, today: date, zone: Zone | None = None) -> DateScan:
-    """`find_dates` and the list rows its list-item dates stand in (a link there is a list item)."""
-    return _Scan(root, today, zone).run()
+def scan_dates(root: Element, *, today: date, zone: Zone | None = None, chunks: TextChunks | None = None
+               ) -> DateScan:
+    """`find_dates` and the list rows its list-item dates stand in (a link there is a list item).
+    `chunks` are `text_chunks(root)` when the caller has them already."""
+    return _Scan(root, today, zone, chunks).run()
 
 
 VISIBLE = frozenset({"list-item", "header"})
@@ -155,10 +157,10 @@ def latest(dates: Iterable[DateHit]) -> date | None:
 class _Scan:
     """One pass of the date grammar over a page's text, with each match's element at hand."""
 
-    def __init__(self, root: Element, today: date, zone: Zone | None) -> None:
+    def __init__(self, root: Element, today: date, zone: Zone | None, chunks: TextChunks | None = None) -> None:
         self.root, self.today, self.zone = root, today, zone
-        self.texts, self.owners, self.starts = _text_chunks(root)
-        self.full = "\n".join(self.texts)
+        chunks = chunks or text_chunks(root)
+        self.texts, self.owners, self.starts, self.full = chunks.texts, chunks.owners, chunks.starts, chunks.full
         self.rows: set[Element] = set()
         self._row_of: dict[Element, Element | None] = {}
 
@@ -429,8 +431,19 @@ def _text_len(element: Element, limit: int) -> int:
     return total
 
 
-def _text_chunks(root: Element) -> tuple[list[str], list[tuple[Element, Element | None]], list[int]]:
-    """The page's non-blank text nodes in document order: text, (owner element, element it follows), offset.
+@dataclass(frozen=True)
+class TextChunks:
+    """The page's non-blank text nodes outside SKIPPED_TAGS, in document order."""
+
+    texts: list[str]
+    owners: list[tuple[Element, Element | None]]   # (element the text is in, element it is the tail of or None)
+    starts: list[int]                              # where each text starts in `full`
+    full: str                                      # the texts joined by newlines
+    whole: bool     # no other text: nothing but text inside <script>/<style>, no noscript/template/textarea, no comment
+
+
+def text_chunks(root: Element) -> TextChunks:
+    """The page's text nodes for the date scan (and for a search of all its text).
 
     A pre-order walk (cheaper than iterwalk's start and end events): an element's tail is taken when
     the walk leaves its subtree, at the first element outside it (a parentless one ends the walk).
@@ -441,6 +454,7 @@ def _text_chunks(root: Element) -> tuple[list[str], list[tuple[Element, Element 
     offset = 0
     walking: list[tuple[Element, Element | None]] = []   # the element being walked and its ancestors, with parents
     skipped: Element | None = None                       # the outermost SKIPPED_TAGS element being walked
+    whole = not (root.tail and not root.tail.isspace())
     for element in chain(root.iter(), _END):
         parent = element.getparent()
         while walking and walking[-1][0] is not parent:
@@ -455,18 +469,23 @@ def _text_chunks(root: Element) -> tuple[list[str], list[tuple[Element, Element 
                 offset += len(tail) + 1
         walking.append((element, parent))
         if skipped is not None:
+            whole = False
             continue
         tag = element.tag
         if tag in SKIPPED_TAGS:
             skipped = element
+            whole = whole and tag in ("script", "style")
+            continue
+        if not isinstance(tag, str):
+            whole = False
             continue
         text = element.text
-        if text and isinstance(tag, str) and not text.isspace():
+        if text and not text.isspace():
             texts.append(text)
             owners.append((element, None))
             starts.append(offset)
             offset += len(text) + 1
-    return texts, owners, starts
+    return TextChunks(texts, owners, starts, "\n".join(texts), whole)
 
 
 _END = (etree.Element("end"),)

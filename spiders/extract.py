@@ -39,7 +39,7 @@ from lxml import etree
 from lxml.etree import _Element as Element
 
 from monitor.htmltext import as_browsers_read, not_found
-from spiders.dates import any_case, scan_dates
+from spiders.dates import TextChunks, any_case, scan_dates, text_chunks
 from spiders.items import DateHit, ListBlock
 from spiders.lists import Lists, expand_datastores, pager_anchor
 from spiders.resources import css_urls, srcset_urls
@@ -169,8 +169,9 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
         return EMPTY
     page = canonical(base_url) or base_url
     base = _base_href(root, page, encoding)
-    regions = _Regions(root)
-    scan = scan_dates(root, today=today, zone=regions.context_of)
+    chunks = text_chunks(root)
+    regions = _Regions(root, chunks)
+    scan = scan_dates(root, today=today, zone=regions.context_of, chunks=chunks)
     regions.rows = scan.rows
     lists = Lists(scan.hits, scan.row_of)
     keyed = bool(lists.keyed)
@@ -259,11 +260,11 @@ def _with_pagers(found: list[tuple[Element, ExtractedLink]], lists: Lists, pager
 class _Regions:
     """The page region of every element, decided top-down in one pass over the tree."""
 
-    def __init__(self, root: Element) -> None:
+    def __init__(self, root: Element, chunks: TextChunks | None = None) -> None:
         self.elements: list[Element] = list(root.iter(etree.Element))     # elements only, filtered by lxml
         self.zone: dict[Element, str] = {}
         self.rows: frozenset[Element] = frozenset()
-        closing = _copyright_block(self.elements)
+        closing = _copyright_block(self.elements, chunks)
         total = len(self.elements)
         after_copyright = False
         zone = self.zone
@@ -432,12 +433,46 @@ def _near_end(element: Element, index: int, total: int) -> bool:
     return total - (index + descendants + 1) <= total * 0.25
 
 
-def _copyright_block(elements: list[Element]) -> Element | None:
+def _copyright_block(elements: list[Element], chunks: TextChunks | None = None) -> Element | None:
     """The largest small block around the first copyright/ICP line in the page's second half.
 
     That block and everything after it is footer: the 党政机关 and 公安备案
-    badges often follow it in blocks of their own.
+    badges often follow it in blocks of their own. The line is the first
+    element (in `elements`' order) of the second half, <script> and <style>
+    aside, whose text or tail has such words.
     """
+    if chunks is not None and chunks.whole:
+        line = _copyright_line(elements, chunks)
+    else:
+        line = _copyright_line_read(elements)
+    if line is None:
+        return None
+    block = line if line.text and _COPYRIGHT.search(line.text) else line.getparent()
+    while block is not None and block.tag not in ("body", "html"):
+        parent = block.getparent()
+        if parent is None or parent.tag in ("body", "html") or _longer_than(parent, FOOTER_BLOCK_MAX_CHARS):
+            return block
+        block = parent
+    return None
+
+
+def _copyright_line(elements: list[Element], chunks: TextChunks) -> Element | None:
+    """`_copyright_block`'s line from the page's text chunks, which hold every text and tail it looks at."""
+    half, first = len(elements) // 2, len(elements)
+    for match in _COPYRIGHT.finditer(chunks.full):
+        owner, follows = chunks.owners[bisect_right(chunks.starts, match.start()) - 1]
+        element = owner if follows is None else follows
+        if element.tag in ("script", "style"):
+            continue    # a tail of theirs
+        try:
+            first = elements.index(element, half, first)   # in the second half, before the first so far
+        except ValueError:
+            continue
+    return elements[first] if first < len(elements) else None
+
+
+def _copyright_line_read(elements: list[Element]) -> Element | None:
+    """`_copyright_block`'s line, reading each text and tail of the page's second half."""
     pieces: list[str] = []
     owners: list[Element] = []
     for e in elements[len(elements) // 2:]:
@@ -454,16 +489,8 @@ def _copyright_block(elements: list[Element]) -> Element | None:
     found = _COPYRIGHT.search(joined)
     if found is None:
         return None
-    first = found.start()
     starts = list(map(add, accumulate(map(len, pieces), initial=0), count()))   # of each piece in `joined`
-    line = owners[bisect_right(starts, first) - 1]
-    block = line if line.text and _COPYRIGHT.search(line.text) else line.getparent()
-    while block is not None and block.tag not in ("body", "html"):
-        parent = block.getparent()
-        if parent is None or parent.tag in ("body", "html") or _longer_than(parent, FOOTER_BLOCK_MAX_CHARS):
-            return block
-        block = parent
-    return None
+    return owners[bisect_right(starts, found.start()) - 1]
 
 
 def _longer_than(element: Element, limit: int) -> bool:
