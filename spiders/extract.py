@@ -29,11 +29,11 @@ from __future__ import annotations
 import logging
 import re
 from bisect import bisect_right
-from itertools import accumulate, count
-from operator import add
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from itertools import accumulate, count
+from operator import add
 
 from lxml import etree
 from lxml.etree import _Element as Element
