@@ -188,7 +188,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
         name = element.tag
         if name == "a" and not element.get("onclick") and (not decorated or element not in decorated):
             href = element.get("href")     # the common case, without _raw_links' generator
-            if _same_page(href):
+            if href is None or _same_page(href):
                 continue
             raws: Iterable[tuple[str, str, str]] = ((href, "a", _anchor_text(element)),)
         elif name not in _LINKING_TAGS and element.get("onclick") is None and (
