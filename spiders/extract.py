@@ -67,7 +67,7 @@ _INLINE_TAG = re.compile(r"</?(?:font|b|i|u|s|em|strong|span|small|big|center|st
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "lazy-src", "data-lazy")
 _SRCSETS = ("srcset", "data-srcset")
 _MEDIA = {"video": ("src", "poster"), "audio": ("src",), "track": ("src",), "embed": ("src",), "object": ("data",)}
-_DECORATION = etree.XPath("//@style | //@background")
+_MARKED = etree.XPath("//@style | //@background | //@onclick")
 _LINK_RELS = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-icon", "apple-touch-icon-precomposed"})
 _REFRESH = re.compile(r"^\s*\d*(?:\.\d*)?\s*(?:[;,]|\s)\s*(?:url\s*=\s*)?(['\"]?)(?P<url>[^'\"\s][^'\"]*?)\1\s*$",
                       re.IGNORECASE)
@@ -183,10 +183,11 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     last_pages: list[tuple[str, int]] = []
     refresh: str | None = None
     js_redirect: str | None = None
-    decorated = _decorated(root)
-    for element in regions.elements:
+    decorated, clicked = _marked(root)
+    # Without onclick or CSS links only the linking tags make links: lxml picks them out.
+    for element in regions.elements if decorated or clicked else root.iter(*_LINKING_TAGS):
         name = element.tag
-        if name == "a" and not element.get("onclick") and (not decorated or element not in decorated):
+        if name == "a" and not (clicked and element.get("onclick")) and (not decorated or element not in decorated):
             href = element.get("href")     # the common case, without _raw_links' generator
             if href is None or _same_page(href):
                 continue
@@ -502,11 +503,18 @@ def _longer_than(element: Element, limit: int) -> bool:
     return False
 
 
-def _decorated(root: Element) -> frozenset[Element]:
-    """Elements with a CSS url() in their style attribute or a `background` attribute (one XPath
-    pass over the attributes: scanning every element in Python would cost more than the links)."""
-    return frozenset(value.getparent() for value in _DECORATION(root)
-                     if value.attrname == "background" or "url(" in value.lower())
+def _marked(root: Element) -> tuple[frozenset[Element], bool]:
+    """Elements with a CSS url() in their style attribute or a `background` attribute, and whether any
+    element has an onclick (one XPath pass over the attributes: scanning every element in Python would
+    cost more than the links)."""
+    decorated: set[Element] = set()
+    clicked = False
+    for value in _MARKED(root):
+        if value.attrname == "onclick":
+            clicked = True
+        elif value.attrname == "background" or "url(" in value.lower():
+            decorated.add(value.getparent())
+    return frozenset(decorated), clicked
 
 
 def _raw_links(element: Element, decorated: frozenset[Element] = frozenset()) -> Iterator[tuple[str, str, str]]:
