@@ -452,22 +452,22 @@ def text_chunks(root: Element) -> TextChunks:
     owners: list[tuple[Element, Element | None]] = []
     starts: list[int] = []
     offset = 0
-    walking: list[tuple[Element, Element | None]] = []   # the element being walked and its ancestors, with parents
-    skipped: Element | None = None                       # the outermost SKIPPED_TAGS element being walked
+    walking: list[Element] = []        # the element being walked and its ancestors
+    skipped: Element | None = None     # the outermost SKIPPED_TAGS element being walked
     whole = not (root.tail and not root.tail.isspace())
     for element in chain(root.iter(), _END):
         parent = element.getparent()
-        while walking and walking[-1][0] is not parent:
-            done, above = walking.pop()
+        while walking and walking[-1] is not parent:
+            done = walking.pop()
             if done is skipped:
                 skipped = None
             tail = done.tail
-            if tail and skipped is None and above is not None and not tail.isspace():
+            if tail and skipped is None and not tail.isspace() and (above := done.getparent()) is not None:
                 texts.append(tail)
                 owners.append((above, done))
                 starts.append(offset)
                 offset += len(tail) + 1
-        walking.append((element, parent))
+        walking.append(element)
         if skipped is not None:
             whole = False
             continue
