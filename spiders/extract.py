@@ -459,17 +459,24 @@ def _copyright_block(elements: list[Element], chunks: TextChunks | None = None) 
 
 def _copyright_line(elements: list[Element], chunks: TextChunks) -> Element | None:
     """`_copyright_block`'s line from the page's text chunks, which hold every text and tail it looks at."""
-    half, first = len(elements) // 2, len(elements)
+    found: dict[Element, None] = {}
     for match in _COPYRIGHT.finditer(chunks.full):
         owner, follows = chunks.owners[bisect_right(chunks.starts, match.start()) - 1]
         element = owner if follows is None else follows
-        if element.tag in ("script", "style"):
-            continue    # a tail of theirs
-        try:
-            first = elements.index(element, half, first)   # in the second half, before the first so far
-        except ValueError:
-            continue
-    return elements[first] if first < len(elements) else None
+        if element.tag not in ("script", "style"):   # a tail of theirs does not count
+            found[element] = None
+    half = len(elements) // 2
+    if len(found) > 4:  # many lines: one pass over the second half instead of a search for each
+        position = {element: i for i, element in enumerate(elements[half:], half)}
+        first = min((position[e] for e in found if e in position), default=None)
+    else:
+        first = None
+        for element in found:
+            try:
+                first = elements.index(element, half, len(elements) if first is None else first)
+            except ValueError:
+                continue
+    return elements[first] if first is not None else None
 
 
 def _copyright_line_read(elements: list[Element]) -> Element | None:
