@@ -67,7 +67,9 @@ _INLINE_TAG = re.compile(r"</?(?:font|b|i|u|s|em|strong|span|small|big|center|st
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "lazy-src", "data-lazy")
 _SRCSETS = ("srcset", "data-srcset")
 _MEDIA = {"video": ("src", "poster"), "audio": ("src",), "track": ("src",), "embed": ("src",), "object": ("data",)}
-_MARKED = etree.XPath("//@style | //@background | //@onclick")
+# Relative to the root element and over elements alone: "//@style" would walk every text node as well.
+_MARKED = etree.XPath("descendant-or-self::*/@style | descendant-or-self::*/@background"
+                      " | descendant-or-self::*/@onclick")
 _LINK_RELS = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-icon", "apple-touch-icon-precomposed"})
 _REFRESH = re.compile(r"^\s*\d*(?:\.\d*)?\s*(?:[;,]|\s)\s*(?:url\s*=\s*)?(['\"]?)(?P<url>[^'\"\s][^'\"]*?)\1\s*$",
                       re.IGNORECASE)
