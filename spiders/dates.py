@@ -407,7 +407,8 @@ def _cap(found: list[Found]) -> list[Found]:
     """At most MAX_HITS dates: all header ones and the latest others, in page order."""
     if len(found) <= MAX_HITS:
         return found
-    order = sorted(range(len(found)), key=lambda i: (found[i][1] == "header", found[i][0]), reverse=True)
+    keys = [(f[1] == "header", f[0]) for f in found]
+    order = sorted(range(len(found)), key=keys.__getitem__, reverse=True)
     return [found[i] for i in sorted(order[:MAX_HITS])]
 
 
