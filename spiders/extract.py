@@ -28,15 +28,18 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
+from itertools import accumulate, count
+from operator import add
 
 from lxml import etree
 from lxml.etree import _Element as Element
 
 from monitor.htmltext import as_browsers_read, not_found
-from spiders.dates import scan_dates
+from spiders.dates import TextChunks, any_case, scan_dates, text_chunks
 from spiders.items import DateHit, ListBlock
 from spiders.lists import Lists, expand_datastores, pager_anchor
 from spiders.resources import css_urls, srcset_urls
@@ -58,19 +61,22 @@ FOOTER_BLOCK_MAX_CHARS = 1500
 LAST_PAGE_WORDS = frozenset({"尾页", "末页", "最后一页", "最末页", "尾頁", "last", "last page"})
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_CONTROL_BYTES = bytes([*range(0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f])     # _CONTROL's, in UTF-8
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _INLINE_TAG = re.compile(r"</?(?:font|b|i|u|s|em|strong|span|small|big|center|strike|nobr)\b[^>]*>", re.IGNORECASE)
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "lazy-src", "data-lazy")
 _SRCSETS = ("srcset", "data-srcset")
 _MEDIA = {"video": ("src", "poster"), "audio": ("src",), "track": ("src",), "embed": ("src",), "object": ("data",)}
-_DECORATION = etree.XPath("//@style | //@background")
+# Relative to the root element and over elements alone: "//@style" would walk every text node as well.
+_MARKED = etree.XPath("descendant-or-self::*/@style | descendant-or-self::*/@background"
+                      " | descendant-or-self::*/@onclick")
 _LINK_RELS = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-icon", "apple-touch-icon-precomposed"})
 _REFRESH = re.compile(r"^\s*\d*(?:\.\d*)?\s*(?:[;,]|\s)\s*(?:url\s*=\s*)?(['\"]?)(?P<url>[^'\"\s][^'\"]*?)\1\s*$",
                       re.IGNORECASE)
 _JS_LOCATION = re.compile(
     r"""\blocation(?:\s*\.\s*href)?\s*=(?!=)\s*(?P<q1>['"])(?P<u1>[^'"\\\n]{1,2000})(?P=q1)(?!\s*\+)"""
     r"""|\blocation\s*\.\s*(?:replace|assign)\s*\(\s*(?P<q2>['"])(?P<u2>[^'"\\\n]{1,2000})(?P=q2)\s*\)""")
-_COPYRIGHT = re.compile(r"版权所有|©|ICP备|网站标识码|公网安备|copyright", re.IGNORECASE)
+_COPYRIGHT = re.compile(f"版权所有|©|网站标识码|公网安备|{any_case('icp备')}|{any_case('copyright')}")
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,17 @@ class Extracted:
 EMPTY = Extracted("", (), (), None, None, False, 0)
 
 
+def _link(url: str, tag: str, text: str, context: str, block: str = "") -> ExtractedLink:
+    """An ExtractedLink made without the frozen dataclass __init__ (one object.__setattr__ a field costs
+    more than finding the link did); equal to ExtractedLink(url, tag, text, context, block)."""
+    link = _new(ExtractedLink)
+    link.__dict__.update(url=url, tag=tag, text=text, context=context, block=block)
+    return link
+
+
+_new = object.__new__
+
+
 def parse(html: str) -> Element | None:
     """The lxml tree of `html`, or None when there is no markup at all.
 
@@ -108,18 +125,35 @@ def parse(html: str) -> Element | None:
     deep are parsed again without their inline formatting tags. Content after
     </html> (CMS footers) is kept in the body, as browsers keep it.
     """
-    cleaned = as_browsers_read(_XML_DECL.sub("", _CONTROL.sub("", html), count=1))
-    if not cleaned.strip():
+    data = _utf8(html)
+    if data is not None:    # nothing to remove: libxml2 reads UTF-8 bytes faster than a str
+        cleaned = as_browsers_read(_XML_DECL.sub("", html, count=1))
+        if cleaned is not html:
+            data = cleaned.encode("utf-8")
+    else:
+        cleaned = as_browsers_read(_XML_DECL.sub("", _CONTROL.sub("", html), count=1))
+    if not cleaned or cleaned.isspace():
         return None
-    root, too_deep = _parse(cleaned)
+    root, too_deep = _parse(cleaned if data is None else data)
     if too_deep:
         log.debug("page nests deeper than libxml2 allows; parsing it without inline formatting tags")
         root, _ = _parse(_INLINE_TAG.sub("", cleaned))
     return root
 
 
-def _parse(text: str) -> tuple[Element | None, bool]:
-    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True)
+def _utf8(html: str) -> bytes | None:
+    """`html` in UTF-8, or None when it holds a control character or a lone surrogate (a control
+    character's byte never occurs inside another character's UTF-8 bytes)."""
+    try:
+        data = html.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return data if len(data.translate(None, _CONTROL_BYTES)) == len(data) else None
+
+
+def _parse(text: str | bytes) -> tuple[Element | None, bool]:
+    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True,
+                              encoding="utf-8" if isinstance(text, bytes) else None)
     try:
         root = etree.fromstring(text, parser)
     except (etree.ParserError, ValueError) as exc:
@@ -137,8 +171,9 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
         return EMPTY
     page = canonical(base_url) or base_url
     base = _base_href(root, page, encoding)
-    regions = _Regions(root)
-    scan = scan_dates(root, today=today, zone=regions.context_of)
+    chunks = text_chunks(root)
+    regions = _Regions(root, chunks)
+    scan = scan_dates(root, today=today, zone=regions.context_of, chunks=chunks)
     regions.rows = scan.rows
     lists = Lists(scan.hits, scan.row_of)
     keyed = bool(lists.keyed)
@@ -150,21 +185,30 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     last_pages: list[tuple[str, int]] = []
     refresh: str | None = None
     js_redirect: str | None = None
-    decorated = _decorated(root)
-    for element in regions.elements:
-        if element.tag not in _LINKING_TAGS and element.get("onclick") is None and (
+    decorated, clicked = _marked(root)
+    # Without onclick or CSS links only the linking tags make links: lxml picks them out.
+    for element in regions.elements if decorated or clicked else root.iter(*_LINKING_TAGS):
+        name = element.tag
+        if name == "a" and not (clicked and element.get("onclick")) and (not decorated or element not in decorated):
+            href = element.get("href")     # the common case, without _raw_links' generator
+            if href is None or _same_page(href):
+                continue
+            raws: Iterable[tuple[str, str, str]] = ((href, "a", _anchor_text(element)),)
+        elif name not in _LINKING_TAGS and element.get("onclick") is None and (
                 not decorated or element not in decorated):
             continue
-        for raw, tag, text in _raw_links(element, decorated):
+        else:
+            raws = _raw_links(element, decorated)
+        for raw, tag, text in raws:
             url = canonical(raw, base, query_encoding=encoding)
             if url is None and not malformed(raw):
                 continue
             context = regions.link_context(element, text) if tag == "a" else regions.context_of(element)
             if url is None:
-                broken.append(ExtractedLink(raw.strip(), tag, text[:TEXT_MAX], context))
+                broken.append(_link(raw.strip(), tag, text[:TEXT_MAX], context))
                 continue
             key = lists.key_of(element) if keyed and context == "list" and tag == "a" else ""
-            found.append((element, ExtractedLink(url, tag, text[:TEXT_MAX], context, key)))
+            found.append((element, _link(url, tag, text[:TEXT_MAX], context, key)))
             if tag == "a":
                 if context == "list" and element not in anchor_urls:
                     anchor_urls[element] = url
@@ -175,7 +219,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
                     last_pages.append((ref.list, ref.number))
             if tag == "meta-refresh" and refresh is None and url != page and not _in_noscript(element):
                 refresh = url
-        if element.tag == "script" and not element.get("src"):
+        if name == "script" and not element.get("src"):
             script = element.text or ""
             if js_redirect is None:
                 js_redirect = _top_level_redirect(script, base, encoding)
@@ -193,9 +237,9 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     title = _title(root)
     body = root.find("body")
     shown = root if body is None else body
-    text = _collapse(" ".join(shown.itertext()))
-    return Extracted(title, tuple(dict.fromkeys(links)), lists.hits, refresh, js_redirect,
-                     _says_not_found(title, text, shown, regions), len(text),
+    every, content = regions.texts(shown)
+    return Extracted(title, _distinct(links), lists.hits, refresh, js_redirect,
+                     _says_not_found(title, content), len(_collapse(" ".join(every))),
                      malformed=tuple(dict.fromkeys(broken)), lists=lists.blocks,
                      last_pages=tuple(dict.fromkeys(last_pages)))
 
@@ -206,25 +250,24 @@ def _with_pagers(found: list[tuple[Element, ExtractedLink]], lists: Lists, pager
     lists (createPageHTML, dataproxy.jsp) as links of tag "pager"."""
     if not pager_keyed and not lists.pagers:
         return found
-    keyed = [(element, replace(link, block=lists.keyed[element]) if element in pager_keyed and link.tag == "a"
-              else link) for element, link in found]
+    keyed = [(element, _link(link.url, link.tag, link.text, link.context, lists.keyed[element])
+              if element in pager_keyed and link.tag == "a" else link) for element, link in found]
     anchor = found[-1][0] if found else None
     for raw, text, key in lists.pagers:
         url = canonical(raw, base, query_encoding=encoding)
         if url is not None and anchor is not None:
-            keyed.append((anchor, ExtractedLink(url, "pager", text, "body", key)))
+            keyed.append((anchor, _link(url, "pager", text, "body", key)))
     return keyed
 
 
 class _Regions:
     """The page region of every element, decided top-down in one pass over the tree."""
 
-    def __init__(self, root: Element) -> None:
-        self.elements: list[Element] = [e for e in root.iter() if isinstance(e.tag, str)]
+    def __init__(self, root: Element, chunks: TextChunks | None = None) -> None:
+        self.elements: list[Element] = list(root.iter(etree.Element))     # elements only, filtered by lxml
         self.zone: dict[Element, str] = {}
         self.rows: frozenset[Element] = frozenset()
-        words: dict[str, dict[str, int]] = {}
-        closing = _copyright_block(self.elements)
+        closing = _copyright_block(self.elements, chunks)
         total = len(self.elements)
         after_copyright = False
         zone = self.zone
@@ -235,11 +278,13 @@ class _Regions:
             inherited = zone.get(parent, "body") if parent is not None else "body"
             if after_copyright or inherited == "footer":
                 zone[element] = "footer"
-            elif element.tag in ("html", "body") or (
-                    element.get("class") is None and element.get("id") is None and element.tag not in _TAG_SIGNALS):
+                continue
+            tag = element.tag
+            names, ident = element.get("class"), element.get("id")
+            if tag in ("html", "body") or (names is None and ident is None and tag not in _TAG_SIGNALS):
                 zone[element] = inherited
             else:
-                ranked = _scores(element, words)
+                ranked = _scores(tag, names, ident)
                 zone[element] = _combine(inherited, ranked, element, i, total) if ranked else inherited
 
     def context_of(self, element: Element) -> str:
@@ -250,15 +295,27 @@ class _Regions:
         """The element's region as decided (side and header kept apart from body)."""
         return self.zone.get(element, "body")
 
-    def content_text(self, shown: Element) -> Iterator[str]:
-        """The text under `shown` outside navigation, side menus and footer."""
+    def texts(self, shown: Element) -> tuple[list[str], list[str]]:
+        """The text pieces under `shown` (its own tail aside), and those outside navigation, side menus and
+        footer (its tail included). Each text and tail read once: the order of the first does not matter
+        (only its length is used), the second is in the element order of `shown.iter()`."""
         chrome = ("nav", "subnav", "footer")
+        zone = self.zone
+        every: list[str] = []
+        content: list[str] = []
         for element in shown.iter():
-            parent = element.getparent()
-            if isinstance(element.tag, str) and element.text and self.zone.get(element) not in chrome:
-                yield element.text
-            if element.tail and parent is not None and self.zone.get(parent) not in chrome:
-                yield element.tail
+            text, tail = element.text, element.tail
+            if text:
+                every.append(text)
+                if zone.get(element) not in chrome:
+                    content.append(text)
+            if tail:
+                parent = element.getparent()
+                if element is not shown:
+                    every.append(tail)
+                if parent is not None and zone.get(parent) not in chrome:
+                    content.append(tail)
+        return every, content
 
     def link_context(self, anchor: Element, text: str) -> str:
         zone = self.zone.get(anchor, "body")
@@ -272,9 +329,17 @@ class _Regions:
 
     def _dated(self, anchor: Element) -> bool:
         """A list-item date stands beside the anchor or in its list row."""
-        if anchor in self.rows:
+        rows = self.rows
+        if anchor in rows:
             return True
-        return any(a in self.rows for _, a in zip(range(4), anchor.iterancestors()))
+        node = anchor.getparent()
+        for _ in range(4):
+            if node is None:
+                return False
+            if node in rows:
+                return True
+            node = node.getparent()
+        return False
 
 
 # Page regions signalled by id/class words: (needle, region, weight). A needle
@@ -302,17 +367,29 @@ _SECONDARY = re.compile(r"sub|left|side|second|erji|lanmu|^lm")
 _SPLIT = re.compile(r"[-_\d]+")
 
 
-def _scores(element: Element, cache: dict[str, dict[str, int]]) -> tuple[str, ...]:
-    """Regions the element's tag and id/class words point to, strongest first."""
-    words = f"{element.get('class') or ''} {element.get('id') or ''}".lower().split()
-    tag_signal = _TAG_SIGNALS.get(element.tag)
+def _scores(tag: str, names: str | None, ident: str | None) -> tuple[str, ...]:
+    """Regions an element's tag and id/class words point to, strongest first (the same few class
+    names recur on every page of a site, so the answers are kept)."""
+    key = (tag, names, ident)
+    ranked = _RANKED.get(key)
+    if ranked is None:
+        if len(_RANKED) >= _RANKED_MAX:
+            _RANKED.clear()
+        ranked = _RANKED[key] = _rank(tag, f"{names or ''} {ident or ''}".lower().split())
+    return ranked
+
+
+_RANKED: dict[tuple[str, str | None, str | None], tuple[str, ...]] = {}
+_RANKED_MAX = 4096
+
+
+def _rank(tag: str, words: list[str]) -> tuple[str, ...]:
+    tag_signal = _TAG_SIGNALS.get(tag)
     if not words and tag_signal is None:
         return ()
     totals: dict[str, int] = dict([tag_signal]) if tag_signal else {}
     for word in words:
-        if word not in cache:
-            cache[word] = _word_signals(word)
-        for region, weight in cache[word].items():
+        for region, weight in _word_signals(word).items():
             totals[region] = totals.get(region, 0) + weight
     ranked = sorted(totals, key=lambda r: (-totals[r], _PRIORITY.index(r)))
     if ranked and ranked[0] == "nav" and any(_SECONDARY.search(w) for w in words):
@@ -359,14 +436,18 @@ def _near_end(element: Element, index: int, total: int) -> bool:
     return total - (index + descendants + 1) <= total * 0.25
 
 
-def _copyright_block(elements: list[Element]) -> Element | None:
+def _copyright_block(elements: list[Element], chunks: TextChunks | None = None) -> Element | None:
     """The largest small block around the first copyright/ICP line in the page's second half.
 
     That block and everything after it is footer: the 党政机关 and 公安备案
-    badges often follow it in blocks of their own.
+    badges often follow it in blocks of their own. The line is the first
+    element (in `elements`' order) of the second half, <script> and <style>
+    aside, whose text or tail has such words.
     """
-    line = next((e for e in elements[len(elements) // 2:] if e.tag not in ("script", "style") and (
-        (e.text and _COPYRIGHT.search(e.text)) or (e.tail and _COPYRIGHT.search(e.tail)))), None)
+    if chunks is not None and chunks.whole:
+        line = _copyright_line(elements, chunks)
+    else:
+        line = _copyright_line_read(elements)
     if line is None:
         return None
     block = line if line.text and _COPYRIGHT.search(line.text) else line.getparent()
@@ -378,6 +459,50 @@ def _copyright_block(elements: list[Element]) -> Element | None:
     return None
 
 
+def _copyright_line(elements: list[Element], chunks: TextChunks) -> Element | None:
+    """`_copyright_block`'s line from the page's text chunks, which hold every text and tail it looks at."""
+    found: dict[Element, None] = {}
+    for match in _COPYRIGHT.finditer(chunks.full):
+        owner, follows = chunks.owners[bisect_right(chunks.starts, match.start()) - 1]
+        element = owner if follows is None else follows
+        if element.tag not in ("script", "style"):   # a tail of theirs does not count
+            found[element] = None
+    half = len(elements) // 2
+    if len(found) > 4:  # many lines: one pass over the second half instead of a search for each
+        position = {element: i for i, element in enumerate(elements[half:], half)}
+        first = min((position[e] for e in found if e in position), default=None)
+    else:
+        first = None
+        for element in found:
+            try:
+                first = elements.index(element, half, len(elements) if first is None else first)
+            except ValueError:
+                continue
+    return elements[first] if first is not None else None
+
+
+def _copyright_line_read(elements: list[Element]) -> Element | None:
+    """`_copyright_block`'s line, reading each text and tail of the page's second half."""
+    pieces: list[str] = []
+    owners: list[Element] = []
+    for e in elements[len(elements) // 2:]:
+        if e.tag not in ("script", "style"):
+            text, tail = e.text, e.tail
+            if text:
+                pieces.append(text)
+                owners.append(e)
+            if tail:
+                pieces.append(tail)
+                owners.append(e)
+    # One search over the texts joined (no word spans the newline between two): the first hit is in the line.
+    joined = "\n".join(pieces)
+    found = _COPYRIGHT.search(joined)
+    if found is None:
+        return None
+    starts = list(map(add, accumulate(map(len, pieces), initial=0), count()))   # of each piece in `joined`
+    return owners[bisect_right(starts, found.start()) - 1]
+
+
 def _longer_than(element: Element, limit: int) -> bool:
     total = 0
     for piece in element.itertext():
@@ -387,11 +512,18 @@ def _longer_than(element: Element, limit: int) -> bool:
     return False
 
 
-def _decorated(root: Element) -> frozenset[Element]:
-    """Elements with a CSS url() in their style attribute or a `background` attribute (one XPath
-    pass over the attributes: scanning every element in Python would cost more than the links)."""
-    return frozenset(value.getparent() for value in _DECORATION(root)
-                     if value.attrname == "background" or "url(" in value.lower())
+def _marked(root: Element) -> tuple[frozenset[Element], bool]:
+    """Elements with a CSS url() in their style attribute or a `background` attribute, and whether any
+    element has an onclick (one XPath pass over the attributes: scanning every element in Python would
+    cost more than the links)."""
+    decorated: set[Element] = set()
+    clicked = False
+    for value in _MARKED(root):
+        if value.attrname == "onclick":
+            clicked = True
+        elif value.attrname == "background" or "url(" in value.lower():
+            decorated.add(value.getparent())
+    return frozenset(decorated), clicked
 
 
 def _raw_links(element: Element, decorated: frozenset[Element] = frozenset()) -> Iterator[tuple[str, str, str]]:
@@ -460,11 +592,14 @@ def _srcset(element: Element, tag: str, text: str) -> Iterator[tuple[str, str, s
 
 
 def _same_page(href: str | None) -> bool:
-    return href is None or not href.strip() or href.strip().startswith("#")
+    if href is None:
+        return True
+    href = href.strip()
+    return not href or href[0] == "#"
 
 
 def _anchor_text(anchor: Element) -> str:
-    text = _collapse(_text_of(anchor))
+    text = _collapse(_text_of(anchor) if len(anchor) else anchor.text or "")
     if text:
         return text
     image = anchor.find(".//img")
@@ -494,6 +629,12 @@ def _in_noscript(element: Element) -> bool:
     return any(a.tag == "noscript" for a in element.iterancestors())
 
 
+def _distinct(links: list[ExtractedLink]) -> tuple[ExtractedLink, ...]:
+    """The links without repeats, in order: as tuple(dict.fromkeys(links)), keyed by plain tuples (hashing
+    those costs less than the dataclass __hash__); of equal links, the last one stands for them."""
+    return tuple({(k.url, k.tag, k.text, k.context, k.block): k for k in links}.values())
+
+
 def _with_fallback_nav(found: list[tuple[Element, ExtractedLink]]) -> list[ExtractedLink]:
     """Links as found; without any marked menu, the first block of >= 5 short links near the top is nav."""
     links = [link for _, link in found]
@@ -510,7 +651,8 @@ def _with_fallback_nav(found: list[tuple[Element, ExtractedLink]]) -> list[Extra
         near_top = positions[0] <= len(found) * 0.4
         if near_top and len(positions) >= NAV_GROUP_MIN and short >= 0.8 * len(positions):
             for p in positions:
-                links[p] = replace(links[p], context="nav")
+                link = links[p]
+                links[p] = _link(link.url, link.tag, link.text, "nav", link.block)
             break
     return links
 
@@ -538,12 +680,12 @@ def _title(root: Element) -> str:
 CONTENT_TEXT_MAX = 500
 
 
-def _says_not_found(title: str, text: str, shown: Element, regions: _Regions) -> bool:
+def _says_not_found(title: str, content: list[str]) -> bool:
     """The title says so, or the page's own content (nav, side menus and footer aside) does."""
     if not_found(title, ""):
         return True
     # Content without nav and footer: a real not-found page has little of it.
-    return not_found("", _collapse(" ".join(regions.content_text(shown))), text_max=CONTENT_TEXT_MAX)
+    return not_found("", _collapse(" ".join(content)), text_max=CONTENT_TEXT_MAX)
 
 
 def _text_of(element: Element) -> str:

@@ -145,9 +145,13 @@ class Lists:
             return keyed[element]
         if not climb:
             return ""
-        for _, ancestor in zip(range(5), element.iterancestors()):
-            if ancestor in keyed:
-                return keyed[ancestor]
+        node = element.getparent()
+        for _ in range(5):
+            if node is None:
+                return ""
+            if node in keyed:
+                return keyed[node]
+            node = node.getparent()
         return ""
 
     def finish(self, *, zone: Callable[[Element], str], urls: Mapping[Element, str],

@@ -25,6 +25,7 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
@@ -81,7 +82,7 @@ _SESSION_PATH = re.compile(r";jsessionid=|;phpsessid=|/\([sS]\([a-z0-9]{10,}\)\)
 _LONG_TOKEN = re.compile(r"^[0-9A-Za-z]{16,}$")
 _PLAIN_REF = re.compile(r"[A-Za-z0-9\-._~/:@!$&()*+,;=?]*\Z")
 _PLAIN_HOST = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
-_PLAIN_ABSOLUTE = re.compile(rf"(https?://{_PLAIN_HOST})(?=[/?]|\Z)")
+_PLAIN_ABSOLUTE = re.compile(rf"(https?)(://{_PLAIN_HOST})(?::([1-9]\d{{0,4}}))?(?=[/?]|\Z)")
 _PLAIN_BASE = re.compile(
     rf"((https?)://{_PLAIN_HOST}(?::(\d+))?)((?:/|[A-Za-z0-9\-._~:@!$&()*+,;=]|%[0-9A-F]{{2}})*)(?:\?[^#\s]*)?\Z")
 
@@ -240,23 +241,56 @@ def _fast_canonical(ref: str, base: str | None) -> str | None:
     """The canonical form of a plain ASCII reference against a canonical base; None means "use the full path".
 
     Most links are plain (/zwgk/index.html, ../t20220620_1.html); this gives
-    the same answer as the full path at a fraction of the cost.
+    the same answer as the full path at a fraction of the cost. The answers
+    for absolute and root-relative references are kept: they depend on the
+    reference and the base's origin alone, and a site's menus repeat them on
+    every page.
     """
     ref = ref.split("#", 1)[0]
+    if ref.startswith(("http://", "https://")):
+        key: str | tuple[str, str] = ref
+    elif ref.startswith("/") and not ref.startswith("//"):
+        based = _plain_base(base) if base is not None else None
+        if based is None:
+            return None
+        key = (based[0], ref)
+    else:
+        return _plain_canonical(ref, base)
+    found = _KEPT.get(key, _UNKNOWN)
+    if found is _UNKNOWN:
+        if len(_KEPT) >= _KEPT_MAX:
+            _KEPT.clear()
+        found = _KEPT[key] = _plain_canonical(ref, base)
+    return found  # type: ignore[return-value]
+
+
+_KEPT: dict[str | tuple[str, str], str | None] = {}
+_KEPT_MAX = 16384
+_UNKNOWN = object()
+
+
+def _plain_canonical(ref: str, base: str | None) -> str | None:
+    """`_fast_canonical` of a reference without its fragment."""
     if not _PLAIN_REF.match(ref):
         return None
     absolute = _PLAIN_ABSOLUTE.match(ref)
     if absolute:
-        origin, rest = absolute.group(1), ref[absolute.end():]
+        scheme, host, port = absolute.groups()
+        origin, rest = scheme + host, ref[absolute.end():]
+        if port is not None:
+            number = int(port)
+            if number > 65535:
+                return None
+            if number != DEFAULT_PORTS[scheme]:
+                origin += ":" + port
         path_query = rest if rest.startswith("/") else "/" + rest
     elif not ref or ref.startswith("//") or ":" in ref.split("/", 1)[0] or base is None:
         return None
     else:
-        parts = _PLAIN_BASE.match(base)
-        if parts is None or not parts.group(4).startswith("/") or (
-                parts.group(3) and int(parts.group(3)) == DEFAULT_PORTS[parts.group(2)]):
+        based = _plain_base(base)
+        if based is None:
             return None
-        origin, base_path = parts.group(1), parts.group(4)
+        origin, base_path = based
         if ref.startswith("/"):
             path_query = ref
         elif ref.startswith("?"):
@@ -269,6 +303,16 @@ def _fast_canonical(ref: str, base: str | None) -> str | None:
     if "%" in path:
         path = _normalise_escapes(path)
     return origin + path + ("?" + query if query else "")
+
+
+@lru_cache(maxsize=1024)
+def _plain_base(base: str) -> tuple[str, str] | None:
+    """(origin, path) of a plain canonical base URL, or None (the links of a page share their base)."""
+    parts = _PLAIN_BASE.match(base)
+    if parts is None or not parts.group(4).startswith("/") or (
+            parts.group(3) and int(parts.group(3)) == DEFAULT_PORTS[parts.group(2)]):
+        return None
+    return parts.group(1), parts.group(4)
 
 
 def _join(base: str, ref: str) -> str:

@@ -146,6 +146,12 @@ def test_snippet_is_the_text_around_the_date_with_whitespace_collapsed() -> None
         DateHit(date(2022, 6, 20), "header", "发布时间：2022-06-20 10:30 来源：市政府办公室"),)
 
 
+@pytest.mark.parametrize("line", ["COPYRIGHT", "CopyRight", "copyright", "(C)", "(c)", "版权所有"])
+def test_a_copyright_line_drops_its_date_whatever_the_case_of_its_words(line: str) -> None:
+    assert found(f"<p>正文 2022-06-20</p><p>{line} 2008-{iso(WEEK_AGO)} 朝阳市人民政府</p>") == [
+        (date(2022, 6, 20), "text")]
+
+
 def test_find_dates_on_its_own_keeps_copyright_and_clock_rules() -> None:
     root = parse(f"<p>今天是{iso(TODAY)}</p><p>正文 2022-06-20</p><p>Copyright © 2022-06-21</p>")
     assert root is not None

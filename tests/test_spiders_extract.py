@@ -341,6 +341,14 @@ def test_link_context(html: str, context: str) -> None:
     assert one(html).links[0].context == context
 
 
+@pytest.mark.parametrize("line", ["辽ICP备05001234号", "辽icp备05001234号", "COPYRIGHT 2024", "Copyright 2024",
+                                  "网站标识码：2113000001", "辽公网安备 21130002000001号"])
+def test_the_copyright_line_in_any_case_starts_the_footer(line: str) -> None:
+    result = one(f"<div><p>正文</p><p><a href='/a'>正文链接</a></p></div><div><p>{line}</p>"
+                 "<p><a href='/x'>找错</a></p></div>")
+    assert [(link.url[-2:], link.context) for link in result.links] == [("/a", "body"), ("/x", "footer")]
+
+
 def test_footer_words_on_page_wrappers_and_mid_page_boxes_do_not_make_a_footer() -> None:
     body = "".join(f"<div class='box'><p>正文{n}</p><div class='box_bottom'><a href='/more{n}'>更多</a></div></div>"
                    for n in range(10))

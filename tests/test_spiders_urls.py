@@ -90,7 +90,8 @@ def test_the_fast_path_for_plain_links_agrees_with_the_full_path() -> None:
     bases = ["http://www.zgcy.gov.cn/", PAGE, "https://b.gov.cn:8443/p/?q=1", "http://a.cn/%E4%B8%AD/t.html",
              "http://a.cn:80/x/", "http://a.cn/x/./y/", "http://127.0.0.1:8080/a/b", "http://A.cn/x", None]
     atoms = ["a", "b.html", "..", ".", "", "?", "q=1", "&", "=", ":", "@", "!", "$", "(", ")", "*", "+", ",", ";",
-             "~", "-", "_", "http:", "https:", "//", "/", "x.cn", "www.b.gov.cn", "%41", "#f", "index"]
+             "~", "-", "_", "http:", "https:", "//", "/", "x.cn", "www.b.gov.cn", "%41", "#f", "index",
+             ":80", ":443", ":8080", ":0", ":99999", ":080"]
     checked = 0
     for _ in range(4000):
         ref = rng.choice(["", "http://", "https://", "/", "../", "./", "?"]) + "".join(
@@ -101,6 +102,12 @@ def test_the_fast_path_for_plain_links_agrees_with_the_full_path() -> None:
             checked += 1
             assert fast == urls._full_canonical(ref, base, "utf-8"), (ref, base)
     assert checked > 1000
+
+
+def test_a_root_relative_link_resolves_against_each_page_s_own_origin() -> None:
+    assert canonical("/zwgk/index.html", "http://www.a.gov.cn/x/1.html") == "http://www.a.gov.cn/zwgk/index.html"
+    assert canonical("/zwgk/index.html", "https://www.b.gov.cn:8443/y/") == "https://www.b.gov.cn:8443/zwgk/index.html"
+    assert canonical("/zwgk/index.html", "http://www.a.gov.cn/z/") == "http://www.a.gov.cn/zwgk/index.html"
 
 
 @pytest.mark.parametrize(("url", "expected"), [
