@@ -247,7 +247,8 @@ def _probe_and_evaluate(session: Session, config: Config, run_id: str, sites: Se
                 done += len(window)
                 say(f"probed and evaluated {done}/{len(sites)} sites")
                 store.heartbeat(session, run_id, utcnow())
-                del window, found
+                window.clear()   # the generator still names this list: empty it so the snapshots go now
+                del found
                 release_memory()
         finally:
             loop.run(prober.aclose())
