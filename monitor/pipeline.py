@@ -5,9 +5,13 @@ before `finish_run` marks the run failed (or interrupted on Ctrl-C/SIGTERM), so
 a run is never shown half-written as complete.
 
 What belongs to one site is isolated: an exception in one of its probes, in
-reading its crawl or in building and judging its snapshot becomes `error`
+planning them, or in loading and judging its snapshot becomes `error`
 results for that site's checks, with the reason, and the run goes on for the
 others (the crawl and the storage of the run as a whole are not per site).
+
+The pipeline knows no check: it gathers what the planned checks declare
+(`checks.needs_of`, `checks.probe_plan`). Each site's snapshot is loaded once,
+a window of sites at a time (see `_probe_and_evaluate`).
 """
 
 from __future__ import annotations

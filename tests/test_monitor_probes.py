@@ -251,6 +251,28 @@ def test_links_over_ipv6_give_exact_ratios(lab: LabWeb) -> None:
     assert m["unprobed"] == 1                                     # refused by robots.txt: never requested
 
 
+def test_a_prober_fetches_a_link_once_across_its_windows(lab: LabWeb) -> None:
+    home, shared = lab.url("www.portal.test"), lab.url("www.portal.test", "/xwdt/")
+    pages, links = (b.page(home), b.page(shared, depth=1)), (b.link(home, shared),)
+    windows = [[target(lab, "www.portal.test", ("crawl", "probe:links-v6"), site_id=s, pages=pages, links=links)]
+               for s in ("first", "second")]
+    crawl = Crawl(timeout_s=2, retries=0, allowed_networks=["127.0.0.0/8", "::1/128"])
+    before = lab.hits[(6, "www.portal.test", "/xwdt/")]
+
+    async def go() -> list[probes.Collected]:
+        prober = probes.Prober(resolver=Resolver(["127.0.0.1"], port=lab.dns_port, timeout_s=1), crawl=crawl,
+                               clock=b.utcnow, has_ipv6_route=lambda: True)
+        try:
+            return [await prober.collect(window) for window in windows]
+        finally:
+            await prober.aclose()
+
+    first, second = asyncio.run(go())
+    assert [(p.url, p.outcome) for p in of(first, "first", "links-v6")] == [(shared, "ok")]
+    assert [(p.url, p.outcome) for p in of(second, "second", "links-v6")] == [(shared, "ok")]
+    assert lab.hits[(6, "www.portal.test", "/xwdt/")] == before + 1
+
+
 def test_links_v6_is_not_collected_without_the_crawl(lab: LabWeb) -> None:
     got = collect(lab, [target(lab, "dual.test", ("crawl", "probe:links-v6"))])
     assert "probe:links-v6" not in got.collected["dual"]
