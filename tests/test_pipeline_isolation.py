@@ -2,8 +2,9 @@
 that site's dependent checks `error` with the reason, and everything else as without the failure.
 
 The demo's 南台区 (its 负面清单 column lives on another host, so it has a column probe) takes the injected
-failure (in a probe, in planning a probe from its crawl, in storing its probe rows); 东风新区 stands beside it. One real crawl is shared: every case replays its output through the
-pipeline (ingest, link checks, probes, evaluation, report) on a fresh database.
+failure (in a probe, in planning a probe from its crawl, in storing its probe rows); 东风新区 stands beside
+it. One real crawl is shared: every case replays its output through the pipeline (ingest, link checks,
+probes, evaluation, report) on a fresh database.
 """
 
 from __future__ import annotations
