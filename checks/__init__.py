@@ -8,7 +8,10 @@ from checks import availability  # noqa: F401  (registers its checks)
 from checks import columns, footer  # noqa: F401  (register column:<requirement> and footer)
 from checks import freshness, https, ipv6, links  # noqa: F401  (registers their checks)
 from checks.base import REGISTRY, CheckSpec, Result, Status
-from checks.runner import PlannedCheck, evaluate, needs_of, plan, spec_for, unevaluated
+from checks.plans import PLANNED, Fetch, ProbePlan
+from checks.runner import PlannedCheck, evaluate, needs_of, plan, probe_plan, spec_for, unevaluated
+from checks.snapshot import Probe, RequirementInfo, SiteInfo, SiteSnapshot
 
-__all__ = ["REGISTRY", "CheckSpec", "PlannedCheck", "Result", "Status", "evaluate", "needs_of", "plan", "spec_for",
+__all__ = ["PLANNED", "REGISTRY", "CheckSpec", "Fetch", "PlannedCheck", "Probe", "ProbePlan", "RequirementInfo",
+           "Result", "SiteInfo", "SiteSnapshot", "Status", "evaluate", "needs_of", "plan", "probe_plan", "spec_for",
            "unevaluated"]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from checks.plans import PLANNED, Planner
 from checks.snapshot import SiteSnapshot
 
 LANGUAGES = ("zh", "en")
@@ -95,6 +96,8 @@ class CheckSpec:
     messages: Mapping[str, Text]
     func: CheckFunc = field(compare=False, repr=False)
     parameterised: bool = False                # True for column:<requirement id>
+    plans: Mapping[str, Planner] = field(default_factory=dict, compare=False, repr=False)
+    """The probes this check derives from the crawl (checks.plans.PLANNED), each with its planner."""
 
 
 REGISTRY: dict[str, CheckSpec] = {}
@@ -110,16 +113,20 @@ RUNNER_MESSAGES: Mapping[str, Text] = {
 
 def check(*, id: str, title: Text, failure_title: Text, description: Text, basis: str,
           severity: Severity, needs: set[str], messages: Mapping[str, Text],
-          parameterised: bool = False) -> Callable[[CheckFunc], CheckFunc]:
-    """Declare a check and add it to REGISTRY; ids must be unique."""
+          parameterised: bool = False, plans: Mapping[str, Planner] | None = None
+          ) -> Callable[[CheckFunc], CheckFunc]:
+    """Declare a check and add it to REGISTRY; ids must be unique, planned probes from checks.plans.PLANNED."""
 
     def register(func: CheckFunc) -> CheckFunc:
         if id in REGISTRY:
             raise ValueError(f"check id {id!r} declared twice")
+        unknown = sorted(set(plans or {}) - PLANNED)
+        if unknown:
+            raise ValueError(f"check {id!r} plans unknown probes {unknown}; known: {sorted(PLANNED)}")
         REGISTRY[id] = CheckSpec(id=id, title=title, failure_title=failure_title,
                                  description=description, basis=basis, severity=severity,
                                  needs=frozenset(needs), messages=dict(messages), func=func,
-                                 parameterised=parameterised)
+                                 parameterised=parameterised, plans=dict(plans or {}))
         return func
 
     return register

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 from checks.base import Evidence, Severity, Status, T, Verdict, check
 from checks.freshness import homepage_chain
 from checks.lists import OwnList, own_list
+from checks.plans import COLUMN, FOOTER, Fetch
 from checks.scope import site_scope
 from checks.snapshot import Link, Page, Probe, RequirementInfo, SiteSnapshot
 
@@ -309,7 +310,7 @@ def _offsite(probe: Probe, best: Candidate, today: date) -> Contents:
                     str(detail.get("list_reason", "")))
 
 
-COLUMN_PROBE = "probe:column"
+COLUMN_PROBE = COLUMN
 """The key of SiteSnapshot.failed for a failed column probe: "probe:column <url>" (or alone: every one)."""
 
 
@@ -319,6 +320,12 @@ def offsite_column(snap: SiteSnapshot, req: RequirementInfo) -> str | None:
     accepted = sorted((c for c in _candidates(crawl, _keywords(req)) if not c.reason), key=_rank)
     best = accepted[0] if accepted else None
     return best.url if best is not None and best.shape == "unfetched" and best.page is None else None
+
+
+def plan_column(snap: SiteSnapshot, params: Mapping[str, Any]) -> tuple[Fetch, ...]:
+    """The column probe's plan for one requirement: its column, when the crawl could not read it."""
+    url = offsite_column(snap, params["requirement"])
+    return (Fetch(url),) if url else ()
 
 
 def judge(snap: SiteSnapshot, req: RequirementInfo) -> Verdict:
@@ -428,7 +435,8 @@ COLUMN_MESSAGES = {
               "linked platform) by keywords normalised for width, spaces and punctuation; a headline holding the "
               "keyword is no column. Missing or empty (空白栏目, a veto indicator) fails; a latest item older "
               "than the limit warns or fails per requirement; a yearly catalog must be out by its deadline."),
-       basis="", severity=Severity.MAJOR, needs={"crawl"}, messages=COLUMN_MESSAGES)
+       basis="", severity=Severity.MAJOR, needs={"crawl"}, messages=COLUMN_MESSAGES,
+       plans={COLUMN: plan_column})
 def column(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
     return judge(snap, params["requirement"])
 
@@ -447,6 +455,12 @@ def footer_url(snap: SiteSnapshot) -> str | None:
     """The page a `footer` probe should read: the homepage after its redirects (JS and meta too)."""
     chain = homepage_chain(snap)
     return chain[-1].final_url if chain else None
+
+
+def plan_footer(snap: SiteSnapshot, params: Mapping[str, Any]) -> tuple[Fetch, ...]:
+    """The footer probe's plan: the landed homepage, when the crawl has one."""
+    url = footer_url(snap)
+    return (Fetch(url),) if url else ()
 
 
 def judge_footer(snap: SiteSnapshot) -> Verdict:
@@ -488,6 +502,7 @@ FOOTER_DECLARATION: Mapping[str, Any] = {
     "basis": "政府网站发展指引；三(一)",
     "severity": Severity.MINOR,
     "needs": {"crawl", "probe:footer"},
+    "plans": {FOOTER: plan_footer},
     "messages": FOOTER_MESSAGES,
 }
 """Registered by checks/footer.py once the pipeline collects `footer` probes (see that module)."""

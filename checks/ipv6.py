@@ -3,7 +3,7 @@
 Judged from the run's DNS answers (AAAA, following the CNAME chain), the
 homepage probes over IPv4 and IPv6 (each pinned to one address family), and
 the IPv6 probes of the site's secondary and tertiary link targets. The link
-tiers are defined in checks.linktiers, which monitor.probes uses as well, so
+tiers are defined in checks.linktiers, which also plans the links-v6 probe, so
 what is probed and what is judged cannot differ. Pure: no I/O, no clock.
 """
 
@@ -15,7 +15,8 @@ from typing import Any
 
 from checks.base import Evidence, Severity, Status, T, Verdict, check
 from checks.freshness import answered, homepage_chain
-from checks.linktiers import link_tiers
+from checks.linktiers import link_tiers, plan_links_v6
+from checks.plans import LINKS_V6
 from checks.scope import normal_host
 from checks.snapshot import Probe, SiteSnapshot
 
@@ -198,6 +199,7 @@ def _ratio(ok: int, total: int) -> float | None:
     basis="三(二) IPv6 改造; 国家 IPv6 发展监测平台二、三级链接支持率",
     severity=Severity.MAJOR,
     needs={"crawl", "probe:links-v6"},
+    plans={LINKS_V6: plan_links_v6},
     messages={
         "ok": T(zh="二级链接 IPv6 支持率 {secondary}（{secondary_ok}/{secondary_total}），三级 {tertiary}（{tertiary_ok}/{tertiary_total}）",
                 en="IPv6: secondary links {secondary} ({secondary_ok}/{secondary_total}), tertiary {tertiary} "

@@ -3,16 +3,18 @@
 Secondary: the distinct same-site targets linked from the homepage; tertiary:
 the distinct same-site targets linked from the secondary pages, not already
 counted; same-site: a host the site's scope covers (checks.scope). Shared by
-checks.ipv6 (judging) and monitor.probes (what to fetch over IPv6); registers
-no check. Pure: no I/O, no clock.
+the ipv6:links check (judging) and its links-v6 plan (what to fetch over IPv6);
+registers no check. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from checks.freshness import answered, homepage_chain, homepage_urls
+from checks.plans import Fetch
 from checks.scope import normal_host, site_scope
 from checks.snapshot import SiteSnapshot
 
@@ -55,3 +57,9 @@ def link_tiers(snap: SiteSnapshot) -> Tiers:
                              for u in (url, pages[url].final_url))
     tertiary, off2 = targets(second_pages, seen)
     return Tiers(tuple(secondary), tuple(tertiary), tuple(off1 + off2), source)
+
+
+def plan_links_v6(snap: SiteSnapshot, params: Mapping[str, Any]) -> tuple[Fetch, ...]:
+    """The links-v6 probe's plan: every secondary, then every tertiary target, each with its tier."""
+    tiers = link_tiers(snap)
+    return (*(Fetch(u, "secondary") for u in tiers.secondary), *(Fetch(u, "tertiary") for u in tiers.tertiary))

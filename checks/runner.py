@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.base import REGISTRY, CheckSpec, Result, Status, Verdict
+from checks.plans import Fetch, ProbePlan
 from checks.snapshot import RequirementInfo, SiteInfo, SiteSnapshot
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,34 @@ def plan(site: SiteInfo, requirements: Sequence[RequirementInfo], settings: Mapp
 def needs_of(planned: Iterable[PlannedCheck]) -> frozenset[str]:
     """The inputs the enabled planned checks need; they decide which probes run."""
     return frozenset().union(*(REGISTRY[p.spec_id].needs for p in planned if not p.disabled))
+
+
+def probe_plan(snap: SiteSnapshot, planned: Iterable[PlannedCheck]) -> ProbePlan:
+    """What the probes planned from the crawl must fetch for one site: the planners of its enabled
+    planned checks, run on its crawl snapshot; each URL once per probe, first planned first.
+
+    A planner that raises fails its probe for this site (`ProbePlan.failed`, "ExcType: message"),
+    never the site's other probes.
+    """
+    fetches: dict[str, dict[str, Fetch]] = {}
+    failed: dict[str, str] = {}
+    for p in planned:
+        for need, planner in ({} if p.disabled else REGISTRY[p.spec_id].plans).items():
+            if need in failed:
+                continue
+            try:
+                found = planner(snap, p.params)
+            except Exception as exc:
+                failed[need] = f"{type(exc).__name__}: {exc}"
+                fetches.pop(need, None)
+                log.warning("planning %s of site %s (check %s) failed: %s", need, snap.site.id, p.check_id,
+                            failed[need])
+                log.debug("planning %s failed", need, exc_info=True)
+                continue
+            merged = fetches.setdefault(need, {})
+            for fetch in found:
+                merged.setdefault(fetch.url, fetch)
+    return ProbePlan({need: tuple(found.values()) for need, found in fetches.items()}, failed)
 
 
 def _no_route(spec: CheckSpec, snap: SiteSnapshot) -> bool:

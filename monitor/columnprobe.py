@@ -14,30 +14,32 @@ Probes go through monitor.fetch (so through monitor.resolver and the allowed
 networks) and never raise for network outcomes (the fetch layer maps them).
 Each probe runs isolated (monitor.probes.isolated): one that raises stores no
 row and leaves its reason in `failed`, under "probe:footer" or
-"probe:column <url>" (checks.columns.COLUMN_PROBE), so its check says `error`.
+"probe:column <url>" (checks.plans), so its check says `error`. What to probe
+comes from each site's plan (checks.probe_plan): the landed homepage for the
+footer, the off-site columns the column checks would judge.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime
 
-from checks.columns import COLUMN_PROBE
 from checks.lists import OwnList, own_list
+from checks.plans import COLUMN, FOOTER, ProbePlan
 from checks.snapshot import DateHit, Link, ListBlock, Probe
 from monitor.config import Crawl
 from monitor.fetch import Fetcher
 from monitor.footerprobe import FOOTER_KIND, ITEMS, footer_items, probe_footer  # noqa: F401  (the footer probe)
-from monitor.probes import isolated, probe_from
+from monitor.probes import Collected, isolated, probe_from
 from monitor.resolver import Resolver
 from spiders.extract import extract
 
 log = logging.getLogger(__name__)
 
 COLUMN_KIND = "column"
-FOOTER_INPUT = "probe:footer"
 MAX_LIST_PAGES = 5
 
 
@@ -98,32 +100,37 @@ async def probe_column(fetcher: Fetcher, url: str, clock: Callable[[], datetime]
     return replace(probe, detail={**probe.detail, **detail})
 
 
-async def collect(jobs: Mapping[str, tuple[str | None, Sequence[str]]], *, resolver: Resolver, crawl: Crawl,
-                  clock: Callable[[], datetime], failed: dict[str, dict[str, str]] | None = None,
-                  site_crawl: Mapping[str, Crawl] | None = None) -> dict[str, list[Probe]]:
-    """site id -> its probes, for jobs of site id -> (homepage URL for a footer probe or None,
-    URLs of columns on other hosts). A site's own settings (`site_crawl[site id]`, else `crawl`)
-    give its timeout and retries; one fetcher per timeout. A probe that raises adds its reason to
-    `failed` (site id -> input -> reason) instead of a probe."""
-    failed = {} if failed is None else failed
-    own = {site_id: (site_crawl or {}).get(site_id, crawl) for site_id in jobs}
+async def collect(plans: Mapping[str, ProbePlan], *, resolver: Resolver, crawl: Crawl,
+                  clock: Callable[[], datetime], site_crawl: Mapping[str, Crawl] | None = None) -> Collected:
+    """The footer and column probes the sites' plans (site id -> checks.probe_plan) list, the sites
+    concurrently. A site's own settings (`site_crawl[site id]`, else `crawl`) give its timeout and
+    retries; one fetcher per timeout. A probe that raises leaves its reason in `failed` instead of a
+    probe; the footer is collected for a site whose plan named a page and whose probe did not raise."""
+    failed: dict[str, dict[str, str]] = {}
+    own = {site_id: (site_crawl or {}).get(site_id, crawl) for site_id in plans}
     fetchers = {timeout: Fetcher(resolver, timeout_s=timeout, user_agent=crawl.user_agent,
                                  max_bytes=crawl.max_response_bytes, allowed_networks=crawl.allowed_networks,
                                  verify=crawl.ca_bundle or True, per_host_limit=crawl.per_host_concurrency)
                 for timeout in sorted({c.timeout_s for c in own.values()})}
-    found: dict[str, list[Probe]] = {site_id: [] for site_id in jobs}
+
+    async def site(site_id: str, plan: ProbePlan) -> tuple[Probe, ...]:
+        fetcher, retries = fetchers[own[site_id].timeout_s], own[site_id].retries
+        probes: list[Probe | None] = []
+        for url in plan.urls(FOOTER)[:1]:
+            probes.append(await isolated("footer", site_id, (FOOTER,), failed,
+                                         probe_footer(fetcher, url, clock, retries)))
+        for url in plan.urls(COLUMN):
+            probes.append(await isolated(f"column {url}", site_id, (f"{COLUMN} {url}",), failed,
+                                         probe_column(fetcher, url, clock, retries)))
+        return tuple(p for p in probes if p is not None)
+
     try:
-        for site_id, (homepage, columns) in jobs.items():
-            fetcher, retries = fetchers[own[site_id].timeout_s], own[site_id].retries
-            probes: list[Probe | None] = []
-            if homepage:
-                probes.append(await isolated("footer", site_id, (FOOTER_INPUT,), failed,
-                                             probe_footer(fetcher, homepage, clock, retries)))
-            for url in dict.fromkeys(columns):
-                probes.append(await isolated(f"column {url}", site_id, (f"{COLUMN_PROBE} {url}",), failed,
-                                             probe_column(fetcher, url, clock, retries)))
-            found[site_id] += [p for p in probes if p is not None]
+        found = await asyncio.gather(*(site(site_id, plan) for site_id, plan in plans.items()))
     finally:
         for fetcher in fetchers.values():
             await fetcher.aclose()
-    return found
+    footers = {site_id for site_id, plan in plans.items() if plan.urls(FOOTER)}
+    return Collected(probes=dict(zip(plans, found)),
+                     collected={site_id: frozenset({FOOTER} if site_id in footers and FOOTER not in
+                                                   failed.get(site_id, {}) else ()) for site_id in plans},
+                     failed=failed)

@@ -5,9 +5,13 @@ before `finish_run` marks the run failed (or interrupted on Ctrl-C/SIGTERM), so
 a run is never shown half-written as complete.
 
 What belongs to one site is isolated: an exception in one of its probes, in
-reading its crawl or in building and judging its snapshot becomes `error`
+planning them, or in loading and judging its snapshot becomes `error`
 results for that site's checks, with the reason, and the run goes on for the
 others (the crawl and the storage of the run as a whole are not per site).
+
+The pipeline knows no check: it gathers what the planned checks declare
+(`checks.needs_of`, `checks.probe_plan`). Each site's snapshot is loaded once,
+a window of sites at a time (see `_probe_and_evaluate`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import shutil
 import socket
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,11 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import checks
-from checks.base import Result
-from checks.snapshot import Probe, RequirementInfo, SiteInfo, SiteSnapshot
-from checks.columns import COLUMN_PROBE, footer_url, offsite_column
-from checks.freshness import homepage_chain, homepage_urls
-from checks.linktiers import link_tiers
+from checks import Probe, ProbePlan, RequirementInfo, Result, SiteInfo, SiteSnapshot
 from monitor import __version__, columnprobe, crawl, db, ingest, linkcheck, locks, preflight, probes, store
 from monitor.config import Config, Requirement, Site
 from monitor.resolver import Resolver
@@ -47,7 +47,10 @@ STALE_AFTER = timedelta(hours=6)
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("c") else None
 if _LIBC is not None and not hasattr(_LIBC, "malloc_trim"):   # not glibc
     _LIBC = None
-REDIRECT_TAGS = frozenset({"meta-refresh", "js-location"})
+WINDOW_SITES = 8
+WINDOW_PAGES = 20_000
+"""Sites are probed and judged a window at a time: at most WINDOW_SITES sites, and no more sites once the
+window's snapshots hold WINDOW_PAGES crawled pages, so memory does not grow with the number of sites."""
 CRAWL_EXAMPLES = 3   # example URLs per kind of crawl event kept in the run summary
 LISTED_EVENTS = {"charset": 20}
 """Kinds whose pages the site page lists (more examples), each with its event detail."""
@@ -195,33 +198,9 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
         for s in sites:
             if "probe:links" in needs[s.id] and "crawl" in gathered[s.id]:
                 gathered[s.id].add("probe:links")
-    failed: dict[str, dict[str, str]] = defaultdict(dict)   # site id -> input -> why we failed collecting it
-    targets = []
-    for s in sites:
-        targets.append(_probe_target(session, config, run_id, s, needs[s.id], "crawl" in gathered[s.id], failed))
-        release_memory()
-    say("probing")
-    collected = asyncio.run(probes.collect(targets, resolver=resolver, crawl=config.crawl, clock=utcnow,
-                                           has_ipv6_route=has_ipv6_route,
-                                           ipv6_probe_count=config.checks.ipv6_probe_count))
-    for site_id, reasons in collected.failed.items():
-        failed[site_id].update(reasons)
-    store.save_dns(session, run_id, collected.dns, utcnow())
-    for site_id, site_probes in collected.probes.items():
-        _save_probes(session, run_id, site_id, site_probes, collected.collected.get(site_id, frozenset()), failed)
-    store.heartbeat(session, run_id, utcnow())
-    _probe_columns(session, config, run_id, sites, planned, needs, gathered, resolver, say, failed)
-    say("evaluating")
-    taken_at = utcnow()
-    results: dict[str, list[Result]] = {}
-    for s in sites:
-        inputs = frozenset(gathered[s.id] | collected.collected.get(s.id, frozenset())) - set(failed[s.id])
-        try:
-            results[s.id] = _evaluate(session, config, run_id, s, planned[s.id], taken_at, inputs, failed[s.id])
-        except Exception as exc:  # one site's data must not sink the run
-            results[s.id] = checks.unevaluated(planned[s.id], _site_failed("evaluating", s.id, exc))
-        release_memory()
-    return results
+    say("probing and evaluating")
+    return _probe_and_evaluate(session, config, run_id, sites, planned, needs, gathered, resolver, say,
+                               has_ipv6_route)
 
 
 def _link_bounds(config: Config, sites: Sequence[Site]) -> dict[str, tuple[int, int]]:
@@ -243,11 +222,110 @@ def _with_site_settings(config: Config, sites: Sequence[Site], targets: Sequence
     return found
 
 
-def _evaluate(session: Session, config: Config, run_id: str, site: Site, planned: Sequence[checks.PlannedCheck],
-              taken_at: datetime, inputs: frozenset[str], failed: Mapping[str, str]) -> list[Result]:
-    snap = store.load_snapshot(session, run_id, site_info(site), taken_at=taken_at, collected=inputs,
-                               window_days=config.checks.availability_window_days)
-    return checks.evaluate(replace(snap, failed=dict(failed)), planned)
+@dataclass(frozen=True)
+class _Loaded:
+    """One site of a window: its crawl snapshot (None: it could not be loaded, `error` says why) and plan."""
+
+    site: Site
+    snap: SiteSnapshot | None
+    plan: ProbePlan | None            # None: not crawled, or not loaded
+    error: str = ""
+
+
+def _probe_and_evaluate(session: Session, config: Config, run_id: str, sites: Sequence[Site],
+                        planned: Mapping[str, tuple[checks.PlannedCheck, ...]], needs: Mapping[str, frozenset[str]],
+                        gathered: Mapping[str, set[str]], resolver: Resolver, say: Progress,
+                        has_ipv6_route: Callable[[], bool] | None) -> dict[str, list[Result]]:
+    """Each site's snapshot loaded once, its probes planned from it (checks.probe_plan), run, stored,
+    added to it, and the site judged; a window of sites at a time, their probes concurrent, in one
+    event loop, so an IPv6 link fetch is shared by every site that links to it."""
+    results: dict[str, list[Result]] = {}
+    with asyncio.Runner() as loop:
+        prober = probes.Prober(resolver=resolver, crawl=config.crawl, clock=utcnow, has_ipv6_route=has_ipv6_route,
+                               ipv6_probe_count=config.checks.ipv6_probe_count)
+        try:
+            done = 0
+            for window in _windows(session, config, run_id, sites, planned, gathered):
+                found = loop.run(_probe_window(prober, config, window, needs, resolver))
+                results.update(_store_and_evaluate(session, config, run_id, window, planned, gathered, *found))
+                done += len(window)
+                say(f"probed and evaluated {done}/{len(sites)} sites")
+                store.heartbeat(session, run_id, utcnow())
+                window.clear()   # the generator still names this list: empty it so the snapshots go now
+                del found
+                release_memory()
+        finally:
+            loop.run(prober.aclose())
+    return results
+
+
+def _windows(session: Session, config: Config, run_id: str, sites: Sequence[Site],
+             planned: Mapping[str, tuple[checks.PlannedCheck, ...]], gathered: Mapping[str, set[str]]
+             ) -> Iterator[list[_Loaded]]:
+    """The sites in windows (WINDOW_SITES, WINDOW_PAGES), each loaded from the store once and planned."""
+    window: list[_Loaded] = []
+    pages = 0
+    for s in sites:
+        crawled = "crawl" in gathered[s.id]
+        try:
+            snap = store.load_snapshot(session, run_id, site_info(s), taken_at=utcnow(),
+                                       collected=frozenset({"crawl"} if crawled else ()), probes=False)
+        except Exception as exc:   # one site's data must not sink the run
+            window.append(_Loaded(s, None, None, _site_failed("loading the snapshot of", s.id, exc)))
+        else:
+            window.append(_Loaded(s, snap, checks.probe_plan(snap, planned[s.id]) if crawled else None))
+            pages += len(snap.pages)
+        if len(window) >= WINDOW_SITES or pages >= WINDOW_PAGES:
+            yield window
+            window, pages = [], 0
+    if window:
+        yield window
+
+
+async def _probe_window(prober: probes.Prober, config: Config, window: Sequence[_Loaded],
+                        needs: Mapping[str, frozenset[str]], resolver: Resolver
+                        ) -> tuple[probes.Collected, probes.Collected]:
+    """The window's probes, all at once: those of probes.py and the footer and column probes."""
+    targets = [probes.ProbeTarget(site_info(w.site), config.crawl_for(w.site), needs[w.site.id], w.plan)
+               for w in window]
+    plans = {w.site.id: w.plan for w in window if w.plan is not None}
+    return await asyncio.gather(
+        prober.collect(targets),
+        columnprobe.collect(plans, resolver=resolver, crawl=config.crawl, clock=utcnow,
+                            site_crawl={w.site.id: config.crawl_for(w.site) for w in window}))
+
+
+def _store_and_evaluate(session: Session, config: Config, run_id: str, window: Sequence[_Loaded],
+                        planned: Mapping[str, tuple[checks.PlannedCheck, ...]], gathered: Mapping[str, set[str]],
+                        found: probes.Collected, extra: probes.Collected) -> dict[str, list[Result]]:
+    """Store the window's probe rows, add them (as stored) to each site's snapshot and judge it."""
+    store.save_dns(session, run_id, found.dns, utcnow())
+    failed: dict[str, dict[str, str]] = {}
+    inputs: dict[str, set[str]] = {}
+    for w in window:
+        sid = w.site.id
+        failed[sid] = {**(w.plan.failed if w.plan else {}), **found.failed.get(sid, {}), **extra.failed.get(sid, {})}
+        inputs[sid] = set(found.collected.get(sid, ())) | set(extra.collected.get(sid, ()))
+        # Rows that cannot be stored fail every input they carry, and every probe planned from the crawl.
+        lost = inputs[sid] | set(w.plan.fetches if w.plan else ())
+        _save_probes(session, run_id, sid, (*found.probes.get(sid, ()), *extra.probes.get(sid, ())), lost, failed)
+    taken_at = utcnow()
+    results: dict[str, list[Result]] = {}
+    for w in window:
+        sid = w.site.id
+        if w.snap is None:
+            results[sid] = checks.unevaluated(planned[sid], w.error)
+            continue
+        try:
+            probed = store.load_probes(session, run_id, w.snap.site, taken_at=taken_at,
+                                       window_days=config.checks.availability_window_days)
+            snap = replace(w.snap, taken_at=taken_at, dns=probed.dns, probes=probed.probes, history=probed.history,
+                           collected=frozenset(gathered[sid] | inputs[sid]) - set(failed[sid]),
+                           failed=failed[sid])
+            results[sid] = checks.evaluate(snap, planned[sid])
+        except Exception as exc:  # one site's data must not sink the run
+            results[sid] = checks.unevaluated(planned[sid], _site_failed("evaluating", sid, exc))
+    return results
 
 
 def _save_probes(session: Session, run_id: str, site_id: str, site_probes: Sequence[Probe], inputs: Iterable[str],
@@ -269,47 +347,6 @@ def _site_failed(what: str, site_id: str, exc: Exception) -> str:
     return reason
 
 
-def _probe_columns(session: Session, config: Config, run_id: str, sites: Sequence[Site],
-                   planned: Mapping[str, tuple[checks.PlannedCheck, ...]], needs: Mapping[str, frozenset[str]],
-                   gathered: dict[str, set[str]], resolver: Resolver, say: Progress,
-                   failed: dict[str, dict[str, str]]) -> None:
-    """Read each crawled homepage's footer and the columns a site links on other hosts (probe rows);
-    a site whose crawl cannot be read, or a probe that raises, leaves its reason in `failed`."""
-    jobs: dict[str, tuple[str | None, list[str]]] = {}
-    for s in sites:
-        cols = [p for p in planned[s.id] if p.spec_id == "column" and not p.disabled]
-        wants_footer = "probe:footer" in needs[s.id]
-        if "crawl" not in gathered[s.id] or not (cols or wants_footer):
-            continue
-        try:
-            jobs[s.id] = _column_job(session, run_id, s, cols, wants_footer)
-        except Exception as exc:
-            reason = _site_failed("finding the footer and off-site columns of", s.id, exc)
-            failed[s.id].update({COLUMN_PROBE: reason, **({"probe:footer": reason} if wants_footer else {})})
-        release_memory()
-    if not jobs:
-        return
-    say("reading footers and off-site columns")
-    extra = asyncio.run(columnprobe.collect(jobs, resolver=resolver, crawl=config.crawl, clock=utcnow,
-                                            failed=failed, site_crawl={s.id: config.crawl_for(s) for s in sites}))
-    for site_id, site_probes in extra.items():
-        footer, offsite = jobs[site_id]
-        lost = [f"{COLUMN_PROBE} {u}" for u in offsite] + (["probe:footer"] if footer else [])
-        _save_probes(session, run_id, site_id, site_probes, lost, failed)
-    for site_id, (footer, _) in jobs.items():
-        if footer and "probe:footer" not in failed[site_id]:
-            gathered[site_id].add("probe:footer")
-    store.heartbeat(session, run_id, utcnow())
-
-
-def _column_job(session: Session, run_id: str, site: Site, cols: Sequence[checks.PlannedCheck],
-                wants_footer: bool) -> tuple[str | None, list[str]]:
-    """(the page to read the footer of or None, the off-site column URLs to probe) of one site."""
-    snap = store.load_snapshot(session, run_id, site_info(site), taken_at=utcnow(), collected=frozenset({"crawl"}))
-    offsite = [u for p in cols if (u := offsite_column(snap, p.params["requirement"]))]
-    return footer_url(snap) if wants_footer else None, offsite
-
-
 def _crawl_notes(events: Sequence[ingest.CrawlEvent]) -> dict[str, dict[str, object]]:
     """Per site: how many crawl events of each kind (trap, robots, max_pages, charset …) and a few example
     URLs; a charset example carries its detail, "URL (declared → used)"."""
@@ -322,34 +359,6 @@ def _crawl_notes(events: Sequence[ingest.CrawlEvent]) -> dict[str, dict[str, obj
             listed = event.kind in LISTED_EVENTS and event.detail
             urls.append(f"{event.url} ({event.detail})" if listed else event.url)
     return {site: {"counts": dict(c), "examples": examples[site]} for site, c in counts.items()}
-
-
-def _probe_target(session: Session, config: Config, run_id: str, site: Site, needs: frozenset[str],
-                  crawled: bool, failed: dict[str, dict[str, str]]) -> probes.ProbeTarget:
-    """What the probes need of one site; where links-v6 is planned, the part of its crawl the link tiers use.
-
-    Only the links of the homepage and its secondary pages are kept (plus redirects), so that every site's
-    target does not hold its whole crawl in memory while all sites are probed together. A crawl that
-    cannot be read fails links-v6 (its reason in `failed`); the other probes still run.
-    """
-    bare = probes.ProbeTarget(site_info(site), config.crawl_for(site), needs)
-    if "probe:links-v6" not in needs or not crawled:
-        return bare
-    try:
-        return _with_crawl(session, config, run_id, site, needs)
-    except Exception as exc:
-        failed[site.id]["probe:links-v6"] = _site_failed("reading the crawl of", site.id, exc)
-        return bare
-
-
-def _with_crawl(session: Session, config: Config, run_id: str, site: Site, needs: frozenset[str]
-                ) -> probes.ProbeTarget:
-    pages, links = store.crawl_of(session, run_id, site.id) or ((), ())
-    snap = SiteSnapshot(site=site_info(site), taken_at=utcnow(), collected=frozenset(), pages=pages, links=links)
-    tiers = link_tiers(snap)
-    sources = set(homepage_urls(homepage_chain(snap))) | set(tiers.secondary)
-    kept = tuple(k for k in links if k.source_url in sources or k.tag in REDIRECT_TAGS)
-    return probes.ProbeTarget(site_info(site), config.crawl_for(site), needs, pages=pages, links=kept)
 
 
 def release_memory() -> None:

@@ -3,8 +3,9 @@
 Kinds: availability; dns (A/AAAA/CNAME of the site host, plus a "dns-ns" probe
 with the AAAA of the domain's authoritative nameservers); homepage-v4 and
 homepage-v6 (`ipv6_probe_count` fetches each, interleaved, pinned to one
-family); links-v6 (the secondary and tertiary link targets of checks.ipv6,
-from the crawl, each fetched over IPv6 once per run); tls (certificate,
+family); links-v6 (the URLs the site's plan lists, checks.probe_plan: the
+secondary and tertiary link targets of its crawl, each fetched over IPv6 once
+per run); tls (certificate,
 protocol and trust of the homepage's HTTPS, and whether HTTP redirects to it).
 
 Everything goes through the one resolver and the one fetch layer (the TLS
@@ -33,9 +34,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
-from checks.linktiers import link_tiers
+from checks.plans import LINKS_V6, ProbePlan
 from checks.scope import normal_host
-from checks.snapshot import DnsAnswer, Link, Page, Probe, SiteInfo, SiteSnapshot
+from checks.snapshot import DnsAnswer, Probe, SiteInfo
 from monitor.config import Crawl
 from monitor.fetch import Fetcher, FetchOutcome, RobotsRules, make_ssl_context
 from monitor.outcomes import FetchKind
@@ -56,8 +57,7 @@ class ProbeTarget:
     site: SiteInfo
     crawl: Crawl                      # the site's effective crawl settings (timeout, retries)
     needs: frozenset[str]             # what its planned checks need
-    pages: tuple[Page, ...] | None = None   # the run's crawl of the site, for links-v6 (None: not crawled)
-    links: tuple[Link, ...] = ()
+    plan: ProbePlan | None = None     # what its crawl planned (checks.probe_plan); None: not crawled
 
 
 @dataclass(frozen=True)
@@ -135,10 +135,9 @@ async def _all(works: Sequence[Awaitable[R]]) -> list[R]:
     return done  # type: ignore[return-value]
 
 
-async def _availability(fetchers: Mapping[float, Fetcher], target: ProbeTarget, limit: asyncio.Semaphore,
+async def _availability(fetcher: Fetcher, target: ProbeTarget, limit: asyncio.Semaphore,
                         clock: Callable[[], datetime]) -> Probe:
     async with limit:
-        fetcher = fetchers[target.crawl.timeout_s]
         outcome, attempts = await fetcher.fetch_retrying(target.site.url, retries=target.crawl.retries)
     return probe_from("availability", target.site.url, outcome, clock(), attempts)
 
@@ -209,10 +208,15 @@ async def _homepage(fetcher: Fetcher, target: ProbeTarget, count: int, route: bo
 
 class _Once:
     """One IPv6 fetch per URL per run, shared by every site that links to it; a URL the host's
-    robots.txt refuses is never requested (when the crawl obeys robots), as in the link checks."""
+    robots.txt refuses is never requested (when the crawl obeys robots), as in the link checks.
 
-    def __init__(self, fetcher: Fetcher, limit: asyncio.Semaphore, crawl: Crawl) -> None:
+    Outcomes are kept without their bodies, and only the last `keep` or so finished ones: the
+    memory of a run's probes must not grow with its number of sites.
+    """
+
+    def __init__(self, fetcher: Fetcher, limit: asyncio.Semaphore, crawl: Crawl, keep: int = 20_000) -> None:
         self.limit = limit
+        self.keep = keep
         self.robots = RobotsRules(fetcher, crawl.user_agent if crawl.obey_robots else None, limit)
         self.tasks: dict[str, asyncio.Task[tuple[FetchOutcome, int]]] = {}
 
@@ -220,6 +224,10 @@ class _Once:
         """The URL's one IPv6 outcome; the first site to ask gives the timeout (its fetcher) and retries."""
         if url not in self.tasks:
             self.tasks[url] = asyncio.ensure_future(self._fetch(url, fetcher, retries))
+            if len(self.tasks) > 2 * self.keep:   # trimmed in batches: amortised O(1) per URL
+                done = [u for u, task in self.tasks.items() if task.done()]
+                for old in done[:len(self.tasks) - self.keep]:
+                    del self.tasks[old]
         return await asyncio.shield(self.tasks[url])
 
     async def _fetch(self, url: str, fetcher: Fetcher, retries: int) -> tuple[FetchOutcome, int]:
@@ -227,15 +235,13 @@ class _Once:
             return FetchOutcome(url, url, FetchKind.ROBOTS, detail="refused by the host's robots.txt; "
                                                                    "not requested"), 0
         async with self.limit:
-            return await fetcher.fetch_retrying(url, retries=retries, family=6)
+            outcome, attempts = await fetcher.fetch_retrying(url, retries=retries, family=6)
+        return replace(outcome, body=b"", headers={}), attempts
 
 
 async def _links_v6(once: _Once, fetcher: Fetcher, target: ProbeTarget, route: bool,
                     clock: Callable[[], datetime]) -> list[Probe]:
-    snap = SiteSnapshot(site=target.site, taken_at=clock(), collected=frozenset(), pages=target.pages or (),
-                        links=target.links)
-    tiers = link_tiers(snap)
-    levels = [(u, "secondary") for u in tiers.secondary] + [(u, "tertiary") for u in tiers.tertiary]
+    levels = [(f.url, f.tier) for f in target.plan.fetches.get(LINKS_V6, ())] if target.plan else []
     if not route:
         return [_no_route("links-v6", u, clock()) for u, _ in levels]
     outcomes = await _all([once.fetch(u, fetcher, target.crawl.retries) for u, _ in levels])
@@ -246,9 +252,13 @@ async def _links_v6(once: _Once, fetcher: Fetcher, target: ProbeTarget, route: b
     return found
 
 
+def _planned_links(target: ProbeTarget) -> bool:
+    return target.plan is not None and LINKS_V6 in target.plan.fetches
+
+
 def _gathered(target: ProbeTarget) -> frozenset[str]:
     wanted = target.needs & SUPPORTED
-    return wanted - {"probe:links-v6"} if target.pages is None else wanted
+    return wanted if _planned_links(target) else wanted - {LINKS_V6}
 
 
 async def collect(targets: Sequence[ProbeTarget], *, resolver: Resolver, crawl: Crawl,
@@ -259,39 +269,74 @@ async def collect(targets: Sequence[ProbeTarget], *, resolver: Resolver, crawl: 
     `has_ipv6_route` is asked once, and only when some target needs an IPv6 probe;
     None means `route_check_for(crawl.allowed_networks)`.
     """
-    limit = asyncio.Semaphore(crawl.concurrency)
-    timeouts = {t.crawl.timeout_s for t in targets}
-    fetchers = {t: Fetcher(resolver, timeout_s=t, user_agent=crawl.user_agent, max_bytes=crawl.max_response_bytes,
-                           allowed_networks=crawl.allowed_networks, verify=crawl.ca_bundle or True,
-                           per_host_limit=crawl.per_host_concurrency) for t in timeouts}
-    wants_v6 = any(n in t.needs for t in targets for n in ("probe:homepage-v6", "probe:links-v6"))
-    route = (has_ipv6_route or route_check_for(crawl.allowed_networks))() if wants_v6 else False
-    if wants_v6 and not route:
-        log.warning("the monitor has no IPv6 route: IPv6 probes are recorded as no_route")
-    probes: dict[str, list[Probe]] = defaultdict(list)
-    failed: dict[str, dict[str, str]] = {}
+    prober = Prober(resolver=resolver, crawl=crawl, clock=clock, has_ipv6_route=has_ipv6_route,
+                    ipv6_probe_count=ipv6_probe_count)
     try:
-        dns = await _gather(targets, fetchers, resolver, crawl, route, ipv6_probe_count, limit, clock, probes,
-                            failed)
+        return await prober.collect(targets)
     finally:
-        for f in fetchers.values():
+        await prober.aclose()
+
+
+class Prober:
+    """The probes of one run, over one or more calls of `collect` in one event loop (the pipeline
+    probes its sites a window at a time): one fetcher per site timeout, the route check asked once,
+    one IPv6 fetch per links-v6 URL across all calls. `aclose` when done."""
+
+    def __init__(self, *, resolver: Resolver, crawl: Crawl, clock: Callable[[], datetime],
+                 has_ipv6_route: Callable[[], bool] | None = None, ipv6_probe_count: int = 3) -> None:
+        self.resolver, self.crawl, self.clock, self.count = resolver, crawl, clock, ipv6_probe_count
+        self.limit = asyncio.Semaphore(crawl.concurrency)
+        self.verify = make_ssl_context(crawl.ca_bundle or True)
+        self.fetchers: dict[float, Fetcher] = {}
+        self.once: _Once | None = None
+        self._route_check = has_ipv6_route or route_check_for(crawl.allowed_networks)
+        self._route: bool | None = None
+
+    def fetcher(self, timeout_s: float) -> Fetcher:
+        if timeout_s not in self.fetchers:
+            crawl = self.crawl
+            self.fetchers[timeout_s] = Fetcher(self.resolver, timeout_s=timeout_s, user_agent=crawl.user_agent,
+                                               max_bytes=crawl.max_response_bytes,
+                                               allowed_networks=crawl.allowed_networks,
+                                               verify=crawl.ca_bundle or True,
+                                               per_host_limit=crawl.per_host_concurrency)
+        return self.fetchers[timeout_s]
+
+    def route(self) -> bool:
+        if self._route is None:
+            self._route = self._route_check()
+            if not self._route:
+                log.warning("the monitor has no IPv6 route: IPv6 probes are recorded as no_route")
+        return self._route
+
+    async def collect(self, targets: Sequence[ProbeTarget]) -> Collected:
+        """Run the probes the targets need (see the module docstring); never raises for a site's failure."""
+        if targets and self.once is None:
+            self.once = _Once(self.fetcher(min(t.crawl.timeout_s for t in targets)), self.limit, self.crawl)
+        wants_v6 = any(n in t.needs for t in targets for n in ("probe:homepage-v6", LINKS_V6))
+        route = self.route() if wants_v6 else False
+        probes: dict[str, list[Probe]] = defaultdict(list)
+        failed: dict[str, dict[str, str]] = {}
+        dns = await _gather(self, targets, route, probes, failed)
+        return Collected(probes={k: tuple(v) for k, v in probes.items()}, dns=dns,
+                         collected={t.site.id: _gathered(t) - set(failed.get(t.site.id, {})) for t in targets},
+                         failed={k: dict(v) for k, v in failed.items()})
+
+    async def aclose(self) -> None:
+        fetchers, self.fetchers = list(self.fetchers.values()), {}
+        for f in fetchers:
             await f.aclose()
-    return Collected(probes={k: tuple(v) for k, v in probes.items()}, dns=dns,
-                     collected={t.site.id: _gathered(t) - set(failed.get(t.site.id, {})) for t in targets},
-                     failed={k: dict(v) for k, v in failed.items()})
 
 
-async def _gather(targets: Sequence[ProbeTarget], fetchers: Mapping[float, Fetcher], resolver: Resolver, crawl: Crawl,
-                  route: bool, count: int, limit: asyncio.Semaphore, clock: Callable[[], datetime],
-                  probes: dict[str, list[Probe]], failed: dict[str, dict[str, str]]) -> tuple[DnsAnswer, ...]:
+async def _gather(prober: Prober, targets: Sequence[ProbeTarget], route: bool, probes: dict[str, list[Probe]],
+                  failed: dict[str, dict[str, str]]) -> tuple[DnsAnswer, ...]:
     """Each site once (a site listed twice is probed once), all sites concurrently; each probe kind
     isolated (see `isolated`): a kind that raises adds no probe rows and fails its inputs."""
-    verify = make_ssl_context(crawl.ca_bundle or True)
-    once = _Once(fetchers[min(fetchers)], limit, crawl) if fetchers else None
+    resolver, limit, clock, count, once = prober.resolver, prober.limit, prober.clock, prober.count, prober.once
     unique = list({t.site.id: t for t in targets}.values())
 
     async def site(t: ProbeTarget) -> None:
-        fetcher = fetchers[t.crawl.timeout_s]
+        fetcher = prober.fetcher(t.crawl.timeout_s)
         host = normal_host(t.site.url)
         sid = t.site.id
 
@@ -304,17 +349,17 @@ async def _gather(targets: Sequence[ProbeTarget], fetchers: Mapping[float, Fetch
 
         async def tls() -> list[Probe]:
             async with limit:
-                return [await tls_probe(fetcher, resolver, t.site.url, verify=verify, timeout_s=t.crawl.timeout_s,
-                                        clock=clock)]
+                return [await tls_probe(fetcher, resolver, t.site.url, verify=prober.verify,
+                                        timeout_s=t.crawl.timeout_s, clock=clock)]
 
         if "probe:availability" in t.needs:
-            await run("availability", ("probe:availability",), one(_availability(fetchers, t, limit, clock)))
+            await run("availability", ("probe:availability",), one(_availability(fetcher, t, limit, clock)))
         if "dns" in t.needs and host and ip_literal(host) is None:
             await run("dns-ns", ("dns",), one(_nameservers(resolver, host, clock)))
         if "probe:homepage-v4" in t.needs or "probe:homepage-v6" in t.needs:
             await run("homepage", ("probe:homepage-v4", "probe:homepage-v6"),
                       _homepage(fetcher, t, count, route, limit, clock))
-        if "probe:links-v6" in t.needs and t.pages is not None and once is not None:
+        if LINKS_V6 in t.needs and _planned_links(t) and once is not None:
             await run("links-v6", ("probe:links-v6",), _links_v6(once, fetcher, t, route, clock))
         if "probe:tls" in t.needs:
             await run("tls", ("probe:tls",), tls())

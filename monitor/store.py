@@ -276,38 +276,63 @@ def targets_to_check(session: Session, run_id: str, bounds: Mapping[str, tuple[i
             for url, t in tags.items()], known
 
 
-def _probe(row: ProbeRow) -> Probe:
-    return Probe(kind=row.kind, url=row.url, outcome=row.outcome, at=row.at, status=row.status,
-                 address=row.address, final_url=row.final_url, title=row.title, size=row.size,
-                 elapsed_ms=row.elapsed_ms, detail=row.detail)
+_PROBE_COLUMNS = (ProbeRow.kind, ProbeRow.url, ProbeRow.outcome, ProbeRow.at, ProbeRow.status, ProbeRow.address,
+                  ProbeRow.final_url, ProbeRow.title, ProbeRow.size, ProbeRow.elapsed_ms, ProbeRow.detail)
+
+
+@dataclass(frozen=True)
+class Probed:
+    """The light part of a site's snapshot: what the run's probes stored, and the history."""
+
+    dns: tuple[DnsAnswer, ...]
+    probes: tuple[Probe, ...]
+    history: History
 
 
 @_storage("loading a snapshot")
 def load_snapshot(session: Session, run_id: str, site: SiteInfo, *, taken_at: datetime,
-                  collected: frozenset[str], hosts: Sequence[str] = (), window_days: int = 7) -> SiteSnapshot:
+                  collected: frozenset[str], hosts: Sequence[str] = (), window_days: int = 7,
+                  probes: bool = True) -> SiteSnapshot:
     """What a run collected about one site, plus its history.
 
     `dns` holds the answers for `hosts` (default: the host of the site's URL);
     `history.availability` every availability probe of the site, from any run or
-    none, taken within `window_days` up to `taken_at`, oldest first.
+    none, taken within `window_days` up to `taken_at`, oldest first. `probes=False`
+    loads the crawl and its link targets only (add the rest later from `load_probes`).
     """
+    pages, links, targets = _crawl(session, run_id, site.id)
+    snap = SiteSnapshot(site=site, taken_at=taken_at, collected=collected, pages=pages, links=links, targets=targets)
+    if not probes:
+        return snap
+    probed = _probed(session, run_id, site, taken_at, hosts, window_days)
+    return replace(snap, dns=probed.dns, probes=probed.probes, history=probed.history)
+
+
+@_storage("loading a site's probes")
+def load_probes(session: Session, run_id: str, site: SiteInfo, *, taken_at: datetime, hosts: Sequence[str] = (),
+                window_days: int = 7) -> Probed:
+    """The run's DNS answers and probes of one site and its history, as `load_snapshot` gives them."""
+    return _probed(session, run_id, site, taken_at, hosts, window_days)
+
+
+def _probed(session: Session, run_id: str, site: SiteInfo, taken_at: datetime, hosts: Sequence[str],
+            window_days: int) -> Probed:
     names = [_dns_name(h) for h in hosts] or [_dns_name(urlsplit(site.url).hostname or "")]
-    dns = session.scalars(sa.select(DnsAnswerRow).where(DnsAnswerRow.run_id == run_id,
-                                                        DnsAnswerRow.name.in_(names))
-                          .order_by(DnsAnswerRow.id)).all()
-    probes = session.scalars(sa.select(ProbeRow).where(ProbeRow.run_id == run_id, ProbeRow.site_id == site.id)
+    dns = session.execute(sa.select(DnsAnswerRow.name, DnsAnswerRow.rtype, DnsAnswerRow.kind,
+                                    DnsAnswerRow.addresses, DnsAnswerRow.cname_chain, DnsAnswerRow.detail)
+                          .where(DnsAnswerRow.run_id == run_id, DnsAnswerRow.name.in_(names))
+                          .order_by(DnsAnswerRow.id))
+    probes = session.execute(sa.select(*_PROBE_COLUMNS).where(ProbeRow.run_id == run_id, ProbeRow.site_id == site.id)
                              .order_by(ProbeRow.at, ProbeRow.id)).all()
-    window = session.scalars(sa.select(ProbeRow).where(
+    window = session.execute(sa.select(*_PROBE_COLUMNS).where(
         ProbeRow.site_id == site.id, ProbeRow.kind == "availability",
         ProbeRow.at >= taken_at - timedelta(days=window_days), ProbeRow.at <= taken_at)
         .order_by(ProbeRow.at, ProbeRow.id)).all()
-    pages, links, targets = _crawl(session, run_id, site.id)
-    return SiteSnapshot(
-        site=site, taken_at=taken_at, collected=collected, pages=pages, links=links, targets=targets,
-        dns=tuple(DnsAnswer(name=d.name, rtype=d.rtype, kind=d.kind, addresses=tuple(d.addresses),
-                            cname_chain=tuple(d.cname_chain), detail=d.detail) for d in dns),
-        probes=tuple(_probe(p) for p in probes),
-        history=History(availability=tuple(_probe(p) for p in window)))
+    return Probed(dns=tuple(DnsAnswer(name=name, rtype=rtype, kind=kind, addresses=tuple(addresses),
+                                      cname_chain=tuple(chain), detail=detail)
+                            for name, rtype, kind, addresses, chain, detail in dns),
+                  probes=tuple(Probe(*row) for row in probes),
+                  history=History(availability=tuple(Probe(*row) for row in window)))
 
 
 @_storage("reading a site's crawl")

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from checks import REGISTRY, evaluate, needs_of, plan, unevaluated
+from checks import REGISTRY, evaluate, needs_of, plan, probe_plan, unevaluated
 from checks.base import RUNNER_MESSAGES
 from checks.base import Severity, Status, T, Verdict, check
+from checks.plans import COLUMN, FOOTER, LINKS_V6, Fetch
 from checks.snapshot import Probe, RequirementInfo, SiteInfo, SiteSnapshot
 
 NOW = datetime.now(UTC)
@@ -132,3 +133,69 @@ def test_a_verdict_may_raise_its_own_severity(probe_checks: None) -> None:
     [plain] = evaluate(snap({"probe:v6"}), only("testonly"))
     [veto] = evaluate(snap({"probe:v6"}), only("testonly", veto=True))
     assert (plain.severity, veto.severity) == (Severity.MINOR, Severity.VETO)
+
+
+@pytest.fixture
+def planning_checks() -> Iterator[None]:
+    """A parameterised check planning one column probe per requirement (one URL shared), and a check
+    planning links-v6 probes that raises when told to."""
+    messages = {"ok": T(zh="好", en="fine")}
+    text = T(zh="测", en="t")
+
+    def columns(snap: SiteSnapshot, params: Mapping[str, Any]) -> tuple[Fetch, ...]:
+        return (Fetch(f"http://p.test/{params['requirement'].id}/"), Fetch("http://p.test/shared/"))
+
+    def links(snap: SiteSnapshot, params: Mapping[str, Any]) -> tuple[Fetch, ...]:
+        if params.get("explode"):
+            raise KeyError("lost")
+        return (Fetch("http://p.test/a/", "secondary"), Fetch("http://p.test/b/", "tertiary"))
+
+    @check(id="plancol", title=text, failure_title=text, description=text, basis="", severity=Severity.MAJOR,
+           needs={"crawl"}, messages=messages, parameterised=True, plans={COLUMN: columns})
+    def plancol(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
+        return Verdict(Status.PASS, "ok")
+
+    @check(id="planlinks", title=text, failure_title=text, description=text, basis="b", severity=Severity.MINOR,
+           needs={"crawl", LINKS_V6}, messages=messages, plans={LINKS_V6: links})
+    def planlinks(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
+        return Verdict(Status.PASS, "ok")
+
+    yield
+    del REGISTRY["plancol"], REGISTRY["planlinks"]
+
+
+def planned_of(*spec_ids: str, disabled: frozenset[str] | set[str] = frozenset(), **params: Any) -> list:
+    city = SiteInfo(id="c", name="市", url="http://c.test/", kind="portal", level="city")
+    return [p for p in plan(city, (NEG, DECISIONS), params, disabled) if p.spec_id in spec_ids]
+
+
+def test_a_probe_plan_gathers_what_the_enabled_checks_plan_each_url_once(planning_checks: None) -> None:
+    got = probe_plan(snap({"crawl"}), planned_of("plancol", "planlinks"))
+    assert got.urls(COLUMN) == ("http://p.test/negative_list/", "http://p.test/shared/",
+                                "http://p.test/major_decisions/")
+    assert got.fetches[LINKS_V6] == (Fetch("http://p.test/a/", "secondary"), Fetch("http://p.test/b/", "tertiary"))
+    assert got.failed == {}
+    partly = probe_plan(snap({"crawl"}), planned_of("plancol", "planlinks",
+                                                    disabled={"planlinks", "plancol:negative_list"}))
+    assert (partly.urls(COLUMN), LINKS_V6 in partly.fetches) == (
+        ("http://p.test/major_decisions/", "http://p.test/shared/"), False)
+
+
+def test_a_planner_that_raises_fails_its_probe_only_with_the_reason(planning_checks: None) -> None:
+    got = probe_plan(snap({"crawl"}), planned_of("plancol", "planlinks", explode=True))
+    assert got.failed == {LINKS_V6: "KeyError: 'lost'"}
+    assert LINKS_V6 not in got.fetches and len(got.urls(COLUMN)) == 3
+
+
+def test_a_planner_for_a_probe_outside_the_vocabulary_is_refused() -> None:
+    text = T(zh="测", en="t")
+    with pytest.raises(ValueError, match="plans unknown probes \\['probe:tls'\\]"):
+        check(id="planbad", title=text, failure_title=text, description=text, basis="", severity=Severity.MINOR,
+              needs={"probe:tls"}, messages={}, plans={"probe:tls": lambda snap, params: ()})(
+            lambda snap, params: Verdict(Status.PASS, "ok"))
+    assert "planbad" not in REGISTRY
+
+
+def test_the_registry_plans_the_crawl_derived_probes_of_the_national_checks() -> None:
+    assert {spec.id: set(spec.plans) for spec in REGISTRY.values() if spec.plans} == {
+        "ipv6:links": {LINKS_V6}, "footer": {FOOTER}, "column": {COLUMN}}

@@ -2,7 +2,7 @@
 
 One pipeline run for the module. ipv6:links is measured as the pipeline does
 once it hands the crawl to the probes: the run's crawl from the store, the
-links-v6 probes, the check.
+links-v6 probes its plan lists, the check.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from checks import PlannedCheck, evaluate, https, ipv6  # noqa: F401  (registers the checks until checks/__init__ imports them)
+from checks import PlannedCheck, evaluate, https, ipv6, probe_plan  # noqa: F401  (registers the checks until checks/__init__ imports them)
 from checks.base import Result
 from monitor import config, pipeline, probes, store
 from monitor.demo import DemoWeb
@@ -41,10 +41,11 @@ def links_results(run: dict[str, Any]) -> dict[str, Result]:
     with pipeline.open_store(cfg) as session:
         targets = []
         for site in cfg.sites:
-            crawled = store.crawl_of(session, run["run_id"], site.id) or ((), ())
+            crawled = store.load_snapshot(session, run["run_id"], pipeline.site_info(site),
+                                          taken_at=pipeline.utcnow(), collected=frozenset({"crawl"}), probes=False)
             targets.append(probes.ProbeTarget(pipeline.site_info(site), cfg.crawl_for(site),
-                                              frozenset({"crawl", "probe:links-v6"}), pages=crawled[0],
-                                              links=crawled[1]))
+                                              frozenset({"crawl", "probe:links-v6"}),
+                                              probe_plan(crawled, [PlannedCheck("ipv6:links", "ipv6:links", "")])))
         got = asyncio.run(probes.collect(targets, resolver=Resolver.from_config(cfg.dns), crawl=cfg.crawl,
                                          clock=pipeline.utcnow, has_ipv6_route=lambda: True))
         found = {}

@@ -70,3 +70,22 @@ def test_monitor_init_holds_only_the_version() -> None:
     names = [t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)]
     assert names == ["__version__"]
     assert not [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+
+
+PIPELINE_CHECKS_IMPORTS = {"checks"}
+"""The pipeline gathers what the checks declare (checks.needs_of, checks.probe_plan) and knows no check."""
+
+
+def check_knowledge(module: Path) -> list[str]:
+    return sorted(m for m in imports(module) if m.split(".")[0] == "checks" and m not in PIPELINE_CHECKS_IMPORTS)
+
+
+def test_the_pipeline_imports_the_checks_package_api_only() -> None:
+    assert check_knowledge(ROOT / "monitor" / "pipeline.py") == []
+
+
+def test_a_pipeline_importing_a_check_module_is_caught(tmp_path: Path) -> None:
+    bad = tmp_path / "pipeline.py"
+    bad.write_text("import checks\nfrom checks.linktiers import link_tiers\nfrom checks.snapshot import Page\n",
+                   encoding="utf-8")
+    assert check_knowledge(bad) == ["checks.linktiers", "checks.snapshot"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from checks.base import Status
 from checks.columns import judge, offsite_column
+from checks.plans import COLUMN, FOOTER, Fetch, ProbePlan
 from checks.snapshot import Probe
 from monitor import config
 from monitor.columnprobe import collect, probe_column
@@ -21,6 +22,10 @@ from tests.builders import link, page, requirement, snapshot
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def plan(footer: str | None, columns: list[str]) -> ProbePlan:
+    return ProbePlan({**({FOOTER: (Fetch(footer),)} if footer else {}), COLUMN: tuple(Fetch(u) for u in columns)})
 
 
 def fetch_column(web: DemoWeb, url: str) -> Probe:
@@ -52,7 +57,9 @@ def test_a_column_on_another_host_is_judged_from_its_probe(demo_web: DemoWeb, tm
                                 report_dir=str(tmp_path))
     cfg = config.load(path)
     resolver = Resolver(["127.0.0.1"], port=demo_web.dns_port, timeout_s=1)
-    found = asyncio.run(collect({"cyzbq": (home, [truth["url"]])}, resolver=resolver, crawl=cfg.crawl, clock=now))
+    got = asyncio.run(collect({"cyzbq": plan(home, [truth["url"]])}, resolver=resolver, crawl=cfg.crawl, clock=now))
+    found = got.probes
+    assert got.collected["cyzbq"] == {FOOTER} and not got.failed
     kinds = [p.kind for p in found["cyzbq"]]
     assert kinds == ["footer", "column"]
     verdict = judge(snapshot(pages=snap.pages, links=snap.links, probes=found["cyzbq"], taken_at=now()), relief)
@@ -67,11 +74,11 @@ def test_a_sites_own_timeout_and_retries_reach_its_footer_and_column_probes(demo
     crawl = config.Crawl(timeout_s=30.0, retries=0, allowed_networks=DEMO_CRAWL["allowed_networks"])
     own = {"hurried": crawl.model_copy(update={"timeout_s": 0.5}),
            "patient": crawl.model_copy(update={"retries": 3})}
-    jobs = {"hurried": (slow, [slow]), "patient": (None, [flaky])}
+    plans = {"hurried": plan(slow, [slow]), "patient": plan(None, [flaky])}
 
-    async def go() -> dict[str, list[Probe]]:
+    async def go() -> dict[str, tuple[Probe, ...]]:
         resolver = Resolver(["127.0.0.1"], port=demo_web.dns_port, timeout_s=1)
-        return await collect(jobs, resolver=resolver, crawl=crawl, clock=now, site_crawl=own)
+        return dict((await collect(plans, resolver=resolver, crawl=crawl, clock=now, site_crawl=own)).probes)
 
     found = asyncio.run(go())
     assert [(p.kind, p.outcome, p.detail["reason"]) for p in found["hurried"]] == [

@@ -21,10 +21,10 @@ import pytest
 import trustme
 from sqlalchemy.orm import Session
 
-from checks import PlannedCheck, evaluate
+from checks import PlannedCheck, evaluate, probe_plan
 from checks import https, ipv6  # noqa: F401  (registers the checks until checks/__init__ imports them)
 from checks.base import Status
-from checks.snapshot import Probe
+from checks.snapshot import Link, Page, Probe
 from monitor import db, probes, store
 from monitor.config import Crawl
 from monitor.demo import DemoWeb
@@ -163,14 +163,18 @@ def collect(lab: LabWeb, targets: Sequence[probes.ProbeTarget], *, route: bool =
 
 
 def target(lab: LabWeb, host: str, needs: Sequence[str], *, url: str | None = None, site_id: str | None = None,
-           **crawl: object) -> probes.ProbeTarget:
+           pages: Sequence[Page] | None = None, links: Sequence[Link] = ()) -> probes.ProbeTarget:
+    """A site to probe; with `pages`, its crawl, planned as the pipeline does (checks.probe_plan)."""
     site = b.site(site_id or host.split(".")[0], url=url or lab.url(host))
-    return probes.ProbeTarget(site, Crawl(timeout_s=2, retries=0), frozenset(needs), **crawl)  # type: ignore[arg-type]
+    plan = None if pages is None else probe_plan(b.snapshot(site, pages=pages, links=links, collected={"crawl"}),
+                                                 [PlannedCheck("ipv6:links", "ipv6:links", "basis", {})])
+    return probes.ProbeTarget(site, Crawl(timeout_s=2, retries=0), frozenset(needs), plan)
 
 
-def verdict(check_id: str, got: probes.Collected, t: probes.ProbeTarget) -> tuple[Status, str]:
+def verdict(check_id: str, got: probes.Collected, t: probes.ProbeTarget, pages: Sequence[Page] = (),
+            links: Sequence[Link] = ()) -> tuple[Status, str]:
     snap = b.snapshot(t.site, probes=got.probes.get(t.site.id, ()), dns_answers=got.dns,
-                      pages=t.pages or (), links=t.links, collected=got.collected[t.site.id] | {"crawl"})
+                      pages=pages, links=links, collected=got.collected[t.site.id] | {"crawl"})
     [result] = evaluate(snap, [PlannedCheck(check_id, check_id, "basis", {})])
     return result.status, result.message_key
 
@@ -203,14 +207,14 @@ def test_homepage_is_probed_per_family_and_compared(lab: LabWeb) -> None:
 
 def test_no_ipv6_route_sends_nothing_and_makes_errors(lab: LabWeb) -> None:
     before = sum(n for (family, host, _), n in lab.hits.items() if family == 6 and host == "www.site.test")
-    t = target(lab, "www.site.test", (*HOME_NEEDS, "crawl", "probe:links-v6"), pages=(b.page(lab.url("www.site.test")),),
-               links=(b.link(lab.url("www.site.test"), lab.url("www.site.test", "/a/")),))
+    pages, links = (b.page(lab.url("www.site.test")),), (b.link(lab.url("www.site.test"), lab.url("www.site.test", "/a/")),)
+    t = target(lab, "www.site.test", (*HOME_NEEDS, "crawl", "probe:links-v6"), pages=pages, links=links)
     got = collect(lab, [t], route=False)
     assert {p.outcome for p in of(got, "www", "homepage-v6")} == {"no_route"}
     assert {p.outcome for p in of(got, "www", "links-v6")} == {"no_route"}
     assert sum(n for (family, host, _), n in lab.hits.items() if family == 6 and host == "www.site.test") == before
     assert verdict("ipv6:homepage", got, t) == (Status.ERROR, "runner.no_route")
-    assert verdict("ipv6:links", got, t) == (Status.ERROR, "runner.no_route")
+    assert verdict("ipv6:links", got, t, pages, links) == (Status.ERROR, "runner.no_route")
 
 
 def test_nameservers_with_aaaa_are_reported(lab: LabWeb) -> None:
@@ -245,6 +249,28 @@ def test_links_over_ipv6_give_exact_ratios(lab: LabWeb) -> None:
     assert (result.status, m["secondary_ok"], m["secondary_total"], m["secondary_ratio"]) == (Status.FAIL, 2, 4, 0.5)
     assert (m["tertiary_ok"], m["tertiary_total"], m["tertiary_ratio"], m["offsite"]) == (1, 2, 0.5, 1)
     assert m["unprobed"] == 1                                     # refused by robots.txt: never requested
+
+
+def test_a_prober_fetches_a_link_once_across_its_windows(lab: LabWeb) -> None:
+    home, shared = lab.url("www.portal.test"), lab.url("www.portal.test", "/xwdt/")
+    pages, links = (b.page(home), b.page(shared, depth=1)), (b.link(home, shared),)
+    windows = [[target(lab, "www.portal.test", ("crawl", "probe:links-v6"), site_id=s, pages=pages, links=links)]
+               for s in ("first", "second")]
+    crawl = Crawl(timeout_s=2, retries=0, allowed_networks=["127.0.0.0/8", "::1/128"])
+    before = lab.hits[(6, "www.portal.test", "/xwdt/")]
+
+    async def go() -> list[probes.Collected]:
+        prober = probes.Prober(resolver=Resolver(["127.0.0.1"], port=lab.dns_port, timeout_s=1), crawl=crawl,
+                               clock=b.utcnow, has_ipv6_route=lambda: True)
+        try:
+            return [await prober.collect(window) for window in windows]
+        finally:
+            await prober.aclose()
+
+    first, second = asyncio.run(go())
+    assert [(p.url, p.outcome) for p in of(first, "first", "links-v6")] == [(shared, "ok")]
+    assert [(p.url, p.outcome) for p in of(second, "second", "links-v6")] == [(shared, "ok")]
+    assert lab.hits[(6, "www.portal.test", "/xwdt/")] == before + 1
 
 
 def test_links_v6_is_not_collected_without_the_crawl(lab: LabWeb) -> None:

@@ -108,6 +108,10 @@ def test_snapshot_holds_this_runs_dns_and_probes_of_the_site(session: Session) -
     extra = store.load_snapshot(session, run_id, site, taken_at=now, collected=frozenset(),
                                 hosts=["cdn.shuangta.gov.cn"])
     assert [d.name for d in extra.dns] == ["cdn.shuangta.gov.cn"] and extra.dns[0].cname_chain == ("x.cdn.net",)
+    crawl_only = store.load_snapshot(session, run_id, site, taken_at=now, collected=frozenset(), probes=False)
+    assert (crawl_only.dns, crawl_only.probes, crawl_only.history.availability) == ((), (), ())
+    probed = store.load_probes(session, run_id, site, taken_at=now)   # the rest, as the pipeline adds it
+    assert (probed.dns, probed.probes, probed.history) == (snap.dns, snap.probes, snap.history)
 
 
 def test_history_holds_every_availability_probe_of_the_window(session: Session) -> None:

@@ -2,21 +2,25 @@
 that site's dependent checks `error` with the reason, and everything else as without the failure.
 
 The demo's 南台区 (its 负面清单 column lives on another host, so it has a column probe) takes the injected
-failure; 东风新区 stands beside it. One real crawl is shared: every case replays its output through the
-pipeline (ingest, link checks, probes, evaluation, report) on a fresh database.
+failure (in a probe, in planning a probe from its crawl, in storing its probe rows); 东风新区 stands beside
+it. One real crawl is shared: every case replays its output through the pipeline (ingest, link checks,
+probes, evaluation, report) on a fresh database.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from monitor import columnprobe, config, crawl, pipeline, probes
+import checks
+from monitor import columnprobe, config, crawl, pipeline, probes, store
 from monitor.demo import DemoWeb
 from monitor.demo.configfile import render_config, write_config
 from monitor.fetch import Fetcher
@@ -124,14 +128,8 @@ def _inject(kind: str, patch: pytest.MonkeyPatch, site_url: str) -> None:
                 raise _raising(kind)
             return await real_footer(fetcher, url, clock, retries)
         patch.setattr(columnprobe, "probe_footer", probe_footer)
-    elif kind == "crawl-read":   # reading the part of the crawl links-v6 probes
-        real_crawl_of = pipeline.store.crawl_of
-
-        def crawl_of(session: Any, run_id: str, site_id: str) -> Any:
-            if site_id == SITE:
-                raise _raising(kind)
-            return real_crawl_of(session, run_id, site_id)
-        patch.setattr(pipeline.store, "crawl_of", crawl_of)
+    elif kind in PLANNERS:   # planning one probe from the site's crawl
+        _raise_in_planner(kind, patch)
     elif kind == "probe-save":   # storing the site's probe rows
         real_save = pipeline.store.save_probes
 
@@ -140,14 +138,6 @@ def _inject(kind: str, patch: pytest.MonkeyPatch, site_url: str) -> None:
                 raise _raising(kind)
             real_save(session, run_id, site_id, rows)
         patch.setattr(pipeline.store, "save_probes", save_probes)
-    elif kind == "column-job":   # finding the footer page and the off-site columns
-        real_offsite = pipeline.offsite_column
-
-        def offsite_column(snap: Any, req: Any) -> Any:
-            if snap.site.id == SITE:
-                raise _raising(kind)
-            return real_offsite(snap, req)
-        patch.setattr(pipeline, "offsite_column", offsite_column)
     else:
         assert kind == "column"
         real_column = columnprobe.probe_column
@@ -157,6 +147,23 @@ def _inject(kind: str, patch: pytest.MonkeyPatch, site_url: str) -> None:
                 raise _raising(kind)
             return await real_column(fetcher, url, clock, retries)
         patch.setattr(columnprobe, "probe_column", probe_column)
+
+
+PLANNERS = {"links-v6-plan": ("ipv6:links", "probe:links-v6"), "footer-plan": ("footer", "probe:footer"),
+            "column-plan": ("column", "probe:column")}
+"""An injected failure -> (the check declaring the planner, the probe it plans)."""
+
+
+def _raise_in_planner(kind: str, patch: pytest.MonkeyPatch) -> None:
+    spec_id, need = PLANNERS[kind]
+    spec = checks.REGISTRY[spec_id]
+    real = spec.plans[need]
+
+    def planner(snap: Any, params: Any) -> Any:
+        if snap.site.id == SITE:
+            raise _raising(kind)
+        return real(snap, params)
+    patch.setitem(checks.REGISTRY, spec_id, replace(spec, plans={**spec.plans, need: planner}))
 
 
 DEPENDENT = {
@@ -169,8 +176,9 @@ DEPENDENT = {
     "tls": {"https"},
     "footer": {"footer"},
     "column": {"column:negative_list"},
-    "crawl-read": {"ipv6:links"},
-    "column-job": {"footer", "column:negative_list"},
+    "links-v6-plan": {"ipv6:links"},
+    "footer-plan": {"footer"},
+    "column-plan": {"column:negative_list"},
     "probe-save": {"availability", "ipv6:dns", "ipv6:homepage", "ipv6:links", "https", "footer",
                    "column:negative_list"},
 }
@@ -234,3 +242,22 @@ def test_a_site_whose_snapshot_cannot_be_loaded_errs_every_check_and_the_run_com
     assert _verdicts(got[OTHER]) == _verdicts(base["results"][OTHER])
     page = (outcome.report.parent / f"{SITE}.html").read_text(encoding="utf-8")
     assert "检查出错：RuntimeError: injected snapshot" in page
+
+
+def test_each_site_is_loaded_once_and_windows_change_no_verdict(
+        base: dict[str, Any], demo_web: DemoWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = _config(demo_web, tmp_path)
+    monkeypatch.setattr(crawl, "run_crawl", _replay(base["crawl"]))
+    monkeypatch.setattr(pipeline, "WINDOW_SITES", 1)   # two windows, one site each
+    loads: Counter[str] = Counter()
+    real_crawl = store._crawl
+
+    def counted(session: Any, run_id: str, site_id: str) -> Any:
+        loads[site_id] += 1
+        return real_crawl(session, run_id, site_id)
+    monkeypatch.setattr(store, "_crawl", counted)
+    outcome = pipeline.execute(cfg, kind="demo", render=False)
+    assert outcome.status == "complete", outcome.error
+    assert loads == {SITE: 1, OTHER: 1}
+    got = _by_check(outcome)
+    assert {sid: _verdicts(rs) for sid, rs in got.items()} == {sid: _verdicts(rs) for sid, rs in base["results"].items()}
