@@ -3,7 +3,8 @@
 One crawl of every listed demo site plus a few extra sites (an IPv6 literal,
 a name outside the allowed networks, a WAF challenge, a bounded copy of a
 site), run under an audit hook that refuses and reports any connection or
-system name lookup beyond loopback. The tests read the JSON-lines it wrote.
+system name lookup beyond loopback, writing small spool segments. The tests read
+the JSON lines of its segments.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ sys.addaudithook(hook)
 runpy.run_module("spiders.crawl", run_name="__main__", alter_sys=True)
 """
 BOUNDED_PAGES = 4
+SEGMENT_BYTES = 50_000
 EXTRA_SITES = 8
 
 
@@ -88,17 +90,22 @@ def crawl(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
                                    report_dir=str(folder / "reports"))
     with config.open("a", encoding="utf-8") as f:
         f.write(extra_sites(demo_web))
-    out = folder / "crawl.jsonl"
+    out = folder / "spool"
     cuts = [urlsplit(u) for s in demo_web.truth["sites"].values() if s["listed"] for u in s["trap_cuts"]]
     before = [demo_web.requests_for(u.hostname or "", f"{u.path}?{u.query}" if u.query else u.path) for u in cuts]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-P", "-c", GUARDED_CHILD, "--config", str(config), "--out", str(out)],
+    done = subprocess.run([sys.executable, "-P", "-c", GUARDED_CHILD, "--config", str(config), "--out", str(out),
+                           "--segment-bytes", str(SEGMENT_BYTES)],
                           cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False)
     grouped: dict[str, dict[str, list[dict[str, Any]]]] = {"page": defaultdict(list), "link": defaultdict(list),
                                                            "event": defaultdict(list)}
-    for line in out.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        grouped[record["type"]][record["site_id"]].append(record)
+    segments = sorted(out.iterdir())
+    announced = [json.loads(line)["segment"] for line in done.stderr.splitlines() if line.startswith('{"segment"')]
+    assert [p.name for p in segments] == announced, "each segment complete (no .part left) and announced once"
+    for segment in segments:
+        for line in segment.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            grouped[record["type"]][record["site_id"]].append(record)
     after = [demo_web.requests_for(u.hostname or "", f"{u.path}?{u.query}" if u.query else u.path) for u in cuts]
     return Crawl(done.returncode, done.stderr, grouped["page"], grouped["link"], grouped["event"],
                  {u.geturl(): a - b for u, a, b in zip(cuts, after, before, strict=True)})
@@ -234,7 +241,7 @@ def test_trap_cuts_are_reported_never_requested_and_keep_the_page_budget(crawl: 
 
 def test_bad_arguments_exit_2_before_crawling(demo_config_path: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "out.jsonl"
+    out = tmp_path / "spool"
     assert crawl_mod.main(["--config", str(demo_config_path), "--out", str(out), "--site", "nowhere"]) == 2
     assert crawl_mod.main(["--config", str(tmp_path / "missing.toml"), "--out", str(out)]) == 2
     err = capsys.readouterr().err
