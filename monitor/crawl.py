@@ -145,10 +145,12 @@ class _Watch:
                 self.on_segment(self.spool / name)
 
     def sweep(self) -> None:
-        """Hand over the complete segments no line announced (the child exited between rename and print)."""
-        for path in sorted(self.spool.glob(SEGMENT_GLOB)):
-            if _SEGMENT_NAME.fullmatch(path.name):
-                self.hand(path.name)
+        """After a clean exit: hand over the segments no line announced, then a `.part` the child did not
+        close (its end failed), so nothing it wrote is lost."""
+        for pattern in (SEGMENT_GLOB, SEGMENT_GLOB + ".part"):
+            for path in sorted(self.spool.glob(pattern)):
+                if _SEGMENT_NAME.fullmatch(path.name.removesuffix(".part")):
+                    self.hand(path.name)
 
     def tail_text(self) -> str:
         return "\n".join(self.tail)[-TAIL_CHARS:]
@@ -172,7 +174,7 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
 
     The child writes segments of about `segment_bytes` (default SEGMENT_BYTES) into `out`;
     `on_segment(path)` gets each complete segment once, in order, while the
-    child goes on, and (after a clean exit) any complete segment not announced.
+    child goes on, and (after a clean exit) any segment not announced, even one left unclosed.
     What it does with the file is its own affair. A failed crawl leaves its
     last, incomplete segment (`.part`) unhanded.
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from monitor import config, pipeline, preflight, store
 from monitor import crawl as crawl_mod
 from monitor.config import Config
-from monitor.crawl import CrawlProgress, parse_progress, parse_segment, run_crawl
+from monitor.crawl import CrawlProgress, _Watch, parse_progress, parse_segment, run_crawl
 from monitor.db import LinkRow, PageRow
 from monitor.demo import DemoWeb
 from monitor.ingest import CrawlIngest
@@ -240,3 +240,14 @@ def test_a_segment_with_unreadable_lines_is_kept_and_the_rest_removed(
     spool = preflight.spool_dir(demo_config, outcome.run_id)
     assert [p.name for p in spool.iterdir()] == ["crawl-000002.jsonl"]
     assert outcome.results is not None and outcome.results.results["chaoyang"]
+
+
+def test_after_a_clean_exit_every_segment_left_is_handed_once(tmp_path: Path) -> None:
+    for name in ("crawl-000001.jsonl", "crawl-000002.jsonl", "crawl-000003.jsonl.part", "notes.txt"):
+        (tmp_path / name).write_text("{}\n", encoding="utf-8")
+    handed: list[str] = []
+    watch = _Watch(None, lambda path: handed.append(path.name), tmp_path)
+    watch.take('{"segment":"crawl-000001.jsonl"}')
+    watch.take('{"segment":"crawl-000001.jsonl"}')
+    watch.sweep()
+    assert handed == ["crawl-000001.jsonl", "crawl-000002.jsonl", "crawl-000003.jsonl.part"]
