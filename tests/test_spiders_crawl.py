@@ -9,6 +9,7 @@ the JSON lines of its segments.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -26,6 +27,8 @@ from monitor import config as config_mod
 from monitor.demo import DemoWeb
 from monitor.demo.faultcases import LOOP_HOST, LOOP_TARGET, SPLIT_LOOP_HOST, SPLIT_LOOP_TARGET, TLS_GARBAGE, TLS_STALL
 from spiders import crawl as crawl_mod
+from spiders.items import LinkRecord, PageRecord
+from spiders.output import CrawlBundle, JsonLinesWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 GUARD = "NETGUARD:"
@@ -259,3 +262,37 @@ def test_sites_are_chosen_by_id_and_by_url(demo_web: DemoWeb, demo_config_path: 
                                                ("new-example-test", "http://new.example.test/portal/")]
     with pytest.raises(ValueError, match="nowhere"):
         crawl_mod.choose_sites(config, ["nowhere"])
+
+
+HOME = "http://www.chaoyang.gov.test/"
+
+
+def _bundle(url: str, links: int = 2, title: str = "首页") -> CrawlBundle:
+    page = PageRecord("demo", url, url, 200, "ok", 0, "2026-01-01T00:00:00+00:00", title=title)
+    return CrawlBundle(page, tuple(LinkRecord("demo", url, f"{url}a{n}", "a") for n in range(links)))
+
+
+def test_the_writer_rotates_segments_between_bundles_and_announces_each(tmp_path: Path) -> None:
+    spool, stderr = tmp_path / "spool", io.StringIO()
+    spool.mkdir()
+    writer = JsonLinesWriter(spool, stream=stderr, segment_bytes=2000)
+    writer.open_spider()
+    writer.write(_bundle(HOME, links=20))          # over 2000 bytes alone: one segment, not split
+    assert sorted(p.name for p in spool.iterdir()) == ["crawl-000001.jsonl"]
+    writer.write(_bundle(HOME + "x"))
+    assert sorted(p.name for p in spool.iterdir()) == ["crawl-000001.jsonl", "crawl-000002.jsonl.part"]
+    writer.close_spider()
+    names = sorted(p.name for p in spool.iterdir())
+    assert names == ["crawl-000001.jsonl", "crawl-000002.jsonl"]
+    assert [json.loads(line)["segment"] for line in stderr.getvalue().splitlines() if '"segment"' in line] == names
+    first = [json.loads(line) for line in (spool / names[0]).read_text(encoding="utf-8").splitlines()]
+    assert [r["type"] for r in first] == ["page"] + ["link"] * 20
+
+
+def test_a_text_no_encoder_takes_is_written_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "crawl.jsonl"
+    writer = JsonLinesWriter(out, stream=io.StringIO())
+    writer.open_spider()
+    writer.write(_bundle(HOME, links=0, title="首页\ud800标题"))
+    writer.close_spider()
+    assert json.loads(out.read_text(encoding="utf-8"))["title"] == "首页?标题"
