@@ -167,7 +167,7 @@ def _link(data: dict[str, Any]) -> dict[str, Any]:
     # The fields as the child writes them need no cleaning: checked at once, ~100 links a page.
     if (type(source) is str and type(target) is str and type(tag) is str and type(text) is str
             and type(context) is str and type(block) is str and source and target
-            and len(tag) <= 16 and len(context) <= 16 and len(block) <= 16
+            and len(tag) <= _LIMITS["tag"] and len(context) <= _LIMITS["context"] and len(block) <= _LIMITS["block"]
             and "\x00" not in source + target + tag + text + context + block):
         return {"source_url": source, "target_url": target, "tag": tag, "text": text, "context": context,
                 "block": block or None}

@@ -1,4 +1,4 @@
-"""The crawl child: `python -P -m spiders.crawl --config F --out DIR [--segment-bytes N] [--site ID ...] [--url URL ...]`.
+"""The crawl child: `python -P -m spiders.crawl --config F --out DIR [--segment-bytes N] [--site ID] [--url URL]`.
 
 Runs one CrawlerProcess with one SiteSpider for the chosen sites (default: all
 configured; --url adds the configured site of that URL, or an ad-hoc site
