@@ -2,10 +2,13 @@
 
 Owns the subprocess (`python -P -m spiders.crawl`), its hard timeout (the
 child's whole process group is killed), heartbeats while it runs, and reading
-its stderr: `{"progress": {...}}` lines become CrawlProgress callbacks, other
-lines are kept as the tail shown when the crawl fails. Never imports Scrapy or
-Twisted and never raises for a child failure: a non-zero exit, a timeout or a
-child that cannot start is a CrawlResult with ok False and the reason.
+its stderr: `{"progress": {...}}` lines become CrawlProgress callbacks,
+`{"segment": "crawl-NNNNNN.jsonl"}` lines hand a complete spool segment to
+`on_segment` (in this thread, so the caller's database session stays in one
+thread), other lines are kept as the tail shown when the crawl fails. Never
+imports Scrapy or Twisted and never raises for a child failure: a non-zero
+exit, a timeout or a child that cannot start is a CrawlResult with ok False
+and the reason.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import logging
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -32,6 +36,9 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 30.0
 TAIL_LINES = 30
 TAIL_CHARS = 4000
+SEGMENT_BYTES = 4 * 2**20   # the child's default (spiders/output.py)
+SEGMENT_GLOB = "crawl-*.jsonl"
+_SEGMENT_NAME = re.compile(r"crawl-\d{6,}\.jsonl")
 _EOF = object()
 
 
@@ -55,8 +62,10 @@ class CrawlResult:
     reason: str = ""              # why ok is False, in words
 
 
-def child_command(config_path: Path, out: Path, site_ids: Sequence[str], urls: Sequence[str] = ()) -> list[str]:
-    command = [sys.executable, "-P", "-m", "spiders.crawl", "--config", str(config_path), "--out", str(out)]
+def child_command(config_path: Path, out: Path, site_ids: Sequence[str], urls: Sequence[str] = (),
+                  segment_bytes: int = SEGMENT_BYTES) -> list[str]:
+    command = [sys.executable, "-P", "-m", "spiders.crawl", "--config", str(config_path), "--out", str(out),
+               "--segment-bytes", str(segment_bytes)]
     for site_id in site_ids:
         command += ["--site", site_id]
     for url in urls:
@@ -90,6 +99,17 @@ def parse_progress(line: str) -> CrawlProgress | None:
         return None
 
 
+def parse_segment(line: str) -> str | None:
+    """The segment file name of a `{"segment": "crawl-NNNNNN.jsonl"}` line; None for any other line."""
+    if not line.startswith('{"segment"'):
+        return None
+    try:
+        name = json.loads(line)["segment"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return name if isinstance(name, str) and _SEGMENT_NAME.fullmatch(name) else None
+
+
 def _read_lines(stream: IO[bytes], lines: queue.Queue[Any]) -> None:
     for raw in stream:
         lines.put(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
@@ -99,20 +119,38 @@ def _read_lines(stream: IO[bytes], lines: queue.Queue[Any]) -> None:
 class _Watch:
     """What run_crawl learns from the child while it runs."""
 
-    def __init__(self, on_progress: Callable[[CrawlProgress], None] | None) -> None:
-        self.on_progress = on_progress
+    def __init__(self, on_progress: Callable[[CrawlProgress], None] | None,
+                 on_segment: Callable[[Path], None] | None, spool: Path) -> None:
+        self.on_progress, self.on_segment, self.spool = on_progress, on_segment, spool
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.last: CrawlProgress | None = None
+        self.handed: set[str] = set()
 
     def take(self, line: str) -> None:
         progress = parse_progress(line)
-        if progress is None:
-            if line.strip():
-                self.tail.append(line)
-            return
-        self.last = progress
-        if self.on_progress is not None:
-            self.on_progress(progress)
+        if progress is not None:
+            self.last = progress
+            if self.on_progress is not None:
+                self.on_progress(progress)
+        elif (name := parse_segment(line)) is not None:
+            self.hand(name)
+        elif line.strip():
+            self.tail.append(line)
+
+    def hand(self, name: str) -> None:
+        """Give the segment `name` to on_segment, once."""
+        if name not in self.handed:
+            self.handed.add(name)
+            if self.on_segment is not None:
+                self.on_segment(self.spool / name)
+
+    def sweep(self) -> None:
+        """After a clean exit: hand over the segments no line announced, then a `.part` the child did not
+        close (its end failed), so nothing it wrote is lost."""
+        for pattern in (SEGMENT_GLOB, SEGMENT_GLOB + ".part"):
+            for path in sorted(self.spool.glob(pattern)):
+                if _SEGMENT_NAME.fullmatch(path.name.removesuffix(".part")):
+                    self.hand(path.name)
 
     def tail_text(self) -> str:
         return "\n".join(self.tail)[-TAIL_CHARS:]
@@ -126,14 +164,21 @@ class _Watch:
 def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_s: float,
               on_progress: Callable[[CrawlProgress], None] | None = None,
               heartbeat: Callable[[], bool | None] | None = None,
-              heartbeat_every_s: float = HEARTBEAT_S, urls: Sequence[str] = ()) -> CrawlResult:
-    """Crawl `site_ids` of `config_path` into `out` in a child process.
+              heartbeat_every_s: float = HEARTBEAT_S, urls: Sequence[str] = (),
+              on_segment: Callable[[Path], None] | None = None, segment_bytes: int | None = None) -> CrawlResult:
+    """Crawl `site_ids` of `config_path` into the spool folder `out` in a child process.
 
     `urls` adds the site of each URL: the configured one, else the ad-hoc site
     `monitor.config.site_from_url(url)` (same id). With neither ids nor URLs,
     every configured site is crawled.
 
-    The child runs in out's folder, tied to this process by a lifeline (it
+    The child writes segments of about `segment_bytes` (default SEGMENT_BYTES) into `out`;
+    `on_segment(path)` gets each complete segment once, in order, while the
+    child goes on, and (after a clean exit) any segment not announced, even one left unclosed.
+    What it does with the file is its own affair. A failed crawl leaves its
+    last, incomplete segment (`.part`) unhanded.
+
+    The child runs in `out`, tied to this process by a lifeline (it
     ends itself when this process dies, `kill -9` included; monitor.supervisor);
     after `timeout_s` its process group is killed. `heartbeat()` is called every `heartbeat_every_s` while it runs;
     returning False (the run was ended elsewhere) stops the child. Callback
@@ -141,11 +186,11 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
     """
     out = Path(out).resolve()
     started = time.monotonic()
-    watch = _Watch(on_progress)
+    watch = _Watch(on_progress, on_segment, out)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        child = supervisor.spawn(child_command(Path(config_path).resolve(), out, site_ids, urls), cwd=out.parent,
-                                 env=_child_env())
+        out.mkdir(parents=True, exist_ok=True)
+        command = child_command(Path(config_path).resolve(), out, site_ids, urls, segment_bytes or SEGMENT_BYTES)
+        child = supervisor.spawn(command, cwd=out, env=_child_env())
     except OSError as exc:
         return watch.result(False, None, started, f"the crawl could not start: {exc.strerror or exc}")
     process = child.process
@@ -174,6 +219,7 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
     if returncode != 0:
         last = watch.tail[-1] if watch.tail else "no output"
         return watch.result(False, returncode, started, f"the crawl exited with code {returncode}: {last}")
+    watch.sweep()
     return watch.result(True, returncode, started)
 
 

@@ -380,33 +380,45 @@ def crawl_time_limit(config: Config, sites: Sequence[Site]) -> float:
 
 def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site], say: Progress,
            crawl_notes: dict[str, dict[str, object]]) -> None:
-    """Crawl in the child process and ingest its JSON lines; raises if either fails (the run then fails).
+    """Crawl in the child process, ingesting each spool segment as it is complete; raises if either fails
+    (the run then fails, with the segments ingested so far stored).
 
     Fills `crawl_notes` with what cut the crawl short, per site, for the report.
     """
     if config.path is None:
         raise RuntimeError("the crawl needs the config as a file")
-    out = preflight.spool_dir(config, run_id) / "crawl.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    spool = preflight.spool_dir(config, run_id)
+    spool.mkdir(parents=True, exist_ok=True)
     adhoc = [str(s.url) for s in sites if config.site_by_id(s.id) is None]
+    ingesting = ingest.CrawlIngest(session, run_id)
+    kept: list[Path] = []
+
+    def on_segment(path: Path) -> None:
+        stats = ingesting.segment(path)
+        # The rows hold everything the segment did; keep it only when the ingest had to skip something
+        # (the next run removes it).
+        if stats.malformed or stats.truncated:
+            kept.append(path)
+        else:
+            path.unlink(missing_ok=True)
+
     say(f"crawling {len(sites)} sites")
     result = crawl.run_crawl(
-        config.path, out, site_ids=[s.id for s in sites if config.site_by_id(s.id) is not None], urls=adhoc,
+        config.path, spool, site_ids=[s.id for s in sites if config.site_by_id(s.id) is not None], urls=adhoc,
         timeout_s=crawl_time_limit(config, sites),
         on_progress=lambda p: say(f"crawl: {p.sites_done}/{p.sites} sites, {p.pages} pages, {p.links} links, "
                                   f"{p.errors} errors"),
-        heartbeat=lambda: store.heartbeat(session, run_id, utcnow()))
+        heartbeat=lambda: store.heartbeat(session, run_id, utcnow()), on_segment=on_segment)
     if not result.ok:
         raise RuntimeError(f"crawl failed: {result.reason}; {result.stderr_tail.strip()[-500:]}")
-    stats = ingest.ingest_crawl(session, run_id, out)
+    stats = ingesting.finish()
     crawl_notes.update(_crawl_notes(ingest.load_events(session, run_id)))
     log.info("run %s crawl: %d pages, %d links in %.1fs", run_id, stats.pages, stats.links, result.elapsed_s)
-    # The rows hold everything the file did; keep the file only when the ingest had to skip something
-    # (the next run removes it).
-    if stats.malformed or stats.truncated:
-        log.warning("run %s: the crawl spool %s had unreadable lines; kept until the next run", run_id, out)
+    if kept:
+        log.warning("run %s: %d crawl spool segments in %s had unreadable lines; kept until the next run", run_id,
+                    len(kept), spool)
     else:
-        shutil.rmtree(out.parent, ignore_errors=True)
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 def _summary(results: dict[str, list[Result]], duration_s: float) -> dict[str, object]:

@@ -5,7 +5,9 @@ anything (exit 2): the report dir, the work dir and a SQLite file's folder must 
 folders this user may write in, or be creatable under one. `prepare(config)` makes
 the report and work dirs at the start of a run and raises PreflightError (exit 3)
 when it cannot, so a run never crawls for an hour to fail at its report. The work
-dir holds scratch files only: a run's crawl spool, in a folder named by its run id.
+dir holds scratch files only: a run's crawl spool segments, in a folder named by its
+run id; a run removes its folder when done, and `clean_leftovers` those of runs that died
+or kept a segment with unreadable lines.
 """
 
 from __future__ import annotations

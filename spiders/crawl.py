@@ -1,19 +1,20 @@
-"""The crawl child: `python -P -m spiders.crawl --config F --out FILE.jsonl [--site ID ...] [--url URL ...]`.
+"""The crawl child: `python -P -m spiders.crawl --config F --out DIR [--segment-bytes N] [--site ID] [--url URL]`.
 
 Runs one CrawlerProcess with one SiteSpider for the chosen sites (default: all
 configured; --url adds the configured site of that URL, or an ad-hoc site
-built by monitor.config.site_from_url) and writes the JSON-lines snapshot to
---out; progress lines go to
-stderr. Exit codes: 0 crawl finished, 1 the crawl itself failed, 2 bad
+built by monitor.config.site_from_url) and writes the JSON-lines snapshot as
+segments into the folder --out (spiders/output.py); progress and segment lines
+go to stderr. Exit codes: 0 crawl finished, 1 the crawl itself failed, 2 bad
 arguments or config. It never touches the database: the parent ingests the
-file (monitor/ingest.py). Started only as a child process, because Twisted's
-reactor cannot be restarted in a long-lived daemon.
+segments (monitor/ingest.py). Started only as a child process, because
+Twisted's reactor cannot be restarted in a long-lived daemon.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -23,6 +24,7 @@ from monitor import config as config_mod
 from monitor import supervisor
 from monitor.config import Config, Site
 from monitor.resolver import Resolver
+from spiders.output import SEGMENT_BYTES, SEGMENT_SETTING
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,9 @@ log = logging.getLogger(__name__)
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m spiders.crawl", description=__doc__.split("\n")[0])
     parser.add_argument("--config", required=True, type=Path, help="the sites.toml to crawl")
-    parser.add_argument("--out", required=True, type=Path, help="the JSON-lines file to write")
+    parser.add_argument("--out", required=True, type=Path, help="the spool folder to write segments into")
+    parser.add_argument("--segment-bytes", type=int, default=SEGMENT_BYTES, metavar="N",
+                        help=f"start a new segment after N bytes (default {SEGMENT_BYTES})")
     parser.add_argument("--site", action="append", default=[], metavar="ID", help="crawl only this site (repeatable)")
     parser.add_argument("--url", action="append", default=[], help="crawl the site of this URL (repeatable)")
     parser.add_argument("--today", type=date.fromisoformat, default=None,
@@ -53,8 +57,9 @@ def choose_sites(config: Config, ids: Sequence[str], urls: Sequence[str] = ()) -
     return list(chosen.values())
 
 
-def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None = None) -> bool:
-    """Crawl `sites` into `out`; True when the crawl finished (whatever the sites answered)."""
+def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None = None,
+          segment_bytes: int = SEGMENT_BYTES) -> bool:
+    """Crawl `sites` into segments in the folder `out`; True when the crawl finished (whatever the sites answered)."""
     from scrapy.crawler import CrawlerProcess
 
     from spiders.resolver import HostGate
@@ -62,7 +67,9 @@ def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None =
     from spiders.site import SiteBounds, SiteSpider
 
     gate = HostGate(Resolver.from_config(config.dns), config.crawl.networks())
-    process = CrawlerProcess(build_settings(config, sites, gate=gate, out=out))
+    settings = build_settings(config, sites, gate=gate, out=out)
+    settings[SEGMENT_SETTING] = max(1, segment_bytes)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(SiteSpider)
     process.crawl(crawler, sites=[SiteBounds.from_config(config, s) for s in sites], today=today, gate=gate,
                   max_bytes=config.crawl.max_response_bytes)
@@ -88,12 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.config}: {exc}", file=sys.stderr)
         return 2
     try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.touch()
+        args.out.mkdir(parents=True, exist_ok=True)
+        probe = args.out / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
     except OSError as exc:
         print(f"{args.out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    return 0 if crawl(config, sites, args.out, args.today) else 1
+    return 0 if crawl(config, sites, args.out, args.today, args.segment_bytes) else 1
 
 
 if __name__ == "__main__":

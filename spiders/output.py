@@ -1,10 +1,15 @@
-"""The crawl child's output: the JSON-lines snapshot file and progress lines on stderr.
+"""The crawl child's output: the JSON-lines spool and progress lines on stderr.
 
 Owns `CrawlBundle` (what one fetch produced: a page record, its links, events)
-and the item pipeline writing bundles as lines (spiders/items.py schema), one
-flush per bundle, so a killed child leaves at most a cut last line. Progress
-goes to stderr as `{"progress": {...}}` lines for the parent (monitor/crawl.py),
-at most once a second and once at the end. Never touches the database.
+and the item pipeline writing bundles as lines (spiders/items.py schema). The
+spool is a folder of segments: lines go to `crawl-NNNNNN.jsonl.part`, and once
+it holds `segment_bytes` the segment is closed, renamed to `crawl-NNNNNN.jsonl`
+and announced on stderr as `{"segment": "crawl-NNNNNN.jsonl"}`, so the parent
+(monitor/crawl.py) ingests it while the crawl goes on. A bundle is never split
+across segments, so a page's links are in its segment. A killed child leaves
+its complete segments and one `.part` whose last line may be cut. Progress
+goes to stderr as `{"progress": {...}}` lines, at most once a second and once
+at the end. Never touches the database.
 
 One item per fetch, not per record: a page's ~60 links would otherwise each
 pass through Scrapy's item machinery, which costs more than writing them.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass, fields
@@ -23,11 +29,23 @@ from typing import IO, Any, Protocol, runtime_checkable
 from monitor.outcomes import FetchKind
 from spiders.items import DateHit, EventRecord, LinkRecord, ListBlock, PageRecord
 
+try:  # several times faster than json for the crawl's lines; json is the fallback
+    import orjson
+except ImportError:  # pragma: no cover - orjson is a declared dependency
+    orjson = None  # type: ignore[assignment]
+
 log = logging.getLogger(__name__)
 
 OUT_SETTING = "GOVMON_OUT"
+SEGMENT_SETTING = "GOVMON_SEGMENT_BYTES"
+SEGMENT_BYTES = 4 * 2**20      # ~150 pages: small enough to ingest while the crawl goes on, few commits
 PROGRESS_INTERVAL_S = 1.0
 _FIELDS = {cls: tuple(f.name for f in fields(cls) if f.name != "type") for cls in (PageRecord, LinkRecord, EventRecord)}
+
+
+def segment_name(number: int) -> str:
+    """The name of a complete segment; it is written as this name plus ".part"."""
+    return f"crawl-{number:06d}.jsonl"
 
 
 @dataclass(frozen=True)
@@ -65,51 +83,82 @@ def _block(block: ListBlock) -> dict[str, Any]:
     return data
 
 
-def line(record: PageRecord | LinkRecord | EventRecord) -> str:
-    """One JSONL line holding `items.to_json(record)`, "type" first.
-
-    Built from the fields directly: dataclasses.asdict deep-copies every value
-    and cost a quarter of the crawl's time for ~60 links a page.
-    """
+def _data(record: PageRecord | LinkRecord | EventRecord) -> dict[str, Any]:
+    """`items.to_json(record)`, "type" first, built from the fields directly: dataclasses.asdict
+    deep-copies every value and cost a quarter of the crawl's time for ~60 links a page."""
     data = {"type": record.type, **{name: getattr(record, name) for name in _FIELDS[type(record)]}}
     if isinstance(record, PageRecord):
         data["dates"] = [_date(d) for d in record.dates]
         data["lists"] = [_block(b) for b in record.lists]
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return data
+
+
+def encode(record: PageRecord | LinkRecord | EventRecord) -> bytes:
+    """One JSON line, UTF-8. A text orjson refuses (a lone surrogate) goes through json, replaced."""
+    data = _data(record)
+    if orjson is not None:
+        try:
+            return orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE)
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            pass
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "replace")
+
+
+def line(record: PageRecord | LinkRecord | EventRecord) -> str:
+    """One JSONL line holding `items.to_json(record)`, "type" first."""
+    return encode(record).decode("utf-8")
 
 
 def progress_line(counts: dict[str, int]) -> str:
     return json.dumps({"progress": counts}, separators=(",", ":"))
 
 
-class JsonLinesWriter:
-    """Item pipeline: writes each CrawlBundle to the file named by the GOVMON_OUT setting."""
+def segment_line(name: str) -> str:
+    return json.dumps({"segment": name}, separators=(",", ":"))
 
-    def __init__(self, path: Path, stream: IO[str] | None = None, crawler: Any = None) -> None:
+
+class JsonLinesWriter:
+    """Item pipeline: writes each CrawlBundle to the spool named by the GOVMON_OUT setting.
+
+    With `segment_bytes` (GOVMON_SEGMENT_BYTES) `path` is the spool folder and
+    the lines go to segments; with 0 they all go to the one file `path`.
+    """
+
+    def __init__(self, path: Path, stream: IO[str] | None = None, crawler: Any = None,
+                 segment_bytes: int = 0) -> None:
         self.path = path
         self.stream = stream if stream is not None else sys.stderr
-        self.pages = self.links = self.errors = self.events = 0
+        self.segment_bytes = segment_bytes
+        self.pages = self.links = self.errors = self.events = self.segments = 0
         self._crawler = crawler
-        self._file: IO[str] | None = None
+        self._file: IO[bytes] | None = None
+        self._size = 0
+        self._open = False
         self._source: ProgressSource | None = None
         self._last_progress = 0.0
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> JsonLinesWriter:
-        return cls(Path(crawler.settings[OUT_SETTING]), crawler=crawler)
+        return cls(Path(crawler.settings[OUT_SETTING]), crawler=crawler,
+                   segment_bytes=crawler.settings.getint(SEGMENT_SETTING, 0))
 
     def open_spider(self, spider: Any = None) -> None:
-        self._file = self.path.open("w", encoding="utf-8", newline="\n")
+        self._open = True
+        if not self.segment_bytes:
+            self._file = self.path.open("wb")
         source = spider if spider is not None else getattr(self._crawler, "spider", None)
         self._source = source if isinstance(source, ProgressSource) else None
         self._report(force=True)
 
     def close_spider(self, spider: Any = None) -> None:
-        if self._file is not None:
+        if self._open:
             for bundle in getattr(self._source, "final_bundles", lambda: ())():
                 self.write(bundle)
-            self._file.close()
-            self._file = None
+            self._close_segment()
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            self._open = False
         self._report(force=True)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
@@ -118,18 +167,37 @@ class JsonLinesWriter:
         return item
 
     def write(self, bundle: CrawlBundle) -> None:
-        assert self._file is not None, "open_spider() first"
-        parts = [line(bundle.page)] if bundle.page is not None else []
-        parts += [line(link) for link in bundle.links]
-        parts += [line(event) for event in bundle.events]
-        self._file.write("".join(parts))
-        self._file.flush()
+        assert self._open, "open_spider() first"
+        parts = [encode(bundle.page)] if bundle.page is not None else []
+        parts += [encode(link) for link in bundle.links]
+        parts += [encode(event) for event in bundle.events]
+        data = b"".join(parts)
+        if self._file is None:
+            self.segments += 1
+            self._file = self._part(self.segments).open("wb")
+        self._file.write(data)
+        self._size += len(data)
+        if self.segment_bytes and self._size >= self.segment_bytes:
+            self._close_segment()
         if bundle.page is not None:
             self.pages += 1
             self.errors += bundle.page.fetch_kind != FetchKind.OK
         self.links += len(bundle.links)
         self.events += len(bundle.events)
         self._report()
+
+    def _part(self, number: int) -> Path:
+        return self.path / (segment_name(number) + ".part")
+
+    def _close_segment(self) -> None:
+        """Close the segment being written, give it its final name and tell the parent."""
+        if not self.segment_bytes or self._file is None:
+            return
+        self._file.close()
+        self._file, self._size = None, 0
+        name = segment_name(self.segments)
+        os.replace(self._part(self.segments), self.path / name)
+        self._say(segment_line(name))
 
     def counts(self) -> dict[str, int]:
         source = self._source
@@ -141,7 +209,10 @@ class JsonLinesWriter:
         if not force and now - self._last_progress < PROGRESS_INTERVAL_S:
             return
         self._last_progress = now
+        self._say(progress_line(self.counts()))
+
+    def _say(self, text: str) -> None:
         try:
-            print(progress_line(self.counts()), file=self.stream, flush=True)
-        except (OSError, ValueError):  # the parent closed our stderr: keep crawling, it reads the file
+            print(text, file=self.stream, flush=True)
+        except (OSError, ValueError):  # the parent closed our stderr: keep crawling, it reads the spool
             pass

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from checks.snapshot import SiteInfo
 from monitor import store
 from monitor.db import CrawlEventRow, LinkRow, PageDateRow, PageRow, StorageError
-from monitor.ingest import MAX_URL_BYTES, IngestStats, ingest_crawl, load_events
+from monitor.ingest import MAX_URL_BYTES, CrawlIngest, IngestStats, ingest_crawl, load_events
 from spiders.items import DateHit, EventRecord, LinkRecord, PageRecord
 from spiders.output import line
 from tests import builders as b
@@ -171,3 +171,52 @@ def test_a_database_refusal_is_a_storage_error(session: Session, tmp_path: Path)
 def test_an_unknown_run_is_refused(session: Session, tmp_path: Path) -> None:
     with pytest.raises(LookupError, match="no run"):
         ingest_crawl(session, "20260101T000000Z-000000", write(tmp_path / "crawl.jsonl", page(HOME)))
+
+
+def test_segments_are_ingested_one_transaction_each_with_page_ids_across_them(session: Session,
+                                                                              tmp_path: Path) -> None:
+    run_id = start(session)
+    ingesting = CrawlIngest(session, run_id)
+    first = write(tmp_path / "crawl-000001.jsonl", page(HOME), LinkRecord("chaoyang", HOME, HOME + "a.html", "a"))
+    second = write(tmp_path / "crawl-000002.jsonl", page(HOME + "a.html"), page(HOME, title="again"),
+                   LinkRecord("chaoyang", HOME, HOME + "b.html", "a"),  # its page came in the first segment
+                   EventRecord("chaoyang", "trap", HOME + "cal"))
+    assert ingesting.segment(first) == IngestStats(pages=1, links=1)
+    assert count(session, PageRow, run_id) == 1, "committed before the next segment"
+    assert ingesting.segment(second) == IngestStats(pages=1, links=1, events=1, duplicates=1)
+    assert ingesting.finish() == IngestStats(pages=2, links=2, events=1, duplicates=1)
+    assert sorted((k.source_url, k.target_url) for k in snapshot_of(session, run_id).links) == [
+        (HOME, HOME + "a.html"), (HOME, HOME + "b.html")]
+
+
+def test_a_refused_segment_stores_nothing_of_itself_and_keeps_the_earlier_ones(session: Session,
+                                                                               tmp_path: Path) -> None:
+    run_id = start(session)
+    ingesting = CrawlIngest(session, run_id)
+    ingesting.segment(write(tmp_path / "crawl-000001.jsonl", page(HOME)))
+    second = write(tmp_path / "crawl-000002.jsonl", page(HOME + "a.html"), LinkRecord("chaoyang", HOME, HOME, "a"))
+    engine = session.get_bind()
+
+    def refuse_links(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO LINK "):
+            raise RuntimeError("the disk is full")
+
+    event.listen(engine, "before_cursor_execute", refuse_links)
+    try:
+        with pytest.raises(RuntimeError, match="disk is full"):
+            ingesting.segment(second)
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_links)
+    assert [count(session, t, run_id) for t in (PageRow, LinkRow)] == [1, 0]
+    assert ingesting.segment(second) == IngestStats(pages=1, links=1), "its page ids were forgotten with it"
+    assert ingesting.finish().pages == 2
+
+
+def test_a_cut_or_malformed_segment_keeps_its_good_lines(session: Session, tmp_path: Path) -> None:
+    run_id = start(session)
+    ingesting = CrawlIngest(session, run_id)
+    cut = write(tmp_path / "crawl-000001.jsonl", page(HOME), tail=line(page(HOME + "a.html"))[:30])
+    bad = write(tmp_path / "crawl-000002.jsonl", page(HOME + "b.html"), tail="not json\n")
+    assert ingesting.segment(cut) == IngestStats(pages=1, truncated=True)
+    assert ingesting.segment(bad) == IngestStats(pages=1, malformed=1)
+    assert ingesting.finish() == IngestStats(pages=2, malformed=1, truncated=True)

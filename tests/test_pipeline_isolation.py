@@ -50,10 +50,13 @@ def base(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     kept = work / "crawl.jsonl"
     real = crawl.run_crawl
 
-    def keeping(config_path: Path, out: Path, **kwargs: Any) -> crawl.CrawlResult:
-        result = real(config_path, out, **kwargs)
-        shutil.copyfile(out, kept)
-        return result
+    def keeping(config_path: Path, out: Path, *, on_segment: Callable[[Path], None], **kwargs: Any
+                ) -> crawl.CrawlResult:
+        def keep(segment: Path) -> None:
+            with kept.open("ab") as whole:
+                whole.write(segment.read_bytes())
+            on_segment(segment)
+        return real(config_path, out, on_segment=keep, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(crawl, "run_crawl", keeping)
@@ -62,8 +65,11 @@ def base(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> dict[st
 
 
 def _replay(kept: Path) -> Callable[..., crawl.CrawlResult]:
-    def run_crawl(config_path: Path, out: Path, **kwargs: Any) -> crawl.CrawlResult:
-        shutil.copyfile(kept, out)
+    def run_crawl(config_path: Path, out: Path, *, on_segment: Callable[[Path], None], **kwargs: Any
+                  ) -> crawl.CrawlResult:
+        segment = out / "crawl-000001.jsonl"
+        shutil.copyfile(kept, segment)
+        on_segment(segment)
         return crawl.CrawlResult(ok=True, returncode=0, stderr_tail="", elapsed_s=0.0, pages=0, links=0)
     return run_crawl
 

@@ -3,11 +3,13 @@
 One crawl of every listed demo site plus a few extra sites (an IPv6 literal,
 a name outside the allowed networks, a WAF challenge, a bounded copy of a
 site), run under an audit hook that refuses and reports any connection or
-system name lookup beyond loopback. The tests read the JSON-lines it wrote.
+system name lookup beyond loopback, writing small spool segments. The tests read
+the JSON lines of its segments.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -25,6 +27,8 @@ from monitor import config as config_mod
 from monitor.demo import DemoWeb
 from monitor.demo.faultcases import LOOP_HOST, LOOP_TARGET, SPLIT_LOOP_HOST, SPLIT_LOOP_TARGET, TLS_GARBAGE, TLS_STALL
 from spiders import crawl as crawl_mod
+from spiders.items import LinkRecord, PageRecord
+from spiders.output import CrawlBundle, JsonLinesWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 GUARD = "NETGUARD:"
@@ -51,6 +55,7 @@ sys.addaudithook(hook)
 runpy.run_module("spiders.crawl", run_name="__main__", alter_sys=True)
 """
 BOUNDED_PAGES = 4
+SEGMENT_BYTES = 50_000
 EXTRA_SITES = 8
 
 
@@ -88,17 +93,22 @@ def crawl(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
                                    report_dir=str(folder / "reports"))
     with config.open("a", encoding="utf-8") as f:
         f.write(extra_sites(demo_web))
-    out = folder / "crawl.jsonl"
+    out = folder / "spool"
     cuts = [urlsplit(u) for s in demo_web.truth["sites"].values() if s["listed"] for u in s["trap_cuts"]]
     before = [demo_web.requests_for(u.hostname or "", f"{u.path}?{u.query}" if u.query else u.path) for u in cuts]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-P", "-c", GUARDED_CHILD, "--config", str(config), "--out", str(out)],
+    done = subprocess.run([sys.executable, "-P", "-c", GUARDED_CHILD, "--config", str(config), "--out", str(out),
+                           "--segment-bytes", str(SEGMENT_BYTES)],
                           cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False)
     grouped: dict[str, dict[str, list[dict[str, Any]]]] = {"page": defaultdict(list), "link": defaultdict(list),
                                                            "event": defaultdict(list)}
-    for line in out.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        grouped[record["type"]][record["site_id"]].append(record)
+    segments = sorted(out.iterdir())
+    announced = [json.loads(line)["segment"] for line in done.stderr.splitlines() if line.startswith('{"segment"')]
+    assert [p.name for p in segments] == announced, "each segment complete (no .part left) and announced once"
+    for segment in segments:
+        for line in segment.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            grouped[record["type"]][record["site_id"]].append(record)
     after = [demo_web.requests_for(u.hostname or "", f"{u.path}?{u.query}" if u.query else u.path) for u in cuts]
     return Crawl(done.returncode, done.stderr, grouped["page"], grouped["link"], grouped["event"],
                  {u.geturl(): a - b for u, a, b in zip(cuts, after, before, strict=True)})
@@ -234,7 +244,7 @@ def test_trap_cuts_are_reported_never_requested_and_keep_the_page_budget(crawl: 
 
 def test_bad_arguments_exit_2_before_crawling(demo_config_path: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "out.jsonl"
+    out = tmp_path / "spool"
     assert crawl_mod.main(["--config", str(demo_config_path), "--out", str(out), "--site", "nowhere"]) == 2
     assert crawl_mod.main(["--config", str(tmp_path / "missing.toml"), "--out", str(out)]) == 2
     err = capsys.readouterr().err
@@ -252,3 +262,37 @@ def test_sites_are_chosen_by_id_and_by_url(demo_web: DemoWeb, demo_config_path: 
                                                ("new-example-test", "http://new.example.test/portal/")]
     with pytest.raises(ValueError, match="nowhere"):
         crawl_mod.choose_sites(config, ["nowhere"])
+
+
+HOME = "http://www.chaoyang.gov.test/"
+
+
+def _bundle(url: str, links: int = 2, title: str = "首页") -> CrawlBundle:
+    page = PageRecord("demo", url, url, 200, "ok", 0, "2026-01-01T00:00:00+00:00", title=title)
+    return CrawlBundle(page, tuple(LinkRecord("demo", url, f"{url}a{n}", "a") for n in range(links)))
+
+
+def test_the_writer_rotates_segments_between_bundles_and_announces_each(tmp_path: Path) -> None:
+    spool, stderr = tmp_path / "spool", io.StringIO()
+    spool.mkdir()
+    writer = JsonLinesWriter(spool, stream=stderr, segment_bytes=2000)
+    writer.open_spider()
+    writer.write(_bundle(HOME, links=20))          # over 2000 bytes alone: one segment, not split
+    assert sorted(p.name for p in spool.iterdir()) == ["crawl-000001.jsonl"]
+    writer.write(_bundle(HOME + "x"))
+    assert sorted(p.name for p in spool.iterdir()) == ["crawl-000001.jsonl", "crawl-000002.jsonl.part"]
+    writer.close_spider()
+    names = sorted(p.name for p in spool.iterdir())
+    assert names == ["crawl-000001.jsonl", "crawl-000002.jsonl"]
+    assert [json.loads(line)["segment"] for line in stderr.getvalue().splitlines() if '"segment"' in line] == names
+    first = [json.loads(line) for line in (spool / names[0]).read_text(encoding="utf-8").splitlines()]
+    assert [r["type"] for r in first] == ["page"] + ["link"] * 20
+
+
+def test_a_text_no_encoder_takes_is_written_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "crawl.jsonl"
+    writer = JsonLinesWriter(out, stream=io.StringIO())
+    writer.open_spider()
+    writer.write(_bundle(HOME, links=0, title="首页\ud800标题"))
+    writer.close_spider()
+    assert json.loads(out.read_text(encoding="utf-8"))["title"] == "首页?标题"
