@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from checks.base import T, Text
+from checks.base import T
 from monitor.store import RunInfo, RunResults
 from reports import i18n
 from reports.build import check_order, requirement_titles
@@ -31,20 +31,6 @@ PROBLEMS_MIN = 12             # cells kept for the titles of the checks not pass
 RESULTS_MIN = 10              # cells for a run's counts (or error) in `govmon status`
 GAP = 2                       # blanks between columns
 COUNTED = ("fail", "error", "warn", "pass")   # skip is left out: it is no finding and no pass
-# Words only the terminal prints.
-WORDS: Mapping[str, Text] = {
-    "problems": T(zh="未通过项", en="Not passed"),
-    "none": T(zh="全部通过", en="all passed"),
-    "run_status": T(zh="状态", en="Status"),
-    "results": T(zh="结果", en="Results"),
-    "details": T(zh="各项说明与证据见报告。", en="Every finding, with its evidence, is in the report."),
-}
-RUN_STATUS: Mapping[str, Text] = {
-    "running": T(zh="进行中", en="running"), "complete": T(zh="已完成", en="complete"),
-    "failed": T(zh="失败", en="failed"), "interrupted": T(zh="已中断", en="interrupted"),
-}
-
-
 class ProgressLine:
     """One status line on a terminal's stderr, rewritten in place; call done() before printing tables."""
 
@@ -68,7 +54,7 @@ def _console() -> Console:
 
 
 def _word(key: str, language: str) -> str:
-    return WORDS[key].get(language)
+    return i18n.ui(f"terminal_{key}", language)
 
 
 def _status(status: str, language: str) -> str:
@@ -161,7 +147,7 @@ def print_runs(runs: Sequence[RunInfo], language: str, timezone: str) -> None:
         statuses = (run.summary or {}).get("statuses", {})
         detail = run.error or " ".join(f"{i18n.STATUS_MARKS[k]}{statuses[k]}" for k in i18n.STATUS_ORDER if statuses.get(k))
         kind = i18n.RUN_KINDS.get(run.kind, T(zh=run.kind, en=run.kind)).get(language)
-        status = RUN_STATUS.get(run.status, T(zh=run.status, en=run.status)).get(language)
+        status = i18n.run_status(run.status, language)
         table.add_row(run.id, f"{kind}\n{status}", f"{compact_time(run.started_at, timezone)}\n{duration}", escape(detail))
     console.print(table)
 

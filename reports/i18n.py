@@ -153,7 +153,23 @@ UI: Mapping[str, Text] = {
     "fix_detail": T(zh="情况与证据", en="Finding and evidence"),
     "fix_count": T(zh="整改项", en="To fix"),
     "more_evidence_pdf": T(zh="另有 {n} 条，见网页报告和 Excel 明细表", en="{n} more in the web report and the Excel workbook"),
+    # the terminal's summaries (monitor/terminal.py)
+    "terminal_problems": T(zh="未通过项", en="Not passed"),
+    "terminal_none": T(zh="全部通过", en="all passed"),
+    "terminal_run_status": T(zh="状态", en="Status"),
+    "terminal_results": T(zh="结果", en="Results"),
+    "terminal_details": T(zh="各项说明与证据见报告。", en="Every finding, with its evidence, is in the report."),
 }
+
+RUN_STATUSES: Mapping[str, Text] = {
+    "running": T(zh="进行中", en="running"), "complete": T(zh="已完成", en="complete"),
+    "failed": T(zh="失败", en="failed"), "interrupted": T(zh="已中断", en="interrupted"),
+}
+
+def run_status(status: str, language: str) -> str:
+    """A run's state in words (an unknown state as stored)."""
+    return RUN_STATUSES.get(status, T(zh=status, en=status)).get(language)
+
 
 RUN_KINDS: Mapping[str, Text] = {
     "scheduled": T(zh="定时", en="scheduled"), "manual": T(zh="手动", en="manual"),
