@@ -128,6 +128,20 @@ def test_robots_disallowed_pages_are_never_requested(demo_run: tuple, demo_web: 
             assert demo_web.requests_for(parts.hostname, path_qs) == 0, url
 
 
+def test_robots_refused_links_are_counted_apart_never_as_checked(demo_run: tuple, demo_web: DemoWeb) -> None:
+    """The fault: robots-refused link targets were counted as checked, and the check passed on them."""
+    outcome, _ = demo_run
+    results = results_by_site(outcome)
+    refusing = [sid for sid, truth in listed(demo_web).items() if truth["robots_disallowed"]]
+    assert refusing, "the demo has sites whose robots.txt refuses linked pages"
+    for sid in refusing:
+        result = results[sid]["links:dead"]
+        refused = set(listed(demo_web)[sid]["robots_disallowed"])
+        assert result.metrics["robots"] == len(refused), sid
+        if str(result.status) == "pass":
+            assert result.message_key == "ok_partial" and result.message_params["robots"] == len(refused), sid
+
+
 def test_json_validates_and_agrees_with_the_database(demo_run: tuple) -> None:
     outcome, work = demo_run
     doc = json.loads((work / "result.json").read_text(encoding="utf-8"))
