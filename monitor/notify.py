@@ -164,7 +164,7 @@ def headline(s: Summary) -> str:
 
 def _lines(s: Summary, link: Callable[[str, str | None], str]) -> list[str]:
     lang = s.language
-    kind = i18n.RUN_KINDS[s.run.kind].get(lang) if s.run.kind in i18n.RUN_KINDS else s.run.kind
+    kind = i18n.run_kind(s.run.kind, lang)
     lines = [f"- {WORDS['run'].get(lang)}: {s.run.id} ({kind})",
              f"- {WORDS['time'].get(lang)}: {i18n.when(s.run.started_at, s.timezone, lang)}"]
     if s.run.status != "complete":

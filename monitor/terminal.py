@@ -20,7 +20,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from checks.base import T
 from monitor.store import RunInfo, RunResults
 from reports import i18n
 from reports.build import check_order, requirement_titles
@@ -146,7 +145,7 @@ def print_runs(runs: Sequence[RunInfo], language: str, timezone: str) -> None:
         duration = f"{(run.finished_at - run.started_at).total_seconds():.0f} {seconds}" if run.finished_at else "—"
         statuses = (run.summary or {}).get("statuses", {})
         detail = run.error or " ".join(f"{i18n.STATUS_MARKS[k]}{statuses[k]}" for k in i18n.STATUS_ORDER if statuses.get(k))
-        kind = i18n.RUN_KINDS.get(run.kind, T(zh=run.kind, en=run.kind)).get(language)
+        kind = i18n.run_kind(run.kind, language)
         status = i18n.run_status(run.status, language)
         table.add_row(run.id, f"{kind}\n{status}", f"{compact_time(run.started_at, timezone)}\n{duration}", escape(detail))
     console.print(table)

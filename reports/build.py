@@ -104,7 +104,7 @@ def pass_rate(statuses: Iterable[str]) -> str:
 
 def run_line(run: RunInfo, statuses: Sequence[str], sites: int, frame: Frame, href: str) -> RunLine:
     duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0
-    kind = i18n.RUN_KINDS[run.kind].get(frame.language) if run.kind in i18n.RUN_KINDS else str(run.kind)
+    kind = i18n.run_kind(run.kind, frame.language)
     return RunLine(run.id, href, kind, i18n.when(run.started_at, frame.timezone, frame.language),
                    i18n.when(run.finished_at, frame.timezone, frame.language), round(duration, 1), sites,
                    counts(statuses, frame.language), pass_rate(statuses))

@@ -166,6 +166,7 @@ RUN_STATUSES: Mapping[str, Text] = {
     "failed": T(zh="失败", en="failed"), "interrupted": T(zh="已中断", en="interrupted"),
 }
 
+
 def run_status(status: str, language: str) -> str:
     """A run's state in words (an unknown state as stored)."""
     return RUN_STATUSES.get(status, T(zh=status, en=status)).get(language)
@@ -175,6 +176,12 @@ RUN_KINDS: Mapping[str, Text] = {
     "scheduled": T(zh="定时", en="scheduled"), "manual": T(zh="手动", en="manual"),
     "adhoc": T(zh="临时", en="ad hoc"), "demo": T(zh="演示", en="demo"),
 }
+
+
+def run_kind(kind: str, language: str) -> str:
+    """A run's kind in words (an unknown kind as stored)."""
+    return RUN_KINDS[kind].get(language) if kind in RUN_KINDS else str(kind)
+
 
 # Metric names as the reports show them; a name missing here is shown as stored.
 METRICS: Mapping[str, Text] = {
