@@ -204,7 +204,8 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
 
 
 def _link_bounds(config: Config, sites: Sequence[Site]) -> dict[str, tuple[int, int]]:
-    return {s.id: (config.crawl_for(s).max_link_targets, config.crawl_for(s).max_links_per_page) for s in sites}
+    own = {s.id: config.crawl_for(s) for s in sites}
+    return {site_id: (c.max_link_targets, c.max_links_per_page) for site_id, c in own.items()}
 
 
 def _with_site_settings(config: Config, sites: Sequence[Site], targets: Sequence[linkcheck.TargetToCheck]

@@ -272,7 +272,7 @@ def targets_to_check(session: Session, run_id: str, bounds: Mapping[str, tuple[i
         admitted.add(url)
     known = {url: page for url, page in known.items() if url in tags}
     return [TargetToCheck(url, frozenset(t), frozenset(sites[url]),
-                          None if url in admitted else over.get(url, "past the link-check bounds"))
+                          None if url in admitted else over[url])   # every url left out has its reason
             for url, t in tags.items()], known
 
 
