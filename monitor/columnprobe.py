@@ -31,7 +31,7 @@ from checks.lists import OwnList, own_list
 from checks.plans import COLUMN, FOOTER, ProbePlan
 from checks.snapshot import DateHit, Link, ListBlock, Probe
 from monitor.config import Crawl
-from monitor.fetch import Fetcher
+from monitor.fetch import Fetcher, fetcher_for
 from monitor.footerprobe import FOOTER_KIND, ITEMS, footer_items, probe_footer  # noqa: F401  (the footer probe)
 from monitor.probes import Collected, isolated, probe_from
 from monitor.resolver import Resolver
@@ -108,9 +108,7 @@ async def collect(plans: Mapping[str, ProbePlan], *, resolver: Resolver, crawl: 
     probe; the footer is collected for a site whose plan named a page and whose probe did not raise."""
     failed: dict[str, dict[str, str]] = {}
     own = {site_id: (site_crawl or {}).get(site_id, crawl) for site_id in plans}
-    fetchers = {timeout: Fetcher(resolver, timeout_s=timeout, user_agent=crawl.user_agent,
-                                 max_bytes=crawl.max_response_bytes, allowed_networks=crawl.allowed_networks,
-                                 verify=crawl.ca_bundle or True, per_host_limit=crawl.per_host_concurrency)
+    fetchers = {timeout: fetcher_for(resolver, crawl, timeout_s=timeout)
                 for timeout in sorted({c.timeout_s for c in own.values()})}
 
     async def site(site_id: str, plan: ProbePlan) -> tuple[Probe, ...]:

@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from urllib.parse import unquote, urlsplit
 from urllib.robotparser import RobotFileParser
@@ -44,7 +44,11 @@ from monitor.htmltext import declared_charset, decode_html, extract_title, media
 from monitor.outcomes import TRANSIENT_KINDS, DnsKind, FetchKind, TlsError, not_tls, status_kind
 from monitor.resolver import Resolver, ip_literal
 
-__all__ = ["FetchOutcome", "Fetcher", "classify_exception", "decode_html", "extract_title", "make_ssl_context",
+if TYPE_CHECKING:
+    from monitor.config import Crawl
+
+__all__ = ["FetchOutcome", "Fetcher", "classify_exception", "decode_html", "extract_title", "fetcher_for",
+           "make_ssl_context",
            "redirect_target", "retry_after_s", "status_kind", "url_problem"]
 
 log = logging.getLogger(__name__)
@@ -154,6 +158,17 @@ class RobotsRules:
         rules = RobotFileParser()
         rules.parse(outcome.text().splitlines())
         return rules
+
+
+def fetcher_for(resolver: Resolver, crawl: Crawl, *, timeout_s: float | None = None,
+                max_bytes: int | None = None) -> Fetcher:
+    """A Fetcher with the [crawl] settings (agent, size cap, allowed networks, CA, per-host limit);
+    `timeout_s` for a site's own timeout, `max_bytes` for a smaller cap."""
+    return Fetcher(resolver, timeout_s=crawl.timeout_s if timeout_s is None else timeout_s,
+                   user_agent=crawl.user_agent,
+                   max_bytes=crawl.max_response_bytes if max_bytes is None else max_bytes,
+                   allowed_networks=crawl.allowed_networks, verify=crawl.ca_bundle or True,
+                   per_host_limit=crawl.per_host_concurrency)
 
 
 class Fetcher:

@@ -33,7 +33,15 @@ from urllib.parse import unquote, urldefrag, urlsplit
 from checks.links import DEAD_KINDS
 from checks.snapshot import LinkTarget
 from monitor.config import Crawl
-from monitor.fetch import RETRY_AFTER_CAP_S, Fetcher, FetchOutcome, RobotsRules, retry_after_s, url_problem
+from monitor.fetch import (
+    RETRY_AFTER_CAP_S,
+    Fetcher,
+    FetchOutcome,
+    RobotsRules,
+    fetcher_for,
+    retry_after_s,
+    url_problem,
+)
 from monitor.htmltext import media_type, not_found, visible_text
 from monitor.outcomes import TRANSIENT_KINDS, FetchKind
 from monitor.resolver import Resolver
@@ -485,10 +493,9 @@ def check_links(targets: Sequence[TargetToCheck], *, known: Mapping[str, KnownPa
 
     async def main() -> list[LinkTarget]:
         timeouts = {crawl.timeout_s} | {t.timeout_s for t in targets if t.timeout_s is not None}
-        fetchers = {timeout: Fetcher(resolver, timeout_s=timeout, user_agent=crawl.user_agent,
-                                     max_bytes=min(crawl.max_response_bytes, LINK_MAX_BYTES),
-                                     allowed_networks=crawl.allowed_networks, verify=crawl.ca_bundle or True,
-                                     per_host_limit=crawl.per_host_concurrency) for timeout in sorted(timeouts)}
+        cap = min(crawl.max_response_bytes, LINK_MAX_BYTES)
+        fetchers = {timeout: fetcher_for(resolver, crawl, timeout_s=timeout, max_bytes=cap)
+                    for timeout in sorted(timeouts)}
         try:
             return await check_targets(targets, known=known, fetcher=fetchers[crawl.timeout_s],
                                        retries=crawl.retries, concurrency=crawl.concurrency, backoff_s=backoff_s,

@@ -38,7 +38,7 @@ from checks.plans import LINKS_V6, ProbePlan
 from checks.scope import normal_host
 from checks.snapshot import DnsAnswer, Probe, SiteInfo
 from monitor.config import Crawl
-from monitor.fetch import Fetcher, FetchOutcome, RobotsRules, make_ssl_context
+from monitor.fetch import Fetcher, FetchOutcome, RobotsRules, fetcher_for, make_ssl_context
 from monitor.outcomes import FetchKind
 from monitor.resolver import Answer, Resolver, ip_literal
 from monitor.tlsprobe import tls_probe
@@ -294,12 +294,7 @@ class Prober:
 
     def fetcher(self, timeout_s: float) -> Fetcher:
         if timeout_s not in self.fetchers:
-            crawl = self.crawl
-            self.fetchers[timeout_s] = Fetcher(self.resolver, timeout_s=timeout_s, user_agent=crawl.user_agent,
-                                               max_bytes=crawl.max_response_bytes,
-                                               allowed_networks=crawl.allowed_networks,
-                                               verify=crawl.ca_bundle or True,
-                                               per_host_limit=crawl.per_host_concurrency)
+            self.fetchers[timeout_s] = fetcher_for(self.resolver, self.crawl, timeout_s=timeout_s)
         return self.fetchers[timeout_s]
 
     def route(self) -> bool:
