@@ -54,6 +54,7 @@ BASELINE = ROOT.parent / "shared" / "bench" / "bare_spider.py"
 BASELINE_SETTINGS = ("CONCURRENT_REQUESTS=64", "CONCURRENT_REQUESTS_PER_DOMAIN=64", "CONCURRENT_ITEMS=1",
                      "TWISTED_DNS_RESOLVER=scrapy.resolver.CachingHostnameResolver")
 RSS_TARGET_MB = 300
+STORED_TARGET_KB = 2
 PAGE_URL = re.compile(r"^https?://(127\.0\.0\.\d+|www\.h\d+\.bench\.test):\d+/(p/\d+\.html)?$")
 
 
@@ -67,6 +68,7 @@ class Outcome:
     note: str = ""
     by_process: tuple[tuple[str, float], ...] = ()
     phases: tuple[tuple[str, float], ...] = ()      # govmon only: where its wall time went
+    stored_bytes: int = 0                           # govmon only: its SQLite database after the run
 
     @property
     def pages_per_s(self) -> float:
@@ -137,14 +139,16 @@ def govmon_config(bench: Bench, folder: Path) -> Path:
     return path
 
 
-def run_govmon(bench: Bench, profile: Path | None = None) -> Outcome:
+def run_govmon(bench: Bench, profile: Path | None = None, spy: Path | None = None) -> Outcome:
     folder = tool_folder(bench, "govmon")
     config = govmon_config(bench, folder)
     env = tool_env(PYTHONPATH=str(ROOT))
     began = time.time()
     profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
-    measured = run_measured([sys.executable, *profiler, "-m", "monitor", "-q", "-v", "run", "--config", str(config),
-                             "--json", str(folder / "result.json")], cwd=folder, env=env)
+    sampler = [shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--format", "raw", "--rate", "200",
+               "--output", str(spy), "--"] if spy else []
+    measured = run_measured([*sampler, sys.executable, *profiler, "-m", "monitor", "-q", "-v", "run", "--config",
+                             str(config), "--json", str(folder / "result.json")], cwd=folder, env=env)
     pages: set[str] = set()
     if (folder / "govmon.db").exists():
         with closing(sqlite3.connect(folder / "govmon.db")) as db:
@@ -155,7 +159,9 @@ def run_govmon(bench: Bench, profile: Path | None = None) -> Outcome:
     note = f"exit {measured.returncode}; {shown}"
     if not pages:
         note += f"; {measured.stderr[-300:].strip()}"
-    return replace(outcome("govmon run", len(pages), measured, note), phases=tuple(phases.items()))
+    stored = sum(f.stat().st_size for f in folder.glob("govmon.db*"))   # with its WAL, if any is left
+    return replace(outcome("govmon run", len(pages), measured, note), phases=tuple(phases.items()),
+                   stored_bytes=stored)
 
 
 def govmon_phases(log: str, began: float, seconds: float) -> dict[str, float]:
@@ -338,6 +344,9 @@ def print_summary(rounds: list[list[Outcome]]) -> None:
         print("  govmon phases (median s): " + ", ".join(f"{k} {median(v):.1f}" for k, v in phases.items()))
         peak = max(r.peak_rss_mb for r in govmons)
         print(f"  govmon peak RSS (largest of the rounds): {peak:.0f} MB (target < {RSS_TARGET_MB} MB)")
+        stored = max(r.stored_bytes / r.pages for r in govmons if r.pages) if any(r.pages for r in govmons) else 0
+        print(f"  govmon storage: {stored / 1024:.2f} KB a crawled page, the database after one run "
+              f"(target ≤ {STORED_TARGET_KB} KB)")
 
 
 TOOLS: dict[str, Callable[[Bench, bool], Outcome]] = {
@@ -361,6 +370,8 @@ def main() -> None:
     parser.add_argument("--no-install", action="store_true", help="do not install nginx, LinkChecker or linkinator")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="run govmon's parent under cProfile, write the stats to FILE and print the top of them")
+    parser.add_argument("--py-spy", type=Path, metavar="FILE", dest="spy",
+                        help="sample govmon's whole process tree with py-spy (raw collapsed stacks to FILE)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (web, outputs, reports)")
     args = parser.parse_args()
     if not 1 <= args.hosts <= 250:
@@ -382,8 +393,9 @@ def main() -> None:
             runs: list[Outcome] = []
             for name in args.tools.split(","):
                 print(f"round {round_}: running {name} …", flush=True)
-                if name == "govmon" and args.profile:
-                    runs.append(run_govmon(bench, args.profile.resolve()))
+                if name == "govmon" and (args.profile or args.spy):
+                    runs.append(run_govmon(bench, args.profile.resolve() if args.profile else None,
+                                           args.spy.resolve() if args.spy else None))
                 else:
                     runs.append(TOOLS[name](bench, not args.no_install))
                 last = runs[-1]

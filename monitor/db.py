@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -152,28 +152,20 @@ class PageRow(Base):
     depth: Mapped[int] = mapped_column(sa.Integer)
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lists: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, nullable=True)  # list blocks, None: none
+    extract: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True)  # links and dates: monitor.pagecodec
 
 
-class PageDateRow(Base):
-    __tablename__ = "page_date"
+class LinkFormRow(Base):
+    """One distinct link of a site in a run (target, tag, text, context, block), numbered per
+    site from 0; a page stores its links as these numbers (monitor.pagecodec)."""
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    page_id: Mapped[int] = mapped_column(sa.ForeignKey("page.id", ondelete="CASCADE"), index=True)
-    date: Mapped[date] = mapped_column(sa.Date)
-    source: Mapped[str] = mapped_column(sa.String(16))
-    snippet: Mapped[str] = mapped_column(sa.Text)
-    block: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)   # list-item dates: ListBlock key
-    item: Mapped[str | None] = mapped_column(sa.Text, nullable=True)          # list-item dates: the item's URL
-
-
-class LinkRow(Base):
-    __tablename__ = "link"
-    __table_args__ = (_run_site_fk(), sa.Index(None, "run_id", "site_id"))
+    __tablename__ = "link_form"
+    __table_args__ = (_run_site_fk(), sa.Index(None, "run_id", "site_id", "n"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     run_id: Mapped[str] = mapped_column(sa.String(32))
     site_id: Mapped[str] = mapped_column(sa.String(64))
-    source_page_id: Mapped[int] = mapped_column(sa.ForeignKey("page.id", ondelete="CASCADE"), index=True)
+    n: Mapped[int] = mapped_column(sa.Integer)
     target_url: Mapped[str] = mapped_column(sa.Text)
     tag: Mapped[str] = mapped_column(sa.String(16))
     text: Mapped[str] = mapped_column(sa.Text)

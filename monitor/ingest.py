@@ -1,14 +1,15 @@
-"""Ingest of a crawl snapshot: the child's JSON-lines spool into page, page_date,
-link and crawl_event rows, one transaction per segment file.
+"""Ingest of a crawl snapshot: the child's JSON-lines spool into page, link_form
+and crawl_event rows, one transaction per segment file.
 
 Owns reading the spiders/items.py record schema defensively: a cut last line
 (a killed child) is tolerated and reported, malformed lines are skipped and
 counted, strings are clipped to their columns, URLs too long for an index are
-skipped and counted. Links follow their page (the child writes them that way,
-in the same segment); a page's id is remembered across the run's segments, so
-a link whose page came in an earlier segment still finds it; a link whose page
-is missing is counted, not stored. It is the parent's only crawl writer; it
-never fetches and never judges.
+skipped and counted. A page is stored with its links and dates in one value
+(monitor.pagecodec): its links are numbers into the site's distinct link forms.
+Links follow their page (the child writes them that way, in the same segment);
+a page's id is remembered across the run's segments, so a link whose page came
+in an earlier segment still finds it; a link whose page is missing is counted,
+not stored. It is the parent's only crawl writer; it never fetches and never judges.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ import json
 import logging
 import operator
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from monitor import pagecodec
 from monitor.db import Base, CrawlEventRow, RunRow, RunSiteRow, StorageError
+from monitor.pagecodec import StoredDate
 
 try:  # parses the spool about twice as fast as json
     from orjson import loads as _loads
@@ -37,9 +40,9 @@ log = logging.getLogger(__name__)
 
 MAX_URL_BYTES = 2000        # PostgreSQL's B-tree entries stop near 2,700 bytes; page.url is in a unique index
 PAGE_BATCH = 500
-LINK_BATCH = 5000
+FORMS_REMEMBERED = 100_000  # distinct links a site's forms are looked up among (~30 MB); see _Forms
 INT_MAX = 2**31 - 1
-_PAGES, _DATES, _LINKS, _EVENTS = (Base.metadata.tables[name] for name in ("page", "page_date", "link", "crawl_event"))
+_PAGES, _FORMS, _EVENTS = (Base.metadata.tables[name] for name in ("page", "link_form", "crawl_event"))
 _LIMITS = {"fetch_kind": 32, "encoding": 64, "body_sha256": 64, "source": 16, "tag": 16, "context": 16, "kind": 32,
            "block": 16}
 
@@ -120,19 +123,19 @@ def _when(value: Any) -> datetime | None:
     return when if when.tzinfo is not None else None
 
 
-def _dates(value: Any) -> list[dict[str, Any]]:
+def _dates(value: Any) -> list[StoredDate]:
     hits = []
     for hit in value if isinstance(value, list) else ():
         try:
-            hits.append({"date": date.fromisoformat(hit["date"]), "source": _text(hit.get("source", ""), "source"),
-                         "snippet": _text(hit.get("snippet", "")),
-                         "block": _text(hit.get("block") or "", "block") or None, "item": _text(hit.get("item") or "") or None})
+            hits.append(StoredDate(date.fromisoformat(hit["date"]), _text(hit.get("source", ""), "source"),
+                                   _text(hit.get("snippet", "")), _text(hit.get("block") or "", "block"),
+                                   _text(hit.get("item") or "")))
         except (TypeError, ValueError, KeyError, AttributeError):
             continue  # one bad date does not lose the page
     return hits
 
 
-def _page(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _page(data: dict[str, Any]) -> tuple[dict[str, Any], list[StoredDate]]:
     chain = data.get("redirect_chain", [])
     if not isinstance(chain, list):
         raise TypeError("redirect_chain is not a list")
@@ -161,7 +164,8 @@ def _lists(value: Any) -> list[dict[str, Any]] | None:
     return blocks or None
 
 
-def _link(data: dict[str, Any]) -> dict[str, Any]:
+def _link(data: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
+    """(source, target, tag, text, context, block), cleaned."""
     source, target, tag = data["source_url"], data["target_url"], data["tag"]
     text, context, block = data.get("text", ""), data.get("context", "body"), data.get("block") or ""
     # The fields as the child writes them need no cleaning: checked at once, ~100 links a page.
@@ -169,11 +173,9 @@ def _link(data: dict[str, Any]) -> dict[str, Any]:
             and type(context) is str and type(block) is str and source and target
             and len(tag) <= _LIMITS["tag"] and len(context) <= _LIMITS["context"] and len(block) <= _LIMITS["block"]
             and "\x00" not in source + target + tag + text + context + block):
-        return {"source_url": source, "target_url": target, "tag": tag, "text": text, "context": context,
-                "block": block or None}
-    return {"source_url": _url(source, "source_url"), "target_url": _url(target, "target_url"),
-            "tag": _text(tag, "tag"), "text": _text(text), "context": _text(context, "context"),
-            "block": _text(block, "block") or None}
+        return source, target, tag, text, context, block
+    return (_url(source, "source_url"), _url(target, "target_url"), _text(tag, "tag"), _text(text),
+            _text(context, "context"), _text(block, "block"))
 
 
 def _event(data: dict[str, Any]) -> dict[str, Any]:
@@ -202,78 +204,140 @@ def _records(path: Path, counts: _Counts) -> Iterator[dict[str, Any]]:
                 counts.add("malformed")
 
 
-class _Batches:
-    """Row buffers flushed in batches; pages before the links that need their ids.
+class _Forms:
+    """The run's link forms (monitor.pagecodec): their numbers per site, across segments.
 
-    Inserts go through the tables (Core), not the ORM classes: the ORM's bulk
-    path costs more than the database for 100,000 links. `known` holds the ids
-    of pages committed from earlier segments; this segment's go to `page_ids`.
+    A segment's new forms are buffered until its transaction commits and forgotten if it
+    rolls back. A site remembers at most FORMS_REMEMBERED forms: past that a form seen again
+    gets a new number (a duplicate row, never a wrong link), so memory stays bounded.
     """
 
-    def __init__(self, session: Session, run_id: str, counts: _Counts,
-                 known: dict[tuple[str, str], int] | None = None) -> None:
-        self.session, self.run_id, self.counts = session, run_id, counts
-        self.known: dict[tuple[str, str], int] = known if known is not None else {}
-        self.page_ids: dict[tuple[str, str], int | None] = {}     # None: buffered, id not known yet
-        self.pages: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
-        self.links: list[tuple[tuple[str, str], dict[str, Any]]] = []
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.known: dict[str, dict[tuple[str, str, str, str, str], int]] = {}
+        self.next: dict[str, int] = {}
+        self.new: dict[str, dict[tuple[str, str, str, str, str], int]] = {}
+        self.next_new: dict[str, int] = {}
+
+    def number(self, site_id: str, key: tuple[str, str, str, str, str]) -> int:
+        known = self.known.get(site_id)
+        if known is not None and (n := known.get(key)) is not None:
+            return n
+        new = self.new.setdefault(site_id, {})
+        n = new.get(key)
+        if n is None:
+            n = self.next_new.get(site_id, self.next.get(site_id, 0))
+            new[key] = n
+            self.next_new[site_id] = n + 1
+        return n
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [{"run_id": self.run_id, "site_id": site_id, "n": n, "target_url": key[0], "tag": key[1],
+                 "text": key[2], "context": key[3], "block": key[4] or None}
+                for site_id, forms in self.new.items() for key, n in forms.items()]
+
+    def commit(self) -> None:
+        for site_id, forms in self.new.items():
+            known = self.known.setdefault(site_id, {})
+            if len(known) + len(forms) <= FORMS_REMEMBERED:
+                known.update(forms)
+        self.next.update(self.next_new)
+        self.rollback()
+
+    def rollback(self) -> None:
+        self.new, self.next_new = {}, {}
+
+
+@dataclass
+class _Pending:
+    """A page of the segment not inserted yet, gathering the links that follow it."""
+
+    row: dict[str, Any]
+    dates: list[StoredDate]
+    forms: list[int] = field(default_factory=list)
+    form_of: dict[str, int] = field(default_factory=dict)   # target URL -> the page's first form linking it
+    links: list[tuple[str, str]] | None = None              # (target, tag), kept only for an on_page observer
+
+
+class _Batches:
+    """One segment's rows: pages buffered until their links have come, then inserted in batches.
+
+    Inserts go through the tables (Core), not the ORM classes. `known` holds the ids of pages
+    committed from earlier segments; this segment's go to `page_ids`. A link whose page is
+    already inserted (it came in an earlier batch or segment) is appended to the page's value.
+    """
+
+    def __init__(self, session: Session, run_id: str, counts: _Counts, known: dict[tuple[str, str], int],
+                 forms: _Forms, observed: list[_Pending] | None = None) -> None:
+        self.session, self.run_id, self.counts, self.known, self.forms = session, run_id, counts, known, forms
+        self.observed = observed      # None: nobody watches; else every page inserted, with its links
+        self.page_ids: dict[tuple[str, str], int] = {}
+        self.pending: dict[tuple[str, str], _Pending] = {}
+        self.late: dict[int, list[int]] = {}       # page id -> forms of links that came after it was inserted
         self.events: list[dict[str, Any]] = []
 
-    def page(self, site_id: str, row: dict[str, Any], dates: list[dict[str, Any]]) -> None:
+    def page(self, site_id: str, row: dict[str, Any], dates: list[StoredDate]) -> None:
         key = (site_id, row["url"])
         if _too_long(row["url"]):
             self.counts.add("long_urls")
-        elif key in self.page_ids or key in self.known:
+        elif key in self.pending or key in self.page_ids or key in self.known:
             self.counts.add("duplicates")
         else:
-            self.page_ids[key] = None
-            self.pages.append(({"run_id": self.run_id, "site_id": site_id, **row}, dates))
-            if len(self.pages) >= PAGE_BATCH:
-                self.flush_pages()
+            if len(self.pending) >= PAGE_BATCH:
+                self.flush_pages()   # the child writes a page's links right after it: theirs have all come
+            self.pending[key] = _Pending({"run_id": self.run_id, "site_id": site_id, **row}, dates,
+                                         links=[] if self.observed is not None else None)
 
-    def link(self, site_id: str, row: dict[str, Any]) -> None:
-        if _too_long(row["target_url"]):
+    def link(self, site_id: str, row: tuple[str, str, str, str, str, str]) -> None:
+        source, target = row[0], row[1]
+        if _too_long(target):
             self.counts.add("long_urls")
             return
-        source = row.pop("source_url")
-        self.links.append(((site_id, source), {"run_id": self.run_id, "site_id": site_id, **row}))
-        if len(self.links) >= LINK_BATCH:
-            self.flush_links()
+        key = (site_id, source)
+        page = self.pending.get(key)
+        if page is None:
+            page_id = self.page_ids.get(key) or self.known.get(key)
+            if page_id is None:
+                self.counts.add("orphan_links")
+                return
+            self.late.setdefault(page_id, []).append(self.forms.number(site_id, row[1:]))
+        else:
+            n = self.forms.number(site_id, row[1:])
+            page.forms.append(n)
+            page.form_of.setdefault(target, n)
+            if page.links is not None:
+                page.links.append((target, row[2]))
+        self.counts.add("links")
 
     def event(self, site_id: str, row: dict[str, Any]) -> None:
         self.events.append({"run_id": self.run_id, "site_id": site_id, **row})
 
     def flush_pages(self) -> None:
-        if not self.pages:
+        if not self.pending:
             return
-        rows = [row for row, _ in self.pages]
-        ids = self.session.scalars(_PAGES.insert().returning(_PAGES.c.id, sort_by_parameter_order=True), rows).all()
-        dates = []
-        for (row, hits), page_id in zip(self.pages, ids, strict=True):
-            self.page_ids[(row["site_id"], row["url"])] = page_id
-            dates += [{"page_id": page_id, **hit} for hit in hits]
-        if dates:
-            self.session.execute(_DATES.insert(), dates)
-        self.counts.add("pages", len(rows))
-        self.counts.add("dates", len(dates))
-        self.pages = []
-
-    def flush_links(self) -> None:
-        self.flush_pages()
         rows = []
-        for source, row in self.links:
-            page_id = self.page_ids.get(source) or self.known.get(source)
-            if page_id is None:
-                self.counts.add("orphan_links")
-            else:
-                rows.append({"source_page_id": page_id, **row})
-        if rows:
-            _insert_plain(self.session, _LINKS, rows)
-        self.counts.add("links", len(rows))
-        self.links = []
+        for page in self.pending.values():
+            fetched = page.row["fetched_at"]
+            page.row["extract"] = pagecodec.encode(page.forms, page.dates, page.form_of,
+                                                   fetched.astimezone(UTC).date() if fetched is not None else None)
+            rows.append(page.row)
+            self.counts.add("dates", len(page.dates))
+        ids = self.session.scalars(_PAGES.insert().returning(_PAGES.c.id, sort_by_parameter_order=True), rows).all()
+        for key, page_id in zip(self.pending, ids, strict=True):
+            self.page_ids[key] = page_id
+        if self.observed is not None:
+            self.observed += self.pending.values()
+        self.counts.add("pages", len(rows))
+        self.pending = {}
 
     def finish(self) -> None:
-        self.flush_links()
+        self.flush_pages()
+        for page_id, forms in self.late.items():
+            blob = self.session.scalar(sa.select(_PAGES.c.extract).where(_PAGES.c.id == page_id))
+            self.session.execute(_PAGES.update().where(_PAGES.c.id == page_id)
+                                 .values(extract=pagecodec.append_links(blob, forms)))
+        if rows := self.forms.rows():
+            _insert_plain(self.session, _FORMS, rows)
         if self.events:
             self.session.execute(_EVENTS.insert(), self.events)
         self.counts.add("events", len(self.events))
@@ -282,9 +346,9 @@ class _Batches:
 def _insert_plain(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     """INSERT `rows` (all with the same keys) through the driver's executemany.
 
-    SQLAlchemy's per-row parameter handling cost more than SQLite's own insert
-    for the ~100 links of a page; this skips it, so only for columns whose
-    values need no conversion (text and integers). Runs in the session's transaction.
+    SQLAlchemy's per-row parameter handling costs more than SQLite's own insert
+    for many small rows; this skips it, so only for columns whose values need
+    no conversion (text and integers). Runs in the session's transaction.
     """
     connection = session.connection()
     compiled = table.insert().compile(dialect=connection.dialect, column_keys=list(rows[0]))
@@ -307,17 +371,21 @@ def _storage_error(exc: sa.exc.SQLAlchemyError) -> StorageError:
     return StorageError(f"ingesting the crawl: {type(reason).__name__}: {reason}")
 
 
+PageObserver = Callable[[str, str, str, int, list[tuple[str, str]]], None]
+"""(site id, url, final url, depth, links as (target, tag)) of a page, once it is committed."""
+
+
 class CrawlIngest:
     """The ingest of one run's crawl spool, segment by segment, each in one transaction.
 
     Built before the crawl starts; `segment(path)` as each segment is complete
     (monitor/crawl.py `on_segment`), `finish()` once at the end. Raises
     LookupError for an unknown run. Uses the caller's session: call it from
-    the session's thread only.
+    the session's thread only. `on_page` hears of each page its segment committed.
     """
 
-    def __init__(self, session: Session, run_id: str) -> None:
-        self.session, self.run_id = session, run_id
+    def __init__(self, session: Session, run_id: str, on_page: PageObserver | None = None) -> None:
+        self.session, self.run_id, self.on_page = session, run_id, on_page
         try:
             if session.get(RunRow, run_id) is None:
                 raise LookupError(f"no run {run_id!r}")
@@ -327,6 +395,7 @@ class CrawlIngest:
             session.rollback()
             raise _storage_error(exc) from exc
         self.page_ids: dict[tuple[str, str], int] = {}    # (site id, url) -> id, of every committed page
+        self.forms = _Forms(run_id)
         self.totals = _Counts()
         self.segments = 0
         self.seconds = 0.0
@@ -338,11 +407,19 @@ class CrawlIngest:
         database refuses the rows (then nothing of this segment is stored;
         earlier segments stay).
         """
-        started = time.monotonic()
         counts = _Counts()
-        batches = _Batches(self.session, self.run_id, counts, self.page_ids)
+        return self._store(_records(Path(path), counts), counts, str(path))
+
+    def records(self, records: Iterable[dict[str, Any]]) -> IngestStats:
+        """Store records already read (spiders.items.to_json's shape) as one segment."""
+        return self._store(iter(records), _Counts(), "records")
+
+    def _store(self, records: Iterator[dict[str, Any]], counts: _Counts, name: str) -> IngestStats:
+        started = time.monotonic()
+        observed: list[_Pending] | None = [] if self.on_page is not None else None
+        batches = _Batches(self.session, self.run_id, counts, self.page_ids, self.forms, observed)
         try:
-            for data in _records(Path(path), counts):
+            for data in records:
                 handle = _KINDS.get(data.get("type", ""))
                 if handle is None:
                     counts.add("malformed")
@@ -357,16 +434,23 @@ class CrawlIngest:
             self.session.commit()
         except sa.exc.SQLAlchemyError as exc:
             self.session.rollback()
+            self.forms.rollback()
             raise _storage_error(exc) from exc
         except BaseException:
             self.session.rollback()
+            self.forms.rollback()
             raise
-        self.page_ids.update(batches.page_ids)  # type: ignore[arg-type]  # all flushed: no None left
+        self.forms.commit()
+        self.page_ids.update(batches.page_ids)
+        if self.on_page is not None:
+            for page in observed or ():
+                row = page.row
+                self.on_page(row["site_id"], row["url"], row["final_url"], row["depth"], page.links or [])
         self.totals.merge(counts)
         self.segments += 1
         self.seconds += time.monotonic() - started
         stats = counts.stats()
-        log.debug("run %s: segment %s: %d pages, %d links%s", self.run_id, path, stats.pages, stats.links,
+        log.debug("run %s: segment %s: %d pages, %d links%s", self.run_id, name, stats.pages, stats.links,
                   _skipped(stats))
         return stats
 

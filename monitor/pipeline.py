@@ -36,7 +36,9 @@ from sqlalchemy.orm import Session
 import checks
 from checks import Probe, ProbePlan, RequirementInfo, Result, SiteInfo, SiteSnapshot
 from monitor import __version__, columnprobe, crawl, db, ingest, linkcheck, locks, preflight, probes, store
+from monitor import prefetch as prefetch_mod
 from monitor.config import Config, Requirement, Site
+from monitor.fetch import FetchOutcome
 from monitor.resolver import Resolver
 
 log = logging.getLogger(__name__)
@@ -182,11 +184,18 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
     needs = {s.id: checks.needs_of(planned[s.id]) for s in sites}
     gathered: dict[str, set[str]] = {s.id: set() for s in sites}
     crawled = [s for s in sites if "crawl" in needs[s.id]]
+    resolver = Resolver.from_config(config.dns)
+    route = _asked_once(has_ipv6_route or probes.route_check_for(config.crawl.allowed_networks))
+    prefetched: Mapping[str, tuple[FetchOutcome, int]] = {}
     if crawled:
-        _crawl(session, config, run_id, crawled, say, crawl_notes)
+        prefetch = prefetch_mod.start_for([(site_info(s), config.crawl_for(s), needs[s.id]) for s in crawled],
+                                          resolver=resolver, crawl=config.crawl, route=route)
+        try:
+            _crawl(session, config, run_id, crawled, say, crawl_notes, prefetch.page if prefetch else None)
+        finally:
+            prefetched = prefetch.stop() if prefetch is not None else {}
         for s in crawled:
             gathered[s.id].add("crawl")
-    resolver = Resolver.from_config(config.dns)
     if any("probe:links" in needs[s.id] for s in sites):
         say("checking links")
         to_check, known = store.targets_to_check(session, run_id, bounds=_link_bounds(config, sites))
@@ -200,7 +209,18 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
                 gathered[s.id].add("probe:links")
     say("probing and evaluating")
     return _probe_and_evaluate(session, config, run_id, sites, planned, needs, gathered, resolver, say,
-                               has_ipv6_route)
+                               route, prefetched)
+
+
+def _asked_once(check: Callable[[], bool]) -> Callable[[], bool]:
+    """`check`, asked at most once: the IPv6 route is decided once per run."""
+    answer: list[bool] = []
+
+    def ask() -> bool:
+        if not answer:
+            answer.append(check())
+        return answer[0]
+    return ask
 
 
 def _link_bounds(config: Config, sites: Sequence[Site]) -> dict[str, tuple[int, int]]:
@@ -236,14 +256,15 @@ class _Loaded:
 def _probe_and_evaluate(session: Session, config: Config, run_id: str, sites: Sequence[Site],
                         planned: Mapping[str, tuple[checks.PlannedCheck, ...]], needs: Mapping[str, frozenset[str]],
                         gathered: Mapping[str, set[str]], resolver: Resolver, say: Progress,
-                        has_ipv6_route: Callable[[], bool] | None) -> dict[str, list[Result]]:
+                        has_ipv6_route: Callable[[], bool] | None,
+                        prefetched: Mapping[str, tuple[FetchOutcome, int]]) -> dict[str, list[Result]]:
     """Each site's snapshot loaded once, its probes planned from it (checks.probe_plan), run, stored,
     added to it, and the site judged; a window of sites at a time, their probes concurrent, in one
     event loop, so an IPv6 link fetch is shared by every site that links to it."""
     results: dict[str, list[Result]] = {}
     with asyncio.Runner() as loop:
         prober = probes.Prober(resolver=resolver, crawl=config.crawl, clock=utcnow, has_ipv6_route=has_ipv6_route,
-                               ipv6_probe_count=config.checks.ipv6_probe_count)
+                               ipv6_probe_count=config.checks.ipv6_probe_count, prefetched=prefetched)
         try:
             done = 0
             for window in _windows(session, config, run_id, sites, planned, gathered):
@@ -380,7 +401,7 @@ def crawl_time_limit(config: Config, sites: Sequence[Site]) -> float:
 
 
 def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site], say: Progress,
-           crawl_notes: dict[str, dict[str, object]]) -> None:
+           crawl_notes: dict[str, dict[str, object]], on_page: ingest.PageObserver | None = None) -> None:
     """Crawl in the child process, ingesting each spool segment as it is complete; raises if either fails
     (the run then fails, with the segments ingested so far stored).
 
@@ -391,7 +412,7 @@ def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site],
     spool = preflight.spool_dir(config, run_id)
     spool.mkdir(parents=True, exist_ok=True)
     adhoc = [str(s.url) for s in sites if config.site_by_id(s.id) is None]
-    ingesting = ingest.CrawlIngest(session, run_id)
+    ingesting = ingest.CrawlIngest(session, run_id, on_page=on_page)
     kept: list[Path] = []
 
     def on_segment(path: Path) -> None:

@@ -211,32 +211,41 @@ class _Once:
     robots.txt refuses is never requested (when the crawl obeys robots), as in the link checks.
 
     Outcomes are kept without their bodies, and only the last `keep` or so finished ones: the
-    memory of a run's probes must not grow with its number of sites.
+    memory of a run's probes must not grow with its number of sites. `known` holds outcomes
+    fetched before (monitor.prefetch, while the crawl ran), taken instead of a fetch.
     """
 
-    def __init__(self, fetcher: Fetcher, limit: asyncio.Semaphore, crawl: Crawl, keep: int = 20_000) -> None:
+    def __init__(self, fetcher: Fetcher, limit: asyncio.Semaphore, crawl: Crawl, keep: int = 20_000,
+                 known: Mapping[str, tuple[FetchOutcome, int]] | None = None) -> None:
         self.limit = limit
         self.keep = keep
+        self.known = known or {}
         self.robots = RobotsRules(fetcher, crawl.user_agent if crawl.obey_robots else None, limit)
         self.tasks: dict[str, asyncio.Task[tuple[FetchOutcome, int]]] = {}
 
     async def fetch(self, url: str, fetcher: Fetcher, retries: int) -> tuple[FetchOutcome, int]:
         """The URL's one IPv6 outcome; the first site to ask gives the timeout (its fetcher) and retries."""
+        if url in self.known:
+            return self.known[url]
         if url not in self.tasks:
-            self.tasks[url] = asyncio.ensure_future(self._fetch(url, fetcher, retries))
+            self.tasks[url] = asyncio.ensure_future(fetch_v6(url, fetcher, retries, self.robots, self.limit))
             if len(self.tasks) > 2 * self.keep:   # trimmed in batches: amortised O(1) per URL
                 done = [u for u, task in self.tasks.items() if task.done()]
                 for old in done[:len(self.tasks) - self.keep]:
                     del self.tasks[old]
         return await asyncio.shield(self.tasks[url])
 
-    async def _fetch(self, url: str, fetcher: Fetcher, retries: int) -> tuple[FetchOutcome, int]:
-        if not await self.robots.allow(url):
-            return FetchOutcome(url, url, FetchKind.ROBOTS, detail="refused by the host's robots.txt; "
-                                                                   "not requested"), 0
-        async with self.limit:
-            outcome, attempts = await fetcher.fetch_retrying(url, retries=retries, family=6)
-        return replace(outcome, body=b"", headers={}), attempts
+
+async def fetch_v6(url: str, fetcher: Fetcher, retries: int, robots: RobotsRules, limit: asyncio.Semaphore
+                   ) -> tuple[FetchOutcome, int]:
+    """A links-v6 URL's IPv6 outcome (without its body) and attempts; robots.txt first, and a
+    URL it refuses is not requested."""
+    if not await robots.allow(url):
+        return FetchOutcome(url, url, FetchKind.ROBOTS, detail="refused by the host's robots.txt; "
+                                                               "not requested"), 0
+    async with limit:
+        outcome, attempts = await fetcher.fetch_retrying(url, retries=retries, family=6)
+    return replace(outcome, body=b"", headers={}), attempts
 
 
 async def _links_v6(once: _Once, fetcher: Fetcher, target: ProbeTarget, route: bool,
@@ -248,7 +257,11 @@ async def _links_v6(once: _Once, fetcher: Fetcher, target: ProbeTarget, route: b
     found = []
     for (url, level), (outcome, attempts) in zip(levels, outcomes, strict=True):
         probe = probe_from("links-v6", url, outcome, clock(), attempts)
-        found.append(replace(probe, detail={**probe.detail, "level": level}))
+        # Kept with the run's results for good, one a link: only what ipv6:links and its evidence read.
+        detail = {k: v for k, v in probe.detail.items() if k in ("attempts", "dns_kind", "tls_error")
+                  or (k == "reason" and probe.outcome != FetchKind.OK)}
+        found.append(replace(probe, title="", final_url=None if probe.final_url == url else probe.final_url,
+                             detail={**detail, "level": level}))
     return found
 
 
@@ -280,11 +293,14 @@ async def collect(targets: Sequence[ProbeTarget], *, resolver: Resolver, crawl: 
 class Prober:
     """The probes of one run, over one or more calls of `collect` in one event loop (the pipeline
     probes its sites a window at a time): one fetcher per site timeout, the route check asked once,
-    one IPv6 fetch per links-v6 URL across all calls. `aclose` when done."""
+    one IPv6 fetch per links-v6 URL across all calls (`prefetched`: those fetched while the crawl
+    ran, monitor.prefetch). `aclose` when done."""
 
     def __init__(self, *, resolver: Resolver, crawl: Crawl, clock: Callable[[], datetime],
-                 has_ipv6_route: Callable[[], bool] | None = None, ipv6_probe_count: int = 3) -> None:
+                 has_ipv6_route: Callable[[], bool] | None = None, ipv6_probe_count: int = 3,
+                 prefetched: Mapping[str, tuple[FetchOutcome, int]] | None = None) -> None:
         self.resolver, self.crawl, self.clock, self.count = resolver, crawl, clock, ipv6_probe_count
+        self.prefetched = prefetched
         self.limit = asyncio.Semaphore(crawl.concurrency)
         self.verify = make_ssl_context(crawl.ca_bundle or True)
         self.fetchers: dict[float, Fetcher] = {}
@@ -307,7 +323,8 @@ class Prober:
     async def collect(self, targets: Sequence[ProbeTarget]) -> Collected:
         """Run the probes the targets need (see the module docstring); never raises for a site's failure."""
         if targets and self.once is None:
-            self.once = _Once(self.fetcher(min(t.crawl.timeout_s for t in targets)), self.limit, self.crawl)
+            self.once = _Once(self.fetcher(min(t.crawl.timeout_s for t in targets)), self.limit, self.crawl,
+                              known=self.prefetched)
         wants_v6 = any(n in t.needs for t in targets for n in ("probe:homepage-v6", LINKS_V6))
         route = self.route() if wants_v6 else False
         probes: dict[str, list[Probe]] = defaultdict(list)

@@ -26,10 +26,10 @@ from monitor.db import Base, RunRow, StorageError
 log = logging.getLogger(__name__)
 
 # A run's crawl snapshot: read while the run collects and evaluates, by no report after it.
-SNAPSHOT_TABLES = ("page", "page_date", "link", "link_target", "crawl_event")
+SNAPSHOT_TABLES = ("page", "link_form", "link_target", "crawl_event")
 # What reports, exports, notifications, history and the daemon read; never pruned.
 KEPT_TABLES = ("run", "site", "run_site", "check_result", "probe", "dns_answer", "notification", "apscheduler_jobs")
-PAGE_BATCH = 200      # pages (with their dates and links) deleted per transaction: a short write lock
+PAGE_BATCH = 200      # pages (each holds its links and dates) deleted per transaction: a short write lock
 ROW_BATCH = 5000      # rows of the other snapshot tables deleted per transaction
 VACUUM_STEP = 4096    # SQLite pages freed per incremental_vacuum transaction
 
@@ -114,8 +114,8 @@ def _deleted(session: Session, stmt: sa.Delete) -> int:
 
 
 def _prune_run(session: Session, run_id: str, page_batch: int, progress: Progress | None) -> dict[str, int]:
-    """Delete one run's snapshot, one committed batch at a time: a page goes with its dates and
-    links in one transaction, so a prune stopped anywhere leaves no orphan and loses nothing else."""
+    """Delete one run's snapshot, one committed batch at a time: a page goes with its rows in
+    one transaction, so a prune stopped anywhere leaves no orphan and loses nothing else."""
     page, children, keyed = _tables()
     rows: Counter[str] = Counter(dict.fromkeys(SNAPSHOT_TABLES, 0))
     while ids := session.scalars(sa.select(page.c.id).where(page.c.run_id == run_id).limit(page_batch)).all():

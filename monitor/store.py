@@ -31,8 +31,9 @@ from sqlalchemy.orm import Session
 from checks.base import Evidence, Result, Severity, Status
 from checks.snapshot import (DateHit, DnsAnswer, History, Link, LinkTarget, ListBlock, Page, Probe, SiteInfo,
                              SiteSnapshot)
-from monitor.db import (CheckResultRow, DnsAnswerRow, LinkRow, LinkTargetRow, NotificationRow, PageDateRow, PageRow,
-                        ProbeRow, RunRow, RunSiteRow, SchedulerJobRow, SiteRow, StorageError)
+from monitor import pagecodec
+from monitor.db import (CheckResultRow, DnsAnswerRow, LinkFormRow, LinkTargetRow, NotificationRow, PageRow, ProbeRow,
+                        RunRow, RunSiteRow, SchedulerJobRow, SiteRow, StorageError)
 from monitor.linkcheck import KnownPage, TargetToCheck
 
 log = logging.getLogger(__name__)
@@ -248,28 +249,38 @@ def targets_to_check(session: Session, run_id: str, bounds: Mapping[str, tuple[i
     admitted: set[str] = set()
     over: dict[str, str] = {}
     per_site: dict[str, set[str]] = defaultdict(set)
-    per_page: dict[int, set[str]] = defaultdict(set)
-    rows = (sa.select(LinkRow.site_id, LinkRow.source_page_id, LinkRow.target_url, LinkRow.tag)
-            .where(LinkRow.run_id == run_id).order_by(LinkRow.id).execution_options(yield_per=5000))
-    for site_id, page_id, url, tag in session.execute(rows):
-        tags.setdefault(url, set()).add(tag)
-        sites.setdefault(url, set()).add(site_id)
+    forms = _forms(session, run_id)
+    rows = (sa.select(PageRow.site_id, PageRow.extract).where(PageRow.run_id == run_id).order_by(PageRow.id)
+            .execution_options(yield_per=2000))
+    for site_id, extract in session.execute(rows):
+        of_site = forms.get(site_id, {})
+        try:
+            numbers = pagecodec.forms_of(extract)
+        except pagecodec.CorruptValue:
+            continue   # _crawl warns about it when the site is loaded
         limits = (bounds or {}).get(site_id)
-        if limits is None or not url.startswith(("http://", "https://")) or (url in known and known[url].ok):
-            admitted.add(url)   # unbounded, never requested, or answered by the crawl: costs nothing
-            continue
-        page_seen, site_seen = per_page[page_id], per_site[site_id]
-        if url in site_seen:
-            continue
-        if len(page_seen) >= limits[1]:
-            over.setdefault(url, f"past max_links_per_page = {limits[1]} on the linking page of {site_id}")
-            continue
-        page_seen.add(url)
-        if len(site_seen) >= limits[0]:
-            over.setdefault(url, f"past max_link_targets = {limits[0]} of {site_id}")
-            continue
-        site_seen.add(url)
-        admitted.add(url)
+        page_seen: set[str] = set()
+        for n in numbers:
+            if n not in of_site:
+                continue
+            url, tag = of_site[n][0], of_site[n][1]
+            tags.setdefault(url, set()).add(tag)
+            sites.setdefault(url, set()).add(site_id)
+            if limits is None or not url.startswith(("http://", "https://")) or (url in known and known[url].ok):
+                admitted.add(url)   # unbounded, never requested, or answered by the crawl: costs nothing
+                continue
+            site_seen = per_site[site_id]
+            if url in site_seen:
+                continue
+            if len(page_seen) >= limits[1]:
+                over.setdefault(url, f"past max_links_per_page = {limits[1]} on the linking page of {site_id}")
+                continue
+            page_seen.add(url)
+            if len(site_seen) >= limits[0]:
+                over.setdefault(url, f"past max_link_targets = {limits[0]} of {site_id}")
+                continue
+            site_seen.add(url)
+            admitted.add(url)
     known = {url: page for url, page in known.items() if url in tags}
     return [TargetToCheck(url, frozenset(t), frozenset(sites[url]),
                           None if url in admitted else over[url])   # every url left out has its reason
@@ -343,50 +354,53 @@ def crawl_of(session: Session, run_id: str, site_id: str) -> tuple[tuple[Page, .
     return (pages, links) if pages else None
 
 
+def _forms(session: Session, run_id: str, site_id: str | None = None) -> dict[str, dict[int, tuple[str, ...]]]:
+    """site id -> form number -> (target, tag, text, context, block), one string object per
+    distinct value: a large site's forms repeat a few tags, contexts and texts many times."""
+    same: dict[str, str] = {}
+    forms: dict[str, dict[int, tuple[str, ...]]] = defaultdict(dict)
+    query = sa.select(LinkFormRow.site_id, LinkFormRow.n, LinkFormRow.target_url, LinkFormRow.tag, LinkFormRow.text,
+                      LinkFormRow.context, LinkFormRow.block).where(LinkFormRow.run_id == run_id)
+    if site_id is not None:
+        query = query.where(LinkFormRow.site_id == site_id)
+    for site, n, *values in session.execute(query.execution_options(yield_per=5000)):
+        forms[site][n] = tuple(same.setdefault(v, v) if v else "" for v in values)
+    return forms
+
+
 def _crawl(session: Session, run_id: str, site_id: str
            ) -> tuple[tuple[Page, ...], tuple[Link, ...], Mapping[str, LinkTarget]]:
-    # Plain column rows, not ORM objects: a large site has hundreds of thousands of links, and building
-    # an object per row was most of the time and memory of loading a snapshot.
-    of_site = (PageRow.run_id == run_id, PageRow.site_id == site_id)
-    page_rows = session.execute(sa.select(PageRow.id, PageRow.url, PageRow.final_url, PageRow.status,
-                                          PageRow.fetch_kind, PageRow.depth, PageRow.content_type, PageRow.encoding,
-                                          PageRow.size, PageRow.title, PageRow.redirect_chain, PageRow.lists)
-                                .where(*of_site).order_by(PageRow.id)).all()
-    if not page_rows:
+    # Plain column rows, not ORM objects: a large site has hundreds of thousands of links.
+    page_rows = session.execute(sa.select(PageRow.url, PageRow.final_url, PageRow.status, PageRow.fetch_kind,
+                                          PageRow.depth, PageRow.content_type, PageRow.encoding, PageRow.size,
+                                          PageRow.title, PageRow.redirect_chain, PageRow.lists, PageRow.extract)
+                                .where(PageRow.run_id == run_id, PageRow.site_id == site_id)
+                                .order_by(PageRow.id).execution_options(yield_per=2000))
+    forms = _forms(session, run_id, site_id).get(site_id, {})
+    targets_of = {n: form[0] for n, form in forms.items()}
+    pages: list[Page] = []
+    links: list[Link] = []
+    for url, final_url, status, kind, depth, content_type, encoding, size, title, chain, lists, extract in page_rows:
+        try:
+            numbers, dates = pagecodec.decode(extract, targets_of)
+        except pagecodec.CorruptValue as exc:
+            log.warning("run %s, site %s: %s: %s (its links and dates are left out)", run_id, site_id, url, exc)
+            numbers, dates = [], []
+        pages.append(Page(url=url, final_url=final_url, status=status, fetch_kind=kind, depth=depth,
+                          content_type=content_type, encoding=encoding, size=size, title=title,
+                          redirect_chain=tuple(chain), lists=_lists(lists),
+                          dates=tuple(DateHit(d.day, d.source, d.snippet, d.block, d.item) for d in dates)))
+        links += (Link(url, *forms[n]) for n in numbers if n in forms)
+    if not pages:
         return (), (), {}
-    # One string object per distinct value (here and in the links below): list-item dates repeat their
-    # item's URL, which is also a link target, and a large site has hundreds of thousands of both.
-    same: dict[str, str] = {}
-    dates: dict[int, list[DateHit]] = {}
-    for page_id, day, source, snippet, block, item in session.execute(
-            sa.select(PageDateRow.page_id, PageDateRow.date, PageDateRow.source, PageDateRow.snippet,
-                      PageDateRow.block, PageDateRow.item)
-            .join(PageRow, PageDateRow.page_id == PageRow.id).where(*of_site).order_by(PageDateRow.id)):
-        dates.setdefault(page_id, []).append(DateHit(date=day, source=same.setdefault(source, source),
-                                                     snippet=snippet, block=same.setdefault(block, block) if block
-                                                     else "", item=same.setdefault(item, item) if item else ""))
-    pages = tuple(Page(url=p.url, final_url=p.final_url, status=p.status, fetch_kind=p.fetch_kind, depth=p.depth,
-                       content_type=p.content_type, encoding=p.encoding, size=p.size, title=p.title,
-                       redirect_chain=tuple(p.redirect_chain), dates=tuple(dates.get(p.id, ())),
-                       lists=_lists(p.lists))
-                  for p in page_rows)
-    url_of = {p.id: p.url for p in page_rows}
-    link_rows = session.execute(sa.select(LinkRow.source_page_id, LinkRow.target_url, LinkRow.tag, LinkRow.text,
-                                          LinkRow.context, LinkRow.block)
-                                .where(LinkRow.run_id == run_id, LinkRow.site_id == site_id)
-                                .order_by(LinkRow.id).execution_options(yield_per=5000))
-    links = tuple(Link(source_url=url_of[source], target_url=same.setdefault(target, target),
-                       tag=same.setdefault(tag, tag), text=same.setdefault(text, text),
-                       context=same.setdefault(context, context), block=same.setdefault(block, block) if block else "")
-                  for source, target, tag, text, context, block in link_rows)
-    linked = sa.select(LinkRow.target_url).where(LinkRow.run_id == run_id, LinkRow.site_id == site_id)
+    linked = sa.select(LinkFormRow.target_url).where(LinkFormRow.run_id == run_id, LinkFormRow.site_id == site_id)
     targets = {url: LinkTarget(url=url, outcome=outcome, http_status=status, attempts=attempts, final_url=final,
                                detail=detail)
                for url, outcome, status, attempts, final, detail in session.execute(
                    sa.select(LinkTargetRow.url, LinkTargetRow.outcome, LinkTargetRow.http_status,
                              LinkTargetRow.attempts, LinkTargetRow.final_url, LinkTargetRow.detail)
                    .where(LinkTargetRow.run_id == run_id, LinkTargetRow.url.in_(linked)))}
-    return pages, links, targets
+    return tuple(pages), tuple(links), targets
 
 
 def _lists(stored: Any) -> tuple[ListBlock, ...]:

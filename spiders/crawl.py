@@ -70,6 +70,9 @@ def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None =
     settings = build_settings(config, sites, gate=gate, out=out)
     settings[SEGMENT_SETTING] = max(1, segment_bytes)
     process = CrawlerProcess(settings)
+    # Scrapy filters by LOG_LEVEL at its handler, after every "Crawled"/"Scraped" debug record is made
+    # and formatted; at the logger they are never made.
+    logging.getLogger("scrapy").setLevel(settings["LOG_LEVEL"])
     crawler = process.create_crawler(SiteSpider)
     process.crawl(crawler, sites=[SiteBounds.from_config(config, s) for s in sites], today=today, gate=gate,
                   max_bytes=config.crawl.max_response_bytes)

@@ -105,3 +105,30 @@ def snapshot(site_info: SiteInfo | None = None, *, taken_at: datetime | None = N
     return SiteSnapshot(site=site_info or site(), taken_at=taken_at or utcnow(), collected=frozenset(collected),
                         pages=tuple(pages), links=tuple(links), targets={t.url: t for t in targets},
                         dns=tuple(dns_answers), probes=probe_list, history=History(availability=window))
+
+
+def store_crawl(session: Any, run_id: str, site_id: str, pages: Iterable[Page], links: Iterable[Link] = (),
+                fetched_at: datetime | None = None) -> None:
+    """Store pages and their links as the crawl child writes them (each page, then its links),
+    through the real ingest (monitor.ingest), in one segment."""
+    from monitor.ingest import CrawlIngest
+
+    out: dict[str, list[Link]] = {}
+    for one in links:
+        out.setdefault(one.source_url, []).append(one)
+    records: list[dict[str, Any]] = []
+    for p in pages:
+        records.append({
+            "type": "page", "site_id": site_id, "url": p.url, "final_url": p.final_url, "status": p.status,
+            "fetch_kind": p.fetch_kind, "depth": p.depth, "redirect_chain": list(p.redirect_chain),
+            "fetched_at": (fetched_at or utcnow()).isoformat(), "content_type": p.content_type,
+            "encoding": p.encoding, "size": p.size, "title": p.title,
+            "dates": [{"date": d.date.isoformat(), "source": d.source, "snippet": d.snippet, "block": d.block,
+                       "item": d.item} for d in p.dates],
+            "lists": [{"key": lb.key, "region": lb.region, "heading": lb.heading, "items": lb.items,
+                       "pager": lb.pager, "total": lb.total, "widget": lb.widget} for lb in p.lists]})
+        records += [{"type": "link", "site_id": site_id, "source_url": k.source_url, "target_url": k.target_url,
+                     "tag": k.tag, "text": k.text, "context": k.context, "block": k.block}
+                    for k in out.pop(p.url, ())]
+    assert not out, f"links without their page: {sorted(out)}"
+    CrawlIngest(session, run_id).records(records)

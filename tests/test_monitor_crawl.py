@@ -19,7 +19,7 @@ from monitor import config, pipeline, preflight, store
 from monitor import crawl as crawl_mod
 from monitor.config import Config
 from monitor.crawl import CrawlProgress, _Watch, parse_progress, parse_segment, run_crawl
-from monitor.db import LinkRow, PageRow
+from monitor.db import PageRow
 from monitor.demo import DemoWeb
 from monitor.ingest import CrawlIngest
 from monitor.pipeline import site_info
@@ -216,11 +216,11 @@ def test_a_killed_child_fails_the_run_and_keeps_the_committed_segments(
     assert outcome.status == "failed" and outcome.error is not None and "crawl failed" in outcome.error
     assert "code -9" in outcome.error
     with pipeline.open_store(demo_config) as session:
-        pages = {url: pid for pid, url in session.execute(sa.select(PageRow.id, PageRow.url)
-                                                          .where(PageRow.run_id == outcome.run_id))}
-        sources = session.scalars(sa.select(LinkRow.source_page_id).where(LinkRow.run_id == outcome.run_id)).all()
-    assert set(pages) == {r["url"] for r in ingested if r["type"] == "page"} and len(pages) >= 3
-    assert len(sources) == sum(r["type"] == "link" for r in ingested) and set(sources) <= set(pages.values())
+        pages = set(session.scalars(sa.select(PageRow.url).where(PageRow.run_id == outcome.run_id)))
+        crawl = store.crawl_of(session, outcome.run_id, "chaoyang")
+    assert pages == {r["url"] for r in ingested if r["type"] == "page"} and len(pages) >= 3
+    assert crawl is not None
+    assert len(crawl[1]) == sum(r["type"] == "link" for r in ingested) and {k.source_url for k in crawl[1]} <= pages
     spool = preflight.spool_dir(demo_config, outcome.run_id)
     left = sorted(p.name for p in spool.iterdir())
     assert not {f"crawl-{n:06d}.jsonl" for n in (1, 2, 3)} & set(left), "committed segments are deleted"

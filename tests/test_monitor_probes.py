@@ -25,7 +25,7 @@ from checks import PlannedCheck, evaluate, probe_plan
 from checks import https, ipv6  # noqa: F401  (registers the checks until checks/__init__ imports them)
 from checks.base import Status
 from checks.snapshot import Link, Page, Probe
-from monitor import db, probes, store
+from monitor import probes, store
 from monitor.config import Crawl
 from monitor.demo import DemoWeb
 from monitor.demo.dnsserver import DnsServer
@@ -34,6 +34,7 @@ from monitor.demo.httpserver import bind_listeners
 from monitor.demo.selfsigned import self_signed_context
 from monitor.demo.spec import DnsSpec
 from monitor.fetch import Fetcher
+from monitor.prefetch import LinksV6Prefetch
 from monitor.resolver import Resolver
 from monitor.tlsprobe import tls_probe
 from tests import builders as b
@@ -343,14 +344,8 @@ def test_store_gives_the_crawl_the_links_probe_is_planned_from(sqlite_session: S
     run_id = store.start_run(sqlite_session, kind="manual", sites=[site], config_digest="x", code_version="t",
                              started_at=b.utcnow(), pid=1, host="h")
     assert store.crawl_of(sqlite_session, run_id, site.id) is None
-    home = db.PageRow(run_id=run_id, site_id=site.id, url=site.url, final_url=site.url, redirect_chain=[],
-                      status=200, fetch_kind="ok", content_type="text/html", encoding="utf-8", size=10, title="首页",
-                      depth=0, body_sha256=None, fetched_at=b.utcnow())
-    sqlite_session.add(home)
-    sqlite_session.flush()
-    sqlite_session.add(db.LinkRow(run_id=run_id, site_id=site.id, source_page_id=home.id,
-                                  target_url=site.url + "zwgk/", tag="a", text="政务公开", context="nav"))
-    sqlite_session.commit()
+    b.store_crawl(sqlite_session, run_id, site.id, [b.page(site.url, title="首页", size=10)],
+                  [b.link(site.url, site.url + "zwgk/", text="政务公开", context="nav")])
     found = store.crawl_of(sqlite_session, run_id, site.id)
     assert found is not None
     pages, links = found
@@ -418,3 +413,41 @@ def test_tls_probe_names_hostile_servers_within_the_timeout(demo_web: DemoWeb, h
     assert time.monotonic() - started < timeout_s * 3 + 10
     assert (got.outcome, got.detail["tls_error"], got.address) == (outcome, "handshake", "127.0.0.1")
     assert words in got.detail["reason"]
+
+
+def test_links_v6_prefetched_while_crawling_are_taken_without_a_second_request(lab: LabWeb) -> None:
+    home = lab.url("www.portal.test")
+    secondary = [lab.url("www.portal.test", "/pf/zwgk/"), lab.url("www.portal.test", "/missing/pf/")]
+    tertiary, deep = lab.url("www.portal.test", "/pf/zwgk/1.html"), lab.url("www.portal.test", "/pf/zwgk/1/2.html")
+    offsite, refused, image = lab.url("dual.test", "/pf/"), lab.url("www.portal.test", "/hdjl/pf"), home + "pf.png"
+    pages = (b.page(home), *(b.page(u, depth=1) for u in secondary), b.page(tertiary, depth=2))
+    links = (*(b.link(home, u) for u in [*secondary, offsite, refused]), b.link(home, image, tag="img"),
+             b.link(secondary[0], tertiary), b.link(tertiary, deep))
+    site = b.site("portal", url=home)
+    crawl = Crawl(timeout_s=2, retries=0, allowed_networks=["127.0.0.0/8", "::1/128"])
+    resolver = Resolver(["127.0.0.1"], port=lab.dns_port, timeout_s=1)
+    prefetch = LinksV6Prefetch([(site, crawl)], resolver=resolver, crawl=crawl)
+    prefetch.start()
+    for page in pages:     # as the ingest hears of them, in crawl order
+        prefetch.page(site.id, page.url, page.final_url, page.depth,
+                      [(k.target_url, k.tag) for k in links if k.source_url == page.url])
+    found = prefetch.stop(finish=True)
+    assert set(found) == {*secondary, tertiary, refused}, "the tiers' targets: no off-site, image or deeper link"
+    assert found[refused][0].kind == "robots" and lab.hits[(6, "www.portal.test", "/hdjl/pf")] == 0
+    assert [found[u][0].kind for u in secondary] == ["ok", "http_4xx"]
+    hits = {u: lab.hits[(6, "www.portal.test", u.split(str(lab.http_port), 1)[1])] for u in found}
+
+    async def probe() -> probes.Collected:
+        prober = probes.Prober(resolver=resolver, crawl=crawl, clock=b.utcnow, has_ipv6_route=lambda: True,
+                               prefetched=found)
+        try:
+            return await prober.collect([target(lab, "www.portal.test", ("crawl", "probe:links-v6"),
+                                                site_id="portal", pages=pages, links=links)])
+        finally:
+            await prober.aclose()
+
+    got = asyncio.run(probe())
+    assert {p.url: p.outcome for p in of(got, "portal", "links-v6")} == {
+        secondary[0]: "ok", secondary[1]: "http_4xx", tertiary: "ok", refused: "robots"}
+    assert {u: lab.hits[(6, "www.portal.test", u.split(str(lab.http_port), 1)[1])] for u in found} == hits, \
+        "nothing prefetched is requested again"

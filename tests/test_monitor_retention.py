@@ -29,8 +29,8 @@ T = db.Base.metadata.tables
 
 def seed(session: Session, days_ago: float, *, status: str = "complete", pages: int = 6, links: int = 4,
          crawl: bool = True, text: str = "通知公告") -> str:
-    """A run started `days_ago` with, per site, `pages` pages (a date and `links` links each), link
-    targets, crawl events, DNS answers, probes and (when complete) results with evidence."""
+    """A run started `days_ago` with, per site, `pages` pages (a date and the same `links` links each),
+    link targets, crawl events, DNS answers, probes and (when complete) results with evidence."""
     at = b.utcnow() - timedelta(days=days_ago)
     run_id = store.start_run(session, kind="scheduled", sites=SITES, config_digest="d" * 64, code_version="0.1.0",
                              started_at=at, pid=os.getpid(), host="test-host")
@@ -38,20 +38,11 @@ def seed(session: Session, days_ago: float, *, status: str = "complete", pages: 
     for site in SITES:
         home = site.url
         if crawl:
-            session.execute(sa.insert(T["page"]), [
-                {"run_id": run_id, "site_id": site.id, "url": f"{home}p{i}.html", "final_url": f"{home}p{i}.html",
-                 "redirect_chain": [], "status": 200, "fetch_kind": "ok", "content_type": "text/html",
-                 "encoding": "utf-8", "size": 1000, "title": f"{text} {i}", "body_sha256": None, "depth": 1,
-                 "fetched_at": at, "lists": None} for i in range(pages)])
-            ids = session.scalars(sa.select(T["page"].c.id).where(T["page"].c.run_id == run_id,
-                                                                  T["page"].c.site_id == site.id)).all()
-            session.execute(sa.insert(T["page_date"]), [
-                {"page_id": pid, "date": date.today(), "source": "list-item", "snippet": text, "block": None,
-                 "item": None} for pid in ids])
-            session.execute(sa.insert(T["link"]), [
-                {"run_id": run_id, "site_id": site.id, "source_page_id": pid, "target_url": f"{home}a{n}.html",
-                 "tag": "a", "text": f"{text} {n}", "context": "body", "block": None}
-                for pid in ids for n in range(links)])
+            b.store_crawl(session, run_id, site.id,
+                          [b.page(f"{home}p{i}.html", title=f"{text} {i}", depth=1,
+                                  dates=[b.date_hit(date.today(), snippet=text)]) for i in range(pages)],
+                          [b.link(f"{home}p{i}.html", f"{home}a{n}.html", text=f"{text} {n}")
+                           for i in range(pages) for n in range(links)], fetched_at=at)
             session.execute(sa.insert(T["crawl_event"]), [
                 {"run_id": run_id, "site_id": site.id, "kind": "trap", "url": f"{home}cal?m=13", "detail": "month"}])
             session.commit()
@@ -73,9 +64,8 @@ def seed(session: Session, days_ago: float, *, status: str = "complete", pages: 
 def snapshot_rows(session: Session, run_id: str) -> dict[str, int]:
     """The run's rows in each snapshot table, counted independently of monitor.retention."""
     page = T["page"]
-    rows = {"page": count(session, page, page.c.run_id == run_id),
-            "page_date": count(session, T["page_date"].join(page), page.c.run_id == run_id)}
-    for name in ("link", "link_target", "crawl_event"):
+    rows = {"page": count(session, page, page.c.run_id == run_id)}
+    for name in ("link_form", "link_target", "crawl_event"):
         rows[name] = count(session, T[name], T[name].c.run_id == run_id)
     return rows
 
@@ -97,10 +87,9 @@ def kept_tables(session: Session) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def orphans(session: Session) -> int:
-    page_ids = sa.select(T["page"].c.id)
-    n = (count(session, T["page_date"], T["page_date"].c.page_id.not_in(page_ids))
-         + count(session, T["link"], T["link"].c.source_page_id.not_in(page_ids)))
-    return n
+    """Snapshot rows whose run is gone (a prune stopped midway must leave none)."""
+    runs = sa.select(T["run"].c.id)
+    return sum(count(session, T[name], T[name].c.run_id.not_in(runs)) for name in retention.SNAPSHOT_TABLES)
 
 
 def test_every_table_is_either_a_snapshot_or_kept() -> None:
@@ -120,7 +109,7 @@ def test_a_run_without_crawl_events_or_link_targets_still_reports_every_table(se
     dry = retention.prune(session, 1, dry_run=True)
     real = retention.prune(session, 1)
     assert dry.runs == real.runs
-    assert real.runs[0].rows == {"page": 12, "page_date": 12, "link": 48, "link_target": 0, "crawl_event": 0}
+    assert real.runs[0].rows == {"page": 12, "link_form": 8, "link_target": 0, "crawl_event": 0}
 
 
 def test_prune_keeps_the_newest_complete_runs_snapshots_and_every_result(session: Session) -> None:
@@ -132,7 +121,7 @@ def test_prune_keeps_the_newest_complete_runs_snapshots_and_every_result(session
     running = seed(session, 0, status="running")
     before = {r: snapshot_rows(session, r) for r in (oldest, failed, interrupted, older, newer, running)}
     kept = kept_tables(session)
-    assert before[oldest] == {"page": 12, "page_date": 12, "link": 48, "link_target": 8, "crawl_event": 2}
+    assert before[oldest] == {"page": 12, "link_form": 8, "link_target": 8, "crawl_event": 2}
 
     pruned = retention.prune(session, 2)
 
@@ -163,7 +152,7 @@ def test_a_dry_run_counts_what_a_prune_removes_and_removes_nothing(session: Sess
     assert dry.runs == real.runs and [r.run_id for r in real.runs] == runs[:2]
     lines = retention.describe(dry)
     assert lines[0].startswith(f"would prune the crawl snapshots of 2 run(s): {real.total:,} rows (keep_snapshots")
-    assert lines[1].split() == [runs[0], "complete", "page", "12", "page_date", "12", "link", "48", "link_target",
+    assert lines[1].split() == [runs[0], "complete", "page", "12", "link_form", "8", "link_target",
                                 "8", "crawl_event", "2"]
     assert lines[-1] == "nothing was removed (--dry-run)"
 
@@ -178,7 +167,7 @@ def test_a_prune_stopped_after_its_first_batch_leaves_a_consistent_database(sess
     with pytest.raises(KeyboardInterrupt):
         retention.prune(session, 1, page_batch=5, progress=stop)
     left = snapshot_rows(session, old)
-    assert left["page"] == 24 - 5 and left["page_date"] == 24 - 5 and left["link"] == (24 - 5) * 4
+    assert left["page"] == 24 - 5 and left["link_form"] == 8, "a page's links and dates go with it; forms go last"
     assert orphans(session) == 0
     assert snapshot_rows(session, kept_run) == kept_snapshot and kept_tables(session) == kept
     # The lock went with the stopped prune; the next one finishes the job.
@@ -270,13 +259,13 @@ def test_govmon_prune_dry_run_then_prune_then_nothing(session: Session, db_url: 
     path = config_for(tmp_path, db_url, keep=2)
     assert govmon("prune", "--config", str(path), "--dry-run") == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("would prune the crawl snapshots of 1 run(s): 82 rows (keep_snapshots = 2: 2 ")
+    assert out[0].startswith("would prune the crawl snapshots of 1 run(s): 30 rows (keep_snapshots = 2: 2 ")
     assert out[1].split()[:2] == [runs[0], "complete"] and out[-1] == "nothing was removed (--dry-run)"
     assert snapshot_rows(session, runs[0])["page"] == 12
 
     assert govmon("prune", "--config", str(path), "--keep", "1") == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("pruned the crawl snapshots of 2 run(s): 164 rows")
+    assert out[0].startswith("pruned the crawl snapshots of 2 run(s): 60 rows")
     assert "database file" in out[0] if db_url.startswith("sqlite") else "VACUUM" in out[-1]
     assert [line.split()[0] for line in out[1:3]] == runs[:2]
     assert [snapshot_rows(session, r)["page"] for r in runs] == [0, 0, 12]

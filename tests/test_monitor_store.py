@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from checks.base import Result, Severity, Status
-from checks.snapshot import SiteInfo
+from checks.snapshot import DateHit, SiteInfo
 from monitor import db, store
 from monitor.store import RunKind, RunStatus
 from tests import builders as b
@@ -141,18 +141,11 @@ def test_snapshot_loads_the_crawl_and_finish_counts_pages(session: Session) -> N
     run_id = start(session)
     home, news = "https://www.shuangta.gov.cn/", "https://www.shuangta.gov.cn/news/"
     today = date.today()
-    page_rows = [db.PageRow(run_id=run_id, site_id=site.id, url=u, final_url=u, redirect_chain=[], status=200,
-                            fetch_kind="ok", content_type="text/html", encoding="utf-8", size=10, title=t,
-                            depth=d, body_sha256=None, fetched_at=b.utcnow())
-                 for u, t, d in ((home, "首页", 0), (news, "新闻", 1))]
-    session.add_all(page_rows)
-    session.flush()
+    b.store_crawl(session, run_id, site.id,
+                  [b.page(home, title="首页", size=10), b.page(news, title="新闻", depth=1, size=10,
+                                                              dates=[b.date_hit(today, snippet=f"{today}")])],
+                  [b.link(home, news, text="新闻", context="nav"), b.link(news, "https://gone.example.cn/x", tag="img")])
     session.add_all([
-        db.PageDateRow(page_id=page_rows[1].id, date=today, source="list-item", snippet=f"{today}"),
-        db.LinkRow(run_id=run_id, site_id=site.id, source_page_id=page_rows[0].id, target_url=news, tag="a",
-                   text="新闻", context="nav"),
-        db.LinkRow(run_id=run_id, site_id=site.id, source_page_id=page_rows[1].id,
-                   target_url="https://gone.example.cn/x", tag="img", text="", context="body"),
         db.LinkTargetRow(run_id=run_id, url="https://gone.example.cn/x", outcome="http_4xx", http_status=404,
                          attempts=2, final_url=None, detail="404"),
         db.LinkTargetRow(run_id=run_id, url="https://elsewhere.example.cn/", outcome="ok", http_status=200,
@@ -374,19 +367,17 @@ def test_a_long_lived_session_sees_what_other_processes_wrote(session: Session, 
 
 def crawl_rows(session: Session, run_id: str, site_id: str, pages: list[tuple[str, int | None, str, str]],
                links: list[tuple[str, str, str]]) -> None:
-    """Page rows (url, status, fetch_kind, final_url) and link rows (source, target, tag), as ingest writes them."""
-    ids = {}
-    for url, status, kind, final_url in pages:
-        row = db.PageRow(run_id=run_id, site_id=site_id, url=url, final_url=final_url, redirect_chain=[],
-                         status=status, fetch_kind=kind, content_type="text/html", encoding="utf-8", size=100,
-                         title=f"{site_id} {url}", body_sha256=None, depth=0, fetched_at=None)
-        session.add(row)
-        session.flush()
-        ids[url] = row.id
-    session.execute(sa.insert(db.LinkRow), [
-        {"run_id": run_id, "site_id": site_id, "source_page_id": ids[source], "target_url": target, "tag": tag,
-         "text": "", "context": "body"} for source, target, tag in links])
-    session.commit()
+    """Pages (url, status, fetch_kind, final_url) and links (source, target, tag), stored by the ingest;
+    a page's first link is a dated list item, so its date names it (as a list page's do)."""
+    first = {}
+    for source, target, _ in links:
+        first.setdefault(source, target)
+    b.store_crawl(session, run_id, site_id,
+                  [b.page(url, status=status, fetch_kind=kind, final_url=final_url, title=f"{site_id} {url}", size=100,
+                          dates=[DateHit(date.today(), "list-item", block="L1", item=first[url])] if url in first
+                          else [])
+                   for url, status, kind, final_url in pages],
+                  [b.link(source, target, tag=tag) for source, target, tag in links])
 
 
 def test_link_targets_are_shared_by_sites_and_each_snapshot_sees_its_own(session: Session) -> None:
