@@ -179,13 +179,13 @@ class Rollup:
     vetoed: int
     partial: int                     # sites with unscored results
     average: float | None            # mean total, two decimals; None for no sites
-    worst: tuple[str, ...]           # site ids below full marks, lowest total first (config order among equals)
+    worst: tuple[str, ...]           # site ids below full marks, lowest total first, then lowest points, config order
 
 
 def rollup(scored: Sequence[tuple[str, Score]], worst: int = 3) -> Rollup:
     """Sum up scored sites (site id, score) in config order: counts, mean total and the `worst` lowest."""
     totals = [s.total for _, s in scored]
-    order = sorted(range(len(scored)), key=lambda i: (scored[i][1].total, i))
+    order = sorted(range(len(scored)), key=lambda i: (scored[i][1].total, scored[i][1].points, i))
     return Rollup(len(scored), sum(s.grade != "fail" for _, s in scored), sum(s.vetoed for _, s in scored),
                   sum(s.partial for _, s in scored),
                   round(sum(totals) / len(totals), 2) if totals else None,

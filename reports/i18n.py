@@ -175,7 +175,7 @@ UI: Mapping[str, Text] = {
     "rollups": T(zh="分级分类得分", en="Scores by level and kind"),
     "group": T(zh="分组", en="Group"),
     "group_all": T(zh="全部站点", en="All sites"),
-    "group_city": T(zh="市政府门户", en="City portal"),
+    "group_city": T(zh="市级门户", en="City-level portals"),
     "group_county": T(zh="县（市）区", en="Counties and districts"),
     "group_department": T(zh="市直部门", en="City departments"),
     "passed_sites": T(zh="合格", en="Passed"),

@@ -49,9 +49,11 @@ def indicator_name(key: str, language: str, titles: Mapping[str, str]) -> str:
     return i18n.check_title(key, language, titles)
 
 
-def _item(result: Result, lost: float | None, frame: Frame, titles: Mapping[str, str]) -> ScoreItem:
-    return ScoreItem(i18n.check_title(result.check_id, frame.language, titles), f"#{build.anchor(result.check_id)}",
-                     build.mark(result, frame.language), points(lost) if lost else "")
+def _item(result: Result, lost: float | None, frame: Frame, titles: Mapping[str, str], failed: bool = False
+          ) -> ScoreItem:
+    title = (i18n.failure_title if failed else i18n.check_title)(result.check_id, frame.language, titles)
+    return ScoreItem(title, f"#{build.anchor(result.check_id)}", build.mark(result, frame.language),
+                     points(lost) if lost else "")
 
 
 def score_rule(frame: Frame) -> str:
@@ -69,7 +71,7 @@ def score_view(results: Sequence[Result], frame: Frame, titles: Mapping[str, str
                        d.capped, tuple(_item(by_id[i.check_id], i.points, frame, titles) for i in d.items))
         for d in s.deductions)
     return ScoreView(score_mark(s, frame.language), points(s.points), points(sum(d.points for d in s.deductions)),
-                     tuple(_item(by_id[c], None, frame, titles) for c in s.vetoes), deductions,
+                     tuple(_item(by_id[c], None, frame, titles, failed=True) for c in s.vetoes), deductions,
                      tuple(_item(by_id[c], None, frame, titles) for c in s.unscored), score_rule(frame))
 
 

@@ -236,7 +236,7 @@ class Fix:
 
 @dataclass(frozen=True)
 class ScoreItem:
-    title: str = field(metadata=doc("check title"))
+    title: str = field(metadata=doc("check title; for a failed veto item what is wrong (e.g. 站点无法访问)"))
     href: str = field(metadata=doc("link to the check's section on the site page (#anchor)"))
     mark: Mark = field(metadata=doc("the result's status and summary"))
     points: str = field(metadata=doc("points this result lost before the indicator's cap, formatted; '' if none"))
@@ -273,7 +273,7 @@ class WorstSite:
 
 @dataclass(frozen=True)
 class RollupRow:
-    group: str = field(metadata=doc("all / city / county / department: all sites, the city portal, "
+    group: str = field(metadata=doc("all / city / county / department: all sites, the city-level portals, "
                                     "county-level sites, city-level department sites"))
     label: str = field(metadata=doc("the group in the report language"))
     sites: int = field(metadata=doc("sites in the group"))
