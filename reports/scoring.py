@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from checks import REGISTRY
 from checks.base import Result
-from checks.score import Score, Weights, rollup, score
+from checks.score import Deduction, Score, Weights, rollup, score
 from checks.snapshot import SiteInfo
 from monitor.store import RunResults
 from reports import build, i18n
@@ -108,15 +108,23 @@ def score_table(rr: RunResults, frame: Frame) -> tuple[list[str], list[list[obje
     rows: list[list[object]] = []
     for site in sorted(rr.sites, key=lambda s: (scores[s.id].total, position[s.id])):
         s = scores[site.id]
-        title = lambda c: i18n.check_title(c, frame.language, titles)  # noqa: E731
         deducted = {d.key: d.points for d in s.deductions}
         rows.append([site.id, site.name, frame.t(f"group_{group_of(site)}"), s.total,
-                     frame.t(f"grade_{s.grade}"), s.points, "、".join(map(title, s.vetoes)),
-                     "; ".join(f"{indicator_name(d.key, frame.language, titles)} -{points(d.points)}"
-                               f" ({', '.join(f'{title(i.check_id)} -{points(i.points)}' for i in d.items)})"
-                               for d in s.deductions),
-                     "、".join(map(title, s.unscored))] + [deducted.get(k) for k in keys])
+                     frame.t(f"grade_{s.grade}"), s.points,
+                     "、".join(i18n.failure_title(c, frame.language, titles) for c in s.vetoes),
+                     "; ".join(_deduction_text(d, frame.language, titles) for d in s.deductions),
+                     "、".join(i18n.check_title(c, frame.language, titles) for c in s.unscored)]
+                    + [deducted.get(k) for k in keys])
     return head, rows
+
+
+def _deduction_text(d: Deduction, language: str, titles: Mapping[str, str]) -> str:
+    """"专栏专题 -7 (助企纾困专题 -5, 市场准入负面清单 -2)": the results only when the indicator is not one check."""
+    text = f"{indicator_name(d.key, language, titles)} -{points(d.points)}"
+    if [i.check_id for i in d.items] == [d.key]:
+        return text
+    each = (f"{i18n.check_title(i.check_id, language, titles)} -{points(i.points)}" for i in d.items)
+    return f"{text} ({', '.join(each)})"
 
 
 def rollup_table(rr: RunResults, frame: Frame) -> tuple[list[str], list[list[object]]]:

@@ -101,11 +101,12 @@ def test_the_workbook_has_a_score_sheet_and_a_roll_up_sheet(
     scores = list(wb["得分"].iter_rows(values_only=True))
     assert scores[0][:9] == ("站点编号", "站点", "分组", "总分", "等级", "扣分后得分", "单项否决项", "扣分", "未评分项")
     assert [r[:7] for r in scores[1:]] == [
-        ("vetoed", "甲县人民政府", "县（市）区", 59, "不合格", 100, "站点可访问"),
+        ("vetoed", "甲县人民政府", "县（市）区", 59, "不合格", 100, "站点无法访问"),
         ("partial", "乙区人民政府", "县（市）区", 95, "良好", 95, None),
         ("fgw", "朝阳市发展和改革委员会", "市直部门", 95, "良好", 95, None),
         ("city", "朝阳市人民政府", "市级门户", 100, "良好", 100, None)]
-    assert scores[2][8] == "IPv6 解析（AAAA）"
+    assert (scores[2][7], scores[2][8]) == ("HTTPS 安全 -5", "IPv6 解析（AAAA）")
+    assert scores[3][7] == "专栏专题 -5 (市场准入负面清单 -5)", "a family names its results"
     indicator = {h: i for i, h in enumerate(scores[0])}
     assert (scores[2][indicator["HTTPS 安全"]], scores[3][indicator["专栏专题"]]) == (5, 5)
     rollup = list(wb["得分汇总"].iter_rows(values_only=True))
