@@ -18,7 +18,7 @@ from reports.build import Frame
 from reports.views import RollupRow, ScoreDeduction, ScoreItem, ScoreMark, ScoreView, WorstSite
 
 # Roll-up groups, each with the test of a site: the all-sites row, then a partition in the 考评 way:
-# the city portal, the counties (their portals and any county-level site), the city's department sites.
+# the city-level portals, the counties (their portals and any county-level site), the city's department sites.
 GROUPS: tuple[tuple[str, Callable[[SiteInfo], bool]], ...] = (
     ("all", lambda s: True),
     ("city", lambda s: s.level != "county" and s.kind == "portal"),
