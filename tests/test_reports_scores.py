@@ -138,3 +138,16 @@ def test_english_pages_name_the_groups_and_grades_in_english(sqlite_session: Ses
     assert texts(page.select("table.rollup tbody th[scope=row]")) == ["All sites", "City-level portals",
                                                                        "Counties and districts", "City departments"]
     assert "59 Fail" in texts(page.select("table.sites .g"))
+
+
+def test_the_score_field_is_optional_and_checked_by_the_schema(sqlite_session: Session, tmp_path: Path,
+                                                               run_id: str) -> None:
+    schema = json.loads(export.SCHEMA_FILE.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    doc = json.loads((write(sqlite_session, tmp_path, run_id) / "result.json").read_text(encoding="utf-8"))
+    for site in doc["sites"]:
+        del site["score"]
+    jsonschema.validate(doc, schema)   # a document written before scores existed still validates
+    doc["sites"][0]["score"] = {"total": 101, "grade": "excellent", "vetoes": [], "deductions": [], "unscored": []}
+    errors = {e.validator for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)}
+    assert errors == {"maximum", "enum"}
