@@ -228,7 +228,8 @@ def report(config_path: Path, run_id: str | None, pdf_path: str | None) -> int:
     cfg = load(config_path)
     with open_store(cfg) as session:
         try:
-            path = write_report_set(session, cfg.report, run_id=run_id, timezone=cfg.schedule.timezone)
+            path = write_report_set(session, cfg.report, run_id=run_id, timezone=cfg.schedule.timezone,
+                                    weights=cfg.score.weights())
         except LookupError as exc:
             if run_id:
                 raise click.UsageError(f"{exc} (`{_command('status', config_path)}` lists the runs)") from None

@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 from checks.scope import SCOPES, SiteScope
 from monitor import __version__
 from monitor.config_errors import Loc, format_errors, reason, suggest, syntax_error
+from monitor.config_score import Scoring, score_problems
 
 if TYPE_CHECKING:
     from apscheduler.triggers.cron import CronTrigger
@@ -44,6 +45,8 @@ KINDS: Mapping[str, str] = MappingProxyType({
 LEVELS: Mapping[str, str] = MappingProxyType({"city": "市级", "county": "县级"})
 CHECK_IDS: tuple[str, ...] = ("availability", "links:dead", "freshness:homepage", "ipv6:dns",
                               "ipv6:homepage", "ipv6:links", "https", "footer")
+CHECK_FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(
+    ["column", *(c.split(":")[0] for c in CHECK_IDS if ":" in c)]))   # [score] keys may name a family
 CRAWL_OVERRIDES: tuple[str, ...] = ("max_pages", "max_depth", "timeout_s", "retries",
                                     "obey_robots", "per_host_concurrency", "max_link_targets",
                                     "max_links_per_page")
@@ -376,6 +379,7 @@ def _cross_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
         if table == "requirement":
             req_ids = list(seen)
     known = [*CHECK_IDS, *(f"column:{r}" for r in req_ids)]
+    problems += score_problems(data.get("score"), [*known, *CHECK_FAMILIES])
     checks = data.get("checks")
     disabled = checks.get("disabled") if isinstance(checks, dict) else None
     lists: list[tuple[Loc, Any]] = [(("checks", "disabled"), disabled)]
@@ -401,6 +405,7 @@ class Config(_Model):
     storage: Storage = Storage()
     report: Report = Report()
     checks: Checks = Checks()
+    score: Scoring = Scoring()
     notify: Notify | None = None
     requirements: list[Requirement] = Field(default=[], alias="requirement")
     sites: list[Site] = Field(default=[], alias="site")

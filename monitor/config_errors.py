@@ -13,7 +13,7 @@ import difflib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, time
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import BaseModel
 
@@ -106,13 +106,16 @@ def _show(value: Any) -> str:
 def _model_at(loc: Loc, root: type[BaseModel]) -> type[BaseModel] | None:
     """The model under `root` that holds the last key of `loc` (for did-you-mean on unknown keys)."""
     model = root
+    keyed = False   # the previous part was a table of models by key ([score.deduct."<id>"]): this part is a key
     for part in loc[:-1]:
-        if isinstance(part, int):
+        if isinstance(part, int) or keyed:
+            keyed = False
             continue
         field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
         inner = _model_in(field.annotation) if field else None
-        if inner is None:
+        if inner is None or field is None:
             return None
+        keyed = get_origin(field.annotation) is dict
         model = inner
     return model
 

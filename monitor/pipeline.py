@@ -168,10 +168,11 @@ def _execute(session: Session, config: Config, kind: str, chosen: list[Site], js
     if render:
         from reports import render as render_mod
         report = render_mod.write_report_set(session, config.report, run_id=run_id,
-                                             timezone=config.schedule.timezone)
+                                             timezone=config.schedule.timezone, weights=config.score.weights())
     if json_path is not None:
         from reports import export
-        json_out = export.write_json(stored, json_path, language=config.report.language)
+        json_out = export.write_json(stored, json_path, language=config.report.language,
+                                     weights=config.score.weights())
     return RunOutcome(run_id, "complete", stored, report, json_out)
 
 

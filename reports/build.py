@@ -15,6 +15,7 @@ from typing import Any
 
 from checks import REGISTRY
 from checks.base import Result
+from checks.score import DEFAULT_WEIGHTS, Weights
 from monitor.store import RunInfo, RunResults
 from reports import charts, i18n
 from reports.history import DEAD_LINKS, IPV6_DNS, IPV6_RATIOS, Past, Streak, direction
@@ -44,11 +45,12 @@ EVIDENCE_COLUMNS = ("source", "detail", "text", "expected", "actual")
 
 @dataclass(frozen=True)
 class Frame:
-    """What every page shares: the report title, language and time zone."""
+    """What every page shares: the report title, language and time zone, and the weights sites are scored by."""
 
     title: str
     language: str
     timezone: str
+    weights: Weights = DEFAULT_WEIGHTS
 
     def t(self, key: str, **params: Any) -> str:
         return i18n.ui(key, self.language, **params)

@@ -21,8 +21,9 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from checks.base import Result
+from checks.score import DEFAULT_WEIGHTS, Weights, score
 from monitor.store import RunResults
-from reports import build, i18n
+from reports import build, i18n, scoring
 from reports.build import Frame
 from reports.files import write_atomic
 from reports.history import Past
@@ -31,6 +32,7 @@ from reports.safe import cell_text
 SCHEMA = "govmon.result/1"
 SCHEMA_FILE = Path(__file__).parent / "schema" / "govmon.result-1.json"
 STATUS_FILL = {"pass": "DAFBE1", "warn": "FFF8C5", "fail": "FFEBE9", "error": "FBEFFF", "skip": "F6F8FA"}
+GRADE_FILL = {"good": "DAFBE1", "pass": "DDF4FF", "fail": "FFEBE9"}
 
 Row = list[Any]
 
@@ -39,8 +41,18 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def result_document(rr: RunResults, *, language: str) -> dict[str, Any]:
-    """The run as a govmon.result/1 document; summaries in `language`."""
+def score_document(results: Sequence[Result], weights: Weights) -> dict[str, Any]:
+    """A site's `score` in govmon.result/1 (optional there): checks.score's Score as plain data."""
+    s = score(results, weights)
+    return {"total": s.total, "grade": s.grade, "points": s.points, "vetoes": list(s.vetoes),
+            "deductions": [{"indicator": d.key, "points": d.points, "cap": d.cap,
+                            "checks": [{"id": i.check_id, "status": i.status, "points": i.points} for i in d.items]}
+                           for d in s.deductions],
+            "unscored": list(s.unscored)}
+
+
+def result_document(rr: RunResults, *, language: str, weights: Weights = DEFAULT_WEIGHTS) -> dict[str, Any]:
+    """The run as a govmon.result/1 document; summaries in `language`, scores by `weights`."""
     sites = []
     for site in rr.sites:
         site_checks = [{
@@ -54,7 +66,8 @@ def result_document(rr: RunResults, *, language: str) -> dict[str, Any]:
             "evidence": [{k: v for k, v in asdict(e).items() if v is not None} for e in r.evidence],
         } for r in rr.results.get(site.id, ())]
         sites.append({"id": site.id, "name": site.name, "url": site.url, "kind": site.kind, "level": site.level,
-                      "pages_crawled": rr.pages_crawled.get(site.id, 0), "checks": site_checks})
+                      "pages_crawled": rr.pages_crawled.get(site.id, 0), "checks": site_checks,
+                      "score": score_document(rr.results.get(site.id, ()), weights)})
     run = rr.run
     return {"schema": SCHEMA,
             "run": {"id": run.id, "kind": run.kind, "started_at": _iso(run.started_at),
@@ -63,13 +76,14 @@ def result_document(rr: RunResults, *, language: str) -> dict[str, Any]:
             "sites": sites}
 
 
-def json_text(rr: RunResults, *, language: str) -> str:
-    return json.dumps(result_document(rr, language=language), ensure_ascii=False, indent=2, default=str)
+def json_text(rr: RunResults, *, language: str, weights: Weights = DEFAULT_WEIGHTS) -> str:
+    return json.dumps(result_document(rr, language=language, weights=weights), ensure_ascii=False, indent=2,
+                      default=str)
 
 
-def write_json(rr: RunResults, path: Path, *, language: str) -> Path:
+def write_json(rr: RunResults, path: Path, *, language: str, weights: Weights = DEFAULT_WEIGHTS) -> Path:
     path = Path(path)
-    write_atomic(path, json_text(rr, language=language))
+    write_atomic(path, json_text(rr, language=language, weights=weights))
     return path
 
 
@@ -158,6 +172,7 @@ def _sheet(wb: Workbook, title: str, head: Row, rows: Sequence[Row], status_col:
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
     words = {i18n.status_word(s, language): PatternFill("solid", fgColor=c) for s, c in STATUS_FILL.items()}
+    words |= {i18n.ui(f"grade_{g}", language): PatternFill("solid", fgColor=c) for g, c in GRADE_FILL.items()}
     for index, column in enumerate(ws.iter_cols(min_row=1, max_row=min(ws.max_row, 200)), start=1):
         width = max((len(str(c.value)) if c.value is not None else 0) for c in column)
         ws.column_dimensions[get_column_letter(index)].width = min(60, max(8, width * 1.3 + 2))
@@ -171,6 +186,8 @@ def xlsx_bytes(rr: RunResults, past: Past, frame: Frame) -> bytes:
     wb.remove(wb.active)
     head, rows = findings_table(rr, past, frame)
     _sheet(wb, frame.t("all_findings"), head, rows, status_col=6, language=frame.language)
+    _sheet(wb, frame.t("score_sheet"), *scoring.score_table(rr, frame), status_col=5, language=frame.language)
+    _sheet(wb, frame.t("rollup_sheet"), *scoring.rollup_table(rr, frame), status_col=1, language=frame.language)
     for family, fhead, frows in family_tables(rr, frame):
         _sheet(wb, i18n.family_name(family, frame.language), fhead, frows, status_col=5, language=frame.language)
     ehead, erows = evidence_table(rr, frame)
@@ -185,4 +202,4 @@ def write_exports(rr: RunResults, past: Past, run_dir: Path, frame: Frame) -> No
     write_atomic(run_dir / "findings.xlsx", xlsx_bytes(rr, past, frame))
     write_atomic(run_dir / "findings.csv", csv_text(*findings_table(rr, past, frame)))
     write_atomic(run_dir / "evidence.csv", csv_text(*evidence_table(rr, frame)))
-    write_atomic(run_dir / "result.json", json_text(rr, language=frame.language))
+    write_atomic(run_dir / "result.json", json_text(rr, language=frame.language, weights=frame.weights))

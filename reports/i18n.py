@@ -159,6 +159,45 @@ UI: Mapping[str, Text] = {
     "terminal_run_status": T(zh="状态", en="Status"),
     "terminal_results": T(zh="结果", en="Results"),
     "terminal_details": T(zh="各项说明与证据见报告。", en="Every finding, with its evidence, is in the report."),
+    # scores (checks/score.py, reports/scoring.py)
+    "score": T(zh="得分", en="Score"),
+    "grade": T(zh="等级", en="Grade"),
+    "grade_good": T(zh="良好", en="Good"),
+    "grade_pass": T(zh="合格", en="Pass"),
+    "grade_fail": T(zh="不合格", en="Fail"),
+    "score_rule": T(zh="满分 100 分：任一单项否决项不通过即不合格（得分至多 {vetoed_max} 分）；其余问题按指标扣分，"
+                       "每项指标扣完为止；低于 {pass_mark} 分不合格，{good_mark} 分及以上为良好。"
+                       "无法判断和未检查的项不扣分，记为未评分。权重见配置 [score]。",
+                    en="Out of 100: a failed veto item (单项否决) makes the site fail (its score at most {vetoed_max}); "
+                       "other findings deduct points per indicator, each indicator at most its cap; below "
+                       "{pass_mark} fails, {good_mark} and above is good. Undecided and skipped checks deduct "
+                       "nothing and are listed as unscored. Weights: [score] in the config."),
+    "rollups": T(zh="分级分类得分", en="Scores by level and kind"),
+    "group": T(zh="分组", en="Group"),
+    "group_all": T(zh="全部站点", en="All sites"),
+    "group_city": T(zh="市级门户", en="City-level portals"),
+    "group_county": T(zh="县（市）区", en="Counties and districts"),
+    "group_department": T(zh="市直部门", en="City departments"),
+    "passed_sites": T(zh="合格", en="Passed"),
+    "vetoed_sites": T(zh="否决", en="Vetoed"),
+    "average_score": T(zh="平均分", en="Average"),
+    "lowest_scores": T(zh="得分最低", en="Lowest scores"),
+    "partial_score": T(zh="部分评分", en="partly scored"),
+    "veto_items": T(zh="单项否决项", en="Veto items failed"),
+    "deductions": T(zh="扣分", en="Deductions"),
+    "no_deductions": T(zh="无扣分。", en="No deductions."),
+    "indicator": T(zh="指标", en="Indicator"),
+    "deducted": T(zh="扣分", en="Deducted"),
+    "cap": T(zh="上限", en="Cap"),
+    "capped": T(zh="已扣满", en="at the cap"),
+    "unscored": T(zh="未评分项", en="Not scored"),
+    "score_before_veto": T(zh="扣分后 {points} 分，因单项否决记为 {total} 分",
+                           en="{points} after deductions, recorded as {total} for the veto"),
+    "score_sheet": T(zh="得分", en="Scores"),
+    "rollup_sheet": T(zh="得分汇总", en="Score roll-up"),
+    "score_total": T(zh="总分", en="Total"),
+    "score_points": T(zh="扣分后得分", en="Points after deductions"),
+    "level_kind": T(zh="层级 / 类型", en="Level / kind"),
 }
 
 RUN_STATUSES: Mapping[str, Text] = {

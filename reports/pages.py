@@ -12,8 +12,9 @@ import re
 from collections.abc import Collection, Sequence
 
 from checks.base import Result
+from checks.score import score
 from monitor.store import RunResults
-from reports import build, charts, i18n
+from reports import build, charts, i18n, scoring
 from reports.build import Frame
 from reports.history import Past, direction
 from reports.safe import link_url
@@ -48,7 +49,7 @@ def _site_line(rr: RunResults, site_id: str, name: str, columns: Sequence[str], 
     vetoes = sum(str(r.status) == "fail" and str(r.severity) == "veto" for r in results)
     return SiteLine(site_id, name, site_href(site_id), vetoes, statuses.count("fail"), statuses.count("warn"),
                     statuses.count("error"), build.pass_rate(statuses), ways.count("worse"), ways.count("better"),
-                    spark, cells)
+                    spark, cells, scoring.score_mark(score(results, frame.weights), frame.language))
 
 
 def matrix(rr: RunResults, past: Past, frame: Frame) -> Matrix:
@@ -78,7 +79,9 @@ def run_view(rr: RunResults, past: Past, frame: Frame) -> RunView:
     href_of = {s.id: site_href(s.id) for s in rr.sites}
     return RunView(page, line, sum(rr.pages_crawled.values()), vetoes, build.changes(rr, past, frame, href_of),
                    matrix(rr, past, frame), build.trends(past, frame),
-                   tuple(Link(frame.t(key), name) for key, name in EXPORTS))
+                   tuple(Link(frame.t(key), name) for key, name in EXPORTS),
+                   scoring.rollups(rr, scoring.site_scores(rr, frame.weights), frame, href_of),
+                   scoring.score_rule(frame))
 
 
 def _checks_first_failing(results: Sequence[Result], titles: Sequence[str]) -> list[Result]:
@@ -111,7 +114,7 @@ def site_view(rr: RunResults, site_id: str, past: Past, frame: Frame) -> SiteVie
         build.fixes(site_id, results, past, frame, titles, frozenset({"error"})),
         build.changes(rr, past, frame, {site_id: ""}, [site_id]),
         tuple(build.check_view(site_id, r, past, frame, titles) for r in _checks_first_failing(results, list(titles))),
-        build.trends(past, frame, site_id))
+        build.trends(past, frame, site_id), scoring.score_view(results, frame, titles))
 
 
 def index_view(past: Past, frame: Frame, rendered: Collection[str]) -> IndexView:

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 from sqlalchemy.orm import Session
 
+from checks.score import DEFAULT_WEIGHTS, Weights
 from monitor import store
 from reports import export, i18n, pages
 from reports.build import Frame
@@ -48,18 +49,20 @@ def render(env: jinja2.Environment, template: str, view: Any) -> str:
     return env.get_template(template).render(v=view)
 
 
-def _frame(report: Any, timezone: str) -> Frame:
-    return Frame(report.title, report.language, timezone)
+def _frame(report: Any, timezone: str, weights: Weights = DEFAULT_WEIGHTS) -> Frame:
+    return Frame(report.title, report.language, timezone, weights)
 
 
-def write_report_set(session: Session, report: Any, *, run_id: str | None = None, timezone: str) -> Path:
+def write_report_set(session: Session, report: Any, *, run_id: str | None = None, timezone: str,
+                     weights: Weights | None = None) -> Path:
     """Render one run (default: the latest complete one) with its exports, then the index; return the run's page.
 
-    `report` is the config's [report] section (dir, language, title). Raises
+    `report` is the config's [report] section (dir, language, title); `weights` score the
+    sites (the config's `score.weights()`; None = the shipped defaults). Raises
     LookupError when there is no such complete run.
     """
     out = Path(report.dir)
-    frame = _frame(report, timezone)
+    frame = _frame(report, timezone, weights or DEFAULT_WEIGHTS)
     env = environment(frame.language)
     run = store.get_run(session, run_id) if run_id else store.latest_complete_run(session)
     if run is None or run.status != "complete":

@@ -144,6 +144,15 @@ class MatrixCell:
 
 
 @dataclass(frozen=True)
+class ScoreMark:
+    total: str = field(metadata=doc("the site's score out of 100, formatted (at most [score] vetoed_max when vetoed)"))
+    grade: str = field(metadata=doc("good / pass / fail (良好 / 合格 / 不合格)"))
+    word: str = field(metadata=doc("the grade in the report language"))
+    vetoed: bool = field(metadata=doc("True when a 单项否决 item failed"))
+    partial: bool = field(metadata=doc("True when some results were not scored (error or skip)"))
+
+
+@dataclass(frozen=True)
 class SiteLine:
     site_id: str = field(metadata=doc("config site id"))
     name: str = field(metadata=doc("site name"))
@@ -157,6 +166,7 @@ class SiteLine:
     better: int = field(metadata=doc("results better than in the previous run"))
     trend: Chart | None = field(metadata=doc("sparkline of the site's pass rate over runs; None with one run"))
     cells: tuple[MatrixCell, ...] = field(metadata=doc("one cell per matrix column"))
+    score: ScoreMark = field(metadata=doc("the site's score and grade in this run"))
 
 
 @dataclass(frozen=True)
@@ -225,6 +235,56 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class ScoreItem:
+    title: str = field(metadata=doc("check title; for a failed veto item what is wrong (e.g. 站点无法访问)"))
+    href: str = field(metadata=doc("link to the check's section on the site page (#anchor)"))
+    mark: Mark = field(metadata=doc("the result's status and summary"))
+    points: str = field(metadata=doc("points this result lost before the indicator's cap, formatted; '' if none"))
+
+
+@dataclass(frozen=True)
+class ScoreDeduction:
+    key: str = field(metadata=doc("the rule's key in [score.deduct]: a check id or family "
+                                  "(the check id under a fallback rule)"))
+    indicator: str = field(metadata=doc("the indicator in the report language: a family name or check title"))
+    points: str = field(metadata=doc("points deducted for the indicator after its cap, formatted"))
+    cap: str = field(metadata=doc("the most the indicator can lose, formatted"))
+    capped: bool = field(metadata=doc("True when the items add up to more than the cap"))
+    items: tuple[ScoreItem, ...] = field(metadata=doc("the warn/fail results that lost points here"))
+
+
+@dataclass(frozen=True)
+class ScoreView:
+    mark: ScoreMark = field(metadata=doc("total and grade"))
+    points: str = field(metadata=doc("100 minus the deductions, before a veto caps the total, formatted"))
+    deducted: str = field(metadata=doc("the sum of the deductions, formatted"))
+    vetoes: tuple[ScoreItem, ...] = field(metadata=doc("the failed 单项否决 items"))
+    deductions: tuple[ScoreDeduction, ...] = field(metadata=doc("扣分 by indicator, largest first"))
+    unscored: tuple[ScoreItem, ...] = field(metadata=doc("未评分: error and skip results, which lose nothing"))
+    rule: str = field(metadata=doc("one sentence on how the score is made: marks and the veto cap from [score]"))
+
+
+@dataclass(frozen=True)
+class WorstSite:
+    name: str = field(metadata=doc("site name"))
+    href: str = field(metadata=doc("link to the site page, relative to the run page"))
+    score: ScoreMark = field(metadata=doc("the site's score and grade"))
+
+
+@dataclass(frozen=True)
+class RollupRow:
+    group: str = field(metadata=doc("all / city / county / department: all sites, the city-level portals, "
+                                    "county-level sites, city-level department sites"))
+    label: str = field(metadata=doc("the group in the report language"))
+    sites: int = field(metadata=doc("sites in the group"))
+    passed: int = field(metadata=doc("sites graded 合格 or 良好"))
+    vetoed: int = field(metadata=doc("sites with a failed 单项否决 item"))
+    partial: int = field(metadata=doc("sites with results not scored (error or skip)"))
+    average: str = field(metadata=doc("mean score of the group's sites, formatted"))
+    worst: tuple[WorstSite, ...] = field(metadata=doc("up to three lowest-scoring sites below 100, lowest first"))
+
+
+@dataclass(frozen=True)
 class IndexView:
     page: Page = field(metadata=doc("page frame"))
     runs: tuple[RunLine, ...] = field(metadata=doc("complete runs, newest first"))
@@ -241,6 +301,9 @@ class RunView:
     matrix: Matrix = field(metadata=doc("sites × checks, worst sites first"))
     trends: tuple[Chart, ...] = field(metadata=doc("charts over runs up to this one"))
     downloads: tuple[Link, ...] = field(metadata=doc("the run's exports: xlsx, CSV, JSON"))
+    rollups: tuple[RollupRow, ...] = field(metadata=doc("scores by level and kind: all sites first, "
+                                                        "empty groups left out"))
+    score_rule: str = field(metadata=doc("one sentence on how sites are scored: marks and the veto cap from [score]"))
 
 
 @dataclass(frozen=True)
@@ -267,6 +330,7 @@ class SiteView:
     changes: Changes = field(metadata=doc("this site's changes since the previous run"))
     checks: tuple[CheckView, ...] = field(metadata=doc("every check of the site, failures first"))
     trends: tuple[Chart, ...] = field(metadata=doc("this site's charts over runs"))
+    score: ScoreView = field(metadata=doc("the site's score: 单项否决, 扣分 by indicator, 未评分"))
 
 
 @dataclass(frozen=True)

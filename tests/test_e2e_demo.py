@@ -17,7 +17,7 @@ from bs4 import BeautifulSoup
 from checks.scope import SiteScope
 from monitor import config, db, ingest, pipeline, store
 from monitor.demo import DemoWeb
-from reports import export
+from reports import export, pages
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +160,30 @@ def test_report_lists_every_site_with_its_status(demo_run: tuple, demo_web: Demo
     assert names == {s["name"] for s in demo_web.truth["sites"].values() if s["listed"]}
     index = BeautifulSoup((work / "reports" / "index.html").read_text(encoding="utf-8"), "lxml")
     assert index.select_one(f'a[href="runs/{outcome.run_id}/index.html"]') is not None
+
+
+def test_scores_follow_the_results_and_roll_up_on_the_run_page(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, work = demo_run
+    by_site = results_by_site(outcome)
+    scores = {s["id"]: s["score"] for s in json.loads((work / "result.json").read_text(encoding="utf-8"))["sites"]}
+    vetoed = {sid for sid, checks in by_site.items()
+              if any(str(r.status) == "fail" and str(r.severity) == "veto" for r in checks.values())}
+    down_or_stale = {sid for sid, t in listed(demo_web).items() if "fail" in (t["availability"], t["freshness"])}
+    assert down_or_stale and down_or_stale <= vetoed, "站点无法访问 and 网站不更新 are 单项否决"
+    assert {sid for sid, s in scores.items() if s["vetoes"]} == vetoed
+    assert all(scores[sid]["grade"] == "fail" and scores[sid]["total"] <= 59 for sid in vetoed)
+    for sid, s in scores.items():
+        undecided = {cid for cid, r in by_site[sid].items() if str(r.status) in ("error", "skip")}
+        assert set(s["unscored"]) == undecided, sid
+        assert s["points"] == round(100 - sum(d["points"] for d in s["deductions"]), 2), sid
+    page = BeautifulSoup(outcome.report.read_text(encoding="utf-8"), "lxml")
+    cells = [c.get_text(strip=True) for c in page.select("table.rollup tbody.group-all tr:first-child > *")]
+    mean = sum(s["total"] for s in scores.values()) / len(scores)
+    assert cells[1:] == [str(len(scores)), str(sum(s["grade"] != "fail" for s in scores.values())),
+                         str(len(vetoed)), f"{mean:.2f}".rstrip("0").rstrip(".")]
+    site_page = outcome.report.parent / pages.site_href(sorted(vetoed)[0])
+    card = BeautifulSoup(site_page.read_text(encoding="utf-8"), "lxml").select_one(".score-card")
+    assert card.select_one(".total").get_text() == f"{scores[sorted(vetoed)[0]]['total']:g}"
 
 
 def govmon(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -41,8 +41,8 @@ DEVICES = {"desktop": (1280, False), "phone": (390, True), "print": (794, False)
 KEY_ELEMENTS = {
     "index": {"table.runs tbody tr": 2, "figure.chart svg": 1},
     "run": {"table.matrix tbody tr": 1, "table.sites svg.spark": 1, ".downloads a": 4, ".tiles .tile": 2,
-            "figure.chart svg": 1},
-    "site": {"#fixes": 1, "ol.fixes > li": 1, "section.check": 1, "figure.chart svg": 1},
+            "figure.chart svg": 1, "table.rollup tbody": 2, "table.sites .g": 1},
+    "site": {"#fixes": 1, "ol.fixes > li": 1, "section.check": 1, "figure.chart svg": 1, ".score-card .total": 1},
 }
 PROBE = """JSON.stringify({
   counts: Object.fromEntries(%s.map(s => [s, document.querySelectorAll(s).length])),
