@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 
 from checks.base import Result
 from monitor.store import RunResults
-from reports import build, i18n
+from reports import advice, build, i18n
 from reports.build import Frame
 from reports.files import write_atomic
 from reports.history import Past
@@ -99,6 +99,30 @@ def findings_table(rr: RunResults, past: Past, frame: Frame) -> tuple[Row, list[
     return head, rows
 
 
+def ledger_table(rr: RunResults, past: Past, frame: Frame) -> tuple[Row, list[Row]]:
+    """(header, rows) of the 整改台账: one row per item of every site's 整改清单 (the site page's order), then
+    its undecided results and what was fixed since the previous run."""
+    head = [frame.t(k) for k in ("site_id", "site", "owner", "contact", "ledger_item", "advice", "severity",
+                                 "deadline", "open_since", "runs_open", "ledger_status", "summary", "basis",
+                                 "folded_items")]
+    where = advice.placements(rr.results)
+    rows: list[Row] = []
+    for site in rr.sites:
+        book = build.site_fixes(rr, site.id, past, frame, where, 0)
+        for f in book.fixes:
+            state = f"{frame.t('state_overdue')}（{f.overdue}）" if f.overdue and frame.language == "zh" else \
+                f"{frame.t('state_overdue')} ({f.overdue})" if f.overdue else frame.t("state_open")
+            folded = "; ".join(f"{d.title}: {d.reason}" for d in f.dependents)
+            rows.append([site.id, site.name, book.owner, book.contact, f.title, f.advice, f.severity_word,
+                         f.deadline, f.since.first_seen if f.since else "", f.since.runs if f.since else None,
+                         state, f.mark.summary, f.basis, folded])
+        rows += [[site.id, site.name, book.owner, book.contact, f.title, "", f.severity_word, "", "", None,
+                  frame.t("state_undecided"), f.mark.summary, f.basis, ""] for f in book.undecided]
+        rows += [[site.id, site.name, book.owner, book.contact, r.title, "", "", "", "", None,
+                  frame.t("state_resolved"), "", "", ""] for r in book.resolved]
+    return head, rows
+
+
 def evidence_table(rr: RunResults, frame: Frame) -> tuple[Row, list[Row]]:
     """(header, rows): one row per evidence line of every result."""
     lang, titles = frame.language, build.requirement_titles(rr.run)
@@ -171,6 +195,8 @@ def xlsx_bytes(rr: RunResults, past: Past, frame: Frame) -> bytes:
     wb.remove(wb.active)
     head, rows = findings_table(rr, past, frame)
     _sheet(wb, frame.t("all_findings"), head, rows, status_col=6, language=frame.language)
+    lhead, lrows = ledger_table(rr, past, frame)
+    _sheet(wb, frame.t("ledger_sheet"), lhead, lrows, status_col=11, language=frame.language)
     for family, fhead, frows in family_tables(rr, frame):
         _sheet(wb, i18n.family_name(family, frame.language), fhead, frows, status_col=5, language=frame.language)
     ehead, erows = evidence_table(rr, frame)
