@@ -260,9 +260,9 @@ def advice(result: Result, language: str, titles: Mapping[str, str], site_id: st
     text = table.get(result.message_key)
     if text is None:
         return clip(GENERIC.get(language).format(summary=i18n.message(result, language)), ADVICE_LIMIT)
-    fill: dict[str, Any] = {k: _plain(v) for k, v in result.metrics.items()}
+    fill: dict[str, Any] = _common(result)
+    fill.update({k: _plain(v) for k, v in result.metrics.items()})
     fill.update(result.message_params)
-    fill.update(_common(result))
     extra = EXTRA.get(family)
     if extra:
         fill.update(extra(result, language, site_id, where or Placements()))

@@ -238,10 +238,11 @@ def resolved(site_id: str, results: Sequence[Result], past: Past, frame: Frame,
     """已整改: the checks that were warn/fail in the previous run of the site and pass now."""
     done = []
     for r in sorted(results, key=lambda r: check_order(r.check_id, list(titles))):
-        before = past.previous_status(site_id, r.check_id)
-        if str(r.status) == "pass" and before in ledger.PROBLEMS:
-            done.append(Resolved(anchor(r.check_id), i18n.failure_title(r.check_id, frame.language, titles),
-                                 status_mark(before, frame.language)))
+        before = past.previous(site_id, r.check_id)
+        if str(r.status) == "pass" and before is not None and str(before.status) in ledger.PROBLEMS:
+            was = Result(r.check_id, before.status, r.severity, r.basis, before.message_key)
+            done.append(Resolved(anchor(r.check_id), advice.headline(was, frame.language, titles),
+                                 status_mark(str(before.status), frame.language)))
     return tuple(done)
 
 
