@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -218,7 +218,7 @@ def site_fixes(rr: RunResults, site_id: str, past: Past, frame: Frame, where: ad
         fixes.append(Fix(anchor(r.check_id), item.headline, str(r.severity),
                          i18n.severity_word(str(r.severity), frame.language), mark(r, frame.language), r.basis,
                          since(streak, frame), evidence_rows(r, evidence), max(0, len(r.evidence) - evidence),
-                         item.advice, due_text(due, rr.run.started_at, frame),
+                         item.advice, due_text(due, frame),
                          frame.t("overdue", n=late) if late else "", owner, contact, dependents))
     undecided = tuple(Fix(anchor(r.check_id), i18n.check_title(r.check_id, frame.language, titles), str(r.severity),
                           i18n.severity_word(str(r.severity), frame.language), mark(r, frame.language), r.basis,
@@ -227,9 +227,9 @@ def site_fixes(rr: RunResults, site_id: str, past: Past, frame: Frame, where: ad
     return SiteFixes(owner, contact, tuple(fixes), undecided, resolved(site_id, results, past, frame, titles))
 
 
-def due_text(due: date, at: datetime, frame: Frame) -> str:
-    """A deadline as a date with the report's zone, e.g. 2026年12月08日（UTC+8）."""
-    zone = i18n.zone_label(at.astimezone(ZoneInfo(frame.timezone)))
+def due_text(due: date, frame: Frame) -> str:
+    """A deadline as a date with the report's zone on that day, e.g. 2026年12月08日（UTC+8）."""
+    zone = i18n.zone_label(datetime.combine(due, time(12), ZoneInfo(frame.timezone)))
     return f"{due:%Y年%m月%d日}（{zone}）" if frame.language == "zh" else f"{due:%Y-%m-%d} ({zone})"
 
 
