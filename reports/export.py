@@ -190,6 +190,16 @@ def _sheet(wb: Workbook, title: str, head: Row, rows: Sequence[Row], status_col:
             cell.fill = words[cell.value]
 
 
+def _fill_states(ws: Any, column: int, frame: Frame) -> None:
+    """Colours the 整改状态 cells as the report colours statuses: overdue as fail, open as warn, fixed as pass."""
+    fills = {frame.t("state_overdue"): STATUS_FILL["fail"], frame.t("state_open"): STATUS_FILL["warn"],
+             frame.t("state_undecided"): STATUS_FILL["error"], frame.t("state_resolved"): STATUS_FILL["pass"]}
+    for (cell,) in ws.iter_rows(min_row=2, min_col=column, max_col=column):
+        colour = next((c for word, c in fills.items() if str(cell.value or "").startswith(word)), None)
+        if colour:
+            cell.fill = PatternFill("solid", fgColor=colour)
+
+
 def xlsx_bytes(rr: RunResults, past: Past, frame: Frame) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
@@ -197,6 +207,7 @@ def xlsx_bytes(rr: RunResults, past: Past, frame: Frame) -> bytes:
     _sheet(wb, frame.t("all_findings"), head, rows, status_col=6, language=frame.language)
     lhead, lrows = ledger_table(rr, past, frame)
     _sheet(wb, frame.t("ledger_sheet"), lhead, lrows, status_col=11, language=frame.language)
+    _fill_states(wb[frame.t("ledger_sheet")[:31]], 11, frame)
     for family, fhead, frows in family_tables(rr, frame):
         _sheet(wb, i18n.family_name(family, frame.language), fhead, frows, status_col=5, language=frame.language)
     ehead, erows = evidence_table(rr, frame)

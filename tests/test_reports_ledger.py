@@ -273,6 +273,8 @@ def test_an_item_carried_over_keeps_its_first_deadline_and_fixed_items_are_liste
     assert by_item["存在不可用链接"][7:11] == (f"{due:%Y年%m月%d日}（UTC+8）", f"{first:%Y年%m月%d日}", 3,
                                               "逾期未整改（已逾期 9 天）")
     assert {row[10] for row in rows[1:] if row[4] != "存在不可用链接"} == {"已整改"}
+    states = {row[10].value: row[10].fill.fgColor.rgb for row in wb["整改台账"].iter_rows(min_row=2)}
+    assert states == {"逾期未整改（已逾期 9 天）": "00FFEBE9", "已整改": "00DAFBE1"}
 
 
 def test_without_an_owner_the_site_answers_and_no_contact_is_said(sqlite_session: Session, tmp_path: Path) -> None:
