@@ -255,11 +255,20 @@ class Storage(_Model):
     keep_snapshots: PositiveInt = 4  # complete runs whose crawl snapshot is kept; older ones are pruned
 
 
+class RectifyDays(_Model):
+    """Days allowed to fix a finding, by severity; deadline = the day the finding was first seen + days."""
+
+    veto: Annotated[int, Field(ge=0, le=366)] = 1
+    major: Annotated[int, Field(ge=0, le=366)] = 7
+    minor: Annotated[int, Field(ge=0, le=366)] = 15
+
+
 class Report(_Model):
     dir: Text = "var/reports"
     language: Annotated[Literal["zh", "en"], _one_of("language", ("zh", "en"))] = "zh"
     title: Text = "朝阳市政府网站巡检报告"
     base_url: HttpUrl | None = None
+    rectify_days: RectifyDays = RectifyDays()
 
 
 class Checks(_Model):
@@ -338,6 +347,8 @@ class Site(_Model):
     scope: Annotated[Literal["site", "host"], _one_of("scope", SCOPES)] = "site"
     disabled_checks: list[str] = []
     note: str | None = None
+    owner: Text | None = None       # who must fix the site's findings (a unit or person); none = the site itself
+    contact: Text | None = None     # how to reach them (phone, mail)
     max_pages: PositiveInt | None = None
     max_depth: Annotated[int, Field(ge=0)] | None = None
     timeout_s: PositiveFloat | None = None

@@ -148,6 +148,8 @@ def _execute(session: Session, config: Config, kind: str, chosen: list[Site], js
         results = _collect_and_evaluate(session, config, run_id, chosen, say, crawl_notes, has_ipv6_route)
         summary = _summary(results, time.monotonic() - started)
         summary["requirements"] = {r.id: r.title for r in config.requirements}
+        summary["owners"] = {s.id: {"owner": s.owner, "contact": s.contact} for s in chosen
+                             if s.owner or s.contact}
         summary["crawl"] = crawl_notes
         store.finish_run(session, run_id, results, finished_at=utcnow(), summary=summary)
     except (KeyboardInterrupt, SystemExit):

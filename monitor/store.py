@@ -590,6 +590,7 @@ class PastResult:
     check_id: str
     status: Status
     metrics: Mapping[str, Any]   # only for the check ids asked for in result_history, else {}
+    message_key: str = ""        # what the result said (reports name a finding fixed since by it)
 
 
 @dataclass(frozen=True)
@@ -616,7 +617,7 @@ def result_history(session: Session, run_id: str, *, limit: int = 52,
     runs = tuple(_run_info(r) for r in reversed(rows))
     order = {r.id: i for i, r in enumerate(runs)}
     cr = CheckResultRow
-    statuses = session.execute(sa.select(cr.run_id, cr.site_id, cr.check_id, cr.status)
+    statuses = session.execute(sa.select(cr.run_id, cr.site_id, cr.check_id, cr.status, cr.message_key)
                                .where(cr.run_id.in_(list(order))).order_by(cr.id)).all()
     metrics: dict[tuple[str, str, str], dict[str, Any]] = {}
     if metrics_for:
@@ -624,7 +625,8 @@ def result_history(session: Session, run_id: str, *, limit: int = 52,
                                  .where(cr.run_id.in_(list(order)), cr.check_id.in_(list(metrics_for)))):
             metrics[(m.run_id, m.site_id, m.check_id)] = dict(m.metrics or {})
     results = sorted((PastResult(s.run_id, s.site_id, s.check_id, Status(s.status),
-                                 metrics.get((s.run_id, s.site_id, s.check_id), {})) for s in statuses),
+                                 metrics.get((s.run_id, s.site_id, s.check_id), {}), s.message_key)
+                      for s in statuses),
                      key=lambda p: order[p.run_id])
     return ResultHistory(runs, tuple(results))
 

@@ -11,13 +11,15 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from checks import REGISTRY
 from checks.base import Result
 from checks.score import DEFAULT_WEIGHTS, Weights
 from monitor.store import RunInfo, RunResults
-from reports import charts, i18n
+from reports import advice, charts, i18n, ledger
 from reports.history import DEAD_LINKS, IPV6_DNS, IPV6_RATIOS, Past, Streak, direction
 from reports.safe import clip, link_url
 from reports.views import (
@@ -25,6 +27,7 @@ from reports.views import (
     Changes,
     Chart,
     CheckView,
+    Dependent,
     EvidenceRow,
     EvidenceTable,
     Figure,
@@ -32,6 +35,7 @@ from reports.views import (
     Link,
     Mark,
     Page,
+    Resolved,
     RunLine,
     Since,
     StatusCount,
@@ -45,12 +49,14 @@ EVIDENCE_COLUMNS = ("source", "detail", "text", "expected", "actual")
 
 @dataclass(frozen=True)
 class Frame:
-    """What every page shares: the report title, language and time zone, and the weights sites are scored by."""
+    """What every page shares: the report title, language and time zone, the weights sites are scored by
+    and the days allowed to fix by severity."""
 
     title: str
     language: str
     timezone: str
     weights: Weights = DEFAULT_WEIGHTS
+    rectify_days: Mapping[str, int] | None = None   # [report] rectify_days; None = ledger.DEFAULT_RECTIFY_DAYS
 
     def t(self, key: str, **params: Any) -> str:
         return i18n.ui(key, self.language, **params)
@@ -178,17 +184,69 @@ def fix_order(result: Result, requirements: Sequence[str] = ()) -> tuple[int, in
     """The 整改清单 order: veto > major > minor, then fail > warn > error, then report order."""
     severity = str(result.severity)
     return (i18n.SEVERITY_ORDER.index(severity) if severity in i18n.SEVERITY_ORDER else len(i18n.SEVERITY_ORDER),
-            ("fail", "warn", "error").index(str(result.status)), check_order(result.check_id, requirements))
+            ("fail", "warn", "error", "pass", "skip").index(str(result.status)), check_order(result.check_id, requirements))
 
 
-def fixes(site_id: str, results: Sequence[Result], past: Past, frame: Frame, titles: Mapping[str, str],
-          statuses: frozenset[str], evidence: int = EVIDENCE_IN_FIX) -> tuple[Fix, ...]:
-    chosen = sorted((r for r in results if str(r.status) in statuses), key=lambda r: fix_order(r, list(titles)))
-    return tuple(Fix(anchor(r.check_id), i18n.failure_title(r.check_id, frame.language, titles), str(r.severity),
-                     i18n.severity_word(str(r.severity), frame.language), mark(r, frame.language), r.basis,
-                     since(past.streak(site_id, r.check_id), frame), evidence_rows(r, evidence),
-                     max(0, len(r.evidence) - evidence))
-                 for r in chosen)
+@dataclass(frozen=True)
+class SiteFixes:
+    """A site's 整改清单 as views: the items, the undecided results, and what was fixed since last time."""
+
+    owner: str
+    contact: str
+    fixes: tuple[Fix, ...]
+    undecided: tuple[Fix, ...]
+    resolved: tuple[Resolved, ...]
+
+
+def site_fixes(rr: RunResults, site_id: str, past: Past, frame: Frame, where: advice.Placements,
+               evidence: int = EVIDENCE_IN_FIX) -> SiteFixes:
+    """The site's items with advice, owner and deadline; results another finding explains folded under it."""
+    titles = requirement_titles(rr.run)
+    results = rr.results.get(site_id, ())
+    name = next((s.name for s in rr.sites if s.id == site_id), site_id)
+    owner, contact = ledger.owner_of(rr.run.summary, site_id)
+    owner, contact = owner or name, contact or frame.t("unassigned")
+    book = ledger.site_ledger(site_id, results, frame.language, titles, where,
+                              key=lambda r: fix_order(r, list(titles)))
+    fixes = []
+    for item in book.items:
+        r = item.result
+        streak = past.streak(site_id, r.check_id)
+        due = ledger.deadline(streak.first_seen if streak else rr.run.started_at, str(r.severity),
+                              frame.rectify_days, frame.timezone)
+        late = ledger.overdue_days(due, rr.run.started_at, frame.timezone)
+        dependents = tuple(Dependent(anchor(f.result.check_id),
+                                     i18n.check_title(f.result.check_id, frame.language, titles),
+                                     mark(f.result, frame.language), f.reason) for f in item.dependents)
+        fixes.append(Fix(anchor(r.check_id), item.headline, str(r.severity),
+                         i18n.severity_word(str(r.severity), frame.language), mark(r, frame.language), r.basis,
+                         since(streak, frame), evidence_rows(r, evidence), max(0, len(r.evidence) - evidence),
+                         item.advice, due_text(due, frame),
+                         frame.t("overdue", n=late) if late else "", owner, contact, dependents))
+    undecided = tuple(Fix(anchor(r.check_id), i18n.check_title(r.check_id, frame.language, titles), str(r.severity),
+                          i18n.severity_word(str(r.severity), frame.language), mark(r, frame.language), r.basis,
+                          None, (), 0, "", "", "", owner, contact, ())
+                      for r in book.undecided)
+    return SiteFixes(owner, contact, tuple(fixes), undecided, resolved(site_id, results, past, frame, titles))
+
+
+def due_text(due: date, frame: Frame) -> str:
+    """A deadline as a date with the report's zone on that day, e.g. 2026年12月08日（UTC+8）."""
+    zone = i18n.zone_label(datetime.combine(due, time(12), ZoneInfo(frame.timezone)))
+    return f"{due:%Y年%m月%d日}（{zone}）" if frame.language == "zh" else f"{due:%Y-%m-%d} ({zone})"
+
+
+def resolved(site_id: str, results: Sequence[Result], past: Past, frame: Frame,
+             titles: Mapping[str, str]) -> tuple[Resolved, ...]:
+    """已整改: the checks that were warn/fail in the previous run of the site and pass now."""
+    done = []
+    for r in sorted(results, key=lambda r: check_order(r.check_id, list(titles))):
+        before = past.previous(site_id, r.check_id)
+        if str(r.status) == "pass" and before is not None and str(before.status) in ledger.PROBLEMS:
+            was = Result(r.check_id, before.status, r.severity, r.basis, before.message_key)
+            done.append(Resolved(anchor(r.check_id), advice.headline(was, frame.language, titles),
+                                 status_mark(str(before.status), frame.language)))
+    return tuple(done)
 
 
 def changes(rr: RunResults, past: Past, frame: Frame, href_of: Mapping[str, str],

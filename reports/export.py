@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 from checks.base import Result
 from checks.score import DEFAULT_WEIGHTS, Weights, score
 from monitor.store import RunResults
-from reports import build, i18n, scoring
+from reports import advice, build, i18n, scoring
 from reports.build import Frame
 from reports.files import write_atomic
 from reports.history import Past
@@ -113,6 +113,30 @@ def findings_table(rr: RunResults, past: Past, frame: Frame) -> tuple[Row, list[
     return head, rows
 
 
+def ledger_table(rr: RunResults, past: Past, frame: Frame) -> tuple[Row, list[Row]]:
+    """(header, rows) of the 整改台账: one row per item of every site's 整改清单 (the site page's order), then
+    its undecided results and what was fixed since the previous run."""
+    head = [frame.t(k) for k in ("site_id", "site", "owner", "contact", "ledger_item", "advice", "severity",
+                                 "deadline", "open_since", "runs_open", "ledger_status", "summary", "basis",
+                                 "folded_items")]
+    where = advice.placements(rr.results)
+    rows: list[Row] = []
+    for site in rr.sites:
+        book = build.site_fixes(rr, site.id, past, frame, where, 0)
+        for f in book.fixes:
+            state = f"{frame.t('state_overdue')}（{f.overdue}）" if f.overdue and frame.language == "zh" else \
+                f"{frame.t('state_overdue')} ({f.overdue})" if f.overdue else frame.t("state_open")
+            folded = "; ".join(f"{d.title}: {d.reason}" for d in f.dependents)
+            rows.append([site.id, site.name, book.owner, book.contact, f.title, f.advice, f.severity_word,
+                         f.deadline, f.since.first_seen if f.since else "", f.since.runs if f.since else None,
+                         state, f.mark.summary, f.basis, folded])
+        rows += [[site.id, site.name, book.owner, book.contact, f.title, "", f.severity_word, "", "", None,
+                  frame.t("state_undecided"), f.mark.summary, f.basis, ""] for f in book.undecided]
+        rows += [[site.id, site.name, book.owner, book.contact, r.title, "", "", "", "", None,
+                  frame.t("state_resolved"), "", "", ""] for r in book.resolved]
+    return head, rows
+
+
 def evidence_table(rr: RunResults, frame: Frame) -> tuple[Row, list[Row]]:
     """(header, rows): one row per evidence line of every result."""
     lang, titles = frame.language, build.requirement_titles(rr.run)
@@ -181,11 +205,24 @@ def _sheet(wb: Workbook, title: str, head: Row, rows: Sequence[Row], status_col:
             cell.fill = words[cell.value]
 
 
+def _fill_states(ws: Any, column: int, frame: Frame) -> None:
+    """Colours the 整改状态 cells as the report colours statuses: overdue as fail, open as warn, fixed as pass."""
+    fills = {frame.t("state_overdue"): STATUS_FILL["fail"], frame.t("state_open"): STATUS_FILL["warn"],
+             frame.t("state_undecided"): STATUS_FILL["error"], frame.t("state_resolved"): STATUS_FILL["pass"]}
+    for (cell,) in ws.iter_rows(min_row=2, min_col=column, max_col=column):
+        colour = next((c for word, c in fills.items() if str(cell.value or "").startswith(word)), None)
+        if colour:
+            cell.fill = PatternFill("solid", fgColor=colour)
+
+
 def xlsx_bytes(rr: RunResults, past: Past, frame: Frame) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
     head, rows = findings_table(rr, past, frame)
     _sheet(wb, frame.t("all_findings"), head, rows, status_col=6, language=frame.language)
+    lhead, lrows = ledger_table(rr, past, frame)
+    _sheet(wb, frame.t("ledger_sheet"), lhead, lrows, status_col=11, language=frame.language)
+    _fill_states(wb[frame.t("ledger_sheet")[:31]], 11, frame)
     _sheet(wb, frame.t("score_sheet"), *scoring.score_table(rr, frame), status_col=5, language=frame.language)
     _sheet(wb, frame.t("rollup_sheet"), *scoring.rollup_table(rr, frame), status_col=1, language=frame.language)
     for family, fhead, frows in family_tables(rr, frame):

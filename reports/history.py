@@ -82,10 +82,15 @@ class Past:
         capped = not broken and len(self.runs) >= self.limit
         return Streak(self.runs[first].started_at, count, capped, count == 1)
 
+    def previous(self, site_id: str, check_id: str) -> PastResult | None:
+        """The result of this site and check in the newest earlier run that has it."""
+        entries = [e for e in self.by_pair.get((site_id, check_id), ()) if e[0] < self.current]
+        return entries[-1][1] if entries else None
+
     def previous_status(self, site_id: str, check_id: str) -> str | None:
         """The status of this site and check in the newest earlier run that has it."""
-        entries = [e for e in self.by_pair.get((site_id, check_id), ()) if e[0] < self.current]
-        return str(entries[-1][1].status) if entries else None
+        before = self.previous(site_id, check_id)
+        return str(before.status) if before is not None else None
 
     def previous_run(self) -> RunInfo | None:
         """The run compared with: the newest earlier run of the same scope (ad-hoc runs only for ad-hoc)."""

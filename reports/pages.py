@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from checks.base import Result
 from checks.score import score
 from monitor.store import RunResults
-from reports import build, charts, i18n, scoring
+from reports import advice, build, charts, i18n, scoring
 from reports.build import Frame
 from reports.history import Past, direction
 from reports.safe import link_url
@@ -22,7 +22,6 @@ from reports.views import CrawlNote, IndexView, Link, Matrix, MatrixCell, Matrix
 
 EXPORTS = (("xlsx", "findings.xlsx"), ("csv", "findings.csv"), ("csv_evidence", "evidence.csv"),
            ("json", "result.json"))
-PROBLEMS = frozenset({"warn", "fail"})
 
 
 def run_href(run_id: str) -> str:
@@ -99,8 +98,11 @@ def crawl_notes(rr: RunResults, site_id: str, frame: Frame) -> tuple[CrawlNote, 
                  for kind in CRAWL_NOTE_KINDS if counts.get(kind))
 
 
-def site_view(rr: RunResults, site_id: str, past: Past, frame: Frame) -> SiteView:
+def site_view(rr: RunResults, site_id: str, past: Past, frame: Frame,
+              where: advice.Placements | None = None) -> SiteView:
+    """One site's page; `where` (advice.placements of the run) tells where a missing column belongs."""
     site = next(s for s in rr.sites if s.id == site_id)
+    book = build.site_fixes(rr, site_id, past, frame, where if where is not None else advice.placements(rr.results))
     results = rr.results.get(site_id, ())
     titles = build.requirement_titles(rr.run)
     line = build.run_line(rr.run, build.statuses_of(rr), len(rr.sites), frame, "index.html")
@@ -110,8 +112,7 @@ def site_view(rr: RunResults, site_id: str, past: Past, frame: Frame) -> SiteVie
         page, line, site.id, site.name, site.url, link_url(site.url) or "", site.kind, site.level,
         rr.pages_crawled.get(site_id, 0), crawl_notes(rr, site_id, frame),
         build.counts((str(r.status) for r in results), frame.language),
-        build.fixes(site_id, results, past, frame, titles, PROBLEMS),
-        build.fixes(site_id, results, past, frame, titles, frozenset({"error"})),
+        book.owner, book.contact, book.fixes, book.undecided, book.resolved,
         build.changes(rr, past, frame, {site_id: ""}, [site_id]),
         tuple(build.check_view(site_id, r, past, frame, titles) for r in _checks_first_failing(results, list(titles))),
         build.trends(past, frame, site_id), scoring.score_view(results, frame, titles))

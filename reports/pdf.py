@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from monitor import store
 from monitor.store import RunInfo, RunResults
-from reports import build, pages, render
+from reports import advice, build, pages, render
 from reports.build import Frame
 from reports.files import write_atomic
 from reports.history import TREND_METRICS, Past
@@ -65,17 +65,17 @@ def page_numbers(frame: Frame) -> Markup:
 def print_view(rr: RunResults, past: Past, frame: Frame) -> PrintView:
     statuses = build.statuses_of(rr)
     line = build.run_line(rr.run, statuses, len(rr.sites), frame, "")
-    titles = build.requirement_titles(rr.run)
     matrix = pages.matrix(rr, past, frame)
     by_id = {s.id: s for s in rr.sites}
+    where = advice.placements(rr.results)
     sites = []
     for row in matrix.rows:
-        site, results = by_id[row.site_id], rr.results.get(row.site_id, ())
+        site = by_id[row.site_id]
+        book = build.site_fixes(rr, site.id, past, frame, where, PRINT_EVIDENCE)
         sites.append(PrintSite(
             site.id, site.name, site.url, link_url(site.url) or "", row, rr.pages_crawled.get(site.id, 0),
-            pages.crawl_notes(rr, site.id, frame),
-            build.fixes(site.id, results, past, frame, titles, pages.PROBLEMS, PRINT_EVIDENCE),
-            build.fixes(site.id, results, past, frame, titles, frozenset({"error"}), 0)))
+            pages.crawl_notes(rr, site.id, frame), book.owner, book.contact, book.fixes, book.undecided,
+            book.resolved))
     vetoes = sum(r.vetoes for r in matrix.rows)
     return PrintView(build.page(frame, f"{frame.t('run')} {line.started}", ""), line, frame.timezone,
                      sum(rr.pages_crawled.values()), vetoes,
@@ -91,7 +91,7 @@ def print_html(session: Session, report: Any, *, run_id: str | None = None, time
     rr = store.load_results(session, run.id)
     past = Past(store.result_history(session, run.id, limit=render.HISTORY_RUNS, metrics_for=TREND_METRICS),
                 render.HISTORY_RUNS)
-    frame = Frame(report.title, report.language, timezone)
+    frame = render.frame_of(report, timezone)
     env = render.environment(frame.language)
     return run, render.render(env, "print.html", print_view(rr, past, frame))
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from checks.score import DEFAULT_WEIGHTS, Weights
 from monitor import store
-from reports import export, i18n, pages
+from reports import advice, export, i18n, pages
 from reports.build import Frame
 from reports.files import write_atomic
 from reports.history import TREND_METRICS, Past
@@ -49,8 +49,12 @@ def render(env: jinja2.Environment, template: str, view: Any) -> str:
     return env.get_template(template).render(v=view)
 
 
-def _frame(report: Any, timezone: str, weights: Weights = DEFAULT_WEIGHTS) -> Frame:
-    return Frame(report.title, report.language, timezone, weights)
+def frame_of(report: Any, timezone: str, weights: Weights = DEFAULT_WEIGHTS) -> Frame:
+    """The Frame of a config's [report] section (title, language, rectify_days) in `timezone`,
+    scoring sites by `weights`."""
+    days = getattr(report, "rectify_days", None)
+    return Frame(report.title, report.language, timezone, weights=weights,
+                 rectify_days=dict(days.model_dump()) if days is not None else None)
 
 
 def write_report_set(session: Session, report: Any, *, run_id: str | None = None, timezone: str,
@@ -62,7 +66,7 @@ def write_report_set(session: Session, report: Any, *, run_id: str | None = None
     LookupError when there is no such complete run.
     """
     out = Path(report.dir)
-    frame = _frame(report, timezone, weights or DEFAULT_WEIGHTS)
+    frame = frame_of(report, timezone, weights or DEFAULT_WEIGHTS)
     env = environment(frame.language)
     run = store.get_run(session, run_id) if run_id else store.latest_complete_run(session)
     if run is None or run.status != "complete":
@@ -70,8 +74,10 @@ def write_report_set(session: Session, report: Any, *, run_id: str | None = None
     rr = store.load_results(session, run.id)
     past = Past(store.result_history(session, run.id, limit=HISTORY_RUNS, metrics_for=TREND_METRICS), HISTORY_RUNS)
     run_dir = out / "runs" / run.id
+    where = advice.placements(rr.results)
     for site in rr.sites:
-        write_atomic(run_dir / pages.site_href(site.id), render(env, "site.html", pages.site_view(rr, site.id, past, frame)))
+        write_atomic(run_dir / pages.site_href(site.id),
+                     render(env, "site.html", pages.site_view(rr, site.id, past, frame, where)))
     export.write_exports(rr, past, run_dir, frame)
     write_atomic(run_dir / "index.html", render(env, "run.html", pages.run_view(rr, past, frame)))
     write_index(session, out, frame)

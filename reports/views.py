@@ -222,9 +222,17 @@ class CheckView:
 
 
 @dataclass(frozen=True)
+class Dependent:
+    anchor: str = field(metadata=doc("fragment id of the folded check's section on the site page"))
+    title: str = field(metadata=doc("the folded check's title"))
+    mark: Mark = field(metadata=doc("the folded check's status and summary"))
+    reason: str = field(metadata=doc("why it is no item of its own, e.g. 首页无法访问，未能检查"))
+
+
+@dataclass(frozen=True)
 class Fix:
     anchor: str = field(metadata=doc("fragment id of the check's section on the site page"))
-    title: str = field(metadata=doc("what is wrong, e.g. 站点无法访问 or a requirement and its defect"))
+    title: str = field(metadata=doc("what is wrong in this case, e.g. 未启用 HTTPS, or a requirement and its defect"))
     severity: str = field(metadata=doc("veto/major/minor"))
     severity_word: str = field(metadata=doc("severity in the report language"))
     mark: Mark = field(metadata=doc("status and summary"))
@@ -232,6 +240,19 @@ class Fix:
     since: Since | None = field(metadata=doc("how long it has been failing; None for undecided results"))
     evidence: tuple[EvidenceRow, ...] = field(metadata=doc("the first few evidence lines"))
     more: int = field(metadata=doc("further evidence lines, shown in the check's section"))
+    advice: str = field(metadata=doc("整改建议: what to do, naming the page, link, host or DNS layer; '' if undecided"))
+    deadline: str = field(metadata=doc("整改时限: the date (with its zone) to fix it by; '' for undecided results"))
+    overdue: str = field(metadata=doc("'已逾期 N 天' when the run is past the deadline, else ''"))
+    owner: str = field(metadata=doc("who must fix it: the site's owner from the config, else the site's name"))
+    contact: str = field(metadata=doc("how to reach the owner, or 未指定 / not set"))
+    dependents: tuple[Dependent, ...] = field(metadata=doc("results this finding explains, folded under it"))
+
+
+@dataclass(frozen=True)
+class Resolved:
+    anchor: str = field(metadata=doc("fragment id of the check's section on the site page"))
+    title: str = field(metadata=doc("what was wrong: the check's failure title"))
+    before: Mark = field(metadata=doc("the result of the previous run (warn/fail)"))
 
 
 @dataclass(frozen=True)
@@ -325,8 +346,12 @@ class SiteView:
     pages_crawled: int = field(metadata=doc("pages crawled on this site in this run"))
     crawl_notes: tuple[CrawlNote, ...] = field(metadata=doc("what cut the crawl short: traps, robots, bounds"))
     counts: tuple[StatusCount, ...] = field(metadata=doc("this site's results by status"))
-    fixes: tuple[Fix, ...] = field(metadata=doc("整改清单: warn/fail results, veto > major > minor, then fail > warn"))
-    undecided: tuple[Fix, ...] = field(metadata=doc("error results, to verify by hand"))
+    owner: str = field(metadata=doc("who must fix the site's findings: owner from the config, else the site's name"))
+    contact: str = field(metadata=doc("how to reach the owner, or 未指定 / not set"))
+    fixes: tuple[Fix, ...] = field(metadata=doc("整改清单: warn/fail results no other finding explains, veto > major > "
+                                                "minor, then fail > warn; explained results folded under their cause"))
+    undecided: tuple[Fix, ...] = field(metadata=doc("error results no finding explains, to verify by hand"))
+    resolved: tuple[Resolved, ...] = field(metadata=doc("已整改: warn/fail in the previous run, pass in this one"))
     changes: Changes = field(metadata=doc("this site's changes since the previous run"))
     checks: tuple[CheckView, ...] = field(metadata=doc("every check of the site, failures first"))
     trends: tuple[Chart, ...] = field(metadata=doc("this site's charts over runs"))
@@ -342,8 +367,11 @@ class PrintSite:
     line: SiteLine = field(metadata=doc("the site's row of the summary: counts and pass rate"))
     pages_crawled: int = field(metadata=doc("pages crawled on this site in this run"))
     crawl_notes: tuple[CrawlNote, ...] = field(metadata=doc("what cut the crawl short: traps, robots, bounds"))
+    owner: str = field(metadata=doc("who must fix the site's findings: owner from the config, else the site's name"))
+    contact: str = field(metadata=doc("how to reach the owner, or 未指定 / not set"))
     fixes: tuple[Fix, ...] = field(metadata=doc("整改清单, in the site page's order, with more evidence lines"))
-    undecided: tuple[Fix, ...] = field(metadata=doc("error results, to verify by hand"))
+    undecided: tuple[Fix, ...] = field(metadata=doc("error results no finding explains, to verify by hand"))
+    resolved: tuple[Resolved, ...] = field(metadata=doc("已整改: warn/fail in the previous run, pass in this one"))
 
 
 @dataclass(frozen=True)

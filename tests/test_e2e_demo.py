@@ -6,8 +6,10 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import jsonschema
 import pytest
@@ -335,3 +337,59 @@ def test_trap_cuts_keep_the_page_budget_and_are_recorded(demo_run: tuple, demo_w
     for beyond in ("/hdjl/ldrc/?month=-1", "/hdjl/ldrc/?month=14", "/gzdt/index_4.html"):
         assert demo_web.requests_for("www.longtan.gov.test", beyond) == 0, beyond
     assert str(results_by_site(outcome)["longtan"]["links:dead"].status) == truth["links_dead"] == "pass"
+
+
+def site_page(outcome: pipeline.RunOutcome, site_id: str) -> BeautifulSoup:
+    assert outcome.report is not None
+    return BeautifulSoup((outcome.report.parent / f"{site_id}.html").read_text(encoding="utf-8"), "lxml")
+
+
+def test_an_unreachable_site_is_one_item_with_the_checks_it_kept_from_judging(demo_run: tuple,
+                                                                               demo_web: DemoWeb) -> None:
+    outcome, _ = demo_run
+    down = [sid for sid, s in listed(demo_web).items() if s["homepage"]["kind"] != "ok"]
+    assert len(down) >= 3
+    for sid in down:
+        page = site_page(outcome, sid)
+        items = page.select("ol#fix-list > li")
+        assert items[0].select_one("h3 a")["href"] == "#check-availability", sid
+        assert items[0].select_one("h3").get_text(strip=True) == "站点无法访问", sid
+        errors = {f"#check-{cid.replace(':', '-')}" for cid, r in results_by_site(outcome)[sid].items()
+                  if str(r.status) == "error"}
+        folded = {a["href"] for a in page.select("ol#fix-list .folded li a")}
+        assert errors and errors <= folded, f"{sid}: every undecided check is explained by an item"
+        assert {"#check-links-dead", "#check-freshness-homepage"} <= {a["href"] for a in items[0].select(".folded a")}
+        assert "首页无法访问，未能检查" in items[0].select_one(".folded").get_text(), sid
+        assert not page.select("li.f-error"), f"{sid}: nothing is left undecided"
+        others = {li.select_one("h3").get_text(strip=True) for li in items[1:]}
+        assert others <= {"未启用 HTTPS", "域名无 IPv6 解析"}, sid
+
+
+def test_a_dead_link_item_names_the_page_and_the_link_to_fix(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, _ = demo_run
+    failing = {sid: s for sid, s in listed(demo_web).items() if s["links_dead"] in ("fail", "warn")}
+    assert failing
+    for sid in failing:
+        result = results_by_site(outcome)[sid]["links:dead"]
+        first = result.evidence[0]
+        item = next(li for li in site_page(outcome, sid).select("ol#fix-list > li")
+                    if li.select_one("h3 a")["href"] == "#check-links-dead")
+        advice = item.select_one(".advice").get_text()
+        assert f"{first.source} 上的链接" in advice and first.url in advice, sid
+
+
+def test_items_carry_the_owner_and_a_deadline_by_severity(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, work = demo_run
+    cfg = config.load(work / "sites.toml")
+    zone = ZoneInfo(cfg.schedule.timezone)
+    run_day = outcome.results.run.started_at.astimezone(zone).date()
+    days = cfg.report.rectify_days.model_dump()
+    owned = {s.id: s for s in cfg.sites if s.owner}
+    assert owned, "the demo config names some owners"
+    for site in cfg.sites:
+        page = site_page(outcome, site.id)
+        for li in page.select("ol#fix-list > li"):
+            severity = next(c for c in li.select_one(".sev")["class"] if c.startswith("sev-")).removeprefix("sev-")
+            duty = li.select_one("dl.duty").get_text(" ", strip=True)
+            assert f"{run_day + timedelta(days=days[severity]):%Y年%m月%d日}（UTC+8）" in duty, site.id
+            assert (site.owner or site.name) in duty and (site.contact or "未指定") in duty, site.id

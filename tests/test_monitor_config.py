@@ -259,12 +259,27 @@ BAD_CASES: list[tuple[str, str, str]] = [
      'c.toml:18: site[1] (id="lingyuan").level: unknown level \'twon\' (expected one of: city, county)'),
     ("inline-table-keys-map-to-its-line", "crawl = { max_pages = 5, retries = -1 }\n",
      "c.toml:1: crawl.retries: must be >= 0, got -1"),
+    ("rectify-days-negative", "[report.rectify_days]\nveto = -1\n",
+     "c.toml:2: report.rectify_days.veto: must be >= 0, got -1"),
+    ("rectify-days-unknown-severity", "[report.rectify_days]\nmajr = 5\n",
+     "c.toml:2: report.rectify_days.majr: unknown key 'majr' (did you mean 'major'?)"),
+    ("rectify-days-not-a-number", '[report]\nrectify_days = { minor = "15" }\n',
+     "c.toml:2: report.rectify_days.minor: expected an integer, got '15'"),
+    ("empty-owner", SITE + 'owner = ""\n',
+     'c.toml:8: site[0] (id="beipiao").owner: must not be empty'),
 ]
 
 
 @pytest.mark.parametrize(("text", "expected"), [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES])
 def test_bad_config_gives_exactly_one_line(text: str, expected: str) -> None:
     assert errors_of(text) == [expected]
+
+
+def test_owner_contact_and_rectify_days_load() -> None:
+    cfg = loads("[report.rectify_days]\nmajor = 5\n" + SITE + 'owner = "北票市政府办公室"\ncontact = "0421-1"\n', "c.toml")
+    assert cfg.report.rectify_days.model_dump() == {"veto": 1, "major": 5, "minor": 15}
+    assert (cfg.sites[0].owner, cfg.sites[0].contact) == ("北票市政府办公室", "0421-1")
+    assert loads(SITE, "c.toml").sites[0].owner is None
 
 
 def test_several_errors_are_all_reported_in_line_order() -> None:

@@ -62,7 +62,7 @@ DOCUMENTED_KEYS = {
                     "deadline", "basis"},
     "site": {"id", "name", "url", "kind", "level", "extra_hosts", "scope", "disabled_checks", "max_pages", "max_depth",
              "timeout_s", "retries", "obey_robots", "per_host_concurrency", "concurrency", "user_agent",
-             "max_link_targets", "max_links_per_page"},
+             "max_link_targets", "max_links_per_page", "owner", "contact"},
 }
 DEAD_KINDS = {"http_3xx", "http_4xx", "http_5xx", "dns", "refused", "timeout", "tls", "redirect_loop",
               "too_many_redirects", "soft_404", "malformed"}
@@ -810,6 +810,7 @@ def test_written_config_uses_only_documented_keys(demo_web: DemoWeb, tmp_path: P
     assert set(sites) == {site.id for site in demo_web.sites if site.listed}
     assert (sites["kazuo"]["timeout_s"], sites["yshj"]["max_pages"], sites["chaoyangxian"]["max_depth"]) == (1, 10, 5)
     assert sites["chaoyang"]["url"] == demo_web.url("www.chaoyang.gov.test")
+    assert sites["kazuo"]["owner"] and "owner" not in sites["chaoyang"], "some sites name who fixes their findings"
     for site_id, entry in listed(demo_web).items():
         bounds = entry["crawl"]
         assert bounds["max_pages"] == sites[site_id].get("max_pages", data["crawl"]["max_pages"])

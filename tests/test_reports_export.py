@@ -63,7 +63,8 @@ def test_run_json_beside_the_report_validates(run_dir: Path) -> None:
 def test_xlsx_holds_the_same_findings_as_the_json(run_dir: Path) -> None:
     doc = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
     wb = openpyxl.load_workbook(run_dir / "findings.xlsx")
-    assert wb.sheetnames == ["全部结果", "得分", "得分汇总", "可访问性", "更新情况", "专栏专题", "链接", "IPv6", "HTTPS", "网站标识", "证据明细"]
+    assert wb.sheetnames == ["全部结果", "整改台账", "得分", "得分汇总", "可访问性", "更新情况", "专栏专题", "链接", "IPv6", "HTTPS",
+                             "网站标识", "证据明细"]
     ws = wb["全部结果"]
     head = [c.value for c in ws[1]]
     assert head[:6] == ["站点编号", "站点", "检查项编号", "检查项", "类别", "结论"]

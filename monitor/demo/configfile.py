@@ -48,6 +48,14 @@ REQUIREMENTS: Sequence[Mapping[str, Any]] = (
      "applies_to": ["portal"], "levels": ["city"], "deadline": "03-31", "basis": "二(一)3"},
 )
 
+# Who fixes what (整改责任): some demo sites name an owner and contact, the others show the defaults.
+OWNERS: Mapping[str, Mapping[str, str]] = {
+    "shuangta": {"owner": "双塔区政务服务和数据管理局", "contact": "网站运维组 0421-2600000"},
+    "kazuo": {"owner": "喀左县人民政府办公室", "contact": "0421-4800000"},
+    "longcheng": {"owner": "龙城区人民政府办公室"},
+    "scjg": {"owner": "朝阳市市场监督管理局办公室", "contact": "zwgk@scjg.example.test"},
+}
+
 
 def toml_value(value: Any) -> str:
     """A TOML literal for str/int/float/bool or a list of them (JSON strings are valid TOML strings)."""
@@ -95,6 +103,7 @@ def render_config(sites: Sequence[DemoSite], site_url: Mapping[str, str], *, dns
             entry["extra_hosts"] = list(site.extra_hosts)
         if site.scope != "site":
             entry["scope"] = site.scope
+        entry.update(OWNERS.get(site.id, {}))
         lines.append(f"# {site.case}")
         lines += _table("[[site]]", entry)
     return "\n".join(lines)
