@@ -18,6 +18,8 @@ Pure: no database, no clock. The ingest encodes, the store decodes.
 
 from __future__ import annotations
 
+import functools
+import sys
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -99,6 +101,12 @@ def forms_of(blob: bytes | None) -> list[int]:
         raise CorruptValue(f"a stored page does not decode: {type(exc).__name__}: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=4096)
+def _day(ordinal: int) -> date:
+    """One date object per day: a large site's pages repeat the same few hundred dates."""
+    return date.fromordinal(ordinal)
+
+
 def decode(blob: bytes | None, targets: Sequence[str] | Mapping[int, str]) -> tuple[list[int], list[StoredDate]]:
     """(link forms, dates) of a stored page; an item stored as a form number comes back as its
     target (`targets[form]`). None decodes as a page without links or dates."""
@@ -109,7 +117,7 @@ def decode(blob: bytes | None, targets: Sequence[str] | Mapping[int, str]) -> tu
         snippets = doc.get("s", {})
         dates = []
         for i, (ordinal, source, block, item) in enumerate(doc["d"]):
-            dates.append(StoredDate(date.fromordinal(ordinal), source, snippets.get(str(i), ""), block,
+            dates.append(StoredDate(_day(ordinal), sys.intern(source), snippets.get(str(i), ""), sys.intern(block),
                                     targets[item] if isinstance(item, int) else item))
         return doc["l"], dates
     except (zlib.error, orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
