@@ -88,16 +88,13 @@ class Past:
         return str(entries[-1][1].status) if entries else None
 
     def previous_run(self) -> RunInfo | None:
-        """The run compared with: the newest earlier run of the same scope (ad-hoc runs only for ad-hoc)."""
-        for run in reversed(self.runs[:-1]):
-            if run.kind != "adhoc" or self.runs[-1].kind == "adhoc":
-                return run
-        return None
+        """The run compared with: the newest earlier run (the history holds no other ad-hoc check)."""
+        return self.runs[-2] if len(self.runs) > 1 else None
 
     @cached_property
     def trend_runs(self) -> tuple[int, ...]:
-        """Runs charted: every non-ad-hoc run (an ad-hoc run covers one site) and this one."""
-        return tuple(i for i, r in enumerate(self.runs) if r.kind != "adhoc" or i == self.current)
+        """Runs charted: every run loaded (monitor.store.result_history leaves ad-hoc checks out)."""
+        return tuple(range(len(self.runs)))
 
     def pass_rates(self, site_id: str | None = None) -> list[float | None]:
         values: list[float | None] = []

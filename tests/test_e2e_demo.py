@@ -178,7 +178,8 @@ def test_check_exit_codes_follow_the_result(demo_web: DemoWeb, demo_config_path:
     good = govmon("check", sites["chaoyang"]["url"], "--config", str(demo_config_path),
                   "--json", str(tmp_path / "good.json"), cwd=tmp_path)
     assert good.returncode == 0, good.stdout
-    assert "站点可访问" in good.stdout and "报告" in good.stdout   # checks are listed by their titles
+    assert "站点可访问" in good.stdout and "JSON: " in good.stdout   # checks are listed by their titles
+    assert "报告：" not in good.stdout, "a check stores nothing and writes no report without --store"
     statuses = {c["id"]: c["status"] for c in json.loads((tmp_path / "good.json").read_text())["sites"][0]["checks"]}
     assert statuses.pop("https") == "skip"
     assert set(statuses.values()) == {"pass"}, statuses
