@@ -199,7 +199,7 @@ def demo(ctx: click.Context, work_dir: Path, keep: bool, site_ids: Sequence[str]
     return Exit.OK
 
 
-DEMO_MODEL_SITE = "chaoyang"   # the demo's model site (every check but https passes): the one to try `govmon check` on
+DEMO_MODEL_SITE = "chaoyang"   # the demo's model site (every check passes): the one to try `govmon check` on
 
 
 def _keep_demo(config_path: Path, url: str) -> None:
