@@ -103,6 +103,10 @@ def test_a_stored_check_is_shown_only_where_asked_and_the_next_run_ignores_it(wo
         [adhoc] = store.list_runs(session, kinds=["adhoc"])
         assert history_seen(session) == seen, "latest run, listed runs and trend unchanged"
     assert f"runs/{adhoc.id}/index.html" in done.stdout   # its own report page, asked for
+    with work.session() as session:   # compared with the run before it, on the site it checked only
+        own = pages.run_view(store.load_results(session, adhoc.id), Past(store.result_history(session, adhoc.id), 52),
+                             Frame("t", "zh", "Asia/Shanghai"))
+    assert own.changes.previous is not None and (own.changes.previous.id, own.changes.previous.sites) == (work.first, 1)
     assert (work.path / "reports" / "runs" / adhoc.id / "index.html").is_file()
     assert headline(work) == tiles   # the index was written again (with the check's page) and says the same
     index = (work.path / "reports" / "index.html").read_text(encoding="utf-8")
