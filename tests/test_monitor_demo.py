@@ -97,17 +97,11 @@ def get(address: str, port: int, host: str, path: str = "/", method: str = "GET"
         conn.close()
 
 
-def trusting(web: DemoWeb) -> ssl.SSLContext:
-    """A client context that trusts the demo CA only (what the demo config's ca_bundle says)."""
-    assert web.ca is not None
-    return ssl.create_default_context(cadata=web.ca.pem.decode())
-
-
 def served(web: DemoWeb, host: str, path: str = "/", method: str = "GET") -> tuple[int, dict[str, str], bytes]:
     """`get` from where the host serves its pages: HTTPS for a host of the demo CA, else plain HTTP."""
     if host in web.secure_hosts:
         assert web.https_port is not None
-        return get("127.0.0.1", web.https_port, host, path, method, tls=trusting(web))
+        return get("127.0.0.1", web.https_port, host, path, method, tls=web.trust())  # type: ignore[arg-type]
     return get("127.0.0.1", web.http_port, host, path, method)
 
 
@@ -144,7 +138,7 @@ def test_the_model_site_is_on_https_with_a_certificate_of_the_demo_ca(demo_web: 
     assert (status, headers["location"]) == (301, demo_web.url(host, "/zwgk/?page=2", scheme="https"))
     assert served(demo_web, host)[0] == 200   # verified against the demo CA, hostname included
     with pytest.raises(ssl.SSLCertVerificationError):   # any other name gets the self-signed certificate
-        get("127.0.0.1", demo_web.https_port or 0, "www.shuangta.gov.test", tls=trusting(demo_web))
+        get("127.0.0.1", demo_web.https_port or 0, "www.shuangta.gov.test", tls=demo_web.trust())  # type: ignore[arg-type]
     config = tomllib.loads(demo_web.write_config(tmp_path / "sites.toml", storage_url="sqlite:///x.db",
                                                  report_dir="r").read_text(encoding="utf-8"))
     assert Path(config["crawl"]["ca_bundle"]).read_bytes() == demo_web.ca.pem  # type: ignore[union-attr]
@@ -514,7 +508,7 @@ async def observe(web: DemoWeb) -> Observed:
     seen = Observed()
     resolver = Resolver(["127.0.0.1"], port=web.dns_port, timeout_s=5)   # a busy machine must not look like DNS
     settings = {"max_bytes": DEMO_CRAWL["max_response_bytes"], "allowed_networks": DEMO_CRAWL["allowed_networks"],
-                "per_host_limit": 8, "verify": trusting(web)}   # the demo config's ca_bundle
+                "per_host_limit": 8, "verify": web.trust()}   # the demo config's ca_bundle
     async with Fetcher(resolver, timeout_s=DEMO_CRAWL["timeout_s"], **settings) as fetcher, \
             Fetcher(resolver, timeout_s=10, **settings) as patient:
         walker = Walker(fetcher, 48, patient)

@@ -38,8 +38,7 @@ def run(factory: Callable[[Fetcher], Awaitable[T]], web: DemoWeb, **options: obj
     """Run `factory(fetcher)` in a fresh loop with a fresh resolver aimed at `web`, trusting the demo CA
     as the demo config does (its model site is on HTTPS) unless `verify` says otherwise."""
     resolver = Resolver(["127.0.0.1"], port=web.dns_port, timeout_s=1)
-    trust = {"verify": ssl.create_default_context(cadata=web.ca.pem.decode())} if web.ca is not None else {}
-    settings: dict[str, object] = {"timeout_s": 1.0, "allowed_networks": LOOPBACK, **trust, **options}
+    settings: dict[str, object] = {"timeout_s": 1.0, "allowed_networks": LOOPBACK, "verify": web.trust(), **options}
 
     async def main() -> T:
         async with Fetcher(resolver, **settings) as fetcher:  # type: ignore[arg-type]

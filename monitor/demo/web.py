@@ -207,6 +207,11 @@ class DemoWeb:
         target.write_text(json.dumps(self.truth, ensure_ascii=False, indent=2), encoding="utf-8")
         return target
 
+    def trust(self) -> ssl.SSLContext | bool:
+        """What a fetch trusts under the demo config: the demo CA only (its ca_bundle); True (the system's
+        store) when this demo web has no CA."""
+        return ssl.create_default_context(cadata=self.ca.pem.decode()) if self.ca is not None else True
+
     def write_config(self, path: str | Path, *, storage_url: str, report_dir: str, title: str | None = None) -> Path:
         """Write a complete sites.toml for the listed sites, pointing at this running demo web, and beside
         it the demo CA's certificate (`demo-ca.pem`, the config's ca_bundle) when there is one."""
