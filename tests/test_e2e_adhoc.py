@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +35,14 @@ class Work:
     config_path: Path
     first: str          # the demo run before any check
 
-    def session(self) -> Session:
-        return db.session_factory(db.make_engine(f"sqlite:///{self.path / 'govmon.db'}"))()
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        engine = db.make_engine(f"sqlite:///{self.path / 'govmon.db'}")
+        try:
+            with db.session_factory(engine)() as session:
+                yield session
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +90,7 @@ def test_a_check_stores_nothing_and_changes_no_report(work: Work) -> None:
     url = config.load(work.config_path).site_by_id(CHECKED).url  # type: ignore[union-attr]
     done = govmon(work, "check", str(url), "--json", str(work.path / "check.json"))
     assert done.returncode == 1, done.stderr
-    assert "HTTP 500" in done.stdout and "报告" not in done.stdout, done.stdout   # printed, no report page
+    assert "HTTP 500" in done.stdout and "报告：" not in done.stdout, done.stdout   # printed, no report page
     assert json.loads((work.path / "check.json").read_text())["run"]["kind"] == "adhoc"
     with work.session() as session:
         assert row_counts(session) == before, "every table as it was: crawl, probes, results, sites"
