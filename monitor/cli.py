@@ -151,14 +151,18 @@ def run(ctx: click.Context, config_path: Path, site_ids: Sequence[str], json_pat
               help="Site kind, which decides the required columns.")
 @click.option("--level", type=click.Choice(sorted(LEVELS)), default="county", show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write govmon.result/1 JSON here.")
+@click.option("--store", "keep", is_flag=True,
+              help="Keep the check in the database as an ad-hoc record and write its report page "
+                   "(never part of the runs' history, trends or comparisons).")
 @click.pass_context
-def check(ctx: click.Context, config_path: Path, url: str, kind: str, level: str, json_path: Path | None) -> int:
-    """Check one site now and print the result."""
+def check(ctx: click.Context, config_path: Path, url: str, kind: str, level: str, json_path: Path | None,
+          keep: bool) -> int:
+    """Check one site now and print the result; the runs' history is never touched."""
     cfg = load(config_path)
     if urlsplit(url).scheme not in {"http", "https"}:
         raise click.BadParameter(f"not an http(s) URL: {url}", param_hint="URL")
     site = cfg.site_for_url(url) or site_from_url(url, kind, level)
-    return _execute(ctx, cfg, kind="adhoc", sites=[site], json_path=json_path, table="checks")
+    return _execute(ctx, cfg, kind="adhoc", sites=[site], json_path=json_path, table="checks", keep=keep)
 
 
 @cli.command()
@@ -195,7 +199,7 @@ def demo(ctx: click.Context, work_dir: Path, keep: bool, site_ids: Sequence[str]
     return Exit.OK
 
 
-DEMO_MODEL_SITE = "chaoyang"   # the demo's model site (every check but https passes): the one to try `govmon check` on
+DEMO_MODEL_SITE = "chaoyang"   # the demo's model site (every check passes): the one to try `govmon check` on
 
 
 def _keep_demo(config_path: Path, url: str) -> None:
@@ -345,13 +349,14 @@ def daemon(config_path: Path, run_timeout: float | None, grace: float) -> int:
 
 
 def _execute(ctx: click.Context, cfg: Config, *, kind: str, sites: Sequence[Site], json_path: Path | None,
-             table: str, wait_s: float = 0.0) -> int:
+             table: str, wait_s: float = 0.0, keep: bool = True) -> int:
     from monitor.pipeline import execute
     from monitor.terminal import print_checks, print_matrix
 
     progress = _progress(ctx.obj["quiet"])
     try:
-        outcome = execute(cfg, kind=kind, sites=sites, json_path=json_path, progress=progress, wait_s=wait_s)
+        outcome = execute(cfg, kind=kind, sites=sites, json_path=json_path, progress=progress, wait_s=wait_s,
+                          keep=keep)
     finally:
         if progress is not None:
             progress.done()

@@ -100,12 +100,16 @@ def open_store(config: Config) -> Session:
 
 def execute(config: Config, *, kind: str, sites: Sequence[Site] | None = None, json_path: Path | None = None,
             render: bool = True, progress: Progress | None = None,
-            has_ipv6_route: Callable[[], bool] | None = None, wait_s: float = 0.0) -> RunOutcome:
+            has_ipv6_route: Callable[[], bool] | None = None, wait_s: float = 0.0, keep: bool = True) -> RunOutcome:
     """Run the checks for `sites` (default: all configured) and store the run.
 
     One run at a time per database (ad-hoc checks aside): the run lock is waited for up to
-    `wait_s`, then locks.Busy says who holds it.
+    `wait_s`, then locks.Busy says who holds it. An ad-hoc check with `keep=False` is
+    deleted from the database once its results are read (and its JSON written), whether
+    it completed or not, and renders no report: it never was part of anything stored.
     """
+    if not keep and kind != store.RunKind.ADHOC:
+        raise ValueError(f"only an ad-hoc check can be left unstored, not a {kind} run")
     say = progress or (lambda _msg: None)
     preflight.prepare(config)  # a report dir that cannot be written fails now, not after the crawl
     with open_store(config) as session:
@@ -115,7 +119,7 @@ def execute(config: Config, *, kind: str, sites: Sequence[Site] | None = None, j
             preflight.clean_leftovers(config, {r.id for r in running})
         try:
             return _execute(session, config, kind, list(sites if sites is not None else config.sites), json_path,
-                            render, say, has_ipv6_route)
+                            render and keep, say, has_ipv6_route, keep)
         finally:
             if lock is not None:
                 lock.release()
@@ -137,11 +141,29 @@ def _run_lock(session: Session, wait_s: float, say: Progress) -> locks.Lock | No
 
 
 def _execute(session: Session, config: Config, kind: str, chosen: list[Site], json_path: Path | None,
-             render: bool, say: Progress, has_ipv6_route: Callable[[], bool] | None) -> RunOutcome:
-    started = time.monotonic()
+             render: bool, say: Progress, has_ipv6_route: Callable[[], bool] | None, keep: bool) -> RunOutcome:
     run_id = store.start_run(session, kind=kind, sites=[site_info(s) for s in chosen],
                              config_digest=config.digest, code_version=__version__, started_at=utcnow(),
                              pid=os.getpid(), host=socket.gethostname())
+    try:
+        return _carry_out(session, config, run_id, kind, chosen, json_path, render, say, has_ipv6_route)
+    finally:
+        if not keep:
+            _discard(session, run_id)
+
+
+def _discard(session: Session, run_id: str) -> None:
+    """Delete an unstored ad-hoc check; one left behind (its process killed, the database gone) is marked
+    failed, outside the history, and pruned like any failed run."""
+    try:
+        store.discard_run(session, run_id)
+    except Exception as exc:
+        log.warning("the ad-hoc check %s could not be removed from the database: %s", run_id, exc)
+
+
+def _carry_out(session: Session, config: Config, run_id: str, kind: str, chosen: list[Site], json_path: Path | None,
+              render: bool, say: Progress, has_ipv6_route: Callable[[], bool] | None) -> RunOutcome:
+    started = time.monotonic()
     say(f"run {run_id}: {len(chosen)} sites")
     try:
         crawl_notes: dict[str, dict[str, object]] = {}

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from monitor import locks
 from monitor.db import Base, RunRow, StorageError
+from monitor.store import HISTORY_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +84,16 @@ def _engine(session: Session) -> Engine:
 
 def plan(session: Session, keep: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(kept, to prune): (run id, status) of every run that is not running and still has crawl
-    data. Kept are the newest `keep` complete ones, newest first; the rest go, oldest first."""
+    data. Kept are the newest `keep` complete runs of the history, newest first; the rest go,
+    oldest first (a stored ad-hoc check too: its report reads only kept tables)."""
     if keep < 1:
         raise ValueError(f"keep must be at least 1, not {keep}")
     page, _, keyed = _tables()
     has_data = sa.or_(*(sa.exists().where(t.c.run_id == RunRow.id) for t in (page, *keyed)))
-    rows = session.execute(sa.select(RunRow.id, RunRow.status).where(RunRow.status != "running", has_data)
+    rows = session.execute(sa.select(RunRow.id, RunRow.status, RunRow.kind).where(RunRow.status != "running", has_data)
                            .order_by(RunRow.started_at.desc(), RunRow.id.desc())).all()
     session.commit()
-    kept = [(r.id, r.status) for r in rows if r.status == "complete"][:keep]
+    kept = [(r.id, r.status) for r in rows if r.status == "complete" and r.kind in HISTORY_KINDS][:keep]
     return kept, [(r.id, r.status) for r in reversed(rows) if (r.id, r.status) not in kept]
 
 

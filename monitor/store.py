@@ -49,6 +49,17 @@ class RunKind(StrEnum):
     DEMO = "demo"
 
 
+HISTORY_KINDS = (RunKind.SCHEDULED, RunKind.MANUAL, RunKind.DEMO)
+"""The kinds of run that make the history (latest run, comparisons, trends, the availability window).
+An ad-hoc `govmon check` is never one of them: it covers one site, at someone's whim."""
+
+
+def _in_history(run_id: str | None = None) -> sa.ColumnElement[bool]:
+    """A run of the history, or the run `run_id` itself (whatever its kind)."""
+    of_kind = RunRow.kind.in_(HISTORY_KINDS)
+    return sa.or_(of_kind, RunRow.id == run_id) if run_id is not None else of_kind
+
+
 class RunStatus(StrEnum):
     RUNNING = "running"
     COMPLETE = "complete"
@@ -307,8 +318,10 @@ def load_snapshot(session: Session, run_id: str, site: SiteInfo, *, taken_at: da
     """What a run collected about one site, plus its history.
 
     `dns` holds the answers for `hosts` (default: the host of the site's URL);
-    `history.availability` every availability probe of the site, from any run or
-    none, taken within `window_days` up to `taken_at`, oldest first. `probes=False`
+    `history.availability` every availability probe of the site taken within
+    `window_days` up to `taken_at`, oldest first: those stored without a run (the
+    daemon's), by runs of the history (HISTORY_KINDS, whatever their status) and by
+    this run; never those of another ad-hoc check. `probes=False`
     loads the crawl and its link targets only (add the rest later from `load_probes`).
     """
     pages, links, targets = _crawl(session, run_id, site.id)
@@ -335,8 +348,9 @@ def _probed(session: Session, run_id: str, site: SiteInfo, taken_at: datetime, h
                           .order_by(DnsAnswerRow.id))
     probes = session.execute(sa.select(*_PROBE_COLUMNS).where(ProbeRow.run_id == run_id, ProbeRow.site_id == site.id)
                              .order_by(ProbeRow.at, ProbeRow.id)).all()
+    counted = sa.or_(ProbeRow.run_id.is_(None), ProbeRow.run_id.in_(sa.select(RunRow.id).where(_in_history(run_id))))
     window = session.execute(sa.select(*_PROBE_COLUMNS).where(
-        ProbeRow.site_id == site.id, ProbeRow.kind == "availability",
+        ProbeRow.site_id == site.id, ProbeRow.kind == "availability", counted,
         ProbeRow.at >= taken_at - timedelta(days=window_days), ProbeRow.at <= taken_at)
         .order_by(ProbeRow.at, ProbeRow.id)).all()
     return Probed(dns=tuple(DnsAnswer(name=name, rtype=rtype, kind=kind, addresses=tuple(addresses),
@@ -473,6 +487,28 @@ def fail_run(session: Session, run_id: str, reason: str, *, finished_at: datetim
     return bool(done)
 
 
+@_storage("discarding an ad-hoc check")
+def discard_run(session: Session, run_id: str) -> bool:
+    """Delete an ad-hoc check that is not running, with everything it stored (its rows cascade
+    with the run), and the sites only it knew; False if there is no such run.
+
+    Never deletes a run of the history: ValueError for any other kind, or for a running check.
+    """
+    run = session.get(RunRow, run_id)
+    if run is None:
+        return False
+    if run.kind != RunKind.ADHOC or run.status == RunStatus.RUNNING:
+        raise ValueError(f"only a finished ad-hoc check is discarded, not the {run.status} {run.kind} run {run_id}")
+    sites = list(session.scalars(sa.select(RunSiteRow.site_id).where(RunSiteRow.run_id == run_id)))
+    session.execute(sa.delete(RunRow).where(RunRow.id == run_id, RunRow.kind == RunKind.ADHOC))
+    session.execute(sa.delete(SiteRow).where(
+        SiteRow.id.in_(sites), ~sa.exists().where(RunSiteRow.site_id == SiteRow.id),
+        ~sa.exists().where(ProbeRow.site_id == SiteRow.id)))
+    session.commit()
+    log.debug("ad-hoc check %s discarded", run_id)
+    return True
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this pid exists on this host (the default `is_alive`)."""
     try:
@@ -524,12 +560,13 @@ _NEWEST_FIRST = (RunRow.started_at.desc(), RunRow.id.desc())
 
 
 @_storage("listing runs")
-def list_runs(session: Session, *, statuses: Sequence[str] = (RunStatus.COMPLETE,), limit: int = 50
-              ) -> list[RunInfo]:
-    """Runs with one of `statuses`, newest first."""
-    rows = session.scalars(sa.select(RunRow).where(RunRow.status.in_([RunStatus(s) for s in statuses]))
-                           .order_by(*_NEWEST_FIRST).limit(limit))
-    return [_run_info(r) for r in rows]
+def list_runs(session: Session, *, statuses: Sequence[str] = (RunStatus.COMPLETE,), kinds: Sequence[str] = (),
+              limit: int = 50) -> list[RunInfo]:
+    """Runs with one of `statuses` (and of `kinds`, if given; default: every kind), newest first."""
+    query = sa.select(RunRow).where(RunRow.status.in_([RunStatus(s) for s in statuses]))
+    if kinds:
+        query = query.where(RunRow.kind.in_([RunKind(k) for k in kinds]))
+    return [_run_info(r) for r in session.scalars(query.order_by(*_NEWEST_FIRST).limit(limit))]
 
 
 @_storage("reading a run")
@@ -539,21 +576,22 @@ def get_run(session: Session, run_id: str) -> RunInfo | None:
 
 
 def latest_complete_run(session: Session) -> RunInfo | None:
-    runs = list_runs(session, limit=1)
+    """The newest complete run of the history (never an ad-hoc check); None if none."""
+    runs = list_runs(session, kinds=HISTORY_KINDS, limit=1)
     return runs[0] if runs else None
 
 
 @_storage("reading the previous run")
-def previous_complete_run(session: Session, run_id: str, *, kinds: Sequence[str] = ()) -> RunInfo | None:
-    """The newest complete run started before `run_id` (of one of `kinds`, if given); None if none."""
+def previous_complete_run(session: Session, run_id: str, *, kinds: Sequence[str] = HISTORY_KINDS
+                          ) -> RunInfo | None:
+    """The newest complete run of one of `kinds` (default: the history's) started before `run_id`; None if none."""
     this = session.get(RunRow, run_id)
     if this is None:
         return None
     earlier = sa.or_(RunRow.started_at < this.started_at,
                      sa.and_(RunRow.started_at == this.started_at, RunRow.id < this.id))
-    query = sa.select(RunRow).where(RunRow.status == RunStatus.COMPLETE, earlier)
-    if kinds:
-        query = query.where(RunRow.kind.in_([RunKind(k) for k in kinds]))
+    query = sa.select(RunRow).where(RunRow.status == RunStatus.COMPLETE, earlier,
+                                    RunRow.kind.in_([RunKind(k) for k in kinds]))
     row = session.scalars(query.order_by(*_NEWEST_FIRST).limit(1)).first()
     return _run_info(row) if row else None
 
@@ -595,24 +633,27 @@ class PastResult:
 
 @dataclass(frozen=True)
 class ResultHistory:
-    runs: tuple[RunInfo, ...]            # complete runs, oldest first; the run asked for is last
+    runs: tuple[RunInfo, ...]            # complete runs of the history, oldest first; the run asked for is last
     results: tuple[PastResult, ...]      # every result of those runs, in run order
 
 
 @_storage("reading result history")
 def result_history(session: Session, run_id: str, *, limit: int = 52,
                    metrics_for: Sequence[str] = ()) -> ResultHistory:
-    """The statuses of the last `limit` complete runs up to and including `run_id`.
+    """The statuses of the last `limit` complete runs of the history up to and including `run_id`.
 
-    Metrics are loaded only for the check ids in `metrics_for` (trend figures);
-    an unknown or incomplete `run_id` gives an empty history.
+    Ad-hoc checks are left out (HISTORY_KINDS), except `run_id` itself when it is one: its
+    report compares it with the history, never the history with it. Metrics are loaded
+    only for the check ids in `metrics_for` (trend figures); an unknown or incomplete
+    `run_id` gives an empty history.
     """
     this = session.get(RunRow, run_id)
     if this is None or this.status != RunStatus.COMPLETE:
         return ResultHistory((), ())
     not_later = sa.or_(RunRow.started_at < this.started_at,
                        sa.and_(RunRow.started_at == this.started_at, RunRow.id <= this.id))
-    rows = session.scalars(sa.select(RunRow).where(RunRow.status == RunStatus.COMPLETE, not_later)
+    rows = session.scalars(sa.select(RunRow).where(RunRow.status == RunStatus.COMPLETE, not_later,
+                                                   _in_history(run_id))
                            .order_by(*_NEWEST_FIRST).limit(limit)).all()
     runs = tuple(_run_info(r) for r in reversed(rows))
     order = {r.id: i for i, r in enumerate(runs)}

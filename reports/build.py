@@ -267,8 +267,9 @@ def changes(rr: RunResults, past: Past, frame: Frame, href_of: Mapping[str, str]
             found[way].append(Change(site_id, names.get(site_id, site_id), f"{href_of[site_id]}#{anchor(r.check_id)}",
                                      r.check_id, i18n.check_title(r.check_id, frame.language, titles),
                                      status_mark(before, frame.language), mark(r, frame.language), way))
-    prev_statuses = [str(p.status) for p in past.by_run.get(past.runs.index(previous), ())]
-    prev_sites = len({p.site_id for p in past.by_run.get(past.runs.index(previous), ())})
+    before = [p for p in past.by_run.get(past.runs.index(previous), ()) if past.in_scope(p)]
+    prev_statuses = [str(p.status) for p in before]
+    prev_sites = len({p.site_id for p in before})
     return Changes(run_line(previous, prev_statuses, prev_sites, frame, ""), tuple(found["worse"]),
                    tuple(found["better"]))
 

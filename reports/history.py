@@ -92,22 +92,33 @@ class Past:
         before = self.previous(site_id, check_id)
         return str(before.status) if before is not None else None
 
+    @cached_property
+    def scope(self) -> frozenset[str] | None:
+        """The sites an ad-hoc check covers (its page compares and charts those only); None for a run of
+        the history, which is read whole."""
+        if not self.runs or self.runs[-1].kind != "adhoc":
+            return None
+        return frozenset(p.site_id for p in self.by_run.get(self.current, ()))
+
+    def in_scope(self, past: PastResult, site_id: str | None = None) -> bool:
+        """Whether a result enters a figure of `site_id` (None: of the run, within `scope`)."""
+        if site_id is not None:
+            return past.site_id == site_id
+        return self.scope is None or past.site_id in self.scope
+
     def previous_run(self) -> RunInfo | None:
-        """The run compared with: the newest earlier run of the same scope (ad-hoc runs only for ad-hoc)."""
-        for run in reversed(self.runs[:-1]):
-            if run.kind != "adhoc" or self.runs[-1].kind == "adhoc":
-                return run
-        return None
+        """The run compared with: the newest earlier run (the history holds no other ad-hoc check)."""
+        return self.runs[-2] if len(self.runs) > 1 else None
 
     @cached_property
     def trend_runs(self) -> tuple[int, ...]:
-        """Runs charted: every non-ad-hoc run (an ad-hoc run covers one site) and this one."""
-        return tuple(i for i, r in enumerate(self.runs) if r.kind != "adhoc" or i == self.current)
+        """Runs charted: every run loaded (monitor.store.result_history leaves ad-hoc checks out)."""
+        return tuple(range(len(self.runs)))
 
     def pass_rates(self, site_id: str | None = None) -> list[float | None]:
         values: list[float | None] = []
         for i in self.trend_runs:
-            statuses = [str(p.status) for p in self.by_run.get(i, ()) if site_id is None or p.site_id == site_id]
+            statuses = [str(p.status) for p in self.by_run.get(i, ()) if self.in_scope(p, site_id)]
             decided = [s for s in statuses if s != "skip"]
             values.append(sum(s == "pass" for s in decided) / len(decided) if decided else None)
         return values
@@ -123,14 +134,14 @@ class Past:
         values: list[float | None] = []
         for i in self.trend_runs:
             statuses = [str(p.status) for p in self.by_run.get(i, ())
-                        if p.check_id == check_id and (site_id is None or p.site_id == site_id)
+                        if p.check_id == check_id and self.in_scope(p, site_id)
                         and str(p.status) != "skip"]
             values.append(sum(s == "pass" for s in statuses) / len(statuses) if statuses else None)
         return values
 
     def _metric(self, run: int, check_id: str, metric: str, site_id: str | None) -> list[float]:
         return [float(p.metrics[metric]) for p in self.by_run.get(run, ())
-                if p.check_id == check_id and (site_id is None or p.site_id == site_id)
+                if p.check_id == check_id and self.in_scope(p, site_id)
                 and isinstance(p.metrics.get(metric), int | float) and not isinstance(p.metrics.get(metric), bool)]
 
 

@@ -65,8 +65,8 @@ def test_the_declaration_is_complete_and_bilingual() -> None:
 def test_the_probe_reads_the_demo_homepage_footer(demo_web: DemoWeb) -> None:
     async def go() -> object:
         resolver = Resolver(["127.0.0.1"], port=demo_web.dns_port, timeout_s=1)
-        async with Fetcher(resolver, timeout_s=DEMO_CRAWL["timeout_s"],
-                           allowed_networks=DEMO_CRAWL["allowed_networks"]) as fetcher:
+        async with Fetcher(resolver, timeout_s=DEMO_CRAWL["timeout_s"], allowed_networks=DEMO_CRAWL["allowed_networks"],
+                           verify=demo_web.trust()) as fetcher:   # the model site is on HTTPS
             return await probe_footer(fetcher, demo_web.url("www.chaoyang.gov.test"), lambda: datetime.now(UTC))
 
     taken = asyncio.run(go())

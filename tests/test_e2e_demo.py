@@ -60,6 +60,16 @@ def test_availability_figures_match_the_homepage_truth(demo_run: tuple, demo_web
             assert metrics["final_url"] == truth["final_url"], sid
 
 
+def test_https_matches_ground_truth(demo_run: tuple, demo_web: DemoWeb) -> None:
+    outcome, _ = demo_run
+    got = {sid: str(checks["https"].status) for sid, checks in results_by_site(outcome).items()}
+    want = {sid: s["https"] for sid, s in demo_web.truth["sites"].items() if s["listed"]}
+    assert got == want
+    assert want["chaoyang"] == "pass" and {"warn", "error"} <= set(want.values())
+    model = results_by_site(outcome)["chaoyang"]["https"].metrics
+    assert (model["redirects_to_https"], model["issuer"]) == (True, "CN=govmon demo CA,O=govmon demo")
+
+
 def listed(demo_web: DemoWeb) -> dict[str, dict]:
     return {sid: s for sid, s in demo_web.truth["sites"].items() if s["listed"]}
 
@@ -195,18 +205,15 @@ def govmon(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedPr
 
 def test_check_exit_codes_follow_the_result(demo_web: DemoWeb, demo_config_path: Path, tmp_path: Path) -> None:
     sites = demo_web.truth["sites"]
-    # The demo serves plain HTTP, which `https` rightly warns about; with that check switched off for the
-    # model site, every check that runs passes and the exit code must say so.
-    text = demo_config_path.read_text(encoding="utf-8")
-    home = f'url = "{sites["chaoyang"]["url"]}"\n'
-    assert home in text
-    demo_config_path.write_text(text.replace(home, home + 'disabled_checks = ["https"]\n', 1), encoding="utf-8")
+    # The model site passes every check, https included (HTTP redirects to HTTPS with a certificate of
+    # the demo CA, the config's ca_bundle), and the exit code must say so.
     good = govmon("check", sites["chaoyang"]["url"], "--config", str(demo_config_path),
                   "--json", str(tmp_path / "good.json"), cwd=tmp_path)
     assert good.returncode == 0, good.stdout
-    assert "站点可访问" in good.stdout and "报告" in good.stdout   # checks are listed by their titles
+    assert "站点可访问" in good.stdout and "JSON: " in good.stdout   # checks are listed by their titles
+    assert "报告：" not in good.stdout, "a check stores nothing and writes no report without --store"
     statuses = {c["id"]: c["status"] for c in json.loads((tmp_path / "good.json").read_text())["sites"][0]["checks"]}
-    assert statuses.pop("https") == "skip"
+    assert statuses["https"] == "pass"
     assert set(statuses.values()) == {"pass"}, statuses
     bad = govmon("check", sites["scjg"]["url"], "--config", str(demo_config_path), cwd=tmp_path)
     assert bad.returncode == 1, bad.stderr

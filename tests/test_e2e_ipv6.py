@@ -105,9 +105,12 @@ def test_link_ratios_match_the_truth_exactly(run: dict[str, Any]) -> None:
     assert tertiary and all(f"//{XXGK}:" in (e.source or "") for e in tertiary)
 
 
-def test_https_without_tls_on_the_demo_warns_everywhere_it_resolves(run: dict[str, Any]) -> None:
-    result = run["results"]["chaoyang"]["https"]
-    assert result.message_key == "no_https" and result.metrics["redirects_to_https"] is False
+def test_https_passes_on_the_model_site_and_warns_where_the_demo_offers_none(run: dict[str, Any]) -> None:
+    model = run["results"]["chaoyang"]["https"]
+    assert (model.message_key, model.metrics["redirects_to_https"]) == ("ok", True)
+    assert model.metrics["days_left"] > 30 and model.metrics["cert_names"] == "www.chaoyang.gov.test"
+    plain = run["results"]["fgw"]["https"]
+    assert plain.message_key == "no_https" and plain.metrics["redirects_to_https"] is False
 
 
 def test_config_sets_the_ipv6_defaults(run: dict[str, Any]) -> None:

@@ -174,9 +174,11 @@ def write_config(path: Path, web: DemoWeb, *, db_url: str | None = None, cron: s
                  site_url: str | None = None, notify: str = "") -> Path:
     """A sites.toml with one site: the demo web's healthy portal, or `site_url` (a Hanger)."""
     demo = [web.site("chaoyang")]
+    bundle = path.parent / "demo-ca.pem"   # the portal is on HTTPS with a certificate of the demo CA
+    bundle.write_bytes(web.ca.pem)  # type: ignore[union-attr]
     text = render_config(demo, {s.id: web.url(s.host, "/") for s in demo}, dns_port=web.dns_port,
                          storage_url=db_url or f"sqlite:///{path.parent / 'govmon.db'}",
-                         report_dir=str(path.parent / "out"))
+                         report_dir=str(path.parent / "out"), ca_bundle=str(bundle))
     if site_url is not None:
         text = text.replace(f'url = "{web.url(demo[0].host, "/")}"', f'url = "{site_url}"\ntimeout_s = 60\nretries = 0')
     text += f'\n[schedule]\ncron = "{cron}"\ntimezone = "{TZ}"\n{notify}'

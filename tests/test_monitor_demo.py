@@ -9,6 +9,7 @@ import http.client
 import json
 import re
 import socket
+import ssl
 import threading
 import tomllib
 import uuid
@@ -81,15 +82,27 @@ MEDIA = {"video": ("src", "poster"), "audio": ("src",), "track": ("src",), "embe
 NOT_FOUND_WORDS = ("页面不存在", "您访问的页面不存在")
 
 
-def get(address: str, port: int, host: str, path: str = "/", method: str = "GET") -> tuple[int, dict[str, str], bytes]:
-    """A raw HTTP/1.1 request to `address` with the given Host header, outside govmon's fetch layer."""
+def get(address: str, port: int, host: str, path: str = "/", method: str = "GET",
+        tls: ssl.SSLContext | None = None) -> tuple[int, dict[str, str], bytes]:
+    """A raw HTTP/1.1 request to `address` with the given Host header (over TLS with SNI `host` when
+    `tls` is given), outside govmon's fetch layer."""
     conn = http.client.HTTPConnection(address, port, timeout=5)
+    if tls is not None:
+        conn.sock = tls.wrap_socket(socket.create_connection((address, port), timeout=5), server_hostname=host)
     try:
         conn.request(method, path, headers={"Host": f"{host}:{port}"})
         response = conn.getresponse()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         conn.close()
+
+
+def served(web: DemoWeb, host: str, path: str = "/", method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    """`get` from where the host serves its pages: HTTPS for a host of the demo CA, else plain HTTP."""
+    if host in web.secure_hosts:
+        assert web.https_port is not None
+        return get("127.0.0.1", web.https_port, host, path, method, tls=web.trust())  # type: ignore[arg-type]
+    return get("127.0.0.1", web.http_port, host, path, method)
 
 
 def listed(web: DemoWeb) -> dict[str, dict]:
@@ -103,7 +116,8 @@ def test_start_and_stop_leave_no_thread_or_socket() -> None:
     web = DemoWeb()
     with web:
         assert web.running
-        assert get("127.0.0.1", web.http_port, "www.chaoyang.gov.test")[0] == 200
+        assert get("127.0.0.1", web.http_port, "www.chaoyang.gov.test")[0] == 301
+        assert served(web, "www.chaoyang.gov.test")[0] == 200
         with pytest.raises(RuntimeError):
             web.start()
         ports = (web.dns_port, web.http_port, web.https_port)
@@ -115,6 +129,26 @@ def test_start_and_stop_leave_no_thread_or_socket() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
         udp.bind(("127.0.0.1", ports[0]))  # the DNS port is free again
     web.stop()  # stopping twice is harmless
+
+
+def test_the_model_site_is_on_https_with_a_certificate_of_the_demo_ca(demo_web: DemoWeb, tmp_path: Path) -> None:
+    host = "www.chaoyang.gov.test"
+    assert demo_web.secure_hosts == {host}
+    status, headers, _ = get("127.0.0.1", demo_web.http_port, host, "/zwgk/?page=2")
+    assert (status, headers["location"]) == (301, demo_web.url(host, "/zwgk/?page=2", scheme="https"))
+    assert served(demo_web, host)[0] == 200   # verified against the demo CA, hostname included
+    with pytest.raises(ssl.SSLCertVerificationError):   # any other name gets the self-signed certificate
+        get("127.0.0.1", demo_web.https_port or 0, "www.shuangta.gov.test", tls=demo_web.trust())  # type: ignore[arg-type]
+    config = tomllib.loads(demo_web.write_config(tmp_path / "sites.toml", storage_url="sqlite:///x.db",
+                                                 report_dir="r").read_text(encoding="utf-8"))
+    assert Path(config["crawl"]["ca_bundle"]).read_bytes() == demo_web.ca.pem  # type: ignore[union-attr]
+    assert demo_web.truth["sites"]["chaoyang"]["https"] == "pass"
+    with DemoWeb(tls=False) as plain:   # without the demo's own certificates the model site stays on HTTP
+        assert (plain.secure_hosts, plain.ca) == (frozenset(), None)
+        assert get("127.0.0.1", plain.http_port, host)[0] == 200
+        assert plain.truth["sites"]["chaoyang"]["https"] == "warn"
+        assert "ca_bundle" not in plain.write_config(tmp_path / "plain.toml", storage_url="sqlite:///x.db",
+                                                     report_dir="r").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
@@ -131,7 +165,7 @@ def test_serves_by_host_on_both_loopbacks(demo_web: DemoWeb, address: str) -> No
 
 
 def test_homepage_news_is_dated_relative_to_today(demo_web: DemoWeb) -> None:
-    _, _, body = get("127.0.0.1", demo_web.http_port, "www.chaoyang.gov.test")
+    _, _, body = served(demo_web, "www.chaoyang.gov.test")
     text = body.decode("utf-8")
     dates = re.findall(r'<span class="date">(\d{4}-\d{2}-\d{2})</span>', text)
     assert dates[0] == (date.today() - timedelta(days=1)).isoformat()
@@ -166,9 +200,9 @@ def test_gbk_pages_are_gbk_bytes(demo_web: DemoWeb) -> None:
 def test_a_legacy_gbk_article_sits_deep_in_a_utf8_site(demo_web: DemoWeb) -> None:
     lean, _ = demo_web.crawl_model("chaoyang")
     [plan] = [p for p in demo_web.site("chaoyang").columns if p.column.path == "/zwgk/zcjd/"]
-    url = canonical(demo_web.url("www.chaoyang.gov.test", plan.items[1].path))
+    url = canonical(demo_web.url("www.chaoyang.gov.test", plan.items[1].path, scheme="https"))
     assert lean.pages[url].depth == 3
-    _, headers, body = get("127.0.0.1", demo_web.http_port, "www.chaoyang.gov.test", plan.items[1].path)
+    _, headers, body = served(demo_web, "www.chaoyang.gov.test", plan.items[1].path)
     assert "charset" not in headers["content-type"] and b"charset" not in body
     assert plan.items[1].title in body.decode("gbk")
 
@@ -219,7 +253,7 @@ def test_robots_txt_is_served_and_its_refusals_are_in_the_truth(demo_web: DemoWe
     status, headers, body = get("127.0.0.1", demo_web.http_port, "fgw.chaoyang.gov.test", "/robots.txt")
     assert (status, headers["content-type"]) == (200, "text/plain")
     assert "Disallow: /hdjl/" in body.decode()
-    assert get("127.0.0.1", demo_web.http_port, "www.chaoyang.gov.test", "/robots.txt")[0] == 404
+    assert served(demo_web, "www.chaoyang.gov.test", "/robots.txt")[0] == 404
     fgw = demo_web.truth["sites"]["fgw"]
     refused = demo_web.url("fgw.chaoyang.gov.test", "/hdjl/")
     assert fgw["robots_disallowed"] == [refused]
@@ -285,8 +319,7 @@ def test_without_its_trap_cuts_the_trap_case_would_eat_its_page_budget(demo_web:
 
 
 def test_huge_page_answers_head_with_headers_only(demo_web: DemoWeb) -> None:
-    status, headers, body = get("127.0.0.1", demo_web.http_port, "www.chaoyang.gov.test", "/zcwj/gzbg2019.html",
-                                method="HEAD")
+    status, headers, body = served(demo_web, "www.chaoyang.gov.test", "/zcwj/gzbg2019.html", method="HEAD")
     assert (status, headers["content-type"], body) == (200, "text/html", b"")
 
 
@@ -475,7 +508,7 @@ async def observe(web: DemoWeb) -> Observed:
     seen = Observed()
     resolver = Resolver(["127.0.0.1"], port=web.dns_port, timeout_s=5)   # a busy machine must not look like DNS
     settings = {"max_bytes": DEMO_CRAWL["max_response_bytes"], "allowed_networks": DEMO_CRAWL["allowed_networks"],
-                "per_host_limit": 8}
+                "per_host_limit": 8, "verify": web.trust()}   # the demo config's ca_bundle
     async with Fetcher(resolver, timeout_s=DEMO_CRAWL["timeout_s"], **settings) as fetcher, \
             Fetcher(resolver, timeout_s=10, **settings) as patient:
         walker = Walker(fetcher, 48, patient)
@@ -696,10 +729,10 @@ def test_the_not_dead_cases_are_in_the_truth(demo_web: DemoWeb) -> None:
     sites = listed(demo_web)
     not_dead = {u for s in sites.values() for u in s["not_dead"]}
     url = demo_web.url
-    for expected in (url("www.chaoyang.gov.test", "/zcwj/"),               # linked as /zcwj/#wj2019
+    for expected in (url("www.chaoyang.gov.test", "/zcwj/", scheme="https"),   # linked as /zcwj/#wj2019
                      url("www.ln.gov.test", "/flaky.html"), url("www.chaoyangxian.gov.test"),  # 503, then 200
                      url("www.ln.gov.test", "/zwgk/moved.html"),           # 301 to a 200 page
-                     url("www.chaoyang.gov.test", "/zcwj/gzbg2019.html"),  # over max_response_bytes
+                     url("www.chaoyang.gov.test", "/zcwj/gzbg2019.html", scheme="https"),  # over max_response_bytes
                      f"http://[::1]:{demo_web.http_port}/ipv6/", url("www.shuangta.gov.test"),
                      url("tongji.ln.gov.test", "/tjsj/"), url("fgw.ln.gov.test")):
         assert expected in not_dead, expected
@@ -746,7 +779,8 @@ def test_column_truth_places_the_requirements_with_gaps(demo_web: DemoWeb) -> No
     assert status[("czj", "fee_catalog")] == ("error", "unavailable")
     assert "major_decisions" not in sites["shuangta"]["columns"], "city portals only"
     relief = sites["chaoyang"]["columns"]["enterprise_relief"]
-    assert (relief["url"], relief["where"]) == (demo_web.url("www.chaoyang.gov.test", "/ztzl/zqsk/"), "topic")
+    assert (relief["url"], relief["where"]) == (demo_web.url("www.chaoyang.gov.test", "/ztzl/zqsk/", scheme="https"),
+                                                "topic")   # the model site's pages are on HTTPS
     assert relief["url"] in sites["chaoyang"]["page_urls"]
 
 

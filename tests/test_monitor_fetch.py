@@ -35,9 +35,10 @@ T = TypeVar("T")
 
 
 def run(factory: Callable[[Fetcher], Awaitable[T]], web: DemoWeb, **options: object) -> T:
-    """Run `factory(fetcher)` in a fresh loop with a fresh resolver aimed at `web`."""
+    """Run `factory(fetcher)` in a fresh loop with a fresh resolver aimed at `web`, trusting the demo CA
+    as the demo config does (its model site is on HTTPS) unless `verify` says otherwise."""
     resolver = Resolver(["127.0.0.1"], port=web.dns_port, timeout_s=1)
-    settings: dict[str, object] = {"timeout_s": 1.0, "allowed_networks": LOOPBACK, **options}
+    settings: dict[str, object] = {"timeout_s": 1.0, "allowed_networks": LOOPBACK, "verify": web.trust(), **options}
 
     async def main() -> T:
         async with Fetcher(resolver, **settings) as fetcher:  # type: ignore[arg-type]
@@ -65,7 +66,9 @@ def test_homepage_ok_with_pinned_v4_address(demo_web: DemoWeb) -> None:
     assert outcome.headers["content-type"] == "text/html; charset=utf-8"
     assert outcome.size == len(outcome.body) > 1000
     assert "我为政府网站找错" in outcome.text()
-    assert outcome.redirect_chain == () and outcome.final_url == outcome.url
+    # the model site's plain HTTP leads to its HTTPS (a certificate of the demo CA)
+    assert outcome.redirect_chain == (outcome.url,)
+    assert outcome.final_url == demo_web.url("www.chaoyang.gov.test", scheme="https")
 
 
 @pytest.mark.parametrize(("path", "kind", "status"), [
@@ -176,7 +179,7 @@ def test_relative_location_resolves_against_the_hop(demo_web: DemoWeb) -> None:
 
 def test_cross_host_redirect_resolves_the_new_host(demo_web: DemoWeb) -> None:
     outcome = fetch(demo_web, demo_web.url(LAB, "/redirect/cross"), family=6)
-    assert outcome.final_url == demo_web.url("www.chaoyang.gov.test")
+    assert outcome.final_url == demo_web.url("www.chaoyang.gov.test", scheme="https")
     assert (outcome.title, outcome.address, outcome.family) == ("朝阳市人民政府", "::1", 6)
 
 

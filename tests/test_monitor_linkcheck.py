@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import trustme
@@ -474,12 +475,14 @@ def test_check_links_builds_its_fetcher_from_the_crawl_settings(demo_web: DemoWe
 
 # ------------------------------------------------------------------ the demo web's ground truth
 
-def test_every_link_target_of_the_demo_gets_its_true_kind(demo_web: DemoWeb) -> None:
+def test_every_link_target_of_the_demo_gets_its_true_kind(demo_web: DemoWeb, tmp_path: Path) -> None:
     truth = demo_web.truth["targets"]
     urls = [url for url in truth if url.startswith(("http:", "https:"))]
-    crawl = Crawl(**{key: DEMO_CRAWL[key] for key in ("timeout_s", "retries", "concurrency",
-                                                       "per_host_concurrency", "max_response_bytes",
-                                                       "allowed_networks")})
+    assert demo_web.ca is not None
+    bundle = tmp_path / "demo-ca.pem"   # as the demo config's ca_bundle: the model site's HTTPS is trusted
+    bundle.write_bytes(demo_web.ca.pem)
+    crawl = Crawl(ca_bundle=str(bundle), **{key: DEMO_CRAWL[key] for key in (
+        "timeout_s", "retries", "concurrency", "per_host_concurrency", "max_response_bytes", "allowed_networks")})
     resolver = Resolver(["127.0.0.1"], port=demo_web.dns_port, timeout_s=1)
     results = {t.url: t for t in check_links([target(u) for u in urls], known={}, resolver=resolver, crawl=crawl,
                                              backoff_s=0.2)}

@@ -12,10 +12,10 @@ from reports.history import Past, direction
 from tests import builders as b
 
 
-def _runs(statuses: list[str], kinds: list[str] | None = None) -> Past:
+def _runs(statuses: list[str]) -> Past:
     """One site 's', one check 'c', one run per status ('' = the check is not in that run)."""
     now = b.utcnow()
-    runs = tuple(RunInfo(id=f"r{i}", kind=(kinds or ["scheduled"] * len(statuses))[i], status="complete",
+    runs = tuple(RunInfo(id=f"r{i}", kind="scheduled", status="complete",
                          started_at=now - timedelta(days=7 * (len(statuses) - i)), finished_at=None, error=None,
                          config_digest="d", code_version="t", pid=None, host=None)
                  for i in range(len(statuses)))
@@ -60,12 +60,31 @@ def test_direction(before: str | None, after: str, expected: str | None) -> None
     assert direction(before, after) == expected
 
 
-def test_previous_result_skips_runs_without_the_check_and_adhoc_runs_stay_out_of_trends() -> None:
-    past = _runs(["warn", "", "fail"], kinds=["scheduled", "adhoc", "scheduled"])
+@pytest.mark.parametrize(("kind", "rates", "previous"), [
+    ("adhoc", [1.0, 0.0], ["pass"]),
+    ("scheduled", [0.5, 0.0], ["pass", "fail"]),
+], ids=["an-adhoc-check-is-compared-on-its-own-site", "a-run-of-the-history-is-read-whole"])
+def test_an_adhoc_checks_figures_cover_its_sites_only(kind: str, rates: list[float], previous: list[str]) -> None:
+    now = b.utcnow()
+    runs = tuple(RunInfo(id=f"r{i}", kind=k, status="complete", started_at=now - timedelta(days=2 - i),
+                         finished_at=None, error=None, config_digest="d", code_version="t", pid=None, host=None)
+                 for i, k in enumerate(["scheduled", kind]))
+    results = (PastResult("r0", "checked", "c", Status.PASS, {}), PastResult("r0", "other", "c", Status.FAIL, {}),
+               PastResult("r1", "checked", "c", Status.FAIL, {}))
+    past = Past(ResultHistory(runs, results), limit=10)
+    assert past.pass_rates() == rates
+    assert [str(p.status) for p in past.by_run[0] if past.in_scope(p)] == previous
+    assert past.pass_rates("other") == [0.0, None], "a site asked for by name is always its own"
+
+
+def test_previous_result_skips_runs_without_the_check_but_the_previous_run_is_the_one_before() -> None:
+    # Ad-hoc checks never reach a Past as earlier runs: monitor.store.result_history leaves them out
+    # (tests/test_monitor_adhoc.py).
+    past = _runs(["warn", "", "fail"])
     assert past.previous_status("s", "c") == "warn"
-    assert past.previous_run() is not None and past.previous_run().id == "r0"  # type: ignore[union-attr]
-    assert past.trend_runs == (0, 2)
-    assert past.pass_rates() == [0.0, 0.0]
+    assert past.previous_run() is not None and past.previous_run().id == "r1"  # type: ignore[union-attr]
+    assert past.trend_runs == (0, 1, 2)
+    assert past.pass_rates() == [0.0, None, 0.0]
 
 
 def test_store_result_history_returns_runs_up_to_the_one_asked_oldest_first(session: Session) -> None:

@@ -156,7 +156,8 @@ def test_each_site_crawls_the_pages_of_the_ground_truth(crawl: Crawl, demo_web: 
 def test_healthy_sites_record_their_pages_links_and_dates(crawl: Crawl, demo_web: DemoWeb) -> None:
     pages, links = crawl.pages["chaoyang"], crawl.links["chaoyang"]
     assert len(pages) >= 10 and len(links) >= 50
-    assert {p["url"] for p in pages} >= {demo_web.url("www.chaoyang.gov.test", path) for path in ("/zwgk/", "/ztzl/")}
+    assert {p["url"] for p in pages} >= {demo_web.url("www.chaoyang.gov.test", path, scheme="https")   # on HTTPS
+                                         for path in ("/zwgk/", "/ztzl/")}
     assert len({p["url"] for p in pages}) == len(pages)
     crawled = {p["url"] for p in pages}
     assert all(link["source_url"] in crawled for link in links)

@@ -63,6 +63,7 @@ class SitePlan:
     extra_hosts: tuple[str, ...] = ()
     scope: str = "site"
     max_links_per_page: int | None = None
+    https: bool = False    # served over HTTPS with the demo CA's certificate; plain HTTP answers 301 there
 
 
 @dataclass(frozen=True)
@@ -158,5 +159,5 @@ def build_site(plan: SitePlan, today: date) -> Built:
                     timeout_s=plan.timeout_s, case=plan.case, site_code=plan.code, not_found=not_found,
                     routes=plan.routes, chrome=_chrome(plan, plans, extras), columns=plans,
                     max_pages=plan.max_pages, max_depth=plan.max_depth, extra_hosts=plan.extra_hosts,
-                    scope=plan.scope, max_links_per_page=plan.max_links_per_page)
+                    scope=plan.scope, max_links_per_page=plan.max_links_per_page, https=plan.https)
     return Built(site, foreign)

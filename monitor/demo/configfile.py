@@ -75,11 +75,12 @@ def _table(header: str, values: Mapping[str, Any]) -> list[str]:
 
 
 def render_config(sites: Sequence[DemoSite], site_url: Mapping[str, str], *, dns_port: int, storage_url: str,
-                  report_dir: str, title: str | None = None) -> str:
-    """The whole sites.toml text for the listed `sites` (`site_url` maps id → homepage URL)."""
+                  report_dir: str, title: str | None = None, ca_bundle: str | None = None) -> str:
+    """The whole sites.toml text for the listed `sites` (`site_url` maps id → homepage URL); `ca_bundle`
+    is the demo CA's certificate file, trusted for every fetch and TLS probe."""
     lines = ["# govmon demo configuration: the bundled demo web on loopback (written by govmon demo).",
              "# Every name resolves through the demo nameserver; nothing leaves 127.0.0.0/8 and ::1.", ""]
-    lines += _table("[crawl]", DEMO_CRAWL)
+    lines += _table("[crawl]", {**DEMO_CRAWL, **({"ca_bundle": ca_bundle} if ca_bundle else {})})
     lines += _table("[dns]", {"nameservers": ["127.0.0.1"], "port": dns_port, "timeout_s": DNS_TIMEOUT_S})
     # Scratch files stay beside the demo's report folder, not in the caller's working directory.
     work_dir = str(Path(report_dir).parent / "work")

@@ -85,14 +85,16 @@ def host_of(header: str) -> str:
 
 
 class VhostServer:
-    """Serves `sites` by Host on plain HTTP and, when `tls` is given, HTTPS too."""
+    """Serves `sites` by Host on plain HTTP and, when `tls` is given, HTTPS too; plain HTTP to a host of
+    `secure` is a 301 to the same path over HTTPS (`url(host, path, scheme="https")`)."""
 
     def __init__(self, sites: Iterable[DemoSite], today: date, url: UrlFor,
-                 tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None, secure: frozenset[str] = frozenset()) -> None:
         self.sites = {site.host.lower(): site for site in sites}
         self.today = today
         self.url = url
         self.tls = tls
+        self.secure = secure
         self.state: dict[Any, Any] = {}
         self.requests = 0
         self.hits: Counter[tuple[str, str]] = Counter()
@@ -127,6 +129,8 @@ class VhostServer:
         site = self.sites.get(host)
         if site is None:
             return web.Response(status=404, text=content.UNKNOWN_HOST_PAGE, content_type="text/html")
+        if host in self.secure and not request.secure:
+            return web.Response(status=301, headers={"Location": self.url(host, request.path_qs, scheme="https")})
         page = site.page_for(request.path) or site.not_found or PageSpec(status=404, body=content.NOT_FOUND_PLAIN)
         ctx = PageContext(site, self.today, self.url, _meta_charset(page), request.path, request.query_string)
         if page.delay_s:

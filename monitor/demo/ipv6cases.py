@@ -175,10 +175,9 @@ def ipv6_truth(web: DemoWeb, thresholds: Mapping[str, float] | None = None) -> d
                         int(DEMO_CRAWL["max_response_bytes"]), web.link_url)
         aaaa = expected_answer(web.zone, host, "AAAA")
         dns = "pass" if aaaa["kind"] == "ok" else "fail" if aaaa["kind"] in DNS_FAIL else "error"
-        resolves = any(expected_answer(web.zone, host, t)["kind"] == "ok" for t in ("A", "AAAA"))
         truth: dict[str, Any] = {"ipv6:dns": dns, "aaaa": aaaa["addresses"], "cname_chain": aaaa["cname_chain"],
                                  "ipv6:homepage": _homepage(world, url, host, env) if dns == "pass" else "error",
-                                 "https": "warn" if resolves else "error"}
+                                 "https": web.truth["sites"][site.id]["https"]}
         links = _links_truth(web, world, site.id, env)
         if links is None or not links["secondary_total"]:
             truth["ipv6:links"] = "error"

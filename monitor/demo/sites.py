@@ -117,8 +117,10 @@ def _city(today: date) -> SitePlan:
     return SitePlan("chaoyang", CITY, "朝阳市人民政府", "portal", "city", "2113000001",
                     portal_columns(1, decisions=catalog_ages(today), gbk=(2,)) + (
                         Column("政务服务事项目录", "/zwfwsx/", _ages(1, 16, 90), where="iframe"),),
-                    case="the model site: every check passes; tricky links that are not dead; JS and meta "
-                         "redirects, an iframe, a GBK article without charset, a page over the size cap",
+                    case="the model site: every check passes; HTTPS with a trusted certificate (HTTP redirects "
+                         "there); tricky links that are not dead; JS and meta redirects, an iframe, a GBK article "
+                         "without charset, a page over the size cap",
+                    https=True,
                     groups=(("县（市）区政府", county_links()[:6]),
                             ("快速通道", (("信息公开（旧版）", "/xxgk/"), ("政务公开（旧版）", "/zwgk/index.htm"),
                                       ("2019年政策文件", "/zcwj/#wj2019"), ("IPv6访问", Ref("::1", "/ipv6/")),

@@ -152,7 +152,7 @@ class ExpectEnv:
     retries: int
     timeout_s: float
     max_bytes: int
-    url: Callable[[str, str], str]
+    url: UrlFor
 
 
 @dataclass
@@ -255,6 +255,7 @@ class DemoSite:
     extra_hosts: tuple[str, ...] = ()  # written to the config; part of the site's scope
     scope: str = "site"                # the config's scope key (checks.scope)
     max_links_per_page: int | None = None   # the config's link-check bound for one page
+    https: bool = False                # HTTPS with a certificate of the demo CA; plain HTTP redirects there
 
     def page_for(self, path: str) -> PageSpec | None:
         page = self.pages.get(path)

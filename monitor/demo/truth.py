@@ -12,7 +12,8 @@ Other schemes (mailto:, tel:, javascript:, data:) and malformed links (`http:/x`
 host or port, `file:`) appear as written.
 
     today, ipv6, ports{dns,http,https,tls_faults}
-                                          the run's facts (https: the self-signed listener;
+                                          the run's facts (https: the HTTPS listener, self-signed but
+                                          for the `https` sites' hosts, whose certificate the demo CA signed;
                                           tls_faults: host → port of the stalling and garbage listeners)
     crawl                                 the [crawl] table written to the demo config
     freshness_max_age_days                14 (SPEC freshness:homepage)
@@ -27,6 +28,10 @@ host or port, `file:`) appear as written.
       host url name kind level listed case
       availability                        "pass" | "fail" (homepage outcome after retries)
       homepage, homepage_v4, homepage_v6  {kind, status, final_url, redirect_chain, address, dns_kind}
+      https                               expected `https` status: "pass" (HTTP leads to HTTPS with the demo
+                                          CA's certificate: the sites marked https, the model one),
+                                          "fail" (it leads to the self-signed listener), "warn" (no HTTPS:
+                                          port 443, where nothing of the demo listens), "error" (no address)
     and for listed sites only:
       crawl                               {max_depth, max_pages, timeout_s, max_links_per_page} in force
                                           for the site
@@ -95,6 +100,7 @@ from monitor.demo.verdicts import (
     FRESHNESS_MAX_AGE_DAYS,
     columns_truth,
     freshness_truth,
+    https_truth,
     links_truth,
 )
 from monitor.demo.walk import Walk, World, expect_fetch, walk
@@ -167,10 +173,19 @@ def site_crawl_truth(world: World, site: DemoSite, crawl_cfg: Mapping[str, Any],
         "traps": sorted(u for u, p in full.pages.items() if p.trap == "entry"),
         "trap_cuts": sorted(lean.cuts),
         **freshness_truth(lean, today),
-        "columns": columns_truth(requirements, lean, available, today, url),
+        "columns": columns_truth(requirements, lean, available, today, served_url(world, url)),
         **({"footer": footer} if (footer := footer_truth(site, lean.home if available else None, url)) else {}),
         "charset_lies": charset_lies(site, lean),
     }
+
+
+def served_url(world: World, url: UrlFor) -> UrlFor:
+    """`url`, but over HTTPS for a host of the demo CA: where its pages are served (plain HTTP redirects)."""
+
+    def served(host: str, path: str = "/", *, scheme: str = "http") -> str:
+        return url(host, path, scheme="https" if normalise(host) in world.secure else scheme)
+
+    return served
 
 
 def charset_lies(site: DemoSite, lean: SiteCrawl) -> list[dict[str, str]]:
@@ -198,10 +213,12 @@ def _shared(site_truth: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def build_truth(sites: Sequence[DemoSite], zone: Mapping[str, DnsSpec], *, url: UrlFor, ipv6: bool,
                 crawl: Mapping[str, Any], today: date, requirements: Sequence[Mapping[str, Any]] = (),
-                extra_names: Sequence[str] = (), meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The truth document (see the module docstring). `crawl` is the demo config's [crawl] table."""
+                extra_names: Sequence[str] = (), meta: Mapping[str, Any] | None = None,
+                secure: Sequence[str] = ()) -> dict[str, Any]:
+    """The truth document (see the module docstring). `crawl` is the demo config's [crawl] table;
+    `secure` the hosts on HTTPS with a certificate the config's ca_bundle trusts."""
     world = World(zone, {normalise(site.host): site for site in sites}, ipv6, tuple(crawl["allowed_networks"]),
-                  FAULT_KINDS)
+                  FAULT_KINDS, frozenset(secure))
     link_env = _env(crawl, url)
     fates: dict[str, Walk] = {}
 
@@ -223,6 +240,7 @@ def build_truth(sites: Sequence[DemoSite], zone: Mapping[str, DnsSpec], *, url: 
             "homepage": homepage,
             "homepage_v4": expect_fetch(world, home_url, env, 4),
             "homepage_v6": over_ipv6(site, expect_fetch(world, home_url, env, 6)),
+            "https": https_truth(world, site.host, homepage),
         }
         if site.listed:
             entry.update(site_crawl_truth(world, site, crawl, today, url, fate, requirements, available))

@@ -1,6 +1,7 @@
 """The verdicts the checks must reach on a demo site, computed from its crawl
-model: dead links (links:dead), homepage freshness (freshness:homepage) and
-required columns (column:<requirement id>). Pure; JSON-ready output.
+model: dead links (links:dead), homepage freshness (freshness:homepage),
+required columns (column:<requirement id>), and from its homepage's fetch, https.
+Pure; JSON-ready output.
 """
 
 from __future__ import annotations
@@ -8,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from monitor.demo.columns import ColumnPlan
 from monitor.demo.crawlmodel import Link, PageFacts, SiteCrawl
 from checks.scope import SiteScope
-from monitor.demo.walk import DEFAULT_PORTS, Walk, canonical, malformed
+from monitor.demo.walk import DEFAULT_PORTS, Walk, World, address_of, canonical, malformed
 from monitor.outcomes import FetchKind
 
 FRESHNESS_MAX_AGE_DAYS = 14
@@ -160,3 +162,18 @@ def columns_truth(requirements: Sequence[Mapping[str, Any]], crawl: SiteCrawl, a
     site = crawl.site
     return {req["id"]: column_truth(req, crawl, available, today, url_for)
             for req in requirements if applies(req, site.kind, site.level)}
+
+
+def https_truth(world: World, host: str, homepage: Mapping[str, Any]) -> str:
+    """The expected `https` status (monitor.tlsprobe): HTTPS is tested where the homepage's HTTP led, else
+    at https://host/ on port 443, where the demo listens for nothing (no HTTPS: warn). A host of the demo
+    CA (`world.secure`) passes; the listener's self-signed certificate fails; no address is undecided."""
+    hops = [*homepage.get("redirect_chain", ()), homepage.get("final_url") or ""]
+    landed = next((hop for hop in hops if hop.startswith("https://")), None)
+    if landed is None:
+        address = address_of(world, host)
+        return "error" if address is None or not world.allowed(address) else "warn"
+    target = (urlsplit(landed).hostname or "").lower()
+    if address_of(world, target) is None:
+        return "error"
+    return "pass" if target in world.secure else "fail"

@@ -42,6 +42,7 @@ class World:
     ipv6: bool                                 # whether [::1] listens
     allowed_networks: Sequence[str] = ()
     faults: Mapping[str, FetchKind] = field(default_factory=dict)   # host → kind of an https fetch (tlsfaults)
+    secure: frozenset[str] = frozenset()       # hosts on HTTPS with the demo CA's certificate (DemoSite.https)
 
     def allowed(self, address: str) -> bool:
         if not self.allowed_networks:
@@ -145,6 +146,11 @@ def _address(world: World, host: str, family: int | None) -> tuple[str | None, s
     return str(answer["addresses"][0]), None
 
 
+def address_of(world: World, host: str) -> str | None:
+    """The address the tool connects to for `host` (None: DNS gives none)."""
+    return _address(world, normalise(host), None)[0]
+
+
 def walk(world: World, url: str, env: ExpectEnv, family: int | None = None) -> Walk:
     """What `Fetcher.fetch_retrying(url, retries=env.retries)` must end with."""
     chain: list[str] = []
@@ -174,10 +180,16 @@ def walk(world: World, url: str, env: ExpectEnv, family: int | None = None) -> W
             # plain HTTP: the garbage listener waits for the end of a request that never comes.
             kind = world.faults[host] if parts.scheme == "https" else FetchKind.TIMEOUT
             return Walk(kind, current, tuple(chain), address=address)
-        if parts.scheme == "https":
+        if parts.scheme == "https" and host not in world.secure:
             # The demo's certificate is self-signed (or, without a TLS listener, the link
             # points at the plain port): no client the demo config makes trusts it.
             return Walk(FetchKind.TLS, current, tuple(chain), address=address)
+        if parts.scheme == "http" and host in world.secure:
+            # An HTTPS site answers plain HTTP with a 301 to the same path over HTTPS.
+            chain.append(current)
+            current = canonical(env.url(host, parts.path + (f"?{parts.query}" if parts.query else ""),
+                                        scheme="https"))
+            continue
         site = world.sites.get(host)
         page = site.page_for(parts.path or "/") if site is not None else None
         fallback = page is None and site is not None and site.not_found is not None

@@ -34,7 +34,7 @@ from monitor.demo.dnsserver import DnsServer
 from monitor.demo.externals import EXTRA_DNS, NXDOMAIN_NAME
 from monitor.demo.faultcases import FAULT_DNS, FAULT_KINDS, TLS_FAULTS
 from monitor.demo.httpserver import VhostServer
-from monitor.demo.selfsigned import self_signed_context
+from monitor.demo.selfsigned import DemoCA, self_signed_context
 from monitor.demo.sites import build_sites
 from monitor.demo.spec import DemoSite
 from monitor.demo.tlsfaults import FaultListeners
@@ -45,11 +45,16 @@ from monitor.demo.zone import build_zone, is_ip_literal, normalise
 log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 30.0
+CA_FILE = "demo-ca.pem"
 
 
 class DemoWeb:
     """The demo web. The HTTPS listener at `https_port` serves the same vhosts with `tls` (a server
-    context), a throwaway self-signed certificate (True, the default), or is left out (False)."""
+    context), a throwaway self-signed certificate (True, the default), or is left out (False).
+
+    With the default, the hosts of sites marked `https` (`secure_hosts`) present by SNI a certificate
+    of the demo CA (`ca`, written beside the config as its `ca_bundle`) and answer plain HTTP with a
+    301 to HTTPS; with any other `tls` they are served like every other host."""
 
     def __init__(self, today: date | None = None, *, tls: ssl.SSLContext | bool = True,
                  sites: Sequence[DemoSite] | None = None) -> None:
@@ -57,6 +62,10 @@ class DemoWeb:
         self.sites: tuple[DemoSite, ...] = tuple(sites) if sites is not None else build_sites(self.today)
         self.zone = build_zone(self.sites, {**EXTRA_DNS, **FAULT_DNS})
         self.tls: ssl.SSLContext | None = self_signed_context() if tls is True else (tls or None)
+        self.ca = DemoCA() if tls is True else None
+        self.secure_hosts = frozenset(normalise(s.host) for s in self.sites if s.https) if self.ca else frozenset()
+        if self.ca is not None and self.tls is not None and self.secure_hosts:
+            _serve_by_name(self.tls, self.secure_hosts, self.ca.server_context(sorted(self.secure_hosts)))
         self.dns_port = 0
         self.http_port = 0
         self.https_port: int | None = None
@@ -127,7 +136,7 @@ class DemoWeb:
 
     async def _astart(self) -> None:
         self.dns_port = await self._dns.start()
-        self._http = VhostServer(self.sites, self.today, self.link_url, self.tls)
+        self._http = VhostServer(self.sites, self.today, self.link_url, self.tls, self.secure_hosts)
         await self._http.start()
         self.http_port, self.https_port, self.ipv6 = self._http.http_port, self._http.https_port, self._http.ipv6
         await self._faults.start()
@@ -176,7 +185,7 @@ class DemoWeb:
                 raise RuntimeError("the truth needs the ports: start the demo web first")
             self._truth = build_truth(
                 self.sites, self.zone, url=self.link_url, ipv6=self.ipv6, crawl=DEMO_CRAWL, today=self.today,
-                requirements=REQUIREMENTS, extra_names=[NXDOMAIN_NAME],
+                requirements=REQUIREMENTS, extra_names=[NXDOMAIN_NAME], secure=sorted(self.secure_hosts),
                 meta={"today": self.today.isoformat(), "ipv6": self.ipv6,
                       "ports": {"dns": self.dns_port, "http": self.http_port, "https": self.https_port,
                                 "tls_faults": self.fault_ports}},
@@ -185,7 +194,7 @@ class DemoWeb:
 
     def world(self) -> World:
         return World(self.zone, {normalise(site.host): site for site in self.sites}, self.ipv6,
-                     tuple(DEMO_CRAWL["allowed_networks"]), FAULT_KINDS)
+                     tuple(DEMO_CRAWL["allowed_networks"]), FAULT_KINDS, self.secure_hosts)
 
     def crawl_model(self, site_id: str, order: str = "bfs") -> tuple[SiteCrawl, SiteCrawl]:
         """The in-memory crawls the truth of a site is read from: (without trap pages, with them),
@@ -198,12 +207,33 @@ class DemoWeb:
         target.write_text(json.dumps(self.truth, ensure_ascii=False, indent=2), encoding="utf-8")
         return target
 
+    def trust(self) -> ssl.SSLContext | bool:
+        """What a fetch trusts under the demo config: the demo CA only (its ca_bundle); True (the system's
+        store) when this demo web has no CA."""
+        return ssl.create_default_context(cadata=self.ca.pem.decode()) if self.ca is not None else True
+
     def write_config(self, path: str | Path, *, storage_url: str, report_dir: str, title: str | None = None) -> Path:
-        """Write a complete sites.toml for the listed sites, pointing at this running demo web."""
+        """Write a complete sites.toml for the listed sites, pointing at this running demo web, and beside
+        it the demo CA's certificate (`demo-ca.pem`, the config's ca_bundle) when there is one."""
         urls = {site.id: self.url(site.host, "/") for site in self.sites if site.listed}
+        bundle = None
+        if self.ca is not None:
+            bundle = Path(path).resolve().parent / CA_FILE
+            bundle.parent.mkdir(parents=True, exist_ok=True)
+            bundle.write_bytes(self.ca.pem)
         text = render_config(self.sites, urls, dns_port=self.dns_port, storage_url=storage_url,
-                             report_dir=report_dir, title=title)
+                             report_dir=report_dir, title=title, ca_bundle=str(bundle) if bundle else None)
         return write_config(path, text)
+
+
+def _serve_by_name(context: ssl.SSLContext, hosts: frozenset[str], trusted: ssl.SSLContext) -> None:
+    """Make `context` hand a connection whose SNI names one of `hosts` to `trusted`."""
+
+    def choose(connection: ssl.SSLObject | ssl.SSLSocket, name: str | None, _: ssl.SSLContext) -> None:
+        if name and normalise(name) in hosts:
+            connection.context = trusted
+
+    context.sni_callback = choose  # type: ignore[assignment]
 
 
 def _netloc(host: str) -> str:
