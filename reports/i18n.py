@@ -170,6 +170,19 @@ UI: Mapping[str, Text] = {
     "terminal_run_status": T(zh="状态", en="Status"),
     "terminal_results": T(zh="结果", en="Results"),
     "terminal_details": T(zh="各项说明与证据见报告。", en="Every finding, with its evidence, is in the report."),
+    "terminal_report": T(zh="报告：{path}", en="Report: {path}"),
+    "terminal_json": T(zh="JSON 数据：{path}", en="JSON: {path}"),
+    "terminal_config": T(zh="配置文件：{path}", en="Config: {path}"),
+    "terminal_run_failed": T(zh="巡检 {run} 失败：{reason}", en="Run {run} failed: {reason}"),
+    "terminal_no_runs": T(zh="还没有巡检记录：请先运行 `{command}`", en="No runs yet: run `{command}` first"),
+    "terminal_raw": T(zh="原始记录：{raw}", en="raw record: {raw}"),
+    "terminal_legend": T(zh="结果：{legend}", en="Results: {legend}"),
+    "daemon_running": T(zh="守护进程：运行中（{holder}）", en="Daemon: running ({holder})"),
+    "daemon_stopped": T(zh="守护进程：未运行（以下为已保存的计划）", en="Daemon: not running (its stored schedule follows)"),
+    "next_run": T(zh="下次定时巡检：{at}", en="Next scheduled run: {at}"),
+    "next_probes": T(zh="下次可用性探测：{at}", en="Next availability probes: {at}"),
+    "next_other": T(zh="下次执行 {job}：{at}", en="Next {job}: {at}"),
+    "paused": T(zh="已暂停", en="paused"),
 }
 
 RUN_STATUSES: Mapping[str, Text] = {

@@ -219,12 +219,13 @@ def test_one_failing_probe_errs_its_checks_with_the_reason_and_the_run_completes
     assert _verdicts(got[SITE], DEPENDENT[kind]) == _verdicts(base["results"][SITE], DEPENDENT[kind])
     assert _verdicts(got[OTHER]) == _verdicts(base["results"][OTHER])
     page = (outcome.report.parent / f"{SITE}.html").read_text(encoding="utf-8")
-    assert f"探测出错：{reason}" in page
+    # The exception text is no reader's words: the summary says what failed, the raw text sits behind it.
+    assert "探测出错：技术故障" in page and f'title="{reason}"' in page
     english = SimpleNamespace(dir=str(tmp_path / "en"), language="en", title="Isolation")
     with pipeline.open_store(cfg) as session:
         render.write_report_set(session, english, run_id=outcome.run_id, timezone="Asia/Shanghai")
     page = (tmp_path / "en" / "runs" / outcome.run_id / f"{SITE}.html").read_text(encoding="utf-8")
-    assert f"failed: {reason}" in page
+    assert "The probe failed: technical failure" in page and f'title="{reason}"' in page
 
 
 def test_a_site_whose_snapshot_cannot_be_loaded_errs_every_check_and_the_run_completes(
