@@ -15,18 +15,9 @@ import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
 from checks.scope import SiteScope
-from monitor import config, db, ingest, pipeline, store
+from monitor import db, ingest, pipeline, store
 from monitor.demo import DemoWeb
 from reports import export
-
-
-@pytest.fixture(scope="module")
-def demo_run(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> tuple[pipeline.RunOutcome, Path]:
-    work = tmp_path_factory.mktemp("e2e")
-    path = demo_web.write_config(work / "sites.toml", storage_url=f"sqlite:///{work / 'govmon.db'}",
-                                 report_dir=str(work / "reports"))
-    outcome = pipeline.execute(config.load(path), kind="demo", json_path=work / "result.json")
-    return outcome, work
 
 
 def results_by_site(outcome: pipeline.RunOutcome) -> dict[str, dict[str, object]]:
