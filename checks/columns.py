@@ -375,7 +375,7 @@ def _judge_contents(req: RequirementInfo, today: date, contents: Contents, found
         evidence.append(Evidence(url=contents.list_pages[0], source=found.url, text=contents.list_heading or None,
                                  detail=f"column list {contents.list_key}{heading}: {contents.list_reason}; "
                                         f"{contents.items} items on {len(contents.list_pages)} list pages",
-                                 key="list", params={"list": contents.list_key, "heading": contents.list_heading,
+                                 key="list", params={"list": contents.list_key, "heading": heading.strip(),
                                                      "why": contents.list_reason, "items": contents.items,
                                                      "pages": len(contents.list_pages)}))
     if contents.latest is not None:
@@ -456,8 +456,8 @@ COLUMN_METRICS = {
 COLUMN_DETAILS = {
     "found": T(zh="位置：{where}；路径：{path}", en="Found in {where}; path: {path}"),
     "rejected": T(zh="未采用：{why}", en="Rejected: {why}"),
-    "list": T(zh="栏目列表 {list}“{heading}”（{why}）：{pages} 个列表页共 {items} 条",
-              en="Column list {list} “{heading}” ({why}): {items} items on {pages} list pages"),
+    "list": T(zh="栏目列表 {list}{heading}（{why}）：{pages} 个列表页共 {items} 条",
+              en="Column list {list} {heading} ({why}): {items} items on {pages} list pages"),
     "latest": T(zh="最新一条", en="Latest item"),
     "list_page": T(zh="列表分页", en="List page"),
 }

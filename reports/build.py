@@ -125,7 +125,7 @@ def value_text(check_id: str, name: str, value: Any, language: str) -> tuple[str
     if kind:
         return clip(i18n.coded_words(kind, value, language, spec_for(check_id))[0], 200), ""
     if isinstance(value, int | float):
-        if name.endswith(("_ratio", "_rate", "_share")) and 0 <= value <= 1:
+        if name.endswith(("_ratio", "_rate", "_share", "_threshold")) and 0 <= value <= 1:
             return charts.fmt(float(value), percent=True), ""
         return (f"{value:,}" if isinstance(value, int) else f"{value:,.2f}".rstrip("0").rstrip(".")), ""
     if isinstance(value, str):

@@ -10,6 +10,7 @@ label is shown as stored (tests/test_reports_labels.py keeps that from happening
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from datetime import datetime
@@ -299,7 +300,7 @@ def reason(text: Any, language: str) -> tuple[str, str]:
     """(plain words, raw text) for a reason: a code in words, else the words monitor.outcomes gives
     exception and resolver text; the raw text is '' when the words say all."""
     raw = str(text or "")
-    if not raw:
+    if not raw or re.fullmatch(r"HTTP \d{3}", raw):    # the status the kind already names
         return "", ""
     parts = [p.rpartition(" ") for p in raw.split(", ")]
     if all(k in FETCH_LABELS and n.isdigit() for k, _, n in parts):
@@ -373,7 +374,10 @@ def evidence_detail(check_id: str, evidence: Evidence, language: str) -> tuple[s
     if template is None:
         return evidence.detail or "", ""
     params, raws = _params(spec, evidence.params, language)
-    text = string.Formatter().vformat(template.get(language), (), _Keep(params))
+    for name, value in params.items():   # "连接被拒绝：连接被拒绝": a reason that only repeats the kind is left out
+        if param_kind(spec, name) == "reason" and any(v == value for n, v in params.items() if n != name):
+            params[name] = ""
+    text = string.Formatter().vformat(template.get(language), (), _Keep(params)).rstrip("：: ")
     raw = "; ".join(raws) or (evidence.detail or "")
     return text, raw if raw and raw != text else ""
 
