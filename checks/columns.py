@@ -542,6 +542,19 @@ def judge_footer(snap: SiteSnapshot) -> Verdict:
     return Verdict(Status.PASS, "footer.ok", {"found": "、".join(found)}, metrics, evidence)
 
 
+FOOTER_METRICS = {
+    "site_code": M("网站标识码", "Site identity code"), "icp": M("ICP 备案号", "ICP filing"),
+    "police": M("公安备案号", "Public-security filing"), "finderr": M("政府网站找错入口", "Error-report entry"),
+    "badge": M("党政机关网站标识", "Party and government badge"),
+    "found": M("已有项目", "Items found"), "missing": M("缺少项目", "Missing items"),
+    "found_count": M("已有项目数", "Items found (count)"),
+    "forms": M("各项的发现方式", "How each item was found", shown=False),
+}
+FOOTER_DETAILS = {
+    "found": T(zh="{item}", en="{item}"),
+    "missing": T(zh="缺少：{item}", en="Missing: {item}"),
+}
+
 FOOTER_DECLARATION: Mapping[str, Any] = {
     "id": "footer",
     "title": T(zh="页脚信息", en="Footer items"),
@@ -558,5 +571,7 @@ FOOTER_DECLARATION: Mapping[str, Any] = {
     "needs": {"crawl", "probe:footer"},
     "plans": {FOOTER: plan_footer},
     "messages": FOOTER_MESSAGES,
+    "metrics": FOOTER_METRICS,
+    "details": FOOTER_DETAILS,
 }
 """Registered by checks/footer.py once the pipeline collects `footer` probes (see that module)."""
