@@ -264,11 +264,13 @@ def metric_values(check_id: str, name: str) -> str:
     return spec.metrics[name].values if spec and name in spec.metrics else ""
 
 
-def outcome_words(code: str, language: str, spec: CheckSpec | None = None) -> str:
+def outcome_words(code: str, language: str, spec: CheckSpec | None = None, vocabulary: str = "fetch") -> str:
     """An outcome code in words: a FetchKind with an optional HTTP status ("http_4xx 404" → 404 未找到),
-    a DnsKind, a TlsError or one of the check's words; an unknown code as it is."""
+    a DnsKind, a TlsError (the named `vocabulary` first) or one of the check's words; an unknown code as it is."""
     kind, _, status = str(code).partition(" ")
-    for table in (FETCH_LABELS, DNS_LABELS, TLS_LABELS, spec.words if spec else {}):
+    tables = {"fetch": FETCH_LABELS, "dns": DNS_LABELS, "tls": TLS_LABELS}
+    first = tables.get(vocabulary, FETCH_LABELS)
+    for table in (first, *(t for t in tables.values() if t is not first), spec.words if spec else {}):
         if kind in table:
             label = table[kind].get(language)
             break
@@ -316,7 +318,7 @@ def coded_words(kind: str, value: Any, language: str, spec: CheckSpec | None) ->
     if value is None or value == "":
         return ("—" if kind else ""), ""
     if kind in ("fetch", "dns", "tls"):
-        return outcome_words(str(value), language, spec), ""
+        return outcome_words(str(value), language, spec, kind), ""
     if kind == "fetch_counts":
         return counts_words(value, language), ""
     if kind == "reason":
