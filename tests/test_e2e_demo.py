@@ -224,7 +224,7 @@ def test_check_of_an_unknown_hostname_says_nxdomain(demo_web: DemoWeb, demo_conf
     url = demo_web.url("nosuch.chaoyang.gov.test", "/")
     done = govmon("check", url, "--config", str(demo_config_path), "--json", str(tmp_path / "r.json"), cwd=tmp_path)
     assert done.returncode == 1, done.stderr
-    assert "nxdomain" in done.stdout
+    assert "域名无法解析（域名不存在）" in done.stdout   # nxdomain, in words
     [site] = json.loads((tmp_path / "r.json").read_text())["sites"]
     [availability] = [c for c in site["checks"] if c["id"] == "availability"]
     assert (availability["status"], availability["message"]["params"]["dns_kind"]) == ("fail", "nxdomain")
