@@ -350,7 +350,7 @@ def _execute(ctx: click.Context, cfg: Config, *, kind: str, sites: Sequence[Site
              table: str, wait_s: float = 0.0) -> int:
     from monitor.pipeline import execute
     from monitor.terminal import print_checks, print_matrix
-    from reports import i18n
+    from reports import codes, i18n
 
     progress = _progress(ctx.obj["quiet"])
     try:
@@ -360,7 +360,7 @@ def _execute(ctx: click.Context, cfg: Config, *, kind: str, sites: Sequence[Site
             progress.done()
     language = cfg.report.language
     if outcome.results is None:
-        words, raw = i18n.reason(outcome.error, language)
+        words, raw = codes.reason(outcome.error, language)
         line = i18n.ui("terminal_run_failed", language, run=outcome.run_id, reason=words)
         click.echo(f"govmon: {line}" + (f" ({i18n.ui('terminal_raw', language, raw=raw)})" if raw else ""), err=True)
         return Exit.INTERNAL

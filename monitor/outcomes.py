@@ -187,7 +187,7 @@ REASON_LABELS: tuple[tuple[tuple[str, ...], Label], ...] = (
     (("ssl", "tls"), FETCH_LABELS[FetchKind.TLS]),
 )
 """Words for reason texts (exception text, resolver and fetch details), first match wins: a reader sees these,
-the raw text stays in the JSON export and behind the words (reports.i18n.reason)."""
+the raw text stays in the JSON export and behind the words (reports.codes.reason)."""
 
 UNKNOWN_REASON = Label("技术故障（详见原始记录）", "technical failure (see the raw record)")
 

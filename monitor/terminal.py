@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor.store import RunInfo, RunResults
-from reports import i18n
+from reports import codes, i18n
 from reports.build import check_order, requirement_titles
 
 STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "magenta", "skip": "dim"}
@@ -159,7 +159,7 @@ def _run_detail(run: RunInfo, statuses: Mapping[str, int], language: str) -> str
         return " ".join(f"{i18n.STATUS_MARKS[k]}{statuses[k]}" for k in i18n.STATUS_ORDER if statuses.get(k))
     if run.error == run.status:    # "interrupted": the status column says it
         return ""
-    words, raw = i18n.reason(run.error, language)
+    words, raw = codes.reason(run.error, language)
     return escape(words) + (f"\n[dim]{escape(i18n.ui('terminal_raw', language, raw=raw))}[/]" if raw else "")
 
 

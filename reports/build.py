@@ -15,7 +15,7 @@ from typing import Any
 from checks import REGISTRY, spec_for
 from checks.base import Result
 from monitor.store import RunInfo, RunResults
-from reports import charts, i18n
+from reports import charts, codes, i18n
 from reports.history import DEAD_LINKS, IPV6_DNS, IPV6_RATIOS, Past, Streak, direction
 from reports.safe import clip, link_url
 from reports.views import (
@@ -120,10 +120,10 @@ def value_text(check_id: str, name: str, value: Any, language: str) -> tuple[str
     if value is None:
         return "—", ""
     if isinstance(value, bool):
-        return i18n.yes_no(value, language), ""
+        return codes.yes_no(value, language), ""
     kind = i18n.metric_values(check_id, name)
     if kind:
-        return clip(i18n.coded_words(kind, value, language, spec_for(check_id))[0], 200), ""
+        return clip(codes.coded_words(kind, value, language, spec_for(check_id))[0], 200), ""
     if isinstance(value, int | float):
         if name.endswith(("_ratio", "_rate", "_share", "_threshold")) and 0 <= value <= 1:
             return charts.fmt(float(value), percent=True), ""
