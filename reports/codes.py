@@ -56,12 +56,17 @@ def reason(text: Any, language: str) -> tuple[str, str]:
     if not raw or re.fullmatch(r"HTTP \d{3}", raw):    # the status the kind already names
         return "", ""
     parts = [p.rpartition(" ") for p in raw.split(", ")]
-    if all(k in FETCH_LABELS and n.isdigit() for k, _, n in parts):
+    if all(k in FETCH_LABELS and n.isdigit() for k, _, n in parts) and not _status_of_kind(raw):
         return counts_words(raw, language), ""
     kind, _, status = raw.partition(" ")
     if (kind in FETCH_LABELS and (not status or status.isdigit())) or raw in DNS_LABELS or raw in TLS_LABELS:
         return outcome_words(raw, language), ""
     return reason_label(raw).get(language), raw
+
+
+def _status_of_kind(text: str) -> bool:
+    """"http_5xx 503" is a kind with its status, "over_limit 3" a count."""
+    return re.fullmatch(r"http_([345])xx \1\d\d", text) is not None
 
 
 def coded_words(kind: str, value: Any, language: str, spec: CheckSpec | None) -> tuple[str, str]:
