@@ -93,16 +93,20 @@ def findings_table(rr: RunResults, past: Past, frame: Frame) -> tuple[Row, list[
     rows = []
     for _, site_id, name, r in _ordered(rr):
         streak = past.streak(site_id, r.check_id)
-        figures = ("；" if lang == "zh" else "; ").join(
-            f"{i18n.metric_name(r.check_id, k, lang)}：{build.value_text(r.check_id, k, v, lang)[0]}"
-            if lang == "zh" else f"{i18n.metric_name(r.check_id, k, lang)}: {build.value_text(r.check_id, k, v, lang)[0]}"
-            for k, v in r.metrics.items() if i18n.metric_shown(r.check_id, k))
+        figures = _figures(r, lang)
         rows.append([site_id, name, r.check_id, i18n.check_title(r.check_id, lang, titles),
                      i18n.family_name(i18n.family_of(r.check_id), lang), i18n.status_word(str(r.status), lang),
                      i18n.severity_word(str(r.severity), lang), i18n.message(r, lang), r.basis,
                      i18n.day(streak.first_seen, frame.timezone, lang) if streak else "",
                      streak.runs if streak else None, len(r.evidence), figures])
     return head, rows
+
+
+def _figures(r: Result, language: str) -> str:
+    """A result's shown metrics in one cell: "已检查链接：64；死链：3"."""
+    colon, sep = ("：", "；") if language == "zh" else (": ", "; ")
+    return sep.join(f"{i18n.metric_name(r.check_id, k, language)}{colon}{build.value_text(r.check_id, k, v, language)[0]}"
+                    for k, v in r.metrics.items() if i18n.metric_shown(r.check_id, k))
 
 
 def evidence_table(rr: RunResults, frame: Frame) -> tuple[Row, list[Row]]:
