@@ -185,6 +185,8 @@ REASON_LABELS: tuple[tuple[tuple[str, ...], Label], ...] = (
     (("no ipv6 route", "no route", "network is unreachable", "errno 101"), FETCH_LABELS[FetchKind.NO_ROUTE]),
     (("outside the allowed networks",), FETCH_LABELS[FetchKind.DISALLOWED]),
     (("ssl", "tls"), FETCH_LABELS[FetchKind.TLS]),
+    (("database is locked",), Label("数据库被其他进程占用", "the database is locked")),
+    (("no space left", "disk full"), Label("磁盘空间不足", "the disk is full")),
 )
 """Words for reason texts (exception text, resolver and fetch details), first match wins: a reader sees these,
 the raw text stays in the JSON export and behind the words (reports.codes.reason)."""
