@@ -102,6 +102,16 @@ LINK_DETAILS = {
     "dead": T(zh="{kind}", en="{kind}"),
     "dead_reason": T(zh="{kind}：{reason}", en="{kind}: {reason}"),
 }
+LINK_WORDS = {f"<{tag}>": T(zh=f"（{zh}，无文字）", en=f"({en}, no text)") for tag, zh, en in (
+    ("a", "链接", "link"), ("area", "图片热区链接", "image map link"), ("iframe", "内嵌页面", "embedded page"),
+    ("frame", "框架页面", "frame"), ("img", "图片", "image"), ("script", "脚本", "script"),
+    ("link", "页面头部引用的文件", "file linked in the head"), ("embed", "嵌入内容", "embedded content"),
+    ("object", "嵌入对象", "embedded object"), ("source", "音视频或图片来源", "media source"),
+    ("video", "视频", "video"), ("audio", "音频", "audio"), ("track", "字幕", "subtitles"),
+    ("css", "样式表中引用的文件", "file named in a stylesheet"), ("background", "背景图片", "background image"),
+    ("meta-refresh", "页面自动跳转", "meta refresh"), ("js-location", "脚本跳转", "script redirect"),
+    ("pager", "分页链接", "pager link"))}
+"""A link without text is listed by its tag ("<img>"); a reader sees what it is."""
 LINK_METRICS = {
     "checked": M("已检查链接", "Links checked"),
     "dead": M("死链", "Dead links"),
@@ -180,7 +190,7 @@ def _evidence(snap: SiteSnapshot, pairs: Mapping[tuple[str, str], Link], dead: M
     basis="国家政府网站检查指标：链接可用性（首页及其他页面不能正常访问的链接）",
     severity=Severity.MAJOR,
     needs={"crawl", "probe:links"},
-    metrics=LINK_METRICS, details=LINK_DETAILS,
+    metrics=LINK_METRICS, details=LINK_DETAILS, words=LINK_WORDS,
     messages={
         "ok": T(zh="已检查 {checked} 个链接，未发现不可用链接", en="{checked} links checked, none dead"),
         "ok_refused": T(zh="已检查 {checked} 个链接，未发现不可用链接；其中 {refused} 个被拦截或限流，无法判断",

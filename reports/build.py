@@ -158,7 +158,8 @@ def evidence_rows(result: Result, limit: int, language: str) -> tuple[EvidenceRo
     for e in result.evidence[:limit]:
         detail, raw = i18n.evidence_detail(result.check_id, e, language)
         rows.append(EvidenceRow(clip(e.url), link_url(e.url) or "", clip(e.source), link_url(e.source) or "",
-                                clip(detail), clip(raw), clip(e.text), clip(e.expected), clip(e.actual)))
+                                clip(detail), clip(raw), clip(i18n.evidence_text(result.check_id, e, language)),
+                                clip(e.expected), clip(e.actual)))
     return tuple(rows)
 
 

@@ -116,7 +116,7 @@ def evidence_table(rr: RunResults, frame: Frame) -> tuple[Row, list[Row]]:
                                  "text", "expected", "actual")]
     rows = [[site_id, name, r.check_id, i18n.check_title(r.check_id, lang, titles),
              i18n.status_word(str(r.status), lang), e.url, e.source or "", i18n.evidence_detail(r.check_id, e, lang)[0],
-             e.text or "", e.expected or "", e.actual or ""]
+             i18n.evidence_text(r.check_id, e, lang), e.expected or "", e.actual or ""]
             for _, site_id, name, r in _ordered(rr) for e in r.evidence]
     return head, rows
 

@@ -270,6 +270,14 @@ def _params(spec: CheckSpec | None, params: Mapping[str, Any], language: str) ->
     return shown, raws
 
 
+def evidence_text(check_id: str, evidence: Evidence, language: str) -> str:
+    """An evidence line's text (link text, snippet) as stored, unless it is one of the check's code words
+    (a link without text is listed by its tag, "<img>")."""
+    spec = spec_for(check_id)
+    text = evidence.text or ""
+    return spec.words[text].get(language) if spec and text in spec.words else text
+
+
 def evidence_detail(check_id: str, evidence: Evidence, language: str) -> tuple[str, str]:
     """(words, raw) of an evidence line's detail: its declared template filled with words; the machine
     detail is the raw text when it says more. A line stored without a key shows its detail as stored."""
