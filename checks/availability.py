@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from checks.base import Evidence, Severity, Status, T, Verdict, check
+from checks.base import Evidence, M, Severity, Status, T, Verdict, check
 from checks.snapshot import Probe, SiteSnapshot
 
 MIN_PROBES_FOR_RATE = 20
@@ -30,6 +30,28 @@ def _failed(probe: Probe, slow_s: float) -> bool:
     return probe.outcome != "ok" or slow
 
 
+AVAILABILITY_METRICS = {
+    "status": M("HTTP 状态码", "HTTP status"),
+    "outcome": M("访问结果", "Outcome", values="fetch"),
+    "elapsed_ms": M("响应时间（毫秒）", "Response time (ms)"),
+    "final_url": M("最终地址", "Final URL"),
+    "attempts": M("尝试次数", "Attempts"),
+    "address": M("IP 地址", "IP address"),
+    "window_days": M("统计天数", "Window (days)"),
+    "window_probes": M("探测次数", "Probes in window"),
+    "window_failed": M("失败次数", "Failed probes"),
+    "window_failure_rate": M("探测失败率", "Probe failure rate", help=T(
+        zh="统计天数内可用性探测失败（含超过 15 秒未响应）的比例，达到 5% 即“站点无法访问”。",
+        en="Share of availability probes in the window that failed (15 s or slower counts as failed); 5 % or "
+           "more means the site is unreachable.")),
+    "tls_error": M("TLS 错误", "TLS error", values="tls"),
+}
+AVAILABILITY_DETAILS = {
+    "probe": T(zh="{kind}", en="{kind}"),
+    "probe_reason": T(zh="{kind}：{reason}", en="{kind}: {reason}"),
+}
+
+
 @check(
     id="availability",
     title=T(zh="站点可访问", en="Site is reachable"),
@@ -41,6 +63,7 @@ def _failed(probe: Probe, slow_s: float) -> bool:
     basis="三(一); 国家政府网站检查指标：站点无法访问",
     severity=Severity.VETO,
     needs={"probe:availability"},
+    metrics=AVAILABILITY_METRICS, details=AVAILABILITY_DETAILS,
     messages={
         "ok": T(zh="首页可访问（HTTP {status}，{elapsed_ms} 毫秒）", en="Homepage answers (HTTP {status}, {elapsed_ms} ms)"),
         "slow": T(zh="首页响应过慢：{elapsed_s} 秒（阈值 {slow_s} 秒）", en="Homepage too slow: {elapsed_s} s (limit {slow_s} s)"),
@@ -80,7 +103,8 @@ def availability(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
     }
     if now.detail.get("tls_error"):
         metrics["tls_error"] = now.detail["tls_error"]
-    evidence = (Evidence(url=now.url, detail=_detail(now), actual=now.final_url, text=now.title or None),)
+    evidence = (Evidence(url=now.url, detail=_detail(now), actual=now.final_url, text=now.title or None,
+                         **_detail_key(now)),)
     if now.outcome != "ok":
         key = _DOWN_KEYS.get(now.outcome, "down_other")
         if now.outcome == "dns" and now.detail.get("dns_kind") == "cname_loop":
@@ -109,3 +133,11 @@ def _detail(probe: Probe) -> str:
     if probe.detail.get("reason"):
         parts.append(str(probe.detail["reason"]))
     return " ".join(parts)
+
+
+def _detail_key(probe: Probe) -> dict[str, Any]:
+    """_detail in words: the Evidence key and params (AVAILABILITY_DETAILS)."""
+    kind = probe.outcome + (f" {probe.status}" if probe.status is not None else "")
+    if probe.detail.get("reason"):
+        return {"key": "probe_reason", "params": {"kind": kind, "reason": str(probe.detail["reason"])}}
+    return {"key": "probe", "params": {"kind": kind}}

@@ -30,7 +30,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from checks.base import Evidence, Severity, Status, T, Verdict, check
+from checks.base import Evidence, M, Severity, Status, T, Verdict, check
 from checks.freshness import homepage_chain
 from checks.lists import OwnList, own_list
 from checks.plans import COLUMN, FOOTER, Fetch
@@ -285,14 +285,16 @@ def _found_evidence(crawl: _Crawl, best: Candidate) -> tuple[Evidence, dict[str,
                                "found_on": link.source_url if link else "", "path": path, "host": _host(best.url)}
     detail = f"where={best.where}; path={path}"
     return Evidence(url=best.url, source=link.source_url if link else None, detail=detail,
-                    text=link.text if link else (best.page.title if best.page else None)), metrics
+                    text=link.text if link else (best.page.title if best.page else None),
+                    key="found", params={"where": best.where, "path": path}), metrics
 
 
 def _missing(crawl: _Crawl, req: RequirementInfo, rejected: list[Candidate]) -> Verdict:
     searched = sum(1 for p in crawl.snap.pages if p.status is not None and 200 <= p.status < 300)
     nearest = sorted(rejected, key=lambda c: (c.shape in ("unfetched", "file"), _rank(c)))[:NEAREST_MAX]
     evidence = tuple(Evidence(url=c.url, source=c.links[0].source_url if c.links else None,
-                              detail=f"rejected: {c.reason}", text=c.links[0].text if c.links else None)
+                              detail=f"rejected: {c.reason}", text=c.links[0].text if c.links else None,
+                              key="rejected", params={"why": c.reason})
                      for c in nearest)
     return Verdict(Status.FAIL, "column.missing", {"title": req.title, "pages": searched},
                    {"pages_searched": searched, "rejected": len(rejected),
@@ -372,11 +374,15 @@ def _judge_contents(req: RequirementInfo, today: date, contents: Contents, found
         heading = f" “{contents.list_heading}”" if contents.list_heading else ""
         evidence.append(Evidence(url=contents.list_pages[0], source=found.url, text=contents.list_heading or None,
                                  detail=f"column list {contents.list_key}{heading}: {contents.list_reason}; "
-                                        f"{contents.items} items on {len(contents.list_pages)} list pages"))
+                                        f"{contents.items} items on {len(contents.list_pages)} list pages",
+                                 key="list", params={"list": contents.list_key, "heading": heading.strip(),
+                                                     "why": contents.list_reason, "items": contents.items,
+                                                     "pages": len(contents.list_pages)}))
     if contents.latest is not None:
         evidence.append(Evidence(url=contents.latest_url or found.url, source=found.url, detail="latest item",
-                                 text=contents.latest_title, actual=latest))
-    evidence += [Evidence(url=u, source=found.url, detail="list page") for u in contents.list_pages[1:]]
+                                 text=contents.latest_title, actual=latest, key="latest"))
+    evidence += [Evidence(url=u, source=found.url, detail="list page", key="list_page")
+                 for u in contents.list_pages[1:]]
     ev = tuple(evidence)
     if contents.items == 0 or contents.latest is None:
         return Verdict(Status.FAIL, "column.empty", params, metrics, ev, severity=Severity.VETO)  # 空白栏目: 单项否决
@@ -424,6 +430,53 @@ COLUMN_MESSAGES = {
 }
 
 
+COLUMN_METRICS = {
+    "url": M("栏目地址", "Column URL"),
+    "where": M("栏目位置", "Found in", values="words"),
+    "text": M("链接文字", "Link text"),
+    "found_on": M("所在页面", "Found on"),
+    "path": M("点击路径", "Click path"),
+    "host": M("所在主机", "Host"),
+    "examined": M("已核查内容", "Content examined", values="bool"),
+    "items": M("条目数", "Items"),
+    "list_pages": M("列表页数", "List pages"),
+    "latest": M("最近更新日期", "Latest update"),
+    "latest_title": M("最新一条标题", "Latest item's title"),
+    "list": M("栏目列表编号", "Column list"),
+    "list_heading": M("列表标题", "List heading"),
+    "list_reason": M("列表判定依据", "Why this list", values="words"),
+    "age_days": M("距今天数", "Age (days)"),
+    "year": M("考核年度", "Year judged"),
+    "due": M("期限", "Deadline"),
+    "published": M("发布日期", "Published"),
+    "pages_searched": M("已检索页面", "Pages searched"),
+    "rejected": M("未采用的候选", "Candidates rejected"),
+    "rejected_urls": M("未采用的候选地址", "Rejected candidates"),
+}
+COLUMN_DETAILS = {
+    "found": T(zh="位置：{where}；路径：{path}", en="Found in {where}; path: {path}"),
+    "rejected": T(zh="未采用：{why}", en="Rejected: {why}"),
+    "list": T(zh="栏目列表 {list}{heading}（{why}）：{pages} 个列表页共 {items} 条",
+              en="Column list {list} {heading} ({why}): {items} items on {pages} list pages"),
+    "latest": T(zh="最新一条", en="Latest item"),
+    "list_page": T(zh="列表分页", en="List page"),
+}
+COLUMN_WORDS = {
+    "nav": T(zh="导航栏", en="the navigation"), "subnav": T(zh="子栏目导航", en="the sub-navigation"),
+    "topic": T(zh="专题专栏", en="a topic page"), "iframe": T(zh="内嵌框架（iframe）导航", en="an iframe"),
+    "footer": T(zh="页脚", en="the footer"), "body": T(zh="正文", en="the page body"),
+    "list": T(zh="信息列表", en="a list"), "host": T(zh="外部平台", en="another host"),
+    "header": T(zh="页头", en="the header"), "side": T(zh="侧栏", en="the side bar"),
+    "a file, not a column": T(zh="是文件，不是栏目", en="a file, not a column"),
+    "headline, not a column": T(zh="是新闻标题，不是栏目", en="a headline, not a column"),
+    "an article page, not a column": T(zh="是文章页，不是栏目", en="an article page, not a column"),
+    "links under the column": T(zh="条目链接位于该栏目下", en="its links are under the column"),
+    "its pager": T(zh="带分页的列表", en="the list with a pager"),
+    "the main dated list": T(zh="正文中的日期列表", en="the main dated list"),
+    "the side's dated list": T(zh="侧栏中的日期列表", en="the side bar's dated list"),
+}
+
+
 @check(id="column", parameterised=True,
        title=T(zh="必设栏目", en="Required column"),
        failure_title=T(zh="必设栏目缺失、空白或未更新", en="Required column missing, empty or stale"),
@@ -436,7 +489,7 @@ COLUMN_MESSAGES = {
               "keyword is no column. Missing or empty (空白栏目, a veto indicator) fails; a latest item older "
               "than the limit warns or fails per requirement; a yearly catalog must be out by its deadline."),
        basis="", severity=Severity.MAJOR, needs={"crawl"}, messages=COLUMN_MESSAGES,
-       plans={COLUMN: plan_column})
+       plans={COLUMN: plan_column}, metrics=COLUMN_METRICS, details=COLUMN_DETAILS, words=COLUMN_WORDS)
 def column(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
     return judge(snap, params["requirement"])
 
@@ -480,13 +533,27 @@ def judge_footer(snap: SiteSnapshot) -> Verdict:
                                "found_count": len(found), "forms": forms}
     evidence = tuple(Evidence(url=v if v.startswith("http") else home, source=home,
                               detail=f"{FOOTER_LABELS[k]} · {forms[k]}" if forms.get(k) else FOOTER_LABELS[k],
-                              text=v) for k, v in values.items() if v)
-    evidence += tuple(Evidence(url=home, detail=f"missing: {label}") for label in missing)
+                              text=v, key="found", params={"item": FOOTER_LABELS[k]}) for k, v in values.items() if v)
+    evidence += tuple(Evidence(url=home, detail=f"missing: {label}", key="missing", params={"item": label})
+                      for label in missing)
     if missing:
         return Verdict(Status.WARN, "footer.missing", {"count": len(missing), "missing": "、".join(missing)},
                        metrics, evidence)
     return Verdict(Status.PASS, "footer.ok", {"found": "、".join(found)}, metrics, evidence)
 
+
+FOOTER_METRICS = {
+    "site_code": M("网站标识码", "Site identity code"), "icp": M("ICP 备案号", "ICP filing"),
+    "police": M("公安备案号", "Public-security filing"), "finderr": M("政府网站找错入口", "Error-report entry"),
+    "badge": M("党政机关网站标识", "Party and government badge"),
+    "found": M("已有项目", "Items found"), "missing": M("缺少项目", "Missing items"),
+    "found_count": M("已有项目数", "Items found (count)"),
+    "forms": M("各项的发现方式", "How each item was found", shown=False),
+}
+FOOTER_DETAILS = {
+    "found": T(zh="{item}", en="{item}"),
+    "missing": T(zh="缺少：{item}", en="Missing: {item}"),
+}
 
 FOOTER_DECLARATION: Mapping[str, Any] = {
     "id": "footer",
@@ -504,5 +571,7 @@ FOOTER_DECLARATION: Mapping[str, Any] = {
     "needs": {"crawl", "probe:footer"},
     "plans": {FOOTER: plan_footer},
     "messages": FOOTER_MESSAGES,
+    "metrics": FOOTER_METRICS,
+    "details": FOOTER_DETAILS,
 }
 """Registered by checks/footer.py once the pipeline collects `footer` probes (see that module)."""

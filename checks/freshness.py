@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from checks.base import Evidence, Severity, Status, T, Verdict, check
+from checks.base import Evidence, M, Severity, Status, T, Verdict, check
 from checks.snapshot import DateHit, Page, SiteSnapshot
 
 PAGE_TAGS = frozenset({"a", "area", "iframe", "frame", "meta-refresh", "js-location"})
@@ -82,6 +82,24 @@ def _dated(pages: tuple[Page, ...], today: date) -> list[tuple[Page, DateHit]]:
     return [(p, hit) for p in pages for hit in shown_dates(p, today)]
 
 
+FRESHNESS_METRICS = {
+    "latest": M("最近更新日期", "Latest update"),
+    "age_days": M("距今天数", "Age (days)", help=T(zh="最近一次更新距本次巡检的天数。",
+                                                 en="Days between the latest update and this run.")),
+    "source": M("判断依据", "Judged by", values="words"),
+    "pages_considered": M("参与判断的页面数", "Pages considered"),
+    "max_age_days": M("最长允许天数", "Allowed age (days)"),
+    "date_source": M("日期来源", "Date taken from", values="words"),
+    "meta_latest": M("页面元数据中的日期", "Date in the page's meta tags"),
+    "url": M("首页地址", "Homepage URL"),
+}
+FRESHNESS_WORDS = {
+    "homepage": T(zh="首页", en="the homepage"), "subpages": T(zh="二级页面", en="its sub-pages"),
+    "list-item": T(zh="列表条目日期", en="a list item's date"), "header": T(zh="正文标注的发布日期", en="the labelled header date"),
+    "meta": T(zh="页面元数据", en="the page's meta tags"), "text": T(zh="正文中的日期", en="a date in the text"),
+}
+
+
 @check(
     id="freshness:homepage",
     title=T(zh="首页更新", en="Homepage is updated"),
@@ -97,6 +115,8 @@ def _dated(pages: tuple[Page, ...], today: date) -> list[tuple[Page, DateHit]]:
     basis="国家政府网站检查指标：首页不更新（监测 2 周首页无信息更新，单项否决）",
     severity=Severity.VETO,
     needs={"crawl"},
+    metrics=FRESHNESS_METRICS, words=FRESHNESS_WORDS,
+    details={"latest": T(zh="最新日期 {date}", en="Latest date {date}")},
     messages={
         "fresh": T(zh="首页最近更新于 {latest}（{age_days} 天前）", en="Homepage last updated on {latest} ({age_days} days ago)"),
         "stale": T(zh="首页已 {age_days} 天未更新（最近一次 {latest}，上限 {max_age_days} 天）",
@@ -141,7 +161,8 @@ def freshness_homepage(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict
     meta = max((h.date for h in page.dates if h.source == "meta" and h.date <= today + FUTURE_SLACK), default=None)
     if meta is not None and meta != hit.date:
         metrics["meta_latest"] = meta.isoformat()   # the page's <meta> date, which the visible date overrides
-    evidence = (Evidence(url=page.url, detail=hit.date.isoformat(), text=hit.snippet or None),)
+    evidence = (Evidence(url=page.url, detail=hit.date.isoformat(), text=hit.snippet or None, key="latest",
+                         params={"date": hit.date.isoformat()}),)
     stale = age > max_age
     key = ("stale" if stale else "fresh") + ("_subpages" if source == "subpages" else "")
     fill = {"latest": hit.date.isoformat(), "age_days": age, "max_age_days": max_age, "pages": len(considered)}

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from checks.base import Evidence, Severity, Status, T, Verdict, check
+from checks.base import Evidence, M, Severity, Status, T, Verdict, check
 from checks.snapshot import Probe, SiteSnapshot
 
 ABSENT_KINDS = frozenset({"refused", "timeout", "reset", "protocol"})
@@ -27,6 +27,35 @@ def days_left(probe: Probe, now: datetime) -> int | None:
     if not raw:
         return None
     return (datetime.fromisoformat(raw) - now).days
+
+
+HTTPS_METRICS = {
+    "outcome": M("HTTPS 访问结果", "HTTPS outcome", values="fetch"),
+    "tls_error": M("TLS 错误", "TLS error", values="tls"),
+    "tls_version": M("TLS 协议版本", "TLS version"),
+    "cert_not_after": M("证书到期时间", "Certificate expires"),
+    "days_left": M("证书剩余天数", "Days left"),
+    "issuer": M("证书签发者", "Issuer"),
+    "cert_names": M("证书域名", "Certificate names"),
+    "redirects_to_https": M("HTTP 跳转 HTTPS", "HTTP redirects to HTTPS", values="bool"),
+    "http_final_url": M("HTTP 访问最终地址", "HTTP final URL"),
+    "address": M("IP 地址", "IP address"),
+}
+HTTPS_DETAILS = {
+    "tls": T(zh="{kind}", en="{kind}"),
+    "tls_error": T(zh="{tls_error}", en="{tls_error}"),
+    "tls_reason": T(zh="{kind}：{reason}", en="{kind}: {reason}"),
+}
+
+
+def _detail_key(probe: Probe) -> dict[str, Any]:
+    """The handshake's outcome in words (HTTPS_DETAILS); the raw reason stays in the evidence detail."""
+    d = probe.detail
+    if d.get("tls_error"):
+        return {"key": "tls_error", "params": {"tls_error": str(d["tls_error"])}}
+    if d.get("reason"):
+        return {"key": "tls_reason", "params": {"kind": probe.outcome, "reason": str(d["reason"])}}
+    return {"key": "tls", "params": {"kind": probe.outcome}}
 
 
 @check(
@@ -45,6 +74,7 @@ def days_left(probe: Probe, now: datetime) -> int | None:
     basis="国家政府网站安全指标：HTTPS 加密访问",
     severity=Severity.MAJOR,
     needs={"probe:tls"},
+    metrics=HTTPS_METRICS, details=HTTPS_DETAILS,
     messages={
         "ok": T(zh="证书有效（{protocol}，剩余 {days_left} 天，签发者 {issuer}）",
                 en="Certificate valid ({protocol}, {days_left} days left, issued by {issuer})"),
@@ -71,8 +101,11 @@ def https(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
                "cert_not_after": d.get("not_after"), "days_left": left, "issuer": d.get("issuer"),
                "cert_names": ", ".join(d.get("names", ())), "redirects_to_https": d.get("redirects_to_https"),
                "http_final_url": d.get("http_final_url"), "address": probe.address}
-    evidence = (Evidence(url=probe.url, detail=" ".join(str(x) for x in (probe.outcome, d.get("tls_error")) if x),
-                         actual=d.get("issuer"), text=d.get("reason") or None),)
+    # The reason is exception text: it joins the machine detail ("refused — ConnectionRefusedError: …"),
+    # never the quoted text a reader sees.
+    detail = " ".join(str(x) for x in (probe.outcome, d.get("tls_error")) if x)
+    evidence = (Evidence(url=probe.url, detail=f"{detail} — {d['reason']}" if d.get("reason") else detail,
+                         actual=d.get("issuer"), **_detail_key(probe)),)
     fill = {"host": d.get("host", ""), "names": ", ".join(d.get("names", ())) or "-", "issuer": d.get("issuer") or "-",
             "not_after": (d.get("not_after") or "-")[:10], "days_left": left, "protocol": d.get("protocol") or "-",
             "tls_error": d.get("tls_error") or "-", "kind": probe.outcome,

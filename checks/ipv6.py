@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from checks.base import Evidence, Severity, Status, T, Verdict, check
+from checks.base import Evidence, M, Severity, Status, T, Verdict, check
 from checks.freshness import answered, homepage_chain
 from checks.linktiers import link_tiers, plan_links_v6
 from checks.plans import LINKS_V6
@@ -48,6 +48,17 @@ def _nameservers(snap: SiteSnapshot) -> dict[str, Any]:
             "ns_with_aaaa": len(with_v6), "ns_total": len(servers)}
 
 
+DNS_METRICS = {
+    "dns_kind": M("解析结果", "DNS outcome", values="dns"),
+    "aaaa": M("AAAA 记录", "AAAA records"),
+    "cname_chain": M("CNAME 链", "CNAME chain"),
+    "ns_zone": M("权威区域", "Authoritative zone"),
+    "nameservers": M("权威域名服务器", "Nameservers"),
+    "ns_with_aaaa": M("有 AAAA 的权威服务器", "Nameservers with AAAA"),
+    "ns_total": M("权威服务器数", "Nameservers"),
+}
+
+
 @check(
     id="ipv6:dns",
     title=T(zh="IPv6 解析（AAAA）", en="IPv6 DNS (AAAA)"),
@@ -61,6 +72,8 @@ def _nameservers(snap: SiteSnapshot) -> dict[str, Any]:
     basis="三(二) IPv6 改造",
     severity=Severity.MAJOR,
     needs={"dns"},
+    metrics=DNS_METRICS, details={"aaaa": T(zh="AAAA 查询：{dns_kind}", en="AAAA query: {dns_kind}")},
+    coded={"kind": "dns"},
     messages={
         "ok": T(zh="有 AAAA 记录：{addresses}", en="AAAA: {addresses}"),
         "ok_chain": T(zh="有 AAAA 记录：{addresses}（经 CNAME {chain}）", en="AAAA: {addresses} (via CNAME {chain})"),
@@ -81,7 +94,8 @@ def ipv6_dns(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
     kind, addresses, chain = found
     metrics: dict[str, Any] = {"dns_kind": kind, "aaaa": ", ".join(addresses), "cname_chain": " → ".join(chain),
                                **_nameservers(snap)}
-    evidence = (Evidence(url=host, detail=kind, actual=", ".join(addresses) or None),)
+    evidence = (Evidence(url=host, detail=kind, actual=", ".join(addresses) or None, key="aaaa",
+                         params={"dns_kind": kind}),)
     if kind == "ok" and addresses:
         key = "ok_chain" if chain else "ok"
         return Verdict(Status.PASS, key, {"addresses": ", ".join(addresses), "chain": " → ".join(chain)},
@@ -110,6 +124,25 @@ def _differences(v4: Probe, v6: Probe) -> list[str]:
     return found
 
 
+HOMEPAGE_METRICS = {
+    "v6_status": M("IPv6 状态码", "IPv6 status"), "v4_status": M("IPv4 状态码", "IPv4 status"),
+    "v6_title": M("IPv6 页面标题", "IPv6 page title"), "v4_title": M("IPv4 页面标题", "IPv4 page title"),
+    "v6_size": M("IPv6 页面大小（字节）", "IPv6 page size (bytes)"),
+    "v4_size": M("IPv4 页面大小（字节）", "IPv4 page size (bytes)"),
+    "v6_median_ms": M("IPv6 中位耗时（毫秒）", "IPv6 median time (ms)"),
+    "v4_median_ms": M("IPv4 中位耗时（毫秒）", "IPv4 median time (ms)"),
+    "v6_address": M("IPv6 地址", "IPv6 address"), "v4_address": M("IPv4 地址", "IPv4 address"),
+    "v6_ok": M("IPv6 成功次数", "IPv6 probes answered"), "v6_probes": M("IPv6 探测次数", "IPv6 probes"),
+    "v6_outcome": M("IPv6 访问结果", "IPv6 outcome", values="fetch"),
+    "dns_kind": M("AAAA 解析结果", "AAAA outcome", values="dns"),
+}
+HOMEPAGE_WORDS = {
+    "not_asked": T(zh="未查询", en="not queried"),
+    "status": T(zh="状态码", en="status"), "final URL": T(zh="最终地址", en="final URL"),
+    "title": T(zh="标题", en="title"), "size": T(zh="页面大小", en="size"),
+}
+
+
 @check(
     id="ipv6:homepage",
     title=T(zh="首页 IPv6 可访问", en="Homepage over IPv6"),
@@ -128,6 +161,8 @@ def _differences(v4: Probe, v6: Probe) -> list[str]:
     basis="三(二) IPv6 改造",
     severity=Severity.MAJOR,
     needs={"dns", "probe:homepage-v4", "probe:homepage-v6"},
+    metrics=HOMEPAGE_METRICS, words=HOMEPAGE_WORDS, coded={"differences": "phrases"},
+    details={"fetch": T(zh="经 {family} 访问（{address}）：{kind}", en="Over {family} ({address}): {kind}")},
     messages={
         "ok": T(zh="IPv6 访问正常（HTTP {status}，中位 {v6_ms} 毫秒；IPv4 {v4_ms} 毫秒）",
                 en="Answers over IPv6 (HTTP {status}, median {v6_ms} ms; IPv4 {v4_ms} ms)"),
@@ -157,7 +192,7 @@ def ipv6_homepage(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
                "v6_address": v6.address, "v4_address": v4.address, "v6_ok": len(v6_ok), "v6_probes": len(v6s),
                "v6_outcome": v6.outcome}
     evidence: tuple[Evidence, ...] = (Evidence(url=v6.url, detail=f"IPv6 {v6.address or ''} {v6.outcome} {v6.status or ''}".strip(),
-                         actual=v6.final_url, text=v6.title or None),)
+                         actual=v6.final_url, text=v6.title or None, **_family_key("IPv6", v6)),)
     if not v6_ok and v4s and not v4_ok:
         # Down over both families: the availability check's finding, not a second one here.
         return Verdict(Status.ERROR, "both_down", {"kind": v4.outcome}, metrics, evidence)
@@ -168,7 +203,7 @@ def ipv6_homepage(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
         return Verdict(Status.PASS, "ok_v4_down", {"status": v6.status, "v4_kind": v4.outcome}, metrics, evidence)
     differences = _differences(v4, v6)
     evidence += (Evidence(url=v4.url, detail=f"IPv4 {v4.address or ''} {v4.outcome} {v4.status}",
-                          actual=v4.final_url, text=v4.title or None),)
+                          actual=v4.final_url, text=v4.title or None, **_family_key("IPv4", v4)),)
     if differences:
         return Verdict(Status.WARN, "differs", {"differences": "; ".join(differences)}, metrics, evidence)
     floor = float(params.get("ipv6_slow_floor_ms", SLOW_FLOOR_MS))
@@ -176,6 +211,38 @@ def ipv6_homepage(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
         return Verdict(Status.WARN, "slow", {"v6_ms": round(v6_ms), "v4_ms": round(v4_ms)}, metrics, evidence)
     return Verdict(Status.PASS, "ok", {"status": v6.status, "v6_ms": round(v6_ms or 0), "v4_ms": round(v4_ms or 0)},
                    metrics, evidence)
+
+
+def _family_key(family: str, probe: Probe) -> dict[str, Any]:
+    kind = probe.outcome + (f" {probe.status}" if probe.status else "")
+    return {"key": "fetch", "params": {"family": family, "address": probe.address or "-", "kind": kind}}
+
+
+LINKS_METRICS = {
+    "secondary_ratio": M("二级链接 IPv6 支持率", "IPv6 support, secondary links", help=T(
+        zh="首页上指向本站的不同链接（二级链接）中，能通过 IPv6 正常访问的比例。",
+        en="Share of the distinct same-site links on the homepage (secondary links) that load over IPv6.")),
+    "secondary_ok": M("IPv6 可达的二级链接", "Secondary links over IPv6"),
+    "secondary_total": M("二级链接数", "Secondary links"),
+    "secondary_threshold": M("二级链接达标线", "Secondary threshold"),
+    "tertiary_ratio": M("三级链接 IPv6 支持率", "IPv6 support, tertiary links", help=T(
+        zh="二级页面上指向本站的不同链接（三级链接）中，能通过 IPv6 正常访问的比例。",
+        en="Share of the distinct same-site links on secondary pages (tertiary links) that load over IPv6.")),
+    "tertiary_ok": M("IPv6 可达的三级链接", "Tertiary links over IPv6"),
+    "tertiary_total": M("三级链接数", "Tertiary links"),
+    "tertiary_threshold": M("三级链接达标线", "Tertiary threshold"),
+    "offsite": M("站外链接（不计入）", "Off-site links (not counted)"),
+    "unprobed": M("未探测的链接", "Links not probed"),
+}
+LINKS_DETAILS = {
+    "tier": T(zh="{tier}：{kind}", en="{tier}: {kind}"),
+    "tier_dns": T(zh="{tier}：{kind}（{dns_kind}）", en="{tier}: {kind} ({dns_kind})"),
+    "offsite": T(zh="站外链接，不计入支持率", en="Off-site link, not counted"),
+}
+LINKS_WORDS = {
+    "secondary": T(zh="二级链接", en="secondary link"), "tertiary": T(zh="三级链接", en="tertiary link"),
+    "not crawled": T(zh="未抓取", en="not crawled"),
+}
 
 
 def _ratio(ok: int, total: int) -> float | None:
@@ -200,6 +267,7 @@ def _ratio(ok: int, total: int) -> float | None:
     severity=Severity.MAJOR,
     needs={"crawl", "probe:links-v6"},
     plans={LINKS_V6: plan_links_v6},
+    metrics=LINKS_METRICS, details=LINKS_DETAILS, words=LINKS_WORDS,
     messages={
         "ok": T(zh="二级链接 IPv6 支持率 {secondary}（{secondary_ok}/{secondary_total}），三级 {tertiary}（{tertiary_ok}/{tertiary_total}）",
                 en="IPv6: secondary links {secondary} ({secondary_ok}/{secondary_total}), tertiary {tertiary} "
@@ -237,9 +305,9 @@ def ipv6_links(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
                "secondary_threshold": s_min, "tertiary_ratio": t_ratio, "tertiary_ok": t_ok,
                "tertiary_total": t_total, "tertiary_threshold": t_min, "offsite": len(tiers.offsite),
                "unprobed": len(tiers.secondary) + len(tiers.tertiary) - s_total - t_total}
-    evidence = [Evidence(url=u, source=tiers.source.get(u), detail=f"{tier}: {_kind(probes[u])}")
-                for u, tier in failing[:EVIDENCE_MAX]]
-    evidence += [Evidence(url=u, source=tiers.source.get(u), detail="offsite: not counted")
+    evidence = [Evidence(url=u, source=tiers.source.get(u), detail=f"{tier}: {_kind(probes[u])}",
+                         **_tier_key(tier, probes[u])) for u, tier in failing[:EVIDENCE_MAX]]
+    evidence += [Evidence(url=u, source=tiers.source.get(u), detail="offsite: not counted", key="offsite")
                  for u in tiers.offsite[:max(0, EVIDENCE_MAX - len(evidence))]]
     fill = {"secondary": _percent(s_ratio), "secondary_ok": s_ok, "secondary_total": s_total,
             "tertiary": _percent(t_ratio), "tertiary_ok": t_ok, "tertiary_total": t_total,
@@ -257,6 +325,14 @@ def _kind(probe: Probe) -> str:
     if probe.detail.get("dns_kind"):
         parts.append(str(probe.detail["dns_kind"]))
     return " ".join(parts)
+
+
+def _tier_key(tier: str, probe: Probe) -> dict[str, Any]:
+    """_kind in words: the Evidence key and params (LINKS_DETAILS)."""
+    kind = probe.outcome + (f" {probe.status}" if probe.status is not None else "")
+    if probe.detail.get("dns_kind"):
+        return {"key": "tier_dns", "params": {"tier": tier, "kind": kind, "dns_kind": str(probe.detail["dns_kind"])}}
+    return {"key": "tier", "params": {"tier": tier, "kind": kind}}
 
 
 def _percent(value: float | None) -> str:

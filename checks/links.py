@@ -17,7 +17,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from checks.base import Evidence, Severity, Status, T, Verdict, check
+from checks.base import Evidence, M, Severity, Status, T, Verdict, check
 from checks.freshness import answered, homepage_chain, homepage_urls
 from checks.snapshot import Link, LinkTarget, SiteSnapshot
 
@@ -89,6 +89,47 @@ def kind_detail(target: LinkTarget) -> str:
     return target.outcome
 
 
+def detail_key(target: LinkTarget) -> dict[str, Any]:
+    """kind_detail in words: the Evidence key and params of a target's outcome (see LINK_DETAILS)."""
+    kind = f"{target.outcome} {target.http_status}" if target.outcome in STATUS_KINDS and \
+        target.http_status is not None else target.outcome
+    if target.outcome in REASON_KINDS and target.detail:
+        return {"key": "dead_reason", "params": {"kind": kind, "reason": target.detail[:REASON_MAX]}}
+    return {"key": "dead", "params": {"kind": kind}}
+
+
+LINK_DETAILS = {
+    "dead": T(zh="{kind}", en="{kind}"),
+    "dead_reason": T(zh="{kind}：{reason}", en="{kind}: {reason}"),
+}
+LINK_WORDS = {f"<{tag}>": T(zh=f"（{zh}，无文字）", en=f"({en}, no text)") for tag, zh, en in (
+    ("a", "链接", "link"), ("area", "图片热区链接", "image map link"), ("iframe", "内嵌页面", "embedded page"),
+    ("frame", "框架页面", "frame"), ("img", "图片", "image"), ("script", "脚本", "script"),
+    ("link", "页面头部引用的文件", "file linked in the head"), ("embed", "嵌入内容", "embedded content"),
+    ("object", "嵌入对象", "embedded object"), ("source", "音视频或图片来源", "media source"),
+    ("video", "视频", "video"), ("audio", "音频", "audio"), ("track", "字幕", "subtitles"),
+    ("css", "样式表中引用的文件", "file named in a stylesheet"), ("background", "背景图片", "background image"),
+    ("meta-refresh", "页面自动跳转", "meta refresh"), ("js-location", "脚本跳转", "script redirect"),
+    ("pager", "分页链接", "pager link"))}
+"""A link without text is listed by its tag ("<img>"); a reader sees what it is."""
+LINK_METRICS = {
+    "checked": M("已检查链接", "Links checked"),
+    "dead": M("死链", "Dead links"),
+    "dead_links": M("不可用链接出现次数", "Dead link occurrences",
+                    help=T(zh="按“所在页面 + 链接目标”计，同一目标出现在多个页面上计多次。",
+                           en="Counted per source page and target: a target on several pages counts on each.")),
+    "dead_by_kind": M("不可用原因", "Dead links by reason", values="fetch_counts"),
+    "homepage_dead": M("首页上的不可用链接", "Dead links on the homepage"),
+    "blocked": M("被防火墙拦截", "Blocked"),
+    "rate_limited": M("被限流", "Rate-limited"),
+    "robots": M("robots.txt 禁止访问（未检查）", "Refused by robots.txt (not checked)"),
+    "unchecked": M("未检查的链接", "Links not checked"),
+    "over_limit": M("超出检查上限（未检查）", "Past the check limits (not checked)"),
+    "evidence_shown": M("列出的证据条数", "Evidence lines listed", shown=False),
+    "url": M("首页地址", "Homepage URL"),
+}
+
+
 def _dead_pairs(snap: SiteSnapshot, dead: Mapping[str, LinkTarget]) -> dict[tuple[str, str], Link]:
     """One link per (source page, dead target), the first with link text where there are several.
     The source is the page's final URL: where a reader sees the link after redirects."""
@@ -114,7 +155,7 @@ def _evidence(snap: SiteSnapshot, pairs: Mapping[tuple[str, str], Link], dead: M
         target = dead[url]
         moved = target.final_url if target.final_url and target.final_url != url else None
         found.append(Evidence(url=url, source=source, detail=kind_detail(target),
-                              text=link.text or f"<{link.tag}>", actual=moved))
+                              text=link.text or f"<{link.tag}>", actual=moved, **detail_key(target)))
     return tuple(found)
 
 
@@ -149,6 +190,7 @@ def _evidence(snap: SiteSnapshot, pairs: Mapping[tuple[str, str], Link], dead: M
     basis="国家政府网站检查指标：链接可用性（首页及其他页面不能正常访问的链接）",
     severity=Severity.MAJOR,
     needs={"crawl", "probe:links"},
+    metrics=LINK_METRICS, details=LINK_DETAILS, words=LINK_WORDS,
     messages={
         "ok": T(zh="已检查 {checked} 个链接，未发现不可用链接", en="{checked} links checked, none dead"),
         "ok_refused": T(zh="已检查 {checked} 个链接，未发现不可用链接；其中 {refused} 个被拦截或限流，无法判断",

@@ -176,6 +176,7 @@ def check(ctx: click.Context, config_path: Path, url: str, kind: str, level: str
 def demo(ctx: click.Context, work_dir: Path, keep: bool, site_ids: Sequence[str]) -> int:
     """Start the bundled demo web on loopback, inspect it, print the config and report paths."""
     from monitor.demo import DemoWeb
+    from reports.i18n import ui
 
     work_dir = work_dir.resolve()
     with DemoWeb() as web:
@@ -189,7 +190,7 @@ def demo(ctx: click.Context, work_dir: Path, keep: bool, site_ids: Sequence[str]
                 raise click.UsageError(f"unknown demo site id(s): {', '.join(unknown)} "
                                        f"(known: {', '.join(s.id for s in cfg.sites)})")
             sites = [s for s in cfg.sites if s.id in site_ids]
-        click.echo(f"config: {path}")
+        click.echo(ui("terminal_config", cfg.report.language, path=path))
         code = _execute(ctx, cfg, kind="demo", sites=sites, json_path=work_dir / "result.json", table="matrix")
         if code not in (Exit.OK, Exit.FINDINGS):
             return code
@@ -292,17 +293,19 @@ def status(config_path: Path, limit: int) -> int:
     from monitor import store
     from monitor.pipeline import open_store
     from monitor.terminal import print_runs
+    from reports.i18n import ui
 
     cfg = load(config_path)
     from monitor.daemon import schedule_lines
 
+    language = cfg.report.language
     with open_store(cfg) as session:
         runs = store.list_runs(session, statuses=("running", "complete", "failed", "interrupted"), limit=limit)
-        schedule = schedule_lines(session, cfg.schedule.timezone)
+        schedule = schedule_lines(session, cfg.schedule.timezone, language)
     if runs:
-        print_runs(runs, cfg.report.language, cfg.schedule.timezone)
+        print_runs(runs, language, cfg.schedule.timezone)
     else:
-        click.echo(f"no runs yet: run `{_command('run', config_path)}` first")
+        click.echo(ui("terminal_no_runs", language, command=_command("run", config_path)))
     for line in schedule:
         click.echo(line)
     return Exit.OK
@@ -352,6 +355,7 @@ def _execute(ctx: click.Context, cfg: Config, *, kind: str, sites: Sequence[Site
              table: str, wait_s: float = 0.0, keep: bool = True) -> int:
     from monitor.pipeline import execute
     from monitor.terminal import print_checks, print_matrix
+    from reports import codes, i18n
 
     progress = _progress(ctx.obj["quiet"])
     try:
@@ -360,18 +364,20 @@ def _execute(ctx: click.Context, cfg: Config, *, kind: str, sites: Sequence[Site
     finally:
         if progress is not None:
             progress.done()
-    if outcome.results is None:
-        click.echo(f"govmon: run {outcome.run_id} failed: {outcome.error}", err=True)
-        return Exit.INTERNAL
     language = cfg.report.language
+    if outcome.results is None:
+        words, raw = codes.reason(outcome.error, language)
+        line = i18n.ui("terminal_run_failed", language, run=outcome.run_id, reason=words)
+        click.echo(f"govmon: {line}" + (f" ({i18n.ui('terminal_raw', language, raw=raw)})" if raw else ""), err=True)
+        return Exit.INTERNAL
     if table == "checks":
         print_checks(outcome.results, language)
     else:
         print_matrix(outcome.results, language)
     if outcome.report:
-        click.echo(("报告：" if language == "zh" else "Report: ") + str(outcome.report))
+        click.echo(i18n.ui("terminal_report", language, path=outcome.report))
     if outcome.json_path:
-        click.echo("JSON: " + str(outcome.json_path))
+        click.echo(i18n.ui("terminal_json", language, path=outcome.json_path))
     statuses = {str(r.status) for rs in outcome.results.results.values() for r in rs}
     return Exit.FINDINGS if statuses & {"warn", "fail", "error"} else Exit.OK
 

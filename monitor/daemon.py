@@ -471,17 +471,22 @@ def serve(config_path: Path, options: Options | None = None) -> int:
         engine.dispose()
 
 
-def schedule_lines(session: Session, timezone: str) -> list[str]:
+def schedule_lines(session: Session, timezone: str, language: str = "zh") -> list[str]:
     """For `govmon status`: whether a daemon runs on this database and when its jobs run next."""
+    from reports.i18n import ui, zone_label
+
     jobs = store.scheduled_jobs(session)
     if not jobs:
         return []
     bind = session.get_bind()
     holder = lock_holder(bind if isinstance(bind, Engine) else bind.engine)
     zone = ZoneInfo(timezone)
-    lines = [f"daemon: running ({holder})" if holder else "daemon: not running (its stored schedule follows)"]
-    names = {RUN_JOB: "next scheduled run", PROBE_JOB: "next availability probes"}
-    lines += [f"{names.get(job_id, job_id)}: {at.astimezone(zone):%Y-%m-%d %H:%M %Z}" if at else
-              f"{names.get(job_id, job_id)}: paused" for job_id, at in jobs.items()]
+    lines = [ui("daemon_running", language, holder=holder) if holder else ui("daemon_stopped", language)]
+    names = {RUN_JOB: "next_run", PROBE_JOB: "next_probes"}
+    for job_id, at in jobs.items():
+        local = at.astimezone(zone) if at else None
+        when = f"{local:%Y-%m-%d %H:%M} {zone_label(local)}" if local else ui("paused", language)
+        lines.append(ui(names[job_id], language, at=when) if job_id in names else
+                     ui("next_other", language, job=job_id, at=when))
     return lines
 

@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor.store import RunInfo, RunResults
-from reports import i18n
+from reports import codes, i18n
 from reports.build import check_order, requirement_titles
 
 STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "magenta", "skip": "dim"}
@@ -144,11 +144,23 @@ def print_runs(runs: Sequence[RunInfo], language: str, timezone: str) -> None:
     for run in runs:
         duration = f"{(run.finished_at - run.started_at).total_seconds():.0f} {seconds}" if run.finished_at else "—"
         statuses = (run.summary or {}).get("statuses", {})
-        detail = run.error or " ".join(f"{i18n.STATUS_MARKS[k]}{statuses[k]}" for k in i18n.STATUS_ORDER if statuses.get(k))
         kind = i18n.run_kind(run.kind, language)
         status = i18n.run_status(run.status, language)
-        table.add_row(run.id, f"{kind}\n{status}", f"{compact_time(run.started_at, timezone)}\n{duration}", escape(detail))
+        table.add_row(run.id, f"{kind}\n{status}", f"{compact_time(run.started_at, timezone)}\n{duration}",
+                      _run_detail(run, statuses, language))
     console.print(table)
+    legend = "  ".join(f"{i18n.STATUS_MARKS[k]} {i18n.status_word(k, language)}" for k in i18n.STATUS_ORDER)
+    console.print(i18n.ui("terminal_legend", language, legend=legend))
+
+
+def _run_detail(run: RunInfo, statuses: Mapping[str, int], language: str) -> str:
+    """A run's counts by status, or why it ended: in words, the raw text dimmed behind them."""
+    if not run.error:
+        return " ".join(f"{i18n.STATUS_MARKS[k]}{statuses[k]}" for k in i18n.STATUS_ORDER if statuses.get(k))
+    if run.error == run.status:    # "interrupted": the status column says it
+        return ""
+    words, raw = codes.reason(run.error, language)
+    return escape(words) + (f"\n[dim]{escape(i18n.ui('terminal_raw', language, raw=raw))}[/]" if raw else "")
 
 
 def compact_time(at: datetime, timezone: str) -> str:

@@ -7,7 +7,6 @@ escaping is left to the templates.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,11 +14,11 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from checks import REGISTRY
+from checks import REGISTRY, spec_for
 from checks.base import Result
 from checks.score import DEFAULT_WEIGHTS, Weights
 from monitor.store import RunInfo, RunResults
-from reports import advice, charts, i18n, ledger
+from reports import advice, charts, codes, i18n, ledger
 from reports.history import DEAD_LINKS, IPV6_DNS, IPV6_RATIOS, Past, Streak, direction
 from reports.safe import clip, link_url
 from reports.views import (
@@ -91,12 +90,13 @@ def anchor(check_id: str) -> str:
 
 def mark(result: Result | None, language: str) -> Mark:
     if result is None:
-        return Mark("", "", "", "")
-    return status_mark(str(result.status), language, clip(i18n.message(result, language), SUMMARY_LIMIT))
+        return Mark("", "", "", "", "")
+    summary, raw = i18n.message_and_raw(result, language)
+    return status_mark(str(result.status), language, clip(summary, SUMMARY_LIMIT), clip(raw, SUMMARY_LIMIT))
 
 
-def status_mark(status: str, language: str, summary: str = "") -> Mark:
-    return Mark(status, i18n.STATUS_MARKS[status], i18n.status_word(status, language), summary)
+def status_mark(status: str, language: str, summary: str = "", raw: str = "") -> Mark:
+    return Mark(status, i18n.STATUS_MARKS[status], i18n.status_word(status, language), summary, raw)
 
 
 def counts(statuses: Iterable[str], language: str) -> tuple[StatusCount, ...]:
@@ -122,14 +122,18 @@ def statuses_of(rr: RunResults) -> list[str]:
     return [str(r.status) for rs in rr.results.values() for r in rs]
 
 
-def value_text(name: str, value: Any, language: str) -> tuple[str, str]:
-    """A metric value as text, and as a link target when it is a safe URL."""
+def value_text(check_id: str, name: str, value: Any, language: str) -> tuple[str, str]:
+    """A metric value as text, codes in words as its check declares them, and as a link target when it
+    is a safe URL."""
     if value is None:
         return "—", ""
     if isinstance(value, bool):
-        return i18n.yes_no(value, language), ""
+        return codes.yes_no(value, language), ""
+    kind = i18n.metric_values(check_id, name)
+    if kind:
+        return clip(codes.coded_words(kind, value, language, spec_for(check_id))[0], 200), ""
     if isinstance(value, int | float):
-        if name.endswith(("_ratio", "_rate", "_share")) and 0 <= value <= 1:
+        if name.endswith(("_ratio", "_rate", "_share", "_threshold")) and 0 <= value <= 1:
             return charts.fmt(float(value), percent=True), ""
         return (f"{value:,}" if isinstance(value, int) else f"{value:,.2f}".rstrip("0").rstrip(".")), ""
     if isinstance(value, str):
@@ -138,27 +142,37 @@ def value_text(name: str, value: Any, language: str) -> tuple[str, str]:
         if not value:
             return "—", ""
         return clip(", ".join(str(v) for v in value), 200), ""
-    return clip(json.dumps(value, ensure_ascii=False, default=str), 200), ""
+    if isinstance(value, Mapping):
+        joined = "；" if language == "zh" else "; "
+        return clip(joined.join(f"{k}：{v}" if language == "zh" else f"{k}: {v}" for k, v in value.items()), 200), ""
+    return clip(str(value), 200), ""
 
 
 def figures(result: Result, language: str) -> tuple[tuple[Figure, ...], tuple[Figure, ...]]:
     """(highlights, other figures) of a result's metrics."""
     made = []
     for name, value in result.metrics.items():
-        text, href = value_text(name, value, language)
-        made.append(Figure(name, i18n.metric_name(name, language), text, href, i18n.metric_help(name, language)))
+        if not i18n.metric_shown(result.check_id, name):
+            continue
+        text, href = value_text(result.check_id, name, value, language)
+        made.append(Figure(name, i18n.metric_name(result.check_id, name, language), text, href,
+                           i18n.metric_help(result.check_id, name, language)))
     highlights = tuple(sorted((f for f in made if f.name in i18n.HIGHLIGHTS), key=lambda f: i18n.HIGHLIGHTS.index(f.name)))
     return highlights, tuple(f for f in made if f.name not in i18n.HIGHLIGHTS)
 
 
-def evidence_rows(result: Result, limit: int) -> tuple[EvidenceRow, ...]:
-    return tuple(EvidenceRow(clip(e.url), link_url(e.url) or "", clip(e.source), link_url(e.source) or "",
-                             clip(e.detail), clip(e.text), clip(e.expected), clip(e.actual))
-                 for e in result.evidence[:limit])
+def evidence_rows(result: Result, limit: int, language: str) -> tuple[EvidenceRow, ...]:
+    rows = []
+    for e in result.evidence[:limit]:
+        detail, raw = i18n.evidence_detail(result.check_id, e, language)
+        rows.append(EvidenceRow(clip(e.url), link_url(e.url) or "", clip(e.source), link_url(e.source) or "",
+                                clip(detail), clip(raw), clip(i18n.evidence_text(result.check_id, e, language)),
+                                clip(e.expected), clip(e.actual)))
+    return tuple(rows)
 
 
-def evidence_table(result: Result, limit: int = EVIDENCE_ON_PAGE) -> EvidenceTable:
-    rows = evidence_rows(result, limit)
+def evidence_table(result: Result, language: str, limit: int = EVIDENCE_ON_PAGE) -> EvidenceTable:
+    rows = evidence_rows(result, limit, language)
     columns = tuple(c for c in EVIDENCE_COLUMNS if any(getattr(r, c) for r in rows))
     return EvidenceTable(columns, rows, max(0, len(result.evidence) - limit))
 
@@ -176,7 +190,8 @@ def check_view(site_id: str, result: Result, past: Past, frame: Frame, titles: M
     return CheckView(result.check_id, anchor(result.check_id), i18n.check_title(result.check_id, frame.language, titles),
                      i18n.family_name(i18n.family_of(result.check_id), frame.language), mark(result, frame.language),
                      str(result.severity), i18n.severity_word(str(result.severity), frame.language), result.basis,
-                     i18n.description(result.check_id, frame.language), highlights, rest, evidence_table(result),
+                     i18n.description(result.check_id, frame.language), highlights, rest,
+                     evidence_table(result, frame.language),
                      since(past.streak(site_id, result.check_id), frame))
 
 
@@ -220,7 +235,7 @@ def site_fixes(rr: RunResults, site_id: str, past: Past, frame: Frame, where: ad
                                      mark(f.result, frame.language), f.reason) for f in item.dependents)
         fixes.append(Fix(anchor(r.check_id), item.headline, str(r.severity),
                          i18n.severity_word(str(r.severity), frame.language), mark(r, frame.language), r.basis,
-                         since(streak, frame), evidence_rows(r, evidence), max(0, len(r.evidence) - evidence),
+                         since(streak, frame), evidence_rows(r, evidence, frame.language), max(0, len(r.evidence) - evidence),
                          item.advice, due_text(due, frame),
                          frame.t("overdue", n=late) if late else "", owner, contact, dependents))
     undecided = tuple(Fix(anchor(r.check_id), i18n.check_title(r.check_id, frame.language, titles), str(r.severity),
@@ -291,10 +306,10 @@ def trends(past: Past, frame: Frame, site_id: str | None = None) -> tuple[Chart,
     made = [charts.line_chart(frame.t("trend_pass"), labels, [(frame.t("pass_rate"), past.pass_rates(site_id))],
                               percent=True, tooltip_labels=tips),
             charts.line_chart(frame.t("trend_dead"), labels,
-                              [(i18n.metric_name(DEAD_LINKS[1], frame.language),
+                              [(i18n.metric_name(DEAD_LINKS[0], DEAD_LINKS[1], frame.language),
                                 past.metric_sum(DEAD_LINKS[0], DEAD_LINKS[1], site_id))],
                               percent=False, tooltip_labels=tips)]
-    ipv6 = [(i18n.metric_name(m, frame.language), past.metric_mean(IPV6_RATIOS[0], m, site_id))
+    ipv6 = [(i18n.metric_name(IPV6_RATIOS[0], m, frame.language), past.metric_mean(IPV6_RATIOS[0], m, site_id))
             for m in IPV6_RATIOS[1]]
     ipv6.append((frame.t("ipv6_dns_share"), past.pass_share(IPV6_DNS, site_id)))
     made.append(charts.line_chart(frame.t("trend_ipv6"), labels, ipv6, percent=True, tooltip_labels=tips))

@@ -35,6 +35,8 @@ STATUS_FILL = {"pass": "DAFBE1", "warn": "FFF8C5", "fail": "FFEBE9", "error": "F
 GRADE_FILL = {"good": "DAFBE1", "pass": "DDF4FF", "fail": "FFEBE9"}
 
 Row = list[Any]
+EVIDENCE_FIELDS = ("url", "source", "detail", "text", "expected", "actual")
+"""The evidence fields of govmon.result/1; Evidence.key and .params are for the words of the reports only."""
 
 
 def _iso(value: Any) -> str | None:
@@ -63,7 +65,8 @@ def result_document(rr: RunResults, *, language: str, weights: Weights = DEFAULT
             "basis": r.basis,
             "message": {"key": r.message_key, "params": dict(r.message_params)},
             "metrics": dict(r.metrics),
-            "evidence": [{k: v for k, v in asdict(e).items() if v is not None} for e in r.evidence],
+            "evidence": [{k: v for k, v in asdict(e).items() if v is not None and k in EVIDENCE_FIELDS}
+                         for e in r.evidence],
         } for r in rr.results.get(site.id, ())]
         sites.append({"id": site.id, "name": site.name, "url": site.url, "kind": site.kind, "level": site.level,
                       "pages_crawled": rr.pages_crawled.get(site.id, 0), "checks": site_checks,
@@ -104,7 +107,7 @@ def findings_table(rr: RunResults, past: Past, frame: Frame) -> tuple[Row, list[
     rows = []
     for _, site_id, name, r in _ordered(rr):
         streak = past.streak(site_id, r.check_id)
-        figures = "; ".join(f"{i18n.metric_name(k, lang)}={build.value_text(k, v, lang)[0]}" for k, v in r.metrics.items())
+        figures = _figures(r, lang)
         rows.append([site_id, name, r.check_id, i18n.check_title(r.check_id, lang, titles),
                      i18n.family_name(i18n.family_of(r.check_id), lang), i18n.status_word(str(r.status), lang),
                      i18n.severity_word(str(r.severity), lang), i18n.message(r, lang), r.basis,
@@ -137,14 +140,21 @@ def ledger_table(rr: RunResults, past: Past, frame: Frame) -> tuple[Row, list[Ro
     return head, rows
 
 
+def _figures(r: Result, language: str) -> str:
+    """A result's shown metrics in one cell: "已检查链接：64；死链：3"."""
+    colon, sep = ("：", "；") if language == "zh" else (": ", "; ")
+    return sep.join(f"{i18n.metric_name(r.check_id, k, language)}{colon}{build.value_text(r.check_id, k, v, language)[0]}"
+                    for k, v in r.metrics.items() if i18n.metric_shown(r.check_id, k))
+
+
 def evidence_table(rr: RunResults, frame: Frame) -> tuple[Row, list[Row]]:
     """(header, rows): one row per evidence line of every result."""
     lang, titles = frame.language, build.requirement_titles(rr.run)
     head = [frame.t(k) for k in ("site_id", "site", "check_id", "check", "status", "target", "source", "detail",
                                  "text", "expected", "actual")]
     rows = [[site_id, name, r.check_id, i18n.check_title(r.check_id, lang, titles),
-             i18n.status_word(str(r.status), lang), e.url, e.source or "", e.detail or "", e.text or "",
-             e.expected or "", e.actual or ""]
+             i18n.status_word(str(r.status), lang), e.url, e.source or "", i18n.evidence_detail(r.check_id, e, lang)[0],
+             i18n.evidence_text(r.check_id, e, lang), e.expected or "", e.actual or ""]
             for _, site_id, name, r in _ordered(rr) for e in r.evidence]
     return head, rows
 
@@ -158,20 +168,29 @@ def family_tables(rr: RunResults, frame: Frame) -> list[tuple[str, Row, list[Row
     tables = []
     for family in sorted(families, key=lambda f: build.check_order(f)):
         entries = families[family]
-        metrics = list(dict.fromkeys(k for _, _, r in entries for k in r.metrics))
-        head = [frame.t(k) for k in ("site_id", "site", "check_id", "check", "status", "summary")] + \
-            [i18n.metric_name(m, lang) for m in metrics]
-        rows = [[site_id, name, r.check_id, i18n.check_title(r.check_id, lang, titles),
-                 i18n.status_word(str(r.status), lang), i18n.message(r, lang)] +
-                [_plain(r.metrics.get(m)) for m in metrics] for site_id, name, r in entries]
+        metrics = list(dict.fromkeys((r.check_id, k) for _, _, r in entries for k in r.metrics
+                                     if i18n.metric_shown(r.check_id, k)))
+        labels = list(dict.fromkeys(i18n.metric_name(c, m, lang) for c, m in metrics))
+        head = [frame.t(k) for k in ("site_id", "site", "check_id", "check", "status", "summary")] + labels
+        rows = []
+        for site_id, name, r in entries:
+            cells: dict[str, Any] = {}
+            for c, m in metrics:
+                if c == r.check_id and m in r.metrics:
+                    cells[i18n.metric_name(c, m, lang)] = _plain(c, m, r.metrics[m], lang)
+            rows.append([site_id, name, r.check_id, i18n.check_title(r.check_id, lang, titles),
+                         i18n.status_word(str(r.status), lang), i18n.message(r, lang)] +
+                        [cells.get(label) for label in labels])
         tables.append((family, head, rows))
     return tables
 
 
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
+def _plain(check_id: str, name: str, value: Any, language: str) -> Any:
+    """A metric as a cell: numbers stay numbers (sortable), anything else the words the pages show."""
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)
+                         and not i18n.metric_values(check_id, name)):
         return value
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return build.value_text(check_id, name, value, language)[0]
 
 
 def csv_text(head: Row, rows: Sequence[Row]) -> str:

@@ -1,7 +1,11 @@
 """Report language: status words, check titles, metric names, messages and dates in zh or en.
 
-Owns every word the reports and the terminal tables print; templates never
-hold prose of their own. Unknown check ids and metric names are shown raw.
+Owns the words of the report's frame (UI, statuses, families, run kinds) and
+reads every word about a result from its declaration: messages, metric labels,
+evidence details and code words from the check's spec (checks.base), coded
+values (outcome kinds, raw reasons …) through reports.codes. Templates never
+hold prose of their own. A code without a
+label is shown as stored (tests/test_reports_labels.py keeps that from happening).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from checks import spec_for
-from checks.base import Result, T, Text, message_text
+from checks.base import CheckSpec, Evidence, Result, T, Text, message_text, param_kind
+from reports.codes import coded_words
 
 STATUS_WORDS: Mapping[str, Text] = {
     "pass": T(zh="通过", en="Pass"),
@@ -218,6 +223,19 @@ UI: Mapping[str, Text] = {
     "score_total": T(zh="总分", en="Total"),
     "score_points": T(zh="扣分后得分", en="Points after deductions"),
     "level_kind": T(zh="层级 / 类型", en="Level / kind"),
+    "terminal_report": T(zh="报告：{path}", en="Report: {path}"),
+    "terminal_json": T(zh="JSON 数据：{path}", en="JSON: {path}"),
+    "terminal_config": T(zh="配置文件：{path}", en="Config: {path}"),
+    "terminal_run_failed": T(zh="巡检 {run} 失败：{reason}", en="Run {run} failed: {reason}"),
+    "terminal_no_runs": T(zh="还没有巡检记录：请先运行 `{command}`", en="No runs yet: run `{command}` first"),
+    "terminal_raw": T(zh="原始记录：{raw}", en="raw record: {raw}"),
+    "terminal_legend": T(zh="结果：{legend}", en="Results: {legend}"),
+    "daemon_running": T(zh="守护进程：运行中（{holder}）", en="Daemon: running ({holder})"),
+    "daemon_stopped": T(zh="守护进程：未运行（以下为已保存的计划）", en="Daemon: not running (its stored schedule follows)"),
+    "next_run": T(zh="下次定时巡检：{at}", en="Next scheduled run: {at}"),
+    "next_probes": T(zh="下次可用性探测：{at}", en="Next availability probes: {at}"),
+    "next_other": T(zh="下次执行 {job}：{at}", en="Next {job}: {at}"),
+    "paused": T(zh="已暂停", en="paused"),
 }
 
 RUN_STATUSES: Mapping[str, Text] = {
@@ -241,101 +259,6 @@ def run_kind(kind: str, language: str) -> str:
     """A run's kind in words (an unknown kind as stored)."""
     return RUN_KINDS[kind].get(language) if kind in RUN_KINDS else str(kind)
 
-
-# Metric names as the reports show them; a name missing here is shown as stored.
-METRICS: Mapping[str, Text] = {
-    "status": T(zh="HTTP 状态码", en="HTTP status"),
-    "outcome": T(zh="访问结果", en="Outcome"),
-    "elapsed_ms": T(zh="响应时间（毫秒）", en="Response time (ms)"),
-    "final_url": T(zh="最终地址", en="Final URL"),
-    "attempts": T(zh="尝试次数", en="Attempts"),
-    "address": T(zh="IP 地址", en="IP address"),
-    "addresses": T(zh="IP 地址", en="IP addresses"),
-    "tls_error": T(zh="TLS 错误", en="TLS error"),
-    "window_days": T(zh="统计天数", en="Window (days)"),
-    "window_probes": T(zh="探测次数", en="Probes in window"),
-    "window_failed": T(zh="失败次数", en="Failed probes"),
-    "window_failure_rate": T(zh="探测失败率", en="Probe failure rate"),
-    "checked": T(zh="已检查链接", en="Links checked"),
-    "links": T(zh="链接数", en="Links"),
-    "targets": T(zh="不同链接目标", en="Distinct targets"),
-    "dead": T(zh="死链", en="Dead links"),
-    "dead_internal": T(zh="站内死链", en="Dead internal links"),
-    "dead_external": T(zh="站外死链", en="Dead external links"),
-    "rate_limited": T(zh="被限流", en="Rate-limited"),
-    "robots": T(zh="robots.txt 禁止访问（未检查）", en="Refused by robots.txt (not checked)"),
-    "unchecked": T(zh="未检查的链接", en="Links not checked"),
-    "over_limit": T(zh="超出检查上限（未检查）", en="Past the check limits (not checked)"),
-    "blocked": T(zh="被拦截", en="Blocked"),
-    "soft_404": T(zh="软 404", en="Soft 404s"),
-    "pages": T(zh="页面数", en="Pages"),
-    "latest": T(zh="最近更新日期", en="Latest update"),
-    "latest_date": T(zh="最近更新日期", en="Latest update"),
-    "age_days": T(zh="距今天数", en="Age (days)"),
-    "max_age_days": T(zh="最长允许天数", en="Allowed age (days)"),
-    "found_url": T(zh="栏目地址", en="Column URL"),
-    "url": T(zh="地址", en="URL"),
-    "items": T(zh="条目数", en="Items"),
-    "keyword": T(zh="匹配关键词", en="Matched keyword"),
-    "matched": T(zh="匹配关键词", en="Matched keyword"),
-    "aaaa": T(zh="AAAA 记录", en="AAAA records"),
-    "cname_chain": T(zh="CNAME 链", en="CNAME chain"),
-    "v4_status": T(zh="IPv4 状态码", en="IPv4 status"),
-    "v6_status": T(zh="IPv6 状态码", en="IPv6 status"),
-    "v4_title": T(zh="IPv4 页面标题", en="IPv4 page title"),
-    "v6_title": T(zh="IPv6 页面标题", en="IPv6 page title"),
-    "dns_kind": T(zh="解析结果", en="DNS outcome"),
-    "ns_zone": T(zh="权威区域", en="Authoritative zone"),
-    "nameservers": T(zh="权威域名服务器", en="Nameservers"),
-    "ns_with_aaaa": T(zh="有 AAAA 的权威服务器", en="Nameservers with AAAA"),
-    "ns_total": T(zh="权威服务器数", en="Nameservers"),
-    "v4_size": T(zh="IPv4 页面大小（字节）", en="IPv4 page size (bytes)"),
-    "v6_size": T(zh="IPv6 页面大小（字节）", en="IPv6 page size (bytes)"),
-    "v4_median_ms": T(zh="IPv4 中位耗时（毫秒）", en="IPv4 median time (ms)"),
-    "v6_median_ms": T(zh="IPv6 中位耗时（毫秒）", en="IPv6 median time (ms)"),
-    "v4_address": T(zh="IPv4 地址", en="IPv4 address"),
-    "v6_address": T(zh="IPv6 地址", en="IPv6 address"),
-    "v6_ok": T(zh="IPv6 成功次数", en="IPv6 probes answered"),
-    "v6_probes": T(zh="IPv6 探测次数", en="IPv6 probes"),
-    "v6_outcome": T(zh="IPv6 访问结果", en="IPv6 outcome"),
-    "offsite": T(zh="站外链接（不计入）", en="Off-site links (not counted)"),
-    "unprobed": T(zh="未探测的链接", en="Links not probed"),
-    "tls_version": T(zh="TLS 协议版本", en="TLS version"),
-    "cert_names": T(zh="证书域名", en="Certificate names"),
-    "http_final_url": T(zh="HTTP 访问最终地址", en="HTTP final URL"),
-    "secondary_ratio": T(zh="二级链接 IPv6 支持率", en="IPv6 support, secondary links"),
-    "secondary_total": T(zh="二级链接数", en="Secondary links"),
-    "secondary_ok": T(zh="IPv6 可达的二级链接", en="Secondary links over IPv6"),
-    "secondary_threshold": T(zh="二级链接达标线", en="Secondary threshold"),
-    "tertiary_ratio": T(zh="三级链接 IPv6 支持率", en="IPv6 support, tertiary links"),
-    "tertiary_total": T(zh="三级链接数", en="Tertiary links"),
-    "tertiary_ok": T(zh="IPv6 可达的三级链接", en="Tertiary links over IPv6"),
-    "tertiary_threshold": T(zh="三级链接达标线", en="Tertiary threshold"),
-    "not_after": T(zh="证书到期时间", en="Certificate expires"),
-    "cert_not_after": T(zh="证书到期时间", en="Certificate expires"),
-    "days_left": T(zh="证书剩余天数", en="Days left"),
-    "issuer": T(zh="证书签发者", en="Issuer"),
-    "redirects_to_https": T(zh="HTTP 跳转 HTTPS", en="HTTP redirects to HTTPS"),
-    "site_code": T(zh="网站标识码", en="Site identity code"),
-    "icp": T(zh="ICP 备案号", en="ICP filing"),
-    "police": T(zh="公安备案号", en="Public-security filing"),
-    "error_report": T(zh="政府网站找错入口", en="Error-report entry"),
-    "missing": T(zh="缺少项目", en="Missing items"),
-}
-
-# Definitions shown beside a figure wherever it appears.
-METRIC_HELP: Mapping[str, Text] = {
-    "secondary_ratio": T(zh="首页上指向本站的不同链接（二级链接）中，能通过 IPv6 正常访问的比例。",
-                         en="Share of the distinct same-site links on the homepage (secondary links) "
-                            "that load over IPv6."),
-    "tertiary_ratio": T(zh="二级页面上指向本站的不同链接（三级链接）中，能通过 IPv6 正常访问的比例。",
-                        en="Share of the distinct same-site links on secondary pages (tertiary links) "
-                           "that load over IPv6."),
-    "window_failure_rate": T(zh="统计天数内可用性探测失败（含超过 15 秒未响应）的比例，达到 5% 即“站点无法访问”。",
-                             en="Share of availability probes in the window that failed (15 s or slower counts "
-                                "as failed); 5 % or more means the site is unreachable."),
-    "age_days": T(zh="最近一次更新距本次巡检的天数。", en="Days between the latest update and this run."),
-}
 
 # Metrics worth a big figure on the site page (the rest go into the figures table).
 HIGHLIGHTS = ("secondary_ratio", "tertiary_ratio", "dead", "checked", "age_days", "window_failure_rate", "days_left")
@@ -369,12 +292,65 @@ def family_name(family: str, language: str) -> str:
     return FAMILIES[family].get(language) if family in FAMILIES else family
 
 
-def metric_name(name: str, language: str) -> str:
-    return METRICS[name].get(language) if name in METRICS else name
+def metric_name(check_id: str, name: str, language: str) -> str:
+    """A metric's label as its check declares it (the stored name when undeclared)."""
+    spec = spec_for(check_id)
+    return spec.metrics[name].label.get(language) if spec and name in spec.metrics else name
 
 
-def metric_help(name: str, language: str) -> str:
-    return METRIC_HELP[name].get(language) if name in METRIC_HELP else ""
+def metric_help(check_id: str, name: str, language: str) -> str:
+    spec = spec_for(check_id)
+    found = spec.metrics[name].help if spec and name in spec.metrics else None
+    return found.get(language) if found else ""
+
+
+def metric_shown(check_id: str, name: str) -> bool:
+    """False for a metric its check declares machine detail (kept in the JSON export only)."""
+    spec = spec_for(check_id)
+    return not (spec and name in spec.metrics and not spec.metrics[name].shown)
+
+
+def metric_values(check_id: str, name: str) -> str:
+    """The VALUE_KINDS entry of a metric's values ("" when shown as they are)."""
+    spec = spec_for(check_id)
+    return spec.metrics[name].values if spec and name in spec.metrics else ""
+
+
+def _params(spec: CheckSpec | None, params: Mapping[str, Any], language: str) -> tuple[dict[str, Any], list[str]]:
+    """Placeholders in words (checks.base.param_kind), and the raw texts behind them."""
+    shown: dict[str, Any] = {}
+    raws = []
+    for name, value in params.items():
+        kind = param_kind(spec, name)
+        words, raw = coded_words(kind, value, language, spec) if kind else (value, "")
+        shown[name] = words
+        if raw:
+            raws.append(raw)
+    return shown, raws
+
+
+def evidence_text(check_id: str, evidence: Evidence, language: str) -> str:
+    """An evidence line's text (link text, snippet) as stored, unless it is one of the check's code words
+    (a link without text is listed by its tag, "<img>")."""
+    spec = spec_for(check_id)
+    text = evidence.text or ""
+    return spec.words[text].get(language) if spec and text in spec.words else text
+
+
+def evidence_detail(check_id: str, evidence: Evidence, language: str) -> tuple[str, str]:
+    """(words, raw) of an evidence line's detail: its declared template filled with words; the machine
+    detail is the raw text when it says more. A line stored without a key shows its detail as stored."""
+    spec = spec_for(check_id)
+    template = spec.details.get(evidence.key) if spec and evidence.key else None
+    if template is None:
+        return evidence.detail or "", ""
+    params, raws = _params(spec, evidence.params, language)
+    for name, value in params.items():   # "连接被拒绝：连接被拒绝": a reason that only repeats the kind is left out
+        if param_kind(spec, name) == "reason" and any(v == value for n, v in params.items() if n != name):
+            params[name] = ""
+    text = string.Formatter().vformat(template.get(language), (), _Keep(params)).rstrip("：: ")
+    raw = "; ".join(raws) or (evidence.detail or "")
+    return text, raw if raw and raw != text else ""
 
 
 def check_title(check_id: str, language: str, requirement_titles: Mapping[str, str] | None = None) -> str:
@@ -406,11 +382,18 @@ def description(check_id: str, language: str) -> str:
 
 
 def message(result: Result, language: str) -> str:
-    """The one-line summary of a result in the report language."""
-    text = message_text(spec_for(result.check_id), result.message_key)
+    """The one-line summary of a result in the report language, every coded parameter in words."""
+    return message_and_raw(result, language)[0]
+
+
+def message_and_raw(result: Result, language: str) -> tuple[str, str]:
+    """(summary, raw): the summary and the raw reason texts behind its words ('' when none)."""
+    spec = spec_for(result.check_id)
+    text = message_text(spec, result.message_key)
     if text is None:
-        return result.message_key
-    return string.Formatter().vformat(text.get(language), (), _Keep(result.message_params))
+        return result.message_key, ""
+    params, raws = _params(spec, result.message_params, language)
+    return string.Formatter().vformat(text.get(language), (), _Keep(params)), "; ".join(raws)
 
 
 def when(at: datetime | None, timezone: str, language: str) -> str:
@@ -444,7 +427,3 @@ def short_day(at: datetime, timezone: str) -> str:
 
 def short_time(at: datetime, timezone: str) -> str:
     return at.astimezone(ZoneInfo(timezone)).strftime("%m-%d %H:%M")
-
-
-def yes_no(value: bool, language: str) -> str:
-    return ("是" if value else "否") if language == "zh" else ("yes" if value else "no")

@@ -38,6 +38,7 @@ class Mark:
     mark: str = field(metadata=doc("status mark readable without colour (✓ ! ✗ ? –)"))
     word: str = field(metadata=doc("status word in the report language"))
     summary: str = field(metadata=doc("the result's one-line message in the report language, '' if none"))
+    raw: str = field(metadata=doc("the raw reason texts behind the summary's words (exception text), '' if none"))
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,8 @@ class EvidenceRow:
     url_href: str = field(metadata=doc("url as a link target when http/https, else '' (never javascript:/data:)"))
     source: str = field(metadata=doc("the page it was found on, or ''"))
     source_href: str = field(metadata=doc("source as a safe link target, or ''"))
-    detail: str = field(metadata=doc("kind, code or reason"))
+    detail: str = field(metadata=doc("kind, code or reason in words, as the check declares it"))
+    detail_raw: str = field(metadata=doc("the stored machine detail when it says more (exception text), else ''"))
     text: str = field(metadata=doc("link text or snippet, cut"))
     expected: str = field(metadata=doc("expected value, or ''"))
     actual: str = field(metadata=doc("actual value, or ''"))

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor import config, db
+from monitor import config, db, pipeline
 from monitor.demo import DemoWeb
 
 
@@ -25,6 +25,17 @@ def demo_web() -> Iterator[DemoWeb]:
     """The started demo web (dates relative to today)."""
     with DemoWeb() as web:
         yield web
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> tuple[pipeline.RunOutcome, Path]:
+    """One full run on the demo web for the session (config, database, report set and JSON in the folder
+    returned with it): tests that read its results must not change them."""
+    work = tmp_path_factory.mktemp("e2e")
+    path = demo_web.write_config(work / "sites.toml", storage_url=f"sqlite:///{work / 'govmon.db'}",
+                                 report_dir=str(work / "reports"))
+    outcome = pipeline.execute(config.load(path), kind="demo", json_path=work / "result.json")
+    return outcome, work
 
 
 @pytest.fixture

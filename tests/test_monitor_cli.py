@@ -150,7 +150,7 @@ def test_commands_on_an_empty_database_say_what_to_run_first(tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     path = minimal_config(tmp_path)
     assert govmon("status", "--config", str(path)) == 0
-    assert capsys.readouterr().out.strip() == f"no runs yet: run `govmon run --config {path}` first"
+    assert capsys.readouterr().out.strip() == f"还没有巡检记录：请先运行 `govmon run --config {path}`"
     assert govmon("report", "--config", str(path)) == 2
     assert f"no complete run yet: run `govmon run --config {path}` first" in capsys.readouterr().err
     assert govmon("report", "--config", str(path), "--run", "nosuchrun") == 2

@@ -53,7 +53,7 @@ def test_demo_keep_serves_until_ctrl_c_and_its_check_command_works(tmp_path: Pat
             if line.startswith("  govmon serve"):
                 break
         out = "".join(lines)
-        assert f"config: {tmp_path / 'demo' / 'sites.toml'}" in out, out + (proc.stderr.read() if proc.stderr else "")
+        assert f"配置文件：{tmp_path / 'demo' / 'sites.toml'}" in out, out + (proc.stderr.read() if proc.stderr else "")
         assert "报告：" in out and "Ctrl-C" in out
         check = next(line for line in lines if line.startswith("  govmon check "))
         argv = shlex.split(check)[1:]

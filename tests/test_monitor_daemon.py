@@ -281,8 +281,8 @@ def test_a_schedule_fires_a_scheduled_run_probes_and_notifies(
         assert probes and {p.site_id for p in probes} == {"chaoyang"} and probes[0].outcome == "ok"
         status = CliRunner().invoke(cli, ["status", "--config", str(path)])
         assert status.exit_code == 0, status.output
-        assert f"daemon: running (pid {d.proc.pid} on {socket.gethostname()})" in status.output
-        assert "next scheduled run: " in status.output
+        assert f"守护进程：运行中（pid {d.proc.pid} on {socket.gethostname()}）" in status.output
+        assert "下次定时巡检：" in status.output
         assert d.stop() == 0
         assert "T0KEN-5ecret" not in d.log
         assert "scheduled run " + first.id + " complete: sites=1" in d.log

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from bs4 import BeautifulSoup
 
 import checks
 from monitor import columnprobe, config, crawl, pipeline, probes, store
@@ -219,12 +220,12 @@ def test_one_failing_probe_errs_its_checks_with_the_reason_and_the_run_completes
     assert _verdicts(got[SITE], DEPENDENT[kind]) == _verdicts(base["results"][SITE], DEPENDENT[kind])
     assert _verdicts(got[OTHER]) == _verdicts(base["results"][OTHER])
     page = (outcome.report.parent / f"{SITE}.html").read_text(encoding="utf-8")
-    assert f"探测出错：{reason}" in page
+    assert_reason_behind_words(page, "探测出错", reason)
     english = SimpleNamespace(dir=str(tmp_path / "en"), language="en", title="Isolation")
     with pipeline.open_store(cfg) as session:
         render.write_report_set(session, english, run_id=outcome.run_id, timezone="Asia/Shanghai")
     page = (tmp_path / "en" / "runs" / outcome.run_id / f"{SITE}.html").read_text(encoding="utf-8")
-    assert f"failed: {reason}" in page
+    assert_reason_behind_words(page, "failed", reason)
 
 
 def test_a_site_whose_snapshot_cannot_be_loaded_errs_every_check_and_the_run_completes(
@@ -247,7 +248,15 @@ def test_a_site_whose_snapshot_cannot_be_loaded_errs_every_check_and_the_run_com
         ("error", "runner.exception", "RuntimeError: injected snapshot")}
     assert _verdicts(got[OTHER]) == _verdicts(base["results"][OTHER])
     page = (outcome.report.parent / f"{SITE}.html").read_text(encoding="utf-8")
-    assert "检查出错：RuntimeError: injected snapshot" in page
+    assert_reason_behind_words(page, "检查出错", "RuntimeError: injected snapshot")
+
+
+def assert_reason_behind_words(page: str, words: str, reason: str) -> None:
+    """Exception text is no reader's words: the summary says what failed, the raw text is the title behind it."""
+    soup = BeautifulSoup(page, "html.parser")
+    summaries = [el for el in soup.select(".summary[title]") if el["title"] == reason]
+    assert summaries and all(words in el.get_text() for el in summaries)
+    assert reason not in soup.get_text()
 
 
 def test_each_site_is_loaded_once_and_windows_change_no_verdict(

@@ -86,16 +86,17 @@ def test_a_missing_view_field_fails_rendering() -> None:
 
 
 def test_ui_words_exist_in_both_languages_with_the_same_placeholders() -> None:
-    for table in (i18n.UI, i18n.STATUS_WORDS, i18n.SEVERITY_WORDS, i18n.FAMILIES, i18n.METRICS, i18n.METRIC_HELP,
-                  i18n.KNOWN_TITLES, i18n.RUN_KINDS):
+    for table in (i18n.UI, i18n.STATUS_WORDS, i18n.SEVERITY_WORDS, i18n.FAMILIES, i18n.KNOWN_TITLES, i18n.RUN_KINDS,
+                  i18n.RUN_STATUSES):
         for key, text in table.items():
             assert text.zh.strip() and text.en.strip(), key
             placeholders = text.placeholders()
             assert placeholders["zh"] == placeholders["en"], key
 
 
-def test_metric_names_are_translated_and_unknown_ones_shown_raw() -> None:
-    assert i18n.metric_name("secondary_ratio", "zh") == "二级链接 IPv6 支持率"
-    assert i18n.metric_name("secondary_ratio", "en") == "IPv6 support, secondary links"
-    assert i18n.metric_name("brand_new_metric", "zh") == "brand_new_metric"
+def test_metric_names_come_from_the_check_and_unknown_ones_are_shown_raw() -> None:
+    assert i18n.metric_name("ipv6:links", "secondary_ratio", "zh") == "二级链接 IPv6 支持率"
+    assert i18n.metric_name("ipv6:links", "secondary_ratio", "en") == "IPv6 support, secondary links"
+    assert i18n.metric_name("column:negative_list", "found_on", "zh") == "所在页面"
+    assert i18n.metric_name("ipv6:links", "brand_new_metric", "zh") == "brand_new_metric"
     assert i18n.check_title("no:such-check", "en") == "no:such-check"
