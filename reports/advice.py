@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from checks import spec_for
 from checks.base import Result, T, Text
-from reports import i18n
+from reports import codes, i18n
 from reports.safe import clip
 
 EXAMPLES = 3            # links, pages or hosts named in one piece of advice
@@ -261,16 +261,20 @@ def advice(result: Result, language: str, titles: Mapping[str, str], site_id: st
     if text is None:
         return clip(GENERIC.get(language).format(summary=i18n.message(result, language)), ADVICE_LIMIT)
     fill: dict[str, Any] = _common(result)
-    fill.update({k: _plain(v) for k, v in result.metrics.items()})
-    fill.update(result.message_params)
+    fill.update({k: _shown(result.check_id, k, v, language) for k, v in result.metrics.items()})
+    fill.update(i18n.params_in_words(spec, result.message_params, language))
     extra = EXTRA.get(family)
     if extra:
         fill.update(extra(result, language, site_id, where or Placements()))
     return clip(text.get(language).format_map(_Keep(fill)), ADVICE_LIMIT)
 
 
-def _plain(value: Any) -> str:
-    return "—" if value is None or value == "" else str(value)
+def _shown(check_id: str, name: str, value: Any, language: str) -> str:
+    """A metric value as the advice names it: a code in the words its check declares."""
+    if value is None or value == "":
+        return "—"
+    kind = i18n.metric_values(check_id, name)
+    return codes.coded_words(kind, value, language, spec_for(check_id))[0] if kind else str(value)
 
 
 def _common(result: Result) -> dict[str, str]:
@@ -283,11 +287,13 @@ def _common(result: Result) -> dict[str, str]:
 def _links_dead(result: Result, language: str, site_id: str, where: Placements) -> dict[str, str]:
     shown = []
     for e in result.evidence[:EXAMPLES]:
-        what = f"“{clip(e.text, 40)}”" if e.text else ""
+        text = i18n.evidence_text(result.check_id, e, language)
+        what = f"“{clip(text, 40)}”" if text else ""
+        why = i18n.evidence_detail(result.check_id, e, language)[0] or "—"
         if language == "zh":
-            shown.append(f"{e.source or '—'} 上的链接{what} → {e.url}（{e.detail or '—'}）")
+            shown.append(f"{e.source or '—'} 上的链接{what} → {e.url}（{why}）")
         else:
-            shown.append(f"link {what} on {e.source or '—'} → {e.url} ({e.detail or '—'})".replace("link  on", "link on"))
+            shown.append(f"link {what} on {e.source or '—'} → {e.url} ({why})".replace("link  on", "link on"))
     pages = len({e.source for e in result.evidence if e.source})
     more = int(result.metrics.get("dead_links", len(result.evidence))) - len(shown)
     tail = ((f"；另有 {more} 处见证据明细" if language == "zh" else f"; {more} more in the evidence") if more > 0 else "")

@@ -329,6 +329,11 @@ def _params(spec: CheckSpec | None, params: Mapping[str, Any], language: str) ->
     return shown, raws
 
 
+def params_in_words(spec: CheckSpec | None, params: Mapping[str, Any], language: str) -> dict[str, Any]:
+    """A result's message parameters with every coded one in words (for text built around a message)."""
+    return _params(spec, params, language)[0]
+
+
 def evidence_text(check_id: str, evidence: Evidence, language: str) -> str:
     """An evidence line's text (link text, snippet) as stored, unless it is one of the check's code words
     (a link without text is listed by its tag, "<img>")."""

@@ -58,7 +58,7 @@ def test_https_matches_ground_truth(demo_run: tuple, demo_web: DemoWeb) -> None:
     assert got == want
     assert want["chaoyang"] == "pass" and {"warn", "error"} <= set(want.values())
     model = results_by_site(outcome)["chaoyang"]["https"].metrics
-    assert (model["redirects_to_https"], model["issuer"]) == (True, "CN=govmon demo CA,O=govmon demo")
+    assert (model["redirects_to_https"], model["issuer"]) == (True, "CN=govmon 演示网根证书,O=govmon 演示网")
 
 
 def listed(demo_web: DemoWeb) -> dict[str, dict]:
@@ -201,7 +201,7 @@ def test_check_exit_codes_follow_the_result(demo_web: DemoWeb, demo_config_path:
     good = govmon("check", sites["chaoyang"]["url"], "--config", str(demo_config_path),
                   "--json", str(tmp_path / "good.json"), cwd=tmp_path)
     assert good.returncode == 0, good.stdout
-    assert "站点可访问" in good.stdout and "JSON: " in good.stdout   # checks are listed by their titles
+    assert "站点可访问" in good.stdout and "JSON 数据：" in good.stdout   # checks are listed by their titles
     assert "报告：" not in good.stdout, "a check stores nothing and writes no report without --store"
     statuses = {c["id"]: c["status"] for c in json.loads((tmp_path / "good.json").read_text())["sites"][0]["checks"]}
     assert statuses["https"] == "pass"

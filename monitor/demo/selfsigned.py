@@ -28,7 +28,7 @@ CA_VALID_DAYS = 3650
 
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "govmon demo"),
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "govmon 演示网"),
                       x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
@@ -47,7 +47,7 @@ def _server_context(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey,
 def self_signed_context(names: tuple[str, ...] = ("demo.test",)) -> ssl.SSLContext:
     """A server context with a fresh self-signed certificate for `names`."""
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "govmon demo (self-signed)")])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "govmon 演示网（自签名）")])
     now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
@@ -64,7 +64,7 @@ class DemoCA:
     def __init__(self) -> None:
         self._key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
-        subject = _name("govmon demo CA")
+        subject = _name("govmon 演示网根证书")
         self.cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
                      .public_key(self._key.public_key()).serial_number(x509.random_serial_number())
                      .not_valid_before(now - dt.timedelta(days=1))
