@@ -50,7 +50,7 @@ _LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("
 if _LIBC is not None and not hasattr(_LIBC, "malloc_trim"):   # not glibc
     _LIBC = None
 WINDOW_SITES = 8
-WINDOW_PAGES = 20_000
+WINDOW_PAGES = 5_000
 """Sites are probed and judged a window at a time: at most WINDOW_SITES sites, and no more sites once the
 window's snapshots hold WINDOW_PAGES crawled pages, so memory does not grow with the number of sites."""
 CRAWL_EXAMPLES = 3   # example URLs per kind of crawl event kept in the run summary

@@ -89,7 +89,7 @@ CHAINED = {"dns_kind": "no_answer", "cname_chain": "www.s1.gov.cn.cdn.example.ne
     (r("availability", "fail", "down_http", "veto", message_params={"status": 503},
        metrics={"final_url": "http://www.s1.gov.cn/"}), ["http://www.s1.gov.cn/ 返回 HTTP 503"]),
     (r("availability", "fail", "down_dns", "veto", message_params={"dns_kind": "nxdomain"},
-       metrics={"final_url": "http://www.s1.gov.cn/"}), ["恢复域名 www.s1.gov.cn 的解析（当前 nxdomain）"]),
+       metrics={"final_url": "http://www.s1.gov.cn/"}), ["恢复域名 www.s1.gov.cn 的解析（当前 域名不存在）"]),
     (r("footer", "warn", "footer.missing", "minor", message_params={"count": 1, "missing": "ICP备案号"}),
      ["在首页页脚补充：ICP备案号"]),
     (r("column:negative_list", "fail", "column.stale", message_params={
