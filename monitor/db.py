@@ -152,12 +152,12 @@ class PageRow(Base):
     depth: Mapped[int] = mapped_column(sa.Integer)
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lists: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, nullable=True)  # list blocks, None: none
-    extract: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True)  # links and dates: monitor.pagecodec
+    extract: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True)  # links and dates: monitor.store.pagecodec
 
 
 class LinkFormRow(Base):
     """One distinct link of a site in a run (target, tag, text, context, block), numbered per
-    site from 0; a page stores its links as these numbers (monitor.pagecodec)."""
+    site from 0; a page stores its links as these numbers (monitor.store.pagecodec)."""
 
     __tablename__ = "link_form"
     __table_args__ = (_run_site_fk(), sa.Index(None, "run_id", "site_id", "n"))

@@ -5,7 +5,7 @@ Owns reading the spiders/items.py record schema defensively: a cut last line
 (a killed child) is tolerated and reported, malformed lines are skipped and
 counted, strings are clipped to their columns, URLs too long for an index are
 skipped and counted. A page is stored with its links and dates in one value
-(monitor.pagecodec): its links are numbers into the site's distinct link forms.
+(monitor.store.pagecodec): its links are numbers into the site's distinct link forms.
 Links follow their page (the child writes them that way, in the same segment);
 a page's id is remembered across the run's segments, so a link whose page came
 in an earlier segment still finds it; a link whose page is missing is counted,
@@ -27,9 +27,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from monitor import pagecodec
+from monitor.store import pagecodec
 from monitor.db import Base, CrawlEventRow, RunRow, RunSiteRow, StorageError
-from monitor.pagecodec import StoredDate
+from monitor.store.pagecodec import StoredDate
 
 try:  # parses the spool about twice as fast as json
     from orjson import loads as _loads
@@ -205,7 +205,7 @@ def _records(path: Path, counts: _Counts) -> Iterator[dict[str, Any]]:
 
 
 class _Forms:
-    """The run's link forms (monitor.pagecodec): their numbers per site, across segments.
+    """The run's link forms (monitor.store.pagecodec): their numbers per site, across segments.
 
     A segment's new forms are buffered until its transaction commits and forgotten if it
     rolls back. A site remembers at most FORMS_REMEMBERED forms: past that a form seen again

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from monitor import pagecodec
+from monitor.store import pagecodec
 from monitor.pagecodec import StoredDate
 
 DAY = date(2026, 3, 10)

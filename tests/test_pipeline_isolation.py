@@ -21,7 +21,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 import checks
-from monitor import columnprobe, config, crawl, pipeline, probes, store
+from monitor import columnprobe, config, crawl, pipeline, probes
+from monitor.store import snapshot as store_snapshot
 from monitor.demo import DemoWeb
 from monitor.demo.configfile import render_config, write_config
 from monitor.fetch import Fetcher
@@ -265,12 +266,12 @@ def test_each_site_is_loaded_once_and_windows_change_no_verdict(
     monkeypatch.setattr(crawl, "run_crawl", _replay(base["crawl"]))
     monkeypatch.setattr(pipeline, "WINDOW_SITES", 1)   # two windows, one site each
     loads: Counter[str] = Counter()
-    real_crawl = store._crawl
+    real_crawl = store_snapshot._crawl
 
     def counted(session: Any, run_id: str, site_id: str) -> Any:
         loads[site_id] += 1
         return real_crawl(session, run_id, site_id)
-    monkeypatch.setattr(store, "_crawl", counted)
+    monkeypatch.setattr(store_snapshot, "_crawl", counted)
     outcome = pipeline.execute(cfg, kind="demo", render=False)
     assert outcome.status == "complete", outcome.error
     assert loads == {SITE: 1, OTHER: 1}

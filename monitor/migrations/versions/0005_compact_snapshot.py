@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-07
 
-A page row gains `extract` (monitor.pagecodec) and the run's distinct links of a
+A page row gains `extract` (monitor.store.pagecodec) and the run's distinct links of a
 site go to `link_form`; the `link` and `page_date` tables, a row per link and per
 date (~20 KB a crawled page), are dropped with their rows. Only a run that is
 collecting reads its snapshot, and no run collects across an upgrade (it holds
