@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from monitor.store import pagecodec
-from monitor.pagecodec import StoredDate
+from monitor.store.pagecodec import StoredDate
 
 DAY = date(2026, 3, 10)
 ITEM = "http://www.chaoyang.gov.test/zwgk/tzgg/202603/t20260309_1.html"
