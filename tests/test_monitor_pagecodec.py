@@ -1,4 +1,4 @@
-"""monitor.pagecodec: a page's links and dates in one stored value, and which snippets it keeps."""
+"""monitor.store.pagecodec: a page's links and dates in one stored value, and which snippets it keeps."""
 
 from __future__ import annotations
 
