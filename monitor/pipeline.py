@@ -228,6 +228,8 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
         found = linkcheck.check_links(to_check, known=known, resolver=resolver, crawl=config.crawl,
                                       progress=lambda done, total: say(f"links {done}/{total}"))
         store.save_link_targets(session, run_id, found, utcnow())
+        del to_check, known, found   # a run's every target and crawled page: not held while sites are judged
+        release_memory()
         store.heartbeat(session, run_id, utcnow())
         for s in sites:
             if "probe:links" in needs[s.id] and "crawl" in gathered[s.id]:
