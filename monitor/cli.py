@@ -243,7 +243,7 @@ def report(config_path: Path, run_id: str | None, pdf_path: str | None) -> int:
         if pdf_path is not None:
             try:   # the run just rendered (its page is runs/<run id>/index.html), even if a newer one completed since
                 pdf = write_pdf(session, cfg.report, run_id=path.parent.name, timezone=cfg.schedule.timezone,
-                                path=Path(pdf_path) if pdf_path else None)
+                                path=Path(pdf_path) if pdf_path else None, weights=cfg.score.weights())
             except PdfError as exc:
                 click.echo(f"govmon: {exc}", err=True)
                 return Exit.INTERNAL

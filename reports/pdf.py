@@ -22,6 +22,7 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from checks.score import DEFAULT_WEIGHTS, Weights
 from monitor import store
 from monitor.store import RunInfo, RunResults
 from reports import advice, build, pages, render
@@ -83,28 +84,30 @@ def print_view(rr: RunResults, past: Past, frame: Frame) -> PrintView:
                      page_numbers(frame))
 
 
-def print_html(session: Session, report: Any, *, run_id: str | None = None, timezone: str) -> tuple[RunInfo, str]:
-    """The print document of one complete run (default: the latest). Raises LookupError without one."""
+def print_html(session: Session, report: Any, *, run_id: str | None = None, timezone: str,
+               weights: Weights | None = None) -> tuple[RunInfo, str]:
+    """The print document of one complete run (default: the latest), sites scored by `weights` (None: the
+    shipped defaults). Raises LookupError without one."""
     run = store.get_run(session, run_id) if run_id else store.latest_complete_run(session)
     if run is None or run.status != "complete":
         raise LookupError(f"no complete run {run_id or ''}".strip())
     rr = store.load_results(session, run.id)
     past = Past(store.result_history(session, run.id, limit=render.HISTORY_RUNS, metrics_for=TREND_METRICS),
                 render.HISTORY_RUNS)
-    frame = render.frame_of(report, timezone)
+    frame = render.frame_of(report, timezone, weights or DEFAULT_WEIGHTS)
     env = render.environment(frame.language)
     return run, render.render(env, "print.html", print_view(rr, past, frame))
 
 
 def write_pdf(session: Session, report: Any, *, run_id: str | None = None, timezone: str,
-              path: Path | None = None) -> Path:
+              path: Path | None = None, weights: Weights | None = None) -> Path:
     """Print one run to `path` (default: runs/<run id>/report.pdf in the report dir; in a folder,
     report-<run id>.pdf) and return the file written.
 
     Raises LookupError when there is no such complete run, PdfError when Chromium
     is missing, fails or writes no PDF; nothing is written at `path` then.
     """
-    run, html = print_html(session, report, run_id=run_id, timezone=timezone)
+    run, html = print_html(session, report, run_id=run_id, timezone=timezone, weights=weights)
     target = path if path is not None else Path(report.dir) / "runs" / run.id / "report.pdf"
     if target.is_dir():
         target = target / f"report-{run.id}.pdf"

@@ -101,7 +101,7 @@ def test_english_pdf_to_a_chosen_path_repeats_table_headers(sqlite_session: Sess
     assert pages >= 2 + len(sites)
     first, second, last = page_text(target, 1), page_text(target, 2), page_text(target, pages)
     assert "Chaoyang" in first and "Sitewithmostproblems" in first.replace("Sites", "Site") and "Page1of" in first
-    header = "SiteVetofindings✗Fail"
+    header = "SiteScoreVetofindings✗Fail"
     assert first.count(header) == 1 and header in second, "the sites table's header is repeated on its next page"
     assert f"Page{pages}of{pages}" in last and "No.ProblemsFindingandevidence" in last
     assert not (tmp_path / "reports").exists(), "a chosen path writes nothing in the report dir"
