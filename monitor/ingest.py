@@ -27,9 +27,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from monitor.store import pagecodec
+from checks.snapshot import DateHit
 from monitor.db import Base, CrawlEventRow, RunRow, RunSiteRow, StorageError
-from monitor.store.pagecodec import StoredDate
+from monitor.store import pagecodec
 
 try:  # parses the spool about twice as fast as json
     from orjson import loads as _loads
@@ -123,11 +123,11 @@ def _when(value: Any) -> datetime | None:
     return when if when.tzinfo is not None else None
 
 
-def _dates(value: Any) -> list[StoredDate]:
+def _dates(value: Any) -> list[DateHit]:
     hits = []
     for hit in value if isinstance(value, list) else ():
         try:
-            hits.append(StoredDate(date.fromisoformat(hit["date"]), _text(hit.get("source", ""), "source"),
+            hits.append(DateHit(date.fromisoformat(hit["date"]), _text(hit.get("source", ""), "source"),
                                    _text(hit.get("snippet", "")), _text(hit.get("block") or "", "block"),
                                    _text(hit.get("item") or "")))
         except (TypeError, ValueError, KeyError, AttributeError):
@@ -135,7 +135,7 @@ def _dates(value: Any) -> list[StoredDate]:
     return hits
 
 
-def _page(data: dict[str, Any]) -> tuple[dict[str, Any], list[StoredDate]]:
+def _page(data: dict[str, Any]) -> tuple[dict[str, Any], list[DateHit]]:
     chain = data.get("redirect_chain", [])
     if not isinstance(chain, list):
         raise TypeError("redirect_chain is not a list")
@@ -253,7 +253,7 @@ class _Pending:
     """A page of the segment not inserted yet, gathering the links that follow it."""
 
     row: dict[str, Any]
-    dates: list[StoredDate]
+    dates: list[DateHit]
     forms: list[int] = field(default_factory=list)
     form_of: dict[str, int] = field(default_factory=dict)   # target URL -> the page's first form linking it
     links: list[tuple[str, str]] | None = None              # (target, tag), kept only for an on_page observer
@@ -276,7 +276,7 @@ class _Batches:
         self.late: dict[int, list[int]] = {}       # page id -> forms of links that came after it was inserted
         self.events: list[dict[str, Any]] = []
 
-    def page(self, site_id: str, row: dict[str, Any], dates: list[StoredDate]) -> None:
+    def page(self, site_id: str, row: dict[str, Any], dates: list[DateHit]) -> None:
         key = (site_id, row["url"])
         if _too_long(row["url"]):
             self.counts.add("long_urls")

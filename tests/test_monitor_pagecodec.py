@@ -7,17 +7,17 @@ from datetime import date, timedelta
 
 import pytest
 
+from checks.snapshot import DateHit
 from monitor.store import pagecodec
-from monitor.store.pagecodec import StoredDate
 
 DAY = date(2026, 3, 10)
 ITEM = "http://www.chaoyang.gov.test/zwgk/tzgg/202603/t20260309_1.html"
 
 
 def d(days_ago: int, source: str = "list-item", block: str = "L1", snippet: str | None = None,
-      item: str = "") -> StoredDate:
+      item: str = "") -> DateHit:
     day = DAY - timedelta(days=days_ago)
-    return StoredDate(day, source, snippet if snippet is not None else f"{source} {block} {day}", block, item)
+    return DateHit(day, source, snippet if snippet is not None else f"{source} {block} {day}", block, item)
 
 
 @pytest.mark.parametrize(("dates", "kept"), [
@@ -29,7 +29,7 @@ def d(days_ago: int, source: str = "list-item", block: str = "L1", snippet: str 
     pytest.param([d(-1), d(-2), d(-30), d(3)], {0, 1, 2}, id="a-day-ahead-is-newest-and-later-ones-kept-whole"),
     pytest.param([], set(), id="no-dates"),
 ])
-def test_the_snippets_kept_are_those_a_check_can_read(dates: list[StoredDate], kept: set[int]) -> None:
+def test_the_snippets_kept_are_those_a_check_can_read(dates: list[DateHit], kept: set[int]) -> None:
     assert pagecodec.kept_snippets(dates, DAY) == kept
 
 
@@ -44,7 +44,7 @@ def test_links_and_dates_round_trip_with_items_as_form_numbers() -> None:
     targets = {3: ITEM, 7: "http://www.chaoyang.gov.test/", 12: "http://www.chaoyang.gov.test/a.css"}
     forms, got = pagecodec.decode(blob, targets)
     assert forms == pagecodec.forms_of(blob) == [7, 3, 7, 12]
-    assert [(g.day, g.source, g.block, g.item) for g in got] == [(x.day, x.source, x.block, x.item) for x in dates]
+    assert [(g.date, g.source, g.block, g.item) for g in got] == [(x.date, x.source, x.block, x.item) for x in dates]
     assert [g.snippet for g in got] == [dates[0].snippet, "", dates[2].snippet]
     assert ITEM.encode() not in zlib.decompress(blob), "an item the page links to is stored as its form number"
 

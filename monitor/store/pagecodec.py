@@ -22,28 +22,19 @@ import functools
 import sys
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import orjson
 
 from checks.freshness import FUTURE_SLACK
+from checks.snapshot import DateHit
 
 VERSION = 1
 LEVEL = 1                 # zlib: level 1 is within a few percent of 9 on these small values, several times faster
 
 
-@dataclass(frozen=True, slots=True)
-class StoredDate:
-    day: date
-    source: str
-    snippet: str = ""
-    block: str = ""
-    item: str = ""        # the item's URL ("" none)
-
-
-def kept_snippets(dates: Sequence[StoredDate], fetched: date | None) -> set[int]:
+def kept_snippets(dates: Sequence[DateHit], fetched: date | None) -> set[int]:
     """The indexes of the dates whose snippet is kept: in each (source, block) group, the newest
     date a check run on the fetch's day accepts (each date equal to it), and every later date.
 
@@ -57,21 +48,21 @@ def kept_snippets(dates: Sequence[StoredDate], fetched: date | None) -> set[int]
     limit = fetched + FUTURE_SLACK
     newest: dict[tuple[str, str], date] = {}
     for hit in dates:
-        if hit.day <= limit:
+        if hit.date <= limit:
             group = (hit.source, hit.block)
-            if group not in newest or hit.day > newest[group]:
-                newest[group] = hit.day
-    return {i for i, hit in enumerate(dates) if hit.day > limit or newest.get((hit.source, hit.block)) == hit.day}
+            if group not in newest or hit.date > newest[group]:
+                newest[group] = hit.date
+    return {i for i, hit in enumerate(dates) if hit.date > limit or newest.get((hit.source, hit.block)) == hit.date}
 
 
-def encode(forms: Sequence[int], dates: Sequence[StoredDate], form_of: Mapping[str, int],
+def encode(forms: Sequence[int], dates: Sequence[DateHit], form_of: Mapping[str, int],
            fetched: date | None) -> bytes:
     """The stored value of a page: its link forms in order, its dates with their items as form
     numbers (`form_of`: target URL -> the page's first form linking it) and the kept snippets."""
     rows: list[list[Any]] = []
     for hit in dates:
         item: int | str = form_of.get(hit.item, hit.item) if hit.item else ""
-        rows.append([hit.day.toordinal(), hit.source, hit.block, item])
+        rows.append([hit.date.toordinal(), hit.source, hit.block, item])
     snippets = {str(i): dates[i].snippet for i in sorted(kept_snippets(dates, fetched)) if dates[i].snippet}
     doc: dict[str, Any] = {"v": VERSION, "l": list(forms), "d": rows}
     if snippets:
@@ -81,7 +72,7 @@ def encode(forms: Sequence[int], dates: Sequence[StoredDate], form_of: Mapping[s
 
 def append_links(blob: bytes | None, forms: Sequence[int]) -> bytes:
     """`blob` with `forms` added after its links (links whose page was stored before they came)."""
-    doc: dict[str, Any] = orjson.loads(zlib.decompress(blob)) if blob else {"v": VERSION, "l": [], "d": []}
+    doc = _doc(blob) if blob else {"v": VERSION, "l": [], "d": []}
     doc["l"] = list(doc.get("l", ())) + list(forms)
     return zlib.compress(orjson.dumps(doc), LEVEL)
 
@@ -90,15 +81,24 @@ class CorruptValue(ValueError):
     """A stored page value that does not decode (a bug or a damaged database)."""
 
 
+def _doc(blob: bytes) -> dict[str, Any]:
+    try:
+        doc: dict[str, Any] = orjson.loads(zlib.decompress(blob))
+    except (zlib.error, orjson.JSONDecodeError) as exc:
+        raise CorruptValue(f"a stored page does not decode: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise CorruptValue("a stored page does not decode: not a JSON object")
+    return doc
+
+
 def forms_of(blob: bytes | None) -> list[int]:
     """The link forms of a stored page alone, in order."""
     if not blob:
         return []
-    try:
-        forms: list[int] = orjson.loads(zlib.decompress(blob))["l"]
-        return forms
-    except (zlib.error, orjson.JSONDecodeError, KeyError, TypeError) as exc:
-        raise CorruptValue(f"a stored page does not decode: {type(exc).__name__}: {exc}") from exc
+    forms = _doc(blob).get("l")
+    if not isinstance(forms, list):
+        raise CorruptValue("a stored page does not decode: it holds no link list")
+    return forms
 
 
 @functools.lru_cache(maxsize=4096)
@@ -107,18 +107,18 @@ def _day(ordinal: int) -> date:
     return date.fromordinal(ordinal)
 
 
-def decode(blob: bytes | None, targets: Sequence[str] | Mapping[int, str]) -> tuple[list[int], list[StoredDate]]:
+def decode(blob: bytes | None, targets: Sequence[str] | Mapping[int, str]) -> tuple[list[int], list[DateHit]]:
     """(link forms, dates) of a stored page; an item stored as a form number comes back as its
     target (`targets[form]`). None decodes as a page without links or dates."""
     if not blob:
         return [], []
+    doc = _doc(blob)
     try:
-        doc = orjson.loads(zlib.decompress(blob))
         snippets = doc.get("s", {})
         dates = []
         for i, (ordinal, source, block, item) in enumerate(doc["d"]):
-            dates.append(StoredDate(_day(ordinal), sys.intern(source), snippets.get(str(i), ""), sys.intern(block),
-                                    targets[item] if isinstance(item, int) else item))
+            dates.append(DateHit(_day(ordinal), sys.intern(source), snippets.get(str(i), ""), sys.intern(block),
+                                 targets[item] if isinstance(item, int) else item))
         return doc["l"], dates
-    except (zlib.error, orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise CorruptValue(f"a stored page does not decode: {type(exc).__name__}: {exc}") from exc

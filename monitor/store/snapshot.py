@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from checks.snapshot import (DateHit, DnsAnswer, History, Link, LinkTarget, ListBlock, Page, Probe, SiteInfo,
+from checks.snapshot import (DnsAnswer, History, Link, LinkTarget, ListBlock, Page, Probe, SiteInfo,
                              SiteSnapshot)
 from monitor.db import (DnsAnswerRow, LinkFormRow, LinkTargetRow, PageRow, ProbeRow,
                         RunRow)
@@ -242,7 +242,7 @@ def _crawl(session: Session, run_id: str, site_id: str
         pages.append(Page(url=url, final_url=final_url, status=status, fetch_kind=kind, depth=depth,
                           content_type=content_type, encoding=encoding, size=size, title=title,
                           redirect_chain=tuple(chain), lists=_lists(lists),
-                          dates=tuple(DateHit(d.day, d.source, d.snippet, d.block, d.item) for d in dates)))
+                          dates=tuple(dates)))
         links += (Link(url, *forms[n]) for n in numbers if n in forms)
     if not pages:
         return (), (), {}
