@@ -29,6 +29,15 @@ class Tiers:
     source: Mapping[str, str]       # target → the first page it was found on
 
 
+def tier_target(target: str, tag: str) -> str | None:
+    """The URL a link counts as in the tiers: an http(s) page link (TIER_TAGS) to a named host, without
+    its fragment; None for any other link."""
+    if tag not in TIER_TAGS:
+        return None
+    url = target.partition("#")[0]
+    return url if url.startswith(("http://", "https://")) and normal_host(url) else None
+
+
 def link_tiers(snap: SiteSnapshot) -> Tiers:
     """Secondary and tertiary link targets from the crawl, in page order; http(s) page links only."""
     chain = homepage_chain(snap)
@@ -40,10 +49,10 @@ def link_tiers(snap: SiteSnapshot) -> Tiers:
         own: list[str] = []
         other: list[str] = []
         for link in snap.links:
-            if link.source_url not in sources or link.tag not in TIER_TAGS:
+            if link.source_url not in sources:
                 continue
-            url = link.target_url.partition("#")[0]
-            if not url.startswith(("http://", "https://")) or not normal_host(url) or url in skip:
+            url = tier_target(link.target_url, link.tag)
+            if url is None or url in skip:
                 continue
             skip.add(url)
             source.setdefault(url, link.source_url)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 import shutil
@@ -210,7 +211,8 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
     gathered: dict[str, set[str]] = {s.id: set() for s in sites}
     crawled = [s for s in sites if "crawl" in needs[s.id]]
     resolver = Resolver.from_config(config.dns)
-    route = _asked_once(has_ipv6_route or probes.route_check_for(config.crawl.allowed_networks))
+    # The IPv6 route is decided once per run: the prefetch and the prober ask the same answer.
+    route = functools.cache(has_ipv6_route or probes.route_check_for(config.crawl.allowed_networks))
     prefetched: Mapping[str, tuple[FetchOutcome, int]] = {}
     if crawled:
         prefetch = prefetch_mod.start_for([(site_info(s), config.crawl_for(s), needs[s.id]) for s in crawled],
@@ -237,17 +239,6 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
     say("probing and evaluating")
     return _probe_and_evaluate(session, config, run_id, sites, planned, needs, gathered, resolver, say,
                                route, prefetched)
-
-
-def _asked_once(check: Callable[[], bool]) -> Callable[[], bool]:
-    """`check`, asked at most once: the IPv6 route is decided once per run."""
-    answer: list[bool] = []
-
-    def ask() -> bool:
-        if not answer:
-            answer.append(check())
-        return answer[0]
-    return ask
 
 
 def _link_bounds(config: Config, sites: Sequence[Site]) -> dict[str, tuple[int, int]]:

@@ -22,9 +22,9 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from checks.linktiers import TIER_TAGS
+from checks.linktiers import tier_target
 from checks.plans import LINKS_V6
-from checks.scope import SiteScope, normal_host
+from checks.scope import SiteScope
 from checks.snapshot import SiteInfo
 from monitor.config import Crawl
 from monitor.fetch import Fetcher, FetchOutcome, RobotsRules, fetcher_for
@@ -81,13 +81,10 @@ class LinksV6Prefetch:
             scope = self.scopes[site_id] = scope.with_hosts(final_url)
         wanted = []
         for target, tag in links:
-            if tag not in TIER_TAGS:
-                continue
-            target = target.partition("#")[0]
-            if (target.startswith(("http://", "https://")) and target not in self.asked and normal_host(target)
-                    and scope.covers(target) and len(self.asked) < MAX_URLS):
-                self.asked.add(target)
-                wanted.append(target)
+            url = tier_target(target, tag)
+            if url is not None and url not in self.asked and scope.covers(url) and len(self.asked) < MAX_URLS:
+                self.asked.add(url)
+                wanted.append(url)
         if wanted:
             self._loop.call_soon_threadsafe(self._submit, site_id, wanted)
 
