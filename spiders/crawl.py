@@ -25,6 +25,7 @@ from monitor import supervisor
 from monitor.config import Config, Site
 from monitor.resolver import Resolver
 from spiders.output import SEGMENT_BYTES, SEGMENT_SETTING
+from spiders.reader import READER_SETTING
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None =
     gate = HostGate(Resolver.from_config(config.dns), config.crawl.networks())
     settings = build_settings(config, sites, gate=gate, out=out)
     settings[SEGMENT_SETTING] = max(1, segment_bytes)
+    settings[READER_SETTING] = True     # pages are read on the other core (spiders/reader.py)
     process = CrawlerProcess(settings)
     # Scrapy filters by LOG_LEVEL at its handler, after every "Crawled"/"Scraped" debug record is made
     # and formatted; at the logger they are never made.

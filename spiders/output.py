@@ -22,7 +22,8 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
+from datetime import date
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
@@ -50,11 +51,30 @@ def segment_name(number: int) -> str:
 
 @dataclass(frozen=True)
 class CrawlBundle:
-    """Everything one request produced. `page` is None for a request that was never sent (robots)."""
+    """Everything one request produced. `page` is None for a request that was never sent (robots).
+
+    A page that was read comes encoded (spiders/reader.py): `lines` holds its page line (with its
+    dates and lists) and its `encoded_links` link lines, and `page` is the record without them.
+    """
 
     page: PageRecord | None = None
     links: tuple[LinkRecord, ...] = ()
     events: tuple[EventRecord, ...] = ()
+    lines: bytes = b""
+    encoded_links: int = 0
+
+    def decoded(self) -> CrawlBundle:
+        """This bundle with its page and links as records (what an encoded bundle holds, for reading it)."""
+        if not self.lines:
+            return self
+        records = [json.loads(text) for text in self.lines.decode("utf-8").splitlines()]
+        page, links = records[0], records[1:]
+        page_record = PageRecord(**{k: v for k, v in page.items() if k not in ("type", "dates", "lists")},
+                                 dates=tuple(_date_from(d) for d in page["dates"]),
+                                 lists=tuple(ListBlock(**b) for b in page["lists"]))
+        page_record = replace(page_record, redirect_chain=tuple(page_record.redirect_chain))
+        return CrawlBundle(page_record, tuple(LinkRecord(**{k: v for k, v in link.items() if k != "type"})
+                                              for link in links), self.events)
 
 
 @runtime_checkable
@@ -64,6 +84,10 @@ class ProgressSource(Protocol):
     def sites_total(self) -> int: ...
 
     def sites_done(self) -> int: ...
+
+
+def _date_from(data: dict[str, Any]) -> DateHit:
+    return DateHit(**{**data, "date": date.fromisoformat(data["date"])})
 
 
 def _date(hit: DateHit) -> dict[str, Any]:
@@ -168,8 +192,11 @@ class JsonLinesWriter:
 
     def write(self, bundle: CrawlBundle) -> None:
         assert self._open, "open_spider() first"
-        parts = [encode(bundle.page)] if bundle.page is not None else []
-        parts += [encode(link) for link in bundle.links]
+        if bundle.lines:
+            parts = [bundle.lines]
+        else:
+            parts = [encode(bundle.page)] if bundle.page is not None else []
+            parts += [encode(link) for link in bundle.links]
         parts += [encode(event) for event in bundle.events]
         data = b"".join(parts)
         if self._file is None:
@@ -182,7 +209,7 @@ class JsonLinesWriter:
         if bundle.page is not None:
             self.pages += 1
             self.errors += bundle.page.fetch_kind != FetchKind.OK
-        self.links += len(bundle.links)
+        self.links += len(bundle.links) + bundle.encoded_links
         self.events += len(bundle.events)
         self._report()
 

@@ -37,30 +37,30 @@ import heapq
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Request, Response
 from twisted.python.failure import Failure
 
 from checks.scope import SiteScope
 from monitor.config import Config, Site
-from monitor.htmltext import decode, declared_charset, extract_title, media_type
+from monitor.htmltext import declared_charset, decode, extract_title, media_type
 from monitor.outcomes import FetchKind, status_kind
-from spiders.extract import Extracted, extract
 from spiders.failures import RedirectStop, RobotsRefused, classify
-from spiders.items import EventRecord, LinkRecord, PageRecord
+from spiders.items import EventRecord, PageRecord
 from spiders.output import CrawlBundle
+from spiders.reader import READER_SETTING, PageRead, ReaderProcess, read_page
 from spiders.resolver import HostGate
 from spiders.tlswatch import WATCH_SETTING, HandshakeWatch
 from spiders.urls import canonical, host, looks_like_trap, past_last_page
 
 log = logging.getLogger(__name__)
 
-FOLLOW_TAGS = frozenset({"a", "area", "iframe", "frame", "pager"})
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 XML_TYPES = frozenset({"text/xml", "application/xml"})     # read only as a Hanweb datastore (dataproxy.jsp)
 MAX_URL_CHARS = 2000            # longer URLs are cut as traps (and could not be indexed by the store)
@@ -111,6 +111,18 @@ class _SiteState:
         return self.pages + self.pending < bounds.max_pages and self.scheduled < FETCH_FACTOR * bounds.max_pages
 
 
+@dataclass(frozen=True)
+class _Received:
+    """A response as the spider took it in: its record so far, and the text to read when it is a page."""
+
+    state: _SiteState
+    depth: int
+    page: PageRecord
+    events: tuple[EventRecord, ...]
+    text: str | None
+    lied: str                   # "declared → used" when the declared charset garbled the page
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -132,7 +144,8 @@ class SiteSpider(scrapy.Spider):
     name = "govmon"
 
     def __init__(self, sites: Sequence[SiteBounds] = (), today: date | None = None, gate: HostGate | None = None,
-                 max_bytes: int = 0, depth_priority: int = 1, **kwargs: Any) -> None:
+                 max_bytes: int = 0, depth_priority: int = 1, reader: ReaderProcess | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.today = today or date.today()
         self.gate = gate
@@ -142,12 +155,18 @@ class SiteSpider(scrapy.Spider):
         # Scrapy caches "is this callback a generator with a return value?" (an ast parse of its source)
         # in a weak-keyed cache: a bound method made per request dies at once and is parsed again for
         # every response (~10 % of the crawl's time). One bound method each, kept alive here, hits it.
-        self._on_response, self._on_failure = self.parse, self.errback
+        self.reader = reader
+        self._on_response = self.parse_read if reader is not None else self.parse
+        self._on_failure = self.errback
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
         kwargs.setdefault("depth_priority", crawler.settings.getint("DEPTH_PRIORITY"))
+        if crawler.settings.getbool(READER_SETTING) and "reader" not in kwargs:
+            kwargs["reader"] = ReaderProcess(kwargs.get("today") or date.today())
         spider: SiteSpider = super().from_crawler(crawler, *args, **kwargs)
+        if spider.reader is not None:
+            crawler.signals.connect(spider.reader.close, signal=signals.spider_closed)
         return spider
 
     def sites_total(self) -> int:
@@ -235,6 +254,26 @@ class SiteSpider(scrapy.Spider):
         return before
 
     def parse(self, response: Response) -> Iterator[Request | CrawlBundle]:
+        """The callback without a reader process: the page is read here (tests, and a crawl whose reader
+        could not start)."""
+        received = self._receive(response)
+        read = None
+        if received.text is not None:
+            read = read_page(received.page, received.text, response.url, received.page.encoding, self.today)
+        yield from self._finish(received, read)
+
+    async def parse_read(self, response: Response) -> AsyncIterator[Request | CrawlBundle]:
+        """The callback with a reader process (spiders/reader.py): the reactor goes on while it reads."""
+        received = self._receive(response)
+        read = None
+        if received.text is not None:
+            assert self.reader is not None
+            read = await self.reader.read(received.page, received.text, response.url, received.page.encoding)
+        for output in self._finish(received, read):
+            yield output
+
+    def _receive(self, response: Response) -> _Received:
+        """A response's record, and its text when it is a page to read (None otherwise)."""
         state, url, depth = self._state(response.meta)
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
         body = response.body
@@ -253,39 +292,42 @@ class SiteSpider(scrapy.Spider):
         media = media_type(content_type)
         is_html = (media in HTML_TYPES or (not media and _looks_like_html(body)) or (
             media in XML_TYPES and b"<datastore" in body[:4096].lower())) and not stopped
-        text, codec, title, extracted, lied = "", "", "", None, ""
+        text, codec, title, to_read, lied = "", "", "", False, ""
         if is_html:
             decoded = decode(body, declared_charset(content_type))
             text, codec = decoded.text, decoded.codec
             lied = f"{decoded.declared} → {decoded.codec}" if decoded.lied else ""
             if kind is FetchKind.OK and state.scope.covers_host(host(response.url)) and not landed_on_seen:
                 state.pages += 1
-                extracted = self._extract(text, response.url, codec, url)
-            title = extracted.title if extracted is not None else extract_title(text)
+                to_read = True
+            else:
+                title = extract_title(text)
         page = PageRecord(
             site_id=state.bounds.site_id, url=url, final_url=response.url, status=response.status, fetch_kind=kind,
             depth=depth, fetched_at=_now(), redirect_chain=tuple(redirects), content_type=content_type,
-            encoding=codec, size=size, title=title, body_sha256=hashlib.sha256(body).hexdigest() if body else "",
-            dates=extracted.dates if extracted is not None else (),
-            lists=extracted.lists if extracted is not None else ())
-        events = self._flag(state, kind, response.url)
-        if lied and extracted is not None:
-            event = self._event(state, "charset", response.url, lied)
-            events += (event,) if event is not None else ()
-        if extracted is None:
+            encoding=codec, size=size, title=title, body_sha256=hashlib.sha256(body).hexdigest() if body else "")
+        return _Received(state, depth, page, self._flag(state, kind, response.url), text if to_read else None, lied)
+
+    def _finish(self, received: _Received, read: PageRead | None) -> Iterator[Request | CrawlBundle]:
+        """The bundle of a response, then the requests it leads to."""
+        state, page, events = received.state, received.page, received.events
+        if received.text is not None and read is None:   # a page that could not be read keeps its title
+            page = replace(page, title=extract_title(received.text))
+        if read is None:
             yield CrawlBundle(page, (), events)
             yield from self._top_up(state)
             return
-        links = tuple(LinkRecord(state.bounds.site_id, url, link.url, link.tag, link.text, link.context, link.block)
-                      for link in (*extracted.links, *extracted.malformed))
-        self._learn_pagers(state, extracted.last_pages)
+        if received.lied:
+            event = self._event(state, "charset", page.final_url, received.lied)
+            events += (event,) if event is not None else ()
+        self._learn_pagers(state, read.last_pages)
         follow: list[Request] = []
-        for output in self._links_to_follow(state, extracted, depth):
+        for output in self._links_to_follow(state, read, received.depth):
             if isinstance(output, Request):
                 follow.append(output)
             else:
                 events += output.events
-        yield CrawlBundle(page, links, events)
+        yield CrawlBundle(replace(page, title=read.title), (), events, read.lines, read.links)
         yield from follow
         yield from self._top_up(state)
 
@@ -299,24 +341,16 @@ class SiteSpider(scrapy.Spider):
             elif len(known) < MAX_PAGERS:
                 known[key] = last
 
-    def _links_to_follow(self, state: _SiteState, extracted: Extracted, depth: int
-                         ) -> Iterator[Request | CrawlBundle]:
-        moved = extracted.refresh or extracted.js_redirect
+    def _links_to_follow(self, state: _SiteState, read: PageRead, depth: int) -> Iterator[Request | CrawlBundle]:
+        moved = read.moved
         if moved is not None:
             if state.scope.covers_host(scope_host(moved)):
                 yield from self._follow(state, moved, depth)
             return
         covers = state.scope.covers_host
-        for link in extracted.links:
-            if link.tag in FOLLOW_TAGS and covers(scope_host(link.url)):
-                yield from self._follow(state, link.url, depth + 1)
-
-    def _extract(self, text: str, base_url: str, codec: str, url: str) -> Extracted | None:
-        try:
-            return extract(text, base_url, today=self.today, encoding=codec)
-        except Exception as exc:  # noqa: BLE001 - one odd page must not lose its record
-            log.warning("extracting %s failed: %s: %s", url, type(exc).__name__, exc)
-            return None
+        for url in read.follow:
+            if covers(scope_host(url)):
+                yield from self._follow(state, url, depth + 1)
 
     def _flag(self, state: _SiteState, kind: FetchKind, url: str) -> tuple[EventRecord, ...]:
         """One event per host the first time it blocks us or rate-limits us."""

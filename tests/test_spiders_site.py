@@ -71,7 +71,7 @@ def respond(request: Request, body: str | bytes, *, status: int = 200, content_t
 
 def split(outputs: Iterable[object]) -> tuple[list[Request], list[CrawlBundle]]:
     items = list(outputs)
-    return [o for o in items if isinstance(o, Request)], [o for o in items if isinstance(o, CrawlBundle)]
+    return [o for o in items if isinstance(o, Request)], [o.decoded() for o in items if isinstance(o, CrawlBundle)]
 
 
 def page_of(bundles: list[CrawlBundle]) -> PageRecord:

@@ -1,0 +1,263 @@
+"""Reading a crawled page, in the crawl child or in a reader process of its own beside it.
+
+Owns `read_page` (a page's text in; its spool lines and what the spider follows out) and
+`ReaderProcess`, which runs `read_page` in `python -m spiders.reader` so that the crawl
+child's one thread only fetches, follows and writes while the other core reads pages:
+extraction (dates, regions, lists, link context) and encoding a page's ~50 link lines were
+most of the child's own work. The child sends a page through a pipe and awaits its
+`PageRead` while the reactor goes on with other responses; Scrapy counts an awaiting
+callback's response against its scraper slot, so a slow reader slows the downloads, never
+piles pages up in memory.
+
+Frames both ways are a 4-byte length and a pickle. A reader that dies (a page that crashes
+libxml2, an OOM kill) is started again and the pages it held are sent again once; a page
+that was in flight through two deaths is recorded unread. Must not decide what is followed
+(the spider does, with `PageRead.follow`) and never touches the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import pickle
+import struct
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+from spiders.extract import Extracted, extract
+from spiders.items import LinkRecord, PageRecord
+from spiders.output import encode
+
+log = logging.getLogger(__name__)
+
+READER_SETTING = "GOVMON_READER"   # true: pages are read in a reader process
+FOLLOW_TAGS = frozenset({"a", "area", "iframe", "frame", "pager"})
+RESTARTS = 5                 # reader deaths a crawl survives; after that pages are read in the child
+_LENGTH = struct.Struct(">I")
+
+
+@dataclass(frozen=True)
+class PageRead:
+    """A page read: its spool lines, and what the spider needs to go on crawling."""
+
+    lines: bytes                            # the page's JSON line, then one line a link (spiders/output.py)
+    links: int                              # link lines in `lines`
+    title: str
+    follow: tuple[str, ...]                 # URLs of links the crawl may follow (FOLLOW_TAGS), in page order
+    moved: str | None                       # a meta refresh or top-level `location = …` target: the page moved
+    last_pages: tuple[tuple[str, int], ...]
+
+
+def read_page(page: PageRecord, text: str, base_url: str, codec: str, today: date) -> PageRead | None:
+    """`page` (a record without title, dates or lists) completed from its `text`; None when the page
+    cannot be read (logged: one odd page must not lose its record or stop the crawl)."""
+    try:
+        extracted = extract(text, base_url, today=today, encoding=codec)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.warning("extracting %s failed: %s: %s", page.url, type(exc).__name__, exc)
+        return None
+    return _read(page, extracted)
+
+
+def _read(page: PageRecord, extracted: Extracted) -> PageRead:
+    full = replace(page, title=extracted.title, dates=extracted.dates, lists=extracted.lists)
+    site, source = page.site_id, page.url
+    parts = [encode(full)]
+    parts += [encode(LinkRecord(site, source, link.url, link.tag, link.text, link.context, link.block))
+              for link in (*extracted.links, *extracted.malformed)]
+    follow = tuple(link.url for link in extracted.links if link.tag in FOLLOW_TAGS)
+    return PageRead(b"".join(parts), len(parts) - 1, extracted.title, follow,
+                    extracted.refresh or extracted.js_redirect, extracted.last_pages)
+
+
+def _frame(value: Any) -> bytes:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return _LENGTH.pack(len(data)) + data
+
+
+class _Frames(asyncio.Protocol):
+    """The reader's stdout as whole frames, each handed to `on_frame`; `on_end` once it closes."""
+
+    def __init__(self, on_frame: Callable[[Any], None], on_end: Callable[[], None]) -> None:
+        self.on_frame, self.on_end = on_frame, on_end
+        self.buffer = bytearray()
+        self.transport: asyncio.ReadTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.ReadTransport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        start = 0
+        while len(buffer) - start >= 4:
+            (size,) = _LENGTH.unpack_from(buffer, start)
+            if len(buffer) - start - 4 < size:
+                break
+            try:
+                frame = pickle.loads(buffer[start + 4:start + 4 + size])
+            except Exception as exc:  # noqa: BLE001 - a reader that says nonsense is a dead reader
+                log.warning("the page reader process sent an unreadable answer: %s", exc)
+                buffer.clear()
+                if self.transport is not None:
+                    self.transport.close()      # connection_lost follows: its pages go to a new reader
+                return
+            self.on_frame(frame)
+            start += 4 + size
+        del buffer[:start]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.on_end()
+
+
+class ReaderProcess:
+    """`read_page` in a reader process; `await read(...)` from the reactor's thread only.
+
+    Started at the first read (the reactor's asyncio loop must be running). Falls back to
+    reading in this process when no reader can be started or it died RESTARTS times.
+    """
+
+    def __init__(self, today: date, command: Sequence[str] = ()) -> None:
+        self.today = today
+        self.command = list(command) or [sys.executable, "-P", "-m", "spiders.reader"]
+        self.restarts = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._writer: asyncio.WriteTransport | None = None
+        self._pending: dict[int, tuple[asyncio.Future[PageRead | None], tuple[Any, ...], bool]] = {}
+        self._next = 0
+        self._local = False
+        self._starting: asyncio.Future[bool] | None = None     # the reader being started, awaited by every read
+
+    async def read(self, page: PageRecord, text: str, base_url: str, codec: str) -> PageRead | None:
+        request = (page, text, base_url, codec, self.today)
+        if self._writer is None and not self._local:
+            if self._starting is None:
+                self._starting = asyncio.ensure_future(self._start())
+            await asyncio.shield(self._starting)
+        if self._local or self._writer is None:
+            return read_page(*request)
+        future: asyncio.Future[PageRead | None] = asyncio.get_running_loop().create_future()
+        self._send(future, request, resent=False)
+        return await future
+
+    def _send(self, future: asyncio.Future[PageRead | None], request: tuple[Any, ...], resent: bool) -> None:
+        self._next += 1
+        self._pending[self._next] = (future, request, resent)
+        assert self._writer is not None
+        self._writer.write(_frame((self._next, request)))
+
+    async def _start(self) -> bool:
+        loop = asyncio.get_running_loop()
+        try:
+            process = _spawn(self.command)
+        except OSError as exc:
+            log.warning("no page reader process (%s): pages are read in the crawl process", exc)
+            self._local = True
+            return False
+        assert process.stdin is not None and process.stdout is not None
+        self._process = process
+        self._writer, _ = await loop.connect_write_pipe(asyncio.Protocol, process.stdin)
+        await loop.connect_read_pipe(lambda: _Frames(self._settle, lambda: self._ended(process)), process.stdout)
+        return True
+
+    def _settle(self, frame: tuple[int, PageRead | None]) -> None:
+        number, read = frame
+        entry = self._pending.pop(number, None)
+        if entry is not None and not entry[0].done():
+            entry[0].set_result(read)
+
+    def _ended(self, process: subprocess.Popen[bytes]) -> None:
+        """The reader's stdout closed: it died (or was closed). Its pages go to a new reader, once."""
+        if process is not self._process:
+            return
+        self._writer, self._process = None, None
+        pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        code = _ended_with(process)
+        self.restarts += 1
+        log.warning("the page reader process ended (exit %s) holding %d pages; %s", code, len(pending),
+                    "reading in the crawl process from now on" if self.restarts > RESTARTS else "starting another")
+        asyncio.ensure_future(self._again(pending))
+
+    async def _again(self, pending: dict[int, tuple[asyncio.Future[PageRead | None], tuple[Any, ...], bool]]
+                     ) -> None:
+        self._local = self.restarts > RESTARTS
+        self._starting = None if self._local else asyncio.ensure_future(self._start())
+        started = self._starting is not None and await asyncio.shield(self._starting)
+        for future, request, resent in pending.values():
+            if future.done():
+                continue
+            if resent:   # in flight through two deaths: this page is the likely cause
+                log.warning("reading %s ended the page reader twice; recorded unread", request[0].url)
+                future.set_result(None)
+            elif started:
+                self._send(future, request, resent=True)
+            else:
+                future.set_result(read_page(*request))
+
+    def close(self) -> None:
+        """End the reader: its stdin closes and it exits once it has answered what it holds."""
+        process, writer = self._process, self._writer
+        self._process = self._writer = None
+        if writer is not None:
+            writer.close()
+        if process is not None:
+            if process.stdin is not None:
+                process.stdin.close()   # now: the transport would close it on the loop, which we are about to block
+            _ended_with(process)
+
+
+def _ended_with(process: subprocess.Popen[bytes], wait_s: float = 10.0) -> int:
+    """The reader's exit code, once it has exited; killed when it has not within `wait_s`."""
+    try:
+        return process.wait(timeout=wait_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
+def _spawn(command: Sequence[str]) -> subprocess.Popen[bytes]:
+    """The reader process (a fork and exec: quick enough to do on the reactor's thread, once a crawl)."""
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": _path()})
+
+
+def _path() -> str:
+    """PYTHONPATH for the reader: this project's root first, so it imports the same code (we run with -P)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH", "")])])
+
+
+def serve(stdin: Any, stdout: Any) -> None:
+    """The reader's loop: read each framed request, answer with its framed PageRead, until stdin ends."""
+    while True:
+        head = stdin.read(4)
+        if len(head) < 4:
+            return
+        (size,) = _LENGTH.unpack(head)
+        number, request = pickle.loads(stdin.read(size))
+        stdout.write(_frame((number, read_page(*request))))
+        stdout.flush()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        serve(sys.stdin.buffer, sys.stdout.buffer)
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    # As the module's own name, so the PageReads it pickles name spiders.reader.PageRead, not __main__'s.
+    from spiders import reader  # noqa: PLW0406 - see above
+
+    sys.exit(reader.main())

@@ -1,0 +1,108 @@
+"""The page reader process (spiders/reader.py): the same reading as in the crawl process, and a reader
+that dies loses no page but the one that killed it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+
+from spiders.items import PageRecord
+from spiders.reader import PageRead, ReaderProcess, read_page
+
+TODAY = date(2026, 3, 15)
+HOME = "http://www.demo.gov.test/"
+PAGE = PageRecord("demo", HOME, HOME, 200, "ok", 0, "2026-03-15T00:00:00+00:00", encoding="utf-8")
+HTML = ('<html><head><title>首页</title></head><body><ul class="list"><li><a href="/a.html">通知一</a>'
+        '<span>2026-03-01</span></li><li><a href="/b.html">通知二</a><span>2026-02-01</span></li></ul>'
+        '<img src="/logo.png"><a href="http://other.test/">外站</a></body></html>')
+# A reader that stops itself before it reads anything: what is sent to it stays pending until the test
+# lets it go on (SIGCONT) or kills it, whatever the machine's speed.
+STOPPED_READER = [sys.executable, "-P", "-c",
+                  ("import os, runpy, signal; os.kill(os.getpid(), signal.SIGSTOP); "
+                   "runpy.run_module('spiders.reader', run_name='__main__')")]
+
+
+def page(n: int) -> PageRecord:
+    url = f"{HOME}p{n}.html"
+    return PageRecord("demo", url, url, 200, "ok", 1, PAGE.fetched_at, encoding="utf-8")
+
+
+def stopped(process: subprocess.Popen[bytes] | None) -> bool:
+    """Whether the reader has stopped itself (so a SIGCONT now is the one that lets it go on)."""
+    if process is None:
+        return False
+    with open(f"/proc/{process.pid}/stat", encoding="ascii") as stat:
+        return stat.read().rpartition(")")[2].split()[0] == "T"
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
+
+
+def run(test: Callable[[ReaderProcess], Awaitable[None]], command: list[str] | None = None) -> None:
+    async def main() -> None:
+        reader = ReaderProcess(TODAY, command or ())
+        try:
+            await test(reader)
+        finally:
+            if reader._process is not None:
+                os.kill(reader._process.pid, signal.SIGCONT)
+            reader.close()
+    asyncio.run(main())
+
+
+def test_a_page_read_in_the_reader_process_is_the_page_read_here() -> None:
+    async def test(reader: ReaderProcess) -> None:
+        read = await reader.read(PAGE, HTML, HOME, "utf-8")
+        assert read == read_page(PAGE, HTML, HOME, "utf-8", TODAY)
+        assert reader.restarts == 0 and reader._process is not None
+    run(test)
+    local = read_page(PAGE, HTML, HOME, "utf-8", TODAY)
+    assert isinstance(local, PageRead)
+    page_line, *link_lines = (json.loads(line) for line in local.lines.splitlines())
+    assert page_line["title"] == local.title == "首页"
+    assert {d["date"] for d in page_line["dates"]} == {"2026-03-01", "2026-02-01"}
+    assert local.links == len(link_lines) == 4
+    assert local.follow == (HOME + "a.html", HOME + "b.html", "http://other.test/")   # not the image
+
+
+def test_pages_held_by_a_reader_that_died_are_read_by_the_next() -> None:
+    async def test(reader: ReaderProcess) -> None:
+        reads = [asyncio.ensure_future(reader.read(page(n), HTML, page(n).url, "utf-8")) for n in range(20)]
+        await until(lambda: len(reader._pending) == 20)
+        first = reader._process
+        assert first is not None
+        os.kill(first.pid, signal.SIGKILL)
+        await until(lambda: reader._process not in (None, first) and len(reader._pending) == 20
+                    and stopped(reader._process))
+        assert reader._process is not None
+        os.kill(reader._process.pid, signal.SIGCONT)
+        done = await asyncio.gather(*reads)
+        assert reader.restarts == 1
+        assert [json.loads(r.lines.splitlines()[0])["url"] for r in done if r] == [page(n).url for n in range(20)]
+    run(test, STOPPED_READER)
+
+
+def test_a_page_in_flight_through_two_deaths_is_recorded_unread() -> None:
+    async def test(reader: ReaderProcess) -> None:
+        poison = asyncio.ensure_future(reader.read(page(1), HTML, page(1).url, "utf-8"))
+        for _ in range(2):
+            await until(lambda: reader._process is not None and bool(reader._pending))
+            process = reader._process
+            assert process is not None
+            os.kill(process.pid, signal.SIGKILL)
+            await until(lambda gone=process: reader._process is not gone)
+        assert await poison is None and reader.restarts == 2
+        after = asyncio.ensure_future(reader.read(PAGE, HTML, HOME, "utf-8"))     # the crawl reads on
+        await until(lambda: bool(reader._pending) and stopped(reader._process))
+        assert reader._process is not None
+        os.kill(reader._process.pid, signal.SIGCONT)
+        assert isinstance(await after, PageRead)
+    run(test, STOPPED_READER)
