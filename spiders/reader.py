@@ -27,7 +27,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from spiders.extract import Extracted, extract
 from spiders.items import LinkRecord, PageRecord
@@ -38,7 +38,17 @@ log = logging.getLogger(__name__)
 READER_SETTING = "GOVMON_READER"   # true: pages are read in a reader process
 FOLLOW_TAGS = frozenset({"a", "area", "iframe", "frame", "pager"})
 RESTARTS = 5                 # reader deaths a crawl survives; after that pages are read in the child
+IN_FLIGHT = 32               # pages decoded and sent, not yet read: enough to keep the reader busy
 _LENGTH = struct.Struct(">I")
+
+
+class _Sent(NamedTuple):
+    """A page sent to the reader: its frame is kept (the page's only copy) to send it again."""
+
+    future: asyncio.Future[PageRead | None]
+    frame: bytes
+    url: str
+    resent: bool
 
 
 @dataclass(frozen=True)
@@ -129,10 +139,18 @@ class ReaderProcess:
         self.restarts = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._writer: asyncio.WriteTransport | None = None
-        self._pending: dict[int, tuple[asyncio.Future[PageRead | None], tuple[Any, ...], bool]] = {}
+        self._pending: dict[int, _Sent] = {}
         self._next = 0
         self._local = False
         self._starting: asyncio.Future[bool] | None = None     # the reader being started, awaited by every read
+        self._turns: asyncio.Semaphore | None = None
+
+    def turn(self) -> asyncio.Semaphore:
+        """Held while a response is decoded and read: at most IN_FLIGHT pages' texts are in memory at once
+        (the other responses wait as bodies, which Scrapy's scraper slot already bounds)."""
+        if self._turns is None:
+            self._turns = asyncio.Semaphore(IN_FLIGHT)
+        return self._turns
 
     async def read(self, page: PageRecord, text: str, base_url: str, codec: str) -> PageRead | None:
         request = (page, text, base_url, codec, self.today)
@@ -142,15 +160,12 @@ class ReaderProcess:
             await asyncio.shield(self._starting)
         if self._local or self._writer is None:
             return read_page(*request)
-        future: asyncio.Future[PageRead | None] = asyncio.get_running_loop().create_future()
-        self._send(future, request, resent=False)
-        return await future
-
-    def _send(self, future: asyncio.Future[PageRead | None], request: tuple[Any, ...], resent: bool) -> None:
         self._next += 1
-        self._pending[self._next] = (future, request, resent)
-        assert self._writer is not None
-        self._writer.write(_frame((self._next, request)))
+        frame = _frame((self._next, request))
+        sent = _Sent(asyncio.get_running_loop().create_future(), frame, page.url, False)
+        self._pending[self._next] = sent
+        self._writer.write(frame)
+        return await sent.future
 
     async def _start(self) -> bool:
         loop = asyncio.get_running_loop()
@@ -168,39 +183,39 @@ class ReaderProcess:
 
     def _settle(self, frame: tuple[int, PageRead | None]) -> None:
         number, read = frame
-        entry = self._pending.pop(number, None)
-        if entry is not None and not entry[0].done():
-            entry[0].set_result(read)
+        sent = self._pending.pop(number, None)
+        if sent is not None and not sent.future.done():
+            sent.future.set_result(read)
 
     def _ended(self, process: subprocess.Popen[bytes]) -> None:
         """The reader's stdout closed: it died (or was closed). Its pages go to a new reader, once."""
         if process is not self._process:
             return
-        self._writer, self._process = None, None
+        self._writer, self._process, self._starting = None, None, None
         pending, self._pending = self._pending, {}
-        if not pending:
-            return
         code = _ended_with(process)
         self.restarts += 1
-        log.warning("the page reader process ended (exit %s) holding %d pages; %s", code, len(pending),
-                    "reading in the crawl process from now on" if self.restarts > RESTARTS else "starting another")
-        asyncio.ensure_future(self._again(pending))
-
-    async def _again(self, pending: dict[int, tuple[asyncio.Future[PageRead | None], tuple[Any, ...], bool]]
-                     ) -> None:
         self._local = self.restarts > RESTARTS
-        self._starting = None if self._local else asyncio.ensure_future(self._start())
+        log.warning("the page reader process ended (exit %s) holding %d pages; %s", code, len(pending),
+                    "reading in the crawl process from now on" if self._local else "starting another")
+        if pending:
+            asyncio.ensure_future(self._again(pending))
+
+    async def _again(self, pending: dict[int, _Sent]) -> None:
+        if not self._local and self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
         started = self._starting is not None and await asyncio.shield(self._starting)
-        for future, request, resent in pending.values():
-            if future.done():
+        for number, sent in pending.items():
+            if sent.future.done():
                 continue
-            if resent:   # in flight through two deaths: this page is the likely cause
-                log.warning("reading %s ended the page reader twice; recorded unread", request[0].url)
-                future.set_result(None)
-            elif started:
-                self._send(future, request, resent=True)
+            if sent.resent:   # in flight through two deaths: this page is the likely cause
+                log.warning("reading %s ended the page reader twice; recorded unread", sent.url)
+                sent.future.set_result(None)
+            elif started and self._writer is not None:
+                self._pending[number] = sent._replace(resent=True)
+                self._writer.write(sent.frame)
             else:
-                future.set_result(read_page(*request))
+                sent.future.set_result(read_page(*pickle.loads(sent.frame[_LENGTH.size:])[1]))
 
     def close(self) -> None:
         """End the reader: its stdin closes and it exits once it has answered what it holds."""

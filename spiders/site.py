@@ -264,11 +264,12 @@ class SiteSpider(scrapy.Spider):
 
     async def parse_read(self, response: Response) -> AsyncIterator[Request | CrawlBundle]:
         """The callback with a reader process (spiders/reader.py): the reactor goes on while it reads."""
-        received = self._receive(response)
-        read = None
-        if received.text is not None:
-            assert self.reader is not None
-            read = await self.reader.read(received.page, received.text, response.url, received.page.encoding)
+        assert self.reader is not None
+        async with self.reader.turn():
+            received = self._receive(response)
+            read = None
+            if received.text is not None:
+                read = await self.reader.read(received.page, received.text, response.url, received.page.encoding)
         for output in self._finish(received, read):
             yield output
 

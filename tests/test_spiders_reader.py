@@ -106,3 +106,15 @@ def test_a_page_in_flight_through_two_deaths_is_recorded_unread() -> None:
         os.kill(reader._process.pid, signal.SIGCONT)
         assert isinstance(await after, PageRead)
     run(test, STOPPED_READER)
+
+
+def test_a_reader_that_died_idle_is_started_again_at_the_next_page() -> None:
+    async def test(reader: ReaderProcess) -> None:
+        await reader.read(PAGE, HTML, HOME, "utf-8")
+        first = reader._process
+        assert first is not None
+        first.kill()
+        await until(lambda: reader._process is None)
+        assert isinstance(await reader.read(PAGE, HTML, HOME, "utf-8"), PageRead)
+        assert reader._process not in (None, first) and reader.restarts == 1
+    run(test)
