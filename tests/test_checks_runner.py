@@ -177,7 +177,8 @@ def planning_checks() -> Iterator[None]:
 
 def planned_of(*spec_ids: str, disabled: frozenset[str] | set[str] = frozenset(), **params: Any) -> list:
     city = SiteInfo(id="c", name="市", url="http://c.test/", kind="portal", level="city")
-    return [p for p in plan(city, (NEG, DECISIONS), params, disabled) if p.spec_id in spec_ids]
+    reqs = tuple(replace(r, type="plancol") for r in (NEG, DECISIONS))
+    return [p for p in plan(city, reqs, params, disabled) if p.spec_id in spec_ids]
 
 
 def test_a_probe_plan_gathers_what_the_enabled_checks_plan_each_url_once(planning_checks: None) -> None:
