@@ -119,7 +119,7 @@ def judge(snap: SiteSnapshot, req: RequirementInfo) -> Verdict:
     found = _found(snap, req)
     searched = sum(1 for p in snap.pages if p.depth <= req.max_depth - 1 and p.status is not None
                    and 200 <= p.status < 300)
-    metrics: dict[str, Any] = {"pages_searched": searched, "max_depth": req.max_depth, "links": len(found),
+    metrics: dict[str, Any] = {"pages_searched": searched, "clicks": req.max_depth, "links": len(found),
                                "dead": sum(1 for f in found if f.state == "dead")}
     if not found:
         return Verdict(Status.FAIL, "link.missing", {"title": req.title, "clicks": req.max_depth, "pages": searched},
@@ -148,7 +148,7 @@ LINK_METRICS = {
     "where": M("链接位置", "Found in", values="words"), "block": M("所在区块", "Box"),
     "depth": M("距首页点击次数", "Clicks from the homepage",
                help=T(zh="0 表示在首页上", en="0 means on the homepage")),
-    "pages_searched": M("已检索页面", "Pages searched"), "max_depth": M("允许点击次数", "Clicks allowed"),
+    "pages_searched": M("已检索页面", "Pages searched"), "clicks": M("允许点击次数", "Clicks allowed"),
     "links": M("匹配的链接数", "Matching links"), "dead": M("打不开的链接数", "Dead matching links"),
 }
 LINK_DETAILS = {
