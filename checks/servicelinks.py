@@ -34,6 +34,7 @@ SHOWN = 10
 @dataclass(frozen=True)
 class Found:
     link: Link
+    page: str               # the final URL of the page holding the link
     depth: int
     where: str
     block: str              # the heading of the box holding the link, when it has one
@@ -97,7 +98,8 @@ def _found(snap: SiteSnapshot, req: RequirementInfo) -> list[Found]:
             continue
         heading = next((b.heading for b in source.lists if link.block and b.key == link.block), "")
         state, kind = _state(snap, pages, link.target_url)
-        found.append(Found(link, depth, "iframe" if inframe else link.context, heading, state, kind))
+        found.append(Found(link, source.final_url, depth, "iframe" if inframe else link.context, heading, state,
+                           kind))
     order = {"alive": 0, "unknown": 1, "dead": 2}
     return sorted(found, key=lambda f: (order[f.state], f.depth, WHERE_ORDER.index(f.where)
                                         if f.where in WHERE_ORDER else len(WHERE_ORDER)))
@@ -106,9 +108,9 @@ def _found(snap: SiteSnapshot, req: RequirementInfo) -> list[Found]:
 def _evidence(f: Found) -> Evidence:
     where = f"{f.where} “{f.block}”" if f.block else f.where
     if f.state == "dead":
-        return Evidence(url=f.link.target_url, source=f.link.source_url, detail=f"dead: {f.kind}", text=f.link.text,
+        return Evidence(url=f.link.target_url, source=f.page, detail=f"dead: {f.kind}", text=f.link.text,
                         key="dead", params={"kind": f.kind, "where": f.where, "block": f.block})
-    return Evidence(url=f.link.target_url, source=f.link.source_url, detail=f"where={where}; depth={f.depth}",
+    return Evidence(url=f.link.target_url, source=f.page, detail=f"where={where}; depth={f.depth}",
                     text=f.link.text, key="found", params={"where": f.where, "block": f.block, "depth": f.depth})
 
 
@@ -125,11 +127,11 @@ def judge(snap: SiteSnapshot, req: RequirementInfo) -> Verdict:
         return Verdict(Status.FAIL, "link.missing", {"title": req.title, "clicks": req.max_depth, "pages": searched},
                        metrics)
     best = found[0]
-    metrics.update(url=best.link.target_url, text=best.link.text, found_on=best.link.source_url,
+    metrics.update(url=best.link.target_url, text=best.link.text, found_on=best.page,
                    where=best.where, block=best.block, depth=best.depth)
     evidence = tuple(_evidence(f) for f in found[:SHOWN])
     params = {"title": req.title, "url": best.link.target_url, "text": best.link.text, "where": best.where,
-              "page": best.link.source_url}
+              "page": best.page}
     if best.state == "dead":
         return Verdict(Status.FAIL, "link.dead", {**params, "kind": best.kind}, metrics, evidence)
     return Verdict(Status.PASS, "link.ok", params, metrics, evidence)
