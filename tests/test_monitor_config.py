@@ -56,11 +56,17 @@ def test_shipped_config_has_the_seed_sites_and_requirements() -> None:
     assert sum(s.kind == "portal" and s.level == "county" for s in cfg.sites) == 7
     assert {s.kind for s in cfg.sites if s.kind != "portal"} == {
         "development_reform", "market_regulation", "commerce", "finance", "business_environment"}
-    assert [r.id for r in cfg.requirements] == [
-        "negative_list", "enterprise_relief", "fee_catalog", "effective_investment", "major_decisions"]
-    assert all(r.basis.strip() and r.keywords for r in cfg.requirements)
+    assert [(r.id, r.type) for r in cfg.requirements] == [
+        ("negative_list", "column"), ("enterprise_relief", "column"), ("fee_catalog", "column"),
+        ("effective_investment", "column"), ("major_decisions", "document"), ("tax_12366", "link"),
+        ("hotline_12345", "link"), ("annual_report", "document"), ("policy_interpretation", "pairing")]
+    assert all(r.basis.strip() and (r.keywords or r.hosts) for r in cfg.requirements)
     major = next(r for r in cfg.requirements if r.id == "major_decisions")
-    assert (major.applies_to, major.levels, major.deadline) == (["portal"], ["city"], "03-31")
+    assert (major.applies_to, major.levels, major.deadline, major.for_year) == (["portal"], ["city"], "03-31", "current")
+    tax = next(r for r in cfg.requirements if r.id == "tax_12366")
+    assert (tax.hosts, tax.applies_to) == (["12366.chinatax.gov.cn"], ["portal", "finance"])
+    report = next(r for r in cfg.requirements if r.id == "annual_report")
+    assert (report.deadline, report.for_year, len(report.applies_to)) == ("01-31", "previous", 7)
     assert cfg.path == SHIPPED
     assert cfg.digest == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
 
@@ -73,14 +79,16 @@ def test_shipped_config_marks_every_site_url_unconfirmed() -> None:
 
 
 @pytest.mark.parametrize(("site_id", "expected"), [
-    ("chaoyang", ["negative_list", "enterprise_relief", "major_decisions"]),
-    ("beipiao", ["negative_list", "enterprise_relief"]),
-    ("fgw", ["negative_list", "effective_investment"]),
-    ("scjg", ["negative_list"]),
-    ("czj", ["fee_catalog"]),
-    ("yshj", []),
+    ("chaoyang", ["negative_list", "enterprise_relief", "major_decisions", "tax_12366", "hotline_12345",
+                  "annual_report", "policy_interpretation"]),
+    ("beipiao", ["negative_list", "enterprise_relief", "tax_12366", "hotline_12345", "annual_report",
+                 "policy_interpretation"]),
+    ("fgw", ["negative_list", "effective_investment", "annual_report"]),
+    ("scjg", ["negative_list", "annual_report"]),
+    ("czj", ["fee_catalog", "tax_12366", "annual_report"]),
+    ("yshj", ["annual_report"]),
 ], ids=["city-portal-gets-the-city-only-catalogue", "county-portal-skips-it", "development-reform",
-        "market-regulation", "finance", "business-environment-has-none"])
+        "market-regulation", "finance-links-12366", "business-environment-only-the-annual-report"])
 def test_shipped_requirements_apply_by_kind_and_level(site_id: str, expected: list[str]) -> None:
     cfg = load(SHIPPED)
     site = cfg.site_by_id(site_id)
