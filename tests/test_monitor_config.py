@@ -412,3 +412,46 @@ def test_the_error_example_in_the_docs_is_real_output() -> None:
     # the line numbers follow config/sites.toml: update the example in docs/config.md when it moves
     assert errors_of(text) == [line.replace("config/sites.toml", "c.toml")
                                for line in example[1].splitlines()]
+
+
+# --- requirement types (issue 14) ---------------------------------------------
+
+def _typed(body: str) -> str:
+    return f'[[requirement]]\nid = "r1"\ntitle = "要求"\napplies_to = ["portal"]\nbasis = "x"\n{body}\n' + SITE
+
+
+@pytest.mark.parametrize(("body", "line"), [
+    ('type = "documnet"\nkeywords = ["{year}年报"]',
+     "c.toml:6: requirement[0] (id=\"r1\").type: unknown requirement type 'documnet' (did you mean 'document'?)"),
+    ('type = "link"\nhosts = ["12366.chinatax.gov.cn"]\ndeadline = "01-31"',
+     "c.toml:8: requirement[0] (id=\"r1\").deadline: a 'link' requirement takes no 'deadline' "
+     "(only type 'column' or 'document' does)"),
+    ('keywords = ["负面清单"]\nmin_ratio = 0.5',
+     "c.toml:7: requirement[0] (id=\"r1\").min_ratio: a 'column' requirement takes no 'min_ratio' "
+     "(only type 'pairing' does)"),
+    ('type = "document"\nkeywords = ["{year}年报"]',
+     "c.toml:1: requirement[0] (id=\"r1\"): a 'document' requirement needs a deadline (\"MM-DD\")"),
+    ('type = "document"\nkeywords = ["{yr}年报"]\ndeadline = "01-31"',
+     "c.toml:7: requirement[0] (id=\"r1\").keywords[0]: unknown placeholder {yr} (only {year} is filled in)"),
+    ('type = "link"',
+     "c.toml:1: requirement[0] (id=\"r1\"): a 'link' requirement needs hosts, urls or keywords"),
+    ('type = "pairing"\nkeywords = ["政策文件"]\nmin_ratio = 1.5',
+     "c.toml:8: requirement[0] (id=\"r1\").min_ratio: must be <= 1.0, got 1.5"),
+], ids=["unknown-type", "key-of-another-type", "column-takes-no-pairing-key", "document-needs-a-deadline",
+        "only-year-placeholder", "link-needs-something-to-match", "ratio-at-most-one"])
+def test_a_requirement_type_takes_its_own_keys(body: str, line: str) -> None:
+    assert errors_of(_typed(body)) == [line]
+
+
+def test_each_requirement_type_loads_and_names_its_check_ids() -> None:
+    text = "\n".join(_typed(body).replace('id = "r1"', f'id = "r{i}"').split("[[site]]")[0] for i, body in enumerate([
+        'keywords = ["负面清单"]\ndeadline = "03-31"',
+        'type = "link"\nhosts = ["12366.chinatax.gov.cn"]\nmax_depth = 1',
+        'type = "document"\nkeywords = ["{year}年政府信息公开工作年度报告"]\ndeadline = "01-31"\nfor_year = "previous"',
+        'type = "pairing"\nkeywords = ["政策文件"]\nmin_ratio = 0.8\npair_keywords = ["解读"]']))
+    cfg = loads(text + SITE.replace('level = "county"', 'level = "county"\ndisabled_checks = ["link:r1", "pairing:r3"]'))
+    assert [(r.id, r.type) for r in cfg.requirements] == [("r0", "column"), ("r1", "link"), ("r2", "document"),
+                                                           ("r3", "pairing")]
+    with pytest.raises(ConfigError) as caught:
+        loads(text + SITE.replace('level = "county"', 'level = "county"\ndisabled_checks = ["column:r1"]'))
+    assert "unknown check id 'column:r1' (did you mean 'column:r0'?)" in caught.value.errors[0]
