@@ -26,7 +26,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from checks.base import Evidence, M, Severity, Status, T, Verdict, check
-from checks.columns import _candidates, _contents, _Crawl, _keywords, _same_page, normalise
+from checks.columns import (
+    _candidates,
+    _contents,
+    _Crawl,
+    _keywords,
+    _same_page,
+    normalise,
+)
 from checks.snapshot import Link, RequirementInfo, SiteSnapshot
 
 PAIR_WORDS = ("解读", "图解", "一图读懂", "答记者问")

@@ -367,8 +367,8 @@ def _requirement_problems(i: int, item: Mapping[str, Any]) -> list[tuple[Loc, st
             continue
         owners = [t for t, keys in REQUIREMENT_TYPES.items() if key in keys]
         if owners:
-            problems.append((("requirement", i, key), f"a {kind!r} requirement takes no {key!r} (only type "
-                                                       f"{' or '.join(repr(t) for t in owners)} does)"))
+            others = " or ".join(repr(t) for t in owners)
+            problems.append((("requirement", i, key), f"a {kind!r} requirement takes no {key!r} (only type {others} does)"))
     keywords = item.get("keywords")
     if kind != "link" and not keywords:
         problems.append((("requirement", i, "keywords") if "keywords" in item else ("requirement", i),

@@ -53,7 +53,7 @@ def test_service_links_are_found_where_the_truth_puts_them_and_dead_ones_fail(du
                 want["url"], want["source"], want["text"]), sid
     model = duties["chaoyang"]["link:tax_12366"]
     assert (model.evidence[0].key, model.metrics["depth"]) == ("found", 0)
-    dead = duties["shuangta-czj"]["link:tax_12366"]
+    dead = duties["longcheng"]["link:tax_12366"]
     assert dead.message_key == "link.dead" and dead.evidence[0].key == "dead"
     assert dead.message_params["kind"] == "http_4xx 404"
 

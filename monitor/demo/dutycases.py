@@ -5,7 +5,7 @@ The cases are placed in sites.py: the model city portal has the 12366 link (a
 便民服务 box on its homepage), its 年度报告 on time and every 政策文件 paired (two
 link their 解读 from a 相关链接 box, two are linked back from a 解读); 双塔 links
 one 政策文件 of four to its 解读; 北票's 年度报告 came out after 01-31;
-双塔区财政局's 12366 link is dead. Every other site's verdict follows from what
+龙城's 办事服务 page links the 12366 platform at an address that is 404. Every other site's verdict follows from what
 it serves: a portal without a 12366 link misses it, a department without a 年报
 column misses the report, and so on.
 

@@ -139,7 +139,7 @@ def _city(today: date) -> SitePlan:
                             ("便民服务", (("12366纳税服务平台", Ref(TAX_HOST)),))),
                     # issue 14: every 政策文件 is paired with its 解读: two link a 解读, two are linked back from one
                     extras={"/zcwj/": (_a("/zcwj/gzbg2019.html", "2019年朝阳市政府工作报告（全文）"),),
-                            "article:/zcwj/:1": (_a("article:/zwgk/zcjd/:2", "图解：政策要点一图读懂"),),
+                            "article:/zcwj/:1": (_a("article:/zwgk/zcjd/:1", "图解：政策要点一图读懂"),),
                             "article:/zcwj/:2": (_a("article:/zwgk/zcjd/:1", "相关解读：政策解读"),),
                             "article:/zwgk/zcjd/:1": (_a("article:/zcwj/:3", "政策原文（一）"),
                                                       _a("article:/zcwj/:4", "政策原文（二）"))},
@@ -167,11 +167,13 @@ def _counties(today: date) -> tuple[SitePlan, ...]:
         SitePlan("longcheng", "www.longcheng.gov.test", "龙城区人民政府", "portal", "county", "2113030001",
                  portal_columns(1, negative=None), dns=DnsSpec.v4_only(), home="js", date_format="slash",
                  case="A but no AAAA; / is a JavaScript redirect to /index.shtml; no 负面清单 column; "
-                      "a 410 link and a platform page that is a soft 404 only by fingerprint",
+                      "a 410 link and a platform page that is a soft 404 only by fingerprint; its 办事服务 page "
+                      "links the 12366 platform at a 404 address (issue 14: a dead service link)",
                  groups=(("区直部门", (("龙城区市场监督管理局", Ref("scjg.longcheng.gov.test")),)), UP),
                  extras={"/zwgk/tzgg/": (_a(Ref(PROVINCE, "/zwgk/gone.html"), "关于废止部分省政府规章的决定"),)},
                  service_links=(("辽宁政务服务网", Ref(PLATFORM)),
-                                ("不动产登记办理", Ref(PLATFORM, "/bsfw/item/210000-0001.html")))),
+                                ("不动产登记办理", Ref(PLATFORM, "/bsfw/item/210000-0001.html")),
+                                ("12366纳税服务平台", Ref(TAX_HOST, "/wsbs/")))),
         SitePlan("beipiao", "www.beipiao.gov.test", "北票市人民政府", "portal", "county", "2113810001",
                  portal_columns(30, relief=(120, 180), report=report_ages(today, late=True)),
                  dns=DnsSpec.alias("beipiao.cdn.test"), date_format="bracket",
@@ -263,10 +265,8 @@ def _departments() -> tuple[SitePlan, ...]:
         SitePlan("shuangta-czj", "czj.shuangta.gov.test", "双塔区财政局", "finance", "county", "2113020003",
                  department_columns(6, Column("行政事业性收费目录清单", "/zwgk/sfml/", (33, 300),
                                               requirement="fee_catalog")),
-                 date_format="slash", case="a small healthy finance site with its 收费目录清单; its 12366 link "
-                                           "is dead (issue 14)",
-                 groups=(UP,), extras={"/": (_a(SHARED_DEAD_HOST, "朝阳市档案局（旧版）"),
-                                             _a(Ref(TAX_HOST, "/wsbs/"), "12366纳税服务平台"))}),
+                 date_format="slash", case="a small healthy finance site with its 收费目录清单",
+                 groups=(UP,), extras={"/": (_a(SHARED_DEAD_HOST, "朝阳市档案局（旧版）"),)}),
     )
 
 
