@@ -217,6 +217,7 @@ class Contents:
     list_key: str = ""                # the column's own list on its first page (checks.lists)
     list_heading: str = ""
     list_reason: str = ""
+    entries: tuple[tuple[str, str], ...] = ()   # the items (URL, title) of the column's own list, in order
 
 
 def _contents(crawl: _Crawl, page: Page, today: date) -> Contents:
@@ -262,7 +263,7 @@ def _contents(crawl: _Crawl, page: Page, today: date) -> Contents:
         title = newest.snippet
     return Contents(tuple(p.final_url for p, _ in pages.values()), count, dates, latest, title, url,
                     first.key if first is not None else "", first.heading if first is not None else "",
-                    first.reason if first is not None else "")
+                    first.reason if first is not None else "", tuple(items.items()))
 
 
 def judged_year(today: date, deadline: str) -> tuple[int, date]:

@@ -43,7 +43,8 @@ def plan(site: SiteInfo, requirements: Sequence[RequirementInfo], settings: Mapp
     """The checks that apply to `site`, in registry order.
 
     `settings` are the config's [checks] thresholds, passed to every check.
-    A requirement whose kinds/levels exclude the site is not planned at all;
+    A requirement plans the parameterised check of its `type` (column:<id>, link:<id> …); one whose
+    kinds/levels exclude the site is not planned at all;
     a check listed in `disabled` is planned as disabled so the report says so.
     """
     planned: list[PlannedCheck] = []
@@ -52,7 +53,7 @@ def plan(site: SiteInfo, requirements: Sequence[RequirementInfo], settings: Mapp
             planned.append(PlannedCheck(spec.id, spec.id, spec.basis, settings, spec.id in disabled))
             continue
         for req in requirements:
-            if _applies(req, site):
+            if req.type == spec.id and _applies(req, site):
                 check_id = f"{spec.id}:{req.id}"
                 planned.append(PlannedCheck(check_id, spec.id, req.basis, {**settings, "requirement": req},
                                             check_id in disabled or spec.id in disabled))

@@ -28,7 +28,8 @@ class SiteInfo:
 
 @dataclass(frozen=True)
 class RequirementInfo:
-    """One required column (栏目/专题), as the config's [[requirement]] says."""
+    """One requirement, as the config's [[requirement]] says: a column (栏目/专题), a service link,
+    a yearly document or policy documents paired with their 解读 (`type`, the check family it plans)."""
 
     id: str
     title: str
@@ -39,6 +40,13 @@ class RequirementInfo:
     max_age_days: int | None = None
     stale_status: str = "warn"            # "warn" | "fail" when older than max_age_days
     deadline: str | None = None           # "MM-DD": the year's item must be dated on or before
+    type: str = "column"                  # column | link | document | pairing
+    hosts: tuple[str, ...] = ()           # link: target hosts (a sub-domain matches too)
+    urls: tuple[str, ...] = ()            # link: target URL prefixes
+    max_depth: int = 2                    # link: clicks from the homepage to its target (1: on the homepage)
+    for_year: str = "previous"            # document: "previous" | "current" year, seen from its deadline
+    min_ratio: float = 1.0                # pairing: the share of documents that must have a 解读
+    pair_keywords: tuple[str, ...] = ()   # pairing: words of a 解读 (empty = checks.pairing's defaults)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ LEVELS: Mapping[str, str] = MappingProxyType({"city": "市级", "county": "县�
 CHECK_IDS: tuple[str, ...] = ("availability", "links:dead", "freshness:homepage", "ipv6:dns",
                               "ipv6:homepage", "ipv6:links", "https", "footer")
 CHECK_FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(
-    ["column", *(c.split(":")[0] for c in CHECK_IDS if ":" in c)]))   # [score] keys may name a family
+    ["column", "link", "document", "pairing", *(c.split(":")[0] for c in CHECK_IDS if ":" in c)]))   # [score] keys may name a family
 CRAWL_OVERRIDES: tuple[str, ...] = ("max_pages", "max_depth", "timeout_s", "retries",
                                     "obey_robots", "per_host_concurrency", "max_link_targets",
                                     "max_links_per_page")
@@ -325,16 +325,65 @@ def _deadline(value: str) -> str:
     return value
 
 
+REQUIREMENT_COMMON: tuple[str, ...] = ("id", "title", "type", "keywords", "applies_to", "levels", "basis")
+REQUIREMENT_TYPES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "column": ("max_age_days", "stale_status", "deadline"),
+    "link": ("hosts", "urls", "max_depth"),
+    "document": ("deadline", "for_year"),
+    "pairing": ("min_ratio", "pair_keywords"),
+})
+"""Each [[requirement]] type (the check family it plans: column:<id>, link:<id> …) and the keys it takes
+beyond REQUIREMENT_COMMON; a key of another type is refused with the types that take it."""
+
+
 class Requirement(_Model):
     id: Annotated[str, _identifier(r"[a-z0-9_]+", "lowercase letters, digits and '_'")]
     title: Text
-    keywords: Annotated[list[Text], Field(min_length=1)]
+    type: Annotated[Literal["column", "link", "document", "pairing"],
+                    _one_of("requirement type", REQUIREMENT_TYPES)] = "column"
+    keywords: list[Text] = []
     applies_to: Annotated[list[Kind], Field(min_length=1)]
     levels: list[Level] = []
     max_age_days: PositiveInt | None = None
     stale_status: Annotated[Literal["warn", "fail"], _one_of("status", ("warn", "fail"))] = "warn"
     deadline: Annotated[str, AfterValidator(_deadline)] | None = None
+    hosts: list[Annotated[str, AfterValidator(_host)]] = []
+    urls: list[HttpUrl] = []
+    max_depth: Annotated[int, Field(ge=1)] = 2
+    for_year: Annotated[Literal["previous", "current"], _one_of("for_year", ("previous", "current"))] = "previous"
+    min_ratio: Annotated[float, Field(gt=0, le=1)] = 1.0
+    pair_keywords: list[Text] = []
     basis: Text
+
+
+def _requirement_problems(i: int, item: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    """The keys a requirement's type takes, the ones it needs, and `{year}` in a document's keywords."""
+    kind = item.get("type", "column")
+    if kind not in REQUIREMENT_TYPES:
+        return []   # the model says "unknown requirement type"
+    problems: list[tuple[Loc, str]] = []
+    for key in item:
+        if key in REQUIREMENT_COMMON or key in REQUIREMENT_TYPES[kind]:
+            continue
+        owners = [t for t, keys in REQUIREMENT_TYPES.items() if key in keys]
+        if owners:
+            others = " or ".join(repr(t) for t in owners)
+            problems.append((("requirement", i, key), f"a {kind!r} requirement takes no {key!r} (only type {others} does)"))
+    keywords = item.get("keywords")
+    if kind != "link" and not keywords:
+        problems.append((("requirement", i, "keywords") if "keywords" in item else ("requirement", i),
+                         f"a {kind!r} requirement needs keywords"))
+    if kind == "link" and not (keywords or item.get("hosts") or item.get("urls")):
+        problems.append((("requirement", i), "a 'link' requirement needs hosts, urls or keywords"))
+    if kind == "document" and not item.get("deadline"):
+        problems.append((("requirement", i), "a 'document' requirement needs a deadline (\"MM-DD\")"))
+    if kind == "document":
+        for j, word in enumerate(_as_list(keywords)):
+            odd = [f for f in re.findall(r"\{([^{}]*)\}", str(word)) if f != "year"]
+            if odd:
+                problems.append((("requirement", i, "keywords", j),
+                                 f"unknown placeholder {{{odd[0]}}} (only {{year}} is filled in)"))
+    return problems
 
 
 class Site(_Model):
@@ -389,7 +438,13 @@ def _cross_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
                 seen[ident] = i
         if table == "requirement":
             req_ids = list(seen)
-    known = [*CHECK_IDS, *(f"column:{r}" for r in req_ids)]
+    requirements = [item for item in _as_list(data.get("requirement"))]
+    for i, item in enumerate(requirements):
+        if isinstance(item, dict):
+            problems += _requirement_problems(i, item)
+    typed = {item["id"]: item.get("type", "column") for item in requirements
+             if isinstance(item, dict) and isinstance(item.get("id"), str)}
+    known = [*CHECK_IDS, *(f"{typed.get(r, 'column')}:{r}" for r in req_ids)]
     problems += score_problems(data.get("score"), [*known, *CHECK_FAMILIES])
     checks = data.get("checks")
     disabled = checks.get("disabled") if isinstance(checks, dict) else None
@@ -425,7 +480,9 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _cross_fields(self) -> Config:
-        problems = _cross_problems(self.model_dump(by_alias=True))
+        data = self.model_dump(by_alias=True)
+        data["requirement"] = [r.model_dump(exclude_unset=True) for r in self.requirements]   # keys as written
+        problems = _cross_problems(data)
         if problems:
             summary = "; ".join(f"{'.'.join(map(str, loc))}: {why}" for loc, why in problems)
             raise PydanticCustomError("config_cross", "{summary}", {"summary": summary, "problems": problems})

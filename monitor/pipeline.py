@@ -81,7 +81,9 @@ def site_info(site: Site) -> SiteInfo:
 def requirement_info(req: Requirement) -> RequirementInfo:
     return RequirementInfo(id=req.id, title=req.title, keywords=tuple(req.keywords), applies_to=tuple(req.applies_to),
                            basis=req.basis, levels=tuple(req.levels), max_age_days=req.max_age_days,
-                           stale_status=req.stale_status, deadline=req.deadline)
+                           stale_status=req.stale_status, deadline=req.deadline, type=req.type,
+                           hosts=tuple(req.hosts), urls=tuple(req.urls), max_depth=req.max_depth,
+                           for_year=req.for_year, min_ratio=req.min_ratio, pair_keywords=tuple(req.pair_keywords))
 
 
 def open_store(config: Config) -> Session:

@@ -61,6 +61,19 @@ HEADLINES: Mapping[str, Mapping[str, Text]] = {
         "column.late": T(zh="{title}：未按期发布", en="{title}: published late"),
         "column.unreachable": T(zh="{title}：栏目链接打不开", en="{title}: column link broken"),
     },
+    "link": {
+        "link.missing": T(zh="{title}：未设置链接", en="{title}: no link"),
+        "link.dead": T(zh="{title}：链接打不开", en="{title}: link broken"),
+    },
+    "document": {
+        "document.missing": T(zh="{title}：未发布", en="{title}: not published"),
+        "document.late": T(zh="{title}：未按期发布", en="{title}: published late"),
+        "document.undated": T(zh="{title}：未标注发布日期", en="{title}: undated"),
+    },
+    "pairing": {
+        "pairing.low": T(zh="{title}：政策文件缺少关联解读", en="{title}: documents without a 解读"),
+        "pairing.no_column": T(zh="{title}：未找到政策文件栏目", en="{title}: no policy document column"),
+    },
 }
 
 _DOWN = T(zh="恢复首页访问：{why}，确保 {url} 返回正常页面（HTTP 200）",
@@ -128,6 +141,30 @@ ADVICE: Mapping[str, Mapping[str, Text]] = {
                          en="The {year} “{title}” came out late ({published}, due {due}): publish on time"),
         "column.unreachable": T(zh="修复“{title}”栏目的链接（{url}），使其能正常打开",
                                 en="Repair the link of the “{title}” column ({url}) so it opens"),
+    },
+    "link": {
+        "link.missing": T(zh="在首页（或首页链接的办事服务等页面）设置“{title}”链接，链接到其官方平台",
+                          en="Put a “{title}” link on the homepage (or a page it links, such as 办事服务), "
+                             "pointing at the official platform"),
+        "link.dead": T(zh="修复“{title}”链接（{url}，位于 {found_on}），使其指向可以打开的官方平台地址",
+                       en="Repair the “{title}” link ({url}, on {found_on}) so it points at a working address of "
+                          "the official platform"),
+    },
+    "document": {
+        "document.missing": T(zh="发布 {year} 年度“{title}”，并在政府信息公开专栏中可以找到（期限 {due}）",
+                              en="Publish the {year} “{title}” where the 政府信息公开 section lists it (due {due})"),
+        "document.late": T(zh="{year} 年度“{title}”于 {published} 发布，晚于期限 {due}：今后按期发布",
+                           en="The {year} “{title}” came out {published}, after {due}: publish on time"),
+        "document.undated": T(zh="为 {year} 年度“{title}”（{url}）标注发布日期", en="Date the {year} “{title}” ({url})"),
+    },
+    "pairing": {
+        "pairing.low": T(zh="为 {unpaired} 件未关联解读的政策文件发布解读，在文件页面链接解读，并在解读页面链接回文件"
+                            "（栏目 {column_url}）",
+                         en="Publish a 解读 for the {unpaired} documents without one, link it from the document's "
+                            "page and link back from the 解读 (column {column_url})"),
+        "pairing.no_column": T(zh="设置“{title}”所指的政策文件栏目，集中发布规章和行政规范性文件及其解读",
+                               en="Set up the policy document column for “{title}”, publishing the rules and "
+                                  "normative documents with their 解读"),
     },
     "links:dead": {
         "few_dead": T(zh="修改或删除 {dead} 个失效链接（涉及 {pages} 个页面）：{examples}",

@@ -80,7 +80,7 @@ def check_order(check_id: str, requirements: Sequence[str] = ()) -> tuple[int, i
     keys = list(REGISTRY)
     rest = check_id.split(":", 1)[1] if ":" in check_id else ""
     second = keys.index(check_id) if check_id in keys else \
-        list(requirements).index(rest) if family == "column" and rest in requirements else len(keys)
+        list(requirements).index(rest) if family in i18n.REQUIREMENT_FAMILIES and rest in requirements else len(keys)
     return first, second, check_id
 
 

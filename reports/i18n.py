@@ -43,11 +43,16 @@ FAMILIES: Mapping[str, Text] = {
     "availability": T(zh="可访问性", en="Availability"),
     "freshness": T(zh="更新情况", en="Freshness"),
     "column": T(zh="专栏专题", en="Required columns"),
+    "link": T(zh="服务链接", en="Service links"),
+    "document": T(zh="年度文件", en="Yearly documents"),
+    "pairing": T(zh="政策解读", en="Policies and their 解读"),
     "links": T(zh="链接", en="Links"),
     "ipv6": T(zh="IPv6", en="IPv6"),
     "https": T(zh="HTTPS", en="HTTPS"),
     "footer": T(zh="网站标识", en="Site footer"),
 }
+
+REQUIREMENT_FAMILIES = ("column", "link", "document", "pairing")   # <family>:<requirement id>, titled by it
 
 # Titles of SPEC's check ids, used only while a check is not (yet) in the registry.
 KNOWN_TITLES: Mapping[str, Text] = {
@@ -361,7 +366,7 @@ def evidence_detail(check_id: str, evidence: Evidence, language: str) -> tuple[s
 def check_title(check_id: str, language: str, requirement_titles: Mapping[str, str] | None = None) -> str:
     """The check's title; a column check is titled by its requirement (its id when the title is unknown)."""
     spec = spec_for(check_id)
-    if spec and spec.parameterised or (spec is None and check_id.startswith("column:")):
+    if spec and spec.parameterised or (spec is None and check_id.split(":", 1)[0] in REQUIREMENT_FAMILIES):
         req = check_id.split(":", 1)[1]
         return (requirement_titles or {}).get(req, req)
     if spec:

@@ -4,6 +4,8 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from dataclasses import replace
+
 import pytest
 
 from checks import REGISTRY, evaluate, needs_of, plan, probe_plan, unevaluated
@@ -16,9 +18,9 @@ NOW = datetime.now(UTC)
 PORTAL = SiteInfo(id="p", name="门户", url="http://p.test/", kind="portal", level="county")
 FINANCE = SiteInfo(id="f", name="财政局", url="http://f.test/", kind="finance", level="city")
 NEG = RequirementInfo(id="negative_list", title="市场准入负面清单", keywords=("负面清单",),
-                      applies_to=("portal", "commerce"), basis="一(一)4")
+                      applies_to=("portal", "commerce"), basis="一(一)4", type="colx")
 DECISIONS = RequirementInfo(id="major_decisions", title="重大行政决策事项目录", keywords=("重大行政决策",),
-                            applies_to=("portal",), levels=("city",), basis="二(一)3", deadline="03-31")
+                            applies_to=("portal",), levels=("city",), basis="二(一)3", deadline="03-31", type="colx")
 
 
 @pytest.fixture
@@ -61,6 +63,15 @@ def test_parameterised_checks_expand_per_applicable_requirement(probe_checks: No
     city = SiteInfo(id="c", name="市", url="http://c.test/", kind="portal", level="city")
     assert "colx:major_decisions" in [p.check_id for p in plan(city, (NEG, DECISIONS), {})]
     assert not [p for p in plan(FINANCE, (NEG,), {}) if p.spec_id == "colx"], "kind excluded"
+
+
+def test_a_requirement_plans_only_the_check_of_its_type(probe_checks: None) -> None:
+    column = replace(NEG, type="column")
+    assert [p.check_id for p in plan(PORTAL, (column,), {}) if p.spec_id in ("link", "document", "pairing", "colx")] == []
+    assert "column:negative_list" in [p.check_id for p in plan(PORTAL, (column,), {})]
+    for kind in ("link", "document", "pairing"):
+        ids = [p.check_id for p in plan(PORTAL, (replace(NEG, type=kind),), {}) if p.check_id.endswith(":negative_list")]
+        assert ids == [f"{kind}:negative_list"], kind
 
 
 def test_planned_column_carries_the_requirement_basis(probe_checks: None) -> None:
@@ -166,7 +177,8 @@ def planning_checks() -> Iterator[None]:
 
 def planned_of(*spec_ids: str, disabled: frozenset[str] | set[str] = frozenset(), **params: Any) -> list:
     city = SiteInfo(id="c", name="市", url="http://c.test/", kind="portal", level="city")
-    return [p for p in plan(city, (NEG, DECISIONS), params, disabled) if p.spec_id in spec_ids]
+    reqs = tuple(replace(r, type="plancol") for r in (NEG, DECISIONS))
+    return [p for p in plan(city, reqs, params, disabled) if p.spec_id in spec_ids]
 
 
 def test_a_probe_plan_gathers_what_the_enabled_checks_plan_each_url_once(planning_checks: None) -> None:

@@ -43,7 +43,7 @@ level = "county"
 
 def test_validate_shipped_config(capsys: pytest.CaptureFixture[str]) -> None:
     assert govmon("validate", "--config", str(SHIPPED)) == 0
-    assert "13 sites, 5 requirements" in capsys.readouterr().out
+    assert "13 sites, 9 requirements" in capsys.readouterr().out
 
 
 def test_validate_bad_config_prints_one_line_per_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -56,11 +56,17 @@ def test_shipped_config_has_the_seed_sites_and_requirements() -> None:
     assert sum(s.kind == "portal" and s.level == "county" for s in cfg.sites) == 7
     assert {s.kind for s in cfg.sites if s.kind != "portal"} == {
         "development_reform", "market_regulation", "commerce", "finance", "business_environment"}
-    assert [r.id for r in cfg.requirements] == [
-        "negative_list", "enterprise_relief", "fee_catalog", "effective_investment", "major_decisions"]
-    assert all(r.basis.strip() and r.keywords for r in cfg.requirements)
+    assert [(r.id, r.type) for r in cfg.requirements] == [
+        ("negative_list", "column"), ("enterprise_relief", "column"), ("fee_catalog", "column"),
+        ("effective_investment", "column"), ("major_decisions", "document"), ("tax_12366", "link"),
+        ("hotline_12345", "link"), ("annual_report", "document"), ("policy_interpretation", "pairing")]
+    assert all(r.basis.strip() and (r.keywords or r.hosts) for r in cfg.requirements)
     major = next(r for r in cfg.requirements if r.id == "major_decisions")
-    assert (major.applies_to, major.levels, major.deadline) == (["portal"], ["city"], "03-31")
+    assert (major.applies_to, major.levels, major.deadline, major.for_year) == (["portal"], ["city"], "03-31", "current")
+    tax = next(r for r in cfg.requirements if r.id == "tax_12366")
+    assert (tax.hosts, tax.applies_to) == (["12366.chinatax.gov.cn"], ["portal", "finance"])
+    report = next(r for r in cfg.requirements if r.id == "annual_report")
+    assert (report.deadline, report.for_year, len(report.applies_to)) == ("01-31", "previous", 7)
     assert cfg.path == SHIPPED
     assert cfg.digest == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
 
@@ -73,14 +79,16 @@ def test_shipped_config_marks_every_site_url_unconfirmed() -> None:
 
 
 @pytest.mark.parametrize(("site_id", "expected"), [
-    ("chaoyang", ["negative_list", "enterprise_relief", "major_decisions"]),
-    ("beipiao", ["negative_list", "enterprise_relief"]),
-    ("fgw", ["negative_list", "effective_investment"]),
-    ("scjg", ["negative_list"]),
-    ("czj", ["fee_catalog"]),
-    ("yshj", []),
+    ("chaoyang", ["negative_list", "enterprise_relief", "major_decisions", "tax_12366", "hotline_12345",
+                  "annual_report", "policy_interpretation"]),
+    ("beipiao", ["negative_list", "enterprise_relief", "tax_12366", "hotline_12345", "annual_report",
+                 "policy_interpretation"]),
+    ("fgw", ["negative_list", "effective_investment", "annual_report"]),
+    ("scjg", ["negative_list", "annual_report"]),
+    ("czj", ["fee_catalog", "tax_12366", "annual_report"]),
+    ("yshj", ["annual_report"]),
 ], ids=["city-portal-gets-the-city-only-catalogue", "county-portal-skips-it", "development-reform",
-        "market-regulation", "finance", "business-environment-has-none"])
+        "market-regulation", "finance-links-12366", "business-environment-only-the-annual-report"])
 def test_shipped_requirements_apply_by_kind_and_level(site_id: str, expected: list[str]) -> None:
     cfg = load(SHIPPED)
     site = cfg.site_by_id(site_id)
@@ -404,3 +412,46 @@ def test_the_error_example_in_the_docs_is_real_output() -> None:
     # the line numbers follow config/sites.toml: update the example in docs/config.md when it moves
     assert errors_of(text) == [line.replace("config/sites.toml", "c.toml")
                                for line in example[1].splitlines()]
+
+
+# --- requirement types (issue 14) ---------------------------------------------
+
+def _typed(body: str) -> str:
+    return f'[[requirement]]\nid = "r1"\ntitle = "要求"\napplies_to = ["portal"]\nbasis = "x"\n{body}\n' + SITE
+
+
+@pytest.mark.parametrize(("body", "line"), [
+    ('type = "documnet"\nkeywords = ["{year}年报"]',
+     "c.toml:6: requirement[0] (id=\"r1\").type: unknown requirement type 'documnet' (did you mean 'document'?)"),
+    ('type = "link"\nhosts = ["12366.chinatax.gov.cn"]\ndeadline = "01-31"',
+     "c.toml:8: requirement[0] (id=\"r1\").deadline: a 'link' requirement takes no 'deadline' "
+     "(only type 'column' or 'document' does)"),
+    ('keywords = ["负面清单"]\nmin_ratio = 0.5',
+     "c.toml:7: requirement[0] (id=\"r1\").min_ratio: a 'column' requirement takes no 'min_ratio' "
+     "(only type 'pairing' does)"),
+    ('type = "document"\nkeywords = ["{year}年报"]',
+     "c.toml:1: requirement[0] (id=\"r1\"): a 'document' requirement needs a deadline (\"MM-DD\")"),
+    ('type = "document"\nkeywords = ["{yr}年报"]\ndeadline = "01-31"',
+     "c.toml:7: requirement[0] (id=\"r1\").keywords[0]: unknown placeholder {yr} (only {year} is filled in)"),
+    ('type = "link"',
+     "c.toml:1: requirement[0] (id=\"r1\"): a 'link' requirement needs hosts, urls or keywords"),
+    ('type = "pairing"\nkeywords = ["政策文件"]\nmin_ratio = 1.5',
+     "c.toml:8: requirement[0] (id=\"r1\").min_ratio: must be <= 1.0, got 1.5"),
+], ids=["unknown-type", "key-of-another-type", "column-takes-no-pairing-key", "document-needs-a-deadline",
+        "only-year-placeholder", "link-needs-something-to-match", "ratio-at-most-one"])
+def test_a_requirement_type_takes_its_own_keys(body: str, line: str) -> None:
+    assert errors_of(_typed(body)) == [line]
+
+
+def test_each_requirement_type_loads_and_names_its_check_ids() -> None:
+    text = "\n".join(_typed(body).replace('id = "r1"', f'id = "r{i}"').split("[[site]]")[0] for i, body in enumerate([
+        'keywords = ["负面清单"]\ndeadline = "03-31"',
+        'type = "link"\nhosts = ["12366.chinatax.gov.cn"]\nmax_depth = 1',
+        'type = "document"\nkeywords = ["{year}年政府信息公开工作年度报告"]\ndeadline = "01-31"\nfor_year = "previous"',
+        'type = "pairing"\nkeywords = ["政策文件"]\nmin_ratio = 0.8\npair_keywords = ["解读"]']))
+    cfg = loads(text + SITE.replace('level = "county"', 'level = "county"\ndisabled_checks = ["link:r1", "pairing:r3"]'))
+    assert [(r.id, r.type) for r in cfg.requirements] == [("r0", "column"), ("r1", "link"), ("r2", "document"),
+                                                           ("r3", "pairing")]
+    with pytest.raises(ConfigError) as caught:
+        loads(text + SITE.replace('level = "county"', 'level = "county"\ndisabled_checks = ["column:r1"]'))
+    assert "unknown check id 'column:r1' (did you mean 'column:r0'?)" in caught.value.errors[0]

@@ -60,7 +60,8 @@ DOCUMENTED_KEYS = {
     "report": {"dir", "language", "title"},
     "checks": {"ipv6_slow_floor_ms"},
     "requirement": {"id", "title", "keywords", "applies_to", "levels", "max_age_days", "stale_status",
-                    "deadline", "basis"},
+                    "deadline", "basis", "type", "hosts", "urls", "max_depth", "for_year", "min_ratio",
+                    "pair_keywords"},
     "site": {"id", "name", "url", "kind", "level", "extra_hosts", "scope", "disabled_checks", "max_pages", "max_depth",
              "timeout_s", "retries", "obey_robots", "per_host_concurrency", "concurrency", "user_agent",
              "max_link_targets", "max_links_per_page", "owner", "contact"},
@@ -839,7 +840,8 @@ def test_written_config_uses_only_documented_keys(demo_web: DemoWeb, tmp_path: P
     assert (data["crawl"]["timeout_s"], data["crawl"]["retries"]) == (2, 1)
     assert data["crawl"]["allowed_networks"] == ["127.0.0.0/8", "::1/128"]
     assert [r["id"] for r in data["requirement"]] == ["enterprise_relief", "negative_list", "fee_catalog",
-                                                      "effective_investment", "major_decisions"]
+                                                      "effective_investment", "major_decisions", "tax_12366",
+                                                      "annual_report", "policy_interpretation"]
     sites = {s["id"]: s for s in data["site"]}
     assert set(sites) == {site.id for site in demo_web.sites if site.listed}
     assert (sites["kazuo"]["timeout_s"], sites["yshj"]["max_pages"], sites["chaoyangxian"]["max_depth"]) == (1, 10, 5)

@@ -4,7 +4,8 @@ on other hosts. Pure data built for a given `today`; no I/O.
 
 Placed links (`SitePlan.extras`) are keyed by page path, or by
 "article:<column path>:<n>" for the n-th item (1-based) of a column, so a case
-can sit on a deep page without knowing its dated path.
+can sit on a deep page without knowing its dated path; a placed link's href
+may name an item the same way (a 解读 linking back to its document).
 """
 
 from __future__ import annotations
@@ -72,14 +73,22 @@ class Built:
     foreign: Mapping[str, Mapping[str, PageSpec]]     # host -> path -> page, for columns on other hosts
 
 
+def _article(key: str, plans: tuple[ColumnPlan, ...]) -> str:
+    """The path of "article:<column path>:<n>", the n-th item (1-based) of that column."""
+    _, column_path, number = key.split(":")
+    plan = next(p for p in plans if p.column.path == column_path)
+    return plan.items[int(number) - 1].path
+
+
 def _resolve_extras(extras: Mapping[str, tuple[LinkSpec, ...]], plans: tuple[ColumnPlan, ...]
                     ) -> dict[str, tuple[LinkSpec, ...]]:
+    """Placed links by page path; a key or an href "article:<column path>:<n>" names a column's item."""
     resolved: dict[str, tuple[LinkSpec, ...]] = {}
     for key, links in extras.items():
         if key.startswith("article:"):
-            _, column_path, number = key.split(":")
-            plan = next(p for p in plans if p.column.path == column_path)
-            key = plan.items[int(number) - 1].path
+            key = _article(key, plans)
+        links = tuple(replace(link, href=_article(link.href, plans)) if isinstance(link.href, str)
+                      and link.href.startswith("article:") else link for link in links)
         resolved[key] = resolved.get(key, ()) + links
     return resolved
 

@@ -46,6 +46,15 @@ REQUIREMENTS: Sequence[Mapping[str, Any]] = (
      "applies_to": ["development_reform"], "max_age_days": 90, "basis": "一(一)6"},
     {"id": "major_decisions", "title": "重大行政决策事项目录", "keywords": ["重大行政决策事项目录", "重大行政决策"],
      "applies_to": ["portal"], "levels": ["city"], "deadline": "03-31", "basis": "二(一)3"},
+    # issue 14: requirements that are not columns (the truth: monitor/demo/dutycases.py)
+    {"id": "tax_12366", "title": "12366纳税服务平台", "type": "link", "hosts": ["12366.chinatax.gov.test"],
+     "keywords": ["12366"], "applies_to": ["portal", "finance"], "basis": "一(一)5"},
+    {"id": "annual_report", "title": "政府信息公开工作年度报告", "type": "document",
+     "keywords": ["{year}年政府信息公开工作年度报告"], "applies_to": ["portal", "development_reform",
+     "market_regulation", "commerce", "finance", "business_environment", "other"], "deadline": "01-31",
+     "for_year": "previous", "basis": "五(三)；政府信息公开条例第五十条"},
+    {"id": "policy_interpretation", "title": "政策文件与解读关联", "type": "pairing",
+     "keywords": ["政策文件", "规范性文件"], "applies_to": ["portal"], "min_ratio": 1.0, "basis": "二(一)2"},
 )
 
 # Who fixes what (整改责任): some demo sites name an owner and contact, the others show the defaults.

@@ -45,6 +45,7 @@ OFFICE = "oa.chaoyang.gov.test"           # resolves to 127.0.0.2: connection re
 GONE = "www.cydaj.gov.test"               # not in DNS: NXDOMAIN
 DIRECTORY = "dh.chaoyang.gov.test"        # 政府网站导航: /zd/<n>.html, every tenth one 404
 DIRECTORY_DEAD_EVERY = 10
+TAX_HOST = "12366.chinatax.gov.test"      # the 12366 纳税服务平台 the link:tax_12366 requirement asks for
 IPV6_LITERAL = "::1"
 NXDOMAIN_NAME = "nonexistent.demo.test"
 
@@ -199,6 +200,9 @@ def others() -> tuple[DemoSite, ...]:
     finderr = PageSpec(body=content.finderr_page)
     return (
         province(), platform(), static_host(), *guarded_hosts(), lab_site(), directory(),
+        _unlisted("tax12366", TAX_HOST, "国家税务总局12366纳税服务平台",
+                  {"/": PageSpec(body=content.simple_page("12366纳税服务平台", ["纳税咨询、办税指南。"]))},
+                  case="the 12366 tax service platform (link:tax_12366); unknown paths are 404"),
         DemoSite("v6only", "v6only.demo.test", "IPv6-only host", "portal", "city",
                  {"/": PageSpec(body=content.raw_title_page("v6only"))}, DnsSpec(a=()), listed=False,
                  case="AAAA but no A", chrome=BARE),

@@ -26,6 +26,7 @@ from monitor.demo.externals import (
     SHARED_DEAD_HOST,
     SHARED_DEAD_PAGE,
     SLOW_S,
+    TAX_HOST,
     WAF,
     others,
 )
@@ -69,12 +70,21 @@ def catalog_ages(today: date) -> tuple[int, ...]:
     return ((today - this_year).days, (today - last_year).days)
 
 
+def report_ages(today: date, *, late: bool = False) -> tuple[int, ...]:
+    """The age of the 政府信息公开工作年度报告 the document:annual_report check judges (the one for the year
+    before the latest 01-31 deadline that has passed): on time on 01-20, or late on 03-15 (today, if earlier)."""
+    year = today.year if today > date(today.year, 1, 31) else today.year - 1
+    day = min(date(year, 3, 15), today) if late else date(year, 1, 20)
+    return ((today - day).days,)
+
+
 def portal_columns(lag: int, *, relief: tuple[int, ...] | None = (6, 33, 70),
                    negative: tuple[int, ...] | None = (40, 200), decisions: tuple[int, ...] | None = None,
-                   tzgg: tuple[int, ...] | None = None, gbk: tuple[int, ...] = ()) -> tuple[Column, ...]:
+                   tzgg: tuple[int, ...] | None = None, gbk: tuple[int, ...] = (),
+                   report: tuple[int, ...] | None = None) -> tuple[Column, ...]:
     """A 人民政府 portal: 政务要闻 (paginated), 政务公开 with sub-columns, 政策文件, 专题专栏.
     Ages are `lag` days older, except the ones given. None leaves a requirement column out;
-    () makes it empty."""
+    () makes it empty. `report` dates the 政府信息公开年报 (default: `lag` + 300 days old)."""
     notices = tzgg if tzgg is not None else _ages(lag, 1, 8, 19)
     zwgk = [Column("通知公告", "/zwgk/tzgg/", notices, home=4), Column("政策解读", "/zwgk/zcjd/", _ages(lag, 3, 27),
                                                                legacy_gbk=gbk)]
@@ -82,7 +92,7 @@ def portal_columns(lag: int, *, relief: tuple[int, ...] | None = (6, 33, 70),
         zwgk.append(Column("市场准入负面清单", "/zwgk/fmqd/", negative, requirement="negative_list"))
     if decisions is not None:
         zwgk.append(Column("重大行政决策事项目录", "/zwgk/zdjc/", decisions, requirement="major_decisions"))
-    zwgk.append(Column("政府信息公开年报", "/zwgk/ndbg/", (lag + 300,)))
+    zwgk.append(Column("政府信息公开年报", "/zwgk/ndbg/", report if report is not None else (lag + 300,)))
     topics = [Column("优化营商环境", "/ztzl/yshj/", _ages(lag, 10, 45), where="topic", banner=True)]
     if relief is not None:
         topics.insert(0, Column("助企纾困专题", "/ztzl/zqsk/", relief, where="topic", banner=True,
@@ -115,48 +125,60 @@ UP = ("上级链接", (("朝阳市人民政府", Ref(CITY)),))
 def _city(today: date) -> SitePlan:
     huge = PageSpec(behaviour=Huge(HUGE_BYTES, content_type="text/html"))
     return SitePlan("chaoyang", CITY, "朝阳市人民政府", "portal", "city", "2113000001",
-                    portal_columns(1, decisions=catalog_ages(today), gbk=(2,)) + (
+                    portal_columns(1, decisions=catalog_ages(today), gbk=(2,), report=report_ages(today)) + (
                         Column("政务服务事项目录", "/zwfwsx/", _ages(1, 16, 90), where="iframe"),),
                     case="the model site: every check passes; HTTPS with a trusted certificate (HTTP redirects "
-                         "there); tricky links that are not dead; JS and meta redirects, an iframe, a GBK article "
+                         "there); the 12366 link, the 年度报告 on time, every 政策文件 with its 解读; "
+                         "tricky links that are not dead; JS and meta redirects, an iframe, a GBK article "
                          "without charset, a page over the size cap",
                     https=True,
                     groups=(("县（市）区政府", county_links()[:6]),
                             ("快速通道", (("信息公开（旧版）", "/xxgk/"), ("政务公开（旧版）", "/zwgk/index.htm"),
                                       ("2019年政策文件", "/zcwj/#wj2019"), ("IPv6访问", Ref("::1", "/ipv6/")),
-                                      ("辽宁省人民政府", Ref(PROVINCE)), ("省政府信息公开", Ref(PROVINCE, "/zwgk/moved.html"))))),
-                    extras={"/zcwj/": (_a("/zcwj/gzbg2019.html", "2019年朝阳市政府工作报告（全文）"),)},
+                                      ("辽宁省人民政府", Ref(PROVINCE)), ("省政府信息公开", Ref(PROVINCE, "/zwgk/moved.html")))),
+                            ("便民服务", (("12366纳税服务平台", Ref(TAX_HOST)),))),
+                    # issue 14: every 政策文件 is paired with its 解读: two link a 解读, two are linked back from one
+                    extras={"/zcwj/": (_a("/zcwj/gzbg2019.html", "2019年朝阳市政府工作报告（全文）"),),
+                            "article:/zcwj/:1": (_a("article:/zwgk/zcjd/:1", "图解：政策要点一图读懂"),),
+                            "article:/zcwj/:2": (_a("article:/zwgk/zcjd/:1", "相关解读：政策解读"),),
+                            "article:/zwgk/zcjd/:1": (_a("article:/zcwj/:3", "政策原文（一）"),
+                                                      _a("article:/zcwj/:4", "政策原文（二）"))},
                     pages={"/xxgk/": PageSpec(body=content.js_redirect("/zwgk/")),
                            "/zwgk/index.htm": PageSpec(body=content.meta_refresh("/zwgk/")),
                            "/zcwj/gzbg2019.html": huge},
                     service_links=(("辽宁政务服务网", Ref(PLATFORM)),))
 
 
-def _counties() -> tuple[SitePlan, ...]:
+def _counties(today: date) -> tuple[SitePlan, ...]:
     calendar_pages, calendar_entry = content.calendar("/hdjl/rili/")
     trap_pages, trap_route, _ = content.path_trap("/ztzl/xczx/", "zcjd/", "xczx/", "乡村振兴")
     return (
         SitePlan("shuangta", "www.shuangta.gov.test", "双塔区人民政府", "portal", "county", "2113020001",
                  portal_columns(3, relief=None, tzgg=(4, 11)),
                  case="/ redirects to /index.html, a navigation-only homepage (freshness from sub-pages); "
-                      "no 助企纾困 column; links a looping department and an https platform with a bad cert",
+                      "no 助企纾困 column; links a looping department and an https platform with a bad cert; "
+                      "one 政策文件 of four linked to its 解读 (issue 14: partly paired)",
                  home="nav-only", home_fields={"behaviour": Redirect("/index.html", 302)},
                  groups=(("区直部门", (("双塔区发展和改革局", Ref("fgj.shuangta.gov.test")),
                                    ("双塔区财政局", Ref("czj.shuangta.gov.test")))), UP),
                  extras={"/index.html": (_a(Ref(PLATFORM, "/", scheme="https"), "辽宁政务服务网"),
-                                         _a(SHARED_DEAD_PAGE, "省政府信息公开年报"))}),
+                                         _a(SHARED_DEAD_PAGE, "省政府信息公开年报")),
+                         "article:/zcwj/:1": (_a("article:/zwgk/zcjd/:1", "相关解读：政策解读"),)}),
         SitePlan("longcheng", "www.longcheng.gov.test", "龙城区人民政府", "portal", "county", "2113030001",
                  portal_columns(1, negative=None), dns=DnsSpec.v4_only(), home="js", date_format="slash",
                  case="A but no AAAA; / is a JavaScript redirect to /index.shtml; no 负面清单 column; "
-                      "a 410 link and a platform page that is a soft 404 only by fingerprint",
+                      "a 410 link and a platform page that is a soft 404 only by fingerprint; its 办事服务 page "
+                      "links the 12366 platform at a 404 address (issue 14: a dead service link)",
                  groups=(("区直部门", (("龙城区市场监督管理局", Ref("scjg.longcheng.gov.test")),)), UP),
                  extras={"/zwgk/tzgg/": (_a(Ref(PROVINCE, "/zwgk/gone.html"), "关于废止部分省政府规章的决定"),)},
                  service_links=(("辽宁政务服务网", Ref(PLATFORM)),
-                                ("不动产登记办理", Ref(PLATFORM, "/bsfw/item/210000-0001.html")))),
+                                ("不动产登记办理", Ref(PLATFORM, "/bsfw/item/210000-0001.html")),
+                                ("12366纳税服务平台", Ref(TAX_HOST, "/wsbs/")))),
         SitePlan("beipiao", "www.beipiao.gov.test", "北票市人民政府", "portal", "county", "2113810001",
-                 portal_columns(30, relief=(120, 180)), dns=DnsSpec.alias("beipiao.cdn.test"), date_format="bracket",
+                 portal_columns(30, relief=(120, 180), report=report_ages(today, late=True)),
+                 dns=DnsSpec.alias("beipiao.cdn.test"), date_format="bracket",
                  case="CNAME chain to the serving host; newest item 30 days old (stale); 助企纾困 stale; "
-                      "a dead banner image; links a refusing department",
+                      "a dead banner image; links a refusing department; the 年度报告 after 01-31 (issue 14: late)",
                  groups=(("市直部门", (("北票市财政局", Ref("czj.beipiao.gov.test")),)), UP),
                  extras={"/": (LinkSpec("img", "/images/2019/banner_old.jpg", "北票市旅游宣传"),
                                _a(SHARED_DEAD_HOST, "朝阳市档案局（旧版）"))}),
@@ -249,7 +271,7 @@ def _departments() -> tuple[SitePlan, ...]:
 
 
 def _plans(today: date) -> tuple[SitePlan, ...]:
-    return (_city(today), *_counties(), *_departments(), *column_case_plans(today), *ipv6_case_plans(today),
+    return (_city(today), *_counties(today), *_departments(), *column_case_plans(today), *ipv6_case_plans(today),
             *footer_case_plans(today), *link_case_plans(today), *list_case_plans(today),
             *scope_case_plans(), *trap_case_plans(today), *fault_case_plans())
 

@@ -73,6 +73,12 @@ host or port, `file:`) appear as written.
                                           reason: None|"missing"|"empty"|"stale"|"late"|"unavailable",
                                                                                     text, where: nav|sub|topic|iframe|home|host (a host outside
                                           the site's scope), items, latest}
+      requirements["<type>:<id>"]         for each demo requirement of type link, document or pairing that
+                                          applies to the site (monitor/demo/dutycases.py): {status, reason}
+                                          and link: {url, text, source} (reason None|"missing"|"dead");
+                                          document: {year, due, url, published} (None|"missing"|"late",
+                                          late warns); pairing: {examined, paired, unpaired} (sorted
+                                          document URLs; None|"no_column"|"low"); "unavailable" → error
       footer                              on the footer case sites only (footercases.py): {status:
                                           "pass"|"warn"|"error", items{site_code,icp,police,finderr,badge}
                                           ("" when missing), forms{item: how it is found}}
@@ -92,12 +98,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.demo.crawlmodel import SiteCrawl, crawl
+from monitor.demo.dutycases import duty_truth
 from monitor.demo.faultcases import FAULT_KINDS
 from monitor.demo.footercases import charset_lie, footer_truth
 from monitor.demo.ipv6cases import over_ipv6
 from monitor.demo.spec import DemoSite, DnsSpec, ExpectEnv, UrlFor
 from monitor.demo.verdicts import (
     FRESHNESS_MAX_AGE_DAYS,
+    applies,
     columns_truth,
     freshness_truth,
     https_truth,
@@ -174,6 +182,8 @@ def site_crawl_truth(world: World, site: DemoSite, crawl_cfg: Mapping[str, Any],
         "trap_cuts": sorted(lean.cuts),
         **freshness_truth(lean, today),
         "columns": columns_truth(requirements, lean, available, today, served_url(world, url)),
+        "requirements": duty_truth([r for r in requirements if applies(r, site.kind, site.level)], lean, available,
+                                   today, served_url(world, url), fate, frozenset(links["over_limit"])),
         **({"footer": footer} if (footer := footer_truth(site, lean.home if available else None, url)) else {}),
         "charset_lies": charset_lies(site, lean),
     }

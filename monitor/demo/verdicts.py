@@ -161,7 +161,7 @@ def columns_truth(requirements: Sequence[Mapping[str, Any]], crawl: SiteCrawl, a
                   url_for: Callable[..., str]) -> dict[str, Any]:
     site = crawl.site
     return {req["id"]: column_truth(req, crawl, available, today, url_for)
-            for req in requirements if applies(req, site.kind, site.level)}
+            for req in requirements if req.get("type", "column") == "column" and applies(req, site.kind, site.level)}
 
 
 def https_truth(world: World, host: str, homepage: Mapping[str, Any]) -> str:
