@@ -26,7 +26,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from pydantic_core import PydanticCustomError
 
 from checks.scope import SCOPES, SiteScope
-from monitor import __version__
+from monitor import __version__, wordbook
 from monitor.config_errors import Loc, format_errors, reason, suggest, syntax_error
 from monitor.config_score import Scoring, score_problems
 
@@ -285,6 +285,20 @@ class Checks(_Model):
     cert_warn_days: Annotated[int, Field(ge=0)] = 30
 
 
+def _wordlist(value: str) -> str:
+    try:
+        wordbook.read_wordlist(value)
+    except wordbook.WordlistError as exc:
+        raise _fail(str(exc)) from None
+    return value
+
+
+class Screening(_Model):
+    """[screening]: what content:wording reads beyond the shipped dictionary (monitor/wordbook.py)."""
+
+    wordlists: list[Annotated[Text, AfterValidator(_wordlist)]] = []
+
+
 class Webhook(_Model):
     url: Annotated[HttpUrl, Field(repr=False)]
     style: Annotated[Literal["json", "dingtalk", "wecom"],
@@ -416,6 +430,7 @@ class Config(_Model):
     storage: Storage = Storage()
     report: Report = Report()
     checks: Checks = Checks()
+    screening: Screening = Screening()
     score: Scoring = Scoring()
     notify: Notify | None = None
     requirements: list[Requirement] = Field(default=[], alias="requirement")

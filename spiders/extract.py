@@ -30,19 +30,22 @@ import logging
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from itertools import accumulate, count
 from operator import add
+from time import thread_time
 
 from lxml import etree
 from lxml.etree import _Element as Element
 
 from monitor.htmltext import as_browsers_read, not_found
 from spiders.dates import TextChunks, any_case, scan_dates, text_chunks
-from spiders.items import DateHit, ListBlock
+from spiders.items import DateHit, Finding, ListBlock
 from spiders.lists import Lists, expand_datastores, pager_anchor
 from spiders.resources import css_urls, srcset_urls
+from spiders.screen import DEFAULT as DEFAULT_SCREENING
+from spiders.screen import Screened, Screening, screen
 from spiders.urls import canonical, malformed, page_ref
 
 __all__ = ["CONTEXTS", "TAGS", "Extracted", "ExtractedLink", "extract", "parse"]
@@ -100,6 +103,8 @@ class Extracted:
     malformed: tuple[ExtractedLink, ...] = ()   # links meant for the web that name no URL (never followed)
     lists: tuple[ListBlock, ...] = ()   # the page's list blocks (spiders/lists.py)
     last_pages: tuple[tuple[str, int], ...] = ()   # (spiders.urls.PageRef.list, last number) its pagers name
+    findings: tuple[Finding, ...] = ()  # screening of the visible text (spiders/screen.py), masked
+    screen_s: float = 0.0       # CPU seconds the screening took (the crawl's stats add them up)
 
 
 EMPTY = Extracted("", (), (), None, None, False, 0)
@@ -163,8 +168,10 @@ def _parse(text: str | bytes) -> tuple[Element | None, bool]:
     return (root if root is not None and isinstance(root.tag, str) else None), too_deep
 
 
-def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -> Extracted:
-    """Everything govmon reads from one page. `encoding` is the page's, for links' query text."""
+def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8",
+            screening: Screening = DEFAULT_SCREENING) -> Extracted:
+    """Everything govmon reads from one page. `encoding` is the page's, for links' query text;
+    `screening` what its visible text is screened for (content:privacy, content:wording)."""
     expanded = expand_datastores(html)
     root = parse(expanded)
     if root is None:
@@ -238,10 +245,27 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     body = root.find("body")
     shown = root if body is None else body
     every, content = regions.texts(shown)
-    return Extracted(title, _distinct(links), lists.hits, refresh, js_redirect,
+    began = thread_time()
+    screened = screen(title + "\n" + "\n".join(shown.itertext()), screening, today)
+    spent = thread_time() - began
+    distinct, hits, blocks = _distinct(links), lists.hits, lists.blocks
+    if screened.numbers:
+        title, distinct, hits, blocks = _redacted(screened, title, distinct, hits, blocks)
+    return Extracted(title, distinct, hits, refresh, js_redirect,
                      _says_not_found(title, content), len(_collapse(" ".join(every))),
-                     malformed=tuple(dict.fromkeys(broken)), lists=lists.blocks,
-                     last_pages=tuple(dict.fromkeys(last_pages)))
+                     malformed=tuple(dict.fromkeys(broken)), lists=blocks,
+                     last_pages=tuple(dict.fromkeys(last_pages)), findings=screened.findings, screen_s=spent)
+
+
+def _redacted(screened: Screened, title: str, links: tuple[ExtractedLink, ...], hits: tuple[DateHit, ...],
+              blocks: tuple[ListBlock, ...]) -> tuple[str, tuple[ExtractedLink, ...], tuple[DateHit, ...],
+                                                      tuple[ListBlock, ...]]:
+    """The page's texts with the personal numbers screening found masked: none is stored whole."""
+    redact = screened.redact
+    return (redact(title),
+            tuple(_link(k.url, k.tag, redact(k.text), k.context, k.block) for k in links),
+            tuple(replace(h, snippet=redact(h.snippet)) for h in hits),
+            tuple(replace(b, heading=redact(b.heading)) for b in blocks))
 
 
 def _with_pagers(found: list[tuple[Element, ExtractedLink]], lists: Lists, pager_keyed: set[Element], base: str,

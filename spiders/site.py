@@ -51,6 +51,8 @@ from monitor.config import Config, Site
 from monitor.htmltext import decode, declared_charset, extract_title, media_type
 from monitor.outcomes import FetchKind, status_kind
 from spiders.extract import Extracted, extract
+from spiders.screen import DEFAULT as DEFAULT_SCREENING
+from spiders.screen import Screening
 from spiders.failures import RedirectStop, RobotsRefused, classify
 from spiders.items import EventRecord, LinkRecord, PageRecord
 from spiders.output import CrawlBundle
@@ -132,9 +134,12 @@ class SiteSpider(scrapy.Spider):
     name = "govmon"
 
     def __init__(self, sites: Sequence[SiteBounds] = (), today: date | None = None, gate: HostGate | None = None,
-                 max_bytes: int = 0, depth_priority: int = 1, **kwargs: Any) -> None:
+                 max_bytes: int = 0, depth_priority: int = 1, screening: Screening = DEFAULT_SCREENING,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.today = today or date.today()
+        self.screening = screening
+        self.screen_s = 0.0     # CPU seconds spent screening page text (the crawl's progress reports it)
         self.gate = gate
         self.max_bytes = max_bytes
         self.depth_priority = depth_priority
@@ -155,6 +160,9 @@ class SiteSpider(scrapy.Spider):
 
     def sites_done(self) -> int:
         return sum(1 for s in self.states.values() if s.started and s.pending == 0)
+
+    def screen_ms(self) -> int:
+        return round(self.screen_s * 1000)
 
     async def start(self) -> AsyncIterator[Request | CrawlBundle]:
         for output in self.homepage_requests():
@@ -267,7 +275,8 @@ class SiteSpider(scrapy.Spider):
             depth=depth, fetched_at=_now(), redirect_chain=tuple(redirects), content_type=content_type,
             encoding=codec, size=size, title=title, body_sha256=hashlib.sha256(body).hexdigest() if body else "",
             dates=extracted.dates if extracted is not None else (),
-            lists=extracted.lists if extracted is not None else ())
+            lists=extracted.lists if extracted is not None else (),
+            findings=extracted.findings if extracted is not None else ())
         events = self._flag(state, kind, response.url)
         if lied and extracted is not None:
             event = self._event(state, "charset", response.url, lied)
@@ -313,7 +322,9 @@ class SiteSpider(scrapy.Spider):
 
     def _extract(self, text: str, base_url: str, codec: str, url: str) -> Extracted | None:
         try:
-            return extract(text, base_url, today=self.today, encoding=codec)
+            extracted = extract(text, base_url, today=self.today, encoding=codec, screening=self.screening)
+            self.screen_s += extracted.screen_s
+            return extracted
         except Exception as exc:  # noqa: BLE001 - one odd page must not lose its record
             log.warning("extracting %s failed: %s: %s", url, type(exc).__name__, exc)
             return None
