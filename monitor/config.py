@@ -44,7 +44,8 @@ KINDS: Mapping[str, str] = MappingProxyType({
 })
 LEVELS: Mapping[str, str] = MappingProxyType({"city": "市级", "county": "县级"})
 CHECK_IDS: tuple[str, ...] = ("availability", "links:dead", "freshness:homepage", "ipv6:dns",
-                              "ipv6:homepage", "ipv6:links", "https", "footer")
+                              "ipv6:homepage", "ipv6:links", "https", "footer", "content:privacy",
+                              "content:wording")
 CHECK_FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(
     ["column", *(c.split(":")[0] for c in CHECK_IDS if ":" in c)]))   # [score] keys may name a family
 CRAWL_OVERRIDES: tuple[str, ...] = ("max_pages", "max_depth", "timeout_s", "retries",

@@ -48,8 +48,9 @@ _CHECK = "10X98765432"
 _MOBILE_PREFIXES = re.compile(r"1(?:3\d|4[5-9]|5[0-35-9]|6[25-7]|7[0-8]|8\d|9[0-35-9])")
 _URL = re.compile(r"(?:https?://|www\.)[!-~]+", re.IGNORECASE)
 # Digit runs with single spaces or dashes between digits (ids, cards), and mobile numbers with their forms.
-_LONG = re.compile(r"(?<![0-9A-Za-z])\d(?:[ -]?\d){14,18}[Xx]?(?![0-9A-Za-z])")
-_MOBILE = re.compile(r"(?<![0-9A-Za-z+])(?:(?:\+|00)86[ -]?)?1\d\d[ -]?\d{4}[ -]?\d{4}(?![0-9A-Za-z])")
+# Not after a letter, digit or URL punctuation (a query's "?id=…", a path's "/…"), nor after the 〕 of a 文号.
+_LONG = re.compile(r"(?<![0-9A-Za-z=/_.&?#〕\]])\d(?:[ -]?\d){14,18}[Xx]?(?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<![0-9A-Za-z+=/_.&?#〕\]])(?:(?:\+|00)86[ -]?)?1\d\d[ -]?\d{4}[ -]?\d{4}(?![0-9A-Za-z])")
 _DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){6,}")
 _ANY_DIGIT_RUN = re.compile(r"(?:[+＋]?(?:86|８６)[ \-－]?)?[0-9０-９](?:[ \-－]?[0-9０-９]){6,}[XxＸｘ]?")
 _NOT_PERSONAL = re.compile(r"订单|单号|流水号|编号|编码|文号|批号|序列号|信用代码|备案号|登记号|运单|合同号|案号|许可证")
