@@ -19,11 +19,12 @@ crawl child (spiders/screen.py) builds its matcher from it.
 from __future__ import annotations
 
 import os
-import unicodedata
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SEVERITIES", "SHIPPED", "Term", "WordlistError", "base_dir", "normalise", "read_wordlist", "resolve"]
+__all__ = ["SEVERITIES", "SHIPPED", "Term", "WordlistError", "base_dir", "fold", "normalise", "read_wordlist",
+           "resolve"]
 
 SEVERITIES = ("fail", "warn")
 CWD_ENV = "GOVMON_CWD"
@@ -48,10 +49,21 @@ class Term:
     allowed: tuple[str, ...] = ()    # correct phrases that contain `wrong`
 
 
+_WIDE = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff0b\uff0d\u3000]")
+_FOLD = {c: c - 0xFEE0 for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B),
+                                 0xFF0B, 0xFF0D)} | {0x3000: 0x20}
+
+
+def fold(text: str) -> str:
+    """Full-width digits, Latin letters, ＋, － and the ideographic space as their half-width forms (the
+    rest as it is: Chinese text is full of full-width punctuation, and folding every page whole would
+    cost more than screening it)."""
+    return text.translate(_FOLD) if _WIDE.search(text) else text
+
+
 def normalise(text: str) -> str:
-    """Full-width forms folded to half-width (NFKC) and every white space removed: the form both the
-    terms and a page's text are matched in."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
+    """`fold`ed and every white space removed: the form both the terms and a page's text are matched in."""
+    return "".join(fold(text).split())
 
 
 def _t(wrong: str, right: str, severity: str, source: str, *allowed: str) -> Term:

@@ -73,6 +73,8 @@ _MEDIA = {"video": ("src", "poster"), "audio": ("src",), "track": ("src",), "emb
 # Relative to the root element and over elements alone: "//@style" would walk every text node as well.
 _MARKED = etree.XPath("descendant-or-self::*/@style | descendant-or-self::*/@background"
                       " | descendant-or-self::*/@onclick")
+# Every text node in document order, each apart: "<td>1</td><td>13800000001</td>" must not read as one number.
+_TEXTS = etree.XPath("descendant-or-self::text()", smart_strings=False)
 _LINK_RELS = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-icon", "apple-touch-icon-precomposed"})
 _REFRESH = re.compile(r"^\s*\d*(?:\.\d*)?\s*(?:[;,]|\s)\s*(?:url\s*=\s*)?(['\"]?)(?P<url>[^'\"\s][^'\"]*?)\1\s*$",
                       re.IGNORECASE)
@@ -246,7 +248,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8",
     shown = root if body is None else body
     every, content = regions.texts(shown)
     began = thread_time()
-    screened = screen(title + "\n" + "\n".join(shown.itertext()), screening, today)
+    screened = screen(title + "\n" + "\n".join(_TEXTS(shown)), screening, today)
     spent = thread_time() - began
     distinct, hits, blocks = _distinct(links), lists.hits, lists.blocks
     if screened.numbers:

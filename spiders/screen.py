@@ -31,7 +31,7 @@ from datetime import date
 
 import ahocorasick
 
-from monitor.wordbook import SHIPPED, Term
+from monitor.wordbook import SHIPPED, Term, fold
 from spiders.items import Finding
 
 __all__ = ["DEFAULT", "Screened", "Screening", "mask", "screen"]
@@ -47,6 +47,7 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _MOBILE_PREFIXES = re.compile(r"1(?:3\d|4[5-9]|5[0-35-9]|6[25-7]|7[0-8]|8\d|9[0-35-9])")
 _URL = re.compile(r"(?:https?://|www\.)[!-~]+", re.IGNORECASE)
+_RUN = re.compile(r"[0-9+][0-9 \-]{9,}[0-9Xx]")     # a run of digits a personal number may hide in
 # Digit runs with single spaces or dashes between digits (ids, cards), and mobile numbers with their forms.
 # Not after a letter, digit or URL punctuation (a query's "?id=…", a path's "/…"), nor after the 〕 of a 文号.
 _LONG = re.compile(r"(?<![0-9A-Za-z=/_.&?#〕\]])\d(?:[ -]?\d){14,18}[Xx]?(?![0-9A-Za-z])")
@@ -106,10 +107,10 @@ def screen(text: str, screening: Screening, today: date) -> Screened:
     new lines)."""
     if not text or not (screening.privacy or screening.wording):
         return NOTHING
-    folded = unicodedata.normalize("NFKC", text)
+    folded = fold(text)
     findings: list[Finding] = []
     numbers: set[str] = set()
-    if screening.privacy and any(c.isdigit() for c in folded):
+    if screening.privacy:
         for finding, number in _personal(folded, today):
             numbers.add(number)
             findings.append(finding)
@@ -141,29 +142,46 @@ def _merged(findings: list[Finding]) -> Iterator[Finding]:
 # Personal numbers
 
 def _personal(text: str, today: date) -> Iterator[tuple[Finding, str]]:
-    # URLs written in the text carry numbers that are addresses, not data: blank them, keeping offsets.
-    if "://" in text or "www." in text.lower():
-        text = _URL.sub(lambda m: " " * len(m[0]), text)
+    """Each personal number of `text` with its finding. The precise patterns run only inside the runs of
+    at least 11 digits (one cheap pass over the page finds them; most pages hold only dates)."""
     taken: list[tuple[int, int]] = []
-    for match in _LONG.finditer(text):
-        raw = match[0]
-        number = _digits(raw).upper()
-        start = match.start()
-        if _labelled(text, start):
+    urls: list[tuple[int, int]] | None = None
+    for run in _RUN.finditer(text):
+        raw = run[0]
+        if len(raw) - raw.count(" ") - raw.count("-") < 11:
             continue
-        kind = _id_kind(number, today, text, start) or (
-            "bank_card" if number.isdigit() and 16 <= len(number) <= 19 and _luhn(number)
-            and _BANK_WORDS.search(text, max(0, start - BANK_BEFORE), match.end() + BANK_AFTER) else None)
-        if kind is not None:
-            taken.append(match.span())
-            yield _finding(kind, number, text, match.span()), number
-    for match in _MOBILE.finditer(text):
-        number = _digits(match[0])
-        number = number[-11:]
-        if (not _MOBILE_PREFIXES.match(number) or _labelled(text, match.start())
-                or any(s < match.end() and match.start() < e for s, e in taken)):
-            continue
-        yield _finding("mobile", number, text, match.span()), number
+        if urls is None:  # URLs written in the text carry numbers that are addresses, not data
+            urls = [m.span() for m in _URL.finditer(text)]
+        lo, hi = run.start(), run.end() + 1     # one character more: the patterns look past the run's end
+        for match in _LONG.finditer(text, lo, hi):
+            found = _long(text, match, today, urls)
+            if found is not None:
+                taken.append(match.span())
+                yield found
+        for match in _MOBILE.finditer(text, lo, hi):
+            number = _digits(match[0])[-11:]
+            if (_MOBILE_PREFIXES.match(number) and not _labelled(text, match.start())
+                    and not _inside(match.span(), urls) and not _inside(match.span(), taken, overlap=True)):
+                yield _finding("mobile", number, text, match.span()), number
+
+
+def _long(text: str, match: re.Match[str], today: date, urls: list[tuple[int, int]]) -> tuple[Finding, str] | None:
+    """An ID card or bank card number, or None for a look-alike."""
+    number = _digits(match[0]).upper()
+    start = match.start()
+    if _labelled(text, start) or _inside(match.span(), urls):
+        return None
+    kind = _id_kind(number, today, text, start) or (
+        "bank_card" if number.isdigit() and 16 <= len(number) <= 19 and _luhn(number)
+        and _BANK_WORDS.search(text, max(0, start - BANK_BEFORE), match.end() + BANK_AFTER) else None)
+    return (_finding(kind, number, text, match.span()), number) if kind is not None else None
+
+
+def _inside(span: tuple[int, int], spans: list[tuple[int, int]], overlap: bool = False) -> bool:
+    start, end = span
+    if overlap:
+        return any(s < end and start < e for s, e in spans)
+    return any(s <= start and end <= e for s, e in spans)
 
 
 def _labelled(text: str, start: int) -> bool:

@@ -119,3 +119,9 @@ def test_extract_screens_visible_text_only_and_stores_no_whole_number() -> None:
     assert [link.text for link in extracted.links if link.url == "http://a.test/x"] == ["张某某 138****0001"]
     assert extracted.screen_s >= 0
     assert "13800000001" not in repr(extracted) and ID not in repr(extracted)
+
+
+def test_text_nodes_are_read_apart() -> None:
+    html = "<html><body><table><tr><td>1</td><td>13800000001</td><td>2</td></tr></table></body></html>"
+    assert [(f.kind, f.masked) for f in extract(html, "http://a.test/", today=TODAY).findings] == [
+        ("mobile", "138****0001")]
