@@ -190,13 +190,16 @@ def _labelled(text: str, start: int) -> bool:
 
 
 def _id_kind(number: str, today: date, text: str, start: int) -> str | None:
-    if len(number) == 18 and number[:17].isdigit() and int(number[:2]) in PROVINCES:
-        if _born(number[6:14], today) and _CHECK[sum(int(d) * w for d, w in zip(number, _WEIGHTS)) % 11] == number[17]:
-            return "id_card"
-    elif len(number) == 15 and number.isdigit() and int(number[:2]) in PROVINCES:
-        if _born("19" + number[6:12], today) and _ID_WORDS.search(text, max(0, start - 12), start):
-            return "id_card"
-    return None
+    """"id_card" for a valid 居民身份证号 (a 15-digit old one only after its words), else None."""
+    if not number[:15].isdigit() or int(number[:2]) not in PROVINCES:
+        return None
+    if len(number) == 18 and number[15:17].isdigit():
+        valid = _born(number[6:14], today) and _CHECK[sum(int(d) * w for d, w in zip(number, _WEIGHTS)) % 11] == number[17]
+    elif len(number) == 15:
+        valid = _born("19" + number[6:12], today) and _ID_WORDS.search(text, max(0, start - 12), start) is not None
+    else:
+        valid = False
+    return "id_card" if valid else None
 
 
 def _born(yyyymmdd: str, today: date) -> bool:
