@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import operator
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
@@ -137,6 +138,8 @@ def _dates(value: Any) -> list[DateHit]:
 
 FINDING_KINDS = frozenset({"id_card", "mobile", "bank_card", "wording"})
 _FINDING_TEXT_MAX = 200
+# The child masks every number it reports; a run of 7+ digits here would be a whole one, starred all the same.
+_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){6,}")
 
 
 def _findings(value: Any) -> list[Finding]:
@@ -147,8 +150,8 @@ def _findings(value: Any) -> list[Finding]:
             kind, count = item["kind"], item.get("count", 1)
             if kind not in FINDING_KINDS or type(count) is not int:
                 continue
-            texts = [_text(item.get(k, ""))[:_FINDING_TEXT_MAX] for k in ("masked", "context", "right", "severity",
-                                                                           "source")]
+            texts = [_DIGIT_RUN.sub(lambda m: "*" * len(m[0]), _text(item.get(k, ""))[:_FINDING_TEXT_MAX])
+                     for k in ("masked", "context", "right", "severity", "source")]
             found.append(Finding(kind, *texts, count=max(count, 1)))
         except (TypeError, ValueError, KeyError, AttributeError):
             continue

@@ -250,12 +250,13 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8",
     began = thread_time()
     screened = screen(title + "\n" + "\n".join(_TEXTS(shown)), screening, today)
     spent = thread_time() - began
-    distinct, hits, blocks = _distinct(links), lists.hits, lists.blocks
+    distinct, hits, blocks, bad = _distinct(links), lists.hits, lists.blocks, tuple(dict.fromkeys(broken))
     if screened.numbers:
         title, distinct, hits, blocks = _redacted(screened, title, distinct, hits, blocks)
+        bad = tuple(_link(k.url, k.tag, screened.redact(k.text), k.context, k.block) for k in bad)
     return Extracted(title, distinct, hits, refresh, js_redirect,
                      _says_not_found(title, content), len(_collapse(" ".join(every))),
-                     malformed=tuple(dict.fromkeys(broken)), lists=blocks,
+                     malformed=bad, lists=blocks,
                      last_pages=tuple(dict.fromkeys(last_pages)), findings=screened.findings, screen_s=spent)
 
 
