@@ -38,7 +38,7 @@ __all__ = ["DEFAULT", "Screened", "Screening", "mask", "screen"]
 
 CONTEXT = 10                  # characters of text kept on each side of a finding
 MARGIN = 30                   # characters beyond the context read to star the digit runs it cuts
-MAX_FINDINGS = 50             # a page's findings of each check beyond this are counted, not kept
+MAX_FINDINGS = 50             # distinct findings kept a page (repeats of one are counted)
 LABEL_WINDOW = 8              # characters before a number searched for a label that says what it is
 BANK_BEFORE, BANK_AFTER = 16, 8
 PROVINCES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
@@ -56,6 +56,7 @@ _DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){6,}")
 _ANY_DIGIT_RUN = re.compile(r"(?:[+＋]?(?:86|８６)[ \-－]?)?[0-9０-９](?:[ \-－]?[0-9０-９]){6,}[XxＸｘ]?")
 _NOT_PERSONAL = re.compile(r"订单|单号|流水号|编号|编码|文号|批号|序列号|信用代码|备案号|登记号|运单|合同号|案号|许可证")
 _ID_WORDS = re.compile(r"身份证|证件|身份号码")
+_PERSONAL_WORDS = re.compile(r"身份证|证件|身份号码|手机|电话|联系方式|卡号|账号|帐号")
 _BANK_WORDS = re.compile(r"卡号|账号|帐号|银行")
 
 
@@ -185,8 +186,10 @@ def _inside(span: tuple[int, int], spans: list[tuple[int, int]], overlap: bool =
 
 
 def _labelled(text: str, start: int) -> bool:
-    """The words just before the number say it is an order, serial, document or registration number."""
-    return _NOT_PERSONAL.search(text, max(0, start - LABEL_WINDOW), start) is not None
+    """The words just before the number say it is an order, serial, document or registration number
+    (and not, as in 证件编号, a personal one)."""
+    low = max(0, start - LABEL_WINDOW)
+    return _NOT_PERSONAL.search(text, low, start) is not None and _PERSONAL_WORDS.search(text, low, start) is None
 
 
 def _id_kind(number: str, today: date, text: str, start: int) -> str | None:

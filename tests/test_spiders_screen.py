@@ -32,9 +32,10 @@ def found(text: str, screening: Screening = DEFAULT) -> list[tuple[str, str]]:
     ("手机：13800000001、13800000001", [("mobile", "138****0001")]),
     (f"银行卡号：{CARD[:4]} {CARD[4:8]} {CARD[8:12]} {CARD[12:]}", [("bank_card", mask(CARD))]),
     (f"{CARD}（开户银行：朝阳市农村信用社）", [("bank_card", mask(CARD))]),
+    (f"证件编号：{ID}", [("id_card", mask(ID))]),
 ], ids=["id-card", "id-card-full-width", "old-15-digit-id-beside-its-word", "mobile-plain", "mobile-plus86-spaces",
         "mobile-0086-dashes", "repeats-are-one-finding", "bank-card-grouped-after-its-word",
-        "bank-card-before-its-word"])
+        "bank-card-before-its-word", "a-personal-word-beats-a-serial-label"])
 def test_personal_numbers_are_found_masked(text: str, expected: list[tuple[str, str]]) -> None:
     assert found(text) == expected
 

@@ -31,7 +31,7 @@ from typing import Any
 from monitor.demo import content
 from monitor.demo.build import SitePlan
 from monitor.demo.columns import Column
-from monitor.demo.markup import a, layout
+from monitor.demo.markup import a, img, layout
 from monitor.demo.spec import LinkSpec, PageContext, PageSpec, Ref
 
 SITE_ID = "chaoyang-mzj"
@@ -164,7 +164,7 @@ def _wording(ctx: PageContext) -> str:
             "<script>var note = \"国务院办工厅\";</script>\n"
             "<style>/* 录象 */ .gz{color:#333}</style>\n"
             "<p title=\"中华人名共和国\">以上安排自发布之日起执行。</p>\n"
-            "<p><img src=\"/images/logo.png\" alt=\"工作按排\"></p>\n")
+            f"<p>{img(ctx, '/images/logo.png', '工作按排')}</p>\n")
     return layout(ctx, f"重点工作安排_{ctx.site.name}", main)
 
 
