@@ -17,7 +17,7 @@ and landlines. Wording: every term of the dictionary in one Aho-Corasick pass
 over the text with full-/half-width folded and white space removed; a match
 inside a right form or an allowed phrase of any term is not a finding.
 
-Pure: no I/O; the automaton is built once per process for a set of terms.
+Pure: no I/O; a Screening's automaton is built once per process, on first use.
 """
 
 from __future__ import annotations
@@ -63,11 +63,20 @@ _BANK_WORDS = re.compile(r"卡号|账号|帐号|银行")
 @dataclass(frozen=True)
 class Screening:
     """What to screen for: picklable, so a worker process can be handed it; its matcher is built once
-    per process (`_automaton`)."""
+    per process, on first use (`automaton`), and never pickled."""
 
     terms: tuple[Term, ...] = SHIPPED
     privacy: bool = True
     wording: bool = True
+
+    @functools.cached_property
+    def automaton(self) -> ahocorasick.Automaton:
+        # On the instance, not a cache keyed by the terms: hashing thousands of terms for every page cost
+        # more than matching them.
+        return _automaton(self.terms)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "automaton"}
 
 
 DEFAULT = Screening()
@@ -116,7 +125,7 @@ def screen(text: str, screening: Screening, today: date) -> Screened:
             numbers.add(number)
             findings.append(finding)
     if screening.wording and screening.terms:
-        findings += _wording("".join(folded.split()), screening.terms)
+        findings += _wording("".join(folded.split()), screening.terms, screening.automaton)
     if not findings:
         return NOTHING
     return Screened(tuple(_merged(findings)), frozenset(numbers))
@@ -244,7 +253,6 @@ def _masked_runs(text: str) -> str:
 
 # Wording
 
-@functools.cache
 def _automaton(terms: tuple[Term, ...]) -> ahocorasick.Automaton:
     """Every wrong form (value: its term's index, length) and every right form or allowed phrase that
     holds a wrong form (value: -1, length), which shields the wrong form inside it."""
@@ -261,8 +269,7 @@ def _automaton(terms: tuple[Term, ...]) -> ahocorasick.Automaton:
     return automaton
 
 
-def _wording(text: str, terms: tuple[Term, ...]) -> Iterator[Finding]:
-    automaton = _automaton(terms)
+def _wording(text: str, terms: tuple[Term, ...], automaton: ahocorasick.Automaton) -> Iterator[Finding]:
     wrong: list[tuple[int, int, int]] = []
     right: list[tuple[int, int]] = []
     for end, (index, length) in automaton.iter(text):

@@ -105,7 +105,10 @@ def test_switches_and_pickling() -> None:
     off = Screening(privacy=False, wording=False)
     assert found("13800000001 国务院办工厅", off) == []
     assert found("13800000001 国务院办工厅", Screening(privacy=False)) == [("wording", "国务院办工厅")]
-    assert pickle.loads(pickle.dumps(DEFAULT)) == DEFAULT     # a worker process can be handed it
+    screen("国务院办工厅", DEFAULT, TODAY)                     # its automaton is built now
+    copy = pickle.loads(pickle.dumps(DEFAULT))                # a worker process can be handed it
+    assert copy == DEFAULT and "automaton" not in copy.__dict__
+    assert found("国务院办工厅", copy) == [("wording", "国务院办工厅")]
 
 
 def test_extract_screens_visible_text_only_and_stores_no_whole_number() -> None:
