@@ -55,6 +55,7 @@ BASELINE_SETTINGS = ("CONCURRENT_REQUESTS=64", "CONCURRENT_REQUESTS_PER_DOMAIN=6
                      "TWISTED_DNS_RESOLVER=scrapy.resolver.CachingHostnameResolver")
 RSS_TARGET_MB = 300
 STORED_TARGET_KB = 2
+SCREEN_SHARE_TARGET = 0.10
 PAGE_URL = re.compile(r"^https?://(127\.0\.0\.\d+|www\.h\d+\.bench\.test):\d+/(p/\d+\.html)?$")
 
 
@@ -68,6 +69,7 @@ class Outcome:
     note: str = ""
     by_process: tuple[tuple[str, float], ...] = ()
     phases: tuple[tuple[str, float], ...] = ()      # govmon only: where its wall time went
+    screen_cpu_s: float | None = None               # govmon only: CPU seconds the crawl child spent screening
     stored_bytes: int = 0                           # govmon only: its SQLite database after the run
 
     @property
@@ -160,8 +162,18 @@ def run_govmon(bench: Bench, profile: Path | None = None, spy: Path | None = Non
     if not pages:
         note += f"; {measured.stderr[-300:].strip()}"
     stored = sum(f.stat().st_size for f in folder.glob("govmon.db*"))   # with its WAL, if any is left
+    screening = screening_cpu_s(measured.stderr)
+    if screening is not None and phases.get("crawl child"):
+        note += f"; screening {screening:.2f} s CPU = {screening / phases['crawl child']:.1%} of the crawl"
     return replace(outcome("govmon run", len(pages), measured, note), phases=tuple(phases.items()),
-                   stored_bytes=stored)
+                   stored_bytes=stored, screen_cpu_s=screening)
+
+
+def screening_cpu_s(log: str) -> float | None:
+    """The CPU seconds the crawl child spent screening page text (content:privacy, content:wording), from
+    the run's "crawl: … ; screening N s CPU" line; None when the line is not there."""
+    found = re.search(r"crawl: \d+ pages, \d+ links in [\d.]+s; screening ([\d.]+)s CPU", log)
+    return float(found[1]) if found else None
 
 
 def govmon_phases(log: str, began: float, seconds: float) -> dict[str, float]:
@@ -342,6 +354,12 @@ def print_summary(rounds: list[list[Outcome]]) -> None:
             for key, value in run.phases:
                 phases.setdefault(key, []).append(value)
         print("  govmon phases (median s): " + ", ".join(f"{k} {median(v):.1f}" for k, v in phases.items()))
+        shares = [r.screen_cpu_s / dict(r.phases)["crawl child"] for r in govmons
+                  if r.screen_cpu_s is not None and dict(r.phases).get("crawl child")]
+        if shares:
+            print(f"  govmon screening (content:privacy, content:wording): {median(shares):.1%} of the crawl's "
+                  f"time, CPU in the crawl child ({', '.join(f'{s:.1%}' for s in shares)}; target ≤ "
+                  f"{SCREEN_SHARE_TARGET:.0%})")
         peak = max(r.peak_rss_mb for r in govmons)
         print(f"  govmon peak RSS (largest of the rounds): {peak:.0f} MB (target < {RSS_TARGET_MB} MB)")
         stored = max(r.stored_bytes / r.pages for r in govmons if r.pages) if any(r.pages for r in govmons) else 0

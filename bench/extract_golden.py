@@ -49,8 +49,9 @@ def pages(today: date) -> dict[str, tuple[str, str, str]]:
 
 
 def outputs(today: date) -> dict[str, object]:
-    return {name: json.loads(json.dumps(dataclasses.asdict(extract(text, url, today=today, encoding=codec)),
-                                        default=str, ensure_ascii=False))
+    """Each page's extract output, without the screening's CPU time (a measurement, not what was read)."""
+    return {name: json.loads(json.dumps({k: v for k, v in dataclasses.asdict(
+        extract(text, url, today=today, encoding=codec)).items() if k != "screen_s"}, default=str, ensure_ascii=False))
             for name, (text, url, codec) in pages(today).items()}
 
 

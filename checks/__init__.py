@@ -7,6 +7,7 @@ here explicitly (no plugin system): add a module, add an import.
 from checks import availability  # noqa: F401  (registers its checks)
 from checks import columns, footer  # noqa: F401  (register column:<requirement> and footer)
 from checks import documents, pairing, servicelinks  # noqa: F401  (register document:, pairing:, link:<requirement>)
+from checks import content  # noqa: F401  (registers content:privacy and content:wording)
 from checks import freshness, https, ipv6, links  # noqa: F401  (registers their checks)
 from checks.base import REGISTRY, CheckSpec, Result, Status
 from checks.plans import PLANNED, Fetch, ProbePlan

@@ -72,6 +72,19 @@ class ListBlock:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """What the crawl's screening found on a page (spiders/screen.py): personal numbers come masked."""
+
+    kind: str                             # id_card | mobile | bank_card | wording
+    masked: str                           # "138****5678", "2113**********1234"; wording: the wrong form
+    context: str = ""                     # a few characters either side, numbers masked
+    right: str = ""                       # wording: the form to suggest ("" = must not appear)
+    severity: str = ""                    # wording: fail | warn
+    source: str = ""                      # wording: the entry's norm, or the operator word list
+    count: int = 1                        # occurrences on the page
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     url: str
     final_url: str
@@ -85,6 +98,7 @@ class Page:
     redirect_chain: tuple[str, ...] = ()
     dates: tuple[DateHit, ...] = ()
     lists: tuple[ListBlock, ...] = ()
+    findings: tuple[Finding, ...] = ()    # screening of its visible text (content:privacy, content:wording)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from pydantic_core import PydanticCustomError
 
 from checks.scope import SCOPES, SiteScope
-from monitor import __version__
+from monitor import __version__, wordbook
 from monitor.config_errors import Loc, format_errors, reason, suggest, syntax_error
 from monitor.config_score import Scoring, score_problems
 
@@ -44,7 +44,8 @@ KINDS: Mapping[str, str] = MappingProxyType({
 })
 LEVELS: Mapping[str, str] = MappingProxyType({"city": "市级", "county": "县级"})
 CHECK_IDS: tuple[str, ...] = ("availability", "links:dead", "freshness:homepage", "ipv6:dns",
-                              "ipv6:homepage", "ipv6:links", "https", "footer")
+                              "ipv6:homepage", "ipv6:links", "https", "footer", "content:privacy",
+                              "content:wording")
 CHECK_FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(
     ["column", "link", "document", "pairing", *(c.split(":")[0] for c in CHECK_IDS if ":" in c)]))   # [score] keys may name a family
 CRAWL_OVERRIDES: tuple[str, ...] = ("max_pages", "max_depth", "timeout_s", "retries",
@@ -285,6 +286,20 @@ class Checks(_Model):
     cert_warn_days: Annotated[int, Field(ge=0)] = 30
 
 
+def _wordlist(value: str) -> str:
+    try:
+        wordbook.read_wordlist(value)
+    except wordbook.WordlistError as exc:
+        raise _fail(str(exc)) from None
+    return value
+
+
+class Screening(_Model):
+    """[screening]: what content:wording reads beyond the shipped dictionary (monitor/wordbook.py)."""
+
+    wordlists: list[Annotated[Text, AfterValidator(_wordlist)]] = []
+
+
 class Webhook(_Model):
     url: Annotated[HttpUrl, Field(repr=False)]
     style: Annotated[Literal["json", "dingtalk", "wecom"],
@@ -471,6 +486,7 @@ class Config(_Model):
     storage: Storage = Storage()
     report: Report = Report()
     checks: Checks = Checks()
+    screening: Screening = Screening()
     score: Scoring = Scoring()
     notify: Notify | None = None
     requirements: list[Requirement] = Field(default=[], alias="requirement")

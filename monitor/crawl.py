@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from monitor import supervisor
+from monitor import supervisor, wordbook
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class CrawlProgress:
     pages: int
     links: int
     errors: int
+    screen_ms: int = 0            # CPU time the child has spent screening page text (spiders/screen.py)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class CrawlResult:
     pages: int
     links: int
     reason: str = ""              # why ok is False, in words
+    screen_ms: int = 0            # CPU time the child spent screening page text
 
 
 def child_command(config_path: Path, out: Path, site_ids: Sequence[str], urls: Sequence[str] = (),
@@ -85,6 +87,7 @@ def _child_env() -> dict[str, str]:
         root = str(Path(next(iter(spec.submodule_search_locations))).parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
+    env[wordbook.CWD_ENV] = os.getcwd()   # the child runs in its spool folder; word lists are read from here
     return env
 
 
@@ -158,7 +161,8 @@ class _Watch:
     def result(self, ok: bool, returncode: int | None, started: float, reason: str = "") -> CrawlResult:
         last = self.last
         return CrawlResult(ok, returncode, self.tail_text(), round(time.monotonic() - started, 3),
-                           last.pages if last else 0, last.links if last else 0, reason)
+                           last.pages if last else 0, last.links if last else 0, reason,
+                           last.screen_ms if last else 0)
 
 
 def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_s: float,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import operator
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
@@ -27,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from checks.snapshot import DateHit
+from checks.snapshot import DateHit, Finding
 from monitor.db import Base, CrawlEventRow, RunRow, RunSiteRow, StorageError
 from monitor.store import pagecodec
 
@@ -135,7 +136,29 @@ def _dates(value: Any) -> list[DateHit]:
     return hits
 
 
-def _page(data: dict[str, Any]) -> tuple[dict[str, Any], list[DateHit]]:
+FINDING_KINDS = frozenset({"id_card", "mobile", "bank_card", "wording"})
+_FINDING_TEXT_MAX = 200
+# The child masks every number it reports; a run of 7+ digits here would be a whole one, starred all the same.
+_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){6,}")
+
+
+def _findings(value: Any) -> list[Finding]:
+    """A page's screening findings (spiders/screen.py), masked by the child; a malformed one is dropped."""
+    found = []
+    for item in value if isinstance(value, list) else ():
+        try:
+            kind, count = item["kind"], item.get("count", 1)
+            if kind not in FINDING_KINDS or type(count) is not int:
+                continue
+            texts = [_DIGIT_RUN.sub(lambda m: "*" * len(m[0]), _text(item.get(k, ""))[:_FINDING_TEXT_MAX])
+                     for k in ("masked", "context", "right", "severity", "source")]
+            found.append(Finding(kind, *texts, count=max(count, 1)))
+        except (TypeError, ValueError, KeyError, AttributeError):
+            continue
+    return found
+
+
+def _page(data: dict[str, Any]) -> tuple[dict[str, Any], list[DateHit], list[Finding]]:
     chain = data.get("redirect_chain", [])
     if not isinstance(chain, list):
         raise TypeError("redirect_chain is not a list")
@@ -148,7 +171,7 @@ def _page(data: dict[str, Any]) -> tuple[dict[str, Any], list[DateHit]]:
            "body_sha256": _text(data.get("body_sha256", ""), "body_sha256") or None,
            "depth": _int(data.get("depth", 0), "depth"), "fetched_at": _when(data.get("fetched_at")),
            "lists": _lists(data.get("lists"))}
-    return row, _dates(data.get("dates"))
+    return row, _dates(data.get("dates")), _findings(data.get("findings"))
 
 
 _LIST_FIELDS = {"key": str, "region": str, "heading": str, "items": int, "pager": bool, "total": int, "widget": bool}
@@ -254,6 +277,7 @@ class _Pending:
 
     row: dict[str, Any]
     dates: list[DateHit]
+    findings: list[Finding] = field(default_factory=list)
     forms: list[int] = field(default_factory=list)
     form_of: dict[str, int] = field(default_factory=dict)   # target URL -> the page's first form linking it
     links: list[tuple[str, str]] | None = None              # (target, tag), kept only for an on_page observer
@@ -276,7 +300,7 @@ class _Batches:
         self.late: dict[int, list[int]] = {}       # page id -> forms of links that came after it was inserted
         self.events: list[dict[str, Any]] = []
 
-    def page(self, site_id: str, row: dict[str, Any], dates: list[DateHit]) -> None:
+    def page(self, site_id: str, row: dict[str, Any], dates: list[DateHit], findings: list[Finding]) -> None:
         key = (site_id, row["url"])
         if _too_long(row["url"]):
             self.counts.add("long_urls")
@@ -285,7 +309,7 @@ class _Batches:
         else:
             if len(self.pending) >= PAGE_BATCH:
                 self.flush_pages()   # the child writes a page's links right after it: theirs have all come
-            self.pending[key] = _Pending({"run_id": self.run_id, "site_id": site_id, **row}, dates,
+            self.pending[key] = _Pending({"run_id": self.run_id, "site_id": site_id, **row}, dates, findings,
                                          links=[] if self.observed is not None else None)
 
     def link(self, site_id: str, row: tuple[str, str, str, str, str, str]) -> None:
@@ -319,7 +343,8 @@ class _Batches:
         for page in self.pending.values():
             fetched = page.row["fetched_at"]
             page.row["extract"] = pagecodec.encode(page.forms, page.dates, page.form_of,
-                                                   fetched.astimezone(UTC).date() if fetched is not None else None)
+                                                   fetched.astimezone(UTC).date() if fetched is not None else None,
+                                                   page.findings)
             rows.append(page.row)
             self.counts.add("dates", len(page.dates))
         ids = self.session.scalars(_PAGES.insert().returning(_PAGES.c.id, sort_by_parameter_order=True), rows).all()

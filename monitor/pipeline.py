@@ -455,7 +455,8 @@ def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site],
         raise RuntimeError(f"crawl failed: {result.reason}; {result.stderr_tail.strip()[-500:]}")
     stats = ingesting.finish()
     crawl_notes.update(_crawl_notes(ingest.load_events(session, run_id)))
-    log.info("run %s crawl: %d pages, %d links in %.1fs", run_id, stats.pages, stats.links, result.elapsed_s)
+    log.info("run %s crawl: %d pages, %d links in %.1fs; screening %.2fs CPU", run_id, stats.pages, stats.links,
+             result.elapsed_s, result.screen_ms / 1000)
     if kept:
         log.warning("run %s: %d crawl spool segments in %s had unreadable lines; kept until the next run", run_id,
                     len(kept), spool)

@@ -50,6 +50,9 @@ HEADLINES: Mapping[str, Mapping[str, Text]] = {
     "links:dead": {
         "homepage_dead": T(zh="首页存在不可用链接", en="Dead links on the homepage"),
     },
+    "content:wording": {
+        "minor": T(zh="网页有错别字或词表用语", en="Misspellings or listed words on pages"),
+    },
     "freshness:homepage": {
         "no_dates": T(zh="首页及二级页面未标注更新日期", en="No dates on the homepage or its sub-pages"),
     },
@@ -165,6 +168,19 @@ ADVICE: Mapping[str, Mapping[str, Text]] = {
         "pairing.no_column": T(zh="设置“{title}”所指的政策文件栏目，集中发布规章和行政规范性文件及其解读",
                                en="Set up the policy document column for “{title}”, publishing the rules and "
                                   "normative documents with their 解读"),
+    },
+    "content:privacy": {
+        "found": T(zh="立即删除或遮盖网页（含附件）上公开的个人信息，确需公开的只保留部分号码（如 138****5678），"
+                      "并核查同类信息的发布审核：{examples}",
+                   en="Remove or mask the personal data published on these pages (attachments included) at once; "
+                      "where a number must be shown keep only part of it (138****5678), and review how such "
+                      "items are checked before release: {examples}"),
+    },
+    "content:wording": {
+        "severe": T(zh="立即改正严重表述错误并复核全文：{examples}",
+                    en="Correct the severe wording errors at once and proofread the whole text: {examples}"),
+        "minor": T(zh="改正错别字，删除或替换词表中的用语：{examples}",
+                   en="Correct the misspellings and remove or replace the listed words: {examples}"),
     },
     "links:dead": {
         "few_dead": T(zh="修改或删除 {dead} 个失效链接（涉及 {pages} 个页面）：{examples}",
@@ -337,6 +353,16 @@ def _links_dead(result: Result, language: str, site_id: str, where: Placements) 
     return {"examples": _join(shown, language) + tail, "pages": str(pages or "—")}
 
 
+def _content(result: Result, language: str, site_id: str, where: Placements) -> dict[str, str]:
+    """The first findings by page: the masked number or wrong form, in the check's words."""
+    shown = [f"{e.url}（{i18n.evidence_detail(result.check_id, e, language)[0]}）" if language == "zh"
+             else f"{e.url} ({i18n.evidence_detail(result.check_id, e, language)[0]})"
+             for e in result.evidence[:EXAMPLES]]
+    more = len(result.evidence) - len(shown)
+    tail = ((f"；另有 {more} 处见证据明细" if language == "zh" else f"; {more} more in the evidence") if more > 0 else "")
+    return {"examples": _join(shown, language) + tail}
+
+
 def _ipv6_links(result: Result, language: str, site_id: str, where: Placements) -> dict[str, str]:
     hosts = Counter(urlsplit(e.url).hostname or e.url for e in result.evidence
                     if e.detail and not e.detail.startswith("offsite"))
@@ -402,6 +428,7 @@ def _join(parts: Iterable[str], language: str) -> str:
 
 EXTRA: Mapping[str, Callable[[Result, str, str, Placements], dict[str, str]]] = {
     "links:dead": _links_dead, "ipv6:links": _ipv6_links, "ipv6:dns": _ipv6_dns, "column": _column,
+    "content:privacy": _content, "content:wording": _content,
 }
 
 

@@ -159,6 +159,21 @@ def evidence_table(rr: RunResults, frame: Frame) -> tuple[Row, list[Row]]:
     return head, rows
 
 
+CONTENT_CHECKS = ("content:privacy", "content:wording")
+
+
+def content_table(rr: RunResults, frame: Frame) -> tuple[Row, list[Row]]:
+    """(header, rows): one row per finding of content:privacy and content:wording, numbers masked as stored."""
+    lang, titles = frame.language, build.requirement_titles(rr.run)
+    head = [frame.t(k) for k in ("site_id", "site", "check_id", "check", "status", "content_page", "content_finding",
+                                 "content_found", "content_right", "content_context")]
+    rows = [[site_id, name, r.check_id, i18n.check_title(r.check_id, lang, titles),
+             i18n.status_word(str(r.status), lang), e.url, i18n.evidence_detail(r.check_id, e, lang)[0],
+             e.actual or "", e.expected or "", e.text or ""]
+            for _, site_id, name, r in _ordered(rr) if r.check_id in CONTENT_CHECKS for e in r.evidence]
+    return head, rows
+
+
 def family_tables(rr: RunResults, frame: Frame) -> list[tuple[str, Row, list[Row]]]:
     """(family, header, rows) per check family: one row per result, one column per metric name."""
     lang, titles = frame.language, build.requirement_titles(rr.run)
@@ -246,6 +261,9 @@ def xlsx_bytes(rr: RunResults, past: Past, frame: Frame) -> bytes:
     _sheet(wb, frame.t("rollup_sheet"), *scoring.rollup_table(rr, frame), status_col=1, language=frame.language)
     for family, fhead, frows in family_tables(rr, frame):
         _sheet(wb, i18n.family_name(family, frame.language), fhead, frows, status_col=5, language=frame.language)
+    chead, crows = content_table(rr, frame)
+    if crows:
+        _sheet(wb, frame.t("content_sheet"), chead, crows, status_col=5, language=frame.language)
     ehead, erows = evidence_table(rr, frame)
     _sheet(wb, frame.t("evidence_sheet"), ehead, erows, status_col=5, language=frame.language)
     buf = io.BytesIO()

@@ -50,6 +50,7 @@ FAMILIES: Mapping[str, Text] = {
     "ipv6": T(zh="IPv6", en="IPv6"),
     "https": T(zh="HTTPS", en="HTTPS"),
     "footer": T(zh="网站标识", en="Site footer"),
+    "content": T(zh="内容筛查", en="Content screening"),
 }
 
 REQUIREMENT_FAMILIES = ("column", "link", "document", "pairing")   # <family>:<requirement id>, titled by it
@@ -155,6 +156,12 @@ UI: Mapping[str, Text] = {
     "site_id": T(zh="站点编号", en="Site id"),
     "all_findings": T(zh="全部结果", en="All results"),
     "evidence_sheet": T(zh="证据明细", en="Evidence"),
+    "content_sheet": T(zh="个人信息与表述问题", en="Personal data and wording"),
+    "content_page": T(zh="网页", en="Page"),
+    "content_finding": T(zh="问题", en="Finding"),
+    "content_found": T(zh="发现（已打码）", en="Found (masked)"),
+    "content_right": T(zh="应为", en="Should read"),
+    "content_context": T(zh="上下文", en="Context"),
     "blank_na": T(zh="空白：不适用", en="blank: does not apply"),
     "print": T(zh="打印本页即得整改通知附件（A4）。", en="Print this page for the notice attachment (A4)."),
     "pdf_page": T(zh="第 {page} 页 / 共 {pages} 页", en="Page {page} of {pages}"),

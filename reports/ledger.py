@@ -69,6 +69,8 @@ NEEDS: Mapping[tuple[str, str], tuple[str, Condition | None]] = {
     ("ipv6:links", "homepage_failed"): (HOMEPAGE, None),
     ("ipv6:homepage", "both_down"): (HOMEPAGE, None),
     ("https", "unreachable"): (HOMEPAGE, None),
+    ("content:privacy", "no_pages"): (HOMEPAGE, None),
+    ("content:wording", "no_pages"): (HOMEPAGE, None),
     ("ipv6:dns", "nxdomain"): (HOSTNAME, None),
     ("ipv6:dns", "servfail"): (HOSTNAME, None),
     ("ipv6:dns", "cname_loop"): (HOSTNAME, None),

@@ -24,6 +24,8 @@ from monitor import config as config_mod
 from monitor import supervisor
 from monitor.config import Config, Site
 from monitor.resolver import Resolver
+from monitor.wordbook import SHIPPED, read_wordlist
+from spiders.screen import Screening
 from spiders.output import SEGMENT_BYTES, SEGMENT_SETTING
 from spiders.reader import READER_SETTING
 
@@ -58,6 +60,14 @@ def choose_sites(config: Config, ids: Sequence[str], urls: Sequence[str] = ()) -
     return list(chosen.values())
 
 
+def screening_for(config: Config) -> Screening:
+    """What page text is screened for: the shipped dictionary and the config's word lists, and only for
+    the content checks the config leaves on."""
+    disabled = set(config.checks.disabled)
+    terms = SHIPPED + tuple(term for path in config.screening.wordlists for term in read_wordlist(path))
+    return Screening(terms, privacy="content:privacy" not in disabled, wording="content:wording" not in disabled)
+
+
 def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None = None,
           segment_bytes: int = SEGMENT_BYTES) -> bool:
     """Crawl `sites` into segments in the folder `out`; True when the crawl finished (whatever the sites answered)."""
@@ -77,7 +87,7 @@ def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None =
     logging.getLogger("scrapy").setLevel(settings["LOG_LEVEL"])
     crawler = process.create_crawler(SiteSpider)
     process.crawl(crawler, sites=[SiteBounds.from_config(config, s) for s in sites], today=today, gate=gate,
-                  max_bytes=config.crawl.max_response_bytes)
+                  max_bytes=config.crawl.max_response_bytes, screening=screening_for(config))
     process.start()
     reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
     if reason != "finished":

@@ -30,19 +30,22 @@ import logging
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from itertools import accumulate, count
 from operator import add
+from time import thread_time
 
 from lxml import etree
 from lxml.etree import _Element as Element
 
 from monitor.htmltext import as_browsers_read, not_found
 from spiders.dates import TextChunks, any_case, scan_dates, text_chunks
-from spiders.items import DateHit, ListBlock
+from spiders.items import DateHit, Finding, ListBlock
 from spiders.lists import Lists, expand_datastores, pager_anchor
 from spiders.resources import css_urls, srcset_urls
+from spiders.screen import DEFAULT as DEFAULT_SCREENING
+from spiders.screen import Screened, Screening, screen
 from spiders.urls import canonical, malformed, page_ref
 
 __all__ = ["CONTEXTS", "TAGS", "Extracted", "ExtractedLink", "extract", "parse"]
@@ -70,6 +73,8 @@ _MEDIA = {"video": ("src", "poster"), "audio": ("src",), "track": ("src",), "emb
 # Relative to the root element and over elements alone: "//@style" would walk every text node as well.
 _MARKED = etree.XPath("descendant-or-self::*/@style | descendant-or-self::*/@background"
                       " | descendant-or-self::*/@onclick")
+# Every text node in document order, each apart: "<td>1</td><td>13800000001</td>" must not read as one number.
+_TEXTS = etree.XPath("descendant-or-self::text()", smart_strings=False)
 _LINK_RELS = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-icon", "apple-touch-icon-precomposed"})
 _REFRESH = re.compile(r"^\s*\d*(?:\.\d*)?\s*(?:[;,]|\s)\s*(?:url\s*=\s*)?(['\"]?)(?P<url>[^'\"\s][^'\"]*?)\1\s*$",
                       re.IGNORECASE)
@@ -100,6 +105,8 @@ class Extracted:
     malformed: tuple[ExtractedLink, ...] = ()   # links meant for the web that name no URL (never followed)
     lists: tuple[ListBlock, ...] = ()   # the page's list blocks (spiders/lists.py)
     last_pages: tuple[tuple[str, int], ...] = ()   # (spiders.urls.PageRef.list, last number) its pagers name
+    findings: tuple[Finding, ...] = ()  # screening of the visible text (spiders/screen.py), masked
+    screen_s: float = 0.0       # CPU seconds the screening took (the crawl's stats add them up)
 
 
 EMPTY = Extracted("", (), (), None, None, False, 0)
@@ -163,8 +170,10 @@ def _parse(text: str | bytes) -> tuple[Element | None, bool]:
     return (root if root is not None and isinstance(root.tag, str) else None), too_deep
 
 
-def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -> Extracted:
-    """Everything govmon reads from one page. `encoding` is the page's, for links' query text."""
+def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8",
+            screening: Screening = DEFAULT_SCREENING) -> Extracted:
+    """Everything govmon reads from one page. `encoding` is the page's, for links' query text;
+    `screening` what its visible text is screened for (content:privacy, content:wording)."""
     expanded = expand_datastores(html)
     root = parse(expanded)
     if root is None:
@@ -238,10 +247,28 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     body = root.find("body")
     shown = root if body is None else body
     every, content = regions.texts(shown)
-    return Extracted(title, _distinct(links), lists.hits, refresh, js_redirect,
+    began = thread_time()
+    screened = screen(title + "\n" + "\n".join(_TEXTS(shown)), screening, today)
+    spent = thread_time() - began
+    distinct, hits, blocks, bad = _distinct(links), lists.hits, lists.blocks, tuple(dict.fromkeys(broken))
+    if screened.numbers:
+        title, distinct, hits, blocks = _redacted(screened, title, distinct, hits, blocks)
+        bad = tuple(_link(k.url, k.tag, screened.redact(k.text), k.context, k.block) for k in bad)
+    return Extracted(title, distinct, hits, refresh, js_redirect,
                      _says_not_found(title, content), len(_collapse(" ".join(every))),
-                     malformed=tuple(dict.fromkeys(broken)), lists=lists.blocks,
-                     last_pages=tuple(dict.fromkeys(last_pages)))
+                     malformed=bad, lists=blocks,
+                     last_pages=tuple(dict.fromkeys(last_pages)), findings=screened.findings, screen_s=spent)
+
+
+def _redacted(screened: Screened, title: str, links: tuple[ExtractedLink, ...], hits: tuple[DateHit, ...],
+              blocks: tuple[ListBlock, ...]) -> tuple[str, tuple[ExtractedLink, ...], tuple[DateHit, ...],
+                                                      tuple[ListBlock, ...]]:
+    """The page's texts with the personal numbers screening found masked: none is stored whole."""
+    redact = screened.redact
+    return (redact(title),
+            tuple(_link(k.url, k.tag, redact(k.text), k.context, k.block) for k in links),
+            tuple(replace(h, snippet=redact(h.snippet)) for h in hits),
+            tuple(replace(b, heading=redact(b.heading)) for b in blocks))
 
 
 def _with_pagers(found: list[tuple[Element, ExtractedLink]], lists: Lists, pager_keyed: set[Element], base: str,

@@ -40,6 +40,19 @@ class ListBlock:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """What screening found on a page (spiders/screen.py): never a whole personal number."""
+
+    kind: str                   # id_card | mobile | bank_card (content:privacy) | wording (content:wording)
+    masked: str                 # the number masked ("138****5678"), or the wrong form as matched
+    context: str = ""           # a few characters either side, personal numbers masked
+    right: str = ""             # wording: the form to suggest ("" = the word must not appear)
+    severity: str = ""          # wording: fail | warn
+    source: str = ""            # wording: the norm of the entry, or the word list it came from
+    count: int = 1              # occurrences on the page
+
+
+@dataclass(frozen=True)
 class PageRecord:
     site_id: str
     url: str                    # canonical URL requested
@@ -57,6 +70,7 @@ class PageRecord:
     dates: tuple[DateHit, ...] = ()
     detail: str = ""            # why a fetch failed, in words
     lists: tuple[ListBlock, ...] = ()
+    findings: tuple[Finding, ...] = ()   # screening (spiders/screen.py), masked
 
     type: str = field(default="page", init=False)
 
@@ -96,6 +110,7 @@ def to_json(record: PageRecord | LinkRecord | EventRecord) -> dict[str, Any]:
     if isinstance(record, PageRecord):
         data["dates"] = [_compact({**d, "date": d["date"].isoformat()}) for d in data["dates"]]
         data["lists"] = [_compact(block) for block in data["lists"]]
+        data["findings"] = [_compact(f) for f in data["findings"]]
     return data
 
 

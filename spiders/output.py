@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
 from monitor.outcomes import FetchKind
-from spiders.items import DateHit, EventRecord, LinkRecord, ListBlock, PageRecord
+from spiders.items import DateHit, EventRecord, Finding, LinkRecord, ListBlock, PageRecord
 
 try:  # several times faster than json for the crawl's lines; json is the fallback
     import orjson
@@ -41,6 +41,7 @@ OUT_SETTING = "GOVMON_OUT"
 SEGMENT_SETTING = "GOVMON_SEGMENT_BYTES"
 SEGMENT_BYTES = 4 * 2**20      # ~150 pages: small enough to ingest while the crawl goes on, few commits
 PROGRESS_INTERVAL_S = 1.0
+_FINDING_FIELDS = tuple(f.name for f in fields(Finding))
 _FIELDS = {cls: tuple(f.name for f in fields(cls) if f.name != "type") for cls in (PageRecord, LinkRecord, EventRecord)}
 
 
@@ -69,9 +70,10 @@ class CrawlBundle:
             return self
         records = [json.loads(text) for text in self.lines.decode("utf-8").splitlines()]
         page, links = records[0], records[1:]
-        page_record = PageRecord(**{k: v for k, v in page.items() if k not in ("type", "dates", "lists")},
+        page_record = PageRecord(**{k: v for k, v in page.items() if k not in ("type", "dates", "lists", "findings")},
                                  dates=tuple(_date_from(d) for d in page["dates"]),
-                                 lists=tuple(ListBlock(**b) for b in page["lists"]))
+                                 lists=tuple(ListBlock(**b) for b in page["lists"]),
+                                 findings=tuple(Finding(**f) for f in page.get("findings", ())))
         page_record = replace(page_record, redirect_chain=tuple(page_record.redirect_chain))
         return CrawlBundle(page_record, tuple(LinkRecord(**{k: v for k, v in link.items() if k != "type"})
                                               for link in links), self.events)
@@ -114,7 +116,13 @@ def _data(record: PageRecord | LinkRecord | EventRecord) -> dict[str, Any]:
     if isinstance(record, PageRecord):
         data["dates"] = [_date(d) for d in record.dates]
         data["lists"] = [_block(b) for b in record.lists]
+        data["findings"] = [_finding(f) for f in record.findings]
     return data
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    """A screening finding without its empty fields (privacy findings have no right form or source)."""
+    return {k: v for k, v in ((k, getattr(finding, k)) for k in _FINDING_FIELDS) if v or k == "masked"}
 
 
 def encode(record: PageRecord | LinkRecord | EventRecord) -> bytes:
@@ -229,7 +237,8 @@ class JsonLinesWriter:
     def counts(self) -> dict[str, int]:
         source = self._source
         return {"sites_done": source.sites_done() if source else 0, "sites": source.sites_total() if source else 0,
-                "pages": self.pages, "links": self.links, "errors": self.errors}
+                "pages": self.pages, "links": self.links, "errors": self.errors,
+                "screen_ms": getattr(source, "screen_ms", lambda: 0)()}
 
     def _report(self, force: bool = False) -> None:
         now = time.monotonic()

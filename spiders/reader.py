@@ -25,13 +25,15 @@ import struct
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, NamedTuple
 
 from spiders.extract import Extracted, extract
 from spiders.items import LinkRecord, PageRecord
 from spiders.output import encode
+from spiders.screen import DEFAULT as DEFAULT_SCREENING
+from spiders.screen import Screening
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +63,15 @@ class PageRead:
     follow: tuple[str, ...]                 # URLs of links the crawl may follow (FOLLOW_TAGS), in page order
     moved: str | None                       # a meta refresh or top-level `location = …` target: the page moved
     last_pages: tuple[tuple[str, int], ...]
+    screen_s: float = field(default=0.0, compare=False)     # CPU seconds its screening took (spiders/screen.py)
 
 
-def read_page(page: PageRecord, text: str, base_url: str, codec: str, today: date) -> PageRead | None:
-    """`page` (a record without title, dates or lists) completed from its `text`; None when the page
-    cannot be read (logged: one odd page must not lose its record or stop the crawl)."""
+def read_page(page: PageRecord, text: str, base_url: str, codec: str, today: date,
+              screening: Screening = DEFAULT_SCREENING) -> PageRead | None:
+    """`page` (a record without title, dates, lists or findings) completed from its `text`; None when the
+    page cannot be read (logged: one odd page must not lose its record or stop the crawl)."""
     try:
-        extracted = extract(text, base_url, today=today, encoding=codec)
+        extracted = extract(text, base_url, today=today, encoding=codec, screening=screening)
     except Exception as exc:  # noqa: BLE001 - see the docstring
         log.warning("extracting %s failed: %s: %s", page.url, type(exc).__name__, exc)
         return None
@@ -75,14 +79,15 @@ def read_page(page: PageRecord, text: str, base_url: str, codec: str, today: dat
 
 
 def _read(page: PageRecord, extracted: Extracted) -> PageRead:
-    full = replace(page, title=extracted.title, dates=extracted.dates, lists=extracted.lists)
+    full = replace(page, title=extracted.title, dates=extracted.dates, lists=extracted.lists,
+                   findings=extracted.findings)
     site, source = page.site_id, page.url
     parts = [encode(full)]
     parts += [encode(LinkRecord(site, source, link.url, link.tag, link.text, link.context, link.block))
               for link in (*extracted.links, *extracted.malformed)]
     follow = tuple(link.url for link in extracted.links if link.tag in FOLLOW_TAGS)
     return PageRead(b"".join(parts), len(parts) - 1, extracted.title, follow,
-                    extracted.refresh or extracted.js_redirect, extracted.last_pages)
+                    extracted.refresh or extracted.js_redirect, extracted.last_pages, extracted.screen_s)
 
 
 def _frame(value: Any) -> bytes:
@@ -133,8 +138,8 @@ class ReaderProcess:
     reading in this process when no reader can be started or it died RESTARTS times.
     """
 
-    def __init__(self, today: date, command: Sequence[str] = ()) -> None:
-        self.today = today
+    def __init__(self, today: date, screening: Screening = DEFAULT_SCREENING, command: Sequence[str] = ()) -> None:
+        self.today, self.screening = today, screening
         self.command = list(command) or [sys.executable, "-P", "-m", "spiders.reader"]
         self.restarts = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -153,13 +158,13 @@ class ReaderProcess:
         return self._turns
 
     async def read(self, page: PageRecord, text: str, base_url: str, codec: str) -> PageRead | None:
-        request = (page, text, base_url, codec, self.today)
+        request = (page, text, base_url, codec)
         if self._writer is None and not self._local:
             if self._starting is None:
                 self._starting = asyncio.ensure_future(self._start())
             await asyncio.shield(self._starting)
         if self._local or self._writer is None:
-            return read_page(*request)
+            return read_page(*request, self.today, self.screening)
         self._next += 1
         frame = _frame((self._next, request))
         sent = _Sent(asyncio.get_running_loop().create_future(), frame, page.url, False)
@@ -178,6 +183,7 @@ class ReaderProcess:
         assert process.stdin is not None and process.stdout is not None
         self._process = process
         self._writer, _ = await loop.connect_write_pipe(asyncio.Protocol, process.stdin)
+        self._writer.write(_frame((self.today, self.screening)))    # once: its automaton is built once
         await loop.connect_read_pipe(lambda: _Frames(self._settle, lambda: self._ended(process)), process.stdout)
         return True
 
@@ -215,7 +221,8 @@ class ReaderProcess:
                 self._pending[number] = sent._replace(resent=True)
                 self._writer.write(sent.frame)
             else:
-                sent.future.set_result(read_page(*pickle.loads(sent.frame[_LENGTH.size:])[1]))
+                request = pickle.loads(sent.frame[_LENGTH.size:])[1]
+                sent.future.set_result(read_page(*request, self.today, self.screening))
 
     def close(self) -> None:
         """End the reader: its stdin closes and it exits once it has answered what it holds."""
@@ -251,15 +258,26 @@ def _path() -> str:
 
 
 def serve(stdin: Any, stdout: Any) -> None:
-    """The reader's loop: read each framed request, answer with its framed PageRead, until stdin ends."""
-    while True:
-        head = stdin.read(4)
-        if len(head) < 4:
-            return
-        (size,) = _LENGTH.unpack(head)
-        number, request = pickle.loads(stdin.read(size))
-        stdout.write(_frame((number, read_page(*request))))
+    """The reader's loop: the crawl's day and screening first, then each framed request, answered with its
+    framed PageRead, until stdin ends."""
+    setup = _read_frame(stdin)
+    if setup is None:
+        return
+    today, screening = setup
+    while (frame := _read_frame(stdin)) is not None:
+        number, request = frame
+        stdout.write(_frame((number, read_page(*request, today, screening))))
         stdout.flush()
+
+
+def _read_frame(stdin: Any) -> Any:
+    """The next frame's value; None at the end of the input (a cut frame is an end too)."""
+    head = stdin.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        return None
+    (size,) = _LENGTH.unpack(head)
+    data = stdin.read(size)
+    return pickle.loads(data) if len(data) == size else None
 
 
 def main() -> int:

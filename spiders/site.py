@@ -55,6 +55,8 @@ from spiders.failures import RedirectStop, RobotsRefused, classify
 from spiders.items import EventRecord, PageRecord
 from spiders.output import CrawlBundle
 from spiders.reader import READER_SETTING, PageRead, ReaderProcess, read_page
+from spiders.screen import DEFAULT as DEFAULT_SCREENING
+from spiders.screen import Screening
 from spiders.resolver import HostGate
 from spiders.tlswatch import WATCH_SETTING, HandshakeWatch
 from spiders.urls import canonical, host, looks_like_trap, past_last_page
@@ -144,10 +146,12 @@ class SiteSpider(scrapy.Spider):
     name = "govmon"
 
     def __init__(self, sites: Sequence[SiteBounds] = (), today: date | None = None, gate: HostGate | None = None,
-                 max_bytes: int = 0, depth_priority: int = 1, reader: ReaderProcess | None = None,
-                 **kwargs: Any) -> None:
+                 max_bytes: int = 0, depth_priority: int = 1, screening: Screening = DEFAULT_SCREENING,
+                 reader: ReaderProcess | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.today = today or date.today()
+        self.screening = screening
+        self.screen_s = 0.0     # CPU seconds spent screening page text (the crawl's progress reports it)
         self.gate = gate
         self.max_bytes = max_bytes
         self.depth_priority = depth_priority
@@ -163,7 +167,8 @@ class SiteSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
         kwargs.setdefault("depth_priority", crawler.settings.getint("DEPTH_PRIORITY"))
         if crawler.settings.getbool(READER_SETTING) and "reader" not in kwargs:
-            kwargs["reader"] = ReaderProcess(kwargs.get("today") or date.today())
+            kwargs["reader"] = ReaderProcess(kwargs.get("today") or date.today(),
+                                             kwargs.get("screening", DEFAULT_SCREENING))
         spider: SiteSpider = super().from_crawler(crawler, *args, **kwargs)
         if spider.reader is not None:
             crawler.signals.connect(spider.reader.close, signal=signals.spider_closed)
@@ -174,6 +179,9 @@ class SiteSpider(scrapy.Spider):
 
     def sites_done(self) -> int:
         return sum(1 for s in self.states.values() if s.started and s.pending == 0)
+
+    def screen_ms(self) -> int:
+        return round(self.screen_s * 1000)
 
     async def start(self) -> AsyncIterator[Request | CrawlBundle]:
         for output in self.homepage_requests():
@@ -259,7 +267,8 @@ class SiteSpider(scrapy.Spider):
         received = self._receive(response)
         read = None
         if received.text is not None:
-            read = read_page(received.page, received.text, response.url, received.page.encoding, self.today)
+            read = read_page(received.page, received.text, response.url, received.page.encoding, self.today,
+                             self.screening)
         yield from self._finish(received, read)
 
     async def parse_read(self, response: Response) -> AsyncIterator[Request | CrawlBundle]:
@@ -321,6 +330,7 @@ class SiteSpider(scrapy.Spider):
         if received.lied:
             event = self._event(state, "charset", page.final_url, received.lied)
             events += (event,) if event is not None else ()
+        self.screen_s += read.screen_s
         self._learn_pagers(state, read.last_pages)
         follow: list[Request] = []
         for output in self._links_to_follow(state, read, received.depth):

@@ -7,8 +7,8 @@ import pytest
 from checks import REGISTRY
 from checks.base import INPUT_LABELS, LANGUAGES, RUNNER_MESSAGES, VALUE_KINDS, CheckSpec, M, Severity, T
 
-SPEC_IDS = {"availability", "column", "link", "document", "pairing", "links:dead", "freshness:homepage", "ipv6:dns", "ipv6:homepage",
-            "ipv6:links", "https", "footer"}
+SPEC_IDS = {"availability", "column", "link", "document", "pairing", "links:dead", "freshness:homepage", "ipv6:dns",
+            "ipv6:homepage", "ipv6:links", "https", "footer", "content:privacy", "content:wording"}   # content: issue 15
 ID_PATTERN = re.compile(r"^[a-z0-9]+(:[a-z0-9_-]+)*$")
 
 

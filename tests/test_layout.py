@@ -12,6 +12,7 @@ STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 # The one scope rule is shared with the checks; nothing else of checks/ is the crawl's business.
 SPIDER_CHECKS_IMPORTS = {"checks.scope"}
 SPIDER_MONITOR_IMPORTS = {"monitor", "monitor.config", "monitor.resolver", "monitor.outcomes", "monitor.htmltext",
+                          "monitor.wordbook",
                           "monitor.supervisor"}
 
 ALLOWED = {

@@ -49,7 +49,9 @@ def test_a_crawl_reports_progress_heartbeats_and_its_counts(demo_web: DemoWeb, d
     assert {r["site_id"] for r in records} == {"chaoyang", "longcheng-scjg", "lab-demo-test"}
     errors = sum(r["type"] == "page" and r["fetch_kind"] != "ok" for r in records)
     assert errors >= 1  # the NXDOMAIN site
-    assert seen[-1] == CrawlProgress(sites_done=3, sites=3, pages=result.pages, links=result.links, errors=errors)
+    assert seen[-1] == CrawlProgress(sites_done=3, sites=3, pages=result.pages, links=result.links, errors=errors,
+                                     screen_ms=result.screen_ms)
+    assert result.screen_ms > 0    # the child's screening CPU time (issue 15), reported for the bench
     assert beats and result.elapsed_s > 0
 
 

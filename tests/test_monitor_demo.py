@@ -835,7 +835,8 @@ def test_written_config_uses_only_documented_keys(demo_web: DemoWeb, tmp_path: P
     for table in ("requirement", "site"):
         for entry in data[table]:
             assert set(entry) <= DOCUMENTED_KEYS[table], entry
-    assert set(data) == {"crawl", "dns", "storage", "report", "checks", "requirement", "site"}
+    assert set(data) == {"crawl", "dns", "storage", "report", "checks", "screening", "requirement", "site"}
+    assert data["screening"] == {"wordlists": [str(tmp_path / "demo-words.txt")]}
     assert data["dns"] == {"nameservers": ["127.0.0.1"], "port": demo_web.dns_port, "timeout_s": 1}
     assert (data["crawl"]["timeout_s"], data["crawl"]["retries"]) == (2, 1)
     assert data["crawl"]["allowed_networks"] == ["127.0.0.0/8", "::1/128"]

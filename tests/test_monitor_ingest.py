@@ -15,7 +15,7 @@ from checks.snapshot import SiteInfo
 from monitor import store
 from monitor.db import CrawlEventRow, LinkFormRow, PageRow, StorageError
 from monitor.ingest import MAX_URL_BYTES, CrawlIngest, IngestStats, ingest_crawl, load_events
-from spiders.items import DateHit, EventRecord, LinkRecord, PageRecord
+from spiders.items import DateHit, EventRecord, Finding, LinkRecord, PageRecord
 from spiders.output import line
 from tests import builders as b
 
@@ -219,3 +219,20 @@ def test_a_cut_or_malformed_segment_keeps_its_good_lines(session: Session, tmp_p
     assert ingesting.segment(cut) == IngestStats(pages=1, truncated=True)
     assert ingesting.segment(bad) == IngestStats(pages=1, malformed=1)
     assert ingesting.finish() == IngestStats(pages=2, malformed=1, truncated=True)
+
+
+def test_screening_findings_round_trip_malformed_ones_dropped_and_whole_numbers_starred(session: Session, tmp_path: Path) -> None:
+    run_id = start(session)
+    found = (Finding("mobile", "138****0001", "电话 138****0001", count=2),
+             Finding("wording", "国务院办工厅", "根据国务院办工厅", "国务院办公厅", "fail", "法定名称"))
+    path = write(tmp_path / "crawl.jsonl", page(HOME, depth=0, findings=found))
+    text = path.read_text(encoding="utf-8").replace(
+        '"findings":[', '"findings":[{"kind":"ssn","masked":"x"},{"kind":"mobile","masked":"1","count":"2"},'
+        '{"kind":"mobile","masked":"13800000001","context":"电话 138 0000 0001"},')
+    path.write_text(text, encoding="utf-8")
+    ingest_crawl(session, run_id, path)
+    assert [(f.kind, f.masked, f.context, f.right, f.severity, f.source, f.count)
+            for f in snapshot_of(session, run_id).page_by_url[HOME].findings] == [
+        ("mobile", "***********", "电话 *************", "", "", "", 1),
+        ("mobile", "138****0001", "电话 138****0001", "", "", "", 2),
+        ("wording", "国务院办工厅", "根据国务院办工厅", "国务院办公厅", "fail", "法定名称", 1)]

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from checks.snapshot import DateHit
+from checks.snapshot import DateHit, Finding
 from monitor.store import pagecodec
 
 DAY = date(2026, 3, 10)
@@ -61,3 +61,12 @@ def test_nothing_stored_is_an_empty_page_and_a_damaged_value_is_a_clear_error() 
         pagecodec.decode(b"not zlib", {})
     with pytest.raises(pagecodec.CorruptValue):
         pagecodec.decode(zlib.compress(b'{"v": 1, "l": [1], "d": [[1, "text"]]}'), {})
+
+
+def test_screening_findings_round_trip_and_survive_appended_links() -> None:
+    found = [Finding("id_card", "2113**********1234", "身份证 2113**********1234"),
+             Finding("wording", "按排", "工作按排如下", "安排", "warn", "现代汉语词典", 3)]
+    blob = pagecodec.append_links(pagecodec.encode([1], [d(1)], {}, DAY, found), [2])
+    assert pagecodec.decode_page(blob, {}) == ([1, 2], [d(1)], found)
+    assert pagecodec.decode_page(pagecodec.encode([1], [], {}, DAY), {})[2] == []
+    assert b'"f"' not in zlib.decompress(pagecodec.encode([1], [], {}, DAY)), "a page without findings stores none"

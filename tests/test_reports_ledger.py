@@ -12,7 +12,7 @@ from bs4 import BeautifulSoup
 from sqlalchemy.orm import Session
 
 from checks import REGISTRY
-from checks.base import Result
+from checks.base import Evidence, Result
 from monitor import store
 from monitor.config import RectifyDays
 from reports import advice, ledger, render
@@ -95,11 +95,15 @@ CHAINED = {"dns_kind": "no_answer", "cname_chain": "www.s1.gov.cn.cdn.example.ne
     (r("column:negative_list", "fail", "column.stale", message_params={
         "title": "市场准入负面清单", "url": "http://www.s1.gov.cn/zwgk/fmqd/", "latest": "2025-01-02", "max_age": 365}),
      ["在“市场准入负面清单”栏目（http://www.s1.gov.cn/zwgk/fmqd/）发布最新信息"]),
-    (r("content:privacy", "fail", "found"), ["按检查说明核实并整改"]),
+    (r("content:privacy", "fail", "found", evidence=[
+        Evidence("http://www.s1.gov.cn/gsgg/1.html", detail="mobile", actual="138****5678", key="personal",
+                 params={"what": "mobile", "masked": "138****5678", "count": 2})]),
+     ["删除或遮盖", "http://www.s1.gov.cn/gsgg/1.html（手机号码 138****5678（2 处））"]),
+    (r("content:other", "fail", "found"), ["按检查说明核实并整改"]),
 ], ids=["dead-link-names-page-text-and-target", "dead-links-count-the-rest", "aaaa-missing-at-the-cdn",
         "aaaa-missing-at-the-zone-and-nameservers", "ipv6-links-name-the-hosts", "certificate-renew-by-date",
         "no-https", "homepage-http-error", "homepage-dns", "footer-items", "stale-column-names-its-page",
-        "unknown-check-gets-generic-advice"])
+        "personal-data-names-the-page-and-the-masked-number", "unknown-check-gets-generic-advice"])
 def test_advice_names_what_to_fix(result: Result, wanted: Sequence[str]) -> None:
     text = advice.advice(result, "zh", TITLES, "s1")
     for part in wanted:

@@ -48,7 +48,7 @@ async def until(condition: Callable[[], bool]) -> None:
 
 def run(test: Callable[[ReaderProcess], Awaitable[None]], command: list[str] | None = None) -> None:
     async def main() -> None:
-        reader = ReaderProcess(TODAY, command or ())
+        reader = ReaderProcess(TODAY, command=command or ())
         try:
             await test(reader)
         finally:

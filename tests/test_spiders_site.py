@@ -455,7 +455,7 @@ def test_the_writer_puts_a_page_before_its_links_and_reports_progress(tmp_path: 
     assert [json.loads(line)["type"] for line in lines] == ["page", "link", "event", "page"]
     assert lines[0].startswith('{"type":"page"') and "首页" in lines[0]
     last = json.loads(progress.getvalue().splitlines()[-1])["progress"]
-    assert last == {"sites_done": 0, "sites": 1, "pages": 2, "links": 1, "errors": 1}
+    assert last == {"sites_done": 0, "sites": 1, "pages": 2, "links": 1, "errors": 1, "screen_ms": 0}
 
 
 def test_a_line_holds_the_record_schema() -> None:

@@ -84,9 +84,11 @@ def _table(header: str, values: Mapping[str, Any]) -> list[str]:
 
 
 def render_config(sites: Sequence[DemoSite], site_url: Mapping[str, str], *, dns_port: int, storage_url: str,
-                  report_dir: str, title: str | None = None, ca_bundle: str | None = None) -> str:
+                  report_dir: str, title: str | None = None, ca_bundle: str | None = None,
+                  wordlists: Sequence[str] = ()) -> str:
     """The whole sites.toml text for the listed `sites` (`site_url` maps id → homepage URL); `ca_bundle`
-    is the demo CA's certificate file, trusted for every fetch and TLS probe."""
+    is the demo CA's certificate file, trusted for every fetch and TLS probe; `wordlists` the demo's
+    word list files (monitor.demo.screencases.WORDLIST) for content:wording."""
     lines = ["# govmon demo configuration: the bundled demo web on loopback (written by govmon demo).",
              "# Every name resolves through the demo nameserver; nothing leaves 127.0.0.0/8 and ::1.", ""]
     lines += _table("[crawl]", {**DEMO_CRAWL, **({"ca_bundle": ca_bundle} if ca_bundle else {})})
@@ -99,6 +101,8 @@ def render_config(sites: Sequence[DemoSite], site_url: Mapping[str, str], *, dns
         report["title"] = title
     lines += _table("[report]", report)
     lines += _table("[checks]", DEMO_CHECKS)
+    if wordlists:
+        lines += _table("[screening]", {"wordlists": list(wordlists)})
     for requirement in REQUIREMENTS:
         lines += _table("[[requirement]]", requirement)
     for site in sites:

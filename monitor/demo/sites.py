@@ -33,6 +33,7 @@ from monitor.demo.externals import (
 from monitor.demo.ipv6cases import ipv6_case_plans
 from monitor.demo.linkcases import link_case_plans
 from monitor.demo.listcases import list_case_plans
+from monitor.demo.screencases import screen_case_plans
 from monitor.demo.markup import STATIC_HOST
 from monitor.demo.scopecases import scope_case_hosts, scope_case_plans
 from monitor.demo.spec import (
@@ -273,7 +274,7 @@ def _departments() -> tuple[SitePlan, ...]:
 def _plans(today: date) -> tuple[SitePlan, ...]:
     return (_city(today), *_counties(today), *_departments(), *column_case_plans(today), *ipv6_case_plans(today),
             *footer_case_plans(today), *link_case_plans(today), *list_case_plans(today),
-            *scope_case_plans(), *trap_case_plans(today), *fault_case_plans())
+            *scope_case_plans(), *trap_case_plans(today), *fault_case_plans(), *screen_case_plans())
 
 
 def build_sites(today: date) -> tuple[DemoSite, ...]:

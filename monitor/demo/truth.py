@@ -84,6 +84,11 @@ host or port, `file:`) appear as written.
                                           ("" when missing), forms{item: how it is found}}
       charset_lies                        [{url, declared, used}] crawled pages whose declared charset is
                                           not their encoding (used: the one that decodes them)
+      content                             {privacy, wording: "pass"|"warn"|"fail"|"error" (no page crawled),
+                                          findings: sorted by page [{url, check, kind (id_card|mobile|
+                                          bank_card|wording), masked (the number masked, or the wrong form),
+                                          count, and for wording right, severity}]} (screencases.py; every
+                                          page but its case pages publishes none)
 
 The homepage is the page the start URL lands on after HTTP, meta-refresh and
 JS redirects. A site whose crawl max_pages stops carries dead links on its
@@ -102,6 +107,7 @@ from monitor.demo.dutycases import duty_truth
 from monitor.demo.faultcases import FAULT_KINDS
 from monitor.demo.footercases import charset_lie, footer_truth
 from monitor.demo.ipv6cases import over_ipv6
+from monitor.demo.screencases import content_truth
 from monitor.demo.spec import DemoSite, DnsSpec, ExpectEnv, UrlFor
 from monitor.demo.verdicts import (
     FRESHNESS_MAX_AGE_DAYS,
@@ -186,7 +192,14 @@ def site_crawl_truth(world: World, site: DemoSite, crawl_cfg: Mapping[str, Any],
                                    today, served_url(world, url), fate, frozenset(links["over_limit"])),
         **({"footer": footer} if (footer := footer_truth(site, lean.home if available else None, url)) else {}),
         "charset_lies": charset_lies(site, lean),
+        "content": content_truth(site.id, {u: _path_on(site, u) for u in lean.pages}, available),
     }
+
+
+def _path_on(site: DemoSite, page_url: str) -> str:
+    """The page's path when it is on the site's own host, else ""."""
+    parts = urlsplit(page_url)
+    return (parts.path or "/") if normalise(parts.hostname or "") == normalise(site.host) else ""
 
 
 def served_url(world: World, url: UrlFor) -> UrlFor:

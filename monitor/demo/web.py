@@ -36,6 +36,7 @@ from monitor.demo.faultcases import FAULT_DNS, FAULT_KINDS, TLS_FAULTS
 from monitor.demo.httpserver import VhostServer
 from monitor.demo.selfsigned import DemoCA, self_signed_context
 from monitor.demo.sites import build_sites
+from monitor.demo.screencases import write_wordlist
 from monitor.demo.spec import DemoSite
 from monitor.demo.tlsfaults import FaultListeners
 from monitor.demo.truth import build_truth, model_crawls
@@ -214,15 +215,18 @@ class DemoWeb:
 
     def write_config(self, path: str | Path, *, storage_url: str, report_dir: str, title: str | None = None) -> Path:
         """Write a complete sites.toml for the listed sites, pointing at this running demo web, and beside
-        it the demo CA's certificate (`demo-ca.pem`, the config's ca_bundle) when there is one."""
+        it the demo CA's certificate (`demo-ca.pem`, the config's ca_bundle) when there is one and the
+        demo word list (`demo-words.txt`, its [screening] wordlists)."""
         urls = {site.id: self.url(site.host, "/") for site in self.sites if site.listed}
         bundle = None
         if self.ca is not None:
             bundle = Path(path).resolve().parent / CA_FILE
             bundle.parent.mkdir(parents=True, exist_ok=True)
             bundle.write_bytes(self.ca.pem)
+        words = write_wordlist(Path(path).resolve().parent)
         text = render_config(self.sites, urls, dns_port=self.dns_port, storage_url=storage_url,
-                             report_dir=report_dir, title=title, ca_bundle=str(bundle) if bundle else None)
+                             report_dir=report_dir, title=title, ca_bundle=str(bundle) if bundle else None,
+                             wordlists=[str(words)])
         return write_config(path, text)
 
 

@@ -2,7 +2,8 @@
 
 Owns the format of `page.extract`, zlib-compressed JSON:
 
-    {"v": 1, "l": [form, ...], "d": [[ordinal, source, block, item], ...], "s": {"index": snippet}}
+    {"v": 1, "l": [form, ...], "d": [[ordinal, source, block, item], ...], "s": {"index": snippet},
+     "f": [[kind, masked, context, right, severity, source, count], ...]}
 
 `l` is the page's links in document order, each a number into the run's link
 forms of the site (`link_form`: target, tag, text, context, block); a site's
@@ -11,7 +12,9 @@ bytes. `d` is the page's dates in document order: the day as a proleptic
 ordinal, the source, the list block ("" none) and, for a list item, its link:
 the form number of the page's first link to it, or the URL itself when the
 page has none ("" none). `s` keeps the snippets the checks can read
-(`kept_snippets`); the others are dropped.
+(`kept_snippets`); the others are dropped. `f` (only on pages with any) holds
+the screening findings of content:privacy and content:wording, masked by the
+crawl child: no whole personal number is ever in a stored value.
 
 Pure: no database, no clock. The ingest encodes, the store decodes.
 """
@@ -28,7 +31,7 @@ from typing import Any
 import orjson
 
 from checks.freshness import FUTURE_SLACK
-from checks.snapshot import DateHit
+from checks.snapshot import DateHit, Finding
 
 VERSION = 1
 LEVEL = 1                 # zlib: level 1 is within a few percent of 9 on these small values, several times faster
@@ -56,7 +59,7 @@ def kept_snippets(dates: Sequence[DateHit], fetched: date | None) -> set[int]:
 
 
 def encode(forms: Sequence[int], dates: Sequence[DateHit], form_of: Mapping[str, int],
-           fetched: date | None) -> bytes:
+           fetched: date | None, findings: Sequence[Finding] = ()) -> bytes:
     """The stored value of a page: its link forms in order, its dates with their items as form
     numbers (`form_of`: target URL -> the page's first form linking it) and the kept snippets."""
     rows: list[list[Any]] = []
@@ -67,6 +70,8 @@ def encode(forms: Sequence[int], dates: Sequence[DateHit], form_of: Mapping[str,
     doc: dict[str, Any] = {"v": VERSION, "l": list(forms), "d": rows}
     if snippets:
         doc["s"] = snippets
+    if findings:
+        doc["f"] = [[f.kind, f.masked, f.context, f.right, f.severity, f.source, f.count] for f in findings]
     return zlib.compress(orjson.dumps(doc), LEVEL)
 
 
@@ -110,8 +115,15 @@ def _day(ordinal: int) -> date:
 def decode(blob: bytes | None, targets: Sequence[str] | Mapping[int, str]) -> tuple[list[int], list[DateHit]]:
     """(link forms, dates) of a stored page; an item stored as a form number comes back as its
     target (`targets[form]`). None decodes as a page without links or dates."""
+    forms, dates, _ = decode_page(blob, targets)
+    return forms, dates
+
+
+def decode_page(blob: bytes | None, targets: Sequence[str] | Mapping[int, str]
+                ) -> tuple[list[int], list[DateHit], list[Finding]]:
+    """(link forms, dates, screening findings) of a stored page, as `decode`."""
     if not blob:
-        return [], []
+        return [], [], []
     doc = _doc(blob)
     try:
         snippets = doc.get("s", {})
@@ -119,6 +131,7 @@ def decode(blob: bytes | None, targets: Sequence[str] | Mapping[int, str]) -> tu
         for i, (ordinal, source, block, item) in enumerate(doc["d"]):
             dates.append(DateHit(_day(ordinal), sys.intern(source), snippets.get(str(i), ""), sys.intern(block),
                                  targets[item] if isinstance(item, int) else item))
-        return doc["l"], dates
+        findings = [Finding(*row) for row in doc.get("f", ())]
+        return doc["l"], dates, findings
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise CorruptValue(f"a stored page does not decode: {type(exc).__name__}: {exc}") from exc

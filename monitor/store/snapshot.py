@@ -235,14 +235,14 @@ def _crawl(session: Session, run_id: str, site_id: str
     links: list[Link] = []
     for url, final_url, status, kind, depth, content_type, encoding, size, title, chain, lists, extract in page_rows:
         try:
-            numbers, dates = pagecodec.decode(extract, targets_of)
+            numbers, dates, findings = pagecodec.decode_page(extract, targets_of)
         except pagecodec.CorruptValue as exc:
             log.warning("run %s, site %s: %s: %s (its links and dates are left out)", run_id, site_id, url, exc)
-            numbers, dates = [], []
+            numbers, dates, findings = [], [], []
         pages.append(Page(url=url, final_url=final_url, status=status, fetch_kind=kind, depth=depth,
                           content_type=content_type, encoding=encoding, size=size, title=title,
                           redirect_chain=tuple(chain), lists=_lists(lists),
-                          dates=tuple(dates)))
+                          dates=tuple(dates), findings=tuple(findings)))
         links += (Link(url, *forms[n]) for n in numbers if n in forms)
     if not pages:
         return (), (), {}
