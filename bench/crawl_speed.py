@@ -147,7 +147,7 @@ def run_govmon(bench: Bench, profile: Path | None = None, spy: Path | None = Non
     env = tool_env(PYTHONPATH=str(ROOT))
     began = time.time()
     profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
-    sampler = [shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--format", "raw", "--rate", "200",
+    sampler = [shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--nonblocking", "--format", "raw", "--rate", "200",
                "--output", str(spy), "--"] if spy else []
     measured = run_measured([*sampler, sys.executable, *profiler, "-m", "monitor", "-q", "-v", "run", "--config",
                              str(config), "--json", str(folder / "result.json")], cwd=folder, env=env)

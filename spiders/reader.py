@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 READER_SETTING = "GOVMON_READER"   # true: pages are read in a reader process
 FOLLOW_TAGS = frozenset({"a", "area", "iframe", "frame", "pager"})
 RESTARTS = 5                 # reader deaths a crawl survives; after that pages are read in the child
+READ_TIMEOUT_S = 60.0        # a reader that answers nothing this long while it holds pages is stuck: killed
 IN_FLIGHT = 32               # pages decoded and sent, not yet read: enough to keep the reader busy
 _LENGTH = struct.Struct(">I")
 
@@ -138,8 +139,10 @@ class ReaderProcess:
     reading in this process when no reader can be started or it died RESTARTS times.
     """
 
-    def __init__(self, today: date, screening: Screening = DEFAULT_SCREENING, command: Sequence[str] = ()) -> None:
+    def __init__(self, today: date, screening: Screening = DEFAULT_SCREENING, command: Sequence[str] = (),
+                 read_timeout_s: float = READ_TIMEOUT_S) -> None:
         self.today, self.screening = today, screening
+        self.read_timeout_s = read_timeout_s
         self.command = list(command) or [sys.executable, "-P", "-m", "spiders.reader"]
         self.restarts = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -149,6 +152,8 @@ class ReaderProcess:
         self._local = False
         self._starting: asyncio.Future[bool] | None = None     # the reader being started, awaited by every read
         self._turns: asyncio.Semaphore | None = None
+        self._answered = 0.0                    # loop time of its last answer (or of work given to an idle reader)
+        self._watchdog: asyncio.TimerHandle | None = None
 
     def turn(self) -> asyncio.Semaphore:
         """Held while a response is decoded and read: at most IN_FLIGHT pages' texts are in memory at once
@@ -165,12 +170,35 @@ class ReaderProcess:
             await asyncio.shield(self._starting)
         if self._local or self._writer is None:
             return read_page(*request, self.today, self.screening)
+        loop = asyncio.get_running_loop()
         self._next += 1
         frame = _frame((self._next, request))
-        sent = _Sent(asyncio.get_running_loop().create_future(), frame, page.url, False)
+        sent = _Sent(loop.create_future(), frame, page.url, False)
+        if not self._pending:
+            self._answered = loop.time()
         self._pending[self._next] = sent
         self._writer.write(frame)
+        if self._watchdog is None:
+            self._watchdog = loop.call_later(self.read_timeout_s, self._watch)
         return await sent.future
+
+    def _watch(self) -> None:
+        """Kill a reader that answered nothing for `read_timeout_s` while it held pages (a page that sends
+        a regex or libxml2 into a loop). It reads in order, so the oldest page it holds is the one it is
+        stuck on: that page is recorded unread; the others go to the next reader."""
+        self._watchdog = None
+        if not self._pending or self._process is None:
+            return
+        loop = asyncio.get_running_loop()
+        idle = loop.time() - self._answered
+        if idle < self.read_timeout_s:
+            self._watchdog = loop.call_later(self.read_timeout_s - idle, self._watch)
+            return
+        stuck = self._pending.pop(next(iter(self._pending)))
+        log.warning("reading %s took over %.0f s; recorded unread, the page reader is started again",
+                    stuck.url, self.read_timeout_s)
+        stuck.future.set_result(None)
+        self._process.kill()
 
     async def _start(self) -> bool:
         loop = asyncio.get_running_loop()
@@ -189,6 +217,7 @@ class ReaderProcess:
 
     def _settle(self, frame: tuple[int, PageRead | None]) -> None:
         number, read = frame
+        self._answered = asyncio.get_running_loop().time()
         sent = self._pending.pop(number, None)
         if sent is not None and not sent.future.done():
             sent.future.set_result(read)

@@ -46,9 +46,10 @@ async def until(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(0.01)
 
 
-def run(test: Callable[[ReaderProcess], Awaitable[None]], command: list[str] | None = None) -> None:
+def run(test: Callable[[ReaderProcess], Awaitable[None]], command: list[str] | None = None,
+        read_timeout_s: float = 600.0) -> None:
     async def main() -> None:
-        reader = ReaderProcess(TODAY, command=command or ())
+        reader = ReaderProcess(TODAY, command=command or (), read_timeout_s=read_timeout_s)
         try:
             await test(reader)
         finally:
@@ -118,3 +119,19 @@ def test_a_reader_that_died_idle_is_started_again_at_the_next_page() -> None:
         assert isinstance(await reader.read(PAGE, HTML, HOME, "utf-8"), PageRead)
         assert reader._process not in (None, first) and reader.restarts == 1
     run(test)
+
+
+def test_a_reader_stuck_on_a_page_is_killed_and_only_that_page_is_lost() -> None:
+    async def test(reader: ReaderProcess) -> None:
+        stuck = asyncio.ensure_future(reader.read(page(1), HTML, page(1).url, "utf-8"))
+        behind = asyncio.ensure_future(reader.read(page(2), HTML, page(2).url, "utf-8"))
+        await until(lambda: len(reader._pending) == 2)
+        first = reader._process
+        assert await stuck is None                      # the stopped reader never answers: it is killed
+        await until(lambda: reader._process not in (None, first) and stopped(reader._process))
+        assert reader._process is not None
+        os.kill(reader._process.pid, signal.SIGCONT)
+        read = await behind
+        assert read is not None and json.loads(read.lines.splitlines()[0])["url"] == page(2).url
+        assert reader.restarts == 1
+    run(test, STOPPED_READER, read_timeout_s=0.5)
