@@ -53,6 +53,17 @@ HEADLINES: Mapping[str, Mapping[str, Text]] = {
     "freshness:homepage": {
         "no_dates": T(zh="首页及二级页面未标注更新日期", en="No dates on the homepage or its sub-pages"),
     },
+    "columns:update": {
+        "columns.update_veto": T(zh="栏目不更新（单项否决）", en="Columns not updated (veto)"),
+        "columns.update_late": T(zh="部分栏目超期未更新", en="Some columns not updated in time"),
+    },
+    "columns:blank": {
+        "columns.blank_veto": T(zh="空白栏目过多（单项否决）", en="Too many blank columns (veto)"),
+        "columns.blank_some": T(zh="存在空白栏目", en="Blank columns"),
+    },
+    "dates:impossible": {
+        "dates.impossible": T(zh="发布日期不合理", en="Impossible publication dates"),
+    },
     "column": {
         "column.missing": T(zh="{title}：栏目缺失", en="{title}: column missing"),
         "column.empty": T(zh="{title}：空白栏目", en="{title}: blank column"),
@@ -113,6 +124,26 @@ ADVICE: Mapping[str, Mapping[str, Text]] = {
                                "show current news on the homepage"),
         "no_dates": T(zh="在首页和二级页面的信息列表中标注发布日期，并保持更新",
                       en="Show publication dates in the homepage's and sub-pages' lists, and keep them current"),
+    },
+    "columns:update": {
+        "columns.update_veto": T(zh="逐一更新证据中列出的超期栏目（{late} 个超期、{long} 个长期未更新），无法保障更新的"
+                                    "栏目应整合或关停；栏目归类有误的，在配置 [[checks.column_classes]] 中更正",
+                                 en="Update each late column the evidence lists ({late} late, {long} long unupdated); "
+                                    "merge or close columns that cannot be kept current; correct a wrong class in "
+                                    "[[checks.column_classes]]"),
+        "columns.update_late": T(zh="更新证据中列出的 {late} 个超期栏目和 {long} 个长期未更新栏目",
+                                 en="Update the {late} late and {long} long unupdated columns the evidence lists"),
+    },
+    "columns:blank": {
+        "columns.blank_veto": T(zh="为证据中列出的 {blank} 个空白栏目发布信息，或将其撤并",
+                                en="Publish items in the {blank} blank columns the evidence lists, or remove them"),
+        "columns.blank_some": T(zh="为证据中列出的 {blank} 个空白栏目发布信息，或将其撤并",
+                                en="Publish items in the {blank} blank columns the evidence lists, or remove them"),
+    },
+    "dates:impossible": {
+        "dates.impossible": T(zh="核对并更正证据中列出的发布日期（{future} 条晚于抓取日，{backdated} 篇早于成文日期）",
+                              en="Check and correct the dates the evidence lists ({future} after the crawl day, "
+                                 "{backdated} before the document's date)"),
     },
     "column": {
         "column.missing": T(zh="设置“{title}”栏目{place}", en="Set up the “{title}” column{place}"),

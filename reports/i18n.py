@@ -43,6 +43,8 @@ FAMILIES: Mapping[str, Text] = {
     "availability": T(zh="可访问性", en="Availability"),
     "freshness": T(zh="更新情况", en="Freshness"),
     "column": T(zh="专栏专题", en="Required columns"),
+    "columns": T(zh="栏目更新", en="Column updates"),
+    "dates": T(zh="发布日期", en="Publication dates"),
     "links": T(zh="链接", en="Links"),
     "ipv6": T(zh="IPv6", en="IPv6"),
     "https": T(zh="HTTPS", en="HTTPS"),

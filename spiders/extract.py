@@ -42,6 +42,8 @@ from monitor.htmltext import as_browsers_read, not_found
 from spiders.dates import TextChunks, any_case, scan_dates, text_chunks
 from spiders.items import DateHit, ListBlock
 from spiders.lists import Lists, expand_datastores, pager_anchor
+from spiders.hidden import HiddenRules
+from spiders.pagenotes import future_rows, issued_dates, placeholder
 from spiders.resources import css_urls, srcset_urls
 from spiders.urls import canonical, malformed, page_ref
 
@@ -100,6 +102,7 @@ class Extracted:
     malformed: tuple[ExtractedLink, ...] = ()   # links meant for the web that name no URL (never followed)
     lists: tuple[ListBlock, ...] = ()   # the page's list blocks (spiders/lists.py)
     last_pages: tuple[tuple[str, int], ...] = ()   # (spiders.urls.PageRef.list, last number) its pagers name
+    notes: dict[str, object] | None = None   # page facts for the checklist's checks (spiders/pagenotes.py)
 
 
 EMPTY = Extracted("", (), (), None, None, False, 0)
@@ -175,6 +178,9 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     regions = _Regions(root, chunks)
     scan = scan_dates(root, today=today, zone=regions.context_of, chunks=chunks)
     regions.rows = scan.rows
+    future = [[url, day.isoformat()] for raw, day in future_rows(scan.rows, today)
+              if (url := canonical(raw, _base_href(root, canonical(base_url) or base_url, encoding),
+                                   query_encoding=encoding)) is not None]
     lists = Lists(scan.hits, scan.row_of)
     keyed = bool(lists.keyed)
     found: list[tuple[Element, ExtractedLink]] = []
@@ -233,6 +239,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
         url = canonical(raw, base, query_encoding=encoding)
         if url is not None and (ref := page_ref(url)) is not None:
             last_pages.append((ref.list, last))
+    hidden = _hidden(root, found, page)
     etree.strip_elements(root, "script", "style", "noscript", "template", with_tail=False)
     title = _title(root)
     body = root.find("body")
@@ -241,7 +248,56 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     return Extracted(title, _distinct(links), lists.hits, refresh, js_redirect,
                      _says_not_found(title, content), len(_collapse(" ".join(every))),
                      malformed=tuple(dict.fromkeys(broken)), lists=lists.blocks,
-                     last_pages=tuple(dict.fromkeys(last_pages)))
+                     last_pages=tuple(dict.fromkeys(last_pages)),
+                     notes=_notes(content, future, page, today, hidden))
+
+
+HIDDEN_MAX = 50
+
+
+def _hidden(root: Element, found: list[tuple[Element, ExtractedLink]], page: str) -> list[list[str]]:
+    """[URL, why] of the page's `a` links to another host that sit in an element a reader never sees
+    (spiders/hidden.py; the check keeps those outside the site's scope). At most HIDDEN_MAX."""
+    own = _host_of(page)
+    offsite = [(element, link) for element, link in found if link.tag == "a" and _host_of(link.url) != own]
+    if not offsite:
+        return []
+    rules = HiddenRules.of(root)
+    hidden: dict[str, str] = {}
+    for element, link in offsite:
+        if link.url not in hidden and (why := rules.why(element)):
+            hidden[link.url] = why
+            if len(hidden) >= HIDDEN_MAX:
+                break
+    return [[url, why] for url, why in hidden.items()]
+
+
+def _host_of(url: str) -> str:
+    rest = url.split("//", 1)[-1]
+    return rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1].lower()
+
+
+def _notes(content: list[str], future: list[list[str]], page: str, today: date,
+           hidden: list[list[str]] | None = None) -> dict[str, object] | None:
+    """What the checklist's checks read from the page's own text: placeholder wording (空白栏目), the
+    publication and 成文 dates it states, and its items dated after `today` ([item URL, ISO date], the page's
+    own URL for its header date); None when there is nothing (most pages)."""
+    text = _collapse(" ".join(content))
+    notes: dict[str, object] = {}
+    if empty := placeholder(text):
+        notes["placeholder"] = empty
+    published, issued = issued_dates(text)
+    if issued is not None:
+        notes["issued"] = issued.isoformat()
+        if published is not None:
+            notes["published"] = published.isoformat()
+    if published is not None and published > today:
+        future = [*future, [page, published.isoformat()]]
+    if future:
+        notes["future"] = future
+    if hidden:
+        notes["hidden"] = hidden
+    return notes or None
 
 
 def _with_pagers(found: list[tuple[Element, ExtractedLink]], lists: Lists, pager_keyed: set[Element], base: str,

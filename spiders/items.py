@@ -57,6 +57,7 @@ class PageRecord:
     dates: tuple[DateHit, ...] = ()
     detail: str = ""            # why a fetch failed, in words
     lists: tuple[ListBlock, ...] = ()
+    notes: dict[str, Any] | None = None   # page facts for the checklist's checks: placeholder, issued, published…
 
     type: str = field(default="page", init=False)
 

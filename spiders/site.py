@@ -267,7 +267,8 @@ class SiteSpider(scrapy.Spider):
             depth=depth, fetched_at=_now(), redirect_chain=tuple(redirects), content_type=content_type,
             encoding=codec, size=size, title=title, body_sha256=hashlib.sha256(body).hexdigest() if body else "",
             dates=extracted.dates if extracted is not None else (),
-            lists=extracted.lists if extracted is not None else ())
+            lists=extracted.lists if extracted is not None else (),
+            notes=extracted.notes if extracted is not None else None)
         events = self._flag(state, kind, response.url)
         if lied and extracted is not None:
             event = self._event(state, "charset", response.url, lied)

@@ -8,7 +8,8 @@ from checks import REGISTRY
 from checks.base import INPUT_LABELS, LANGUAGES, RUNNER_MESSAGES, VALUE_KINDS, CheckSpec, M, Severity, T
 
 SPEC_IDS = {"availability", "column", "links:dead", "freshness:homepage", "ipv6:dns", "ipv6:homepage",
-            "ipv6:links", "https", "footer"}
+            "ipv6:links", "https", "footer", "columns:update", "columns:blank", "interaction:reply", "links:hidden",
+            "links:turned", "dates:impossible"}
 ID_PATTERN = re.compile(r"^[a-z0-9]+(:[a-z0-9_-]+)*$")
 
 

@@ -61,3 +61,18 @@ def test_nothing_stored_is_an_empty_page_and_a_damaged_value_is_a_clear_error() 
         pagecodec.decode(b"not zlib", {})
     with pytest.raises(pagecodec.CorruptValue):
         pagecodec.decode(zlib.compress(b'{"v": 1, "l": [1], "d": [[1, "text"]]}'), {})
+
+
+def test_a_pages_notes_travel_in_its_value_and_a_page_without_any_stores_none() -> None:
+    notes = {"placeholder": "暂无信息", "future": [["https://x.test/a.html", "2099-01-01"]]}
+    blob = pagecodec.encode([1], [], {}, None, notes)
+    assert pagecodec.decode_page(blob, {}) == ([1], [], notes)
+    assert pagecodec.decode_page(pagecodec.encode([1], [], {}, None), {})[2] == {}
+    assert b'"n"' not in zlib.decompress(pagecodec.encode([1], [], {}, None, None))
+
+
+def test_the_ingest_keeps_only_known_note_shapes() -> None:
+    from monitor.ingest import _notes
+    assert _notes({"placeholder": "x" * 500, "future": [["u", "2099-01-01"], ["bad", 3], "no"], 3: "k",
+                   "n": {"nested": 1}}) == {"placeholder": "x" * 200, "future": [["u", "2099-01-01"]]}
+    assert _notes("not a mapping") is None and _notes({}) is None

@@ -73,6 +73,18 @@ host or port, `file:`) appear as written.
                                           reason: None|"missing"|"empty"|"stale"|"late"|"unavailable",
                                                                                     text, where: nav|sub|topic|iframe|home|host (a host outside
                                           the site's scope), items, latest}
+      columns_update                      columns:update (issue 17): {status, late: [column URL], long: [URL],
+                                          classes: {URL: class id}} over the navigation's columns and their
+                                          `sub` children, by the shipped class table; {status: "error"} without
+                                          a homepage; None for a site cut by max_pages (not exact)
+      columns_blank                       columns:blank: {status, blank: [URL]} (a column without items or
+                                          children: 暂无信息); the same error and None cases
+      dates_impossible                    dates:impossible: {status, future: [item URL], backdated: [article
+                                          URL]} (items dated after today + 1 day, seen in a crawled list with
+                                          a year or on their crawled article; articles whose 成文日期 is more
+                                          than the tolerance after their publication); error / None as above
+      links_hidden                        links:hidden: {status, hidden: [target URL]} (the 暗链 of the crawled
+                                          友情链接 pages of updatecases.py); error / None as above
       footer                              on the footer case sites only (footercases.py): {status:
                                           "pass"|"warn"|"error", items{site_code,icp,police,finderr,badge}
                                           ("" when missing), forms{item: how it is found}}
@@ -98,7 +110,10 @@ from monitor.demo.ipv6cases import over_ipv6
 from monitor.demo.spec import DemoSite, DnsSpec, ExpectEnv, UrlFor
 from monitor.demo.verdicts import (
     FRESHNESS_MAX_AGE_DAYS,
+    column_updates_truth,
     columns_truth,
+    dates_truth,
+    hidden_truth,
     freshness_truth,
     https_truth,
     links_truth,
@@ -174,6 +189,9 @@ def site_crawl_truth(world: World, site: DemoSite, crawl_cfg: Mapping[str, Any],
         "trap_cuts": sorted(lean.cuts),
         **freshness_truth(lean, today),
         "columns": columns_truth(requirements, lean, available, today, served_url(world, url)),
+        **column_updates_truth(lean, available, today, served_url(world, url), bounded),
+        "dates_impossible": dates_truth(lean, available, today, served_url(world, url), bounded),
+        "links_hidden": hidden_truth(lean, available, served_url(world, url), bounded),
         **({"footer": footer} if (footer := footer_truth(site, lean.home if available else None, url)) else {}),
         "charset_lies": charset_lies(site, lean),
     }

@@ -2,7 +2,8 @@
 
 Owns the format of `page.extract`, zlib-compressed JSON:
 
-    {"v": 1, "l": [form, ...], "d": [[ordinal, source, block, item], ...], "s": {"index": snippet}}
+    {"v": 1, "l": [form, ...], "d": [[ordinal, source, block, item], ...], "s": {"index": snippet},
+     "n": {note: value}}
 
 `l` is the page's links in document order, each a number into the run's link
 forms of the site (`link_form`: target, tag, text, context, block); a site's
@@ -11,7 +12,9 @@ bytes. `d` is the page's dates in document order: the day as a proleptic
 ordinal, the source, the list block ("" none) and, for a list item, its link:
 the form number of the page's first link to it, or the URL itself when the
 page has none ("" none). `s` keeps the snippets the checks can read
-(`kept_snippets`); the others are dropped.
+(`kept_snippets`); the others are dropped. `n`, only on a page that has any,
+holds its notes (spiders/pagenotes.py: placeholder wording, 成文 and
+publication dates, hidden off-site links) as the ingest cleaned them.
 
 Pure: no database, no clock. The ingest encodes, the store decodes.
 """
@@ -56,7 +59,7 @@ def kept_snippets(dates: Sequence[DateHit], fetched: date | None) -> set[int]:
 
 
 def encode(forms: Sequence[int], dates: Sequence[DateHit], form_of: Mapping[str, int],
-           fetched: date | None) -> bytes:
+           fetched: date | None, notes: Mapping[str, Any] | None = None) -> bytes:
     """The stored value of a page: its link forms in order, its dates with their items as form
     numbers (`form_of`: target URL -> the page's first form linking it) and the kept snippets."""
     rows: list[list[Any]] = []
@@ -67,6 +70,8 @@ def encode(forms: Sequence[int], dates: Sequence[DateHit], form_of: Mapping[str,
     doc: dict[str, Any] = {"v": VERSION, "l": list(forms), "d": rows}
     if snippets:
         doc["s"] = snippets
+    if notes:
+        doc["n"] = dict(notes)
     return zlib.compress(orjson.dumps(doc), LEVEL)
 
 
@@ -110,15 +115,25 @@ def _day(ordinal: int) -> date:
 def decode(blob: bytes | None, targets: Sequence[str] | Mapping[int, str]) -> tuple[list[int], list[DateHit]]:
     """(link forms, dates) of a stored page; an item stored as a form number comes back as its
     target (`targets[form]`). None decodes as a page without links or dates."""
+    forms, dates, _ = decode_page(blob, targets)
+    return forms, dates
+
+
+def decode_page(blob: bytes | None, targets: Sequence[str] | Mapping[int, str]
+                ) -> tuple[list[int], list[DateHit], dict[str, Any]]:
+    """`decode`'s (link forms, dates) and the page's notes ({} for none)."""
     if not blob:
-        return [], []
+        return [], [], {}
     doc = _doc(blob)
+    notes = doc.get("n")
+    if not isinstance(notes, dict):
+        notes = {}
     try:
         snippets = doc.get("s", {})
         dates = []
         for i, (ordinal, source, block, item) in enumerate(doc["d"]):
             dates.append(DateHit(_day(ordinal), sys.intern(source), snippets.get(str(i), ""), sys.intern(block),
                                  targets[item] if isinstance(item, int) else item))
-        return doc["l"], dates
+        return doc["l"], dates, notes
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise CorruptValue(f"a stored page does not decode: {type(exc).__name__}: {exc}") from exc
