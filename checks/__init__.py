@@ -7,7 +7,7 @@ here explicitly (no plugin system): add a module, add an import.
 from checks import availability  # noqa: F401  (registers its checks)
 from checks import columns, footer  # noqa: F401  (register column:<requirement> and footer)
 from checks import freshness, https, ipv6, links  # noqa: F401  (registers their checks)
-from checks import darklinks, dating, updates  # noqa: F401  (links:hidden, dates:impossible, columns:update/blank)
+from checks import darklinks, dating, interaction, updates  # noqa: F401  (the national checklist's checks)
 from checks.base import REGISTRY, CheckSpec, Result, Status
 from checks.plans import PLANNED, Fetch, ProbePlan
 from checks.runner import PlannedCheck, evaluate, needs_of, plan, probe_plan, spec_for, unevaluated

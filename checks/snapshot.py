@@ -82,6 +82,7 @@ class Page:
     issued: date | None = None            # the 成文/发文/印发日期 its text states
     hidden: tuple[tuple[str, str], ...] = ()   # (off-site link URL, why it is hidden from readers)
     future: tuple[tuple[str, date], ...] = ()  # (item URL, its date) of items dated after the crawl day
+    messages: tuple[tuple[str, date, date | None], ...] = ()   # 留言 it lists: (title, asked, replied or None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,7 @@ KINDS: Mapping[str, str] = MappingProxyType({
 LEVELS: Mapping[str, str] = MappingProxyType({"city": "市级", "county": "县级"})
 CHECK_IDS: tuple[str, ...] = ("availability", "links:dead", "freshness:homepage", "ipv6:dns",
                               "ipv6:homepage", "ipv6:links", "https", "footer", "columns:update", "columns:blank",
-                              "dates:impossible", "links:hidden")
+                              "dates:impossible", "links:hidden", "interaction:reply", "links:turned")
 CHECK_FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(
     ["column", *(c.split(":")[0] for c in CHECK_IDS if ":" in c)]))   # [score] keys may name a family
 CRAWL_OVERRIDES: tuple[str, ...] = ("max_pages", "max_depth", "timeout_s", "retries",
@@ -312,6 +312,8 @@ class Checks(_Model):
     columns_stale_veto: PositiveInt = 10
     columns_blank_veto: PositiveInt = 5
     dates_issued_tolerance_days: Annotated[int, Field(ge=0)] = 1
+    interaction_window_days: PositiveInt = 365
+    interaction_max_reply_days: PositiveInt = 90
 
 
 class Webhook(_Model):

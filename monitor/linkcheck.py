@@ -32,6 +32,8 @@ from urllib.parse import unquote, urldefrag, urlsplit
 
 from checks.links import DEAD_KINDS
 from checks.snapshot import LinkTarget
+from checks.turned import MARK as TURNED_MARK
+from checks.turned import classify as classify_page
 from monitor.config import Crawl
 from monitor.fetch import (
     RETRY_AFTER_CAP_S,
@@ -318,9 +320,14 @@ class _Checker:
 
     async def _conclude(self, item: _Item, outcome: FetchOutcome) -> None:
         if outcome.kind in OK_KINDS and outcome.body and media_type(outcome.content_type) in HTML_TYPES:
-            reason = await self._soft_404(item.url, outcome)
+            text = visible_text(outcome.text())
+            reason = await self._soft_404(item.url, outcome, text)
             if reason:
                 item.finish(FetchKind.SOFT_404, reason, status=outcome.status, final_url=outcome.final_url)
+                return
+            turned = classify_page(outcome.title, text)
+            if turned:   # a live page of the wrong kind: links:turned reads the mark
+                item.finish(outcome.kind, TURNED_MARK + turned, status=outcome.status, final_url=outcome.final_url)
                 return
         self._finish_with(item, outcome)
 
@@ -344,8 +351,7 @@ class _Checker:
                                      detail=f"HTTP 403 from a host that refused {sum(host.refusals.values())} "
                                             f"of {host.answers} requests")
 
-    async def _soft_404(self, url: str, outcome: FetchOutcome) -> str | None:
-        text = visible_text(outcome.text())
+    async def _soft_404(self, url: str, outcome: FetchOutcome, text: str) -> str | None:
         if not_found(outcome.title, text):
             return "page says it does not exist"
         fingerprint = await self._fingerprint(outcome.final_url)

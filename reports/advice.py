@@ -64,6 +64,16 @@ HEADLINES: Mapping[str, Mapping[str, Text]] = {
     "dates:impossible": {
         "dates.impossible": T(zh="发布日期不合理", en="Impossible publication dates"),
     },
+    "links:hidden": {
+        "links.hidden_found": T(zh="存在暗链（单项否决）", en="Hidden links (veto)"),
+    },
+    "links:turned": {
+        "links.turned_found": T(zh="外链指向变质网站（单项否决）", en="Links to sites that turned (veto)"),
+    },
+    "interaction:reply": {
+        "interaction.slow": T(zh="留言回复超期（单项否决）", en="Messages answered too late (veto)"),
+        "interaction.no_channel": T(zh="没有网上咨询渠道（单项否决）", en="No online consultation channel (veto)"),
+    },
     "column": {
         "column.missing": T(zh="{title}：栏目缺失", en="{title}: column missing"),
         "column.empty": T(zh="{title}：空白栏目", en="{title}: blank column"),
@@ -139,6 +149,25 @@ ADVICE: Mapping[str, Mapping[str, Text]] = {
                                 en="Publish items in the {blank} blank columns the evidence lists, or remove them"),
         "columns.blank_some": T(zh="为证据中列出的 {blank} 个空白栏目发布信息，或将其撤并",
                                 en="Publish items in the {blank} blank columns the evidence lists, or remove them"),
+    },
+    "links:hidden": {
+        "links.hidden_found": T(zh="立即删除证据中列出的 {count} 个暗链，排查网站被篡改的原因（模板、插件、服务器），"
+                                   "修复漏洞并向主管部门报告",
+                                en="Remove the {count} hidden links the evidence lists at once; find how the site was "
+                                   "tampered with (templates, plug-ins, server), fix it and report it"),
+    },
+    "links:turned": {
+        "links.turned_found": T(zh="立即删除或更正证据中列出的 {count} 个外站链接，并定期核查外链指向的网站",
+                                en="Remove or correct the {count} off-site links the evidence lists at once, and "
+                                   "check the sites your links lead to regularly"),
+    },
+    "interaction:reply": {
+        "interaction.slow": T(zh="答复证据中列出的超期留言（{late} 条），建立留言 3 个月内答复的办理机制",
+                              en="Answer the late messages the evidence lists ({late}); set up handling that "
+                                 "answers within 3 months"),
+        "interaction.no_channel": T(zh="开设网上咨询渠道（领导信箱、网上咨询等），或链接到本级政府的统一互动平台",
+                                    en="Open an online consultation channel (领导信箱, 网上咨询), or link the "
+                                       "government's shared platform"),
     },
     "dates:impossible": {
         "dates.impossible": T(zh="核对并更正证据中列出的发布日期（{future} 条晚于抓取日，{backdated} 篇早于成文日期）",

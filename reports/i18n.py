@@ -45,6 +45,7 @@ FAMILIES: Mapping[str, Text] = {
     "column": T(zh="专栏专题", en="Required columns"),
     "columns": T(zh="栏目更新", en="Column updates"),
     "dates": T(zh="发布日期", en="Publication dates"),
+    "interaction": T(zh="互动回应", en="Replies to the public"),
     "links": T(zh="链接", en="Links"),
     "ipv6": T(zh="IPv6", en="IPv6"),
     "https": T(zh="HTTPS", en="HTTPS"),

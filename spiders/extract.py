@@ -43,7 +43,7 @@ from spiders.dates import TextChunks, any_case, scan_dates, text_chunks
 from spiders.items import DateHit, ListBlock
 from spiders.lists import Lists, expand_datastores, pager_anchor
 from spiders.hidden import HiddenRules
-from spiders.pagenotes import future_rows, issued_dates, placeholder
+from spiders.pagenotes import future_rows, issued_dates, messages, placeholder
 from spiders.resources import css_urls, srcset_urls
 from spiders.urls import canonical, malformed, page_ref
 
@@ -240,6 +240,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
         if url is not None and (ref := page_ref(url)) is not None:
             last_pages.append((ref.list, last))
     hidden = _hidden(root, found, page)
+    asked = messages(root) if _MESSAGE_WORDS.search(html) else []
     etree.strip_elements(root, "script", "style", "noscript", "template", with_tail=False)
     title = _title(root)
     body = root.find("body")
@@ -249,7 +250,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
                      _says_not_found(title, content), len(_collapse(" ".join(every))),
                      malformed=tuple(dict.fromkeys(broken)), lists=lists.blocks,
                      last_pages=tuple(dict.fromkeys(last_pages)),
-                     notes=_notes(content, future, page, today, hidden))
+                     notes=_notes(content, future, page, today, hidden, asked))
 
 
 HIDDEN_MAX = 50
@@ -277,8 +278,11 @@ def _host_of(url: str) -> str:
     return rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1].lower()
 
 
+_MESSAGE_WORDS = re.compile(r"(?:回复|答复|回应|办结)(?:时间|日期)")
+
+
 def _notes(content: list[str], future: list[list[str]], page: str, today: date,
-           hidden: list[list[str]] | None = None) -> dict[str, object] | None:
+           hidden: list[list[str]] | None = None, asked: list[list[str]] | None = None) -> dict[str, object] | None:
     """What the checklist's checks read from the page's own text: placeholder wording (空白栏目), the
     publication and 成文 dates it states, and its items dated after `today` ([item URL, ISO date], the page's
     own URL for its header date); None when there is nothing (most pages)."""
@@ -297,6 +301,8 @@ def _notes(content: list[str], future: list[list[str]], page: str, today: date,
         notes["future"] = future
     if hidden:
         notes["hidden"] = hidden
+    if asked:
+        notes["messages"] = asked
     return notes or None
 
 

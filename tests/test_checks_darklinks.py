@@ -17,7 +17,8 @@ def test_a_hidden_link_to_another_site_fails_once_per_target() -> None:
     verdict = links_hidden(snapshot(pages=pages), {})
     assert (verdict.status, verdict.metrics["count"], verdict.metrics["pages_with"]) == (Status.FAIL, 1, 2)
     [row] = verdict.evidence
-    assert (row.url, row.source, row.params) == ("http://bet.example/", HOME, {"how": "display:none (.x)"})
+    assert (row.url, row.source, row.key, row.params) == ("http://bet.example/", HOME, "hidden_rule",
+                                                          {"way": "display:none", "rule": ".x"})
 
 
 def test_hidden_links_within_the_site_scope_pass() -> None:

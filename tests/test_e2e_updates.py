@@ -104,8 +104,50 @@ def test_hidden_links_say_how_they_are_hidden_and_look_alikes_are_not_reported(r
                                                                               demo_web: DemoWeb) -> None:
     from monitor.demo.updatecases import BET_HOST, FRIENDS, HIDDEN
     result = results["longfeng"]["links:hidden"]
-    assert {(e.url, e.params["how"]) for e in result.evidence} == {
-        (demo_web.url(BET_HOST, path), how) for how, path, _ in HIDDEN}
+    assert {(e.url, e.detail) for e in result.evidence} == {
+        (demo_web.url(BET_HOST, path), f"hidden: {how}") for how, path, _ in HIDDEN}
+    assert {e.key for e in result.evidence} == {"hidden_rule", "hidden_inline"}
     assert {e.source for e in result.evidence} == {demo_web.url("www.longfeng.gov.test", FRIENDS)}
     # the hidden mobile menu links the site's own columns; the @media-hidden link shows on large screens
     assert all(BET_HOST in e.url for e in result.evidence)
+
+
+def test_every_sites_reply_verdict_and_late_messages_match_the_truth(results: dict, demo_web: DemoWeb) -> None:
+    cases = judged(demo_web, "interaction_reply")
+    assert {expected["status"] for _, expected in cases} >= {"pass", "fail"}
+    for sid, expected in cases:
+        result = results[sid]["interaction:reply"]
+        assert str(result.status) == expected["status"], (sid, result.message_key, result.metrics)
+        if expected["status"] != "error":
+            assert (result.metrics.get("messages", 0), result.metrics.get("late", 0)) == (
+                expected["messages"], expected["late"]), sid
+
+
+def test_slow_replies_and_no_channel_fail_while_replies_within_a_month_pass(results: dict) -> None:
+    slow = results["longfeng"]["interaction:reply"]
+    assert (slow.message_key, [e.key for e in slow.evidence]) == ("interaction.slow", ["unanswered", "late"])
+    assert [e.params["days"] for e in slow.evidence] == [120, 100]     # the slowest first
+    assert slow.metrics["median_days"] == 52.5                         # answered in 100 and in 5 days
+    timely = results["longfeng-jyj"]["interaction:reply"]
+    assert (str(timely.status), timely.metrics["late"], timely.metrics["messages"]) == ("pass", 0, 4)
+    bare = results["longfeng-tyj"]["interaction:reply"]
+    assert (str(bare.status), bare.message_key) == ("fail", "interaction.no_channel")
+
+
+def test_every_sites_turned_links_match_the_truth(results: dict, demo_web: DemoWeb) -> None:
+    cases = judged(demo_web, "links_turned")
+    assert any(expected["status"] == "fail" for _, expected in cases)
+    for sid, expected in cases:
+        result = results[sid]["links:turned"]
+        assert str(result.status) == expected["status"], (sid, result.message_key, result.metrics)
+        if expected["status"] != "error":
+            assert sorted(e.url for e in result.evidence) == expected["turned"], sid
+
+
+def test_a_former_site_now_gambling_and_a_domain_for_sale_are_turned_the_province_is_not(results: dict,
+                                                                                        demo_web: DemoWeb) -> None:
+    from monitor.demo.updatecases import TURNED
+    result = results["longfeng"]["links:turned"]
+    kinds = {e.text: e.params["what"] for e in result.evidence}
+    assert {text: kinds[text] for text, _, _ in TURNED} == {text: what for text, _, what in TURNED}
+    assert not any("ln.gov.test" in e.url for e in result.evidence)

@@ -646,3 +646,19 @@ def test_notes_read_the_publication_and_issue_dates_an_article_states() -> None:
     assert notes == {"published": "2024-03-01", "issued": "2024-03-09"}
     plain = html.replace("<p>成文日期：2024年3月9日</p>", "")
     assert extract(plain, "http://x.test/a/1.html", today=date(2024, 5, 1)).notes is None
+
+
+def test_notes_read_a_message_table_with_question_and_reply_dates() -> None:
+    html = ('<html><body><table><tr><th>标题</th><th>留言时间</th><th>回复时间</th><th>状态</th></tr>'
+            '<tr><td>供暖问题</td><td>2024-01-05</td><td>2024-05-10</td><td>已回复</td></tr>'
+            '<tr><td>道路维修</td><td>2024-03-01</td><td></td><td>未回复</td></tr>'
+            '<tr><td>已办结无日期</td><td>2024-03-02</td><td></td><td>已回复</td></tr></table></body></html>')
+    notes = extract(html, "http://x.test/hdjl/", today=date(2024, 6, 1)).notes
+    assert notes == {"messages": [["供暖问题", "2024-01-05", "2024-05-10"], ["道路维修", "2024-03-01", ""]]}
+
+
+def test_notes_read_a_message_page_labelled_with_its_dates() -> None:
+    html = ('<html><body><div><h2>公交线路建议</h2><p>留言时间：2024-03-01</p><p>回复时间：2024年3月5日</p></div>'
+            '</body></html>')
+    assert extract(html, "http://x.test/hdjl/1.html", today=date(2024, 6, 1)).notes == {
+        "messages": [["公交线路建议", "2024-03-01", "2024-03-05"]]}

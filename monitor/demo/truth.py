@@ -85,6 +85,12 @@ host or port, `file:`) appear as written.
                                           than the tolerance after their publication); error / None as above
       links_hidden                        links:hidden: {status, hidden: [target URL]} (the 暗链 of the crawled
                                           友情链接 pages of updatecases.py); error / None as above
+      interaction_reply                   interaction:reply: {status, channel, messages, late}: fail without
+                                          the 互动交流 channel; else the 留言 of the last year on its crawled
+                                          page (updatecases.MESSAGES) that waited over 90 days; error / None
+      links_turned                        links:turned: {status, turned: [target URL]}: the `a` links of crawled
+                                          pages to the hosts now serving gambling or a domain for sale
+                                          (updatecases.TURNED_HOSTS); error / None as above
       footer                              on the footer case sites only (footercases.py): {status:
                                           "pass"|"warn"|"error", items{site_code,icp,police,finderr,badge}
                                           ("" when missing), forms{item: how it is found}}
@@ -114,6 +120,8 @@ from monitor.demo.verdicts import (
     columns_truth,
     dates_truth,
     hidden_truth,
+    interaction_truth,
+    turned_truth,
     freshness_truth,
     https_truth,
     links_truth,
@@ -192,6 +200,8 @@ def site_crawl_truth(world: World, site: DemoSite, crawl_cfg: Mapping[str, Any],
         **column_updates_truth(lean, available, today, served_url(world, url), bounded),
         "dates_impossible": dates_truth(lean, available, today, served_url(world, url), bounded),
         "links_hidden": hidden_truth(lean, available, served_url(world, url), bounded),
+        "interaction_reply": interaction_truth(lean, available, today, served_url(world, url), bounded),
+        "links_turned": turned_truth(lean, available, bounded),
         **({"footer": footer} if (footer := footer_truth(site, lean.home if available else None, url)) else {}),
         "charset_lies": charset_lies(site, lean),
     }

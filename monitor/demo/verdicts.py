@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from monitor.demo.columns import ColumnPlan
 from monitor.demo.crawlmodel import Link, PageFacts, SiteCrawl
-from monitor.demo.updatecases import BET_HOST, HIDDEN, friends_page
+from monitor.demo.updatecases import BET_HOST, HIDDEN, MESSAGES, TURNED_HOSTS, friends_page
 from checks.scope import SiteScope
 from checks.updates import OTHER, classes_of, classify
 from monitor.config import Checks
@@ -278,3 +278,43 @@ def hidden_truth(crawl: SiteCrawl, available: bool, url_for: Callable[..., str],
                     if spec.body is friends_page and canonical(url_for(crawl.site.host, path_of_page)) in crawl.pages
                     for _, path, _ in HIDDEN)
     return {"status": "fail" if hidden else "pass", "hidden": sorted(set(hidden))}
+
+
+def interaction_truth(crawl: SiteCrawl, available: bool, today: date, url_for: Callable[..., str],
+                      bounded: bool) -> dict[str, Any] | None:
+    """interaction_reply of a site (truth.py): "fail" without the 互动交流 channel; else its 留言 table
+    (updatecases.MESSAGES) when the crawl read its page: the messages of the last year that waited more than
+    90 days (answered late or not yet); "pass" with no messages when there is no table to read."""
+    if not available:
+        return {"status": "error"}
+    if bounded:
+        return None
+    defaults = Checks()
+    if not any(href == "/hdjl/" for _, href in crawl.site.chrome.nav):
+        return {"status": "fail", "channel": False, "messages": 0, "late": 0}
+    page = canonical(url_for(crawl.site.host, "/hdjl/"))
+    listed = MESSAGES.get(crawl.site.id, ()) if page in crawl.pages else ()
+    window = [(age, delay) for age, delay in listed if age <= defaults.interaction_window_days]
+    late = [age for age, delay in window
+            if (delay if delay is not None else age) > defaults.interaction_max_reply_days]
+    return {"status": "fail" if late else "pass", "channel": True, "messages": len(window), "late": len(late)}
+
+
+def _host_of(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:    # a malformed link kept as written
+        return ""
+
+
+def turned_truth(crawl: SiteCrawl, available: bool, bounded: bool) -> dict[str, Any] | None:
+    """links_turned of a site (truth.py): its `a` links, on crawled pages, to the hosts that now serve a
+    gambling page or a domain for sale (updatecases.TURNED_HOSTS)."""
+    if not available:
+        return {"status": "error"}
+    if bounded:
+        return None
+    turned = {link.target for page in crawl.pages.values() for link in page.links
+              if link.tag == "a" and not malformed(link.href) and _host_of(link.target) in TURNED_HOSTS
+              and not crawl.scope.covers(link.target)}
+    return {"status": "fail" if turned else "pass", "turned": sorted(turned)}

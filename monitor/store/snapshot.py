@@ -275,6 +275,15 @@ def _noted(notes: Mapping[str, Any]) -> dict[str, Any]:
             except (IndexError, TypeError, ValueError):
                 continue
         fields["future"] = tuple(found)
+    asked = notes.get("messages")
+    if isinstance(asked, list):
+        read = []
+        for row in asked:
+            try:
+                read.append((str(row[0]), date.fromisoformat(row[1]), date.fromisoformat(row[2]) if row[2] else None))
+            except (IndexError, TypeError, ValueError):
+                continue
+        fields["messages"] = tuple(read)
     hidden = notes.get("hidden")
     if isinstance(hidden, list):
         fields["hidden"] = tuple((str(row[0]), str(row[1])) for row in hidden if isinstance(row, list) and len(row) >= 2)
