@@ -120,7 +120,8 @@ TURNED_WORDS = {"parked": T(zh="已停放或出售的域名", en="a parked domai
            "links.turned_no_pages": T(zh="没有抓取到页面，无法判断", en="No page was crawled; cannot decide"),
        },
        metrics={"checked": M("已检查外站链接", "Off-site links checked"), "count": M("变质链接", "Turned links")},
-       details={"turned": T(zh="目标现为{what}（命中：{terms}）", en="The target is now {what} (matched: {terms})")},
+       details={"turned": T(zh="目标现为{what}（页面中的词：“{terms}”）",
+                            en="The target is now {what} (words on the page: “{terms}”)")},
        words=TURNED_WORDS, coded={"what": "words"})
 def links_turned(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
     if not any(answered(p) for p in snap.pages):

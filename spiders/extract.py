@@ -179,8 +179,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8") -
     scan = scan_dates(root, today=today, zone=regions.context_of, chunks=chunks)
     regions.rows = scan.rows
     future = [[url, day.isoformat()] for raw, day in future_rows(scan.rows, today)
-              if (url := canonical(raw, _base_href(root, canonical(base_url) or base_url, encoding),
-                                   query_encoding=encoding)) is not None]
+              if (url := canonical(raw, base, query_encoding=encoding)) is not None]
     lists = Lists(scan.hits, scan.row_of)
     keyed = bool(lists.keyed)
     found: list[tuple[Element, ExtractedLink]] = []
