@@ -78,11 +78,11 @@ def classify(title: str, classes: Sequence[ColumnClass]) -> ColumnClass:
     return ColumnClass(OTHER, OTHER_LABEL, (), None)
 
 
-def _column_links(snap: SiteSnapshot, crawl: CrawlIndex, sources: frozenset[str], context: str,
+def _column_links(snap: SiteSnapshot, crawl: CrawlIndex, sources: Sequence[str], context: str,
                   skip: set[str]) -> list[tuple[str, str, str]]:
     """(target, text, source) of the distinct in-page column links of `context` on the `sources` pages."""
     found: list[tuple[str, str, str]] = []
-    for source in sources:
+    for source in dict.fromkeys(sources):       # each page once, in the order given
         for link in crawl.out.get(source, ()):
             target = link.target_url
             if link.tag != "a" or link.context != context or not link.text.strip() or target in skip:
@@ -103,14 +103,13 @@ def site_columns(snap: SiteSnapshot, params: Mapping[str, Any]) -> tuple[SiteCol
     other_max = int(params.get("columns_other_max_age_days", 365))
     home = homepage_urls(chain)
     skip = set(home) | {snap.site.url}
-    first = _column_links(snap, crawl, frozenset(u for p in chain for u in (p.final_url, p.url)), "nav", skip)
+    first = _column_links(snap, crawl, [u for p in chain for u in (p.url, p.final_url)], "nav", skip)
     columns = [_examine(crawl, url, text, 1, source, classify(text, classes), today, other_max)
                for url, text, source in first]
     for column in list(columns):
         page = crawl.pages.get(column.url)
         if column.level == 1 and page is not None and answered(page):
-            for url, text, source in _column_links(snap, crawl, frozenset({page.final_url, page.url}), "subnav",
-                                                   skip):
+            for url, text, source in _column_links(snap, crawl, [page.url, page.final_url], "subnav", skip):
                 columns.append(_examine(crawl, url, text, 2, source, classify(text, classes), today, other_max))
     return tuple(columns)
 
