@@ -4,7 +4,9 @@ site. The shipped term lists are the words such pages carry in their title and
 text (never the words a government notice about them uses: 赌博, 色情 alone
 say nothing). The link check (monitor.linkcheck) calls `classify` on each HTML
 page it fetches and keeps the answer in the target's detail ("turned: gambling:
-百家乐, 真人娱乐"); links:turned reads it.
+百家乐, 真人娱乐"); a page that says nothing of the kind is still parked when its
+host's CNAME chain leads to a parking service (`parked_by_dns`). links:turned
+reads the mark.
 
 Pure: text in, a word out; no I/O, no clock.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-__all__ = ["KINDS", "MARK", "TERMS", "classify", "parse"]
+__all__ = ["KINDS", "MARK", "PARKING_DNS", "TERMS", "classify", "parked_by_dns", "parse"]
 
 MARK = "turned: "
 KINDS = ("parked", "gambling", "adult")
@@ -29,6 +31,10 @@ TERMS: Mapping[str, tuple[str, ...]] = {
     "adult": ("成人视频", "成人电影", "激情视频", "裸聊", "约炮", "av在线", "色情视频", "成人网站", "一本道",
               "无码"),
 }
+PARKING_DNS = ("sedoparking.com", "parkingcrew.net", "bodis.com", "above.com", "parklogic.com", "cashparking.com",
+               "dan.com", "afternic.com", "hugedomains.com", "parkingpage.namecheap.com")
+"""Domains of parking services: a host whose CNAME chain ends under one of them is a parked domain, whatever
+its page says."""
 _SPACES = re.compile(r"\s+")
 
 
@@ -41,6 +47,15 @@ def classify(title: str, text: str) -> str:
         in_title = any(term in title_folded for term in found)
         if found and (kind == "parked" or len(found) >= 2 or in_title):
             return f"{kind}: {', '.join(found[:5])}"
+    return ""
+
+
+def parked_by_dns(cname_chain: tuple[str, ...] | list[str]) -> str:
+    """"parked: CNAME <name>" when a name of the host's CNAME chain is under a parking service, else ""."""
+    for name in cname_chain:
+        folded = name.lower().rstrip(".")
+        if any(folded == service or folded.endswith("." + service) for service in PARKING_DNS):
+            return f"parked: CNAME {folded}"
     return ""
 
 

@@ -46,3 +46,14 @@ def test_a_dead_target_is_not_turned_and_no_page_cannot_be_decided() -> None:
                     targets=[target(dead, "dns", detail="turned: gambling: 百家乐, 真人娱乐")])
     assert links_turned(snap, {}).status == Status.PASS
     assert links_turned(snapshot(pages=[page(HOME, status=500)]), {}).status == Status.ERROR
+
+
+@pytest.mark.parametrize(("chain", "found"), [
+    pytest.param(("x.sedoparking.com",), "parked: CNAME x.sedoparking.com", id="alias-of-a-parking-service"),
+    pytest.param(("a.cdn.test", "PARKINGCREW.NET."), "parked: CNAME parkingcrew.net", id="case-and-root-dot"),
+    pytest.param(("edge.cdn.test",), "", id="a-cdn-is-no-parking"),
+    pytest.param(("notsedoparking.com",), "", id="a-look-alike-name"),
+])
+def test_dns_aliases_of_parking_services(chain: tuple[str, ...], found: str) -> None:
+    from checks.turned import parked_by_dns
+    assert parked_by_dns(chain) == found

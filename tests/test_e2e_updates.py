@@ -151,3 +151,10 @@ def test_a_former_site_now_gambling_and_a_domain_for_sale_are_turned_the_provinc
     kinds = {e.text: e.params["what"] for e in result.evidence}
     assert {text: kinds[text] for text, _, _ in TURNED} == {text: what for text, _, what in TURNED}
     assert not any("ln.gov.test" in e.url for e in result.evidence)
+
+
+def test_a_host_aliased_to_a_parking_service_is_turned_though_its_page_says_nothing(results: dict,
+                                                                                   demo_web: DemoWeb) -> None:
+    from monitor.demo.updatecases import PARKING_ALIAS
+    [row] = [e for e in results["longfeng"]["links:turned"].evidence if e.text == "龙凤科技网"]
+    assert row.params == {"what": "parked", "terms": f"CNAME {PARKING_ALIAS}"}

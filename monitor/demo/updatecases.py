@@ -17,8 +17,10 @@
   the site's own columns, a link shown on large screens only (@media hides it
   on small ones) and a plain visible link to the province are no findings;
 - 链接变质: the same page links, visibly, 龙凤区旅游网 (www.lfly.test, whose
-  domain now serves a gambling page) and 龙凤文化网 (www.lfwh.test, now a
-  domain for sale); the hidden links above lead to a gambling page too. The
+  domain now serves a gambling page), 龙凤文化网 (www.lfwh.test, now a
+  domain for sale) and 龙凤科技网 (www.lfkj.test, a plain page, but its DNS is
+  an alias of a parking service); the hidden links above lead to a gambling
+  page too. The
   province's portal, linked beside them, is no finding;
 - 互动回应差: its 互动交流 page lists 留言 with question and reply dates: one
   answered after 100 days, one unanswered for 120 days (both fail), one
@@ -41,7 +43,7 @@ from monitor.demo.build import SitePlan
 from monitor.demo.columns import Column
 from monitor.demo.externals import BARE, PROVINCE
 from monitor.demo.markup import a, layout
-from monitor.demo.spec import DemoSite, LinkSpec, PageContext, PageSpec, Ref
+from monitor.demo.spec import DemoSite, DnsSpec, LinkSpec, PageContext, PageSpec, Ref
 
 UP = ("上级链接", (("朝阳市人民政府", Ref("www.chaoyang.gov.test")),))
 BLANK = (("财政预决算", "/zwgk/czyjs/"), ("建议提案办理", "/zwgk/jyta/"), ("审计结果", "/zwgk/sjjg/"),
@@ -53,7 +55,10 @@ FRIENDS = "/yqlj/"
 HIDDEN = (("display:none (.yq-hide)", "/", "澳门新葡京"), ("visibility:hidden (inline style)", "/zr/", "真人娱乐"),
           ("off-screen (inline style)", "/bjl/", "百家乐"))
 """(how it is hidden, path on BET_HOST, link text) of the 暗链 on the 友情链接 page."""
-TURNED = (("龙凤区旅游网", "www.lfly.test", "gambling"), ("龙凤文化网", "www.lfwh.test", "parked"))
+TURNED = (("龙凤区旅游网", "www.lfly.test", "gambling"), ("龙凤文化网", "www.lfwh.test", "parked"),
+          ("龙凤科技网", "www.lfkj.test", "parked"))
+PARKING_ALIAS = "lfkj.sedoparking.com"
+"""www.lfkj.test's CNAME: a parking service, though its page says nothing (its A records: externals.EXTRA_DNS)."""
 """(link text, host, what it serves now) of the visible links that turned."""
 TURNED_HOSTS = frozenset({BET_HOST, *(host for _, host, _ in TURNED)})
 
@@ -119,12 +124,16 @@ def update_case_hosts() -> tuple[DemoSite, ...]:
     """The gambling host the 暗链 point at, and the hosts the turned links lead to (unlisted)."""
     page = PageSpec(body=content.simple_page("澳门新葡京娱乐城", ["真人娱乐 百家乐 在线投注 注册送彩金"]))
     parked = PageSpec(body=content.simple_page("www.lfwh.test", ["此域名出售 This domain is for sale. 联系我们购买。"]))
+    plain = PageSpec(body=content.simple_page("欢迎", ["页面加载中"]))
     return (DemoSite("xpj", BET_HOST, "博彩网站", "portal", "national", {path: page for _, path, _ in HIDDEN},
                      listed=False, chrome=BARE, case="issue 17: the gambling host a 暗链 points at"),
             DemoSite("lfly", "www.lfly.test", "龙凤区旅游网（已变质）", "portal", "national", {"/": page},
                      listed=False, chrome=BARE, case="issue 17: a former site whose domain serves gambling now"),
             DemoSite("lfwh", "www.lfwh.test", "龙凤文化网（域名出售）", "portal", "national", {"/": parked},
-                     listed=False, chrome=BARE, case="issue 17: a former site whose domain is for sale"))
+                     listed=False, chrome=BARE, case="issue 17: a former site whose domain is for sale"),
+            DemoSite("lfkj", "www.lfkj.test", "龙凤科技网（域名停放）", "portal", "national", {"/": plain},
+                     DnsSpec.alias(PARKING_ALIAS), listed=False, chrome=BARE,
+                     case="issue 17: a former site whose name is an alias of a parking service"))
 
 
 def _longfeng() -> SitePlan:
