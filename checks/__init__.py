@@ -9,6 +9,7 @@ from checks import columns, footer  # noqa: F401  (register column:<requirement>
 from checks import documents, pairing, servicelinks  # noqa: F401  (register document:, pairing:, link:<requirement>)
 from checks import content  # noqa: F401  (registers content:privacy and content:wording)
 from checks import freshness, https, ipv6, links  # noqa: F401  (registers their checks)
+from checks import darklinks, dating, interaction, updates  # noqa: F401  (the national checklist's checks)
 from checks.base import REGISTRY, CheckSpec, Result, Status
 from checks.plans import PLANNED, Fetch, ProbePlan
 from checks.runner import PlannedCheck, evaluate, needs_of, plan, probe_plan, spec_for, unevaluated

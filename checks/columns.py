@@ -576,3 +576,12 @@ FOOTER_DECLARATION: Mapping[str, Any] = {
     "details": FOOTER_DETAILS,
 }
 """Registered by checks/footer.py once the pipeline collects `footer` probes (see that module)."""
+
+
+CrawlIndex = _Crawl
+"""The indexes over one snapshot the column checks share (checks.updates reads every column with them)."""
+
+
+def column_contents(crawl: _Crawl, page: Page, today: date) -> Contents:
+    """A column page's own list over its list pages (the rule of `column:<req>`, see checks.lists)."""
+    return _contents(crawl, page, today)

@@ -50,7 +50,9 @@ DEFAULT_RULES: Mapping[str, Rule] = MappingProxyType({
     "availability": Rule(fail=20, warn=5, cap=20),
     "freshness:homepage": Rule(fail=20, warn=5, cap=20),
     "links:dead": Rule(fail=0, warn=0, cap=10, per=MappingProxyType({"homepage_dead": 1.0, "dead": 0.1})),
-    "column": Rule(fail=5, warn=2, cap=30),
+    "column": Rule(fail=5, warn=2, cap=20),
+    # 栏目不更新 and 空白栏目: a fail is the checklist's veto; below the veto line each column costs points
+    "columns": Rule(fail=0, warn=0, cap=10, per=MappingProxyType({"late": 2.0, "long": 1.0, "blank": 2.0})),
     "ipv6": Rule(fail=4, warn=1, cap=10),
     "https": Rule(fail=5, warn=2, cap=5),
     "footer": Rule(fail=2, warn=2, cap=5),

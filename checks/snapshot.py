@@ -99,6 +99,12 @@ class Page:
     dates: tuple[DateHit, ...] = ()
     lists: tuple[ListBlock, ...] = ()
     findings: tuple[Finding, ...] = ()    # screening of its visible text (content:privacy, content:wording)
+    placeholder: str = ""                 # wording in its content that shows it empty (暂无信息…), with context
+    published: date | None = None         # the 发布日期 its text states beside a 成文日期 (see `issued`)
+    issued: date | None = None            # the 成文/发文/印发日期 its text states
+    hidden: tuple[tuple[str, str], ...] = ()   # (off-site link URL, why it is hidden from readers)
+    future: tuple[tuple[str, date], ...] = ()  # (item URL, its date) of items dated after the crawl day
+    messages: tuple[tuple[str, date, date | None], ...] = ()   # 留言 it lists: (title, asked, replied or None)
 
 
 @dataclass(frozen=True, slots=True)

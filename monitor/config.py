@@ -45,7 +45,8 @@ KINDS: Mapping[str, str] = MappingProxyType({
 LEVELS: Mapping[str, str] = MappingProxyType({"city": "市级", "county": "县级"})
 CHECK_IDS: tuple[str, ...] = ("availability", "links:dead", "freshness:homepage", "ipv6:dns",
                               "ipv6:homepage", "ipv6:links", "https", "footer", "content:privacy",
-                              "content:wording")
+                              "content:wording", "columns:update", "columns:blank", "dates:impossible",
+                              "links:hidden", "interaction:reply", "links:turned")
 CHECK_FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(
     ["column", "link", "document", "pairing", *(c.split(":")[0] for c in CHECK_IDS if ":" in c)]))   # [score] keys may name a family
 CRAWL_OVERRIDES: tuple[str, ...] = ("max_pages", "max_depth", "timeout_s", "retries",
@@ -272,6 +273,28 @@ class Report(_Model):
     rectify_days: RectifyDays = RectifyDays()
 
 
+class ColumnClass(_Model):
+    """One update class of the national checklist's 栏目不更新 rule: a column whose title holds one of
+    `keywords` must have an item within `max_age_days`; without `max_age_days` it is exempt (专题, 历史)."""
+
+    id: Annotated[str, _identifier(r"[a-z0-9_]+", "lowercase letters, digits and '_'")]
+    label: Text
+    keywords: Annotated[list[Text], Field(min_length=1)]
+    max_age_days: PositiveInt | None = None
+
+
+DEFAULT_COLUMN_CLASSES: tuple[ColumnClass, ...] = (
+    ColumnClass(id="exempt", label="专题、历史类（不考核更新）",
+                keywords=["专题", "专栏", "历史", "回顾", "往期", "归档", "存档", "旧版"]),
+    ColumnClass(id="personnel_plan", label="人事、规划计划类", max_age_days=365,
+                keywords=["人事", "任免", "招录", "招聘", "招考", "规划", "计划"]),
+    ColumnClass(id="notice_policy", label="通知公告、政策文件类", max_age_days=180,
+                keywords=["通知", "公告", "公示", "政策", "文件", "法规"]),
+    ColumnClass(id="news", label="动态、要闻类", max_age_days=14,
+                keywords=["动态", "要闻", "新闻", "资讯", "快讯"]),
+)
+
+
 class Checks(_Model):
     disabled: list[str] = []
     homepage_max_age_days: PositiveInt = 14
@@ -284,6 +307,14 @@ class Checks(_Model):
     ipv6_probe_count: PositiveInt = 3
     ipv6_slow_floor_ms: PositiveFloat = 200.0
     cert_warn_days: Annotated[int, Field(ge=0)] = 30
+    column_classes: list[ColumnClass] = list(DEFAULT_COLUMN_CLASSES)
+    columns_other_max_age_days: PositiveInt = 365
+    columns_late_veto: PositiveInt = 5
+    columns_stale_veto: PositiveInt = 10
+    columns_blank_veto: PositiveInt = 5
+    dates_issued_tolerance_days: Annotated[int, Field(ge=0)] = 1
+    interaction_window_days: PositiveInt = 365
+    interaction_max_reply_days: PositiveInt = 90
 
 
 def _wordlist(value: str) -> str:

@@ -170,8 +170,31 @@ def _page(data: dict[str, Any]) -> tuple[dict[str, Any], list[DateHit], list[Fin
            "size": _int(data.get("size", 0), "size"), "title": _text(data.get("title", "")),
            "body_sha256": _text(data.get("body_sha256", ""), "body_sha256") or None,
            "depth": _int(data.get("depth", 0), "depth"), "fetched_at": _when(data.get("fetched_at")),
-           "lists": _lists(data.get("lists"))}
+           "lists": _lists(data.get("lists")), "notes": _notes(data.get("notes"))}
     return row, _dates(data.get("dates")), _findings(data.get("findings"))
+
+
+NOTE_TEXT_MAX = 200
+NOTE_LIST_MAX = 50
+
+
+def _notes(value: Any) -> dict[str, Any] | None:
+    """A page's notes (spiders/pagenotes.py) as stored: text values cut short, lists of [text, text] rows
+    bounded; anything else dropped. None for none."""
+    if not isinstance(value, dict):
+        return None
+    kept: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or len(key) > 40:
+            continue
+        if isinstance(item, str):
+            kept[key] = item[:NOTE_TEXT_MAX].replace("\x00", "")
+        elif isinstance(item, list):
+            rows = [[str(part)[:NOTE_TEXT_MAX * 10].replace("\x00", "") for part in row] for row in item[:NOTE_LIST_MAX]
+                    if isinstance(row, list) and all(isinstance(part, str) for part in row)]
+            if rows:
+                kept[key] = rows
+    return kept or None
 
 
 _LIST_FIELDS = {"key": str, "region": str, "heading": str, "items": int, "pager": bool, "total": int, "widget": bool}
@@ -281,6 +304,7 @@ class _Pending:
     forms: list[int] = field(default_factory=list)
     form_of: dict[str, int] = field(default_factory=dict)   # target URL -> the page's first form linking it
     links: list[tuple[str, str]] | None = None              # (target, tag), kept only for an on_page observer
+    notes: dict[str, Any] | None = None                     # the page's notes, stored in its extract value
 
 
 class _Batches:
@@ -309,8 +333,9 @@ class _Batches:
         else:
             if len(self.pending) >= PAGE_BATCH:
                 self.flush_pages()   # the child writes a page's links right after it: theirs have all come
+            notes = row.pop("notes", None)
             self.pending[key] = _Pending({"run_id": self.run_id, "site_id": site_id, **row}, dates, findings,
-                                         links=[] if self.observed is not None else None)
+                                         links=[] if self.observed is not None else None, notes=notes)
 
     def link(self, site_id: str, row: tuple[str, str, str, str, str, str]) -> None:
         source, target = row[0], row[1]
@@ -344,7 +369,7 @@ class _Batches:
             fetched = page.row["fetched_at"]
             page.row["extract"] = pagecodec.encode(page.forms, page.dates, page.form_of,
                                                    fetched.astimezone(UTC).date() if fetched is not None else None,
-                                                   page.findings)
+                                                   page.findings, page.notes)
             rows.append(page.row)
             self.counts.add("dates", len(page.dates))
         ids = self.session.scalars(_PAGES.insert().returning(_PAGES.c.id, sort_by_parameter_order=True), rows).all()

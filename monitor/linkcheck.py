@@ -32,6 +32,9 @@ from urllib.parse import unquote, urldefrag, urlsplit
 
 from checks.links import DEAD_KINDS
 from checks.snapshot import LinkTarget
+from checks.turned import MARK as TURNED_MARK
+from checks.turned import classify as classify_page
+from checks.turned import parked_by_dns
 from monitor.config import Crawl
 from monitor.fetch import (
     RETRY_AFTER_CAP_S,
@@ -194,6 +197,7 @@ class _Checker:
         self.robots = RobotsRules(fetcher, robots_agent, self.slots)
         self.hosts: dict[str, _Host] = defaultdict(_Host)
         self.fingerprints: dict[str, asyncio.Task[_Fingerprint | None]] = {}
+        self.parking: dict[str, asyncio.Task[str]] = {}
         self.requests = 0
 
     def retries_of(self, item: _Item) -> int:
@@ -318,9 +322,14 @@ class _Checker:
 
     async def _conclude(self, item: _Item, outcome: FetchOutcome) -> None:
         if outcome.kind in OK_KINDS and outcome.body and media_type(outcome.content_type) in HTML_TYPES:
-            reason = await self._soft_404(item.url, outcome)
+            text = visible_text(outcome.text())
+            reason = await self._soft_404(item.url, outcome, text)
             if reason:
                 item.finish(FetchKind.SOFT_404, reason, status=outcome.status, final_url=outcome.final_url)
+                return
+            turned = classify_page(outcome.title, text) or await self._parking(outcome.final_url)
+            if turned:   # a live page of the wrong kind: links:turned reads the mark
+                item.finish(outcome.kind, TURNED_MARK + turned, status=outcome.status, final_url=outcome.final_url)
                 return
         self._finish_with(item, outcome)
 
@@ -344,8 +353,23 @@ class _Checker:
                                      detail=f"HTTP 403 from a host that refused {sum(host.refusals.values())} "
                                             f"of {host.answers} requests")
 
-    async def _soft_404(self, url: str, outcome: FetchOutcome) -> str | None:
-        text = visible_text(outcome.text())
+    def _parking(self, url: str) -> asyncio.Task[str]:
+        """"parked: CNAME …" when the page's host is an alias of a parking service (checks.turned), once a host."""
+        host = (urlsplit(url).hostname or "").lower()
+        task = self.parking.get(host)
+        if task is None:
+            task = self.parking[host] = asyncio.ensure_future(self._cname_parking(host))
+        return task
+
+    async def _cname_parking(self, host: str) -> str:
+        try:
+            answer = await self.fetcher.resolver.aresolve(host, "A")
+        except Exception as exc:   # the mark is extra evidence: a resolver failure must not cost the link's outcome
+            log.debug("parking check of %s failed: %r", host, exc)
+            return ""
+        return parked_by_dns(answer.cname_chain)
+
+    async def _soft_404(self, url: str, outcome: FetchOutcome, text: str) -> str | None:
         if not_found(outcome.title, text):
             return "page says it does not exist"
         fingerprint = await self._fingerprint(outcome.final_url)

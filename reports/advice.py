@@ -56,6 +56,27 @@ HEADLINES: Mapping[str, Mapping[str, Text]] = {
     "freshness:homepage": {
         "no_dates": T(zh="首页及二级页面未标注更新日期", en="No dates on the homepage or its sub-pages"),
     },
+    "columns:update": {
+        "columns.update_veto": T(zh="栏目不更新（单项否决）", en="Columns not updated (veto)"),
+        "columns.update_late": T(zh="部分栏目超期未更新", en="Some columns not updated in time"),
+    },
+    "columns:blank": {
+        "columns.blank_veto": T(zh="空白栏目过多（单项否决）", en="Too many blank columns (veto)"),
+        "columns.blank_some": T(zh="存在空白栏目", en="Blank columns"),
+    },
+    "dates:impossible": {
+        "dates.impossible": T(zh="发布日期不合理", en="Impossible publication dates"),
+    },
+    "links:hidden": {
+        "links.hidden_found": T(zh="存在暗链（单项否决）", en="Hidden links (veto)"),
+    },
+    "links:turned": {
+        "links.turned_found": T(zh="外链指向变质网站（单项否决）", en="Links to sites that turned (veto)"),
+    },
+    "interaction:reply": {
+        "interaction.slow": T(zh="留言回复超期（单项否决）", en="Messages answered too late (veto)"),
+        "interaction.no_channel": T(zh="没有网上咨询渠道（单项否决）", en="No online consultation channel (veto)"),
+    },
     "column": {
         "column.missing": T(zh="{title}：栏目缺失", en="{title}: column missing"),
         "column.empty": T(zh="{title}：空白栏目", en="{title}: blank column"),
@@ -129,6 +150,45 @@ ADVICE: Mapping[str, Mapping[str, Text]] = {
                                "show current news on the homepage"),
         "no_dates": T(zh="在首页和二级页面的信息列表中标注发布日期，并保持更新",
                       en="Show publication dates in the homepage's and sub-pages' lists, and keep them current"),
+    },
+    "columns:update": {
+        "columns.update_veto": T(zh="逐一更新证据中列出的超期栏目（{late} 个超期、{long} 个长期未更新），无法保障更新的"
+                                    "栏目应整合或关停；栏目归类有误的，在配置 [[checks.column_classes]] 中更正",
+                                 en="Update each late column the evidence lists ({late} late, {long} long unupdated); "
+                                    "merge or close columns that cannot be kept current; correct a wrong class in "
+                                    "[[checks.column_classes]]"),
+        "columns.update_late": T(zh="更新证据中列出的 {late} 个超期栏目和 {long} 个长期未更新栏目",
+                                 en="Update the {late} late and {long} long unupdated columns the evidence lists"),
+    },
+    "columns:blank": {
+        "columns.blank_veto": T(zh="为证据中列出的 {blank} 个空白栏目发布信息，或将其撤并",
+                                en="Publish items in the {blank} blank columns the evidence lists, or remove them"),
+        "columns.blank_some": T(zh="为证据中列出的 {blank} 个空白栏目发布信息，或将其撤并",
+                                en="Publish items in the {blank} blank columns the evidence lists, or remove them"),
+    },
+    "links:hidden": {
+        "links.hidden_found": T(zh="立即删除证据中列出的 {count} 个暗链，排查网站被篡改的原因（模板、插件、服务器），"
+                                   "修复漏洞并向主管部门报告",
+                                en="Remove the {count} hidden links the evidence lists at once; find how the site was "
+                                   "tampered with (templates, plug-ins, server), fix it and report it"),
+    },
+    "links:turned": {
+        "links.turned_found": T(zh="立即删除或更正证据中列出的 {count} 个外站链接，并定期核查外链指向的网站",
+                                en="Remove or correct the {count} off-site links the evidence lists at once, and "
+                                   "check the sites your links lead to regularly"),
+    },
+    "interaction:reply": {
+        "interaction.slow": T(zh="答复证据中列出的超期留言（{late} 条），建立留言 3 个月内答复的办理机制",
+                              en="Answer the late messages the evidence lists ({late}); set up handling that "
+                                 "answers within 3 months"),
+        "interaction.no_channel": T(zh="开设网上咨询渠道（领导信箱、网上咨询等），或链接到本级政府的统一互动平台",
+                                    en="Open an online consultation channel (领导信箱, 网上咨询), or link the "
+                                       "government's shared platform"),
+    },
+    "dates:impossible": {
+        "dates.impossible": T(zh="核对并更正证据中列出的发布日期（{future} 条晚于抓取日，{backdated} 篇早于成文日期）",
+                              en="Check and correct the dates the evidence lists ({future} after the crawl day, "
+                                 "{backdated} before the document's date)"),
     },
     "column": {
         "column.missing": T(zh="设置“{title}”栏目{place}", en="Set up the “{title}” column{place}"),

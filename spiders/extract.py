@@ -29,20 +29,23 @@ from __future__ import annotations
 import logging
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from itertools import accumulate, count
 from operator import add
 from time import thread_time
+from typing import Any
 
 from lxml import etree
 from lxml.etree import _Element as Element
 
 from monitor.htmltext import as_browsers_read, not_found
 from spiders.dates import TextChunks, any_case, scan_dates, text_chunks
+from spiders.hidden import HiddenRules
 from spiders.items import DateHit, Finding, ListBlock
 from spiders.lists import Lists, expand_datastores, pager_anchor
+from spiders.pagenotes import future_rows, issued_dates, messages, placeholder
 from spiders.resources import css_urls, srcset_urls
 from spiders.screen import DEFAULT as DEFAULT_SCREENING
 from spiders.screen import Screened, Screening, screen
@@ -107,6 +110,7 @@ class Extracted:
     last_pages: tuple[tuple[str, int], ...] = ()   # (spiders.urls.PageRef.list, last number) its pagers name
     findings: tuple[Finding, ...] = ()  # screening of the visible text (spiders/screen.py), masked
     screen_s: float = 0.0       # CPU seconds the screening took (the crawl's stats add them up)
+    notes: dict[str, object] | None = None   # page facts for the checklist's checks (spiders/pagenotes.py)
 
 
 EMPTY = Extracted("", (), (), None, None, False, 0)
@@ -184,6 +188,8 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8",
     regions = _Regions(root, chunks)
     scan = scan_dates(root, today=today, zone=regions.context_of, chunks=chunks)
     regions.rows = scan.rows
+    future = [[url, day.isoformat()] for raw, day in future_rows(scan.rows, today)
+              if (url := canonical(raw, base, query_encoding=encoding)) is not None]
     lists = Lists(scan.hits, scan.row_of)
     keyed = bool(lists.keyed)
     found: list[tuple[Element, ExtractedLink]] = []
@@ -242,6 +248,8 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8",
         url = canonical(raw, base, query_encoding=encoding)
         if url is not None and (ref := page_ref(url)) is not None:
             last_pages.append((ref.list, last))
+    hidden = _hidden(root, found, page)
+    asked = messages(root) if _MESSAGE_WORDS.search(html) else []
     etree.strip_elements(root, "script", "style", "noscript", "template", with_tail=False)
     title = _title(root)
     body = root.find("body")
@@ -251,13 +259,26 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8",
     screened = screen(title + "\n" + "\n".join(_TEXTS(shown)), screening, today)
     spent = thread_time() - began
     distinct, hits, blocks, bad = _distinct(links), lists.hits, lists.blocks, tuple(dict.fromkeys(broken))
+    notes = _notes(content, future, page, today, hidden, asked)
     if screened.numbers:
         title, distinct, hits, blocks = _redacted(screened, title, distinct, hits, blocks)
         bad = tuple(_link(k.url, k.tag, screened.redact(k.text), k.context, k.block) for k in bad)
+        notes = _redacted_notes(notes, screened.redact) if notes else notes
     return Extracted(title, distinct, hits, refresh, js_redirect,
                      _says_not_found(title, content), len(_collapse(" ".join(every))),
-                     malformed=bad, lists=blocks,
-                     last_pages=tuple(dict.fromkeys(last_pages)), findings=screened.findings, screen_s=spent)
+                     malformed=bad, lists=blocks, last_pages=tuple(dict.fromkeys(last_pages)),
+                     findings=screened.findings, screen_s=spent, notes=notes)
+
+
+def _redacted_notes(value: Any, redact: Callable[[str], str]) -> Any:
+    """The notes with the personal numbers masked in every text (a 留言's title, placeholder wording)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted_notes(v, redact) for v in value]
+    if isinstance(value, dict):
+        return {k: _redacted_notes(v, redact) for k, v in value.items()}
+    return value
 
 
 def _redacted(screened: Screened, title: str, links: tuple[ExtractedLink, ...], hits: tuple[DateHit, ...],
@@ -269,6 +290,60 @@ def _redacted(screened: Screened, title: str, links: tuple[ExtractedLink, ...], 
             tuple(_link(k.url, k.tag, redact(k.text), k.context, k.block) for k in links),
             tuple(replace(h, snippet=redact(h.snippet)) for h in hits),
             tuple(replace(b, heading=redact(b.heading)) for b in blocks))
+
+
+
+HIDDEN_MAX = 50
+
+
+def _hidden(root: Element, found: list[tuple[Element, ExtractedLink]], page: str) -> list[list[str]]:
+    """[URL, why] of the page's `a` links to another host that sit in an element a reader never sees
+    (spiders/hidden.py; the check keeps those outside the site's scope). At most HIDDEN_MAX."""
+    own = _host_of(page)
+    offsite = [(element, link) for element, link in found if link.tag == "a" and _host_of(link.url) != own]
+    if not offsite:
+        return []
+    rules = HiddenRules.of(root)
+    hidden: dict[str, str] = {}
+    for element, link in offsite:
+        if link.url not in hidden and (why := rules.why(element)):
+            hidden[link.url] = why
+            if len(hidden) >= HIDDEN_MAX:
+                break
+    return [[url, why] for url, why in hidden.items()]
+
+
+def _host_of(url: str) -> str:
+    rest = url.split("//", 1)[-1]
+    return rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1].lower()
+
+
+_MESSAGE_WORDS = re.compile(r"(?:回复|答复|回应|办结)(?:时间|日期)")
+
+
+def _notes(content: list[str], future: list[list[str]], page: str, today: date,
+           hidden: list[list[str]] | None = None, asked: list[list[str]] | None = None) -> dict[str, object] | None:
+    """What the checklist's checks read from the page's own text: placeholder wording (空白栏目), the
+    publication and 成文 dates it states, and its items dated after `today` ([item URL, ISO date], the page's
+    own URL for its header date); None when there is nothing (most pages)."""
+    text = _collapse(" ".join(content))
+    notes: dict[str, object] = {}
+    if empty := placeholder(text):
+        notes["placeholder"] = empty
+    published, issued = issued_dates(text)
+    if issued is not None:
+        notes["issued"] = issued.isoformat()
+        if published is not None:
+            notes["published"] = published.isoformat()
+    if published is not None and published > today:
+        future = [*future, [page, published.isoformat()]]
+    if future:
+        notes["future"] = future
+    if hidden:
+        notes["hidden"] = hidden
+    if asked:
+        notes["messages"] = asked
+    return notes or None
 
 
 def _with_pagers(found: list[tuple[Element, ExtractedLink]], lists: Lists, pager_keyed: set[Element], base: str,

@@ -71,6 +71,7 @@ class PageRecord:
     detail: str = ""            # why a fetch failed, in words
     lists: tuple[ListBlock, ...] = ()
     findings: tuple[Finding, ...] = ()   # screening (spiders/screen.py), masked
+    notes: dict[str, Any] | None = None   # page facts for the checklist's checks: placeholder, issued, published…
 
     type: str = field(default="page", init=False)
 

@@ -81,7 +81,7 @@ def read_page(page: PageRecord, text: str, base_url: str, codec: str, today: dat
 
 def _read(page: PageRecord, extracted: Extracted) -> PageRead:
     full = replace(page, title=extracted.title, dates=extracted.dates, lists=extracted.lists,
-                   findings=extracted.findings)
+                   findings=extracted.findings, notes=extracted.notes)
     site, source = page.site_id, page.url
     parts = [encode(full)]
     parts += [encode(LinkRecord(site, source, link.url, link.tag, link.text, link.context, link.block))

@@ -8,7 +8,9 @@ from checks import REGISTRY
 from checks.base import INPUT_LABELS, LANGUAGES, RUNNER_MESSAGES, VALUE_KINDS, CheckSpec, M, Severity, T
 
 SPEC_IDS = {"availability", "column", "link", "document", "pairing", "links:dead", "freshness:homepage", "ipv6:dns",
-            "ipv6:homepage", "ipv6:links", "https", "footer", "content:privacy", "content:wording"}   # content: issue 15
+            "ipv6:homepage", "ipv6:links", "https", "footer", "content:privacy", "content:wording",   # content: issue 15
+            "columns:update", "columns:blank", "interaction:reply", "links:hidden", "links:turned",
+            "dates:impossible"}                                                                 # issue 17
 ID_PATTERN = re.compile(r"^[a-z0-9]+(:[a-z0-9_-]+)*$")
 
 

@@ -31,7 +31,7 @@ CASES = [
     pytest.param([r("https", "fail"), r("footer", "warn", MN)], 93, "good", (), {"https": 5, "footer": 2}, (),
                  id="fail-and-warn-deduct-their-rule-points"),
     pytest.param([r("https", "warn")], 98, "good", (), {"https": 2}, (), id="warn-deducts-less-than-fail"),
-    pytest.param([r(f"column:req{i}", "fail") for i in range(8)], 70, "pass", (), {"column": 30}, (),
+    pytest.param([r(f"column:req{i}", "fail") for i in range(8)], 80, "good", (), {"column": 20}, (),
                  id="a-family-rule-caps-the-sum-of-its-checks"),
     pytest.param([r("column:a", "fail", V), r("column:b", "warn")], 59, "fail", ("column:a",), {"column": 2}, (),
                  id="a-result-made-veto-by-its-verdict-vetoes"),
@@ -48,9 +48,13 @@ CASES = [
     pytest.param([r("availability", "warn", V), r("freshness:homepage", "warn", V), r("column:a", "fail"),
                   r("column:b", "fail"), r("column:c", "fail"), r("column:d", "fail"), r("column:e", "fail"),
                   r("column:f", "fail"), r("ipv6:dns", "fail"), r("ipv6:homepage", "fail"), r("ipv6:links", "fail"),
-                  r("https", "fail")], 45, "fail", (),
-                 {"column": 30, "ipv6": 10, "availability": 5, "freshness:homepage": 5, "https": 5}, (),
+                  r("https", "fail")], 55, "fail", (),
+                 {"column": 20, "ipv6": 10, "availability": 5, "freshness:homepage": 5, "https": 5}, (),
                  id="below-the-pass-mark-without-a-veto-fails"),
+    pytest.param([r("columns:update", "warn", V, late=2, long=1), r("columns:blank", "warn", V, blank=1)], 93, "good",
+                 (), {"columns": 7}, (), id="late-long-and-blank-columns-below-the-veto-line-cost-points-each"),
+    pytest.param([r("columns:update", "fail", V, late=5), r("columns:blank", "fail", V, blank=5)], 59, "fail",
+                 ("columns:update", "columns:blank"), {}, (), id="five-late-or-blank-columns-are-vetoes"),
 ]
 
 

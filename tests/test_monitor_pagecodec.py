@@ -67,6 +67,19 @@ def test_screening_findings_round_trip_and_survive_appended_links() -> None:
     found = [Finding("id_card", "2113**********1234", "身份证 2113**********1234"),
              Finding("wording", "按排", "工作按排如下", "安排", "warn", "现代汉语词典", 3)]
     blob = pagecodec.append_links(pagecodec.encode([1], [d(1)], {}, DAY, found), [2])
-    assert pagecodec.decode_page(blob, {}) == ([1, 2], [d(1)], found)
+    assert pagecodec.decode_page(blob, {}) == ([1, 2], [d(1)], found, {})
     assert pagecodec.decode_page(pagecodec.encode([1], [], {}, DAY), {})[2] == []
     assert b'"f"' not in zlib.decompress(pagecodec.encode([1], [], {}, DAY)), "a page without findings stores none"
+def test_a_pages_notes_travel_in_its_value_and_a_page_without_any_stores_none() -> None:
+    notes = {"placeholder": "暂无信息", "future": [["https://x.test/a.html", "2099-01-01"]]}
+    blob = pagecodec.encode([1], [], {}, None, notes=notes)
+    assert pagecodec.decode_page(blob, {}) == ([1], [], [], notes)
+    assert pagecodec.decode_page(pagecodec.encode([1], [], {}, None), {})[3] == {}
+    assert b'"n"' not in zlib.decompress(pagecodec.encode([1], [], {}, None, notes=None))
+
+
+def test_the_ingest_keeps_only_known_note_shapes() -> None:
+    from monitor.ingest import _notes
+    assert _notes({"placeholder": "x" * 500, "future": [["u", "2099-01-01"], ["bad", 3], "no"], 3: "k",
+                   "n": {"nested": 1}}) == {"placeholder": "x" * 200, "future": [["u", "2099-01-01"]]}
+    assert _notes("not a mapping") is None and _notes({}) is None

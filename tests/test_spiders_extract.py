@@ -629,3 +629,44 @@ def test_content_after_the_closing_tags_is_kept_in_the_body_as_browsers_keep_it(
     assert any(a.tag == "body" for a in anchor.iterancestors())
     assert [link.url for link in extract(html, "http://www.x.gov.cn/", today=date(2024, 1, 1)).links] == [
         "http://www.x.gov.cn/wzdt/"]
+
+
+def test_notes_read_the_placeholder_of_an_empty_column_from_its_content_not_its_menus() -> None:
+    html = ('<html><body><ul class="nav"><li><a href="/a/">暂无信息公开</a></li></ul><div class="main"><h2>统计信息</h2>'
+            '<p class="empty">暂无信息</p></div><div class="footer">版权所有 没有数据</div></body></html>')
+    assert extract(html, "http://x.test/a/", today=date(2024, 5, 1)).notes == {"placeholder": "暂无信息"}
+    menu_only = html.replace('<p class="empty">暂无信息</p>', "<ul><li>一条信息</li></ul>")
+    assert extract(menu_only, "http://x.test/a/", today=date(2024, 5, 1)).notes is None
+
+
+def test_notes_read_the_publication_and_issue_dates_an_article_states() -> None:
+    html = ('<html><body><div class="article"><div class="info">发布时间：2024-03-01 09:30</div>'
+            '<p>正文。</p><p>成文日期：2024年3月9日</p></div></body></html>')
+    notes = extract(html, "http://x.test/a/1.html", today=date(2024, 5, 1)).notes
+    assert notes == {"published": "2024-03-01", "issued": "2024-03-09"}
+    plain = html.replace("<p>成文日期：2024年3月9日</p>", "")
+    assert extract(plain, "http://x.test/a/1.html", today=date(2024, 5, 1)).notes is None
+
+
+def test_notes_read_a_message_table_with_question_and_reply_dates() -> None:
+    html = ('<html><body><table><tr><th>标题</th><th>留言时间</th><th>回复时间</th><th>状态</th></tr>'
+            '<tr><td>供暖问题</td><td>2024-01-05</td><td>2024-05-10</td><td>已回复</td></tr>'
+            '<tr><td>道路维修</td><td>2024-03-01</td><td></td><td>未回复</td></tr>'
+            '<tr><td>已办结无日期</td><td>2024-03-02</td><td></td><td>已回复</td></tr></table></body></html>')
+    notes = extract(html, "http://x.test/hdjl/", today=date(2024, 6, 1)).notes
+    assert notes == {"messages": [["供暖问题", "2024-01-05", "2024-05-10"], ["道路维修", "2024-03-01", ""]]}
+
+
+def test_notes_read_a_message_page_labelled_with_its_dates() -> None:
+    html = ('<html><body><div><h2>公交线路建议</h2><p>留言时间：2024-03-01</p><p>回复时间：2024年3月5日</p></div>'
+            '</body></html>')
+    assert extract(html, "http://x.test/hdjl/1.html", today=date(2024, 6, 1)).notes == {
+        "messages": [["公交线路建议", "2024-03-01", "2024-03-05"]]}
+
+
+def test_a_personal_number_in_a_message_title_is_masked_in_the_notes() -> None:
+    html = ('<html><body><table><tr><th>标题</th><th>留言时间</th><th>回复时间</th></tr>'
+            '<tr><td>供暖问题请回电13812345678</td><td>2024-01-05</td><td>2024-05-10</td></tr></table></body></html>')
+    extracted = extract(html, "http://x.test/hdjl/", today=date(2024, 6, 1))
+    assert [f.masked for f in extracted.findings] == ["138****5678"]
+    assert "13812345678" not in repr(extracted.notes) and "138****5678" in repr(extracted.notes)

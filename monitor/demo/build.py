@@ -65,6 +65,7 @@ class SitePlan:
     scope: str = "site"
     max_links_per_page: int | None = None
     https: bool = False    # served over HTTPS with the demo CA's certificate; plain HTTP answers 301 there
+    channel: bool = True   # the 互动交流 column (/hdjl/, an online consultation channel) in the navigation
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ def _resolve_extras(extras: Mapping[str, tuple[LinkSpec, ...]], plans: tuple[Col
 def _chrome(plan: SitePlan, plans: tuple[ColumnPlan, ...], extras: dict[str, tuple[LinkSpec, ...]]) -> Chrome:
     nav: list[tuple[str, Href]] = [("首页", "/")]
     nav += [(p.column.text, p.href) for p in plans if p.where == "nav"]
-    nav += [("互动交流", "/hdjl/"), ("办事服务", "/bsfw/")]
+    nav += [("互动交流", "/hdjl/")] if plan.channel else []
+    nav += [("办事服务", "/bsfw/")]
     return Chrome(tuple(nav), plan.date_format, plan.clock, plan.copyright_since, True, extras, plan.footer,
                   plan.footer_after_html, plan.pubdate)
 
@@ -135,6 +137,8 @@ def _standard(plan: SitePlan, plans: tuple[ColumnPlan, ...]) -> dict[str, PageSp
         "/js/common.js": PageSpec(body=SITE_JS, content_type="application/javascript", declare="none"),
         "/images/logo.png": PageSpec(body=PNG, content_type="image/png", declare="none"),
     }
+    if not plan.channel:
+        del pages["/hdjl/"]
     if plan.robots is not None:
         pages["/robots.txt"] = PageSpec(body=plan.robots, content_type="text/plain", declare="none")
     return pages

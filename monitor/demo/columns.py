@@ -82,6 +82,8 @@ class Column:
     sidebar: str = ""                  # path of a column whose newest items show in a 最新动态 box beside the list
     pinned: bool = False               # the first item (whatever its age) is a 【置顶】 item
     filed: int = 0                     # days an item's URL date (the document's t-number) precedes its publication
+    issued: int | None = None          # its articles state a 成文日期 this many days after their publication
+                                       # (negative: before it, as it should be); None: no 成文日期 line
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from html import escape
 from urllib.parse import parse_qs
 
@@ -111,7 +112,7 @@ def article_page(plan: ColumnPlan, item: Item) -> Render:
             + f'<div class="article">\n  <h2>{escape(item.title)}</h2>\n'
             f'  <div class="info">来源：{escape(plan.org)}　发布时间：{item.day:%Y-%m-%d} 09:30　'
             f'{a(ctx, "javascript:window.print()", "打印本页")}　{a(ctx, "javascript:window.close()", "关闭窗口")}</div>\n'
-            + picture
+            + picture + _issued(ctx, plan, item)
             + f"  <p>近日，{escape(item.title)}。会议强调，要深入贯彻落实党中央、国务院关于全面推进政务公开的"
             "决策部署，以公开促落实、强监管、优服务。</p>\n"
             "  <p>会议要求，各地区各部门要围绕助企纾困、扩大有效投资等重点领域，及时准确发布政策信息，"
@@ -120,6 +121,15 @@ def article_page(plan: ColumnPlan, item: Item) -> Render:
         return layout(ctx, f"{item.title}_{plan.org}", main)
 
     return render
+
+
+def _issued(ctx: PageContext, plan: ColumnPlan, item: Item) -> str:
+    """The 成文日期 line an article states (Column.issued days after its publication), or ""."""
+    if plan.column.issued is None:
+        return ""
+    day = item.day + timedelta(days=plan.column.issued)
+    ctx.date(day)   # a labelled date: the crawl records it as the page's (header) date too
+    return f"  <p class=\"cwrq\">成文日期：{day.year}年{day.month}月{day.day}日</p>\n"
 
 
 @dataclass(frozen=True)

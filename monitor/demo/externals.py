@@ -55,6 +55,7 @@ SHARED_DEAD_HOST = Ref(GONE, "/")                                       # NXDOMA
 EXTRA_DNS: Mapping[str, DnsSpec] = {
     "beipiao.cdn.test": DnsSpec.alias("edge.cdn.test"),
     "edge.cdn.test": DnsSpec.dual(),
+    "lfkj.sedoparking.com": DnsSpec.dual(),     # the parking service an issue 17 link's host is an alias of
     "chaoyang.gov.test": DnsSpec.zone_apex("ns1.chaoyang.gov.test", "ns2.chaoyang.gov.test"),
     "ns1.chaoyang.gov.test": DnsSpec.v4_only(),
     "ns2.chaoyang.gov.test": DnsSpec.v4_only(),

@@ -48,6 +48,7 @@ from monitor.demo.spec import (
     Ref,
 )
 from monitor.demo.trapcases import trap_case_plans
+from monitor.demo.updatecases import update_case_hosts, update_case_plans
 
 HUGE_BYTES = 3 * 2**20       # over the demo's max_response_bytes (2 MiB)
 ROBOTS = "User-agent: *\nDisallow: /hdjl/\nDisallow: /search/\n"
@@ -274,12 +275,13 @@ def _departments() -> tuple[SitePlan, ...]:
 def _plans(today: date) -> tuple[SitePlan, ...]:
     return (_city(today), *_counties(today), *_departments(), *column_case_plans(today), *ipv6_case_plans(today),
             *footer_case_plans(today), *link_case_plans(today), *list_case_plans(today),
-            *scope_case_plans(), *trap_case_plans(today), *fault_case_plans(), *screen_case_plans())
+            *scope_case_plans(), *trap_case_plans(today), *fault_case_plans(), *screen_case_plans(),
+            *update_case_plans(today))
 
 
 def build_sites(today: date) -> tuple[DemoSite, ...]:
     """Every site of the demo web, listed ones first."""
-    return assemble(_plans(today), today, scope_case_hosts()) + footer_hosts()
+    return assemble(_plans(today), today, scope_case_hosts()) + footer_hosts() + update_case_hosts()
 
 
 def assemble(plans: Sequence[SitePlan], today: date, hosts: Sequence[DemoSite] = ()) -> tuple[DemoSite, ...]:

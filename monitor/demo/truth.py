@@ -79,6 +79,24 @@ host or port, `file:`) appear as written.
                                           document: {year, due, url, published} (None|"missing"|"late",
                                           late warns); pairing: {examined, paired, unpaired} (sorted
                                           document URLs; None|"no_column"|"low"); "unavailable" → error
+      columns_update                      columns:update (issue 17): {status, late: [column URL], long: [URL],
+                                          classes: {URL: class id}} over the navigation's columns and their
+                                          `sub` children, by the shipped class table; {status: "error"} without
+                                          a homepage; None for a site cut by max_pages (not exact)
+      columns_blank                       columns:blank: {status, blank: [URL]} (a column without items or
+                                          children: 暂无信息); the same error and None cases
+      dates_impossible                    dates:impossible: {status, future: [item URL], backdated: [article
+                                          URL]} (items dated after today + 1 day, seen in a crawled list with
+                                          a year or on their crawled article; articles whose 成文日期 is more
+                                          than the tolerance after their publication); error / None as above
+      links_hidden                        links:hidden: {status, hidden: [target URL]} (the 暗链 of the crawled
+                                          友情链接 pages of updatecases.py); error / None as above
+      interaction_reply                   interaction:reply: {status, channel, messages, late}: fail without
+                                          the 互动交流 channel; else the 留言 of the last year on its crawled
+                                          page (updatecases.MESSAGES) that waited over 90 days; error / None
+      links_turned                        links:turned: {status, turned: [target URL]}: the `a` links of crawled
+                                          pages to the hosts now serving gambling or a domain for sale
+                                          (updatecases.TURNED_HOSTS); error / None as above
       footer                              on the footer case sites only (footercases.py): {status:
                                           "pass"|"warn"|"error", items{site_code,icp,police,finderr,badge}
                                           ("" when missing), forms{item: how it is found}}
@@ -112,7 +130,12 @@ from monitor.demo.spec import DemoSite, DnsSpec, ExpectEnv, UrlFor
 from monitor.demo.verdicts import (
     FRESHNESS_MAX_AGE_DAYS,
     applies,
+    column_updates_truth,
     columns_truth,
+    dates_truth,
+    hidden_truth,
+    interaction_truth,
+    turned_truth,
     freshness_truth,
     https_truth,
     links_truth,
@@ -190,6 +213,11 @@ def site_crawl_truth(world: World, site: DemoSite, crawl_cfg: Mapping[str, Any],
         "columns": columns_truth(requirements, lean, available, today, served_url(world, url)),
         "requirements": duty_truth([r for r in requirements if applies(r, site.kind, site.level)], lean, available,
                                    today, served_url(world, url), fate, frozenset(links["over_limit"])),
+        **column_updates_truth(lean, available, today, served_url(world, url), bounded),
+        "dates_impossible": dates_truth(lean, available, today, served_url(world, url), bounded),
+        "links_hidden": hidden_truth(lean, available, served_url(world, url), bounded),
+        "interaction_reply": interaction_truth(lean, available, today, served_url(world, url), bounded),
+        "links_turned": turned_truth(lean, available, bounded),
         **({"footer": footer} if (footer := footer_truth(site, lean.home if available else None, url)) else {}),
         "charset_lies": charset_lies(site, lean),
         "content": content_truth(site.id, {u: _path_on(site, u) for u in lean.pages}, available),

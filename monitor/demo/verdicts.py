@@ -13,7 +13,10 @@ from urllib.parse import urlsplit
 
 from monitor.demo.columns import ColumnPlan
 from monitor.demo.crawlmodel import Link, PageFacts, SiteCrawl
+from monitor.demo.updatecases import BET_HOST, HIDDEN, MESSAGES, TURNED_HOSTS, friends_page
 from checks.scope import SiteScope
+from checks.updates import OTHER, classes_of, classify
+from monitor.config import Checks
 from monitor.demo.walk import DEFAULT_PORTS, Walk, World, address_of, canonical, malformed
 from monitor.outcomes import FetchKind
 
@@ -177,3 +180,141 @@ def https_truth(world: World, host: str, homepage: Mapping[str, Any]) -> str:
     if address_of(world, target) is None:
         return "error"
     return "pass" if target in world.secure else "fail"
+
+
+def column_updates_truth(crawl: SiteCrawl, available: bool, today: date, url_for: Callable[..., str],
+                         bounded: bool) -> dict[str, Any]:
+    """columns_update / columns_blank of a site (truth.py): the navigation columns (the chrome's, the
+    homepage excluded) and the `sub` children of the navigation's columns, classified by the config's
+    shipped class table and dated by their items; None when the crawl is cut by max_pages (not exact)."""
+    if not available:
+        return {"columns_update": {"status": "error"}, "columns_blank": {"status": "error"}}
+    if bounded:
+        return {"columns_update": None, "columns_blank": None}
+    defaults = Checks()
+    classes = classes_of(defaults.model_dump())    # the config's shipped class table is the rule
+    site = crawl.site
+    by_path = {p.column.path: p for p in site.columns if p.where == "nav"}
+    entries: list[tuple[str, str, Any]] = []       # (url, text, plan or None)
+    for text, href in site.chrome.nav:
+        if href == "/":
+            continue
+        plan = by_path.get(href) if isinstance(href, str) else None
+        if plan is None:
+            plan = next((p for p in site.columns if p.where == "nav" and p.href == href), None)
+        entries.append((_column_url(plan, crawl, url_for) if plan else canonical(url_for(site.host, str(href))),
+                        text, plan))
+    for plan in [p for _, _, p in entries if p is not None]:
+        entries += [(_column_url(kid, crawl, url_for), kid.column.text, kid) for kid in plan.children
+                    if kid.where == "sub"]
+    classes_of_url: dict[str, str] = {}
+    late: list[str] = []
+    long: list[str] = []
+    blank: list[str] = []
+    for url, text, plan in entries:
+        cls = classify(text, classes)
+        classes_of_url.setdefault(url, cls.id)
+        if plan is None or not crawl.scope.covers(url) or url not in crawl.pages:
+            continue
+        days = [item.day for item in plan.items if item.day <= today]
+        if not days:
+            if not plan.items and not plan.children:
+                blank.append(url)
+            continue
+        age = (today - max(days)).days
+        if cls.id == OTHER and age > defaults.columns_other_max_age_days:
+            long.append(url)
+        elif cls.max_age_days is not None and age > cls.max_age_days:
+            late.append(url)
+    stale = len(late) + len(long)
+    update = ("fail" if len(late) >= defaults.columns_late_veto or stale >= defaults.columns_stale_veto
+              else "warn" if stale else "pass")
+    blanks = "fail" if len(blank) >= defaults.columns_blank_veto else "warn" if blank else "pass"
+    return {"columns_update": {"status": update, "late": sorted(late), "long": sorted(long),
+                               "classes": dict(sorted(classes_of_url.items()))},
+            "columns_blank": {"status": blanks, "blank": sorted(blank)}}
+
+
+YEARLESS_FORMATS = frozenset({"md", "bracket"})   # list dates without a year: a future one is dropped, not seen
+
+
+def dates_truth(crawl: SiteCrawl, available: bool, today: date, url_for: Callable[..., str],
+                bounded: bool) -> dict[str, Any] | None:
+    """dates_impossible of a site (truth.py): the items dated after today plus one day whose article was
+    crawled (its 发布时间 has a year) or whose list page was, when the site's list dates have a year; the
+    crawled articles whose 成文日期 is more than the shipped tolerance after their publication."""
+    if not available:
+        return {"status": "error"}
+    if bounded:
+        return None
+    tolerance = Checks().dates_issued_tolerance_days
+    yearly = crawl.site.chrome.date_format not in YEARLESS_FORMATS
+    future: set[str] = set()
+    backdated: set[str] = set()
+    for plan in crawl.site.columns:
+        lists = {canonical(url_for(plan.host or crawl.site.host, path)) for path in plan.list_paths}
+        listed = yearly and any(url in crawl.pages for url in lists)
+        for item in plan.items:
+            article = canonical(url_for(plan.host or crawl.site.host, item.path))
+            if not crawl.scope.covers(article):
+                continue
+            if (today - item.day).days < -1 and (article in crawl.pages or listed):
+                future.add(article)
+            if plan.column.issued is not None and plan.column.issued > tolerance and article in crawl.pages:
+                backdated.add(article)
+    return {"status": "warn" if future or backdated else "pass", "future": sorted(future),
+            "backdated": sorted(backdated)}
+
+
+def hidden_truth(crawl: SiteCrawl, available: bool, url_for: Callable[..., str], bounded: bool
+                 ) -> dict[str, Any] | None:
+    """links_hidden of a site (truth.py): the 暗链 of the 友情链接 pages (updatecases.friends_page) the crawl
+    reads; no other demo page hides a link to another site."""
+    if not available:
+        return {"status": "error"}
+    if bounded:
+        return None
+    hidden = sorted(canonical(url_for(BET_HOST, path)) for path_of_page, spec in crawl.site.pages.items()
+                    if spec.body is friends_page and canonical(url_for(crawl.site.host, path_of_page)) in crawl.pages
+                    for _, path, _ in HIDDEN)
+    return {"status": "fail" if hidden else "pass", "hidden": sorted(set(hidden))}
+
+
+def interaction_truth(crawl: SiteCrawl, available: bool, today: date, url_for: Callable[..., str],
+                      bounded: bool) -> dict[str, Any] | None:
+    """interaction_reply of a site (truth.py): "fail" without the 互动交流 channel; else its 留言 table
+    (updatecases.MESSAGES) when the crawl read its page: the messages of the last year that waited more than
+    90 days (answered late or not yet); "pass" with no messages when there is no table to read."""
+    if not available:
+        return {"status": "error"}
+    if bounded:
+        return None
+    defaults = Checks()
+    if not any(href == "/hdjl/" for _, href in crawl.site.chrome.nav):
+        return {"status": "fail", "channel": False, "messages": 0, "late": 0}
+    page = canonical(url_for(crawl.site.host, "/hdjl/"))
+    listed = MESSAGES.get(crawl.site.id, ()) if page in crawl.pages else ()
+    window = [(age, delay) for age, delay in listed if age <= defaults.interaction_window_days]
+    late = [age for age, delay in window
+            if (delay if delay is not None else age) > defaults.interaction_max_reply_days]
+    return {"status": "fail" if late else "pass", "channel": True, "messages": len(window), "late": len(late)}
+
+
+def _host_of(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:    # a malformed link kept as written
+        return ""
+
+
+def turned_truth(crawl: SiteCrawl, available: bool, bounded: bool) -> dict[str, Any] | None:
+    """links_turned of a site (truth.py): its `a` links, on crawled pages, to the hosts that now serve a
+    gambling page or a domain for sale (updatecases.TURNED_HOSTS)."""
+    if not available:
+        return {"status": "error"}
+    if bounded:
+        return None
+    turned = {link.target for page in crawl.pages.values() for link in page.links
+              if link.tag == "a" and not malformed(link.href) and _host_of(link.target) in TURNED_HOSTS
+              and not crawl.scope.covers(link.target)}
+    return {"status": "fail" if turned else "pass", "turned": sorted(turned)}

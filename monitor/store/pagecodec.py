@@ -3,7 +3,7 @@
 Owns the format of `page.extract`, zlib-compressed JSON:
 
     {"v": 1, "l": [form, ...], "d": [[ordinal, source, block, item], ...], "s": {"index": snippet},
-     "f": [[kind, masked, context, right, severity, source, count], ...]}
+     "f": [[kind, masked, context, right, severity, source, count], ...], "n": {note: value}}
 
 `l` is the page's links in document order, each a number into the run's link
 forms of the site (`link_form`: target, tag, text, context, block); a site's
@@ -14,7 +14,10 @@ the form number of the page's first link to it, or the URL itself when the
 page has none ("" none). `s` keeps the snippets the checks can read
 (`kept_snippets`); the others are dropped. `f` (only on pages with any) holds
 the screening findings of content:privacy and content:wording, masked by the
-crawl child: no whole personal number is ever in a stored value.
+crawl's page reader: no whole personal number is ever in a stored value. `n`,
+only on a page that has any, holds its notes (spiders/pagenotes.py: placeholder
+wording, 成文 and publication dates, hidden off-site links) as the ingest
+cleaned them.
 
 Pure: no database, no clock. The ingest encodes, the store decodes.
 """
@@ -59,7 +62,7 @@ def kept_snippets(dates: Sequence[DateHit], fetched: date | None) -> set[int]:
 
 
 def encode(forms: Sequence[int], dates: Sequence[DateHit], form_of: Mapping[str, int],
-           fetched: date | None, findings: Sequence[Finding] = ()) -> bytes:
+           fetched: date | None, findings: Sequence[Finding] = (), notes: Mapping[str, Any] | None = None) -> bytes:
     """The stored value of a page: its link forms in order, its dates with their items as form
     numbers (`form_of`: target URL -> the page's first form linking it) and the kept snippets."""
     rows: list[list[Any]] = []
@@ -72,6 +75,8 @@ def encode(forms: Sequence[int], dates: Sequence[DateHit], form_of: Mapping[str,
         doc["s"] = snippets
     if findings:
         doc["f"] = [[f.kind, f.masked, f.context, f.right, f.severity, f.source, f.count] for f in findings]
+    if notes:
+        doc["n"] = dict(notes)
     return zlib.compress(orjson.dumps(doc), LEVEL)
 
 
@@ -115,16 +120,19 @@ def _day(ordinal: int) -> date:
 def decode(blob: bytes | None, targets: Sequence[str] | Mapping[int, str]) -> tuple[list[int], list[DateHit]]:
     """(link forms, dates) of a stored page; an item stored as a form number comes back as its
     target (`targets[form]`). None decodes as a page without links or dates."""
-    forms, dates, _ = decode_page(blob, targets)
+    forms, dates, _, _ = decode_page(blob, targets)
     return forms, dates
 
 
 def decode_page(blob: bytes | None, targets: Sequence[str] | Mapping[int, str]
-                ) -> tuple[list[int], list[DateHit], list[Finding]]:
-    """(link forms, dates, screening findings) of a stored page, as `decode`."""
+                ) -> tuple[list[int], list[DateHit], list[Finding], dict[str, Any]]:
+    """(link forms, dates, screening findings, notes ({} for none)) of a stored page, as `decode`."""
     if not blob:
-        return [], [], []
+        return [], [], [], {}
     doc = _doc(blob)
+    notes = doc.get("n")
+    if not isinstance(notes, dict):
+        notes = {}
     try:
         snippets = doc.get("s", {})
         dates = []
@@ -132,6 +140,6 @@ def decode_page(blob: bytes | None, targets: Sequence[str] | Mapping[int, str]
             dates.append(DateHit(_day(ordinal), sys.intern(source), snippets.get(str(i), ""), sys.intern(block),
                                  targets[item] if isinstance(item, int) else item))
         findings = [Finding(*row) for row in doc.get("f", ())]
-        return doc["l"], dates, findings
+        return doc["l"], dates, findings, notes
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise CorruptValue(f"a stored page does not decode: {type(exc).__name__}: {exc}") from exc

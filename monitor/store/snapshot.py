@@ -7,7 +7,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -235,14 +235,14 @@ def _crawl(session: Session, run_id: str, site_id: str
     links: list[Link] = []
     for url, final_url, status, kind, depth, content_type, encoding, size, title, chain, lists, extract in page_rows:
         try:
-            numbers, dates, findings = pagecodec.decode_page(extract, targets_of)
+            numbers, dates, findings, notes = pagecodec.decode_page(extract, targets_of)
         except pagecodec.CorruptValue as exc:
             log.warning("run %s, site %s: %s: %s (its links and dates are left out)", run_id, site_id, url, exc)
-            numbers, dates, findings = [], [], []
+            numbers, dates, findings, notes = [], [], [], {}
         pages.append(Page(url=url, final_url=final_url, status=status, fetch_kind=kind, depth=depth,
                           content_type=content_type, encoding=encoding, size=size, title=title,
                           redirect_chain=tuple(chain), lists=_lists(lists),
-                          dates=tuple(dates), findings=tuple(findings)))
+                          dates=tuple(dates), findings=tuple(findings), **(_noted(notes) if notes else {})))
         links += (Link(url, *forms[n]) for n in numbers if n in forms)
     if not pages:
         return (), (), {}
@@ -254,6 +254,40 @@ def _crawl(session: Session, run_id: str, site_id: str
                              LinkTargetRow.attempts, LinkTargetRow.final_url, LinkTargetRow.detail)
                    .where(LinkTargetRow.run_id == run_id, LinkTargetRow.url.in_(linked)))}
     return tuple(pages), tuple(links), targets
+
+
+def _noted(notes: Mapping[str, Any]) -> dict[str, Any]:
+    """A page's stored notes (monitor/store/pagecodec.py) as `Page` fields; a value that does not read is left out."""
+    fields: dict[str, Any] = {}
+    if isinstance(notes.get("placeholder"), str):
+        fields["placeholder"] = notes["placeholder"]
+    for name in ("published", "issued"):
+        try:
+            fields[name] = date.fromisoformat(notes[name])
+        except (KeyError, TypeError, ValueError):
+            pass
+    future = notes.get("future")
+    if isinstance(future, list):
+        found = []
+        for row in future:
+            try:
+                found.append((str(row[0]), date.fromisoformat(row[1])))
+            except (IndexError, TypeError, ValueError):
+                continue
+        fields["future"] = tuple(found)
+    asked = notes.get("messages")
+    if isinstance(asked, list):
+        read = []
+        for row in asked:
+            try:
+                read.append((str(row[0]), date.fromisoformat(row[1]), date.fromisoformat(row[2]) if row[2] else None))
+            except (IndexError, TypeError, ValueError):
+                continue
+        fields["messages"] = tuple(read)
+    hidden = notes.get("hidden")
+    if isinstance(hidden, list):
+        fields["hidden"] = tuple((str(row[0]), str(row[1])) for row in hidden if isinstance(row, list) and len(row) >= 2)
+    return fields
 
 
 def _lists(stored: Any) -> tuple[ListBlock, ...]:

@@ -1,0 +1,147 @@
+"""links:hidden — 暗链: links to other sites that a reader never sees; links:turned —
+links to other sites whose target became a parked, gambling or adult site.
+
+links:turned reads what the link check saw at each off-site `a`/`area`/`iframe`
+target: a live HTML page the link check classified (checks/turned.py, kept in the
+target's detail). Any such link fails (the checklist's 链接色情、赌博 veto).
+
+links:hidden:
+
+The crawl notes, on each page, the `a` links to another host that sit in an
+element hidden by the `hidden` attribute, an inline style or a rule of the
+page's own <style> blocks (display:none, visibility:hidden, zero size with
+overflow hidden, off-screen; spiders/hidden.py; rules inside @media are not
+read, so a menu hidden on small screens only is not hidden). Here those whose
+target is outside the site's scope (checks.scope) are findings, each target
+once with the first page it was found on. A hidden menu linking the site's own
+pages (a mobile menu) is no finding. Any finding fails: the checklist counts
+暗链 among the 安全 vetoes.
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from checks.base import Evidence, M, Severity, Status, T, Verdict, check
+from checks.freshness import answered
+from checks.scope import site_scope
+from checks.snapshot import SiteSnapshot
+from checks.turned import parse as parse_turned
+
+EVIDENCE_MAX = 100
+WAYS = {"display:none": T(zh="不显示（display:none）", en="display:none"),
+        "visibility:hidden": T(zh="不可见（visibility:hidden）", en="visibility:hidden"),
+        "zero size": T(zh="零尺寸且溢出隐藏", en="zero size, overflow hidden"),
+        "off-screen": T(zh="移出屏幕", en="off-screen")}
+_HOW = re.compile(r"^(?P<way>[^()]+?) \((?P<src>.+)\)$")
+
+
+def _how(url: str, source: str, how: str) -> Evidence:
+    """The evidence of one hidden link; `how` is the crawl's note ("display:none (.x)", "… (inline style)",
+    "hidden attribute")."""
+    found = _HOW.match(how)
+    if found is None or found["way"] not in WAYS:
+        return Evidence(url=url, source=source, detail=f"hidden: {how}", key="hidden_attribute")
+    if found["src"] == "inline style":
+        return Evidence(url=url, source=source, detail=f"hidden: {how}", key="hidden_inline",
+                        params={"way": found["way"]})
+    return Evidence(url=url, source=source, detail=f"hidden: {how}", key="hidden_rule",
+                    params={"way": found["way"], "rule": found["src"]})
+
+
+@check(id="links:hidden",
+       title=T(zh="暗链", en="Hidden links"),
+       failure_title=T(zh="存在暗链", en="Hidden links to other sites"),
+       description=T(
+           zh="页面中读者看不到的外站链接（所在元素带 HTML 隐藏属性，或被行内样式、页面样式表设为不显示、"
+              "不可见、零尺寸或移出屏幕）即暗链，常为网站被篡改挂马的迹象；发现即不合格。"
+              "隐藏的本站菜单（如手机版导航）不算。",
+           en="Links to other sites in elements a reader never sees (the hidden attribute, an inline style or the "
+              "page's style sheet: display:none, visibility:hidden, zero size, off-screen) are 暗链, a common sign "
+              "of a tampered site; any fails. A hidden menu of the site's own pages (a mobile menu) is none."),
+       basis="国办秘函〔2019〕19号 单项否决：安全、泄密事故等严重问题（暗链）", severity=Severity.VETO,
+       needs={"crawl"},
+       messages={
+           "links.hidden_none": T(zh="{pages} 个页面中没有发现暗链", en="No hidden link on {pages} pages"),
+           "links.hidden_found": T(zh="发现 {count} 个暗链（指向外站的隐藏链接），见于 {pages_with} 个页面",
+                                   en="{count} hidden links to other sites on {pages_with} pages"),
+           "links.hidden_no_pages": T(zh="没有抓取到页面，无法判断", en="No page was crawled; cannot decide"),
+       },
+       metrics={"pages": M("已检查页面", "Pages read"), "count": M("暗链数", "Hidden links"),
+                "pages_with": M("含暗链的页面", "Pages with hidden links")},
+       details={"hidden_inline": T(zh="隐藏方式：行内样式设为{way}", en="Hidden by an inline style: {way}"),
+                "hidden_rule": T(zh="隐藏方式：页面样式表规则 {rule} 设为{way}",
+                                 en="Hidden by the page's style rule {rule}: {way}"),
+                "hidden_attribute": T(zh="隐藏方式：元素带 HTML 隐藏属性", en="Hidden by the HTML hidden attribute")},
+       words=WAYS, coded={"way": "words"})
+def links_hidden(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
+    pages = [p for p in snap.pages if answered(p)]
+    if not pages:
+        return Verdict(Status.ERROR, "links.hidden_no_pages")
+    scope = site_scope(snap)
+    found: dict[str, tuple[str, str]] = {}
+    sources: set[str] = set()
+    for page in pages:
+        for url, how in page.hidden:
+            if not scope.covers(url):
+                found.setdefault(url, (page.final_url, how))
+                sources.add(page.final_url)
+    evidence = tuple(_how(url, source, how) for url, (source, how) in sorted(found.items())[:EVIDENCE_MAX])
+    metrics = {"pages": len(pages), "count": len(found), "pages_with": len(sources)}
+    if found:
+        return Verdict(Status.FAIL, "links.hidden_found", {"count": len(found), "pages_with": len(sources)},
+                       metrics, evidence)
+    return Verdict(Status.PASS, "links.hidden_none", {"pages": len(pages)}, metrics)
+
+
+TURNED_WORDS = {"parked": T(zh="已停放或出售的域名", en="a parked domain"),
+                "gambling": T(zh="赌博网站", en="a gambling site"), "adult": T(zh="色情网站", en="an adult site")}
+
+
+@check(id="links:turned",
+       title=T(zh="外链变质", en="Turned links"),
+       failure_title=T(zh="外链指向变质网站", en="Links to sites that turned"),
+       description=T(
+           zh="指向外站的链接，其目标页面现为停放或出售的域名（页面用语，或域名别名指向停放服务商），或其标题、"
+              "正文含有赌博、色情网站的典型用语（内置词表）的，为链接变质；发现即不合格。",
+           en="Links to other sites whose target now serves a parked or for-sale domain (by its words, or a DNS "
+              "alias of a parking service), or a page whose title and text carry the typical words of gambling or "
+              "adult sites (a shipped term list), have turned; any fails."),
+       basis="国办秘函〔2019〕19号 单项否决：安全、泄密事故等严重问题（链接色情、赌博等内容）",
+       severity=Severity.VETO, needs={"crawl", "probe:links"},
+       messages={
+           "links.turned_none": T(zh="{checked} 个外站链接中没有变质链接", en="None of {checked} off-site links turned"),
+           "links.turned_found": T(zh="{count} 个外站链接指向变质网站（停放域名、赌博或色情网站）",
+                                   en="{count} off-site links lead to sites that turned (parked, gambling, adult)"),
+           "links.turned_no_pages": T(zh="没有抓取到页面，无法判断", en="No page was crawled; cannot decide"),
+       },
+       metrics={"checked": M("已检查外站链接", "Off-site links checked"), "count": M("变质链接", "Turned links")},
+       details={"turned": T(zh="目标现为{what}（依据：“{terms}”）", en="The target is now {what} (found: “{terms}”)")},
+       words=TURNED_WORDS, coded={"what": "words"})
+def links_turned(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
+    if not any(answered(p) for p in snap.pages):
+        return Verdict(Status.ERROR, "links.turned_no_pages")
+    scope = site_scope(snap)
+    checked: set[str] = set()
+    found: dict[str, tuple[str, str, str, str]] = {}
+    for link in snap.links:
+        if link.tag not in ("a", "area", "iframe") or scope.covers(link.target_url):
+            continue
+        target = snap.targets.get(link.target_url)
+        if target is None:
+            continue
+        checked.add(link.target_url)
+        turned = parse_turned(target.detail) if target.outcome in ("ok", "too_large") else None
+        if turned is not None:
+            found.setdefault(link.target_url, (link.source_url, link.text, *turned))
+    evidence = tuple(Evidence(url=url, source=source, text=text or None, detail=f"turned: {what}: {terms}",
+                              key="turned", params={"what": what, "terms": terms})
+                     for url, (source, text, what, terms) in sorted(found.items())[:EVIDENCE_MAX])
+    metrics = {"checked": len(checked), "count": len(found)}
+    if found:
+        return Verdict(Status.FAIL, "links.turned_found", {"count": len(found)}, metrics, evidence)
+    return Verdict(Status.PASS, "links.turned_none", {"checked": len(checked)}, metrics)
