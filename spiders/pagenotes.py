@@ -22,6 +22,7 @@ __all__ = ["PLACEHOLDER", "future_rows", "issued_dates", "messages", "placeholde
 
 PLACEHOLDER = re.compile(r"暂无(?:相关)?(?:信息|内容|数据|记录|文章|公开信息)|没有(?:相关|找到)?(?:信息|记录|数据|内容)"
                          r"|(?:栏目|页面|本栏目)?正在(?:建设|维护|更新)中|栏目建设中|建设中[，,。.…]*敬请期待|敬请期待")
+_PLACEHOLDER_WORDS = ("暂无", "没有", "正在", "建设中", "敬请期待")   # every PLACEHOLDER match holds one
 SNIPPET_SIDE = 12
 _DAY = r"((?:19|20)\d{2})\s*(?:年|[-/.])\s*(\d{1,2})\s*(?:月|[-/.])\s*(\d{1,2})"
 _ISSUED = re.compile(r"(?:成文|发文|印发|签发)(?:日期|时间)\s*[:：]?\s*[\[(【（]?\s*" + _DAY)
@@ -31,6 +32,8 @@ _PUBLISHED = re.compile(r"(?:发布|公开|发表)(?:日期|时间)\s*[:：]?\s*
 def placeholder(content: str) -> str:
     """The placeholder wording in a page's content and a little of the text after it, or "" when none
     (the text before it is the page's heading and side menu, which say nothing about emptiness)."""
+    if not any(word in content for word in _PLACEHOLDER_WORDS):    # most pages: a quick no, not a regex scan
+        return ""
     found = PLACEHOLDER.search(content)
     if found is None:
         return ""
@@ -48,6 +51,8 @@ def _day(match: re.Match[str] | None) -> date | None:
 
 def issued_dates(content: str) -> tuple[date | None, date | None]:
     """(the labelled publication date, the labelled 成文/发文/印发日期): the first of each in the text."""
+    if "日期" not in content and "时间" not in content:     # every labelled date has one
+        return None, None
     return _day(_PUBLISHED.search(content)), _day(_ISSUED.search(content))
 
 

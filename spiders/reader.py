@@ -41,6 +41,7 @@ READER_SETTING = "GOVMON_READER"   # true: pages are read in a reader process
 FOLLOW_TAGS = frozenset({"a", "area", "iframe", "frame", "pager"})
 RESTARTS = 5                 # reader deaths a crawl survives; after that pages are read in the child
 READ_TIMEOUT_S = 60.0        # a reader that answers nothing this long while it holds pages is stuck: killed
+BEHIND = 8                   # pages queued at the reader past which the crawl process reads the next one itself
 IN_FLIGHT = 32               # pages decoded and sent, not yet read: enough to keep the reader busy
 _LENGTH = struct.Struct(">I")
 
@@ -168,7 +169,7 @@ class ReaderProcess:
             if self._starting is None:
                 self._starting = asyncio.ensure_future(self._start())
             await asyncio.shield(self._starting)
-        if self._local or self._writer is None:
+        if self._local or self._writer is None or len(self._pending) >= BEHIND:
             return read_page(*request, self.today, self.screening)
         loop = asyncio.get_running_loop()
         self._next += 1
