@@ -9,7 +9,8 @@ year (`for_year = "current"`) or the year before it (`"previous"`, the 年度报
 and on link texts anywhere in the crawl (a PDF in a 信息公开 list, a platform
 page), after folding: full-width digits, a year in Chinese numerals (二〇二五),
 brackets (〔2025〕), 年度 read as 年, spaces and punctuation. A keyword without
-`{year}` matches when the title also holds the year. The publication date is
+`{year}` matches when the title also holds the year. A title that is about the
+document (a notice to compile it, its 解读: `ABOUT_IT`) is not the document. The publication date is
 the earliest of the list-item date beside a link to it and the date its page
 shows (meta or header). Found by the due date passes, found later warns,
 found without a date warns, not found fails.
@@ -53,6 +54,16 @@ def title_rules(req: RequirementInfo, year: int) -> tuple[re.Pattern[str], ...]:
     return tuple(rules)
 
 
+ABOUT_IT = re.compile("编制|报送|审核|培训|解读|图解|问答|通知|函|做好")
+"""Words of a title that is about the document, not the document: 关于做好2025年政府信息公开工作年度报告
+编制工作的通知, 2025年…年度报告解读."""
+
+
+def about_it(folded: str, match: re.Match[str]) -> bool:
+    """Whether the title around `match` names a notice, a 解读 or a task about the document."""
+    return bool(ABOUT_IT.search(folded, match.end()) or ABOUT_IT.search(folded, 0, match.start()))
+
+
 def _title_head(title: str) -> str:
     return re.split(r"[_|｜]| - | — ", title, maxsplit=1)[0]
 
@@ -80,7 +91,7 @@ def candidates(snap: SiteSnapshot, rules: tuple[re.Pattern[str], ...]) -> list[C
 
     def hit(text: str) -> bool:
         folded = fold(text)
-        return bool(folded) and any(rule.search(folded) for rule in rules)
+        return bool(folded) and any((m := rule.search(folded)) and not about_it(folded, m) for rule in rules)
 
     for page in snap.pages:
         ok = page.status is not None and 200 <= page.status < 300

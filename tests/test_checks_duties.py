@@ -93,8 +93,11 @@ def report_snap(title: str, listed: date | None, *, header: date | None = None, 
     ("某某区人民政府2025年政府信息公开工作年度报告", date(2026, 2, 12), None, "document.late"),
     ("某某区人民政府2025年政府信息公开工作年度报告", None, None, "document.undated"),
     ("某某区人民政府2024年政府信息公开工作年度报告", date(2025, 1, 20), None, "document.missing"),
+    ("关于做好2025年政府信息公开工作年度报告编制和发布工作的通知", date(2026, 1, 5), None, "document.missing"),
+    ("2025年政府信息公开工作年度报告解读", date(2026, 1, 20), None, "document.missing"),
 ], ids=["on-time", "full-width-digits-and-niandu", "chinese-numeral-year-dated-by-its-page", "bracketed-year",
-        "late-warns", "undated-warns", "last-years-report-is-not-this-years"])
+        "late-warns", "undated-warns", "last-years-report-is-not-this-years", "a-notice-to-compile-it-is-not-it",
+        "its-jiedu-is-not-it"])
 def test_the_yearly_report_is_found_by_its_title_and_dated(title: str, listed: date | None, header: date | None,
                                                            key: str) -> None:
     verdict = documents.judge(report_snap(title, listed, header=header), REPORT)
