@@ -56,7 +56,7 @@ from spiders.items import EventRecord, PageRecord
 from spiders.output import CrawlBundle
 from spiders.reader import READER_SETTING, PageRead, ReaderProcess, read_page
 from spiders.screen import DEFAULT as DEFAULT_SCREENING
-from spiders.screen import Screening
+from spiders.screen import Screening, screen
 from spiders.resolver import HostGate
 from spiders.tlswatch import WATCH_SETTING, HandshakeWatch
 from spiders.urls import canonical, host, looks_like_trap, past_last_page
@@ -151,6 +151,7 @@ class SiteSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.today = today or date.today()
         self.screening = screening
+        self._numbers = Screening((), privacy=screening.privacy, wording=False)    # for titles of unread pages
         self.screen_s = 0.0     # CPU seconds spent screening page text (the crawl's progress reports it)
         self.gate = gate
         self.max_bytes = max_bytes
@@ -311,7 +312,7 @@ class SiteSpider(scrapy.Spider):
                 state.pages += 1
                 to_read = True
             else:
-                title = extract_title(text)
+                title = self._title(text)
         page = PageRecord(
             site_id=state.bounds.site_id, url=url, final_url=response.url, status=response.status, fetch_kind=kind,
             depth=depth, fetched_at=_now(), redirect_chain=tuple(redirects), content_type=content_type,
@@ -322,7 +323,7 @@ class SiteSpider(scrapy.Spider):
         """The bundle of a response, then the requests it leads to."""
         state, page, events = received.state, received.page, received.events
         if received.text is not None and read is None:   # a page that could not be read keeps its title
-            page = replace(page, title=extract_title(received.text))
+            page = replace(page, title=self._title(received.text))
         if read is None:
             yield CrawlBundle(page, (), events)
             yield from self._top_up(state)
@@ -362,6 +363,12 @@ class SiteSpider(scrapy.Spider):
         for url in read.follow:
             if covers(scope_host(url)):
                 yield from self._follow(state, url, depth + 1)
+
+    def _title(self, text: str) -> str:
+        """The title of a page that is not read (an error page, a page off the site's hosts), its
+        personal numbers masked: the reader masks those of the pages it reads, and a title is stored."""
+        title = extract_title(text)
+        return screen(title, self._numbers, self.today).redact(title) if title else title
 
     def _flag(self, state: _SiteState, kind: FetchKind, url: str) -> tuple[EventRecord, ...]:
         """One event per host the first time it blocks us or rate-limits us."""

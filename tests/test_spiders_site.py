@@ -557,3 +557,9 @@ def test_a_redirect_without_a_usable_location_is_an_http_3xx_page() -> None:
     _, bundles = crawl_page(s, request, "", status=302, headers={"Location": "javascript:void(0)"})
     page = page_of(bundles)
     assert (page.status, page.fetch_kind, page.final_url) == (302, FetchKind.HTTP_3XX, HOME)
+
+
+def test_a_personal_number_in_the_title_of_an_unread_page_is_masked() -> None:
+    s = spider()
+    _, bundles = crawl_page(s, homepage_request(s), html("", title="页面不存在 请联系13812345678"), status=404)
+    assert page_of(bundles).title == "页面不存在 请联系138****5678"
