@@ -141,9 +141,9 @@ class ReaderProcess:
     """
 
     def __init__(self, today: date, screening: Screening = DEFAULT_SCREENING, command: Sequence[str] = (),
-                 read_timeout_s: float = READ_TIMEOUT_S) -> None:
+                 read_timeout_s: float = READ_TIMEOUT_S, behind: int = BEHIND) -> None:
         self.today, self.screening = today, screening
-        self.read_timeout_s = read_timeout_s
+        self.read_timeout_s, self.behind = read_timeout_s, behind
         self.command = list(command) or [sys.executable, "-P", "-m", "spiders.reader"]
         self.restarts = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -169,7 +169,7 @@ class ReaderProcess:
             if self._starting is None:
                 self._starting = asyncio.ensure_future(self._start())
             await asyncio.shield(self._starting)
-        if self._local or self._writer is None or len(self._pending) >= BEHIND:
+        if self._local or self._writer is None or len(self._pending) >= self.behind:
             return read_page(*request, self.today, self.screening)
         loop = asyncio.get_running_loop()
         self._next += 1

@@ -47,9 +47,10 @@ async def until(condition: Callable[[], bool]) -> None:
 
 
 def run(test: Callable[[ReaderProcess], Awaitable[None]], command: list[str] | None = None,
-        read_timeout_s: float = 600.0) -> None:
+        read_timeout_s: float = 600.0, behind: int = 1000) -> None:
+    """`test` with a reader; by default every page goes to the reader, however many wait there."""
     async def main() -> None:
-        reader = ReaderProcess(TODAY, command=command or (), read_timeout_s=read_timeout_s)
+        reader = ReaderProcess(TODAY, command=command or (), read_timeout_s=read_timeout_s, behind=behind)
         try:
             await test(reader)
         finally:
@@ -135,3 +136,16 @@ def test_a_reader_stuck_on_a_page_is_killed_and_only_that_page_is_lost() -> None
         assert read is not None and json.loads(read.lines.splitlines()[0])["url"] == page(2).url
         assert reader.restarts == 1
     run(test, STOPPED_READER, read_timeout_s=0.5)
+
+
+def test_the_crawl_process_reads_a_page_itself_when_enough_wait_at_the_reader() -> None:
+    async def test(reader: ReaderProcess) -> None:
+        queued = [asyncio.ensure_future(reader.read(page(n), HTML, page(n).url, "utf-8")) for n in range(2)]
+        await until(lambda: len(reader._pending) == 2)
+        read = await reader.read(page(3), HTML, page(3).url, "utf-8")     # the stopped reader answers nothing
+        assert read == read_page(page(3), HTML, page(3).url, "utf-8", TODAY) and len(reader._pending) == 2
+        await until(lambda: stopped(reader._process))
+        assert reader._process is not None
+        os.kill(reader._process.pid, signal.SIGCONT)
+        assert all(isinstance(r, PageRead) for r in await asyncio.gather(*queued))
+    run(test, STOPPED_READER, behind=2)
