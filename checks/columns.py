@@ -64,7 +64,7 @@ class Candidate:
     reason: str = ""                  # why rejected; "" = acceptable
 
 
-def _keywords(req: RequirementInfo) -> tuple[str, ...]:
+def requirement_keywords(req: RequirementInfo) -> tuple[str, ...]:
     words = {normalise(k) for k in (*req.keywords, req.title)}
     return tuple(sorted((w for w in words if w), key=len, reverse=True))
 
@@ -78,7 +78,7 @@ def _title_head(title: str) -> str:
     return re.split(r"[_|｜\-—–]", title, maxsplit=1)[0]
 
 
-def _same_page(url: str) -> str:
+def same_page(url: str) -> str:
     """A column's first list page is served both as dir/ and as dir/index.html."""
     return INDEX_PAGE.sub("/", url)
 
@@ -87,8 +87,9 @@ def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
-class _Crawl:
-    """Indexes over one snapshot: pages by URL, links by source, the click-path tree."""
+class CrawlIndex:
+    """Indexes over one snapshot: pages by URL, links by source, the click-path tree (shared by the
+    column checks: column:<req>, pairing:<req>, columns:update)."""
 
     def __init__(self, snap: SiteSnapshot) -> None:
         self.snap = snap
@@ -170,7 +171,7 @@ class _Crawl:
         return link.context
 
 
-def _candidates(crawl: _Crawl, words: tuple[str, ...]) -> list[Candidate]:
+def column_candidates(crawl: CrawlIndex, words: tuple[str, ...]) -> list[Candidate]:
     by_target: dict[str, list[Link]] = {}
     for link in crawl.snap.links:
         if link.tag in ("a", "area", "iframe", "frame", "js-location") and _matches(link.text, words):
@@ -220,12 +221,12 @@ class Contents:
     entries: tuple[tuple[str, str], ...] = ()   # the items (URL, title) of the column's own list, in order
 
 
-def _contents(crawl: _Crawl, page: Page, today: date) -> Contents:
+def column_contents(crawl: CrawlIndex, page: Page, today: date) -> Contents:
     """The column's own list on its page and on the list pages its pager leads to (see checks.lists)."""
     column = page.final_url
     base = column.rsplit("/", 1)[0] + "/"
     first = own_list(column, page.lists, crawl.links_of(page), page.dates, today)
-    pages: dict[str, tuple[Page, OwnList | None]] = {_same_page(page.final_url): (page, first)}
+    pages: dict[str, tuple[Page, OwnList | None]] = {same_page(page.final_url): (page, first)}
     queue = [u for u in first.pagers if u.startswith(base) or "dataproxy" in u] if first is not None else []
     queue += [link.target_url for link in crawl.links_of(page) if link.target_url.startswith(base) and (
         PAGER_TEXT.match(link.text.strip()) or PAGER_URL.search(link.target_url))]
@@ -233,11 +234,11 @@ def _contents(crawl: _Crawl, page: Page, today: date) -> Contents:
               and PAGER_URL.search(p.final_url) and "/" not in p.final_url[len(base):]]
     while queue and len(pages) <= MAX_LIST_PAGES:
         other = crawl.pages.get(queue.pop(0))
-        if other is None or _same_page(other.final_url) in pages or other.status is None \
+        if other is None or same_page(other.final_url) in pages or other.status is None \
                 or not 200 <= other.status < 300:
             continue
         found = own_list(column, other.lists, crawl.links_of(other), other.dates, today)
-        pages[_same_page(other.final_url)] = (other, found)
+        pages[same_page(other.final_url)] = (other, found)
         if found is not None and found.key:
             queue += [u for u in found.pagers if u.startswith(base) or "dataproxy" in u]
     lists = [found for _, found in pages.values() if found is not None]
@@ -273,13 +274,13 @@ def judged_year(today: date, deadline: str) -> tuple[int, date]:
     return year, date(year, month, day)
 
 
-def _click_path(crawl: _Crawl, url: str) -> str:
+def _click_path(crawl: CrawlIndex, url: str) -> str:
     steps = crawl.path(url)
     shown = [step.text or step.target_url for step in steps if step.tag not in ("meta-refresh", "js-location")]
     return " > ".join(["首页", *shown])
 
 
-def _found_evidence(crawl: _Crawl, best: Candidate) -> tuple[Evidence, dict[str, Any]]:
+def _found_evidence(crawl: CrawlIndex, best: Candidate) -> tuple[Evidence, dict[str, Any]]:
     link = next((lk for lk in best.links if crawl.where(lk) == best.where), best.links[0] if best.links else None)
     path = _click_path(crawl, best.url)
     metrics: dict[str, Any] = {"url": best.url, "where": best.where, "text": link.text if link else "",
@@ -290,7 +291,7 @@ def _found_evidence(crawl: _Crawl, best: Candidate) -> tuple[Evidence, dict[str,
                     key="found", params={"where": best.where, "path": path}), metrics
 
 
-def _missing(crawl: _Crawl, req: RequirementInfo, rejected: list[Candidate]) -> Verdict:
+def _missing(crawl: CrawlIndex, req: RequirementInfo, rejected: list[Candidate]) -> Verdict:
     searched = sum(1 for p in crawl.snap.pages if p.status is not None and 200 <= p.status < 300)
     nearest = sorted(rejected, key=lambda c: (c.shape in ("unfetched", "file"), _rank(c)))[:NEAREST_MAX]
     evidence = tuple(Evidence(url=c.url, source=c.links[0].source_url if c.links else None,
@@ -319,8 +320,8 @@ COLUMN_PROBE = COLUMN
 
 def offsite_column(snap: SiteSnapshot, req: RequirementInfo) -> str | None:
     """The URL of the column the check would judge when it lies outside the crawl (a `column` probe's job)."""
-    crawl = _Crawl(snap)
-    accepted = sorted((c for c in _candidates(crawl, _keywords(req)) if not c.reason), key=_rank)
+    crawl = CrawlIndex(snap)
+    accepted = sorted((c for c in column_candidates(crawl, requirement_keywords(req)) if not c.reason), key=_rank)
     best = accepted[0] if accepted else None
     return best.url if best is not None and best.shape == "unfetched" and best.page is None else None
 
@@ -334,11 +335,11 @@ def plan_column(snap: SiteSnapshot, params: Mapping[str, Any]) -> tuple[Fetch, .
 def judge(snap: SiteSnapshot, req: RequirementInfo) -> Verdict:
     """The verdict on one required column (see the module docstring)."""
     today = snap.taken_at.date()
-    crawl = _Crawl(snap)
+    crawl = CrawlIndex(snap)
     if crawl.home is None or crawl.home.status is None or not 200 <= crawl.home.status < 400:
         return Verdict(Status.ERROR, "column.no_homepage", {"title": req.title})
-    words = _keywords(req)
-    candidates = _candidates(crawl, words)
+    words = requirement_keywords(req)
+    candidates = column_candidates(crawl, words)
     accepted = sorted((c for c in candidates if not c.reason), key=_rank)
     if not accepted:
         return _missing(crawl, req, [c for c in candidates if c.reason])
@@ -360,7 +361,7 @@ def judge(snap: SiteSnapshot, req: RequirementInfo) -> Verdict:
     elif best.shape == "empty" or best.page is None:
         contents = Contents((best.url,), 0, (), None, "", "")
     else:
-        contents = _contents(crawl, best.page, today)
+        contents = column_contents(crawl, best.page, today)
     return _judge_contents(req, today, contents, found, metrics, params)
 
 
@@ -576,12 +577,3 @@ FOOTER_DECLARATION: Mapping[str, Any] = {
     "details": FOOTER_DETAILS,
 }
 """Registered by checks/footer.py once the pipeline collects `footer` probes (see that module)."""
-
-
-CrawlIndex = _Crawl
-"""The indexes over one snapshot the column checks share (checks.updates reads every column with them)."""
-
-
-def column_contents(crawl: _Crawl, page: Page, today: date) -> Contents:
-    """A column page's own list over its list pages (the rule of `column:<req>`, see checks.lists)."""
-    return _contents(crawl, page, today)

@@ -27,12 +27,12 @@ from typing import Any
 
 from checks.base import Evidence, M, Severity, Status, T, Verdict, check
 from checks.columns import (
-    _candidates,
-    _contents,
-    _Crawl,
-    _keywords,
-    _same_page,
+    CrawlIndex,
+    column_candidates,
+    column_contents,
     normalise,
+    requirement_keywords,
+    same_page,
 )
 from checks.snapshot import Link, RequirementInfo, SiteSnapshot
 
@@ -59,7 +59,7 @@ def _head(title: str) -> str:
 class _Pairs:
     """Which crawled pages are 解读, and what each links to."""
 
-    def __init__(self, crawl: _Crawl, words: tuple[str, ...]) -> None:
+    def __init__(self, crawl: CrawlIndex, words: tuple[str, ...]) -> None:
         self.crawl, self.words = crawl, words
         named = {link.target_url for link in crawl.snap.links
                  if link.tag in ("a", "area") and link.context not in CHROME and _says(link.text, words)}
@@ -98,11 +98,11 @@ class _Pairs:
 
 def judge(snap: SiteSnapshot, req: RequirementInfo) -> Verdict:
     today = snap.taken_at.date()
-    crawl = _Crawl(snap)
+    crawl = CrawlIndex(snap)
     if crawl.home is None or crawl.home.status is None or not 200 <= crawl.home.status < 400:
         return Verdict(Status.ERROR, "pairing.no_homepage", {"title": req.title})
     words = _words(req)
-    columns = {_same_page(c.url): c for c in _candidates(crawl, _keywords(req))
+    columns = {same_page(c.url): c for c in column_candidates(crawl, requirement_keywords(req))
                if not c.reason and c.shape == "list" and c.page is not None}
     if not columns:
         return Verdict(Status.FAIL, "pairing.no_column", {"title": req.title})
@@ -110,7 +110,7 @@ def judge(snap: SiteSnapshot, req: RequirementInfo) -> Verdict:
     documents: dict[str, tuple[str, str]] = {}           # URL -> (title, column)
     for url, column in columns.items():
         assert column.page is not None
-        for item, title in _contents(crawl, column.page, today).entries:
+        for item, title in column_contents(crawl, column.page, today).entries:
             if not _says(title, words):
                 documents.setdefault(item, (title, url))
     verdicts = {url: pairs.of(url) for url in documents}
