@@ -135,6 +135,8 @@ def value_text(check_id: str, name: str, value: Any, language: str) -> tuple[str
     if isinstance(value, int | float):
         if name.endswith(("_ratio", "_rate", "_share", "_threshold")) and 0 <= value <= 1:
             return charts.fmt(float(value), percent=True), ""
+        if name == "year" or name.endswith("_year"):     # a year is a name, not a quantity: 2025, not 2,025
+            return str(value), ""
         return (f"{value:,}" if isinstance(value, int) else f"{value:,.2f}".rstrip("0").rstrip(".")), ""
     if isinstance(value, str):
         return clip(value, 200), link_url(value) or ""

@@ -100,3 +100,11 @@ def test_metric_names_come_from_the_check_and_unknown_ones_are_shown_raw() -> No
     assert i18n.metric_name("column:negative_list", "found_on", "zh") == "所在页面"
     assert i18n.metric_name("ipv6:links", "brand_new_metric", "zh") == "brand_new_metric"
     assert i18n.check_title("no:such-check", "en") == "no:such-check"
+
+
+def test_a_year_is_shown_as_a_year_and_a_count_with_separators() -> None:
+    from reports.build import value_text
+
+    assert value_text("document:annual_report", "year", 2025, "zh") == ("2025", "")
+    assert value_text("column:negative_list", "year", 2026, "en") == ("2026", "")
+    assert value_text("document:annual_report", "pages_searched", 12345, "zh") == ("12,345", "")
