@@ -34,7 +34,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -71,6 +71,12 @@ class Outcome:
     phases: tuple[tuple[str, float], ...] = ()      # govmon only: where its wall time went
     screen_cpu_s: float | None = None               # govmon only: CPU seconds the crawl child spent screening
     stored_bytes: int = 0                           # govmon only: its SQLite database after the run
+    cpu: tuple[tuple[str, float], ...] = ()         # CPU seconds by process of the tool's tree
+    server_cpu_s: float = 0.0                       # CPU seconds the web server spent serving it
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(seconds for _, seconds in self.cpu)
 
     @property
     def pages_per_s(self) -> float:
@@ -86,6 +92,7 @@ class Bench:
     concurrency: int
     per_host: int
     dns_port: int
+    server_pid: int = 0         # the web server's (its workers are its children): its CPU is counted per tool
 
     def ip_roots(self) -> list[str]:
         return [f"http://{web.host_ip(h)}:{self.port}/" for h in range(self.hosts)]
@@ -150,7 +157,8 @@ def run_govmon(bench: Bench, profile: Path | None = None, spy: Path | None = Non
     sampler = [shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--nonblocking", "--format", "raw", "--rate", "200",
                "--output", str(spy), "--"] if spy else []
     measured = run_measured([*sampler, sys.executable, *profiler, "-m", "monitor", "-q", "-v", "run", "--config",
-                             str(config), "--json", str(folder / "result.json")], cwd=folder, env=env)
+                             str(config), "--json", str(folder / "result.json")], cwd=folder, env=env,
+                            watched=[bench.server_pid])
     pages: set[str] = set()
     if (folder / "govmon.db").exists():
         with closing(sqlite3.connect(folder / "govmon.db")) as db:
@@ -204,7 +212,8 @@ def run_baseline(bench: Bench, baseline: Path = BASELINE) -> Outcome:
     settings = [arg for setting in BASELINE_SETTINGS for arg in ("-s", setting)]
     measured = run_measured([sys.executable, "-m", "scrapy", "runspider", str(baseline),
                              "-a", "start=" + ",".join(bench.ip_roots()), "-a", f"out={out}", *settings,
-                             "-s", "LOG_LEVEL=WARNING"], cwd=folder, env=tool_env())
+                             "-s", "LOG_LEVEL=WARNING"], cwd=folder, env=tool_env(),
+                            watched=[bench.server_pid])
     pages = json.loads(out.read_text())["pages"] if out.exists() else 0
     return outcome("bare spider", pages, measured, f"exit {measured.returncode}; tuned: {' '.join(BASELINE_SETTINGS)}")
 
@@ -240,7 +249,8 @@ print("\\n".join(sorted(seen)))
 def run_scrapy(bench: Bench) -> Outcome:
     folder = tool_folder(bench, "scrapy")
     measured = run_measured([sys.executable, "-c", SCRAPY_BARE, ",".join(bench.ip_roots()),
-                             str(bench.concurrency), str(bench.per_host)], cwd=folder, env=tool_env())
+                             str(bench.concurrency), str(bench.per_host)], cwd=folder, env=tool_env(),
+                            watched=[bench.server_pid])
     pages = {k for k in map(page_key, measured.stdout.split()) if k}
     return outcome("scrapy (bare)", len(pages), measured, f"exit {measured.returncode}")
 
@@ -266,7 +276,8 @@ def run_linkchecker(bench: Bench, install: bool) -> Outcome:
     rc.write_text(f"[checking]\nthreads={bench.concurrency}\nmaxrequestspersecond=1000\ntimeout=10\n")
     out = folder / "out.csv"
     measured = run_measured([str(program), "-f", str(rc), "--no-status", "-o", "none", "-v",
-                             "-F", f"csv/utf_8/{out}", *bench.ip_roots()], cwd=folder, env=tool_env())
+                             "-F", f"csv/utf_8/{out}", *bench.ip_roots()], cwd=folder, env=tool_env(),
+                            watched=[bench.server_pid])
     pages: set[str] = set()
     if out.exists():
         with out.open(encoding="utf-8", errors="replace") as rows:
@@ -293,7 +304,8 @@ def run_linkinator(bench: Bench, install: bool) -> Outcome:
     folder = tool_folder(bench, "linkinator")
     # no --timeout: with one, a CPU-bound linkinator times its own queued requests out and stops recursing
     measured = run_measured([str(program), *bench.ip_roots(), "--recurse", "--concurrency", str(bench.concurrency),
-                             "--format", "json"], cwd=folder, env=tool_env())
+                             "--format", "json"], cwd=folder, env=tool_env(),
+                            watched=[bench.server_pid])
     pages: set[str] = set()
     try:
         links = json.loads(measured.stdout).get("links", [])
@@ -307,7 +319,9 @@ def run_linkinator(bench: Bench, install: bool) -> Outcome:
 
 def outcome(name: str, pages: int, measured: Measured, note: str) -> Outcome:
     by_process = tuple(sorted(measured.peak_by_process.items(), key=lambda item: -item[1]))
-    return Outcome(name, pages, measured.seconds, measured.peak_rss_mb, measured.peak_processes, note, by_process)
+    cpu = tuple(sorted(measured.cpu_by_process.items(), key=lambda item: -item[1]))
+    return Outcome(name, pages, measured.seconds, measured.peak_rss_mb, measured.peak_processes, note, by_process,
+                   cpu=cpu, server_cpu_s=measured.watched_cpu_s)
 
 
 def print_table(runs: list[Outcome], expected: int) -> None:
@@ -322,6 +336,13 @@ def print_table(runs: list[Outcome], expected: int) -> None:
         if len(run.by_process) > 1:
             print(f"{run.name} peak RSS by process: "
                   + "; ".join(f"{label}: {mb:.0f} MB" for label, mb in run.by_process))
+    for run in runs:
+        if run.cpu:
+            print(f"{run.name} CPU: {run.cpu_s:.1f} s in its processes"
+                  + (" (" + "; ".join(f"{label}: {s:.1f} s" for label, s in run.cpu if s >= 0.05) + ")"
+                     if len(run.cpu) > 1 else "")
+                  + f", {run.server_cpu_s:.1f} s in the web server; "
+                  f"{(run.cpu_s + run.server_cpu_s) / run.seconds:.2f} cores busy on average" if run.seconds else "")
     print(f"(the web has {expected} pages that answer 200, homepages included)")
 
 
@@ -360,11 +381,32 @@ def print_summary(rounds: list[list[Outcome]]) -> None:
             print(f"  govmon screening (content:privacy, content:wording): {median(shares):.1%} of the crawl's "
                   f"time, CPU in the crawl child ({', '.join(f'{s:.1%}' for s in shares)}; target ≤ "
                   f"{SCREEN_SHARE_TARGET:.0%})")
+        for name, runs in by_tool.items():
+            if any(r.cpu for r in runs):
+                print(f"  {name} CPU (median s): {median([r.cpu_s for r in runs]):.1f} in its processes, "
+                      f"{median([r.server_cpu_s for r in runs]):.1f} in the web server; "
+                      f"{1000 * median([r.cpu_s / r.pages for r in runs if r.pages]):.2f} ms a page")
+        roles: dict[str, list[float]] = {}
+        for run in govmons:
+            for role, seconds in cpu_roles(run.cpu).items():
+                roles.setdefault(role, []).append(seconds)
+        if roles:
+            print("  govmon CPU by process (median s): " + ", ".join(f"{k} {median(v):.1f}" for k, v in roles.items()))
         peak = max(r.peak_rss_mb for r in govmons)
         print(f"  govmon peak RSS (largest of the rounds): {peak:.0f} MB (target < {RSS_TARGET_MB} MB)")
         stored = max(r.stored_bytes / r.pages for r in govmons if r.pages) if any(r.pages for r in govmons) else 0
         print(f"  govmon storage: {stored / 1024:.2f} KB a crawled page, the database after one run "
               f"(target ≤ {STORED_TARGET_KB} KB)")
+
+
+def cpu_roles(cpu: Sequence[tuple[str, float]]) -> dict[str, float]:
+    """govmon's CPU seconds by role: the parent (`monitor`), the crawl child, the page reader, the rest."""
+    roles = {"parent": 0.0, "crawl child": 0.0, "reader": 0.0, "other": 0.0}
+    for label, seconds in cpu:
+        role = ("crawl child" if "spiders.crawl" in label else "reader" if "spiders.reader" in label
+                else "parent" if "-m monitor" in label else "other")
+        roles[role] += seconds
+    return {k: v for k, v in roles.items() if v}
 
 
 TOOLS: dict[str, Callable[[Bench, bool], Outcome]] = {
@@ -401,7 +443,8 @@ def main() -> None:
     size = web.generate(folder / "web", args.hosts, args.pages, port, closed_port)
     server, label = web.start_server(folder / "web", args.hosts, port, install=not args.no_install)
     nameserver = Nameserver({web.host_name(h): (web.host_ip(h), "::1") for h in range(args.hosts)})
-    bench = Bench(folder, args.hosts, args.pages, port, args.concurrency, args.per_host, nameserver.port)
+    bench = Bench(folder, args.hosts, args.pages, port, args.concurrency, args.per_host, nameserver.port,
+                  server.pid)
     print(f"web: {args.hosts} hosts × {args.pages} pages, {size / args.hosts / args.pages / 1024:.0f} KB a page, "
           f"{size / 2**20:.0f} MB, served by {label} on port {port}; nameserver 127.0.0.1:{nameserver.port}; "
           f"concurrency {args.concurrency}, {args.per_host} per host; {os.cpu_count()} CPUs; in {folder}", flush=True)

@@ -4,7 +4,10 @@
 one port, dnspython's message API, in a thread), NXDOMAIN for anything else,
 so govmon's configured resolver finds the web and nothing leaves loopback.
 `run_measured` runs one tool and samples the summed RSS of its whole process
-tree (children found through /proc, whatever their session) until it exits.
+tree (children found through /proc, whatever their session) until it exits,
+and each process's CPU seconds (the last sample before it ended), so a run
+shows which process the cores went to; `watched` processes (the web server)
+are counted too, as the CPU they spent during the run.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import struct
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +31,7 @@ import dns.rdatatype
 import dns.rrset
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class Nameserver:
@@ -130,6 +134,8 @@ class Measured:
     peak_rss_mb: float          # the largest sum of RSS over the process tree seen while sampling
     peak_processes: int
     peak_by_process: dict[str, float]   # each process's own peak RSS in MB, by "pid command"
+    cpu_by_process: dict[str, float]    # CPU seconds (user + system) of each process, by "pid command"
+    watched_cpu_s: float                # CPU seconds the watched processes spent during the run
     stdout: str
     stderr: str
 
@@ -162,6 +168,26 @@ def tree_rss_kb(root: int) -> dict[int, int]:
     return sizes
 
 
+def cpu_s(pid: int) -> float | None:
+    """User plus system CPU seconds of `pid` so far, or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(b")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def tree_cpu_s(roots: Sequence[int]) -> float:
+    """CPU seconds of the `roots` and all their descendants (nginx's master and its worker)."""
+    children, todo, total = _children_map(), list(roots), 0.0
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, ()))
+        total += cpu_s(pid) or 0.0
+    return total
+
+
 def _label(pid: int) -> str:
     try:
         words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -172,16 +198,22 @@ def _label(pid: int) -> str:
 
 
 def run_measured(command: list[str], *, cwd: Path, env: Mapping[str, str], interval_s: float = 0.1,
-                 timeout_s: float = 3600) -> Measured:
-    """Run `command` to its end, sampling the tree's RSS every `interval_s`."""
+                 timeout_s: float = 3600, watched: Sequence[int] = ()) -> Measured:
+    """Run `command` to its end, sampling the tree's RSS and CPU every `interval_s`."""
+    watched_before = tree_cpu_s(watched)
     started = time.monotonic()
     with open(cwd / "stdout.txt", "wb") as out, open(cwd / "stderr.txt", "wb") as err:
         process = subprocess.Popen(command, cwd=cwd, env=dict(env), stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         peak_kb = peak_n = 0
         own: dict[int, int] = {}
         labels: dict[int, str] = {}
+        cpu: dict[int, float] = {}
         while process.poll() is None:
             sizes = tree_rss_kb(process.pid)
+            for pid in sizes:
+                if (spent := cpu_s(pid)) is not None:
+                    labels.setdefault(pid, _label(pid))
+                    cpu[pid] = spent
             peak_kb, peak_n = max(peak_kb, sum(sizes.values())), max(peak_n, len(sizes))
             for pid, kb in sizes.items():
                 if kb > own.get(pid, 0):
@@ -191,7 +223,10 @@ def run_measured(command: list[str], *, cwd: Path, env: Mapping[str, str], inter
                 process.kill()
             time.sleep(interval_s)
     seconds = time.monotonic() - started
+    watched_spent = tree_cpu_s(watched) - watched_before
     stdout = (cwd / "stdout.txt").read_text(errors="replace")
     stderr = (cwd / "stderr.txt").read_text(errors="replace")
     by_process = {labels.get(pid, str(pid)): kb / 1024 for pid, kb in own.items()}
-    return Measured(process.returncode, seconds, peak_kb / 1024, peak_n, by_process, stdout, stderr)
+    cpu_by_process = {labels.get(pid, str(pid)): spent for pid, spent in cpu.items()}
+    return Measured(process.returncode, seconds, peak_kb / 1024, peak_n, by_process, cpu_by_process,
+                    watched_spent, stdout, stderr)

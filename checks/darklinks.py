@@ -128,13 +128,16 @@ def links_turned(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
     scope = site_scope(snap)
     checked: set[str] = set()
     found: dict[str, tuple[str, str, str, str]] = {}
+    onsite: dict[str, bool] = {}    # a target's scope, once: a site's links repeat a few hundred targets
     for link in snap.links:
-        if link.tag not in ("a", "area", "iframe") or scope.covers(link.target_url):
+        if link.tag not in ("a", "area", "iframe") or (target := snap.targets.get(link.target_url)) is None:
             continue
-        target = snap.targets.get(link.target_url)
-        if target is None:
+        url = link.target_url
+        if url not in onsite:
+            onsite[url] = scope.covers(url)
+        if onsite[url]:
             continue
-        checked.add(link.target_url)
+        checked.add(url)
         turned = parse_turned(target.detail) if target.outcome in ("ok", "too_large") else None
         if turned is not None:
             found.setdefault(link.target_url, (link.source_url, link.text, *turned))

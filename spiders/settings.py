@@ -84,6 +84,9 @@ def build_settings(config: Config, sites: Sequence[Site], *, gate: HostGate, out
             "spiders.middlewares.BackoffRetry": 550,
             "spiders.middlewares.RedirectGuard": 610,
             "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,  # scope is the spider's
+            # No proxy from the environment: it would bypass the resolver's pinned, allowed addresses (the
+            # fetch layer has trust_env=False for the same reason), and it read os.environ on every request.
+            "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
         },
         # URL length and depth are the spider's bounds; these would drop or re-depth its requests.
         "SPIDER_MIDDLEWARES": {

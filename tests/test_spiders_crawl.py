@@ -12,8 +12,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -67,6 +69,7 @@ class Crawl:
     links: dict[str, list[dict[str, Any]]]
     events: dict[str, list[dict[str, Any]]]
     cut_requests: dict[str, int]        # requests the crawl made for each URL the truth cuts as a trap
+    proxied: int                        # connections to the proxy the environment named
 
     def home(self, site_id: str) -> dict[str, Any]:
         return self.pages[site_id][0]
@@ -96,10 +99,19 @@ def crawl(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
     out = folder / "spool"
     cuts = [urlsplit(u) for s in demo_web.truth["sites"].values() if s["listed"] for u in s["trap_cuts"]]
     before = [demo_web.requests_for(u.hostname or "", f"{u.path}?{u.query}" if u.query else u.path) for u in cuts]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-P", "-c", GUARDED_CHILD, "--config", str(config), "--out", str(out),
-                           "--segment-bytes", str(SEGMENT_BYTES)],
-                          cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False)
+    # A proxy in the environment must not be used: it would bypass the pinned, allowed addresses.
+    proxy = socket.create_server(("127.0.0.1", 0))
+    proxied: list[socket.socket] = []
+    threading.Thread(target=lambda: _take_connections(proxy, proxied), daemon=True).start()
+    proxy_url = f"http://127.0.0.1:{proxy.getsockname()[1]}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "http_proxy": proxy_url, "https_proxy": proxy_url,
+           "HTTP_PROXY": proxy_url, "HTTPS_PROXY": proxy_url, "no_proxy": "", "NO_PROXY": ""}
+    try:
+        done = subprocess.run([sys.executable, "-P", "-c", GUARDED_CHILD, "--config", str(config), "--out",
+                               str(out), "--segment-bytes", str(SEGMENT_BYTES)],
+                              cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        proxy.close()
     grouped: dict[str, dict[str, list[dict[str, Any]]]] = {"page": defaultdict(list), "link": defaultdict(list),
                                                            "event": defaultdict(list)}
     segments = sorted(out.iterdir())
@@ -111,13 +123,28 @@ def crawl(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
             grouped[record["type"]][record["site_id"]].append(record)
     after = [demo_web.requests_for(u.hostname or "", f"{u.path}?{u.query}" if u.query else u.path) for u in cuts]
     return Crawl(done.returncode, done.stderr, grouped["page"], grouped["link"], grouped["event"],
-                 {u.geturl(): a - b for u, a, b in zip(cuts, after, before, strict=True)})
+                 {u.geturl(): a - b for u, a, b in zip(cuts, after, before, strict=True)}, len(proxied))
+
+
+def _take_connections(server: socket.socket, taken: list[socket.socket]) -> None:
+    while True:
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        taken.append(conn)
+        conn.close()
 
 
 def test_the_crawl_finishes_and_stays_on_loopback(crawl: Crawl) -> None:
     assert crawl.returncode == 0, crawl.stderr[-2000:]
     assert GUARD not in crawl.stderr
     assert "Traceback" not in crawl.stderr
+
+
+def test_a_proxy_named_by_the_environment_is_never_used(crawl: Crawl) -> None:
+    assert crawl.proxied == 0
+    assert crawl.pages["chaoyang"], "the pages came straight from the demo web"
 
 
 def test_every_listed_site_is_crawled(crawl: Crawl, demo_web: DemoWeb) -> None:
