@@ -464,10 +464,71 @@ def _largest(a: _N | None, b: _N | None) -> _N | None:
     return b if a is None else a if b is None else max(a, b)
 
 
+@dataclass(frozen=True)
+class Prechecked:
+    """A target checked while the crawl ran, with the timeout and retries it was checked with."""
+
+    result: LinkTarget
+    timeout_s: float
+    retries: int
+
+    def covers(self, item: _Item, timeout_s: float, retries: int) -> bool:
+        """Whether this check is as patient as the final one would be (`timeout_s`, `retries`: the defaults)."""
+        wanted_timeout = timeout_s if item.timeout_s is None else item.timeout_s
+        wanted_retries = retries if item.retries is None else item.retries
+        return self.timeout_s >= wanted_timeout and self.retries >= wanted_retries
+
+
+class EarlyChecks:
+    """Link checks started while the crawl runs, in waves, in the caller's running event loop.
+
+    The targets are ones the crawl will not fetch (links to other sites): checking them during the
+    crawl takes their timeouts and retry back-offs off the run's critical path. One checker serves
+    every wave, so a host's pacing, refusals, robots.txt and 404 fingerprint are shared as in the
+    check after the crawl. `add` starts a wave; `finish` waits for all and gives each URL's
+    `Prechecked`, which `check_targets(prechecked=)` takes instead of requesting again.
+    """
+
+    def __init__(self, fetcher: Fetcher, *, retries: int, concurrency: int, backoff_s: float = BACKOFF_S,
+                 robots_agent: str | None = None, fetchers: Mapping[float, Fetcher] | None = None) -> None:
+        self.fetcher, self.retries = fetcher, retries
+        self.checker = _Checker(fetcher, retries=retries, concurrency=concurrency, backoff_s=backoff_s,
+                                progress=None, total=0, robots_agent=robots_agent, fetchers=fetchers)
+        self.items: dict[str, _Item] = {}
+        self.waves: set[asyncio.Task[None]] = set()
+
+    def add(self, targets: Sequence[TargetToCheck]) -> None:
+        """Check the targets not seen before (call it in the event loop's thread)."""
+        items, _skipped = _items(targets, {})
+        wave = [item for url, item in items.items() if url not in self.items]
+        if not wave:
+            return
+        self.items.update((item.url, item) for item in wave)
+        task = asyncio.ensure_future(self.checker.run(wave))
+        self.waves.add(task)
+        task.add_done_callback(self.waves.discard)
+
+    async def finish(self) -> dict[str, Prechecked]:
+        """Wait for every wave; each decided URL's result."""
+        while self.waves:
+            await asyncio.gather(*self.waves, return_exceptions=True)
+        for item in self.items.values():
+            self.checker._blame_refusing_host(item)   # a host's refusals are all known now
+        return {url: Prechecked(item.result, self.fetcher.timeout_s if item.timeout_s is None else item.timeout_s,
+                                self.retries if item.retries is None else item.retries)
+                for url, item in self.items.items() if item.result is not None}
+
+    async def cancel(self) -> None:
+        for task in list(self.waves):
+            task.cancel()
+        await asyncio.gather(*self.waves, return_exceptions=True)
+
+
 async def check_targets(targets: Sequence[TargetToCheck], *, known: Mapping[str, KnownPage], fetcher: Fetcher,
                         retries: int, concurrency: int, backoff_s: float = BACKOFF_S,
                         progress: Progress | None = None, robots_agent: str | None = None,
-                        fetchers: Mapping[float, Fetcher] | None = None) -> list[LinkTarget]:
+                        fetchers: Mapping[float, Fetcher] | None = None,
+                        prechecked: Mapping[str, Prechecked] | None = None) -> list[LinkTarget]:
     """Check every distinct target once; one LinkTarget per distinct target URL, in input order.
 
     With `robots_agent` (the user agent), a target its host's robots.txt refuses
@@ -483,13 +544,22 @@ async def check_targets(targets: Sequence[TargetToCheck], *, known: Mapping[str,
     `fetchers[timeout_s]` (else `fetcher`). `concurrency` bounds the requests
     in flight; the fetcher's per-host limit bounds each host. An exception in
     one target's check becomes that target's `error` outcome.
+    `prechecked` holds targets checked while the crawl ran (`EarlyChecks`): one the crawl did not
+    fetch, checked with at least its timeout and retries, is taken as is.
     `progress(done, total)` is called as distinct URLs are decided (every 1 %).
     """
     started = _now()
     items, skipped = _items(targets, known)
     checker = _Checker(fetcher, retries=retries, concurrency=concurrency, backoff_s=backoff_s, progress=progress,
                        total=len(items), robots_agent=robots_agent, fetchers=fetchers)
-    await checker.run(list(items.values()))
+    early = 0
+    for url, item in items.items():
+        done = (prechecked or {}).get(url)
+        if done is not None and item.known is None and done.covers(item, fetcher.timeout_s, retries):
+            item.result, item.attempts = done.result, done.result.attempts
+            early += 1
+            checker._advance()
+    await checker.run([item for item in items.values() if item.result is None])
     results: dict[str, LinkTarget] = {}
     for target in targets:
         item = items.get(urldefrag(target.url.strip())[0]) if target.url not in skipped else None
@@ -502,16 +572,17 @@ async def check_targets(targets: Sequence[TargetToCheck], *, known: Mapping[str,
         else:
             results[target.url] = replace(item.result, url=target.url)
     counts = Counter(r.outcome for r in results.values())
-    log.info("link check: %d targets (%d decided by the crawl, %d over the bounds), %d requests, %d dead, "
-             "%d blocked, %d rate-limited in %.1f s", len(results),
-             sum(1 for i in items.values() if i.attempts == 0 and i.known), counts["over_limit"],
+    log.info("link check: %d targets (%d decided by the crawl, %d checked while it ran, %d over the bounds), "
+             "%d requests, %d dead, %d blocked, %d rate-limited in %.1f s", len(results),
+             sum(1 for i in items.values() if i.attempts == 0 and i.known), early, counts["over_limit"],
              checker.requests + checker.robots.fetched, sum(n for k, n in counts.items() if k in DEAD_KINDS),
              counts["blocked"], counts["rate_limited"], _now() - started)
     return list(results.values())
 
 
 def check_links(targets: Sequence[TargetToCheck], *, known: Mapping[str, KnownPage], resolver: Resolver,
-                crawl: Crawl, backoff_s: float = BACKOFF_S, progress: Progress | None = None) -> list[LinkTarget]:
+                crawl: Crawl, backoff_s: float = BACKOFF_S, progress: Progress | None = None,
+                prechecked: Mapping[str, Prechecked] | None = None) -> list[LinkTarget]:
     """`check_targets` in its own event loop, with fetchers built from the [crawl] settings, one
     per distinct timeout (a site's own `timeout_s` reaches the targets it links)."""
 
@@ -523,7 +594,7 @@ def check_links(targets: Sequence[TargetToCheck], *, known: Mapping[str, KnownPa
         try:
             return await check_targets(targets, known=known, fetcher=fetchers[crawl.timeout_s],
                                        retries=crawl.retries, concurrency=crawl.concurrency, backoff_s=backoff_s,
-                                       progress=progress, fetchers=fetchers,
+                                       progress=progress, fetchers=fetchers, prechecked=prechecked,
                                        robots_agent=crawl.user_agent if crawl.obey_robots else None)
         finally:
             for fetcher in fetchers.values():

@@ -216,13 +216,19 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
     # The IPv6 route is decided once per run: the prefetch and the prober ask the same answer.
     route = functools.cache(has_ipv6_route or probes.route_check_for(config.crawl.allowed_networks))
     prefetched: Mapping[str, tuple[FetchOutcome, int]] = {}
+    prechecked: Mapping[str, linkcheck.Prechecked] = {}
     if crawled:
-        prefetch = prefetch_mod.start_for([(site_info(s), config.crawl_for(s), needs[s.id]) for s in crawled],
-                                          resolver=resolver, crawl=config.crawl, route=route)
+        with_crawl = [(site_info(s), config.crawl_for(s), needs[s.id]) for s in crawled]
+        prefetch = prefetch_mod.start_for(with_crawl, resolver=resolver, crawl=config.crawl, route=route)
+        early = prefetch_mod.start_early_checks(with_crawl, resolver=resolver, crawl=config.crawl)
+        observers = [o.page for o in (prefetch, early) if o is not None]
+        done = False
         try:
-            _crawl(session, config, run_id, crawled, say, crawl_notes, prefetch.page if prefetch else None)
+            _crawl(session, config, run_id, crawled, say, crawl_notes, prefetch_mod.fan_out(observers))
+            done = True
         finally:
             prefetched = prefetch.stop() if prefetch is not None else {}
+            prechecked = early.stop(finish=done) if early is not None else {}
         for s in crawled:
             gathered[s.id].add("crawl")
     if any("probe:links" in needs[s.id] for s in sites):
@@ -230,9 +236,9 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
         to_check, known = store.targets_to_check(session, run_id, bounds=_link_bounds(config, sites))
         to_check = _with_site_settings(config, sites, to_check)
         found = linkcheck.check_links(to_check, known=known, resolver=resolver, crawl=config.crawl,
-                                      progress=lambda done, total: say(f"links {done}/{total}"))
+                                      progress=lambda done, total: say(f"links {done}/{total}"), prechecked=prechecked)
         store.save_link_targets(session, run_id, found, utcnow())
-        del to_check, known, found   # a run's every target and crawled page: not held while sites are judged
+        del to_check, known, found, prechecked   # a run's every target and crawled page: not held while judging
         release_memory()
         store.heartbeat(session, run_id, utcnow())
         for s in sites:

@@ -17,15 +17,16 @@ import trustme
 from aiohttp import web
 
 from checks.links import DEAD_KINDS
-from checks.snapshot import LinkTarget
+from checks.snapshot import LinkTarget, SiteInfo
 from monitor.config import Crawl
 from monitor.demo import DemoWeb
 from monitor.demo.configfile import DEMO_CRAWL
 from monitor.demo.spec import DemoSite, Exchange, Expect, ExpectEnv, PageSpec, Redirect
 from monitor.fetch import Fetcher
 from monitor.htmltext import not_found
-from monitor.linkcheck import GIVE_UP_STREAK, KnownPage, TargetToCheck, check_links, check_targets
+from monitor.linkcheck import GIVE_UP_STREAK, KnownPage, Prechecked, TargetToCheck, check_links, check_targets
 from monitor.outcomes import FetchKind
+from monitor.prefetch import EarlyLinkCheck
 from monitor.resolver import Resolver
 
 LAB = "lab.demo.test"
@@ -37,14 +38,16 @@ LOOPBACK = ["127.0.0.0/8", "::1/128"]
 def run(web: DemoWeb, targets: Sequence[TargetToCheck], *, known: Mapping[str, KnownPage] | None = None,
         retries: int = 1, backoff_s: float = 0.05, concurrency: int = 8, per_host: int = 4,
         timeout_s: float = 1.0, verify: bool | ssl.SSLContext = True,
-        robots_agent: str | None = None) -> dict[str, LinkTarget]:
+        robots_agent: str | None = None, prechecked: Mapping[str, Prechecked] | None = None
+        ) -> dict[str, LinkTarget]:
     resolver = Resolver(["127.0.0.1"], port=web.dns_port, timeout_s=1)
 
     async def main() -> list[LinkTarget]:
         async with Fetcher(resolver, timeout_s=timeout_s, allowed_networks=LOOPBACK, per_host_limit=per_host,
                            verify=verify) as fetcher:
             return await check_targets(targets, known=known or {}, fetcher=fetcher, retries=retries,
-                                       concurrency=concurrency, backoff_s=backoff_s, robots_agent=robots_agent)
+                                       concurrency=concurrency, backoff_s=backoff_s, robots_agent=robots_agent,
+                                       prechecked=prechecked)
 
     return {t.url: t for t in asyncio.run(main())}
 
@@ -337,6 +340,67 @@ def test_a_crawled_2xx_page_is_not_requested_again(demo_web: DemoWeb) -> None:
     known = {url: KnownPage(url, url, 200, "ok", "政务公开_朝阳市人民政府", "text/html")}
     result = run(demo_web, [target(url)], known=known)[url]
     assert (result.outcome, result.attempts, result.http_status) == ("ok", 0, 200)
+
+
+def test_a_target_checked_during_the_crawl_is_not_requested_again(demo_web: DemoWeb) -> None:
+    url = demo_web.url(LAB, "/status/404")   # the server would say 404: an answer proves no request
+    early = LinkTarget(url=url, outcome="ok", http_status=200, attempts=1, detail="")
+    result = run(demo_web, [target(url)], prechecked={url: Prechecked(early, 1.0, 1)})[url]
+    assert (result.outcome, result.http_status, result.attempts) == ("ok", 200, 1)
+
+
+@pytest.mark.parametrize(("timeout_s", "retries", "known"), [
+    pytest.param(0.5, 1, False, id="checked-with-a-shorter-timeout"),
+    pytest.param(1.0, 0, False, id="checked-with-fewer-retries"),
+    pytest.param(1.0, 1, True, id="the-crawl-fetched-it-after-all"),
+])
+def test_a_check_during_the_crawl_is_asked_again_when_it_was_not_the_same(demo_web: DemoWeb, timeout_s: float,
+                                                                          retries: int, known: bool) -> None:
+    url = demo_web.url(LAB, "/status/404")
+    early = LinkTarget(url=url, outcome="ok", http_status=200, attempts=1, detail="")
+    crawled = {url: KnownPage(url, url, 503, "http_5xx", "", "text/html")} if known else None
+    result = run(demo_web, [target(url)], known=crawled, timeout_s=1.0, retries=1,
+                 prechecked={url: Prechecked(early, timeout_s, retries)})[url]
+    assert (result.outcome, result.http_status) == ("http_4xx", 404)
+
+
+def test_links_to_other_sites_are_checked_while_the_crawl_runs_and_not_again(demo_web: DemoWeb) -> None:
+    home = demo_web.url("www.chaoyang.gov.test", "/")
+    landing = demo_web.url("portal.example.test", "/")          # where the homepage redirects: the site's too
+    other = demo_web.url("www.beipiao.gov.test", "/")           # another site of the run: crawled, not checked
+    external = {demo_web.url(LAB, path): (kind, status) for path, kind, status in LAB_CASES
+                if path in ("/ok", "/redirect/301", "/status/404", "/status/500", "/status/403")}
+    onsite = [home + "zwgk/", demo_web.url("xxgk.chaoyang.gov.test", "/"), landing + "about/", other + "news/"]
+    site = SiteInfo("chaoyang", "朝阳市人民政府", home, "portal", "city")
+    crawl = Crawl(timeout_s=1, retries=1, allowed_networks=LOOPBACK)
+    resolver = Resolver(["127.0.0.1"], port=demo_web.dns_port, timeout_s=1)
+    early = EarlyLinkCheck([(site, crawl)], resolver=resolver, crawl=crawl,
+                           crawled=[SiteInfo("beipiao", "北票市人民政府", other, "portal", "county")])
+    early.start()
+    early.page("chaoyang", home, landing, 0, [(u, "a") for u in onsite[:1]])
+    early.page("chaoyang", home + "zwgk/", home + "zwgk/", 1,
+               [(u, "a") for u in [*onsite, *external, "mailto:xxgk@chaoyang.gov.cn"]])
+    prechecked = early.stop()
+    assert set(prechecked) == set(external), "only the targets no site of the run covers"
+    assert {u: (p.result.outcome, p.result.http_status) for u, p in prechecked.items()} == external
+    before = {u: demo_web.requests_for(LAB, u.split(str(demo_web.http_port), 1)[1]) for u in external}
+    results = {t.url: t for t in check_links([target(u) for u in external], known={}, resolver=resolver, crawl=crawl,
+                                             backoff_s=0.05, prechecked=prechecked)}
+    assert {u: (r.outcome, r.http_status) for u, r in results.items()} == external
+    assert {u: demo_web.requests_for(LAB, u.split(str(demo_web.http_port), 1)[1]) for u in external} == before
+
+
+def test_checks_during_the_crawl_keep_the_sites_bounds(demo_web: DemoWeb) -> None:
+    home = demo_web.url("www.chaoyang.gov.test", "/")
+    site = SiteInfo("chaoyang", "朝阳市人民政府", home, "portal", "city")
+    crawl = Crawl(timeout_s=1, retries=0, allowed_networks=LOOPBACK, max_link_targets=3, max_links_per_page=2)
+    early = EarlyLinkCheck([(site, crawl)], resolver=Resolver(["127.0.0.1"], port=demo_web.dns_port, timeout_s=1),
+                           crawl=crawl)
+    early.start()
+    urls = [demo_web.url(LAB, f"/ok?n={n}") for n in range(6)]
+    early.page("chaoyang", home, home, 0, [(u, "a") for u in urls[:4]])     # two from one page
+    early.page("chaoyang", home + "a/", home + "a/", 1, [(u, "a") for u in urls[3:]])   # one more for the site
+    assert set(early.stop()) == {urls[0], urls[1], urls[3]}
 
 
 def test_a_crawled_failure_is_checked_again(demo_web: DemoWeb) -> None:
