@@ -128,6 +128,14 @@ def _dates(value: Any) -> list[DateHit]:
     hits = []
     for hit in value if isinstance(value, list) else ():
         try:
+            # The fields as the child writes them need no cleaning: checked at once, ~40 dates a page.
+            day, source, snippet = date.fromisoformat(hit["date"]), hit.get("source", ""), hit.get("snippet", "")
+            block, item = hit.get("block") or "", hit.get("item") or ""
+            if (type(source) is str and type(snippet) is str and type(block) is str and type(item) is str
+                    and len(source) <= _LIMITS["source"] and len(block) <= _LIMITS["block"]
+                    and "\x00" not in source + snippet + block + item):
+                hits.append(DateHit(day, source, snippet, block, item))
+                continue
             hits.append(DateHit(date.fromisoformat(hit["date"]), _text(hit.get("source", ""), "source"),
                                    _text(hit.get("snippet", "")), _text(hit.get("block") or "", "block"),
                                    _text(hit.get("item") or "")))
@@ -222,6 +230,20 @@ def _link(data: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
         return source, target, tag, text, context, block
     return (_url(source, "source_url"), _url(target, "target_url"), _text(tag, "tag"), _text(text),
             _text(context, "context"), _text(block, "block"))
+
+
+def _link_row(source: str, item: Any) -> tuple[str, str, str, str, str, str]:
+    """One link of a "links" line ([target, tag, text, context, block]) as `_link`'s tuple."""
+    if type(item) is list and len(item) == 5:
+        target, tag, text, context, block = item
+        if (type(target) is str and type(tag) is str and type(text) is str and type(context) is str
+                and type(block) is str and target and len(tag) <= _LIMITS["tag"]
+                and len(context) <= _LIMITS["context"] and len(block) <= _LIMITS["block"]
+                and "\x00" not in target + tag + text + context + block):
+            return source, target, tag, text, context, block
+        return _link({"source_url": source, "target_url": target, "tag": tag, "text": text, "context": context,
+                      "block": block})
+    raise TypeError("a link is not [target, tag, text, context, block]")
 
 
 def _event(data: dict[str, Any]) -> dict[str, Any]:
@@ -358,6 +380,40 @@ class _Batches:
                 page.links.append((target, row[2]))
         self.counts.add("links")
 
+    def links(self, site_id: str, data: dict[str, Any]) -> None:
+        """A page's "links" line, each link as `link` would take it (its page looked up once); a malformed
+        link is counted, the others are kept."""
+        source, items = _url(data["source_url"], "source_url"), data["links"]
+        if type(items) is not list:
+            raise TypeError("links is not a list")
+        key = (site_id, source)
+        page = self.pending.get(key)
+        if page is None:
+            for item in items:
+                try:
+                    self.link(site_id, _link_row(source, item))
+                except (TypeError, ValueError):
+                    self.counts.add("malformed")
+            return
+        number, forms, form_of, links = self.forms.number, page.forms, page.form_of, page.links
+        stored = 0
+        for item in items:
+            try:
+                row = _link_row(source, item)
+            except (TypeError, ValueError):
+                self.counts.add("malformed")
+                continue
+            if _too_long(row[1]):
+                self.counts.add("long_urls")
+                continue
+            n = number(site_id, row[1:])
+            forms.append(n)
+            form_of.setdefault(row[1], n)
+            if links is not None:
+                links.append((row[1], row[2]))
+            stored += 1
+        self.counts.add("links", stored)
+
     def event(self, site_id: str, row: dict[str, Any]) -> None:
         self.events.append({"run_id": self.run_id, "site_id": site_id, **row})
 
@@ -411,6 +467,7 @@ def _insert_plain(session: Session, table: sa.Table, rows: list[dict[str, Any]])
 
 _KINDS: dict[str, Callable[[_Batches, str, dict[str, Any]], None]] = {
     "page": lambda b, site, data: b.page(site, *_page(data)),
+    "links": lambda b, site, data: b.links(site, data),
     "link": lambda b, site, data: b.link(site, _link(data)),
     "event": lambda b, site, data: b.event(site, _event(data)),
 }

@@ -1,6 +1,12 @@
 """The JSON-lines crawl record schema: what the crawl child writes and the
 parent's store ingests. One JSON object a line, with a "type" of "page",
-"link" or "event". Changing a field here changes the ingest; keep both in step.
+"links", "link" or "event". Changing a field here changes the ingest; keep both in step.
+
+A page's links travel as one "links" line after its page line: {"type": "links",
+"site_id", "source_url", "links": [[target_url, tag, text, context, block], ...]}
+(`LinkRecord`'s fields in that order). One line a page rather than one a link: the
+child's encoding and the parent's parsing of ~60 small objects a page cost more
+than the rest of the ingest. A lone "link" line (a `LinkRecord`) is still read.
 """
 
 from __future__ import annotations

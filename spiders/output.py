@@ -42,6 +42,7 @@ SEGMENT_SETTING = "GOVMON_SEGMENT_BYTES"
 SEGMENT_BYTES = 4 * 2**20      # ~150 pages: small enough to ingest while the crawl goes on, few commits
 PROGRESS_INTERVAL_S = 1.0
 _FINDING_FIELDS = tuple(f.name for f in fields(Finding))
+_LINK_ROW = ("target_url", "tag", "text", "context", "block")
 _FIELDS = {cls: tuple(f.name for f in fields(cls) if f.name != "type") for cls in (PageRecord, LinkRecord, EventRecord)}
 
 
@@ -55,7 +56,7 @@ class CrawlBundle:
     """Everything one request produced. `page` is None for a request that was never sent (robots).
 
     A page that was read comes encoded (spiders/reader.py): `lines` holds its page line (with its
-    dates and lists) and its `encoded_links` link lines, and `page` is the record without them.
+    dates and lists) and its "links" line (`encoded_links` links), and `page` is the record without them.
     """
 
     page: PageRecord | None = None
@@ -69,14 +70,15 @@ class CrawlBundle:
         if not self.lines:
             return self
         records = [json.loads(text) for text in self.lines.decode("utf-8").splitlines()]
-        page, links = records[0], records[1:]
+        page = records[0]
+        links = [{"site_id": r["site_id"], "source_url": r["source_url"], **dict(zip(_LINK_ROW, row, strict=True))}
+                 for r in records[1:] for row in r["links"]]
         page_record = PageRecord(**{k: v for k, v in page.items() if k not in ("type", "dates", "lists", "findings")},
                                  dates=tuple(_date_from(d) for d in page["dates"]),
                                  lists=tuple(ListBlock(**b) for b in page["lists"]),
                                  findings=tuple(Finding(**f) for f in page.get("findings", ())))
         page_record = replace(page_record, redirect_chain=tuple(page_record.redirect_chain))
-        return CrawlBundle(page_record, tuple(LinkRecord(**{k: v for k, v in link.items() if k != "type"})
-                                              for link in links), self.events)
+        return CrawlBundle(page_record, tuple(LinkRecord(**link) for link in links), self.events)
 
 
 @runtime_checkable
@@ -134,6 +136,38 @@ def encode(record: PageRecord | LinkRecord | EventRecord) -> bytes:
         except TypeError:  # orjson.JSONEncodeError is a TypeError
             pass
     return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "replace")
+
+
+LinkRow = tuple[str, str, str, str, str]
+"""A link in a "links" line: target URL, tag, text, context, block (spiders/items.py)."""
+
+
+def encode_links(site_id: str, source_url: str, links: list[LinkRow]) -> bytes:
+    """One "links" line holding a page's links, UTF-8 (a text orjson refuses goes through json, replaced)."""
+    data = {"type": "links", "site_id": site_id, "source_url": source_url, "links": links}
+    if orjson is not None:
+        try:
+            return orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE)
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            pass
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "replace")
+
+
+def link_lines(links: tuple[LinkRecord, ...]) -> list[bytes]:
+    """`links` as "links" lines, one per source page, in the order the pages first come."""
+    grouped: dict[tuple[str, str], list[LinkRow]] = {}
+    for k in links:
+        grouped.setdefault((k.site_id, k.source_url), []).append((k.target_url, k.tag, k.text, k.context, k.block))
+    return [encode_links(site_id, source, rows) for (site_id, source), rows in grouped.items()]
+
+
+def spool_records(text: str | bytes) -> list[dict[str, Any]]:
+    """One spool line as records, a "links" line as one "link" record a link (for reading a spool)."""
+    record = json.loads(text)
+    if record.get("type") != "links":
+        return [record]
+    return [{"type": "link", "site_id": record["site_id"], "source_url": record["source_url"],
+             **dict(zip(_LINK_ROW, row, strict=True))} for row in record["links"]]
 
 
 def line(record: PageRecord | LinkRecord | EventRecord) -> str:
@@ -204,7 +238,7 @@ class JsonLinesWriter:
             parts = [bundle.lines]
         else:
             parts = [encode(bundle.page)] if bundle.page is not None else []
-            parts += [encode(link) for link in bundle.links]
+            parts += link_lines(bundle.links)
         parts += [encode(event) for event in bundle.events]
         data = b"".join(parts)
         if self._file is None:

@@ -30,8 +30,8 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from spiders.extract import Extracted, extract
-from spiders.items import LinkRecord, PageRecord
-from spiders.output import encode
+from spiders.items import PageRecord
+from spiders.output import encode, encode_links
 from spiders.screen import DEFAULT as DEFAULT_SCREENING
 from spiders.screen import Screening
 
@@ -59,8 +59,8 @@ class _Sent(NamedTuple):
 class PageRead:
     """A page read: its spool lines, and what the spider needs to go on crawling."""
 
-    lines: bytes                            # the page's JSON line, then one line a link (spiders/output.py)
-    links: int                              # link lines in `lines`
+    lines: bytes                            # the page's JSON line, then its "links" line (spiders/items.py)
+    links: int                              # links in `lines`
     title: str
     follow: tuple[str, ...]                 # URLs of links the crawl may follow (FOLLOW_TAGS), in page order
     moved: str | None                       # a meta refresh or top-level `location = …` target: the page moved
@@ -83,12 +83,11 @@ def read_page(page: PageRecord, text: str, base_url: str, codec: str, today: dat
 def _read(page: PageRecord, extracted: Extracted) -> PageRead:
     full = replace(page, title=extracted.title, dates=extracted.dates, lists=extracted.lists,
                    findings=extracted.findings, notes=extracted.notes)
-    site, source = page.site_id, page.url
-    parts = [encode(full)]
-    parts += [encode(LinkRecord(site, source, link.url, link.tag, link.text, link.context, link.block))
-              for link in (*extracted.links, *extracted.malformed)]
+    rows = [(link.url, link.tag, link.text, link.context, link.block)
+            for link in (*extracted.links, *extracted.malformed)]
+    parts = [encode(full), encode_links(page.site_id, page.url, rows)] if rows else [encode(full)]
     follow = tuple(link.url for link in extracted.links if link.tag in FOLLOW_TAGS)
-    return PageRead(b"".join(parts), len(parts) - 1, extracted.title, follow,
+    return PageRead(b"".join(parts), len(rows), extracted.title, follow,
                     extracted.refresh or extracted.js_redirect, extracted.last_pages, extracted.screen_s)
 
 

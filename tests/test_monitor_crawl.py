@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -23,6 +22,7 @@ from monitor.db import PageRow
 from monitor.demo import DemoWeb
 from monitor.ingest import CrawlIngest
 from monitor.pipeline import site_info
+from spiders.output import spool_records
 
 
 def test_a_crawl_reports_progress_heartbeats_and_its_counts(demo_web: DemoWeb, demo_config_path: Path,
@@ -35,7 +35,7 @@ def test_a_crawl_reports_progress_heartbeats_and_its_counts(demo_web: DemoWeb, d
 
     def take(path: Path) -> None:  # each segment is complete when handed over: every line is whole JSON
         handed.append(path.name)
-        records.extend(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+        records.extend(r for line in path.read_text(encoding="utf-8").splitlines() for r in spool_records(line))
 
     urls = [demo_web.url("scjg.longcheng.gov.test"), demo_web.url("lab.demo.test", "/ok")]  # configured, ad hoc
     result = run_crawl(demo_config_path, spool, site_ids=["chaoyang"], urls=urls, timeout_s=60,
@@ -61,11 +61,11 @@ def test_a_page_and_its_links_share_a_segment(demo_config_path: Path, tmp_path: 
 
     def take(path: Path) -> None:
         for line in path.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            if record["type"] == "page":
-                pages[record["url"]] = path.name
-            elif record["type"] == "link":
-                sources.append((record["source_url"], path.name))
+            for record in spool_records(line):
+                if record["type"] == "page":
+                    pages[record["url"]] = path.name
+                elif record["type"] == "link":
+                    sources.append((record["source_url"], path.name))
 
     result = run_crawl(demo_config_path, tmp_path / "spool", site_ids=["chaoyang"], timeout_s=60, on_segment=take,
                        segment_bytes=1)  # every fetch ends a segment
@@ -200,7 +200,7 @@ def _run_chaoyang(cfg: Config, monkeypatch: pytest.MonkeyPatch,
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [r for line in path.read_text(encoding="utf-8").splitlines() for r in spool_records(line)]
 
 
 def test_a_killed_child_fails_the_run_and_keeps_the_committed_segments(

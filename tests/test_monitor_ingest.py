@@ -16,7 +16,7 @@ from monitor import store
 from monitor.db import CrawlEventRow, LinkFormRow, PageRow, StorageError
 from monitor.ingest import MAX_URL_BYTES, CrawlIngest, IngestStats, ingest_crawl, load_events
 from spiders.items import DateHit, EventRecord, Finding, LinkRecord, PageRecord
-from spiders.output import line
+from spiders.output import encode_links, line
 from tests import builders as b
 
 SITES = (b.site("chaoyang", url="http://www.chaoyang.gov.test/"), b.site("lingyuan", url="http://www.lingyuan.gov.test/"))
@@ -110,6 +110,25 @@ def test_malformed_lines_are_skipped_and_counted(session: Session, tmp_path: Pat
         f.write(line(page(HOME + "b.html")))
     stats = ingest_crawl(session, run_id, path)
     assert (stats.pages, stats.malformed, stats.truncated) == (2, 5, False)
+
+
+def test_a_pages_links_line_is_stored_link_by_link_and_a_bad_link_loses_only_itself(session: Session,
+                                                                                      tmp_path: Path) -> None:
+    run_id = start(session)
+    path = write(tmp_path / "crawl.jsonl", page(HOME))
+    with path.open("ab") as f:
+        f.write(encode_links("chaoyang", HOME, [  # type: ignore[list-item]
+            (HOME + "a.html", "a", "通知", "list", "L1"),
+            [HOME + "b.html", "a"],                                    # not five fields
+            (HOME + "c.html", "a-very-long-tag-name", "链接\x00文字", "body", ""),
+            (5, "a", "", "body", ""),                                  # no URL
+            (HOME + "logo.png", "img", "", "nav", "")]))
+        f.write(encode_links("chaoyang", HOME + "missing.html", [(HOME, "a", "首页", "nav", "")]))
+    stats = ingest_crawl(session, run_id, path)
+    assert (stats.pages, stats.links, stats.malformed, stats.orphan_links) == (1, 3, 2, 1)
+    assert [(k.target_url, k.tag, k.text, k.context, k.block) for k in snapshot_of(session, run_id).links] == [
+        (HOME + "a.html", "a", "通知", "list", "L1"), (HOME + "c.html", "a-very-long-tag-", "链接文字", "body", ""),
+        (HOME + "logo.png", "img", "", "nav", "")]
 
 
 def test_overlong_urls_duplicates_orphans_and_strangers_are_skipped(session: Session, tmp_path: Path) -> None:

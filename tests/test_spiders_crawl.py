@@ -30,7 +30,7 @@ from monitor.demo import DemoWeb
 from monitor.demo.faultcases import LOOP_HOST, LOOP_TARGET, SPLIT_LOOP_HOST, SPLIT_LOOP_TARGET, TLS_GARBAGE, TLS_STALL
 from spiders import crawl as crawl_mod
 from spiders.items import LinkRecord, PageRecord
-from spiders.output import CrawlBundle, JsonLinesWriter
+from spiders.output import CrawlBundle, JsonLinesWriter, spool_records
 
 ROOT = Path(__file__).resolve().parents[1]
 GUARD = "NETGUARD:"
@@ -119,8 +119,8 @@ def crawl(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
     assert [p.name for p in segments] == announced, "each segment complete (no .part left) and announced once"
     for segment in segments:
         for line in segment.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            grouped[record["type"]][record["site_id"]].append(record)
+            for record in spool_records(line):
+                grouped[record["type"]][record["site_id"]].append(record)
     after = [demo_web.requests_for(u.hostname or "", f"{u.path}?{u.query}" if u.query else u.path) for u in cuts]
     return Crawl(done.returncode, done.stderr, grouped["page"], grouped["link"], grouped["event"],
                  {u.geturl(): a - b for u, a, b in zip(cuts, after, before, strict=True)}, len(proxied))
@@ -305,7 +305,7 @@ def test_the_writer_rotates_segments_between_bundles_and_announces_each(tmp_path
     spool.mkdir()
     writer = JsonLinesWriter(spool, stream=stderr, segment_bytes=2000)
     writer.open_spider()
-    writer.write(_bundle(HOME, links=20))          # over 2000 bytes alone: one segment, not split
+    writer.write(_bundle(HOME, links=50))          # over 2000 bytes alone: one segment, not split
     assert sorted(p.name for p in spool.iterdir()) == ["crawl-000001.jsonl"]
     writer.write(_bundle(HOME + "x"))
     assert sorted(p.name for p in spool.iterdir()) == ["crawl-000001.jsonl", "crawl-000002.jsonl.part"]
@@ -314,7 +314,7 @@ def test_the_writer_rotates_segments_between_bundles_and_announces_each(tmp_path
     assert names == ["crawl-000001.jsonl", "crawl-000002.jsonl"]
     assert [json.loads(line)["segment"] for line in stderr.getvalue().splitlines() if '"segment"' in line] == names
     first = [json.loads(line) for line in (spool / names[0]).read_text(encoding="utf-8").splitlines()]
-    assert [r["type"] for r in first] == ["page"] + ["link"] * 20
+    assert [r["type"] for r in first] == ["page", "links"] and len(first[1]["links"]) == 50
 
 
 def test_a_text_no_encoder_takes_is_written_replaced(tmp_path: Path) -> None:

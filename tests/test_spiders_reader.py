@@ -68,10 +68,11 @@ def test_a_page_read_in_the_reader_process_is_the_page_read_here() -> None:
     run(test)
     local = read_page(PAGE, HTML, HOME, "utf-8", TODAY)
     assert isinstance(local, PageRead)
-    page_line, *link_lines = (json.loads(line) for line in local.lines.splitlines())
+    page_line, links_line = (json.loads(line) for line in local.lines.splitlines())
     assert page_line["title"] == local.title == "首页"
     assert {d["date"] for d in page_line["dates"]} == {"2026-03-01", "2026-02-01"}
-    assert local.links == len(link_lines) == 4
+    assert (links_line["type"], links_line["source_url"]) == ("links", PAGE.url)
+    assert local.links == len(links_line["links"]) == 4
     assert local.follow == (HOME + "a.html", HOME + "b.html", "http://other.test/")   # not the image
 
 

@@ -452,7 +452,7 @@ def test_the_writer_puts_a_page_before_its_links_and_reports_progress(tmp_path: 
     writer.write(CrawlBundle(replace(page, url=HOME + "x", fetch_kind="dns", status=None)))
     writer.close_spider()
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line)["type"] for line in lines] == ["page", "link", "event", "page"]
+    assert [json.loads(line)["type"] for line in lines] == ["page", "links", "event", "page"]
     assert lines[0].startswith('{"type":"page"') and "首页" in lines[0]
     last = json.loads(progress.getvalue().splitlines()[-1])["progress"]
     assert last == {"sites_done": 0, "sites": 1, "pages": 2, "links": 1, "errors": 1, "screen_ms": 0}
