@@ -106,11 +106,11 @@ TURNED_WORDS = {"parked": T(zh="已停放或出售的域名", en="a parked domai
        title=T(zh="外链变质", en="Turned links"),
        failure_title=T(zh="外链指向变质网站", en="Links to sites that turned"),
        description=T(
-           zh="指向外站的链接，其目标页面现为停放或出售的域名（页面用语，或域名别名指向停放服务商），或其标题、"
-              "正文含有赌博、色情网站的典型用语（内置词表）的，为链接变质；发现即不合格。",
+           zh="指向外站的链接，其目标页面现为停放或出售的域名（页面用语，或域名别名、域名服务器指向停放服务商），"
+              "或其标题、正文含有赌博、色情网站的典型用语（内置词表）的，为链接变质；发现即不合格。",
            en="Links to other sites whose target now serves a parked or for-sale domain (by its words, or a DNS "
-              "alias of a parking service), or a page whose title and text carry the typical words of gambling or "
-              "adult sites (a shipped term list), have turned; any fails."),
+              "alias or nameservers of a parking service), or a page whose title and text carry the typical words "
+              "of gambling or adult sites (a shipped term list), have turned; any fails."),
        basis="国办秘函〔2019〕19号 单项否决：安全、泄密事故等严重问题（链接色情、赌博等内容）",
        severity=Severity.VETO, needs={"crawl", "probe:links"},
        messages={

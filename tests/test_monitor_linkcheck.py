@@ -593,3 +593,27 @@ def test_an_exception_checking_one_target_is_that_targets_error(demo_web: DemoWe
     assert (results[broken].outcome, results[broken].detail) == (
         "error", "the link check failed: RuntimeError: injected failure")
     assert (results[ok].outcome, results[gone].outcome) == ("ok", "http_4xx")
+
+
+def test_hosts_parked_by_alias_or_by_nameservers_are_marked_turned_and_plain_ones_are_not(
+        demo_web: DemoWeb) -> None:
+    from monitor.demo.updatecases import PARKING_ALIAS, PARKING_NS, PLAIN
+    urls = {name: demo_web.url(host, "/") for name, host in
+            (("alias", "www.lfkj.test"), ("ns", "www.lfny.test"), ("plain", PLAIN[1]))}
+    got = run(demo_web, [target(url) for url in urls.values()])
+    assert {name: (got[url].outcome, got[url].detail) for name, url in urls.items()} == {
+        "alias": ("ok", f"turned: parked: CNAME {PARKING_ALIAS}"),
+        "ns": ("ok", f"turned: parked: NS {PARKING_NS}"),
+        "plain": ("ok", got[urls["plain"]].detail)}
+    assert not got[urls["plain"]].detail.startswith("turned")
+
+
+@pytest.mark.parametrize(("host", "names"), [
+    pytest.param("www.lfny.test", ["www.lfny.test", "lfny.test"], id="nearest-first-without-the-tld"),
+    pytest.param("www.a.b.gov.cn", ["www.a.b.gov.cn", "a.b.gov.cn", "b.gov.cn", "gov.cn"], id="deep-name"),
+    pytest.param("127.0.0.1", [], id="ip-literal"),
+    pytest.param("localhost", [], id="one-label"),
+])
+def test_the_names_a_hosts_nameservers_are_asked_for(host: str, names: list[str]) -> None:
+    from monitor.linkcheck import _domains_of
+    assert _domains_of(host) == names

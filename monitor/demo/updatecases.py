@@ -18,10 +18,12 @@
   on small ones) and a plain visible link to the province are no findings;
 - 链接变质: the same page links, visibly, 龙凤区旅游网 (www.lfly.test, whose
   domain now serves a gambling page), 龙凤文化网 (www.lfwh.test, now a
-  domain for sale) and 龙凤科技网 (www.lfkj.test, a plain page, but its DNS is
-  an alias of a parking service); the hidden links above lead to a gambling
-  page too. The
-  province's portal, linked beside them, is no finding;
+  domain for sale), 龙凤科技网 (www.lfkj.test, a plain page, but its DNS is
+  an alias of a parking service) and 龙凤农业网 (www.lfny.test, a plain page
+  with plain A records, but its domain's nameservers are a parking service's);
+  the hidden links above lead to a gambling page too. The province's portal
+  and 龙凤商务网 (www.lfsw.test: a plain page, its domain's own nameservers),
+  linked beside them, are no findings;
 - 互动回应差: its 互动交流 page lists 留言 with question and reply dates: one
   answered after 100 days, one unanswered for 120 days (both fail), one
   answered in 5 days, one asked 20 days ago and pending, one from over a year
@@ -56,10 +58,15 @@ HIDDEN = (("display:none (.yq-hide)", "/", "澳门新葡京"), ("visibility:hidd
           ("off-screen (inline style)", "/bjl/", "百家乐"))
 """(how it is hidden, path on BET_HOST, link text) of the 暗链 on the 友情链接 page."""
 TURNED = (("龙凤区旅游网", "www.lfly.test", "gambling"), ("龙凤文化网", "www.lfwh.test", "parked"),
-          ("龙凤科技网", "www.lfkj.test", "parked"))
+          ("龙凤科技网", "www.lfkj.test", "parked"), ("龙凤农业网", "www.lfny.test", "parked"))
+"""(link text, host, what it serves now) of the visible links that turned."""
 PARKING_ALIAS = "lfkj.sedoparking.com"
 """www.lfkj.test's CNAME: a parking service, though its page says nothing (its A records: externals.EXTRA_DNS)."""
-"""(link text, host, what it serves now) of the visible links that turned."""
+PARKING_NS = "ns1.sedoparking.com"
+"""The first nameserver of lfny.test (externals.EXTRA_DNS): a parking service's, though www.lfny.test has plain
+A records and its page says nothing."""
+PLAIN = ("龙凤商务网", "www.lfsw.test")
+"""A visible link whose host has ordinary nameservers (lfsw.test's own) and a page that says nothing: no finding."""
 TURNED_HOSTS = frozenset({BET_HOST, *(host for _, host, _ in TURNED)})
 
 
@@ -70,6 +77,7 @@ def friends_page(ctx: PageContext) -> str:
     main = ("<style>.yq-hide{display:none}\n@media (max-width:640px){.wide-only{display:none}}</style>\n"
             f"<h2>友情链接</h2>\n<p>{a(ctx, Ref(PROVINCE), '辽宁省人民政府')}</p>\n"
             + "".join(f"<p>{a(ctx, Ref(host), text)}</p>\n" for text, host, _ in TURNED) +
+            f"<p>{a(ctx, Ref(PLAIN[1]), PLAIN[0])}</p>\n"
             f'<p class="wide-only">{a(ctx, Ref(PROVINCE, "/zwgk/"), "省政府信息公开")}</p>\n'
             f'<ul class="mobile-menu" style="display:none">{menu}</ul>\n'
             f'<div class="yq-hide">{bet[0]}</div>\n'
@@ -133,7 +141,12 @@ def update_case_hosts() -> tuple[DemoSite, ...]:
                      listed=False, chrome=BARE, case="issue 17: a former site whose domain is for sale"),
             DemoSite("lfkj", "www.lfkj.test", "龙凤科技网（域名停放）", "portal", "national", {"/": plain},
                      DnsSpec.alias(PARKING_ALIAS), listed=False, chrome=BARE,
-                     case="issue 17: a former site whose name is an alias of a parking service"))
+                     case="issue 17: a former site whose name is an alias of a parking service"),
+            DemoSite("lfny", "www.lfny.test", "龙凤农业网（域名停放）", "portal", "national", {"/": plain},
+                     listed=False, chrome=BARE,
+                     case="issue 17: a former site whose domain's nameservers are a parking service's"),
+            DemoSite("lfsw", PLAIN[1], "龙凤商务网", "portal", "national", {"/": plain}, listed=False, chrome=BARE,
+                     case="issue 17: a plain page on a domain with its own nameservers (no turned link)"))
 
 
 def _longfeng() -> SitePlan:
