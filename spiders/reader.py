@@ -66,6 +66,7 @@ class PageRead:
     moved: str | None                       # a meta refresh or top-level `location = …` target: the page moved
     last_pages: tuple[tuple[str, int], ...]
     screen_s: float = field(default=0.0, compare=False)     # CPU seconds its screening took (spiders/screen.py)
+    sheets: tuple[str, ...] = ()            # linked style sheets that may hide its off-site links (links:hidden)
 
 
 def read_page(page: PageRecord, text: str, base_url: str, codec: str, today: date,
@@ -89,7 +90,8 @@ def _read(page: PageRecord, extracted: Extracted) -> PageRead:
               for link in (*extracted.links, *extracted.malformed)]
     follow = tuple(link.url for link in extracted.links if link.tag in FOLLOW_TAGS)
     return PageRead(b"".join(parts), len(parts) - 1, extracted.title, follow,
-                    extracted.refresh or extracted.js_redirect, extracted.last_pages, extracted.screen_s)
+                    extracted.refresh or extracted.js_redirect, extracted.last_pages, extracted.screen_s,
+                    extracted.sheets)
 
 
 def _frame(value: Any) -> bytes:
