@@ -24,6 +24,9 @@ Crawl rules (monitor/demo/crawlmodel.py models the same):
   the budget keeps breadth first even when the scheduler interleaves hosts);
 - a URL is requested once per site; every hop of an HTTP redirect counts as
   seen, and a response that lands on a URL seen before is recorded, not parsed;
+- a page's linked style sheets on the site's hosts are fetched once a site
+  when the page has links to another host they could hide (links:hidden):
+  recorded with their hiding rules, never pages, never read otherwise;
 - a URL that looks like a trap (spiders.urls.looks_like_trap), or a page
   past the last page its list's pager named on a page already parsed, the
   linking page included (spiders.urls.past_last_page), is cut and recorded
