@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import NamedTuple
 
-__all__ = ["Compound", "chain", "compound", "hidden_at", "hiding_rule", "hooks", "selector"]
+__all__ = ["Compound", "chain", "compound", "hidden_at", "hiding_rule", "hooks", "selector", "undoes"]
 
 _COMPOUND = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)?((?:[.#][\w-]+)*)$")
 _PART = re.compile(r"([.#])([\w-]+)")
@@ -82,6 +82,13 @@ def hidden_at(rule: Sequence[Compound], elements: Sequence[Compound]) -> int:
         if last.covers(element) and _within(outer, elements[i + 1:]):
             return i
     return -1
+
+
+def undoes(shown: Sequence[Compound], hidden: Sequence[Compound]) -> bool:
+    """Whether a rule that shows what `shown` selects (its pseudo-classes left out) shows what a rule hiding
+    `hidden` hides: its element is one `hidden` selects, within the ancestors `hidden` names (`.menu .sub`
+    is undone by `.menu li:hover .sub` and by `.sub.on`, not by `.footer .sub`)."""
+    return bool(shown and hidden) and hidden[-1].covers(shown[-1]) and _within(hidden[:-1], shown[-2::-1])
 
 
 def _within(outer: Sequence[Compound], ancestors: Sequence[Compound]) -> bool:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from lxml.etree import _Element as Element
 
-from checks.cssrules import Compound, compound, hidden_at, hooks, selector
+from checks.cssrules import Compound, compound, hidden_at, hooks, selector, undoes
 
 __all__ = ["HOOKS_CHARS", "SHEET_RULES_MAX", "HiddenRules", "element_hooks", "hiding", "sheet_notes", "sheet_rules"]
 
@@ -36,6 +36,7 @@ _OFFSCREEN = re.compile(r"(?:^|[;{\s])(?:left|top|right|margin-left|margin-top|t
 _SHOWS = re.compile(r"(?:^|[;{\s])(?:display\s*:\s*(?!none\b)[a-z-]+|visibility\s*:\s*visible)", re.IGNORECASE)
 _COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _PSEUDO = re.compile(r"::?[\w-]+(?:\([^)]*\))?")
+_BRACES = re.compile(r"[{};]")
 HOOKS_CHARS = 400               # a chain of hooks longer than this is cut (its outermost ancestors go)
 SHEET_RULES_MAX = 500           # hiding selectors kept of one linked sheet
 
@@ -96,19 +97,19 @@ class HiddenRules:
     def why(self, element: Element) -> str:
         """Why the element or an ancestor is hidden ("display:none (inline style)", "visibility:hidden
         (.dl a)", "hidden attribute"), or ""."""
-        chain_: list[Element] = []
+        path: list[Element] = []
         node: Element | None = element
         found = ""
         while node is not None and isinstance(node.tag, str):
             if node in self.seen:
                 found = self.seen[node]
                 break
-            chain_.append(node)
+            path.append(node)
             found = self._own(node)
             if found:
                 break
             node = node.getparent()
-        for visited in chain_:
+        for visited in path:
             self.seen[visited] = found
         return found
 
@@ -160,7 +161,7 @@ def sheet_rules(css: str) -> list[tuple[str, str]]:
     at-rules, and not undone for the same element by another rule (see the module docstring). At most
     SHEET_RULES_MAX."""
     hiding_rules: list[tuple[str, str, tuple[Compound, ...]]] = []
-    shown: list[Compound] = []
+    shown: list[tuple[Compound, ...]] = []
     for selectors, body, top in _rules(_COMMENT.sub("", css)):
         why = hiding(body) if top else ""
         shows = not why and _SHOWS.search(body) is not None
@@ -173,9 +174,9 @@ def sheet_rules(css: str) -> list[tuple[str, str]]:
                                                   and not compounds[0].ident and not compounds[0].classes):
                     hiding_rules.append((why, " ".join(text.replace(">", " > ").split()), compounds))
             elif (undone := selector(_PSEUDO.sub("", text))) is not None:
-                shown.append(undone[-1])
+                shown.append(undone)
     kept = [(why, text) for why, text, compounds in hiding_rules
-            if not any(compounds[-1].covers(other) for other in shown)]
+            if not any(undoes(other, compounds) for other in shown)]
     return kept[:SHEET_RULES_MAX]
 
 
@@ -195,7 +196,8 @@ def _rules(css: str, top: bool = True) -> list[tuple[str, str, bool]]:
     depth = 0
     start = 0
     selector_text = ""
-    for i, ch in enumerate(css):
+    for mark in _BRACES.finditer(css):
+        i, ch = mark.start(), mark.group()
         if ch == "{":
             if depth == 0:
                 selector_text = css[start:i].strip()
@@ -211,6 +213,6 @@ def _rules(css: str, top: bool = True) -> list[tuple[str, str, bool]]:
                     rules += _rules(body, top=False)
                 start = i + 1
             depth = max(depth, 0)
-        elif ch == ";" and depth == 0:
+        elif depth == 0:
             start = i + 1       # an @import or @charset statement
     return rules

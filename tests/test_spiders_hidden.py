@@ -64,13 +64,15 @@ body{display:none}
 .a + .b{display:none}
 .hidden, .sr-only{display:none !important}
 .box{height:0;overflow:hidden}
+.yl a{display:none}
+.nav a{display:block}
 """
 
 
 def test_a_linked_sheet_keeps_the_rules_that_hide_and_none_undone_conditional_or_unread() -> None:
     assert sheet_rules(SITE_CSS) == [("display:none", ".gg"), ("off-screen", "#ad > .inner"),
                                      ("display:none", ".hidden"), ("display:none", ".sr-only"),
-                                     ("zero size", ".box")]
+                                     ("zero size", ".box"), ("display:none", ".yl a")]
 
 
 def test_a_sheet_without_hiding_rules_and_a_broken_sheet_give_none() -> None:
@@ -107,3 +109,16 @@ def test_selectors_not_read_are_none() -> None:
     assert [selector(text) is None for text in (".a:hover", "input[type=x]", "*", ".a + .b", "", ".a .b")] == [
         True, True, True, True, True, False]
     assert [tuple(c) for c in chain("a div#x.gg")] == [("a", "", frozenset()), ("div", "x", frozenset({"gg"}))]
+
+
+@pytest.mark.parametrize(("shown", "hidden", "undone"), [
+    pytest.param(".menu li .sub", ".menu .sub", True, id="a-drop-down-shown-on-hover"),
+    pytest.param(".sub.on", ".sub", True, id="a-tab-shown-by-a-class"),
+    pytest.param(".m-nav", ".m-nav", True, id="the-same-selector-again"),
+    pytest.param(".footer .sub", ".menu .sub", False, id="the-same-element-elsewhere"),
+    pytest.param(".nav a", ".yl a", False, id="links-shown-in-another-block"),
+    pytest.param("div", ".gg", False, id="a-less-specific-rule"),
+])
+def test_which_showing_rule_undoes_a_hiding_one(shown: str, hidden: str, undone: bool) -> None:
+    from checks.cssrules import undoes
+    assert undoes(selector(shown) or (), selector(hidden) or ()) is undone
