@@ -15,10 +15,11 @@ Pure: strings in, answers out; no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-__all__ = ["Compound", "chain", "compound", "hidden_at", "hiding_rule", "hooks", "selector", "undoes"]
+__all__ = ["Compound", "SheetRules", "chain", "compound", "hidden_at", "hiding_rule", "hooks", "selector", "undoes"]
 
 _COMPOUND = re.compile(r"^([a-zA-Z][a-zA-Z0-9]*)?((?:[.#][\w-]+)*)$")
 _PART = re.compile(r"([.#])([\w-]+)")
@@ -103,11 +104,40 @@ def _within(outer: Sequence[Compound], ancestors: Sequence[Compound]) -> bool:
     return True
 
 
-def hiding_rule(rules: Sequence[tuple[str, str]], hooks_text: str) -> tuple[str, str] | None:
-    """The first (why, selector) of `rules` that selects an element of a stored chain of hooks, else None."""
-    elements = chain(hooks_text)
-    for why, text in rules:
-        compounds = selector(text)
-        if compounds is not None and hidden_at(compounds, elements) >= 0:
-            return why, text
-    return None
+class SheetRules:
+    """A sheet's (why, selector) hiding rules, indexed by what their last compound names, to match the chains
+    of many links: a chain is looked up by its elements' tags, ids and classes, and each chain once."""
+
+    def __init__(self, rules: Iterable[tuple[str, str]]) -> None:
+        self.rules: dict[str, list[tuple[tuple[Compound, ...], str, str]]] = defaultdict(list)
+        for why, text in rules:
+            compounds = selector(text)
+            if compounds is not None:
+                last = compounds[-1]
+                key = f"#{last.ident}" if last.ident else f".{min(last.classes)}" if last.classes else last.tag
+                self.rules[key].append((compounds, why, text))
+        self.answers: dict[str, tuple[str, str] | None] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def hiding(self, hooks_text: str) -> tuple[str, str] | None:
+        """(why, selector) of a rule that selects an element of a stored chain of hooks (the nearest), else None."""
+        if hooks_text in self.answers:
+            return self.answers[hooks_text]
+        elements = chain(hooks_text)
+        found: tuple[str, str] | None = None
+        for i, element in enumerate(elements):
+            keys = [element.tag, *(f".{name}" for name in element.classes)] + ([f"#{element.ident}"]
+                                                                               if element.ident else [])
+            found = next(((why, text) for key in keys for compounds, why, text in self.rules.get(key, ())
+                          if compounds[-1].covers(element) and _within(compounds[:-1], elements[i + 1:])), None)
+            if found is not None:
+                break
+        self.answers[hooks_text] = found
+        return found
+
+
+def hiding_rule(rules: Iterable[tuple[str, str]], hooks_text: str) -> tuple[str, str] | None:
+    """The (why, selector) of `rules` that selects an element of a stored chain of hooks, else None."""
+    return SheetRules(rules).hiding(hooks_text)

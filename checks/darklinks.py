@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from checks.base import Evidence, M, Severity, Status, T, Verdict, check
-from checks.cssrules import hiding_rule
+from checks.cssrules import SheetRules
 from checks.freshness import answered
 from checks.scope import site_scope
 from checks.snapshot import Page, SiteSnapshot
@@ -67,13 +67,13 @@ def _how(url: str, source: str, how: str) -> Evidence:
 _IN = " in "
 
 
-def _by_sheets(page: Page, rules_of: Mapping[str, tuple[tuple[str, str], ...]]) -> list[tuple[str, str]]:
+def _by_sheets(page: Page, rules_of: Mapping[str, SheetRules]) -> list[tuple[str, str]]:
     """(URL, how) of the page's noted links that a rule of one of its linked sheets hides."""
     sheets = [(sheet, rules_of[sheet]) for sheet in page.sheets if rules_of.get(sheet)]
     found: list[tuple[str, str]] = []
     for url, hooks in page.hooks if sheets else ():
         for sheet, rules in sheets:
-            if (hit := hiding_rule(rules, hooks)) is not None:
+            if (hit := rules.hiding(hooks)) is not None:
                 found.append((url, f"{hit[0]} ({hit[1]}{_IN}{_shown(sheet, page.final_url)})"))
                 break
     return found
@@ -119,7 +119,7 @@ def links_hidden(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
     if not pages:
         return Verdict(Status.ERROR, "links.hidden_no_pages")
     scope = site_scope(snap)
-    rules_of = {p.url: p.hides for p in snap.pages if p.hides and answered(p)}
+    rules_of = {p.url: SheetRules(p.hides) for p in snap.pages if p.hides and answered(p)}
     found: dict[str, tuple[str, str]] = {}
     sources: set[str] = set()
     for page in pages:
