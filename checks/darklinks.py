@@ -11,11 +11,17 @@ The crawl notes, on each page, the `a` links to another host that sit in an
 element hidden by the `hidden` attribute, an inline style or a rule of the
 page's own <style> blocks (display:none, visibility:hidden, zero size with
 overflow hidden, off-screen; spiders/hidden.py; rules inside @media are not
-read, so a menu hidden on small screens only is not hidden). Here those whose
-target is outside the site's scope (checks.scope) are findings, each target
-once with the first page it was found on. A hidden menu linking the site's own
-pages (a mobile menu) is no finding. Any finding fails: the checklist counts
-暗链 among the 安全 vetoes.
+read, so a menu hidden on small screens only is not hidden, and neither are
+rules another rule undoes, as for a drop-down menu). For its other links to
+another host it notes their hooks (tag, id, classes of the link and its
+ancestors) and the page's linked style sheets; the crawl fetches each sheet on
+the site's hosts once and keeps its hiding rules with its record. A link that
+a rule of one of its page's sheets selects (checks.cssrules) is hidden too; a
+sheet that did not load hides nothing. Here those whose target is outside the
+site's scope (checks.scope) are findings, each target once with the first
+page it was found on. A hidden menu linking the site's own pages (a mobile
+menu) is no finding. Any finding fails: the checklist counts 暗链 among the
+安全 vetoes.
 
 Pure: no I/O, no clock.
 """
@@ -27,9 +33,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from checks.base import Evidence, M, Severity, Status, T, Verdict, check
+from checks.cssrules import SheetRules
 from checks.freshness import answered
 from checks.scope import site_scope
-from checks.snapshot import SiteSnapshot
+from checks.snapshot import Page, SiteSnapshot
 from checks.turned import parse as parse_turned
 
 EVIDENCE_MAX = 100
@@ -42,27 +49,54 @@ _HOW = re.compile(r"^(?P<way>[^()]+?) \((?P<src>.+)\)$")
 
 def _how(url: str, source: str, how: str) -> Evidence:
     """The evidence of one hidden link; `how` is the crawl's note ("display:none (.x)", "… (inline style)",
-    "hidden attribute")."""
+    "hidden attribute") or, for a linked sheet's rule, "display:none (.x in /css/style.css)"."""
     found = _HOW.match(how)
     if found is None or found["way"] not in WAYS:
         return Evidence(url=url, source=source, detail=f"hidden: {how}", key="hidden_attribute")
     if found["src"] == "inline style":
         return Evidence(url=url, source=source, detail=f"hidden: {how}", key="hidden_inline",
                         params={"way": found["way"]})
+    rule, _, sheet = found["src"].rpartition(_IN)
+    if rule and sheet.startswith(("/", "http://", "https://")):
+        return Evidence(url=url, source=source, detail=f"hidden: {how}", key="hidden_sheet",
+                        params={"way": found["way"], "rule": rule, "sheet": sheet})
     return Evidence(url=url, source=source, detail=f"hidden: {how}", key="hidden_rule",
                     params={"way": found["way"], "rule": found["src"]})
+
+
+_IN = " in "
+
+
+def _by_sheets(page: Page, rules_of: Mapping[str, SheetRules]) -> list[tuple[str, str]]:
+    """(URL, how) of the page's noted links that a rule of one of its linked sheets hides."""
+    sheets = [(sheet, rules_of[sheet]) for sheet in page.sheets if rules_of.get(sheet)]
+    found: list[tuple[str, str]] = []
+    for url, hooks in page.hooks if sheets else ():
+        for sheet, rules in sheets:
+            if (hit := rules.hiding(hooks)) is not None:
+                found.append((url, f"{hit[0]} ({hit[1]}{_IN}{_shown(sheet, page.final_url)})"))
+                break
+    return found
+
+
+def _shown(sheet: str, page: str) -> str:
+    """A sheet's URL as evidence shows it: its path when it is on the page's origin."""
+    origin = page.split("/", 3)[:3]
+    parts = sheet.split("/", 3)
+    return "/" + parts[3] if parts[:3] == origin and len(parts) == 4 else sheet
 
 
 @check(id="links:hidden",
        title=T(zh="暗链", en="Hidden links"),
        failure_title=T(zh="存在暗链", en="Hidden links to other sites"),
        description=T(
-           zh="页面中读者看不到的外站链接（所在元素带 HTML 隐藏属性，或被行内样式、页面样式表设为不显示、"
-              "不可见、零尺寸或移出屏幕）即暗链，常为网站被篡改挂马的迹象；发现即不合格。"
-              "隐藏的本站菜单（如手机版导航）不算。",
-           en="Links to other sites in elements a reader never sees (the hidden attribute, an inline style or the "
-              "page's style sheet: display:none, visibility:hidden, zero size, off-screen) are 暗链, a common sign "
-              "of a tampered site; any fails. A hidden menu of the site's own pages (a mobile menu) is none."),
+           zh="页面中读者看不到的外站链接（所在元素带 HTML 隐藏属性，或被行内样式、页面样式表或页面引用的"
+              "本站样式表文件设为不显示、不可见、零尺寸或移出屏幕）即暗链，常为网站被篡改挂马的迹象；发现即不合格。"
+              "隐藏的本站菜单（如手机版导航）、悬停展开的下拉菜单不算。",
+           en="Links to other sites in elements a reader never sees (the hidden attribute, an inline style, the "
+              "page's style sheet or a style sheet file of the site it links: display:none, visibility:hidden, "
+              "zero size, off-screen) are 暗链, a common sign of a tampered site; any fails. A hidden menu of the "
+              "site's own pages (a mobile menu) or a drop-down menu shown on hover is none."),
        basis="国办秘函〔2019〕19号 单项否决：安全、泄密事故等严重问题（暗链）", severity=Severity.VETO,
        needs={"crawl"},
        messages={
@@ -76,17 +110,20 @@ def _how(url: str, source: str, how: str) -> Evidence:
        details={"hidden_inline": T(zh="隐藏方式：行内样式设为{way}", en="Hidden by an inline style: {way}"),
                 "hidden_rule": T(zh="隐藏方式：页面样式表规则 {rule} 设为{way}",
                                  en="Hidden by the page's style rule {rule}: {way}"),
+                "hidden_sheet": T(zh="隐藏方式：样式表 {sheet} 的规则 {rule} 设为{way}",
+                                  en="Hidden by the rule {rule} in the style sheet {sheet}: {way}"),
                 "hidden_attribute": T(zh="隐藏方式：元素带 HTML 隐藏属性", en="Hidden by the HTML hidden attribute")},
        words=WAYS, coded={"way": "words"})
 def links_hidden(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
-    pages = [p for p in snap.pages if answered(p)]
+    pages = [p for p in snap.pages if answered(p) and not p.hides and "css" not in p.content_type]
     if not pages:
         return Verdict(Status.ERROR, "links.hidden_no_pages")
     scope = site_scope(snap)
+    rules_of = {p.url: SheetRules(p.hides) for p in snap.pages if p.hides and answered(p)}
     found: dict[str, tuple[str, str]] = {}
     sources: set[str] = set()
     for page in pages:
-        for url, how in page.hidden:
+        for url, how in (*page.hidden, *_by_sheets(page, rules_of)):
             if not scope.covers(url):
                 found.setdefault(url, (page.final_url, how))
                 sources.add(page.final_url)
@@ -106,11 +143,11 @@ TURNED_WORDS = {"parked": T(zh="已停放或出售的域名", en="a parked domai
        title=T(zh="外链变质", en="Turned links"),
        failure_title=T(zh="外链指向变质网站", en="Links to sites that turned"),
        description=T(
-           zh="指向外站的链接，其目标页面现为停放或出售的域名（页面用语，或域名别名指向停放服务商），或其标题、"
-              "正文含有赌博、色情网站的典型用语（内置词表）的，为链接变质；发现即不合格。",
+           zh="指向外站的链接，其目标页面现为停放或出售的域名（页面用语，或域名别名、域名服务器指向停放服务商），"
+              "或其标题、正文含有赌博、色情网站的典型用语（内置词表）的，为链接变质；发现即不合格。",
            en="Links to other sites whose target now serves a parked or for-sale domain (by its words, or a DNS "
-              "alias of a parking service), or a page whose title and text carry the typical words of gambling or "
-              "adult sites (a shipped term list), have turned; any fails."),
+              "alias or nameservers of a parking service), or a page whose title and text carry the typical words "
+              "of gambling or adult sites (a shipped term list), have turned; any fails."),
        basis="国办秘函〔2019〕19号 单项否决：安全、泄密事故等严重问题（链接色情、赌博等内容）",
        severity=Severity.VETO, needs={"crawl", "probe:links"},
        messages={

@@ -103,6 +103,9 @@ class Page:
     published: date | None = None         # the 发布日期 its text states beside a 成文日期 (see `issued`)
     issued: date | None = None            # the 成文/发文/印发日期 its text states
     hidden: tuple[tuple[str, str], ...] = ()   # (off-site link URL, why it is hidden from readers)
+    sheets: tuple[str, ...] = ()          # linked style sheets of a page with off-site links not hidden by itself
+    hooks: tuple[tuple[str, str], ...] = ()    # (such a link's URL, its hooks: checks.cssrules.chain form)
+    hides: tuple[tuple[str, str], ...] = ()    # a linked sheet's record: (why, selector) of its hiding rules
     future: tuple[tuple[str, date], ...] = ()  # (item URL, its date) of items dated after the crawl day
     messages: tuple[tuple[str, date, date | None], ...] = ()   # 留言 it lists: (title, asked, replied or None)
 

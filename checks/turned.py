@@ -5,8 +5,8 @@ text (never the words a government notice about them uses: 赌博, 色情 alone
 say nothing). The link check (monitor.linkcheck) calls `classify` on each HTML
 page it fetches and keeps the answer in the target's detail ("turned: gambling:
 百家乐, 真人娱乐"); a page that says nothing of the kind is still parked when its
-host's CNAME chain leads to a parking service (`parked_by_dns`). links:turned
-reads the mark.
+host's CNAME chain leads to a parking service (`parked_by_dns`) or its domain's
+nameservers are a parking service's (`parked_by_ns`). links:turned reads the mark.
 
 Pure: text in, a word out; no I/O, no clock.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-__all__ = ["KINDS", "MARK", "PARKING_DNS", "TERMS", "classify", "parked_by_dns", "parse"]
+__all__ = ["KINDS", "MARK", "PARKING_DNS", "TERMS", "classify", "parked_by_dns", "parked_by_ns", "parse"]
 
 MARK = "turned: "
 KINDS = ("parked", "gambling", "adult")
@@ -33,8 +33,9 @@ TERMS: Mapping[str, tuple[str, ...]] = {
 }
 PARKING_DNS = ("sedoparking.com", "parkingcrew.net", "bodis.com", "above.com", "parklogic.com", "cashparking.com",
                "dan.com", "afternic.com", "hugedomains.com", "parkingpage.namecheap.com")
-"""Domains of parking services: a host whose CNAME chain ends under one of them is a parked domain, whatever
-its page says."""
+"""Domains of parking services: a host whose CNAME chain leads under one of them, or whose domain's nameservers
+are under one of them (ns1.sedoparking.com, dns1.parkingcrew.net, ns1.bodis.com, ns1.dan.com), is a parked
+domain, whatever its page says."""
 _SPACES = re.compile(r"\s+")
 
 
@@ -52,10 +53,21 @@ def classify(title: str, text: str) -> str:
 
 def parked_by_dns(cname_chain: tuple[str, ...] | list[str]) -> str:
     """"parked: CNAME <name>" when a name of the host's CNAME chain is under a parking service, else ""."""
-    for name in cname_chain:
+    folded = _parking_name(cname_chain)
+    return f"parked: CNAME {folded}" if folded else ""
+
+
+def parked_by_ns(nameservers: tuple[str, ...] | list[str]) -> str:
+    """"parked: NS <name>" when a nameserver of the host's domain is under a parking service, else ""."""
+    folded = _parking_name(sorted(nameservers))
+    return f"parked: NS {folded}" if folded else ""
+
+
+def _parking_name(names: tuple[str, ...] | list[str]) -> str:
+    for name in names:
         folded = name.lower().rstrip(".")
         if any(folded == service or folded.endswith("." + service) for service in PARKING_DNS):
-            return f"parked: CNAME {folded}"
+            return folded
     return ""
 
 

@@ -34,7 +34,7 @@ from checks.links import DEAD_KINDS
 from checks.snapshot import LinkTarget
 from checks.turned import MARK as TURNED_MARK
 from checks.turned import classify as classify_page
-from checks.turned import parked_by_dns
+from checks.turned import parked_by_dns, parked_by_ns
 from monitor.config import Crawl
 from monitor.fetch import (
     RETRY_AFTER_CAP_S,
@@ -46,8 +46,8 @@ from monitor.fetch import (
     url_problem,
 )
 from monitor.htmltext import media_type, not_found, visible_text
-from monitor.outcomes import TRANSIENT_KINDS, FetchKind
-from monitor.resolver import Resolver
+from monitor.outcomes import TRANSIENT_KINDS, DnsKind, FetchKind
+from monitor.resolver import Resolver, ip_literal
 
 __all__ = ["KnownPage", "TargetToCheck", "check_links", "check_targets"]
 
@@ -165,6 +165,15 @@ def _head_first(url: str, tags: Iterable[str]) -> bool:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _domains_of(host: str) -> list[str]:
+    """The names a host's zone may be cut at, nearest first, without the top-level label ("www.a.b.cn" →
+    www.a.b.cn, a.b.cn, b.cn); none for an IP literal."""
+    if not host or ip_literal(host) is not None:
+        return []
+    labels = host.rstrip(".").split(".")
+    return [".".join(labels[i:]) for i in range(len(labels) - 1)]
 
 
 def _normalised(text: str, *urls: str) -> str:
@@ -354,20 +363,30 @@ class _Checker:
                                             f"of {host.answers} requests")
 
     def _parking(self, url: str) -> asyncio.Task[str]:
-        """"parked: CNAME …" when the page's host is an alias of a parking service (checks.turned), once a host."""
+        """"parked: CNAME …" or "parked: NS …" when the page's host is an alias of a parking service or its
+        domain's nameservers are a parking service's (checks.turned), once a host."""
         host = (urlsplit(url).hostname or "").lower()
         task = self.parking.get(host)
         if task is None:
-            task = self.parking[host] = asyncio.ensure_future(self._cname_parking(host))
+            task = self.parking[host] = asyncio.ensure_future(self._dns_parking(host))
         return task
 
-    async def _cname_parking(self, host: str) -> str:
+    async def _dns_parking(self, host: str) -> str:
+        # The mark is extra evidence: a resolver failure must not cost the link's outcome, nor make a finding.
+        resolver = self.fetcher.resolver
         try:
-            answer = await self.fetcher.resolver.aresolve(host, "A")
-        except Exception as exc:   # the mark is extra evidence: a resolver failure must not cost the link's outcome
+            answer = await resolver.aresolve(host, "A")
+            if found := parked_by_dns(answer.cname_chain):
+                return found
+            for name in _domains_of(host):
+                answer = await resolver.aresolve(name, "NS")
+                if answer.ok and not answer.cname_chain:    # the zone's own nameservers, not an alias target's
+                    return parked_by_ns(answer.addresses)
+                if answer.kind not in (DnsKind.NO_ANSWER, DnsKind.NXDOMAIN) and not answer.cname_chain:
+                    return ""
+        except Exception as exc:
             log.debug("parking check of %s failed: %r", host, exc)
-            return ""
-        return parked_by_dns(answer.cname_chain)
+        return ""
 
     async def _soft_404(self, url: str, outcome: FetchOutcome, text: str) -> str | None:
         if not_found(outcome.title, text):

@@ -42,7 +42,7 @@ from lxml.etree import _Element as Element
 
 from monitor.htmltext import as_browsers_read, not_found
 from spiders.dates import TextChunks, any_case, scan_dates, text_chunks
-from spiders.hidden import HiddenRules
+from spiders.hidden import HiddenRules, element_hooks
 from spiders.items import DateHit, Finding, ListBlock
 from spiders.lists import Lists, expand_datastores, pager_anchor
 from spiders.pagenotes import future_rows, issued_dates, messages, placeholder
@@ -111,6 +111,7 @@ class Extracted:
     findings: tuple[Finding, ...] = ()  # screening of the visible text (spiders/screen.py), masked
     screen_s: float = 0.0       # CPU seconds the screening took (the crawl's stats add them up)
     notes: dict[str, object] | None = None   # page facts for the checklist's checks (spiders/pagenotes.py)
+    sheets: tuple[str, ...] = ()    # its linked style sheets, when it has off-site links they could hide
 
 
 EMPTY = Extracted("", (), (), None, None, False, 0)
@@ -248,7 +249,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8",
         url = canonical(raw, base, query_encoding=encoding)
         if url is not None and (ref := page_ref(url)) is not None:
             last_pages.append((ref.list, last))
-    hidden = _hidden(root, found, page)
+    hidden, hooks, sheets = _hidden(root, found, page)
     asked = messages(root) if _MESSAGE_WORDS.search(html) else []
     etree.strip_elements(root, "script", "style", "noscript", "template", with_tail=False)
     title = _title(root)
@@ -260,6 +261,8 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8",
     spent = thread_time() - began
     distinct, hits, blocks, bad = _distinct(links), lists.hits, lists.blocks, tuple(dict.fromkeys(broken))
     notes = _notes(content, future, page, today, hidden, asked)
+    if hooks:
+        notes = {**(notes or {}), "sheets": [[url] for url in sheets], "hooks": hooks}
     if screened.numbers:
         title, distinct, hits, blocks = _redacted(screened, title, distinct, hits, blocks)
         bad = tuple(_link(k.url, k.tag, screened.redact(k.text), k.context, k.block) for k in bad)
@@ -267,7 +270,7 @@ def extract(html: str, base_url: str, *, today: date, encoding: str = "utf-8",
     return Extracted(title, distinct, hits, refresh, js_redirect,
                      _says_not_found(title, content), len(_collapse(" ".join(every))),
                      malformed=bad, lists=blocks, last_pages=tuple(dict.fromkeys(last_pages)),
-                     findings=screened.findings, screen_s=spent, notes=notes)
+                     findings=screened.findings, screen_s=spent, notes=notes, sheets=sheets if hooks else ())
 
 
 def _redacted_notes(value: Any, redact: Callable[[str], str]) -> Any:
@@ -294,23 +297,44 @@ def _redacted(screened: Screened, title: str, links: tuple[ExtractedLink, ...], 
 
 
 HIDDEN_MAX = 50
+SHEETS_MAX = 10
+_SHEET_MEDIA = frozenset({"", "all", "screen"})
 
 
-def _hidden(root: Element, found: list[tuple[Element, ExtractedLink]], page: str) -> list[list[str]]:
-    """[URL, why] of the page's `a` links to another host that sit in an element a reader never sees
-    (spiders/hidden.py; the check keeps those outside the site's scope). At most HIDDEN_MAX."""
+def _hidden(root: Element, found: list[tuple[Element, ExtractedLink]], page: str
+            ) -> tuple[list[list[str]], list[list[str]], tuple[str, ...]]:
+    """([URL, why] of the page's `a` links to another host that sit in an element a reader never sees
+    (spiders/hidden.py; the check keeps those outside the site's scope), [URL, hooks] of the other such
+    links (spiders.hidden.element_hooks: what a rule of a linked sheet can hide them by), the page's
+    linked style sheets). At most HIDDEN_MAX of each; hooks only when the page links a style sheet that
+    applies on screen (not an alternate or a print sheet)."""
     own = _host_of(page)
     offsite = [(element, link) for element, link in found if link.tag == "a" and _host_of(link.url) != own]
     if not offsite:
-        return []
+        return [], [], ()
+    sheets = tuple(dict.fromkeys(link.url for element, link in found if link.tag == "link" and _applies(element)))
     rules = HiddenRules.of(root)
     hidden: dict[str, str] = {}
+    hooks: dict[str, str] = {}
     for element, link in offsite:
-        if link.url not in hidden and (why := rules.why(element)):
+        if link.url in hidden:
+            continue
+        if why := rules.why(element):
             hidden[link.url] = why
+            hooks.pop(link.url, None)
             if len(hidden) >= HIDDEN_MAX:
                 break
-    return [[url, why] for url, why in hidden.items()]
+        elif sheets and link.url not in hooks and len(hooks) < HIDDEN_MAX:
+            hooks[link.url] = element_hooks(element)
+    return ([[url, why] for url, why in hidden.items()], [[url, chain] for url, chain in hooks.items()],
+            sheets[:SHEETS_MAX])
+
+
+def _applies(element: Element) -> bool:
+    """Whether a <link> is a style sheet a browser applies on screen by default."""
+    rel = set((element.get("rel") or "").lower().split())
+    media = {part.strip().lower() for part in (element.get("media") or "").split(",")}
+    return "stylesheet" in rel and "alternate" not in rel and media <= _SHEET_MEDIA
 
 
 def _host_of(url: str) -> str:

@@ -13,7 +13,8 @@ early, retries with backoff and Retry-After, and bodies not worth downloading.
   Retry-After when longer, capped; a 429's Retry-After also slows its host.
 - `BodyGuard` stops the body of a non-HTML response (attachments are recorded
   by status, type and Content-Length) and of a response announced larger than
-  DOWNLOAD_MAXSIZE, so the crawl never downloads what it will not read.
+  DOWNLOAD_MAXSIZE, so the crawl never downloads what it will not read; a
+  linked style sheet (read for links:hidden) is read up to its own cap.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from w3lib.url import safe_url_string
 from monitor.htmltext import media_type
 from monitor.outcomes import TRANSIENT_KINDS
 from spiders.failures import RedirectLoop, RobotsRefused, TooManyRedirects, classify
-from spiders.site import HTML_TYPES, SITE, TOO_LARGE
+from spiders.site import HTML_TYPES, SHEET, SHEET_MAX_BYTES, SITE, TOO_LARGE
 from spiders.urls import canonical
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,11 @@ class BodyGuard:
         if SITE not in request.meta:
             return  # robots.txt and other requests of Scrapy's own
         length = body_length if isinstance(body_length, int) else -1  # Twisted's UNKNOWN_LENGTH is a str
+        if request.meta.get(SHEET):    # read whole up to its own cap (download_maxsize ends a longer unknown length)
+            if length > SHEET_MAX_BYTES:
+                request.meta[TOO_LARGE] = True
+                raise StopDownload(fail=False)
+            return
         if self.max_bytes and length > self.max_bytes:
             request.meta[TOO_LARGE] = True
             raise StopDownload(fail=False)

@@ -66,6 +66,7 @@ class PageRead:
     moved: str | None                       # a meta refresh or top-level `location = …` target: the page moved
     last_pages: tuple[tuple[str, int], ...]
     screen_s: float = field(default=0.0, compare=False)     # CPU seconds its screening took (spiders/screen.py)
+    sheets: tuple[str, ...] = ()            # linked style sheets that may hide its off-site links (links:hidden)
 
 
 def read_page(page: PageRecord, text: str, base_url: str, codec: str, today: date,
@@ -88,7 +89,8 @@ def _read(page: PageRecord, extracted: Extracted) -> PageRead:
     parts = [encode(full), encode_links(page.site_id, page.url, rows)] if rows else [encode(full)]
     follow = tuple(link.url for link in extracted.links if link.tag in FOLLOW_TAGS)
     return PageRead(b"".join(parts), len(rows), extracted.title, follow,
-                    extracted.refresh or extracted.js_redirect, extracted.last_pages, extracted.screen_s)
+                    extracted.refresh or extracted.js_redirect, extracted.last_pages, extracted.screen_s,
+                    extracted.sheets)
 
 
 def _frame(value: Any) -> bytes:

@@ -24,6 +24,9 @@ Crawl rules (monitor/demo/crawlmodel.py models the same):
   the budget keeps breadth first even when the scheduler interleaves hosts);
 - a URL is requested once per site; every hop of an HTTP redirect counts as
   seen, and a response that lands on a URL seen before is recorded, not parsed;
+- a page's linked style sheets on the site's hosts are fetched once a site
+  when the page has links to another host they could hide (links:hidden):
+  recorded with their hiding rules, never pages, never read otherwise;
 - a URL that looks like a trap (spiders.urls.looks_like_trap), or a page
   past the last page its list's pager named on a page already parsed, the
   linking page included (spiders.urls.past_last_page), is cut and recorded
@@ -52,6 +55,7 @@ from monitor.config import Config, Site
 from monitor.htmltext import declared_charset, decode, extract_title, media_type
 from monitor.outcomes import FetchKind, status_kind
 from spiders.failures import RedirectStop, RobotsRefused, classify
+from spiders.hidden import sheet_notes
 from spiders.items import EventRecord, PageRecord
 from spiders.output import CrawlBundle
 from spiders.reader import READER_SETTING, PageRead, ReaderProcess, read_page
@@ -71,6 +75,10 @@ EVENTS_PER_KIND = 50            # per site: trap and robots events beyond this a
 MAX_PAGERS = 2000               # per site: lists whose last page is remembered (the rest are cut by the page cap only)
 SITE, URL = "govmon_site", "govmon_url"
 TOO_LARGE = "govmon_too_large"  # set by spiders.middlewares.BodyGuard when it stops a download
+SHEET = "govmon_sheet"          # a linked style sheet's request (read for links:hidden, never a page)
+SHEETS_PER_SITE = 20            # linked style sheets fetched a site
+SHEET_MAX_BYTES = 512 * 1024    # a larger sheet is recorded too_large, unread
+SHEET_TYPES = frozenset({"", "text/css", "text/plain"})
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,7 @@ class _SiteState:
     events: Counter[str] = field(default_factory=Counter)
     flagged: set[tuple[str, str]] = field(default_factory=set)
     last_pages: dict[str, int] = field(default_factory=dict)       # list (PageRef.list) -> its pager's last page
+    sheets: int = 0                                                 # linked style sheets requested
 
     def room(self) -> bool:
         bounds = self.bounds
@@ -163,6 +172,7 @@ class SiteSpider(scrapy.Spider):
         self.reader = reader
         self._on_response = self.parse_read if reader is not None else self.parse
         self._on_failure = self.errback
+        self._on_sheet = self.parse_sheet
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -340,7 +350,49 @@ class SiteSpider(scrapy.Spider):
             else:
                 events += output.events
         yield CrawlBundle(replace(page, title=read.title), (), events, read.lines, read.links)
+        yield from self._sheet_requests(state, read.sheets, received.depth)
         yield from follow
+        yield from self._top_up(state)
+
+    def _sheet_requests(self, state: _SiteState, sheets: Sequence[str], depth: int) -> Iterator[Request]:
+        """Requests for a page's linked style sheets on the site's hosts that were not requested yet (links:hidden
+        reads their hiding rules): at most SHEETS_PER_SITE a site, beside max_pages, counted as fetches."""
+        bounds = state.bounds
+        for url in sheets:
+            if url in state.seen or state.sheets >= SHEETS_PER_SITE or not state.scope.covers_host(scope_host(url)):
+                continue
+            state.seen.add(url)
+            state.sheets += 1
+            state.scheduled += 1
+            state.pending += 1
+            yield Request(url, callback=self._on_sheet, errback=self._on_failure, dont_filter=True,
+                          priority=-depth * self.depth_priority, meta={
+                              SITE: bounds.site_id, URL: url, "depth": depth + 1, SHEET: True,
+                              "download_timeout": bounds.timeout_s, "max_retry_times": bounds.retries,
+                              "download_maxsize": SHEET_MAX_BYTES, "dont_obey_robotstxt": not bounds.obey_robots})
+
+    def parse_sheet(self, response: Response) -> Iterator[Request | CrawlBundle]:
+        """A linked style sheet's record: its fetch, and the rules that hide what they select (spiders/hidden.py)
+        in its notes. Not a page: its text is neither kept nor read otherwise."""
+        state, url, depth = self._state(response.meta)
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        body = response.body
+        kind = status_kind(response.status, body)
+        size = len(body)
+        stopped = "download_stopped" in response.flags
+        if stopped:
+            length = (response.headers.get(b"Content-Length") or b"").strip()
+            size = int(length) if length.isdigit() else size
+            if response.meta.get(TOO_LARGE) and kind is FetchKind.OK:
+                kind = FetchKind.TOO_LARGE
+        redirects = response.meta.get("redirect_urls", ())
+        if redirects:
+            self._seen_before(state, (*redirects[1:], response.url))
+        read = kind is FetchKind.OK and not stopped and media_type(content_type) in SHEET_TYPES
+        yield CrawlBundle(PageRecord(
+            site_id=state.bounds.site_id, url=url, final_url=response.url, status=response.status, fetch_kind=kind,
+            depth=depth, fetched_at=_now(), redirect_chain=tuple(redirects), content_type=content_type, size=size,
+            body_sha256=hashlib.sha256(body).hexdigest() if body else "", notes=sheet_notes(body) if read else None))
         yield from self._top_up(state)
 
     @staticmethod

@@ -57,3 +57,16 @@ def test_a_dead_target_is_not_turned_and_no_page_cannot_be_decided() -> None:
 def test_dns_aliases_of_parking_services(chain: tuple[str, ...], found: str) -> None:
     from checks.turned import parked_by_dns
     assert parked_by_dns(chain) == found
+
+
+@pytest.mark.parametrize(("nameservers", "found"), [
+    pytest.param(("ns2.sedoparking.com", "ns1.sedoparking.com"), "parked: NS ns1.sedoparking.com",
+                 id="nameservers-of-a-parking-service"),
+    pytest.param(("DNS1.PARKINGCREW.NET.",), "parked: NS dns1.parkingcrew.net", id="case-and-root-dot"),
+    pytest.param(("ns1.lfsw.test", "ns2.lfsw.test"), "", id="the-domains-own-nameservers"),
+    pytest.param(("ns1.notbodis.com",), "", id="a-look-alike-name"),
+    pytest.param((), "", id="none"),
+])
+def test_nameservers_of_parking_services(nameservers: tuple[str, ...], found: str) -> None:
+    from checks.turned import parked_by_ns
+    assert parked_by_ns(nameservers) == found

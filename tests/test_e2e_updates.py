@@ -106,9 +106,12 @@ def test_hidden_links_say_how_they_are_hidden_and_look_alikes_are_not_reported(r
     result = results["longfeng"]["links:hidden"]
     assert {(e.url, e.detail) for e in result.evidence} == {
         (demo_web.url(BET_HOST, path), f"hidden: {how}") for how, path, _ in HIDDEN}
-    assert {e.key for e in result.evidence} == {"hidden_rule", "hidden_inline"}
+    assert {e.key for e in result.evidence} == {"hidden_rule", "hidden_inline", "hidden_sheet"}
     assert {e.source for e in result.evidence} == {demo_web.url("www.longfeng.gov.test", FRIENDS)}
-    # the hidden mobile menu links the site's own columns; the @media-hidden link shows on large screens
+    [by_sheet] = [e for e in result.evidence if e.key == "hidden_sheet"]
+    assert by_sheet.params == {"way": "display:none", "rule": ".yq-gg", "sheet": "/css/style.css"}
+    # the hidden mobile menus link the site's own columns; the @media-hidden links show on large screens; the
+    # drop-down list of other sites shows on hover
     assert all(BET_HOST in e.url for e in result.evidence)
 
 
@@ -158,3 +161,12 @@ def test_a_host_aliased_to_a_parking_service_is_turned_though_its_page_says_noth
     from monitor.demo.updatecases import PARKING_ALIAS
     [row] = [e for e in results["longfeng"]["links:turned"].evidence if e.text == "龙凤科技网"]
     assert row.params == {"what": "parked", "terms": f"CNAME {PARKING_ALIAS}"}
+
+
+def test_a_host_whose_domains_nameservers_are_a_parking_services_is_turned_one_with_its_own_is_not(
+        results: dict, demo_web: DemoWeb) -> None:
+    from monitor.demo.updatecases import PARKING_NS, PLAIN
+    evidence = results["longfeng"]["links:turned"].evidence
+    [row] = [e for e in evidence if e.text == "龙凤农业网"]
+    assert row.params == {"what": "parked", "terms": f"NS {PARKING_NS}"}
+    assert not any(PLAIN[1] in e.url for e in evidence)

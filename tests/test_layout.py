@@ -9,8 +9,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 # The crawl child stays light: no SQLAlchemy, Jinja or APScheduler through monitor.
-# The one scope rule is shared with the checks; nothing else of checks/ is the crawl's business.
-SPIDER_CHECKS_IMPORTS = {"checks.scope"}
+# The scope rule and the CSS selector reading (暗链) are shared with the checks; nothing else of checks/ is the
+# crawl's business.
+SPIDER_CHECKS_IMPORTS = {"checks.scope", "checks.cssrules"}
 SPIDER_MONITOR_IMPORTS = {"monitor", "monitor.config", "monitor.resolver", "monitor.outcomes", "monitor.htmltext",
                           "monitor.wordbook",
                           "monitor.supervisor"}

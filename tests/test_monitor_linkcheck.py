@@ -657,3 +657,43 @@ def test_an_exception_checking_one_target_is_that_targets_error(demo_web: DemoWe
     assert (results[broken].outcome, results[broken].detail) == (
         "error", "the link check failed: RuntimeError: injected failure")
     assert (results[ok].outcome, results[gone].outcome) == ("ok", "http_4xx")
+
+
+def test_hosts_parked_by_alias_or_by_nameservers_are_marked_turned_and_plain_ones_are_not(
+        demo_web: DemoWeb) -> None:
+    from monitor.demo.updatecases import PARKING_ALIAS, PARKING_NS, PLAIN
+    urls = {name: demo_web.url(host, "/") for name, host in
+            (("alias", "www.lfkj.test"), ("ns", "www.lfny.test"), ("plain", PLAIN[1]))}
+    got = run(demo_web, [target(url) for url in urls.values()])
+    assert {name: (got[url].outcome, got[url].detail) for name, url in urls.items()} == {
+        "alias": ("ok", f"turned: parked: CNAME {PARKING_ALIAS}"),
+        "ns": ("ok", f"turned: parked: NS {PARKING_NS}"),
+        "plain": ("ok", got[urls["plain"]].detail)}
+    assert not got[urls["plain"]].detail.startswith("turned")
+
+
+@pytest.mark.parametrize(("host", "names"), [
+    pytest.param("www.lfny.test", ["www.lfny.test", "lfny.test"], id="nearest-first-without-the-tld"),
+    pytest.param("www.a.b.gov.cn", ["www.a.b.gov.cn", "a.b.gov.cn", "b.gov.cn", "gov.cn"], id="deep-name"),
+    pytest.param("127.0.0.1", [], id="ip-literal"),
+    pytest.param("localhost", [], id="one-label"),
+])
+def test_the_names_a_hosts_nameservers_are_asked_for(host: str, names: list[str]) -> None:
+    from monitor.linkcheck import _domains_of
+    assert _domains_of(host) == names
+
+
+def test_a_dns_failure_while_looking_for_parking_nameservers_is_no_mark(demo_web: DemoWeb) -> None:
+    from monitor.linkcheck import _Checker
+    resolver = Resolver(["127.0.0.1"], port=demo_web.dns_port, timeout_s=1)
+
+    async def main() -> list[str]:
+        async with Fetcher(resolver, timeout_s=1, allowed_networks=LOOPBACK) as fetcher:
+            checker = _Checker(fetcher, retries=0, concurrency=2, backoff_s=0.05, progress=None, total=0)
+            hosts = ("www.lfny.test", "www.servfail.demo.test", "www.lfsw.test", "www.lfny.test")
+            return [await checker._parking(f"http://{host}/") for host in hosts]
+
+    assert asyncio.run(main()) == ["parked: NS ns1.sedoparking.com", "", "", "parked: NS ns1.sedoparking.com"]
+    # each name was asked once: the NS walk of a host is not repeated
+    assert ("lfny.test", "NS") in resolver._cache and ("servfail.demo.test", "NS") in resolver._cache
+    assert resolver._cache[("servfail.demo.test", "NS")].kind == "servfail"

@@ -83,3 +83,16 @@ def test_the_ingest_keeps_only_known_note_shapes() -> None:
     assert _notes({"placeholder": "x" * 500, "future": [["u", "2099-01-01"], ["bad", 3], "no"], 3: "k",
                    "n": {"nested": 1}}) == {"placeholder": "x" * 200, "future": [["u", "2099-01-01"]]}
     assert _notes("not a mapping") is None and _notes({}) is None
+
+
+def test_a_pages_sheets_and_hooks_and_a_sheets_hiding_rules_come_back_as_page_fields() -> None:
+    from monitor.ingest import _notes
+    from monitor.store.snapshot import _noted
+    page_notes = {"sheets": [["https://x.test/css/style.css"]], "hooks": [["http://bet.test/", "a div.gg body"]]}
+    sheet_notes = {"hides": [["display:none", ".gg", "#ad .x"], ["off-screen", ".far"]]}
+    for notes in (page_notes, sheet_notes):
+        assert pagecodec.decode_page(pagecodec.encode([], [], {}, None, notes=_notes(notes)), {})[3] == notes
+    assert _noted(page_notes) == {"sheets": ("https://x.test/css/style.css",),
+                                  "hooks": (("http://bet.test/", "a div.gg body"),)}
+    assert _noted(sheet_notes) == {"hides": (("display:none", ".gg"), ("display:none", "#ad .x"),
+                                             ("off-screen", ".far"))}

@@ -240,9 +240,13 @@ def test_a_waf_challenge_is_blocked_not_down(crawl: Crawl) -> None:
 
 
 def test_bounds_are_respected_and_reported(crawl: Crawl) -> None:
-    pages = crawl.pages["bounded"]
+    records = crawl.pages["bounded"]
+    pages = [p for p in records if "html" in p["content_type"]]
+    sheets = [p for p in records if p not in pages]
     assert len(pages) == BOUNDED_PAGES
     assert max(p["depth"] for p in pages) == 1
+    # the linked style sheets fetched for links:hidden are records beside the pages, not pages
+    assert sheets and all(p["content_type"] == "text/css" and p["url"].endswith(".css") for p in sheets)
     assert sorted(e["kind"] for e in crawl.events["bounded"]) == ["max_depth", "max_pages"]
 
 

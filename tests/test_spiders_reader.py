@@ -76,6 +76,20 @@ def test_a_page_read_in_the_reader_process_is_the_page_read_here() -> None:
     assert local.follow == (HOME + "a.html", HOME + "b.html", "http://other.test/")   # not the image
 
 
+def test_a_pages_linked_sheets_and_link_hooks_are_read_the_same_in_the_reader_process() -> None:
+    html = HTML.replace("<head>", '<head><link rel="stylesheet" href="/css/style.css">').replace(
+        '<a href="http://other.test/">', '<div class="gg"><a href="http://other.test/">')
+
+    async def test(reader: ReaderProcess) -> None:
+        read = await reader.read(PAGE, html, HOME, "utf-8")
+        assert read == read_page(PAGE, html, HOME, "utf-8", TODAY)
+        assert read is not None and read.sheets == (HOME + "css/style.css",)
+        notes = json.loads(read.lines.splitlines()[0])["notes"]
+        assert (notes["sheets"], notes["hooks"]) == ([[HOME + "css/style.css"]], [["http://other.test/",
+                                                                                  "a div.gg body"]])
+    run(test)
+
+
 def test_pages_held_by_a_reader_that_died_are_read_by_the_next() -> None:
     async def test(reader: ReaderProcess) -> None:
         reads = [asyncio.ensure_future(reader.read(page(n), HTML, page(n).url, "utf-8")) for n in range(20)]

@@ -563,3 +563,44 @@ def test_a_personal_number_in_the_title_of_an_unread_page_is_masked() -> None:
     s = spider()
     _, bundles = crawl_page(s, homepage_request(s), html("", title="页面不存在 请联系13812345678"), status=404)
     assert page_of(bundles).title == "页面不存在 请联系138****5678"
+
+
+def test_a_pages_linked_sheets_on_the_site_are_fetched_once_and_kept_as_their_hiding_rules() -> None:
+    s = spider()
+    head = ('<link rel="stylesheet" href="/css/style.css"><link rel="stylesheet" href="http://cdn.other.test/a.css">'
+            '<link rel="stylesheet" media="print" href="/css/print.css">')
+    body = html(f'{head}<div class="gg"><a href="http://bet.other.test/">x</a></div><a href="/zwgk/">政务公开</a>')
+    requests, bundles = crawl_page(s, homepage_request(s), body)
+    notes = page_of(bundles).notes or {}
+    assert (notes["sheets"], notes["hooks"]) == ([[HOME + "css/style.css"], ["http://cdn.other.test/a.css"]],
+                                                 [["http://bet.other.test/", "a div.gg body"]])
+    [sheet] = [r for r in requests if r.meta.get("govmon_sheet")]
+    assert (sheet.url, sheet.meta["depth"], sheet.meta["download_maxsize"]) == (HOME + "css/style.css", 1, 512 * 1024)
+    css = b".gg{display:none}\n@media (max-width:640px){.pc{display:none}}\n.nav li{display:inline-block}"
+    again, recorded = split(s.parse_sheet(respond(sheet, css, content_type="text/css", cls=Response)))
+    record = page_of(recorded)
+    assert (record.url, record.fetch_kind, record.content_type, record.title, record.notes) == (
+        HOME + "css/style.css", FetchKind.OK, "text/css", "", {"hides": [["display:none", ".gg"]]})
+    assert recorded[0].links == () and again == []
+    # another page linking the same sheet: no second request; the site's page count is untouched
+    (zwgk,) = [r for r in requests if r.url == HOME + "zwgk/"]
+    more, _ = crawl_page(s, zwgk, body.replace('<a href="/zwgk/">', '<a href="/a.html">'))
+    assert not [r for r in more if r.meta.get("govmon_sheet")] and s.states["demo"].pages == 2
+
+
+def test_a_sheet_that_fails_or_is_no_css_is_recorded_without_rules() -> None:
+    s = spider()
+    body = html('<link rel="stylesheet" href="/css/style.css"><a href="http://bet.other.test/">x</a>')
+    requests, _ = crawl_page(s, homepage_request(s), body)
+    [sheet] = [r for r in requests if r.meta.get("govmon_sheet")]
+    _, gone = split(s.parse_sheet(respond(sheet, b"<html>not found</html>", status=404, cls=Response)))
+    assert (page_of(gone).fetch_kind, page_of(gone).notes) == (FetchKind.HTTP_4XX, None)
+    _, html_page = split(s.parse_sheet(respond(sheet, html('<p class="gg">.gg{display:none}</p>'))))
+    assert page_of(html_page).notes is None
+
+
+def test_a_page_without_off_site_links_fetches_no_sheet() -> None:
+    s = spider()
+    requests, bundles = crawl_page(s, homepage_request(s), html('<link rel="stylesheet" href="/css/style.css">'
+                                                                 '<a href="/zwgk/">政务公开</a>'))
+    assert [r.url for r in requests] == [HOME + "zwgk/"] and "sheets" not in (page_of(bundles).notes or {})

@@ -56,6 +56,8 @@ EXTRA_DNS: Mapping[str, DnsSpec] = {
     "beipiao.cdn.test": DnsSpec.alias("edge.cdn.test"),
     "edge.cdn.test": DnsSpec.dual(),
     "lfkj.sedoparking.com": DnsSpec.dual(),     # the parking service an issue 17 link's host is an alias of
+    "lfny.test": DnsSpec.zone_apex("ns1.sedoparking.com", "ns2.sedoparking.com"),   # issue 17: parked by NS
+    "lfsw.test": DnsSpec.zone_apex("ns1.lfsw.test", "ns2.lfsw.test"),               # and its look-alike
     "chaoyang.gov.test": DnsSpec.zone_apex("ns1.chaoyang.gov.test", "ns2.chaoyang.gov.test"),
     "ns1.chaoyang.gov.test": DnsSpec.v4_only(),
     "ns2.chaoyang.gov.test": DnsSpec.v4_only(),

@@ -95,7 +95,7 @@ host or port, `file:`) appear as written.
                                           the 互动交流 channel; else the 留言 of the last year on its crawled
                                           page (updatecases.MESSAGES) that waited over 90 days; error / None
       links_turned                        links:turned: {status, turned: [target URL]}: the `a` links of crawled
-                                          pages to the hosts now serving gambling or a domain for sale
+                                          pages to the hosts now serving gambling, a domain for sale or a parked domain
                                           (updatecases.TURNED_HOSTS); error / None as above
       footer                              on the footer case sites only (footercases.py): {status:
                                           "pass"|"warn"|"error", items{site_code,icp,police,finderr,badge}

@@ -13,15 +13,20 @@
   通知公告's articles state one 3 days before (as they should: no finding);
 - 暗链: its 友情链接 page (/yqlj/, linked from the homepage) hides links to a
   gambling host in a block its <style> sets to display:none, in an inline
-  visibility:hidden block and off-screen; beside them a hidden mobile menu of
-  the site's own columns, a link shown on large screens only (@media hides it
-  on small ones) and a plain visible link to the province are no findings;
+  visibility:hidden block, off-screen, and in a block a rule of the site-wide
+  linked sheet /css/style.css hides (SHEET_CSS); beside them hidden mobile
+  menus of the site's own columns (inline and by the linked sheet), links
+  shown on large screens only (@media hides them on small ones, in the page's
+  <style> and in the linked sheet), a drop-down list of other sites the linked
+  sheet shows on hover and a plain visible link to the province are no findings;
 - 链接变质: the same page links, visibly, 龙凤区旅游网 (www.lfly.test, whose
   domain now serves a gambling page), 龙凤文化网 (www.lfwh.test, now a
-  domain for sale) and 龙凤科技网 (www.lfkj.test, a plain page, but its DNS is
-  an alias of a parking service); the hidden links above lead to a gambling
-  page too. The
-  province's portal, linked beside them, is no finding;
+  domain for sale), 龙凤科技网 (www.lfkj.test, a plain page, but its DNS is
+  an alias of a parking service) and 龙凤农业网 (www.lfny.test, a plain page
+  with plain A records, but its domain's nameservers are a parking service's);
+  the hidden links above lead to a gambling page too. The province's portal
+  and 龙凤商务网 (www.lfsw.test: a plain page, its domain's own nameservers),
+  linked beside them, are no findings;
 - 互动回应差: its 互动交流 page lists 留言 with question and reply dates: one
   answered after 100 days, one unanswered for 120 days (both fail), one
   answered in 5 days, one asked 20 days ago and pending, one from over a year
@@ -39,7 +44,7 @@ from datetime import date, timedelta
 from html import escape
 
 from monitor.demo import content
-from monitor.demo.build import SitePlan
+from monitor.demo.build import SITE_CSS, SitePlan
 from monitor.demo.columns import Column
 from monitor.demo.externals import BARE, PROVINCE
 from monitor.demo.markup import a, layout
@@ -53,28 +58,48 @@ BLANK = (("财政预决算", "/zwgk/czyjs/"), ("建议提案办理", "/zwgk/jyta
 BET_HOST = "www.xpj-yule.test"
 FRIENDS = "/yqlj/"
 HIDDEN = (("display:none (.yq-hide)", "/", "澳门新葡京"), ("visibility:hidden (inline style)", "/zr/", "真人娱乐"),
-          ("off-screen (inline style)", "/bjl/", "百家乐"))
+          ("off-screen (inline style)", "/bjl/", "百家乐"),
+          ("display:none (.yq-gg in /css/style.css)", "/pk10/", "北京赛车"))
 """(how it is hidden, path on BET_HOST, link text) of the 暗链 on the 友情链接 page."""
+SHEET_CSS = (SITE_CSS + ".yq-gg{display:none}\n.m-menu{display:none}\n"
+             "@media (max-width:640px){.pc-link{display:none}}\n"
+             ".dropdown .sub{display:none}\n.dropdown li:hover .sub{display:block}\n")
+"""龙凤区's site-wide style sheet (/css/style.css, linked by every page): it hides the last 暗链 of HIDDEN
+(.yq-gg); its other hiding rules are look-alikes: a mobile menu of the site's own columns, a link hidden on small
+screens only (@media) and a drop-down list of other sites shown on hover."""
 TURNED = (("龙凤区旅游网", "www.lfly.test", "gambling"), ("龙凤文化网", "www.lfwh.test", "parked"),
-          ("龙凤科技网", "www.lfkj.test", "parked"))
+          ("龙凤科技网", "www.lfkj.test", "parked"), ("龙凤农业网", "www.lfny.test", "parked"))
+"""(link text, host, what it serves now) of the visible links that turned."""
 PARKING_ALIAS = "lfkj.sedoparking.com"
 """www.lfkj.test's CNAME: a parking service, though its page says nothing (its A records: externals.EXTRA_DNS)."""
-"""(link text, host, what it serves now) of the visible links that turned."""
+PARKING_NS = "ns1.sedoparking.com"
+"""The first nameserver of lfny.test (externals.EXTRA_DNS): a parking service's, though www.lfny.test has plain
+A records and its page says nothing."""
+PLAIN = ("龙凤商务网", "www.lfsw.test")
+"""A visible link whose host has ordinary nameservers (lfsw.test's own) and a page that says nothing: no finding."""
 TURNED_HOSTS = frozenset({BET_HOST, *(host for _, host, _ in TURNED)})
 
 
 def friends_page(ctx: PageContext) -> str:
     """友情链接: visible links, then the hidden ones (HIDDEN) and the look-alikes that are no 暗链."""
     bet = [a(ctx, Ref(BET_HOST, path), text) for _, path, text in HIDDEN]
-    menu = "".join(f"<li>{a(ctx, path, text)}</li>" for text, path in (("工作动态", "/gzdt/"), ("通知公告", "/tzgg/")))
+    def menu() -> str:
+        return "".join(f"<li>{a(ctx, path, text)}</li>" for text, path in (("工作动态", "/gzdt/"), ("通知公告", "/tzgg/")))
+
     main = ("<style>.yq-hide{display:none}\n@media (max-width:640px){.wide-only{display:none}}</style>\n"
             f"<h2>友情链接</h2>\n<p>{a(ctx, Ref(PROVINCE), '辽宁省人民政府')}</p>\n"
             + "".join(f"<p>{a(ctx, Ref(host), text)}</p>\n" for text, host, _ in TURNED) +
+            f"<p>{a(ctx, Ref(PLAIN[1]), PLAIN[0])}</p>\n"
             f'<p class="wide-only">{a(ctx, Ref(PROVINCE, "/zwgk/"), "省政府信息公开")}</p>\n'
-            f'<ul class="mobile-menu" style="display:none">{menu}</ul>\n'
+            f'<ul class="mobile-menu" style="display:none">{menu()}</ul>\n'
             f'<div class="yq-hide">{bet[0]}</div>\n'
             f'<div style="visibility: hidden"><span>{bet[1]}</span></div>\n'
-            f'<p style="position:absolute;left:-9999px">{bet[2]}</p>\n')
+            f'<p style="position:absolute;left:-9999px">{bet[2]}</p>\n'
+            f'<div class="yq-gg"><span>{bet[3]}</span></div>\n'
+            f'<ul class="m-menu">{menu()}</ul>\n'
+            f'<p class="pc-link">{a(ctx, Ref(PROVINCE), "辽宁省人民政府门户网站")}</p>\n'
+            f'<ul class="dropdown"><li>市级政府网站<ul class="sub">'
+            f'<li>{a(ctx, Ref("www.chaoyang.gov.test"), "朝阳市人民政府")}</li></ul></li></ul>\n')
     return layout(ctx, f"友情链接_{escape(ctx.site.name)}", main)
 
 
@@ -133,7 +158,12 @@ def update_case_hosts() -> tuple[DemoSite, ...]:
                      listed=False, chrome=BARE, case="issue 17: a former site whose domain is for sale"),
             DemoSite("lfkj", "www.lfkj.test", "龙凤科技网（域名停放）", "portal", "national", {"/": plain},
                      DnsSpec.alias(PARKING_ALIAS), listed=False, chrome=BARE,
-                     case="issue 17: a former site whose name is an alias of a parking service"))
+                     case="issue 17: a former site whose name is an alias of a parking service"),
+            DemoSite("lfny", "www.lfny.test", "龙凤农业网（域名停放）", "portal", "national", {"/": plain},
+                     listed=False, chrome=BARE,
+                     case="issue 17: a former site whose domain's nameservers are a parking service's"),
+            DemoSite("lfsw", PLAIN[1], "龙凤商务网", "portal", "national", {"/": plain}, listed=False, chrome=BARE,
+                     case="issue 17: a plain page on a domain with its own nameservers (no turned link)"))
 
 
 def _longfeng() -> SitePlan:
@@ -152,6 +182,8 @@ def _longfeng() -> SitePlan:
                          "historical 专题 that is exempt; five blank 政务公开 sub-columns (空白栏目 veto); an item "
                          "dated after today, articles published before their 成文日期",
                     groups=(UP,), pages={FRIENDS: PageSpec(body=friends_page),
+                                         "/css/style.css": PageSpec(body=SHEET_CSS, content_type="text/css",
+                                                                    declare="none"),
                                          "/hdjl/": PageSpec(body=message_page("longfeng"))},
                     extras={"/": (LinkSpec("a", FRIENDS, "友情链接"),)})
 

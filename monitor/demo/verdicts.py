@@ -269,7 +269,7 @@ def dates_truth(crawl: SiteCrawl, available: bool, today: date, url_for: Callabl
 def hidden_truth(crawl: SiteCrawl, available: bool, url_for: Callable[..., str], bounded: bool
                  ) -> dict[str, Any] | None:
     """links_hidden of a site (truth.py): the 暗链 of the 友情链接 pages (updatecases.friends_page) the crawl
-    reads; no other demo page hides a link to another site."""
+    reads, the one its site-wide linked sheet hides included; no other demo page hides a link to another site."""
     if not available:
         return {"status": "error"}
     if bounded:
@@ -309,7 +309,7 @@ def _host_of(url: str) -> str:
 
 def turned_truth(crawl: SiteCrawl, available: bool, bounded: bool) -> dict[str, Any] | None:
     """links_turned of a site (truth.py): its `a` links, on crawled pages, to the hosts that now serve a
-    gambling page or a domain for sale (updatecases.TURNED_HOSTS)."""
+    gambling page, a domain for sale or a parked domain (by CNAME or nameservers; updatecases.TURNED_HOSTS)."""
     if not available:
         return {"status": "error"}
     if bounded:

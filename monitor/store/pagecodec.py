@@ -16,8 +16,9 @@ page has none ("" none). `s` keeps the snippets the checks can read
 the screening findings of content:privacy and content:wording, masked by the
 crawl's page reader: no whole personal number is ever in a stored value. `n`,
 only on a page that has any, holds its notes (spiders/pagenotes.py: placeholder
-wording, 成文 and publication dates, hidden off-site links) as the ingest
-cleaned them.
+wording, 成文 and publication dates, hidden off-site links, the hooks of the
+others and the page's linked sheets; a linked sheet's hiding rules) as the
+ingest cleaned them.
 
 Pure: no database, no clock. The ingest encodes, the store decodes.
 """

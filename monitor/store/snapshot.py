@@ -284,9 +284,17 @@ def _noted(notes: Mapping[str, Any]) -> dict[str, Any]:
             except (IndexError, TypeError, ValueError):
                 continue
         fields["messages"] = tuple(read)
-    hidden = notes.get("hidden")
-    if isinstance(hidden, list):
-        fields["hidden"] = tuple((str(row[0]), str(row[1])) for row in hidden if isinstance(row, list) and len(row) >= 2)
+    for name in ("hidden", "hooks"):
+        rows = notes.get(name)
+        if isinstance(rows, list):
+            fields[name] = tuple((str(row[0]), str(row[1])) for row in rows if isinstance(row, list) and len(row) >= 2)
+    sheets = notes.get("sheets")
+    if isinstance(sheets, list):
+        fields["sheets"] = tuple(str(row[0]) for row in sheets if isinstance(row, list) and row)
+    hides = notes.get("hides")
+    if isinstance(hides, list):
+        fields["hides"] = tuple((str(row[0]), str(text)) for row in hides if isinstance(row, list) and row
+                                for text in row[1:])
     return fields
 
 
