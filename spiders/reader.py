@@ -18,6 +18,7 @@ that was in flight through two deaths is recorded unread. Must not decide what i
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import pickle
@@ -276,10 +277,19 @@ def _ended_with(process: subprocess.Popen[bytes], wait_s: float = 10.0) -> int:
         return process.wait()
 
 
+PIPE_BYTES = 2**20     # a pipe holds ~30 pages each way, not two: fewer partial writes and wake-ups a page
+
+
 def _spawn(command: Sequence[str]) -> subprocess.Popen[bytes]:
     """The reader process (a fork and exec: quick enough to do on the reactor's thread, once a crawl)."""
-    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": _path()})
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               env={**os.environ, "PYTHONPATH": _path()})
+    for pipe in (process.stdin, process.stdout):
+        try:
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)   # type: ignore[union-attr]
+        except (OSError, AttributeError):   # over the system's pipe-max-size, or not Linux: the default size
+            pass
+    return process
 
 
 def _path() -> str:
