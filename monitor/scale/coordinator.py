@@ -1,0 +1,78 @@
+"""The crawl stage of a distributed run: queue the sites, crawl as one worker too, wait for all.
+
+`monitor.pipeline` hands its crawl stage here when the config has [scale]; what
+comes after (crawl notes, link check, probes, evaluation, reports) reads the
+run's database as it does after a local crawl. Returns only when every site is
+crawled and stored whole; raises (the run then fails) when a worker reports a
+failed crawl or the queue is lost. The run's keys leave Redis either way.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from monitor import ingest, store
+from monitor.config import Config, Site
+from monitor.scale.queue import Progress, Queue, QueueError, connect, where
+from monitor.scale.worker import Worker, worker_name
+
+log = logging.getLogger(__name__)
+
+
+def crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site], say: Callable[[str], None],
+          on_page: ingest.PageObserver | None = None) -> Progress:
+    """Crawl `sites` of run `run_id` through the queue of the config's [scale]; the final progress."""
+    scale = config.scale
+    if scale is None:
+        raise ValueError("a distributed crawl needs [scale] in the config")
+    client = connect(scale.redis_url)
+    run = Queue(client, scale.key_prefix).run(run_id)
+    ids = [s.id for s in sites]
+    run.open(config.digest, ids, scale.lease_s)
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    me = Worker(config, run.queue, engine, worker_name(), say)
+    say(f"run {run_id}: {len(ids)} sites queued for the workers at {where(client)}"
+        + ("" if scale.run_works else " (this process does not crawl)"))
+
+    def beat() -> bool:
+        if not run.keep_alive(scale.lease_s):
+            return False
+        return store.heartbeat(session, run_id, datetime.now(UTC))
+
+    last: Progress | None = None
+    try:
+        while True:
+            if not run.keep_alive(scale.lease_s):
+                raise QueueError(f"the queue of run {run_id} is gone from Redis at {where(client)} "
+                                 "(restarted without persistence?)")
+            run.reap()
+            failures = run.failures()
+            if failures:
+                site, why = sorted(failures.items())[0]
+                raise RuntimeError(f"the crawl of site {site} failed on worker {why}")
+            progress = run.progress()
+            if progress != last:
+                say(progress.describe())
+                last = progress
+            if progress.done >= progress.total:
+                break
+            if scale.run_works and (taken := run.take(me.name, scale.batch_sites, scale.lease_s)):
+                me.crawl_batch(session, run, taken, on_page=on_page, heartbeat=beat)
+                continue
+            if not store.heartbeat(session, run_id, datetime.now(UTC)):
+                raise RuntimeError(f"run {run_id} was ended elsewhere while its sites were crawled")
+            time.sleep(scale.poll_s)
+    finally:
+        try:
+            run.close(ids)
+        except QueueError as exc:
+            log.warning("run %s: its keys could not be removed from Redis: %s", run_id, exc)
+    log.info("run %s distributed crawl: %s", run_id, progress.describe())
+    return progress
