@@ -359,6 +359,7 @@ def worker(ctx: click.Context, config_path: Path, once: bool, segment_bytes: int
     if root.level > logging.INFO:  # a service logs one line per batch without -v
         root.setLevel(logging.INFO)
     quiet = ctx.obj["quiet"]
+    signal.signal(signal.SIGTERM, signal.default_int_handler)   # a stopped worker hands its sites back at once
     try:
         crawled = worker_mod.serve(cfg, say=lambda line: None if quiet else click.echo(line, err=True),
                                    once=once, segment_bytes=segment_bytes)

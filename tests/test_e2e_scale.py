@@ -116,7 +116,7 @@ def crawl_rows(storage_url: str, sites: Sequence[str]) -> dict[str, tuple[int, i
 
 def test_three_workers_give_the_findings_of_one_process(demo_web: DemoWeb, demo_run: tuple, scale_db: str,
                                                         redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
-    path = scale_config(demo_web, tmp_path, scale_db, redis_url, redis_prefix, batch_sites=2)
+    path = scale_config(demo_web, tmp_path, scale_db, redis_url, redis_prefix, batch_sites=5)
     workers = [Worker(path, tmp_path, f"worker-{i}") for i in range(3)]
     try:
         names = [w.ready() for w in workers]
@@ -187,3 +187,33 @@ def _holding_rows(queue: Queue, worker: str, storage_url: str, run: subprocess.P
                 if written:
                     return written[0]
         time.sleep(0.05)
+
+
+def test_a_stopped_worker_hands_its_sites_back_at_once(demo_web: DemoWeb, demo_run: tuple, scale_db: str,
+                                                       redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
+    # A lease that is not handed back would hold the sites for ten minutes: the test would fail, not wait.
+    path = scale_config(demo_web, tmp_path, scale_db, redis_url, redis_prefix, batch_sites=2, lease_s=600)
+    two = ("chaoyang", "fgw")
+    run = subprocess.Popen(govmon("run", "--no-work", "--config", str(path), *(a for s in two for a in ("--site", s))),
+                           env=env(), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stopped = Worker(path, tmp_path, "stopped", "--segment-bytes", "20000")
+    survivor = None
+    try:
+        name = stopped.ready()
+        queue = Queue(connect(redis_url), redis_prefix)
+        _holding_rows(queue, name, scale_db, run)
+        stopped.process.send_signal(signal.SIGTERM)
+        assert stopped.process.wait(timeout=60) == 130
+        [run_id] = queue.open_runs()
+        assert queue.run(run_id).leases() == {} and queue.run(run_id).progress().waiting == 2
+        survivor = Worker(path, tmp_path, "survivor")
+        assert run.wait(timeout=RUN_TIMEOUT_S) in (0, 1)
+    finally:
+        for w in (stopped, survivor):
+            if w is not None:
+                w.stop()
+        if run.poll() is None:
+            run.kill()
+    outcome, work = demo_run
+    assert findings(run_results(scale_db)) == findings(outcome.results, two)
+    assert crawl_rows(scale_db, two) == crawl_rows(f"sqlite:///{work / 'govmon.db'}", two)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor import config, db, store
+from monitor import config, db, pipeline, store
 from monitor.cli import main
 from monitor.db import CrawlEventRow, LinkFormRow, PageRow
 from monitor.ingest import CrawlIngest
+from monitor.scale import coordinator
 from monitor.scale import worker as worker_mod
 from monitor.scale.fence import SiteFence
 from monitor.scale.queue import Progress, Queue, QueueError, RunQueue, connect
@@ -225,6 +227,16 @@ def scale_config(tmp_path: Path, redis_url: str, prefix: str, extra: str = "") -
 url = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 work_dir = "{tmp_path / "work"}"
 
+[report]
+dir = "{tmp_path / "reports"}"
+
+[crawl]
+allowed_networks = ["127.0.0.0/8"]
+
+[dns]
+nameservers = ["127.0.0.1"]
+port = 9
+
 [scale]
 redis_url = "{redis_url}"
 key_prefix = "{prefix}"
@@ -314,3 +326,72 @@ def test_a_worker_without_redis_says_so_in_one_line(tmp_path: Path, capsys: pyte
     err = capsys.readouterr().err
     assert err.strip().splitlines() == [f"govmon: Redis at unix://{tmp_path}/nothing.sock: ConnectionError: "
                                         + err.split(": ConnectionError: ", 1)[1].strip()]
+
+
+# The coordinator ----------------------------------------------------------------------------------------------
+
+def pg_config(tmp_path: Path, engine: Engine, redis_url: str, prefix: str, extra: str = "") -> config.Config:
+    path = scale_config(tmp_path, redis_url, prefix, extra)
+    text = path.read_text(encoding="utf-8").replace(
+        'url = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"',
+        f'url = "{engine.url.render_as_string(hide_password=False)}"')
+    path.write_text(text, encoding="utf-8")
+    return config.load(path)
+
+
+def as_other_worker(queue: Queue, act: Callable[[RunQueue], None]) -> threading.Thread:
+    """A thread that waits for the run to be queued, then does `act` to it as another worker would."""
+    def work() -> None:
+        while not (runs := queue.open_runs()):
+            time.sleep(0.02)
+        act(queue.run(runs[0]))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread
+
+
+def test_the_coordinator_waits_for_the_workers_sites(tmp_path: Path, pg_engine: Engine, redis_url: str,
+                                                     redis_prefix: str, queue: Queue) -> None:
+    cfg = pg_config(tmp_path, pg_engine, redis_url, redis_prefix, "run_works = false\n")
+    said: list[str] = []
+    with db.session_factory(pg_engine)() as session:
+        run_id = store.start_run(session, kind="manual", sites=[b.site("a")], config_digest=cfg.digest,
+                                 code_version="0.1.0", started_at=b.utcnow(), pid=os.getpid(), host="monitor-1")
+
+        def crawl_a(run: RunQueue) -> None:
+            assert run.take("w9", 4, lease_s=60) == ["a"]
+            run.finish("w9", ["a"])
+
+        helper = as_other_worker(queue, crawl_a)
+        progress = coordinator.crawl(session, cfg, run_id, cfg.sites, said.append)
+        helper.join()
+    assert progress.by_worker == (("w9", 1),)
+    assert said[-1] == "sites crawled 1/1 (w9 1)"
+    assert "(this process does not crawl)" in said[0]
+    assert queue.open_runs() == [] and list(queue.client.scan_iter(f"{redis_prefix}:*")) == []
+
+
+def test_a_failed_crawl_on_a_worker_fails_the_coordinators_crawl(tmp_path: Path, pg_engine: Engine, redis_url: str,
+                                                                  redis_prefix: str, queue: Queue) -> None:
+    cfg = pg_config(tmp_path, pg_engine, redis_url, redis_prefix, "run_works = false\n")
+    with db.session_factory(pg_engine)() as session:
+        run_id = store.start_run(session, kind="manual", sites=[b.site("a")], config_digest=cfg.digest,
+                                 code_version="0.1.0", started_at=b.utcnow(), pid=os.getpid(), host="monitor-1")
+        helper = as_other_worker(queue, lambda run: run.fail("w9", ["a"], "RuntimeError: crawl failed: boom"))
+        with pytest.raises(RuntimeError, match=r"^the crawl of site a failed on worker w9: RuntimeError: crawl "
+                                               r"failed: boom$"):
+            coordinator.crawl(session, cfg, run_id, cfg.sites, lambda _line: None)
+        helper.join()
+    assert list(queue.client.scan_iter(f"{redis_prefix}:*")) == [], "the run's keys leave Redis"
+
+
+def test_a_run_without_its_redis_fails_with_one_line(tmp_path: Path, pg_engine: Engine) -> None:
+    cfg = pg_config(tmp_path, pg_engine, f"unix://{tmp_path / 'nothing.sock'}", "p")
+    outcome = pipeline.execute(cfg, kind="manual", render=False, has_ipv6_route=lambda: False)
+    assert outcome.status == "failed" and outcome.results is None
+    assert outcome.error is not None and outcome.error.startswith(
+        f"QueueError: Redis at unix://{tmp_path}/nothing.sock: ConnectionError")
+    with db.session_factory(pg_engine)() as session:
+        run = store.get_run(session, outcome.run_id)
+    assert run is not None and (run.status, run.error) == ("failed", outcome.error)

@@ -112,6 +112,9 @@ class Worker:
                 except RunGone:
                     log.warning("worker %s: run %s left the queue; its crawl was stopped", self.name, run.run_id)
                     return []
+                except KeyboardInterrupt:   # stopped (SIGTERM, Ctrl-C): the sites go back now, not after lease_s
+                    run.give_back(self.name, todo)
+                    raise
                 except Exception as exc:
                     reason = f"{type(exc).__name__}: {exc}"
                     log.error("worker %s: crawling %s of run %s failed: %s", self.name, ", ".join(todo),
