@@ -302,7 +302,7 @@ def test_scale_config_defaults_and_none_without_the_table() -> None:
     cfg = config.loads('[storage]\nurl = "postgresql+psycopg://u@h/db"\n[scale]\nredis_url = "redis://r:6379/1"\n')
     assert cfg.scale is not None
     assert (cfg.scale.key_prefix, cfg.scale.lease_s, cfg.scale.batch_sites, cfg.scale.run_works) == (
-        "govmon", 60.0, 4, True)
+        "govmon", 60.0, 16, True)
     assert "redis://r" not in repr(cfg.scale), "a URL may hold a password"
     assert config.loads("").scale is None
 
