@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -262,6 +265,7 @@ def test_a_worker_refuses_a_run_queued_with_another_config(tmp_path: Path, redis
                         f"worker's {cfg.path} has {cfg.digest[:12]}: not working on it (every worker needs the "
                         "same config file)")
     assert run.progress().waiting == 1 and run.leases() == {}
+    assert run.refusals() == {"w1": cfg.digest}, "the run's coordinator can say who refused it"
 
 
 def test_a_worker_says_where_it_waits_and_stops_when_told(tmp_path: Path, redis_url: str,
@@ -363,11 +367,19 @@ def test_the_coordinator_waits_for_the_workers_sites(tmp_path: Path, pg_engine: 
             assert run.take("w9", 4, lease_s=60) == ["a"]
             run.finish("w9", ["a"])
 
-        helper = as_other_worker(queue, crawl_a)
+        def crawl_a_after_one_refused(run: RunQueue) -> None:
+            run.refuse("w8", "e" * 64)
+            while not any("worker w8 does not work" in line for line in said):
+                time.sleep(0.02)
+            crawl_a(run)
+
+        helper = as_other_worker(queue, crawl_a_after_one_refused)
         progress = coordinator.crawl(session, cfg, run_id, cfg.sites, said.append)
         helper.join()
     assert progress.by_worker == (("w9", 1),)
     assert said[-1] == "sites crawled 1/1 (w9 1)"
+    assert (f"worker w8 does not work on run {run_id}: its config digest is eeeeeeeeeeee, the run's "
+            f"{cfg.digest[:12]} (give every worker the same config file)") in said
     assert "(this process does not crawl)" in said[0]
     assert queue.open_runs() == [] and list(queue.client.scan_iter(f"{redis_prefix}:*")) == []
 
@@ -395,3 +407,67 @@ def test_a_run_without_its_redis_fails_with_one_line(tmp_path: Path, pg_engine: 
     with db.session_factory(pg_engine)() as session:
         run = store.get_run(session, outcome.run_id)
     assert run is not None and (run.status, run.error) == ("failed", outcome.error)
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a unix socket, to stop and start again mid-run."""
+
+    def __init__(self, folder: Path, persist: bool) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("no redis-server to restart")
+        self.socket = folder / "redis.sock"
+        self.url = f"unix://{self.socket}"
+        self.command = [binary, "--port", "0", "--unixsocket", str(self.socket), "--dir", str(folder),
+                        "--save", "", "--appendonly", "yes" if persist else "no"]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while True:   # until it answers, or exits
+            try:
+                if redis.Redis.from_url(self.url).ping():
+                    return
+            except redis.RedisError:
+                assert self.process.poll() is None, "redis-server exited"
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()   # a clean shutdown: the append-only file is written out
+            self.process.wait()
+
+
+@pytest.mark.parametrize("persist", [True, False], ids=["restarted-with-its-data-resumes",
+                                                        "restarted-without-its-data-fails-cleanly"])
+def test_the_coordinator_across_a_redis_restart(tmp_path: Path, pg_engine: Engine, persist: bool) -> None:
+    server = PrivateRedis(tmp_path, persist)
+    server.start()
+    try:
+        cfg = pg_config(tmp_path, pg_engine, server.url, "p", "run_works = false\nlease_s = 30\n")
+        queue = Queue(connect(server.url), "p")
+
+        def restart_then_crawl_a(run: RunQueue) -> None:
+            server.stop()
+            server.start()
+            if persist:
+                again = Queue(connect(server.url), "p").run(run.run_id)
+                assert again.take("w9", 4, lease_s=60) == ["a"]
+                again.finish("w9", ["a"])
+
+        with db.session_factory(pg_engine)() as session:
+            run_id = store.start_run(session, kind="manual", sites=[b.site("a")], config_digest=cfg.digest,
+                                     code_version="0.1.0", started_at=b.utcnow(), pid=os.getpid(), host="monitor-1")
+            helper = as_other_worker(queue, restart_then_crawl_a)
+            try:
+                if persist:
+                    assert coordinator.crawl(session, cfg, run_id, cfg.sites, lambda _l: None).by_worker == (
+                        ("w9", 1),)
+                else:
+                    with pytest.raises(coordinator.RunLost, match=rf"^the queue of run {run_id} is gone from Redis "
+                                                                  rf"at unix://{tmp_path}/redis.sock"):
+                        coordinator.crawl(session, cfg, run_id, cfg.sites, lambda _l: None)
+            finally:
+                helper.join()
+    finally:
+        server.stop()

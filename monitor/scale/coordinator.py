@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from monitor import ingest, store
 from monitor.config import Config, Site
-from monitor.scale.queue import Progress, Queue, QueueError, connect, where
+from monitor.scale.queue import Progress, Queue, QueueError, RunQueue, connect, where
 from monitor.scale.worker import Worker, worker_name
 
 log = logging.getLogger(__name__)
@@ -42,28 +42,32 @@ def crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site], 
         + ("" if scale.run_works else " (this process does not crawl)"))
 
     def beat() -> bool:
-        if not run.keep_alive(scale.lease_s):
-            return False
+        try:
+            if not run.keep_alive(scale.lease_s):
+                return False
+        except QueueError as exc:   # a Redis restart while this process crawls: the next look decides
+            log.warning("run %s: %s", run_id, exc)
         return store.heartbeat(session, run_id, datetime.now(UTC))
 
-    last: Progress | None = None
+    watch = _Watch(run, config, say)
+    outage: float | None = None
     try:
         while True:
-            if not run.keep_alive(scale.lease_s):
-                raise QueueError(f"the queue of run {run_id} is gone from Redis at {where(client)} "
-                                 "(restarted without persistence?)")
-            run.reap()
-            failures = run.failures()
-            if failures:
-                site, why = sorted(failures.items())[0]
-                raise RuntimeError(f"the crawl of site {site} failed on worker {why}")
-            progress = run.progress()
-            if progress != last:
-                say(progress.describe())
-                last = progress
-            if progress.done >= progress.total:
+            try:   # Redis away for less than a lease (a restart) is waited out; its leases expire meanwhile
+                progress = watch.look()
+                left = progress.done < progress.total
+                taken = run.take(me.name, scale.batch_sites, scale.lease_s) if left and scale.run_works else []
+                outage = None
+            except QueueError as exc:
+                outage = outage if outage is not None else time.monotonic()
+                if time.monotonic() - outage > scale.lease_s:
+                    raise
+                log.warning("run %s: %s; trying again", run_id, exc)
+                time.sleep(scale.poll_s)
+                continue
+            if not left:
                 break
-            if scale.run_works and (taken := run.take(me.name, scale.batch_sites, scale.lease_s)):
+            if taken:
                 me.crawl_batch(session, run, taken, on_page=on_page, heartbeat=beat)
                 continue
             if not store.heartbeat(session, run_id, datetime.now(UTC)):
@@ -76,3 +80,39 @@ def crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site], 
             log.warning("run %s: its keys could not be removed from Redis: %s", run_id, exc)
     log.info("run %s distributed crawl: %s", run_id, progress.describe())
     return progress
+
+
+class _Watch:
+    """What the coordinator looks at between batches: the run still queued, expired leases, failures,
+    refusals and progress (said when it changes)."""
+
+    def __init__(self, run: RunQueue, config: Config, say: Callable[[str], None]) -> None:
+        self.run, self.config, self.say = run, config, say
+        self.last: Progress | None = None
+        self.refused: set[str] = set()
+
+    def look(self) -> Progress:
+        run, scale = self.run, self.config.scale
+        assert scale is not None
+        if not run.keep_alive(scale.lease_s):
+            raise RunLost(f"the queue of run {run.run_id} is gone from Redis at {where(run.queue.client)} "
+                          "(restarted without its data?)")
+        run.reap()
+        failures = run.failures()
+        if failures:
+            site, why = sorted(failures.items())[0]
+            raise RuntimeError(f"the crawl of site {site} failed on worker {why}")
+        for worker, digest in sorted(run.refusals().items()):
+            if worker not in self.refused:
+                self.refused.add(worker)
+                self.say(f"worker {worker} does not work on run {run.run_id}: its config digest is {digest[:12]}, "
+                         f"the run's {self.config.digest[:12]} (give every worker the same config file)")
+        progress = run.progress()
+        if progress != self.last:
+            self.say(progress.describe())
+            self.last = progress
+        return progress
+
+
+class RunLost(Exception):
+    """Redis answers but no longer holds the run (restarted without its data): the run cannot finish."""

@@ -4,7 +4,8 @@ Keys (prefix `P` from [scale] key_prefix, run id `R`): `P:runs` (the open runs),
 `P:run:R` (digest, sites, opened), `P:run:R:alive` (the coordinator is there;
 expires), `P:run:R:todo` (sites waiting), `P:run:R:leased` (site → worker),
 `P:run:R:lease:<site>` (the worker holding it; expires after lease_s unless
-renewed), `P:run:R:done` (site → worker), `P:run:R:failed` (site → reason).
+renewed), `P:run:R:done` (site → worker), `P:run:R:failed` (site → reason),
+`P:run:R:refused` (worker → its config digest, when it differs from the run's).
 Every change of more than one key is one Lua script, so two processes never
 see a site half moved. A lease is scheduling only: the PostgreSQL fence
 (monitor.scale.fence) decides who may write a site's rows.
@@ -168,8 +169,8 @@ class RunQueue:
     def __init__(self, queue: Queue, run_id: str) -> None:
         self.queue, self.run_id = queue, run_id
         self.key = f"{queue.prefix}:run:{run_id}"
-        self.todo, self.leased, self.done_key, self.failed_key = (f"{self.key}:{k}" for k in
-                                                                 ("todo", "leased", "done", "failed"))
+        self.todo, self.leased, self.done_key, self.failed_key, self.refused = (
+            f"{self.key}:{k}" for k in ("todo", "leased", "done", "failed", "refused"))
         self.alive, self.lease_prefix = f"{self.key}:alive", f"{self.key}:lease:"
 
     # The coordinator's side.
@@ -196,7 +197,7 @@ class RunQueue:
 
     def close(self, sites: list[str]) -> None:
         """Take the run out of the queue with every key it has; workers holding its sites see it gone."""
-        keys = [self.key, self.alive, self.todo, self.leased, self.done_key, self.failed_key,
+        keys = [self.key, self.alive, self.todo, self.leased, self.done_key, self.failed_key, self.refused,
                 *(self.lease_prefix + s for s in sites)]
         self.queue.call("srem", f"{self.queue.prefix}:runs", self.run_id)
         self.queue.call("delete", *keys)
@@ -222,6 +223,10 @@ class RunQueue:
 
     def failures(self) -> dict[str, str]:
         return dict(self.queue.call("hgetall", self.failed_key))
+
+    def refusals(self) -> dict[str, str]:
+        """Workers that refused the run: worker → its config digest."""
+        return dict(self.queue.call("hgetall", self.refused))
 
     def done_by(self) -> dict[str, str]:
         return dict(self.queue.call("hgetall", self.done_key))
@@ -255,6 +260,10 @@ class RunQueue:
         """Return sites `worker` leased but will not crawl (unless done meanwhile) to the head of the queue."""
         if sites:
             self.queue.script(_GIVE_BACK, [self.todo, self.leased, self.done_key], [worker, self.lease_prefix, *sites])
+
+    def refuse(self, worker: str, digest: str) -> None:
+        """`worker` will not work on the run: its config digest is `digest`."""
+        self.queue.call("hset", self.refused, worker, digest)
 
     def is_done(self, site: str) -> bool:
         return bool(self.queue.call("hexists", self.done_key, site))

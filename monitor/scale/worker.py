@@ -230,6 +230,7 @@ def _work_once(worker: Worker, session: Session, refused: set[str]) -> list[str]
                 message = refusal(worker.name, worker.config, run_id, info.digest)
                 log.warning("%s", message)
                 worker.say(message)
+                run.refuse(worker.name, worker.config.digest)
             continue
         run.reap()
         sites = run.take(worker.name, scale.batch_sites, scale.lease_s)
