@@ -132,12 +132,24 @@ def test_a_closed_run_is_gone_for_its_workers(queue: Queue) -> None:
     assert list(queue.client.scan_iter(f"{queue.prefix}:*")) == []
 
 
-def test_a_run_whose_coordinator_is_gone_is_not_offered(queue: Queue) -> None:
+def test_a_run_whose_coordinator_is_gone_is_not_offered_nor_renewed(queue: Queue) -> None:
     run = opened(queue)
-    queue.client.delete(run.alive)
+    run.take("w1", 1, lease_s=60)
+    queue.client.delete(run.alive)   # what its expiry does when the coordinator stops refreshing it
     assert run.info() is None
+    assert run.renew("w1", ["a"], lease_s=60) is None, "the worker stops: nobody would judge its crawl"
     assert run.keep_alive(lease_s=60) is True, "the run's keys are there; the coordinator refreshes"
-    assert run.info() is not None
+    assert run.info() is not None and run.renew("w1", ["a"], lease_s=60) == 0
+
+
+def test_the_keys_of_a_dead_coordinators_run_are_removed(queue: Queue) -> None:
+    dead, alive = opened(queue), opened(queue)
+    dead.take("w1", 2, lease_s=60)
+    queue.client.delete(dead.alive)
+    assert queue.forget_dead() == [dead.run_id]
+    assert queue.open_runs() == [alive.run_id]
+    assert sorted(queue.client.scan_iter(f"{dead.key}*")) == []
+    assert alive.info() is not None
 
 
 def test_failures_are_recorded_for_the_coordinator(queue: Queue) -> None:

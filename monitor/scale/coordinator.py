@@ -32,7 +32,10 @@ def crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site], 
     if scale is None:
         raise ValueError("a distributed crawl needs [scale] in the config")
     client = connect(scale.redis_url)
-    run = Queue(client, scale.key_prefix).run(run_id)
+    queue = Queue(client, scale.key_prefix)
+    for dead in queue.forget_dead():
+        log.warning("run %s was left in the queue by a coordinator that is gone; its keys are removed", dead)
+    run = queue.run(run_id)
     ids = [s.id for s in sites]
     run.open(config.digest, ids, scale.lease_s)
     bind = session.get_bind()

@@ -153,6 +153,16 @@ class Queue:
     def open_runs(self) -> list[str]:
         return sorted(_call(self.client, "smembers", f"{self.prefix}:runs"))
 
+    def forget_dead(self) -> list[str]:
+        """Remove the keys of open runs whose coordinator is gone (killed before it could close them)."""
+        dead = []
+        for run_id in self.open_runs():
+            run = self.run(run_id)
+            if not self.call("exists", run.alive):
+                run.close(list(self.call("hkeys", run.leased)))
+                dead.append(run_id)
+        return dead
+
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return _call(self.client, method, *args, **kwargs)
 
@@ -247,8 +257,9 @@ class RunQueue:
         return list(self.queue.script(_TAKE, [self.todo, self.leased], [worker, n, _ms(lease_s), self.lease_prefix]))
 
     def renew(self, worker: str, sites: list[str], lease_s: float) -> int | None:
-        """Extend `worker`'s leases on `sites`; how many it no longer holds, None when the run is gone."""
-        lost = self.queue.script(_RENEW, [self.key], [worker, self.lease_prefix, _ms(lease_s), *sites])
+        """Extend `worker`'s leases on `sites`; how many it no longer holds, None when the run is gone
+        (closed, or its coordinator silent for ALIVE_LEASES leases: nobody would judge the crawl)."""
+        lost = self.queue.script(_RENEW, [self.alive], [worker, self.lease_prefix, _ms(lease_s), *sites])
         return None if int(lost) < 0 else int(lost)
 
     def finish(self, worker: str, sites: list[str]) -> None:
