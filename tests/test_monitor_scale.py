@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor import config, db, pipeline, store
+from monitor import __version__, config, db, pipeline, store
 from monitor.cli import main
 from monitor.db import CrawlEventRow, LinkFormRow, PageRow
 from monitor.ingest import CrawlIngest
@@ -267,17 +267,24 @@ level = "city"
     return path
 
 
-def test_a_worker_refuses_a_run_queued_with_another_config(tmp_path: Path, redis_url: str, redis_prefix: str,
-                                                            queue: Queue) -> None:
+@pytest.mark.parametrize(("digest", "version", "why"), [
+    pytest.param("0" * 64, __version__, "its config digest is {mine} ({path}), the run's 000000000000: every worker "
+                 "needs the same config file", id="another-config"),
+    pytest.param(None, "0.0.1", f"it runs govmon {__version__}, the run 0.0.1: run one version everywhere",
+                 id="another-govmon-version"),
+])
+def test_a_worker_refuses_a_run_it_would_not_crawl_the_same(tmp_path: Path, redis_url: str, redis_prefix: str,
+                                                             queue: Queue, digest: str | None, version: str,
+                                                             why: str) -> None:
     cfg = config.load(scale_config(tmp_path, redis_url, redis_prefix))
-    run = opened(queue, ["a"], digest="0" * 64)
+    run = queue.run("run-1")
+    run.open(digest or cfg.digest, ["a"], lease_s=60, version=version)
     said: list[str] = []
     assert worker_mod.serve(cfg, say=said.append, once=True, name="w1") == 0
-    assert said[-1] == (f"worker w1: run {run.run_id} was queued with config digest 000000000000, but this "
-                        f"worker's {cfg.path} has {cfg.digest[:12]}: not working on it (every worker needs the "
-                        "same config file)")
+    reason = why.format(mine=cfg.digest[:12], path=cfg.path)
+    assert said[-1] == f"worker w1: not working on run run-1: {reason}"
     assert run.progress().waiting == 1 and run.leases() == {}
-    assert run.refusals() == {"w1": cfg.digest}, "the run's coordinator can say who refused it"
+    assert run.refusals() == {"w1": reason}, "the run's coordinator can say who refused it"
 
 
 def test_a_worker_says_where_it_waits_and_stops_when_told(tmp_path: Path, redis_url: str,
@@ -380,7 +387,7 @@ def test_the_coordinator_waits_for_the_workers_sites(tmp_path: Path, pg_engine: 
             run.finish("w9", ["a"])
 
         def crawl_a_after_one_refused(run: RunQueue) -> None:
-            run.refuse("w8", "e" * 64)
+            run.refuse("w8", "its config digest is eeeeeeeeeeee")
             while not any("worker w8 does not work" in line for line in said):
                 time.sleep(0.02)
             crawl_a(run)
@@ -390,8 +397,7 @@ def test_the_coordinator_waits_for_the_workers_sites(tmp_path: Path, pg_engine: 
         helper.join()
     assert progress.by_worker == (("w9", 1),)
     assert said[-1] == "sites crawled 1/1 (w9 1)"
-    assert (f"worker w8 does not work on run {run_id}: its config digest is eeeeeeeeeeee, the run's "
-            f"{cfg.digest[:12]} (give every worker the same config file)") in said
+    assert f"worker w8 does not work on run {run_id}: its config digest is eeeeeeeeeeee" in said
     assert "(this process does not crawl)" in said[0]
     assert queue.open_runs() == [] and list(queue.client.scan_iter(f"{redis_prefix}:*")) == []
 
@@ -483,3 +489,14 @@ def test_the_coordinator_across_a_redis_restart(tmp_path: Path, pg_engine: Engin
                 helper.join()
     finally:
         server.stop()
+
+
+def test_a_worker_that_cannot_write_its_spool_says_so_before_taking_anything(
+        tmp_path: Path, redis_url: str, redis_prefix: str, queue: Queue, capsys: pytest.CaptureFixture[str]) -> None:
+    path = scale_config(tmp_path, redis_url, redis_prefix)
+    (tmp_path / "work").write_text("a file, not a folder", encoding="utf-8")
+    run = opened(queue, ["a"])
+    assert govmon("worker", "--once", "--config", str(path)) == 3
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+        f"govmon: storage.work_dir: cannot write in {tmp_path / 'work'}: ")
+    assert run.progress().waiting == 1

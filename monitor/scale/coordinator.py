@@ -105,11 +105,10 @@ class _Watch:
         if failures:
             site, why = sorted(failures.items())[0]
             raise RuntimeError(f"the crawl of site {site} failed on worker {why}")
-        for worker, digest in sorted(run.refusals().items()):
+        for worker, why in sorted(run.refusals().items()):
             if worker not in self.refused:
                 self.refused.add(worker)
-                self.say(f"worker {worker} does not work on run {run.run_id}: its config digest is {digest[:12]}, "
-                         f"the run's {self.config.digest[:12]} (give every worker the same config file)")
+                self.say(f"worker {worker} does not work on run {run.run_id}: {why}")
         progress = run.progress()
         if progress != self.last:
             self.say(progress.describe())

@@ -1,11 +1,11 @@
 """The Redis side of a distributed run: its sites to crawl, the leases on them, who crawled what.
 
 Keys (prefix `P` from [scale] key_prefix, run id `R`): `P:runs` (the open runs),
-`P:run:R` (digest, sites, opened), `P:run:R:alive` (the coordinator is there;
+`P:run:R` (config digest, govmon version, sites, opened), `P:run:R:alive` (the coordinator is there;
 expires), `P:run:R:todo` (sites waiting), `P:run:R:leased` (site → worker),
 `P:run:R:lease:<site>` (the worker holding it; expires after lease_s unless
 renewed), `P:run:R:done` (site → worker), `P:run:R:failed` (site → reason),
-`P:run:R:refused` (worker → its config digest, when it differs from the run's).
+`P:run:R:refused` (worker → why it does not work on the run).
 Every change of more than one key is one Lua script, so two processes never
 see a site half moved. A lease is scheduling only: the PostgreSQL fence
 (monitor.scale.fence) decides who may write a site's rows.
@@ -23,6 +23,8 @@ from typing import Any
 
 import redis
 import redis.exceptions
+
+from monitor import __version__
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,7 @@ class QueueError(Exception):
 class RunInfo:
     run_id: str
     digest: str
+    version: str
     sites: int
 
 
@@ -184,11 +187,12 @@ class RunQueue:
         self.alive, self.lease_prefix = f"{self.key}:alive", f"{self.key}:lease:"
 
     # The coordinator's side.
-    def open(self, digest: str, sites: list[str], lease_s: float) -> None:
+    def open(self, digest: str, sites: list[str], lease_s: float, version: str = __version__) -> None:
         """Queue `sites` for the run (any earlier keys of the run id are dropped first)."""
         self.close(sites)
         pipe = self.queue.client.pipeline()
-        pipe.hset(self.key, mapping={"digest": digest, "sites": len(sites), "opened": time.time()})
+        pipe.hset(self.key, mapping={"digest": digest, "version": version, "sites": len(sites),
+                                     "opened": time.time()})
         if sites:
             pipe.rpush(self.todo, *sites)
         pipe.set(self.alive, "1", px=_ms(lease_s * ALIVE_LEASES))
@@ -235,7 +239,7 @@ class RunQueue:
         return dict(self.queue.call("hgetall", self.failed_key))
 
     def refusals(self) -> dict[str, str]:
-        """Workers that refused the run: worker → its config digest."""
+        """Workers that refused the run: worker → why."""
         return dict(self.queue.call("hgetall", self.refused))
 
     def done_by(self) -> dict[str, str]:
@@ -250,7 +254,7 @@ class RunQueue:
         data = self.queue.call("hgetall", self.key)
         if not data or not self.queue.call("exists", self.alive):
             return None
-        return RunInfo(self.run_id, data.get("digest", ""), int(data.get("sites", 0)))
+        return RunInfo(self.run_id, data.get("digest", ""), data.get("version", ""), int(data.get("sites", 0)))
 
     def take(self, worker: str, n: int, lease_s: float) -> list[str]:
         """Lease up to `n` waiting sites for `worker`."""
@@ -272,9 +276,9 @@ class RunQueue:
         if sites:
             self.queue.script(_GIVE_BACK, [self.todo, self.leased, self.done_key], [worker, self.lease_prefix, *sites])
 
-    def refuse(self, worker: str, digest: str) -> None:
-        """`worker` will not work on the run: its config digest is `digest`."""
-        self.queue.call("hset", self.refused, worker, digest)
+    def refuse(self, worker: str, why: str) -> None:
+        """`worker` will not work on the run, for the reason `why`."""
+        self.queue.call("hset", self.refused, worker, why)
 
     def is_done(self, site: str) -> bool:
         return bool(self.queue.call("hexists", self.done_key, site))

@@ -5,7 +5,8 @@ the single-process crawl unchanged) and ingested segment by segment
 (monitor.ingest.CrawlIngest), under the fence of each site (monitor.scale.fence):
 the site's rows of an earlier, lost attempt are deleted first, in one transaction,
 so a site crawled again never leaves duplicate rows. Leases are renewed by a
-thread while the batch runs. A run queued with another config digest is refused.
+thread while the batch runs. A run queued with another config digest or by another
+govmon version is refused: the workers must crawl as the run's own process would.
 Must not judge or render anything: the coordinator does that once.
 """
 
@@ -24,11 +25,11 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor import crawl, db, ingest, preflight, store
+from monitor import __version__, crawl, db, ingest, preflight, store
 from monitor.config import Config
 from monitor.config_scale import Scale
 from monitor.scale.fence import SiteFence
-from monitor.scale.queue import Queue, QueueError, RunQueue, connect, where
+from monitor.scale.queue import Queue, QueueError, RunInfo, RunQueue, connect, where
 
 log = logging.getLogger(__name__)
 
@@ -172,9 +173,14 @@ class Worker:
             shutil.rmtree(spool, ignore_errors=True)
 
 
-def refusal(name: str, config: Config, run_id: str, digest: str) -> str:
-    return (f"worker {name}: run {run_id} was queued with config digest {digest[:12]}, but this worker's "
-            f"{config.path} has {config.digest[:12]}: not working on it (every worker needs the same config file)")
+def refusal(config: Config, info: RunInfo) -> str | None:
+    """Why a worker with `config` must not work on the run `info` (None: it may)."""
+    if info.digest != config.digest:
+        return (f"its config digest is {config.digest[:12]} ({config.path}), the run's {info.digest[:12]}: "
+                "every worker needs the same config file")
+    if info.version != __version__:
+        return f"it runs govmon {__version__}, the run {info.version or 'unknown'}: run one version everywhere"
+    return None
 
 
 def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | None = None,
@@ -188,6 +194,7 @@ def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | 
     scale = config.scale
     if scale is None:
         raise ValueError("govmon worker needs a [scale] table with redis_url in the config")
+    _check_work_dir(config)
     client = connect(scale.redis_url)
     queue = Queue(client, scale.key_prefix)
     engine = db.make_engine(config.storage.url)
@@ -216,6 +223,18 @@ def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | 
     return crawled
 
 
+def _check_work_dir(config: Config) -> None:
+    """The spool folder must be writable here before any site is taken (PreflightError, one line)."""
+    work = Path(config.storage.work_dir)
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+        probe = work / f".govmon-write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise preflight.PreflightError([f"storage.work_dir: cannot write in {work}: {exc.strerror or exc}"]) from None
+
+
 def _work_once(worker: Worker, session: Session, refused: set[str]) -> list[str] | None:
     """Take and crawl one batch of the first open run with sites waiting; None when there was none."""
     scale = worker.scale
@@ -224,13 +243,13 @@ def _work_once(worker: Worker, session: Session, refused: set[str]) -> list[str]
         info = run.info()
         if info is None:
             continue
-        if info.digest != worker.config.digest:
+        why = refusal(worker.config, info)
+        if why is not None:
             if run_id not in refused:
                 refused.add(run_id)
-                message = refusal(worker.name, worker.config, run_id, info.digest)
-                log.warning("%s", message)
-                worker.say(message)
-                run.refuse(worker.name, worker.config.digest)
+                log.warning("worker %s: not working on run %s: %s", worker.name, run_id, why)
+                worker.say(f"worker {worker.name}: not working on run {run_id}: {why}")
+                run.refuse(worker.name, why)
             continue
         run.reap()
         sites = run.take(worker.name, scale.batch_sites, scale.lease_s)
