@@ -13,7 +13,9 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
+from datetime import UTC, datetime
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from monitor import db, store
+from monitor import db, pipeline, store
 from monitor.db import CrawlEventRow, LinkFormRow, PageRow
 from monitor.demo import DemoWeb
 from monitor.scale.queue import Queue, connect
@@ -217,3 +219,40 @@ def test_a_stopped_worker_hands_its_sites_back_at_once(demo_web: DemoWeb, demo_r
     outcome, work = demo_run
     assert findings(run_results(scale_db)) == findings(outcome.results, two)
     assert crawl_rows(scale_db, two) == crawl_rows(f"sqlite:///{work / 'govmon.db'}", two)
+
+
+def test_a_run_that_left_the_queue_gets_nothing_from_its_worker(demo_web: DemoWeb, scale_db: str, redis_url: str,
+                                                           redis_prefix: str, tmp_path: Path) -> None:
+    from monitor import config as config_mod
+    from monitor.scale.worker import Worker as InProcess
+
+    # The worker stops the crawl at its next heartbeat, or finds the run gone when it finishes: either way
+    # nothing is recorded for it.
+    path = scale_config(demo_web, tmp_path, scale_db, redis_url, redis_prefix, lease_s=3)
+    cfg = config_mod.load(path)
+    engine = db.make_engine(scale_db)
+    db.upgrade(engine)
+    queue = Queue(connect(redis_url), redis_prefix)
+    try:
+        with db.session_factory(engine)() as session:
+            site = cfg.site_by_id("chaoyang")
+            assert site is not None
+            run_id = store.start_run(session, kind="manual", sites=[pipeline.site_info(site)],
+                                     config_digest=cfg.digest, code_version="0", started_at=datetime.now(UTC),
+                                     pid=os.getpid(), host="here")
+            run = queue.run(run_id)
+            run.open(cfg.digest, ["chaoyang"], lease_s=3)
+            worker = InProcess(cfg, queue, engine, "w1", lambda _line: None, segment_bytes=20000)
+
+            def close_once_rows_are_in() -> None:
+                while crawl_rows(scale_db, ["chaoyang"])["chaoyang"][0] == 0:
+                    time.sleep(0.05)
+                run.close(["chaoyang"])   # what the run's end (or failure) does to its keys
+
+            closer = threading.Thread(target=close_once_rows_are_in)
+            closer.start()
+            assert worker.crawl_batch(session, run, run.take("w1", 1, lease_s=3)) == [], "nothing done"
+            closer.join()
+    finally:
+        engine.dispose()
+    assert queue.open_runs() == [] and run.done_by() == {} and run.failures() == {}

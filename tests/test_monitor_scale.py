@@ -129,7 +129,11 @@ def test_a_closed_run_is_gone_for_its_workers(queue: Queue) -> None:
     assert run.info() is None
     assert run.renew("w1", ["a"], lease_s=60) is None
     assert run.take("w1", 1, lease_s=60) == []
-    assert list(queue.client.scan_iter(f"{queue.prefix}:*")) == []
+    assert run.finish("w1", ["a"]) is False
+    run.give_back("w1", ["a"])
+    run.fail("w1", ["a"], "too late")
+    run.refuse("w2", "too late")
+    assert list(queue.client.scan_iter(f"{queue.prefix}:*")) == [], "a late worker leaves no key behind"
 
 
 def test_a_run_whose_coordinator_is_gone_is_not_offered_nor_renewed(queue: Queue) -> None:

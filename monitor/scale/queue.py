@@ -73,6 +73,7 @@ return lost
 # A site crawled whole under the fence is done even if its lease expired meanwhile: take it out of
 # the queue; a worker that leased it since sees it done once it holds the fence, and lets go.
 _DONE = """
+if redis.call('EXISTS', KEYS[4]) == 0 then return 0 end
 for i = 3, #ARGV do
   local site = ARGV[i]
   redis.call('HSET', KEYS[3], site, ARGV[1])
@@ -84,7 +85,14 @@ for i = 3, #ARGV do
 end
 return 1
 """
+# Only while the run is queued: a run that left the queue gets no key back.
+_SET_IF_OPEN = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+for i = 1, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
 _GIVE_BACK = """
+if redis.call('EXISTS', KEYS[4]) == 0 then return 0 end
 for i = 3, #ARGV do
   local site = ARGV[i]
   if redis.call('GET', ARGV[2] .. site) == ARGV[1] then
@@ -266,19 +274,23 @@ class RunQueue:
         lost = self.queue.script(_RENEW, [self.alive], [worker, self.lease_prefix, _ms(lease_s), *sites])
         return None if int(lost) < 0 else int(lost)
 
-    def finish(self, worker: str, sites: list[str]) -> None:
-        """`sites` are crawled and stored whole by `worker`."""
-        if sites:
-            self.queue.script(_DONE, [self.todo, self.leased, self.done_key], [worker, self.lease_prefix, *sites])
+    def finish(self, worker: str, sites: list[str]) -> bool:
+        """`sites` are crawled and stored whole by `worker`; False when the run has left the queue
+        (or its coordinator is gone): then nothing is recorded."""
+        if not sites:
+            return True
+        keys = [self.todo, self.leased, self.done_key, self.alive]
+        return bool(self.queue.script(_DONE, keys, [worker, self.lease_prefix, *sites]))
 
     def give_back(self, worker: str, sites: list[str]) -> None:
         """Return sites `worker` leased but will not crawl (unless done meanwhile) to the head of the queue."""
         if sites:
-            self.queue.script(_GIVE_BACK, [self.todo, self.leased, self.done_key], [worker, self.lease_prefix, *sites])
+            keys = [self.todo, self.leased, self.done_key, self.alive]
+            self.queue.script(_GIVE_BACK, keys, [worker, self.lease_prefix, *sites])
 
     def refuse(self, worker: str, why: str) -> None:
         """`worker` will not work on the run, for the reason `why`."""
-        self.queue.call("hset", self.refused, worker, why)
+        self.queue.script(_SET_IF_OPEN, [self.alive, self.refused], [worker, why])
 
     def is_done(self, site: str) -> bool:
         return bool(self.queue.call("hexists", self.done_key, site))
@@ -286,7 +298,8 @@ class RunQueue:
     def fail(self, worker: str, sites: list[str], reason: str) -> None:
         """The crawl of `sites` failed on `worker`: the coordinator fails the run with `reason`."""
         if sites:
-            self.queue.call("hset", self.failed_key, mapping={s: f"{worker}: {reason}"[:2000] for s in sites})
+            why = f"{worker}: {reason}"[:2000]
+            self.queue.script(_SET_IF_OPEN, [self.alive, self.failed_key], [x for s in sites for x in (s, why)])
 
 
 def _ms(seconds: float) -> int:

@@ -123,7 +123,9 @@ class Worker:
                     if not keeper.gone:
                         run.fail(self.name, todo, reason)
                     raise
-            run.finish(self.name, todo)   # while the fence is held: nobody else wrote these sites
+            if not run.finish(self.name, todo):   # while the fence is held: nobody else wrote these sites
+                log.warning("worker %s: run %s left the queue while it was crawled", self.name, run.run_id)
+                return []
         self.say(f"worker {self.name}: run {run.run_id}: crawled {', '.join(todo)}")
         return todo
 
