@@ -28,7 +28,7 @@ from monitor.ingest import CrawlIngest
 from monitor.scale import coordinator
 from monitor.scale import worker as worker_mod
 from monitor.scale.fence import SiteFence
-from monitor.scale.queue import Progress, Queue, QueueError, RunQueue, connect
+from monitor.scale.queue import Progress, Queue, QueueError, RunQueue, connect, where
 from spiders.items import EventRecord, LinkRecord, PageRecord
 from spiders.output import line
 from tests import builders as b
@@ -392,8 +392,9 @@ def test_the_coordinator_waits_for_the_workers_sites(tmp_path: Path, pg_engine: 
 
         def crawl_a_after_one_refused(run: RunQueue) -> None:
             run.refuse("w8", "its config digest is eeeeeeeeeeee")
-            while not any("worker w8 does not work" in line for line in said):
+            while not any(line.startswith("no worker is up") for line in said):
                 time.sleep(0.02)
+            queue.announce("w9", 60)
             crawl_a(run)
 
         helper = as_other_worker(queue, crawl_a_after_one_refused)
@@ -402,8 +403,11 @@ def test_the_coordinator_waits_for_the_workers_sites(tmp_path: Path, pg_engine: 
     assert progress.by_worker == (("w9", 1),)
     assert said[-1] == "sites crawled 1/1 (w9 1)"
     assert f"worker w8 does not work on run {run_id}: its config digest is eeeeeeeeeeee" in said
+    assert said.count(f"no worker is up at {where(queue.client)}: start `govmon worker` with this config on any "
+                      "machine") == 1
+    assert queue.workers() == ["w9"]
     assert "(this process does not crawl)" in said[0]
-    assert queue.open_runs() == [] and list(queue.client.scan_iter(f"{redis_prefix}:*")) == []
+    assert queue.open_runs() == [] and list(queue.client.scan_iter(f"{redis_prefix}:run*")) == []
 
 
 def test_a_failed_crawl_on_a_worker_fails_the_coordinators_crawl(tmp_path: Path, pg_engine: Engine, redis_url: str,

@@ -93,6 +93,7 @@ class _Watch:
         self.run, self.config, self.say = run, config, say
         self.last: Progress | None = None
         self.refused: set[str] = set()
+        self.alone = False
 
     def look(self) -> Progress:
         run, scale = self.run, self.config.scale
@@ -113,6 +114,11 @@ class _Watch:
         if progress != self.last:
             self.say(progress.describe())
             self.last = progress
+        alone = not scale.run_works and progress.done < progress.total and not run.queue.workers()
+        if alone and not self.alone:
+            self.say(f"no worker is up at {where(run.queue.client)}: start `govmon worker` with this config "
+                     "on any machine")
+        self.alone = alone
         return progress
 
 

@@ -5,7 +5,8 @@ Keys (prefix `P` from [scale] key_prefix, run id `R`): `P:runs` (the open runs),
 expires), `P:run:R:todo` (sites waiting), `P:run:R:leased` (site → worker),
 `P:run:R:lease:<site>` (the worker holding it; expires after lease_s unless
 renewed), `P:run:R:done` (site → worker), `P:run:R:failed` (site → reason),
-`P:run:R:refused` (worker → why it does not work on the run).
+`P:run:R:refused` (worker → why it does not work on the run), and `P:worker:<name>`
+(a worker is up; expires unless it announces itself again).
 Every change of more than one key is one Lua script, so two processes never
 see a site half moved. A lease is scheduling only: the PostgreSQL fence
 (monitor.scale.fence) decides who may write a site's rows.
@@ -163,6 +164,18 @@ class Queue:
 
     def open_runs(self) -> list[str]:
         return sorted(_call(self.client, "smembers", f"{self.prefix}:runs"))
+
+    def announce(self, worker: str, ttl_s: float) -> None:
+        """`worker` is up, for the next `ttl_s` seconds."""
+        self.call("set", f"{self.prefix}:worker:{worker}", "1", px=_ms(ttl_s))
+
+    def workers(self) -> list[str]:
+        """The workers that announced themselves lately."""
+        start = len(f"{self.prefix}:worker:")
+        try:
+            return sorted(key[start:] for key in self.client.scan_iter(match=f"{self.prefix}:worker:*", count=1000))
+        except redis.exceptions.RedisError as exc:
+            raise QueueError(f"Redis at {where(self.client)}: {type(exc).__name__}: {exc}") from None
 
     def forget_dead(self) -> list[str]:
         """Remove the keys of open runs whose coordinator is gone (killed before it could close them)."""

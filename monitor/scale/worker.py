@@ -61,6 +61,7 @@ class LeaseKeeper:
     def _beat(self) -> None:
         while not self._stop.wait(self.lease_s / 3):
             try:
+                self.run.queue.announce(self.worker, self.lease_s)
                 lost = self.run.renew(self.worker, self.sites, self.lease_s)
             except QueueError as exc:
                 log.warning("worker %s: renewing leases of run %s: %s", self.worker, self.run.run_id, exc)
@@ -208,6 +209,7 @@ def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | 
         with db.session_factory(engine)() as session:
             while stop is None or not stop.is_set():
                 try:
+                    queue.announce(worker.name, max(scale.lease_s, 3 * scale.poll_s))
                     done = _work_once(worker, session, refused)
                 except QueueError as exc:
                     if once:
