@@ -508,3 +508,22 @@ def test_a_worker_that_cannot_write_its_spool_says_so_before_taking_anything(
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
         f"govmon: storage.work_dir: cannot write in {tmp_path / 'work'}: ")
     assert run.progress().waiting == 1
+
+
+def test_a_worker_removes_the_spools_of_dead_workers_on_this_machine(tmp_path: Path, redis_url: str,
+                                                                      redis_prefix: str) -> None:
+    cfg = config.load(scale_config(tmp_path, redis_url, redis_prefix))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    work = tmp_path / "work"
+    gone = work / "run-1" / f"worker-{dead.pid}-a"
+    alive = work / "run-2" / f"worker-{os.getppid()}-b"
+    other = work / "run-3" / "crawl-000001.jsonl.part"   # a single-process run's spool: not a worker's
+    for path in (gone / "crawl-000001.jsonl", alive / "crawl-000001.jsonl", other):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}\n", encoding="utf-8")
+    stop = threading.Event()
+    stop.set()
+    worker_mod.serve(cfg, say=lambda _line: None, stop=stop, name="w1")
+    assert not (work / "run-1").exists()
+    assert (alive / "crawl-000001.jsonl").exists() and other.exists()

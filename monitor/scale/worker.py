@@ -12,6 +12,7 @@ Must not judge or render anything: the coordinator does that once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -141,7 +142,7 @@ class Worker:
         if cleared:
             log.warning("worker %s: run %s: %d pages of an earlier attempt at %s deleted", self.name, run.run_id,
                         cleared, ", ".join(sites))
-        spool = preflight.spool_dir(config, run.run_id) / f"{self.name.replace(':', '-')}-{sites[0]}"
+        spool = preflight.spool_dir(config, run.run_id) / f"worker-{os.getpid()}-{sites[0]}"
         spool.mkdir(parents=True, exist_ok=True)
         ingesting = ingest.CrawlIngest(session, run.run_id, on_page=on_page)
         kept: list[Path] = []
@@ -228,7 +229,8 @@ def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | 
 
 
 def _check_work_dir(config: Config) -> None:
-    """The spool folder must be writable here before any site is taken (PreflightError, one line)."""
+    """The spool folder must be writable here before any site is taken (PreflightError, one line).
+    Spools left on this machine by workers that died (`worker-<pid>-<site>`) are removed."""
     work = Path(config.storage.work_dir)
     try:
         work.mkdir(parents=True, exist_ok=True)
@@ -237,6 +239,12 @@ def _check_work_dir(config: Config) -> None:
         probe.unlink()
     except OSError as exc:
         raise preflight.PreflightError([f"storage.work_dir: cannot write in {work}: {exc.strerror or exc}"]) from None
+    for left in work.glob("*/worker-*-*"):
+        pid = left.name.split("-")[1]
+        if pid.isdigit() and int(pid) != os.getpid() and not store.pid_alive(int(pid)):
+            shutil.rmtree(left, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                left.parent.rmdir()   # the run's folder, once no spool is left in it
 
 
 def _work_once(worker: Worker, session: Session, refused: set[str]) -> list[str] | None:
