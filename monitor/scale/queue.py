@@ -146,11 +146,16 @@ def where(client: redis.Redis) -> str:
     return f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
 
 
+def _failed(client: redis.Redis, exc: redis.exceptions.RedisError, what: str = "") -> QueueError:
+    """The one mapping of redis-py's errors: which server, and what went wrong."""
+    return QueueError(f"Redis at {what or where(client)}: {type(exc).__name__}: {exc}")
+
+
 def _call(client: redis.Redis, method: str, *args: Any, what: str = "", **kwargs: Any) -> Any:
     try:
         return getattr(client, method)(*args, **kwargs)
     except redis.exceptions.RedisError as exc:
-        raise QueueError(f"Redis at {what or where(client)}: {type(exc).__name__}: {exc}") from None
+        raise _failed(client, exc, what) from None
 
 
 class Queue:
@@ -175,7 +180,7 @@ class Queue:
         try:
             return sorted(key[start:] for key in self.client.scan_iter(match=f"{self.prefix}:worker:*", count=1000))
         except redis.exceptions.RedisError as exc:
-            raise QueueError(f"Redis at {where(self.client)}: {type(exc).__name__}: {exc}") from None
+            raise _failed(self.client, exc) from None
 
     def forget_dead(self) -> list[str]:
         """Remove the keys of open runs whose coordinator is gone (killed before it could close them)."""
@@ -194,7 +199,7 @@ class Queue:
         try:
             return self.client.eval(source, len(keys), *keys, *args)
         except redis.exceptions.RedisError as exc:
-            raise QueueError(f"Redis at {where(self.client)}: {type(exc).__name__}: {exc}") from None
+            raise _failed(self.client, exc) from None
 
 
 class RunQueue:
@@ -221,7 +226,7 @@ class RunQueue:
         try:
             pipe.execute()
         except redis.exceptions.RedisError as exc:
-            raise QueueError(f"Redis at {where(self.queue.client)}: {type(exc).__name__}: {exc}") from None
+            raise _failed(self.queue.client, exc) from None
 
     def keep_alive(self, lease_s: float) -> bool:
         """Refresh the coordinator's presence; False when the run's keys are gone (Redis lost them)."""
@@ -252,7 +257,7 @@ class RunQueue:
         try:
             total, done, leased, waiting = pipe.execute()
         except redis.exceptions.RedisError as exc:
-            raise QueueError(f"Redis at {where(self.queue.client)}: {type(exc).__name__}: {exc}") from None
+            raise _failed(self.queue.client, exc) from None
         by_worker = tuple(sorted(Counter(done).items(), key=lambda item: (-item[1], item[0])))
         return Progress(int(total or 0), len(done), by_worker, int(leased), int(waiting))
 

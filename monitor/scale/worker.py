@@ -119,11 +119,8 @@ class Worker:
                     run.give_back(self.name, todo)
                     raise
                 except Exception as exc:
-                    reason = f"{type(exc).__name__}: {exc}"
-                    log.error("worker %s: crawling %s of run %s failed: %s", self.name, ", ".join(todo),
-                              run.run_id, reason)
                     if not keeper.gone:
-                        run.fail(self.name, todo, reason)
+                        run.fail(self.name, todo, f"{type(exc).__name__}: {exc}")
                     raise
             if not run.finish(self.name, todo):   # while the fence is held: nobody else wrote these sites
                 log.warning("worker %s: run %s left the queue while it was crawled", self.name, run.run_id)
@@ -217,12 +214,12 @@ def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | 
                         raise
                     log.warning("worker %s: %s; trying again in %g s", worker.name, exc, scale.poll_s)
                     done = None
-                if done is None:
-                    if once:
-                        break
-                    time.sleep(scale.poll_s)
-                else:
+                if done:
                     crawled += len(done)
+                elif done is None and once:
+                    break
+                else:   # nothing to take, or a batch failed: not again at once
+                    time.sleep(scale.poll_s)
     finally:
         engine.dispose()
     return crawled
@@ -269,9 +266,11 @@ def _work_once(worker: Worker, session: Session, refused: set[str]) -> list[str]
             continue
         try:
             return worker.crawl_batch(session, run, sites) or None
-        except (QueueError, RunGone):
+        except QueueError:
             raise
-        except Exception:   # reported to the run, which fails; this worker serves the next one
+        except Exception as exc:   # reported to the run, which fails; this worker serves the next one
+            log.error("worker %s: crawling %s of run %s failed: %s: %s", worker.name, ", ".join(sites), run_id,
+                      type(exc).__name__, exc)
             log.debug("worker %s: batch failed", worker.name, exc_info=True)
             return []
     return None
