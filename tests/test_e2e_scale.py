@@ -2,7 +2,9 @@
 
 Three workers give the findings of the single-process run (the session's `demo_run`); a worker
 killed with -9 in the middle of a site loses its lease, the site is crawled again by another
-worker without duplicate rows, and the run completes with the same findings.
+worker without duplicate rows, and the run completes with the same findings; a worker stopped
+with SIGTERM hands its sites back at once; a run that leaves the queue gets nothing recorded
+by a worker still crawling it. Every wait is for an event (a line, a row, a process's end).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
