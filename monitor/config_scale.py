@@ -55,6 +55,6 @@ def scale_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
     storage = data.get("storage")
     url = storage.get("url") if isinstance(storage, dict) else None
     if not isinstance(url, str) or not url.startswith("postgresql"):
-        return [(("scale",), "[scale] needs a PostgreSQL storage.url that every worker reaches (postgresql+psycopg://…); "
-                      "SQLite is one machine's file")]
+        return [(("scale",), "[scale] needs a PostgreSQL storage.url that every worker reaches "
+                             "(postgresql+psycopg://…); SQLite is one machine's file")]
     return []

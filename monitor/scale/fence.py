@@ -3,7 +3,8 @@
 A Redis lease can expire under a worker that is slow, not dead; the rows are
 PostgreSQL's, so the lock that keeps two writers apart is too: a session-level
 advisory lock per (schema, run, site) on a dedicated connection. A process that
-dies drops its connection and its locks with it (`kill -9` included).
+dies drops its connection and its locks with it (`kill -9` included; a machine that
+dies, once the server's TCP keepalives on that connection give up).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from sqlalchemy.engine import Engine
 from monitor import db
 
 FENCE_CLASS = 0x676F78   # "gox": beside monitor.locks' "gov" and "gow"
+# The server's own TCP keepalives on the fence's connection: a worker whose machine died (no FIN sent)
+# loses its locks within about idle + interval × count seconds, not the system's default two hours.
+KEEPALIVES = {"tcp_keepalives_idle": 30, "tcp_keepalives_interval": 10, "tcp_keepalives_count": 3}
 
 
 class SiteFence:
@@ -30,6 +34,8 @@ class SiteFence:
         try:
             self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             self.schema = str(self.conn.exec_driver_sql("SELECT current_schema()").scalar())
+            for name, value in KEEPALIVES.items():   # ignored on a unix socket
+                self.conn.execute(sa.text("SELECT set_config(:n, :v, false)"), {"n": name, "v": str(value)})
         except sa.exc.SQLAlchemyError as exc:
             raise db.StorageError(f"opening the site fence: {getattr(exc, 'orig', None) or exc}") from exc
 
