@@ -177,6 +177,63 @@ def run_govmon(bench: Bench, profile: Path | None = None, spy: Path | None = Non
                    stored_bytes=stored, screen_cpu_s=screening)
 
 
+PG_URL = os.environ.get("GOVMON_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("GOVMON_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def run_govmon_pg(bench: Bench, workers: int = 0) -> Outcome:
+    """`govmon run` into a fresh PostgreSQL database: in one process (`workers` 0), or distributed through
+    [scale] with the run as one worker and `workers - 1` `govmon worker` processes beside it, the sites
+    split evenly into batches. Only the run's process tree is measured for RSS."""
+    import secrets
+
+    import sqlalchemy as sa
+
+    name = "govmon-pg" if not workers else f"govmon-{workers}w"
+    folder = tool_folder(bench, name)
+    config = govmon_config(bench, folder)
+    database = f"govmon_bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{database}"')
+    url = sa.make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
+    text = config.read_text(encoding="utf-8").replace(f'url = "sqlite:///{folder / "govmon.db"}"', f'url = "{url}"')
+    if workers:
+        text += (f'\n[scale]\nredis_url = "{REDIS_URL}"\nkey_prefix = "govmon-bench-{secrets.token_hex(4)}"\n'
+                 f"batch_sites = {-(-bench.hosts // workers)}\npoll_s = 0.2\n")
+    config.write_text(text, encoding="utf-8")
+    env = tool_env(PYTHONPATH=str(ROOT))
+    helpers = []
+    try:
+        for n in range(workers - 1):
+            log = folder / f"worker-{n}.log"
+            helpers.append(subprocess.Popen([sys.executable, "-m", "monitor", "worker", "--config", str(config)],
+                                            cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w")))
+            while "waiting for runs" not in log.read_text():
+                if helpers[-1].poll() is not None:
+                    raise RuntimeError(f"a worker exited: {log.read_text()[-300:]}")
+                time.sleep(0.05)
+        measured = run_measured([sys.executable, "-m", "monitor", "-q", "-v", "run", "--config", str(config)],
+                                cwd=folder, env=env)
+    finally:
+        for helper in helpers:
+            helper.terminate()
+            helper.wait()
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        urls = [u for (u,) in conn.exec_driver_sql("SELECT url FROM page WHERE status = 200")]
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    admin.dispose()
+    pages = {k for u in urls if (k := page_key(u))}
+    done = re.search(r"distributed crawl: (sites crawled .*)", measured.stderr)
+    note = f"exit {measured.returncode}" + (f"; {done[1]}" if done else "")
+    if not pages:
+        note += f"; {measured.stderr[-300:].strip()}"
+    return outcome(name, len(pages), measured, note)
+
+
 def screening_cpu_s(log: str) -> float | None:
     """The CPU seconds the crawl child spent screening page text (content:privacy, content:wording), from
     the run's "crawl: … ; screening N s CPU" line; None when the line is not there."""
@@ -411,6 +468,11 @@ def cpu_roles(cpu: Sequence[tuple[str, float]]) -> dict[str, float]:
 
 TOOLS: dict[str, Callable[[Bench, bool], Outcome]] = {
     "govmon": lambda bench, _install: run_govmon(bench),
+    # PostgreSQL and Redis (GOVMON_BENCH_PG_URL, GOVMON_BENCH_REDIS_URL): the distributed path's overhead is
+    # govmon-1w against govmon-pg; on 2 cores govmon-2w is not expected to be faster.
+    "govmon-pg": lambda bench, _install: run_govmon_pg(bench),
+    "govmon-1w": lambda bench, _install: run_govmon_pg(bench, 1),
+    "govmon-2w": lambda bench, _install: run_govmon_pg(bench, 2),
     "bare": lambda bench, _install: run_baseline(bench),
     "scrapy": lambda bench, _install: run_scrapy(bench),
     "linkchecker": run_linkchecker,

@@ -129,11 +129,20 @@ def validate(config_path: Path) -> int:
 @click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
               help="If another run is using the database, wait this long for it to end before giving up.")
 @click.option("--kind", type=click.Choice(["manual", "scheduled"]), default="manual", hidden=True)  # the daemon's child
+@click.option("--distributed", is_flag=True,
+              help="Crawl through the workers of [scale] (the default when the config has [scale]).")
+@click.option("--no-work", "no_work", is_flag=True,
+              help="With [scale]: queue the sites and wait for the workers, crawling none here.")
 @click.pass_context
 def run(ctx: click.Context, config_path: Path, site_ids: Sequence[str], json_path: Path | None, wait_s: float,
-        kind: str) -> int:
+        kind: str, distributed: bool, no_work: bool) -> int:
     """Run every check on the configured sites now (one run at a time per database)."""
     cfg = load(config_path)
+    if (distributed or no_work) and cfg.scale is None:
+        raise click.UsageError(f"{config_path}: --distributed and --no-work need a [scale] table with redis_url "
+                               "(see docs/operations.md)")
+    if no_work and cfg.scale is not None:
+        cfg = cfg.model_copy(update={"scale": cfg.scale.model_copy(update={"run_works": False})})
     sites = cfg.sites
     if site_ids:
         unknown = sorted(set(site_ids) - {s.id for s in cfg.sites})
@@ -327,6 +336,37 @@ def prune(config_path: Path, keep: int | None, dry_run: bool) -> int:
         pruned = retention.prune(session, keep or cfg.storage.keep_snapshots, dry_run=dry_run)
     for line in retention.describe(pruned):
         click.echo(line)
+    return Exit.OK
+
+
+@cli.command()
+@config_option
+@global_options
+@click.option("--once", is_flag=True, help="Exit when no queued run has a site left to take.")
+@click.option("--segment-bytes", type=click.IntRange(min=1), metavar="N",
+              help="Hand the crawl to the database every N bytes of spool (less lost when a worker dies).")
+@click.pass_context
+def worker(ctx: click.Context, config_path: Path, once: bool, segment_bytes: int | None) -> int:
+    """Crawl sites of the runs queued in [scale]'s Redis into the run's database, until stopped."""
+    from monitor.scale import worker as worker_mod
+    from monitor.scale.queue import QueueError
+
+    cfg = load(config_path)
+    if cfg.scale is None:
+        raise click.UsageError(f"{config_path}: govmon worker needs a [scale] table with redis_url "
+                               "(see docs/operations.md)")
+    root = logging.getLogger()
+    if root.level > logging.INFO:  # a service logs one line per batch without -v
+        root.setLevel(logging.INFO)
+    quiet = ctx.obj["quiet"]
+    signal.signal(signal.SIGTERM, signal.default_int_handler)   # a stopped worker hands its sites back at once
+    try:
+        crawled = worker_mod.serve(cfg, say=lambda line: None if quiet else click.echo(line, err=True),
+                                   once=once, segment_bytes=segment_bytes)
+    except QueueError as exc:
+        click.echo(f"govmon: {exc}", err=True)
+        return Exit.INTERNAL
+    click.echo(f"worker: {crawled} sites crawled", err=True)
     return Exit.OK
 
 

@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 from checks.scope import SCOPES, SiteScope
 from monitor import __version__, wordbook
 from monitor.config_errors import Loc, format_errors, reason, suggest, syntax_error
+from monitor.config_scale import Scale, scale_problems
 from monitor.config_score import Scoring, score_problems
 
 if TYPE_CHECKING:
@@ -492,6 +493,7 @@ def _cross_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
              if isinstance(item, dict) and isinstance(item.get("id"), str)}
     known = [*CHECK_IDS, *(f"{typed.get(r, 'column')}:{r}" for r in req_ids)]
     problems += score_problems(data.get("score"), [*known, *CHECK_FAMILIES])
+    problems += scale_problems(data)
     checks = data.get("checks")
     disabled = checks.get("disabled") if isinstance(checks, dict) else None
     lists: list[tuple[Loc, Any]] = [(("checks", "disabled"), disabled)]
@@ -520,6 +522,7 @@ class Config(_Model):
     screening: Screening = Screening()
     score: Scoring = Scoring()
     notify: Notify | None = None
+    scale: Scale | None = None       # [scale]: crawl workers sharing a Redis queue (monitor/scale/)
     requirements: list[Requirement] = Field(default=[], alias="requirement")
     sites: list[Site] = Field(default=[], alias="site")
     path: Path | None = Field(default=None, exclude=True)    # the file read; not a TOML key

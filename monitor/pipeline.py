@@ -435,6 +435,12 @@ def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site],
     """
     if config.path is None:
         raise RuntimeError("the crawl needs the config as a file")
+    if config.scale is not None and all(config.site_by_id(s.id) is not None for s in sites):
+        # [scale]: the workers crawl (monitor/scale/); what follows reads the same rows.
+        from monitor.scale import coordinator
+        coordinator.crawl(session, config, run_id, sites, say, on_page=on_page)
+        crawl_notes.update(_crawl_notes(ingest.load_events(session, run_id)))
+        return
     spool = preflight.spool_dir(config, run_id)
     spool.mkdir(parents=True, exist_ok=True)
     adhoc = [str(s.url) for s in sites if config.site_by_id(s.id) is None]

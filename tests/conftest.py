@@ -129,3 +129,68 @@ def db_engine(db_url: str) -> Iterator[Engine]:
 def session(db_engine: Engine) -> Iterator[Session]:
     with db.session_factory(db_engine)() as s:
         yield s
+
+
+# ---------------------------------------------------------------------------
+# Redis for [scale] (monitor/scale/): GOVMON_TEST_REDIS_URL or the local server;
+# when none answers and redis-server is installed, one is started on a unix socket
+# in a temporary folder for the session. Each test gets its own key prefix.
+# ---------------------------------------------------------------------------
+_REDIS_DEFAULT = "redis://127.0.0.1:6379/0"
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a Redis server for the session."""
+    import shutil
+    import subprocess
+    import time
+
+    url = os.environ.get("GOVMON_TEST_REDIS_URL", _REDIS_DEFAULT)
+    if _redis_answers(url):
+        yield url
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        reason = f"Redis unreachable at {url} and no redis-server to start"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    folder = tmp_path_factory.mktemp("redis")
+    socket_path = folder / "redis.sock"
+    server = subprocess.Popen([binary, "--port", "0", "--unixsocket", str(socket_path), "--save", "",
+                               "--appendonly", "no", "--dir", str(folder)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"unix://{socket_path}"
+        while not _redis_answers(url):   # the server's own start; it ends the wait by answering or exiting
+            if server.poll() is not None:
+                pytest.fail(f"redis-server exited with {server.returncode}")
+            time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of its own for one test; its keys are removed afterwards."""
+    import redis
+
+    prefix = f"govmon-test-{secrets.token_hex(4)}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from checks.snapshot import (DnsAnswer, History, Link, LinkTarget, ListBlock, Page, Probe, SiteInfo,
                              SiteSnapshot)
-from monitor.db import (DnsAnswerRow, LinkFormRow, LinkTargetRow, PageRow, ProbeRow,
+from monitor.db import (CrawlEventRow, DnsAnswerRow, LinkFormRow, LinkTargetRow, PageRow, ProbeRow,
                         RunRow)
 from monitor.linkcheck import KnownPage, TargetToCheck
 from monitor.store import pagecodec
@@ -28,6 +28,19 @@ log = logging.getLogger(__name__)
 
 def _dns_name(name: str) -> str:
     return name.lower().rstrip(".")
+
+
+@storage("clearing a site's crawl")
+def clear_crawl(session: Session, run_id: str, site_ids: Sequence[str]) -> int:
+    """Delete the crawl rows (pages, link forms, crawl events) of `site_ids` in the run, in one
+    transaction, before a site is crawled again; the number of pages deleted."""
+    pages = 0
+    for table, column in ((PageRow, PageRow.site_id), (LinkFormRow, LinkFormRow.site_id),
+                          (CrawlEventRow, CrawlEventRow.site_id)):
+        deleted = session.execute(sa.delete(table).where(table.run_id == run_id, column.in_(list(site_ids))))
+        if table is PageRow:
+            pages = getattr(deleted, "rowcount", 0)
+    return pages
 
 
 @storage("saving DNS answers")

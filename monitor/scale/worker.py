@@ -1,0 +1,276 @@
+"""A crawl worker: lease sites of a queued run, crawl them, write them into the run's database.
+
+A leased batch of sites is crawled by one crawl child (monitor.crawl.run_crawl,
+the single-process crawl unchanged) and ingested segment by segment
+(monitor.ingest.CrawlIngest), under the fence of each site (monitor.scale.fence):
+the site's rows of an earlier, lost attempt are deleted first, in one transaction,
+so a site crawled again never leaves duplicate rows. Leases are renewed by a
+thread while the batch runs. A run queued with another config digest or by another
+govmon version is refused: the workers must crawl as the run's own process would.
+Must not judge or render anything: the coordinator does that once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from monitor import __version__, crawl, db, ingest, preflight, store
+from monitor.config import Config
+from monitor.config_scale import Scale
+from monitor.scale.fence import SiteFence
+from monitor.scale.queue import Queue, QueueError, RunInfo, RunQueue, connect, where
+
+log = logging.getLogger(__name__)
+
+Say = Callable[[str], None]
+HEARTBEAT_S = 30.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class LeaseKeeper:
+    """Renews a worker's leases every third of lease_s in its own thread; `gone` once the run left the queue."""
+
+    def __init__(self, run: RunQueue, worker: str, sites: Sequence[str], lease_s: float) -> None:
+        self.run, self.worker, self.sites, self.lease_s = run, worker, list(sites), lease_s
+        self.gone = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="lease-keeper", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.lease_s / 3):
+            try:
+                self.run.queue.announce(self.worker, self.lease_s)
+                lost = self.run.renew(self.worker, self.sites, self.lease_s)
+            except QueueError as exc:
+                log.warning("worker %s: renewing leases of run %s: %s", self.worker, self.run.run_id, exc)
+                continue
+            if lost is None:
+                self.gone = True
+                return
+            if lost:
+                # Another worker may lease the site; the fence still keeps its rows ours until we finish.
+                log.warning("worker %s: %d of its leases in run %s expired", self.worker, lost, self.run.run_id)
+
+
+class RunGone(Exception):
+    """The run left the queue while a batch of it was crawled (it ended or failed elsewhere)."""
+
+
+@dataclass
+class Worker:
+    config: Config
+    queue: Queue
+    engine: Engine
+    name: str
+    say: Say
+    segment_bytes: int | None = None
+
+    @property
+    def scale(self) -> Scale:
+        assert self.config.scale is not None
+        return self.config.scale
+
+    def crawl_batch(self, session: Session, run: RunQueue, sites: Sequence[str], *,
+                    on_page: ingest.PageObserver | None = None,
+                    heartbeat: Callable[[], bool | None] | None = None) -> list[str]:
+        """Crawl the leased `sites` into the run's database; the sites done.
+
+        A site whose fence another process holds (a worker whose lease expired, still
+        writing) goes back to the queue; one found done meanwhile is let go. A failed
+        crawl is reported to the run (its coordinator fails it) and raised.
+        """
+        with SiteFence(self.engine, run.run_id) as fence:
+            held = fence.hold(sites)
+            run.give_back(self.name, [s for s in sites if s not in held])
+            todo = [s for s in held if not run.is_done(s)]
+            run.give_back(self.name, [s for s in held if s not in todo])
+            if not todo:
+                return []
+            with LeaseKeeper(run, self.name, todo, self.scale.lease_s) as keeper:
+                try:
+                    self._crawl(session, run, todo, keeper, on_page, heartbeat)
+                except RunGone:
+                    log.warning("worker %s: run %s left the queue; its crawl was stopped", self.name, run.run_id)
+                    return []
+                except KeyboardInterrupt:   # stopped (SIGTERM, Ctrl-C): the sites go back now, not after lease_s
+                    run.give_back(self.name, todo)
+                    raise
+                except Exception as exc:
+                    if not keeper.gone:
+                        run.fail(self.name, todo, f"{type(exc).__name__}: {exc}")
+                    raise
+            if not run.finish(self.name, todo):   # while the fence is held: nobody else wrote these sites
+                log.warning("worker %s: run %s left the queue while it was crawled", self.name, run.run_id)
+                return []
+        self.say(f"worker {self.name}: run {run.run_id}: crawled {', '.join(todo)}")
+        return todo
+
+    def _crawl(self, session: Session, run: RunQueue, sites: list[str], keeper: LeaseKeeper,
+               on_page: ingest.PageObserver | None, heartbeat: Callable[[], bool | None] | None) -> None:
+        from monitor.pipeline import crawl_time_limit
+
+        config = self.config
+        if config.path is None:
+            raise RuntimeError("the crawl needs the config as a file")
+        cleared = store.clear_crawl(session, run.run_id, sites)
+        if cleared:
+            log.warning("worker %s: run %s: %d pages of an earlier attempt at %s deleted", self.name, run.run_id,
+                        cleared, ", ".join(sites))
+        spool = preflight.spool_dir(config, run.run_id) / f"worker-{os.getpid()}-{sites[0]}"
+        spool.mkdir(parents=True, exist_ok=True)
+        ingesting = ingest.CrawlIngest(session, run.run_id, on_page=on_page)
+        kept: list[Path] = []
+
+        def on_segment(path: Path) -> None:
+            stats = ingesting.segment(path)
+            if stats.malformed or stats.truncated:
+                kept.append(path)
+            else:
+                path.unlink(missing_ok=True)
+
+        def beat() -> bool | None:
+            if keeper.gone:
+                return False
+            return heartbeat() if heartbeat is not None else None
+
+        chosen = [s for s in config.sites if s.id in set(sites)]
+        result = crawl.run_crawl(config.path, spool, site_ids=sites, timeout_s=crawl_time_limit(config, chosen),
+                                 heartbeat=beat, heartbeat_every_s=min(HEARTBEAT_S, self.scale.lease_s / 2),
+                                 on_segment=on_segment, segment_bytes=self.segment_bytes)
+        if keeper.gone:
+            raise RunGone(run.run_id)
+        if not result.ok:
+            raise RuntimeError(f"crawl failed: {result.reason}; {result.stderr_tail.strip()[-500:]}")
+        stats = ingesting.finish()
+        log.info("worker %s: run %s: %s: %d pages, %d links in %.1fs", self.name, run.run_id, ", ".join(sites),
+                 stats.pages, stats.links, result.elapsed_s)
+        if kept:
+            log.warning("run %s: %d crawl spool segments in %s had unreadable lines; kept until the next run",
+                        run.run_id, len(kept), spool)
+        else:
+            shutil.rmtree(spool, ignore_errors=True)
+
+
+def refusal(config: Config, info: RunInfo) -> str | None:
+    """Why a worker with `config` must not work on the run `info` (None: it may)."""
+    if info.digest != config.digest:
+        return (f"its config digest is {config.digest[:12]} ({config.path}), the run's {info.digest[:12]}: "
+                "every worker needs the same config file")
+    if info.version != __version__:
+        return f"it runs govmon {__version__}, the run {info.version or 'unknown'}: run one version everywhere"
+    return None
+
+
+def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | None = None,
+          name: str | None = None, stop: threading.Event | None = None) -> int:
+    """Work on the queued runs of the config's [scale] until stopped; the number of sites crawled.
+
+    With `once`, return when no open run has a site to take. Redis going away is waited
+    out (QueueError is logged and retried every poll_s), except with `once`, where it
+    is raised. A batch that fails is reported to its run and logged; the worker goes on.
+    """
+    scale = config.scale
+    if scale is None:
+        raise ValueError("govmon worker needs a [scale] table with redis_url in the config")
+    _check_work_dir(config)
+    client = connect(scale.redis_url)
+    queue = Queue(client, scale.key_prefix)
+    engine = db.make_engine(config.storage.url)
+    worker = Worker(config, queue, engine, name or worker_name(), say, segment_bytes)
+    say(f"worker {worker.name}: waiting for runs at {where(client)}")
+    refused: set[str] = set()
+    crawled = 0
+    try:
+        with db.session_factory(engine)() as session:
+            while stop is None or not stop.is_set():
+                try:
+                    queue.announce(worker.name, max(scale.lease_s, 3 * scale.poll_s))
+                    done = _work_once(worker, session, refused)
+                except QueueError as exc:
+                    if once:
+                        raise
+                    log.warning("worker %s: %s; trying again in %g s", worker.name, exc, scale.poll_s)
+                    done = None
+                if done:
+                    crawled += len(done)
+                elif done is None and once:
+                    break
+                else:   # nothing to take, or a batch failed: not again at once
+                    time.sleep(scale.poll_s)
+    finally:
+        engine.dispose()
+    return crawled
+
+
+def _check_work_dir(config: Config) -> None:
+    """The spool folder must be writable here before any site is taken (PreflightError, one line).
+    Spools left on this machine by workers that died (`worker-<pid>-<site>`) are removed."""
+    work = Path(config.storage.work_dir)
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+        probe = work / f".govmon-write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise preflight.PreflightError([f"storage.work_dir: cannot write in {work}: {exc.strerror or exc}"]) from None
+    for left in work.glob("*/worker-*-*"):
+        pid = left.name.split("-")[1]
+        if pid.isdigit() and int(pid) != os.getpid() and not store.pid_alive(int(pid)):
+            shutil.rmtree(left, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                left.parent.rmdir()   # the run's folder, once no spool is left in it
+
+
+def _work_once(worker: Worker, session: Session, refused: set[str]) -> list[str] | None:
+    """Take and crawl one batch of the first open run with sites waiting; None when there was none."""
+    scale = worker.scale
+    for run_id in worker.queue.open_runs():
+        run = worker.queue.run(run_id)
+        info = run.info()
+        if info is None:
+            continue
+        why = refusal(worker.config, info)
+        if why is not None:
+            if run_id not in refused:
+                refused.add(run_id)
+                log.warning("worker %s: not working on run %s: %s", worker.name, run_id, why)
+                worker.say(f"worker {worker.name}: not working on run {run_id}: {why}")
+                run.refuse(worker.name, why)
+            continue
+        run.reap()
+        sites = run.take(worker.name, scale.batch_sites, scale.lease_s)
+        if not sites:
+            continue
+        try:
+            return worker.crawl_batch(session, run, sites) or None
+        except QueueError:
+            raise
+        except Exception as exc:   # reported to the run, which fails; this worker serves the next one
+            log.error("worker %s: crawling %s of run %s failed: %s: %s", worker.name, ", ".join(sites), run_id,
+                      type(exc).__name__, exc)
+            log.debug("worker %s: batch failed", worker.name, exc_info=True)
+            return []
+    return None
