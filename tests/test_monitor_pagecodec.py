@@ -96,3 +96,11 @@ def test_a_pages_sheets_and_hooks_and_a_sheets_hiding_rules_come_back_as_page_fi
                                   "hooks": (("http://bet.test/", "a div.gg body"),)}
     assert _noted(sheet_notes) == {"hides": (("display:none", ".gg"), ("display:none", "#ad .x"),
                                              ("off-screen", ".far"))}
+
+
+def test_a_hooks_link_is_stored_as_its_form_number_and_comes_back_as_its_url() -> None:
+    linked, unlinked = "http://bet.test/", "http://ad.test/"
+    notes = {"hooks": [[linked, "a div.gg body"], [unlinked, "a li div.yq body"]]}
+    blob = pagecodec.encode([4, 9], [], {linked: 9}, None, notes=notes)
+    assert linked.encode() not in zlib.decompress(blob), "a hook of a link the page has is its form number"
+    assert pagecodec.decode_page(blob, {4: "http://www.chaoyang.gov.test/", 9: linked})[3] == notes

@@ -17,8 +17,8 @@ the screening findings of content:privacy and content:wording, masked by the
 crawl's page reader: no whole personal number is ever in a stored value. `n`,
 only on a page that has any, holds its notes (spiders/pagenotes.py: placeholder
 wording, 成文 and publication dates, hidden off-site links, the hooks of the
-others and the page's linked sheets; a linked sheet's hiding rules) as the
-ingest cleaned them.
+others — each hook's link as a form number, like a date's item — and the page's
+linked sheets; a linked sheet's hiding rules) as the ingest cleaned them.
 
 Pure: no database, no clock. The ingest encodes, the store decodes.
 """
@@ -78,6 +78,9 @@ def encode(forms: Sequence[int], dates: Sequence[DateHit], form_of: Mapping[str,
         doc["f"] = [[f.kind, f.masked, f.context, f.right, f.severity, f.source, f.count] for f in findings]
     if notes:
         doc["n"] = dict(notes)
+        if isinstance(notes.get("hooks"), list):   # each hook's link by its form number, as a date's item
+            doc["n"]["hooks"] = [[form_of.get(row[0], row[0]), *row[1:]] if isinstance(row, list) and row else row
+                                 for row in notes["hooks"]]
     return zlib.compress(orjson.dumps(doc), LEVEL)
 
 
@@ -112,6 +115,16 @@ def forms_of(blob: bytes | None) -> list[int]:
     return forms
 
 
+def _target(item: Any, targets: Sequence[str] | Mapping[int, str]) -> Any:
+    """A stored link reference: a form number as its target URL (a number without a form stays as it is)."""
+    if isinstance(item, int):
+        try:
+            return targets[item]
+        except (IndexError, KeyError):
+            return item
+    return item
+
+
 @functools.lru_cache(maxsize=4096)
 def _day(ordinal: int) -> date:
     """One date object per day: a large site's pages repeat the same few hundred dates."""
@@ -134,6 +147,9 @@ def decode_page(blob: bytes | None, targets: Sequence[str] | Mapping[int, str]
     notes = doc.get("n")
     if not isinstance(notes, dict):
         notes = {}
+    elif isinstance(notes.get("hooks"), list):
+        notes["hooks"] = [[_target(row[0], targets), *row[1:]] if isinstance(row, list) and row else row
+                          for row in notes["hooks"]]
     try:
         snippets = doc.get("s", {})
         dates = []
