@@ -323,6 +323,9 @@ def _windows(session: Session, config: Config, run_id: str, sites: Sequence[Site
         else:
             window.append(_Loaded(s, snap, checks.probe_plan(snap, planned[s.id]) if crawled else None))
             pages += len(snap.pages)
+            # The window holds it now. This frame must not: it would keep a judged site's snapshot alive
+            # (the caller empties the window) while the next site's loads, two large snapshots at once.
+            del snap
         if len(window) >= WINDOW_SITES or pages >= WINDOW_PAGES:
             yield window
             window, pages = [], 0

@@ -9,7 +9,9 @@ probes, evaluation, report) on a fresh database.
 
 from __future__ import annotations
 
+import gc
 import shutil
+import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -277,3 +279,24 @@ def test_each_site_is_loaded_once_and_windows_change_no_verdict(
     assert loads == {SITE: 1, OTHER: 1}
     got = _by_check(outcome)
     assert {sid: _verdicts(rs) for sid, rs in got.items()} == {sid: _verdicts(rs) for sid, rs in base["results"].items()}
+
+
+def test_a_judged_sites_snapshot_is_gone_before_the_next_site_loads(
+        base: dict[str, Any], demo_web: DemoWeb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = _config(demo_web, tmp_path)
+    monkeypatch.setattr(crawl, "run_crawl", _replay(base["crawl"]))
+    monkeypatch.setattr(pipeline, "WINDOW_SITES", 1)   # two windows, one site each
+    loaded: list[weakref.ref[Any]] = []
+    alive_at_load: list[int] = []
+    real_load = pipeline.store.load_snapshot
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        gc.collect()
+        alive_at_load.append(sum(ref() is not None for ref in loaded))
+        snap = real_load(*args, **kwargs)
+        loaded.append(weakref.ref(snap))
+        return snap
+    monkeypatch.setattr(pipeline.store, "load_snapshot", load)
+    outcome = pipeline.execute(cfg, kind="demo", render=False)
+    assert outcome.status == "complete", outcome.error
+    assert alive_at_load == [0, 0], "one large site's snapshot at a time, never two"
