@@ -109,6 +109,36 @@ class SiteScope:
         return host[-1:] == "." and self.covers_host(host.rstrip("."))
 
 
+@dataclass
+class RunScope:
+    """Whether a host belongs to any site of a run: `SiteScope`'s rule over all of them at once, a set lookup
+    a label rather than a comparison a site (the early link check asks it of every target a run links)."""
+
+    hosts: set[str]                 # every site's exact hosts
+    bases: set[str]                 # every site's base domain (covered with its sub-domains)
+
+    @classmethod
+    def of(cls, scopes: Iterable[SiteScope]) -> RunScope:
+        scopes = list(scopes)
+        return cls({h for scope in scopes for h in scope.hosts}, {scope.base for scope in scopes if scope.base})
+
+    def add_host(self, host_or_url: str) -> bool:
+        """Cover one more exact host (a homepage's landing host); whether it was new."""
+        host = normal_host(host_or_url)
+        if not host or host in self.hosts:
+            return False
+        self.hosts.add(host)
+        return True
+
+    def covers_host(self, host: str) -> bool:
+        """Whether a lower-case host without port or brackets is one of the sites' (as `SiteScope.covers_host`)."""
+        host = host.rstrip(".")
+        if host in self.hosts:
+            return True
+        labels = host.split(".")
+        return any(".".join(labels[i:]) in self.bases for i in range(len(labels) - 1))
+
+
 def site_scope(snap: SiteSnapshot) -> SiteScope:
     """The scope of a snapshot's site, with the host its homepage landed on after redirects."""
     site = snap.site

@@ -128,17 +128,14 @@ def _dates(value: Any) -> list[DateHit]:
     hits = []
     for hit in value if isinstance(value, list) else ():
         try:
-            # The fields as the child writes them need no cleaning: checked at once, ~40 dates a page.
             day, source, snippet = date.fromisoformat(hit["date"]), hit.get("source", ""), hit.get("snippet", "")
             block, item = hit.get("block") or "", hit.get("item") or ""
-            if (type(source) is str and type(snippet) is str and type(block) is str and type(item) is str
+            # The fields as the child writes them need no cleaning: checked at once, ~40 dates a page.
+            if not (type(source) is str and type(snippet) is str and type(block) is str and type(item) is str
                     and len(source) <= _LIMITS["source"] and len(block) <= _LIMITS["block"]
                     and "\x00" not in source + snippet + block + item):
-                hits.append(DateHit(day, source, snippet, block, item))
-                continue
-            hits.append(DateHit(date.fromisoformat(hit["date"]), _text(hit.get("source", ""), "source"),
-                                   _text(hit.get("snippet", "")), _text(hit.get("block") or "", "block"),
-                                   _text(hit.get("item") or "")))
+                source, snippet, block, item = _text(source, "source"), _text(snippet), _text(block, "block"), _text(item)
+            hits.append(DateHit(day, source, snippet, block, item))
         except (TypeError, ValueError, KeyError, AttributeError):
             continue  # one bad date does not lose the page
     return hits
@@ -219,9 +216,20 @@ def _lists(value: Any) -> list[dict[str, Any]] | None:
 
 
 def _link(data: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
-    """(source, target, tag, text, context, block), cleaned."""
-    source, target, tag = data["source_url"], data["target_url"], data["tag"]
-    text, context, block = data.get("text", ""), data.get("context", "body"), data.get("block") or ""
+    """(source, target, tag, text, context, block) of a "link" line, cleaned."""
+    return _link_fields(data["source_url"], data["target_url"], data["tag"], data.get("text", ""),
+                        data.get("context", "body"), data.get("block") or "")
+
+
+def _link_row(source: str, item: Any) -> tuple[str, str, str, str, str, str]:
+    """One link of a "links" line ([target, tag, text, context, block]) as `_link`'s tuple."""
+    if type(item) is list and len(item) == 5:
+        return _link_fields(source, *item)
+    raise TypeError("a link is not [target, tag, text, context, block]")
+
+
+def _link_fields(source: Any, target: Any, tag: Any, text: Any, context: Any, block: Any
+                 ) -> tuple[str, str, str, str, str, str]:
     # The fields as the child writes them need no cleaning: checked at once, ~100 links a page.
     if (type(source) is str and type(target) is str and type(tag) is str and type(text) is str
             and type(context) is str and type(block) is str and source and target
@@ -230,20 +238,6 @@ def _link(data: dict[str, Any]) -> tuple[str, str, str, str, str, str]:
         return source, target, tag, text, context, block
     return (_url(source, "source_url"), _url(target, "target_url"), _text(tag, "tag"), _text(text),
             _text(context, "context"), _text(block, "block"))
-
-
-def _link_row(source: str, item: Any) -> tuple[str, str, str, str, str, str]:
-    """One link of a "links" line ([target, tag, text, context, block]) as `_link`'s tuple."""
-    if type(item) is list and len(item) == 5:
-        target, tag, text, context, block = item
-        if (type(target) is str and type(tag) is str and type(text) is str and type(context) is str
-                and type(block) is str and target and len(tag) <= _LIMITS["tag"]
-                and len(context) <= _LIMITS["context"] and len(block) <= _LIMITS["block"]
-                and "\x00" not in target + tag + text + context + block):
-            return source, target, tag, text, context, block
-        return _link({"source_url": source, "target_url": target, "tag": tag, "text": text, "context": context,
-                      "block": block})
-    raise TypeError("a link is not [target, tag, text, context, block]")
 
 
 def _event(data: dict[str, Any]) -> dict[str, Any]:
@@ -328,6 +322,13 @@ class _Pending:
     links: list[tuple[str, str]] | None = None              # (target, tag), kept only for an on_page observer
     notes: dict[str, Any] | None = None                     # the page's notes, stored in its extract value
 
+    def add(self, form: int, target: str, tag: str) -> None:
+        """A link of the page, by its form number."""
+        self.forms.append(form)
+        self.form_of.setdefault(target, form)
+        if self.links is not None:
+            self.links.append((target, tag))
+
 
 class _Batches:
     """One segment's rows: pages buffered until their links have come, then inserted in batches.
@@ -373,11 +374,7 @@ class _Batches:
                 return
             self.late.setdefault(page_id, []).append(self.forms.number(site_id, row[1:]))
         else:
-            n = self.forms.number(site_id, row[1:])
-            page.forms.append(n)
-            page.form_of.setdefault(target, n)
-            if page.links is not None:
-                page.links.append((target, row[2]))
+            page.add(self.forms.number(site_id, row[1:]), target, row[2])
         self.counts.add("links")
 
     def links(self, site_id: str, data: dict[str, Any]) -> None:
@@ -395,7 +392,7 @@ class _Batches:
                 except (TypeError, ValueError):
                     self.counts.add("malformed")
             return
-        number, forms, form_of, links = self.forms.number, page.forms, page.form_of, page.links
+        number = self.forms.number
         stored = 0
         for item in items:
             try:
@@ -406,11 +403,7 @@ class _Batches:
             if _too_long(row[1]):
                 self.counts.add("long_urls")
                 continue
-            n = number(site_id, row[1:])
-            forms.append(n)
-            form_of.setdefault(row[1], n)
-            if links is not None:
-                links.append((row[1], row[2]))
+            page.add(number(site_id, row[1:]), row[1], row[2])
             stored += 1
         self.counts.add("links", stored)
 

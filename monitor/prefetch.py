@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from checks.linktiers import tier_target
 from checks.plans import LINKS_V6
-from checks.scope import SiteScope, normal_host
+from checks.scope import RunScope, SiteScope, normal_host
 from checks.snapshot import SiteInfo
 from monitor.config import Crawl
 from monitor.fetch import Fetcher, FetchOutcome, RobotsRules, fetcher_for
@@ -233,10 +233,8 @@ class EarlyLinkCheck(_Background):
         super().__init__()
         self.resolver, self.crawl, self.concurrency = resolver, crawl, concurrency
         self.own = {site.id: own for site, own in sites}
-        scopes = [SiteScope.of(site.url, site.extra_hosts, site.scope)
-                  for site in (*(site for site, _ in sites), *crawled)]
-        self.hosts: set[str] = {host for scope in scopes for host in scope.hosts}
-        self.bases: set[str] = {scope.base for scope in scopes if scope.base}
+        self.scope = RunScope.of(SiteScope.of(site.url, site.extra_hosts, site.scope)
+                                 for site in (*(site for site, _ in sites), *crawled))
         self.external: dict[str, bool] = {}     # target -> on no site of the run (each distinct target once)
         self.started: dict[str, set[str]] = {site_id: set() for site_id in self.own}
         self.prechecked: dict[str, Prechecked] = {}
@@ -247,9 +245,8 @@ class EarlyLinkCheck(_Background):
         own = self.own.get(site_id)
         if own is None or self._loop is None:
             return
-        if depth == 0 and final_url != url and (host := normal_host(final_url)) and host not in self.hosts:
-            self.hosts.add(host)           # the homepage's landing host is the site's: the crawl fetches it
-            self.external.clear()
+        if depth == 0 and final_url != url and self.scope.add_host(final_url):
+            self.external.clear()          # the homepage's landing host is the site's: the crawl fetches it
         started = self.started[site_id]
         on_page: dict[str, str] = {}
         for target, tag in links:
@@ -277,10 +274,7 @@ class EarlyLinkCheck(_Background):
         if not target.startswith(("http://", "https://")):
             return False
         host = normal_host(target)
-        if not host or host in self.hosts:
-            return False
-        labels = host.split(".")
-        return not any(".".join(labels[i:]) in self.bases for i in range(len(labels) - 1))
+        return bool(host) and not self.scope.covers_host(host)
 
     async def _setup(self) -> None:
         cap = min(self.crawl.max_response_bytes, LINK_MAX_BYTES)

@@ -69,16 +69,14 @@ class CrawlBundle:
         """This bundle with its page and links as records (what an encoded bundle holds, for reading it)."""
         if not self.lines:
             return self
-        records = [json.loads(text) for text in self.lines.decode("utf-8").splitlines()]
-        page = records[0]
-        links = [{"site_id": r["site_id"], "source_url": r["source_url"], **dict(zip(_LINK_ROW, row, strict=True))}
-                 for r in records[1:] for row in r["links"]]
+        page, *links = (record for text in self.lines.decode("utf-8").splitlines() for record in spool_records(text))
         page_record = PageRecord(**{k: v for k, v in page.items() if k not in ("type", "dates", "lists", "findings")},
                                  dates=tuple(_date_from(d) for d in page["dates"]),
                                  lists=tuple(ListBlock(**b) for b in page["lists"]),
                                  findings=tuple(Finding(**f) for f in page.get("findings", ())))
         page_record = replace(page_record, redirect_chain=tuple(page_record.redirect_chain))
-        return CrawlBundle(page_record, tuple(LinkRecord(**link) for link in links), self.events)
+        return CrawlBundle(page_record, tuple(LinkRecord(**{k: v for k, v in link.items() if k != "type"})
+                                              for link in links), self.events)
 
 
 @runtime_checkable
@@ -128,8 +126,12 @@ def _finding(finding: Finding) -> dict[str, Any]:
 
 
 def encode(record: PageRecord | LinkRecord | EventRecord) -> bytes:
-    """One JSON line, UTF-8. A text orjson refuses (a lone surrogate) goes through json, replaced."""
-    data = _data(record)
+    """One JSON line, UTF-8."""
+    return _line(_data(record))
+
+
+def _line(data: dict[str, Any]) -> bytes:
+    """`data` as one JSON line, UTF-8. A text orjson refuses (a lone surrogate) goes through json, replaced."""
     if orjson is not None:
         try:
             return orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE)
@@ -144,13 +146,7 @@ LinkRow = tuple[str, str, str, str, str]
 
 def encode_links(site_id: str, source_url: str, links: list[LinkRow]) -> bytes:
     """One "links" line holding a page's links, UTF-8 (a text orjson refuses goes through json, replaced)."""
-    data = {"type": "links", "site_id": site_id, "source_url": source_url, "links": links}
-    if orjson is not None:
-        try:
-            return orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE)
-        except TypeError:  # orjson.JSONEncodeError is a TypeError
-            pass
-    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "replace")
+    return _line({"type": "links", "site_id": site_id, "source_url": source_url, "links": links})
 
 
 def link_lines(links: tuple[LinkRecord, ...]) -> list[bytes]:

@@ -237,14 +237,18 @@ class SiteSpider(scrapy.Spider):
         else:
             heapq.heappush(state.waiting, (depth, len(state.seen), url))
 
-    def _request(self, state: _SiteState, url: str, depth: int) -> Request:
+    def _request(self, state: _SiteState, url: str, depth: int, *, sheet: bool = False) -> Request:
+        """A request of the site, counted as scheduled and pending. A linked style sheet (`sheet`) is read by
+        `parse_sheet`, capped at SHEET_MAX_BYTES, and queued as its page was (`depth` is the page's plus one)."""
         bounds = state.bounds
         state.scheduled += 1
         state.pending += 1
-        return Request(url, callback=self._on_response, errback=self._on_failure, dont_filter=True,
-                       priority=-depth * self.depth_priority, meta={
-                           SITE: bounds.site_id, URL: url, "depth": depth, "download_timeout": bounds.timeout_s,
-                           "max_retry_times": bounds.retries, "dont_obey_robotstxt": not bounds.obey_robots})
+        meta = {SITE: bounds.site_id, URL: url, "depth": depth, "download_timeout": bounds.timeout_s,
+                "max_retry_times": bounds.retries, "dont_obey_robotstxt": not bounds.obey_robots}
+        if sheet:
+            meta.update({SHEET: True, "download_maxsize": SHEET_MAX_BYTES})
+        return Request(url, callback=self._on_sheet if sheet else self._on_response, errback=self._on_failure,
+                       dont_filter=True, priority=-(depth - 1 if sheet else depth) * self.depth_priority, meta=meta)
 
     def _top_up(self, state: _SiteState) -> Iterator[Request]:
         """Requests for held-back URLs, now that a fetch turned out to be no page: shallowest first, whichever
@@ -293,19 +297,26 @@ class SiteSpider(scrapy.Spider):
         for output in self._finish(received, read):
             yield output
 
-    def _receive(self, response: Response) -> _Received:
-        """A response's record, and its text when it is a page to read (None otherwise)."""
-        state, url, depth = self._state(response.meta)
+    @staticmethod
+    def _fetched(response: Response) -> tuple[str, FetchKind, int, bool]:
+        """(content type, outcome kind, size, stopped) of a response: a download stopped at the size cap is
+        `too_large` and counts the size its Content-Length announced."""
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
-        body = response.body
-        kind = status_kind(response.status, body)
-        size = len(body)
+        kind = status_kind(response.status, response.body)
+        size = len(response.body)
         stopped = "download_stopped" in response.flags
         if stopped:
             length = (response.headers.get(b"Content-Length") or b"").strip()
             size = int(length) if length.isdigit() else size
             if response.meta.get(TOO_LARGE) and kind is FetchKind.OK:
                 kind = FetchKind.TOO_LARGE
+        return content_type, kind, size, stopped
+
+    def _receive(self, response: Response) -> _Received:
+        """A response's record, and its text when it is a page to read (None otherwise)."""
+        state, url, depth = self._state(response.meta)
+        content_type, kind, size, stopped = self._fetched(response)
+        body = response.body
         redirects = response.meta.get("redirect_urls", ())
         landed_on_seen = bool(redirects) and self._seen_before(state, (*redirects[1:], response.url))
         if depth == 0 and redirects:
@@ -357,34 +368,19 @@ class SiteSpider(scrapy.Spider):
     def _sheet_requests(self, state: _SiteState, sheets: Sequence[str], depth: int) -> Iterator[Request]:
         """Requests for a page's linked style sheets on the site's hosts that were not requested yet (links:hidden
         reads their hiding rules): at most SHEETS_PER_SITE a site, beside max_pages, counted as fetches."""
-        bounds = state.bounds
         for url in sheets:
             if url in state.seen or state.sheets >= SHEETS_PER_SITE or not state.scope.covers_host(scope_host(url)):
                 continue
             state.seen.add(url)
             state.sheets += 1
-            state.scheduled += 1
-            state.pending += 1
-            yield Request(url, callback=self._on_sheet, errback=self._on_failure, dont_filter=True,
-                          priority=-depth * self.depth_priority, meta={
-                              SITE: bounds.site_id, URL: url, "depth": depth + 1, SHEET: True,
-                              "download_timeout": bounds.timeout_s, "max_retry_times": bounds.retries,
-                              "download_maxsize": SHEET_MAX_BYTES, "dont_obey_robotstxt": not bounds.obey_robots})
+            yield self._request(state, url, depth + 1, sheet=True)
 
     def parse_sheet(self, response: Response) -> Iterator[Request | CrawlBundle]:
         """A linked style sheet's record: its fetch, and the rules that hide what they select (spiders/hidden.py)
         in its notes. Not a page: its text is neither kept nor read otherwise."""
         state, url, depth = self._state(response.meta)
-        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        content_type, kind, size, stopped = self._fetched(response)
         body = response.body
-        kind = status_kind(response.status, body)
-        size = len(body)
-        stopped = "download_stopped" in response.flags
-        if stopped:
-            length = (response.headers.get(b"Content-Length") or b"").strip()
-            size = int(length) if length.isdigit() else size
-            if response.meta.get(TOO_LARGE) and kind is FetchKind.OK:
-                kind = FetchKind.TOO_LARGE
         redirects = response.meta.get("redirect_urls", ())
         if redirects:
             self._seen_before(state, (*redirects[1:], response.url))

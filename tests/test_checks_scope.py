@@ -10,7 +10,7 @@ import pytest
 from checks.base import Status
 from checks.columns import judge, offsite_column
 from checks.linktiers import link_tiers
-from checks.scope import SiteScope, normal_host, site_scope
+from checks.scope import RunScope, SiteScope, normal_host, site_scope
 from checks.snapshot import Page, SiteInfo, SiteSnapshot
 from tests import builders as b
 
@@ -135,3 +135,12 @@ def test_the_ipv6_tiers_count_the_hosts_in_scope() -> None:
     wide, narrow = _column_on_xxgk("site"), _column_on_xxgk("host")
     assert link_tiers(wide).secondary == ("https://xxgk.s1.gov.cn/fmqd/",) and link_tiers(wide).offsite == ()
     assert link_tiers(narrow).secondary == () and link_tiers(narrow).offsite == ("https://xxgk.s1.gov.cn/fmqd/",)
+
+
+@pytest.mark.parametrize("host", ["www.chaoyang.gov.cn", "chaoyang.gov.cn", "xxgk.chaoyang.gov.cn", "zwfw.ln.gov.cn",
+                                  "chaoyang.gov.cn.", "gov.cn", "www.beipiao.gov.cn", "beipiao.gov.cn",
+                                  "static.beipiao.gov.cn", "other.gov.cn", "cn", "127.0.0.1", "evilchaoyang.gov.cn"])
+def test_a_runs_scope_covers_what_one_of_its_sites_covers(host: str) -> None:
+    scopes = [SiteScope.of("http://www.chaoyang.gov.cn/", ["zwfw.ln.gov.cn"]),
+              SiteScope.of("http://www.beipiao.gov.cn/", mode="host"), SiteScope.of("http://127.0.0.1:8080/")]
+    assert RunScope.of(scopes).covers_host(host) == any(scope.covers_host(host) for scope in scopes)
