@@ -86,7 +86,9 @@ def _drive(session: Session, config: Config, run_id: str, queued: str, ids: list
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     me = Worker(config, run.queue, engine, worker_name(), say)
-    say(f"run {run_id}: {opening} at {where(client)}" + ("" if scale.run_works else f" (this process {idle})"))
+    opened = f"run {run_id}: {opening} at {where(client)}" + ("" if scale.run_works else f" (this process {idle})")
+    log.info("%s", opened)
+    say(opened)
 
     def beat() -> bool:
         try:
