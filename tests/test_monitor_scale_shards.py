@@ -30,6 +30,7 @@ from monitor.linkcheck import KnownPage, Prechecked, TargetToCheck
 from monitor.scale import coordinator, shards
 from monitor.scale.queue import CRAWL, LINKS, Queue, connect, links_of, run_of
 from monitor.scale.shards import Shard
+from monitor.scale.worker import worker_name
 from tests import builders as b
 from tests.test_e2e_scale import Worker, scale_config, scale_db  # noqa: F401  (scale_db: a fixture)
 
@@ -195,3 +196,38 @@ def test_a_shard_whose_worker_is_killed_is_checked_again_by_another(
     assert said[0].endswith("(this process checks no links)")
     assert said[-1].startswith("links: 3 of 3 shards (") and survivor in said[-1]
     assert queue.open_runs() == []
+
+
+def test_the_coordinator_checks_the_shards_itself_when_it_works(
+        demo_web: DemoWeb, scale_db: str, engine: Engine, redis_url: str, redis_prefix: str,  # noqa: F811
+        tmp_path: Path) -> None:
+    cfg = config.load(scale_config(demo_web, tmp_path, scale_db, redis_url, redis_prefix))
+    ok, gone = demo_web.url(LAB_HOST, "/ok"), demo_web.url("www.chaoyang.gov.test", "/no-such-page")
+    early = Prechecked(LinkTarget(ok, "ok", 200, 1, ok, "checked while the crawl ran"), 2.0, 1)
+    said: list[str] = []
+    with db.session_factory(engine)() as session:
+        run_id = store.start_run(session, kind="manual", sites=[b.site("chaoyang")], config_digest=cfg.digest,
+                                 code_version="0", started_at=b.utcnow(), pid=os.getpid(), host="here")
+        done_by = coordinator.check_links(session, cfg, run_id, [target(ok), target(gone)], {}, {ok: early},
+                                          said.append)
+    [me] = set(done_by.values())
+    assert sorted(done_by) == ["0", "1"] and me == worker_name()
+    assert stored(engine, run_id) == {ok: ("ok", 200), gone: ("http_4xx", 404)}
+    with engine.connect() as conn:
+        detail = conn.scalar(sa.select(LinkTargetRow.detail).where(LinkTargetRow.url == ok))
+    assert detail == "checked while the crawl ran", "the early check's outcome is taken, not requested again"
+    assert said[-1] == f"links: 2 of 2 shards ({me} 2)"
+
+
+@pytest.mark.parametrize(("module", "imports_redis"), [
+    pytest.param("monitor.pipeline", False, id="a-run-without-scale-needs-no-redis"),
+    pytest.param("monitor.scale.coordinator", True, id="the-scale-package-does"),
+])
+def test_redis_is_imported_only_by_the_scale_package(module: str, imports_redis: bool) -> None:
+    import subprocess
+    import sys
+
+    code = f"import sys, {module}; print('redis' in sys.modules, 'monitor.scale.queue' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert done.stdout.split() == [str(imports_redis)] * 2
