@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from monitor import ingest, linkcheck, store
 from monitor.config import Config, Site
 from monitor.scale import shards
-from monitor.scale.queue import LINKS, Progress, Queue, QueueError, RunQueue, connect, links_of, where
+from monitor.scale.queue import CRAWL, LINKS, Progress, Queue, QueueError, RunQueue, connect, links_of, where
 from monitor.scale.worker import Worker, worker_name
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,9 @@ def crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site], 
     def work(me: Worker, run: RunQueue, taken: list[str], beat: Callable[[], bool]) -> None:
         me.crawl_batch(session, run, taken, on_page=on_page, heartbeat=beat)
 
-    progress = _drive(session, config, run_id, run_id, ids, {}, say, work, Progress.describe,
-                      f"{len(ids)} sites queued for the workers", "crawl", idle="does not crawl")
+    stage = _Stage(run_id, CRAWL, ids, {}, f"{len(ids)} sites queued for the workers", "does not crawl",
+                   Progress.describe, work)
+    progress, _done_by = _drive(session, config, run_id, stage, say)
     log.info("run %s distributed crawl: %s", run_id, progress.describe())
     return progress
 
@@ -55,12 +57,13 @@ def check_links(session: Session, config: Config, run_id: str, targets: Sequence
     del cut
 
     def work(me: Worker, run: RunQueue, taken: list[str], _beat: Callable[[], bool]) -> None:
-        me.check_batch(session, run, taken, on_beat=lambda: run.keep_alive(_lease_s(config)))
+        # The lease keeper's thread keeps the run alive in Redis; the session stays on this thread.
+        me.check_batch(session, run, taken, on_beat=lambda: run.keep_alive(me.scale.lease_s))
 
-    done_by: dict[str, str] = {}
-    progress = _drive(session, config, run_id, links_of(run_id), ids, inputs, say, work, _describe_shards,
-                      f"{len(targets)} link targets of {hosts} hosts in {len(ids)} shards queued for the workers",
-                      LINKS, done_by=done_by, idle="checks no links")
+    stage = _Stage(links_of(run_id), LINKS, ids, inputs,
+                   f"{len(targets)} link targets of {hosts} hosts in {len(ids)} shards queued for the workers",
+                   "checks no links", _describe_shards, work, batch=1)
+    progress, done_by = _drive(session, config, run_id, stage, say)
     log.info("run %s distributed link check: %s; %s", run_id, _describe_shards(progress),
              ", ".join(f"shard {k} {w}" for k, w in sorted(done_by.items(), key=lambda kv: int(kv[0]))))
     return done_by
@@ -69,11 +72,25 @@ def check_links(session: Session, config: Config, run_id: str, targets: Sequence
 Work = Callable[[Worker, RunQueue, list[str], Callable[[], bool]], None]
 
 
-def _drive(session: Session, config: Config, run_id: str, queued: str, ids: list[str], inputs: Mapping[str, str],
-           say: Callable[[str], None], work: Work, describe: Callable[[Progress], str], opening: str, stage: str,
-           *, done_by: dict[str, str] | None = None, idle: str) -> Progress:
-    """Queue `ids` as `queued` (a stage of run `run_id`), take batches while run_works, wait for every item;
-    `done_by` gets which worker did each item."""
+@dataclass(frozen=True)
+class _Stage:
+    """A stage of a run in the queue: its items, what a batch of them is done with, and its wording."""
+
+    queued: str                         # its name in the queue
+    kind: str                           # queue.CRAWL | queue.LINKS
+    items: list[str]
+    inputs: Mapping[str, str]           # an item's input for the workers, where it needs one
+    opening: str                        # "N sites queued for the workers"
+    idle: str                           # what this process does not do with run_works = false
+    describe: Callable[[Progress], str]
+    work: Work
+    batch: int | None = None            # items taken at once; None: [scale] batch_sites
+
+
+def _drive(session: Session, config: Config, run_id: str, stage: _Stage, say: Callable[[str], None]
+           ) -> tuple[Progress, dict[str, str]]:
+    """Queue the stage of run `run_id`, take batches of it while run_works, wait for every item; the final
+    progress and which worker did each item."""
     scale = config.scale
     if scale is None:
         raise ValueError("a distributed run needs [scale] in the config")
@@ -81,12 +98,12 @@ def _drive(session: Session, config: Config, run_id: str, queued: str, ids: list
     queue = Queue(client, scale.key_prefix)
     for dead in queue.forget_dead():
         log.warning("run %s was left in the queue by a coordinator that is gone; its keys are removed", dead)
-    run = queue.run(queued)
-    run.open(config.digest, ids, scale.lease_s, stage=stage, inputs=inputs)
+    run = queue.run(stage.queued)
+    run.open(config.digest, stage.items, scale.lease_s, stage=stage.kind, inputs=stage.inputs)
     bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    me = Worker(config, run.queue, engine, worker_name(), say)
-    opened = f"run {run_id}: {opening} at {where(client)}" + ("" if scale.run_works else f" (this process {idle})")
+    me = Worker(config, run.queue, bind if isinstance(bind, Engine) else bind.engine, worker_name(), say)
+    opened = f"run {run_id}: {stage.opening} at {where(client)}" + (
+        "" if scale.run_works else f" (this process {stage.idle})")
     log.info("%s", opened)
     say(opened)
 
@@ -98,15 +115,16 @@ def _drive(session: Session, config: Config, run_id: str, queued: str, ids: list
             log.warning("run %s: %s", run_id, exc)
         return store.heartbeat(session, run_id, datetime.now(UTC))
 
-    watch = _Watch(run, config, say, describe, stage)
+    watch = _Watch(run, config, say, stage.describe, stage.kind)
     outage: float | None = None
-    batch = scale.batch_sites if stage != LINKS else 1
     try:
         while True:
             try:   # Redis away for less than a lease (a restart) is waited out; its leases expire meanwhile
                 progress = watch.look()
                 left = progress.done < progress.total
-                taken = run.take(me.name, batch, scale.lease_s) if left and scale.run_works else []
+                taken = (run.take(me.name, stage.batch or scale.batch_sites, scale.lease_s)
+                         if left and scale.run_works else [])
+                done_by = {} if left else run.done_by()
                 outage = None
             except QueueError as exc:
                 outage = outage if outage is not None else time.monotonic()
@@ -116,26 +134,19 @@ def _drive(session: Session, config: Config, run_id: str, queued: str, ids: list
                 time.sleep(scale.poll_s)
                 continue
             if not left:
-                if done_by is not None:
-                    done_by.update(run.done_by())
                 break
             if taken:
-                work(me, run, taken, beat)
+                stage.work(me, run, taken, beat)
                 continue
             if not store.heartbeat(session, run_id, datetime.now(UTC)):
-                raise RuntimeError(f"run {run_id} was ended elsewhere while its {stage} stage ran")
+                raise RuntimeError(f"run {run_id} was ended elsewhere while its {stage.kind} stage ran")
             time.sleep(scale.poll_s)
     finally:
         try:
-            run.close(ids)
+            run.close(stage.items)
         except QueueError as exc:
             log.warning("run %s: its keys could not be removed from Redis: %s", run_id, exc)
-    return progress
-
-
-def _lease_s(config: Config) -> float:
-    assert config.scale is not None
-    return config.scale.lease_s
+    return progress, done_by
 
 
 def _describe_shards(progress: Progress) -> str:
@@ -148,7 +159,7 @@ class _Watch:
     refusals and progress (said when it changes)."""
 
     def __init__(self, run: RunQueue, config: Config, say: Callable[[str], None],
-                 describe: Callable[[Progress], str] = Progress.describe, stage: str = "crawl") -> None:
+                 describe: Callable[[Progress], str] = Progress.describe, stage: str = CRAWL) -> None:
         self.run, self.config, self.say, self.describe, self.stage = run, config, say, describe, stage
         self.last = ""
         self.refused: set[str] = set()

@@ -240,7 +240,8 @@ def refusal(config: Config, info: RunInfo) -> str | None:
 
 def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | None = None,
           name: str | None = None, stop: threading.Event | None = None) -> int:
-    """Work on the queued runs of the config's [scale] until stopped; the number of sites crawled.
+    """Work on the queued runs of the config's [scale] until stopped; the number of sites crawled and
+    link-check shards checked.
 
     With `once`, return when no open run has a site to take. Redis going away is waited
     out (QueueError is logged and retried every poll_s), except with `once`, where it
