@@ -68,6 +68,7 @@ class Outcome:
     processes: int
     note: str = ""
     by_process: tuple[tuple[str, float], ...] = ()
+    at_peak: tuple[tuple[str, float], ...] = ()     # each process's RSS when the tree's sum peaked
     phases: tuple[tuple[str, float], ...] = ()      # govmon only: where its wall time went
     screen_cpu_s: float | None = None               # govmon only: CPU seconds the crawl child spent screening
     stored_bytes: int = 0                           # govmon only: its SQLite database after the run
@@ -377,8 +378,9 @@ def run_linkinator(bench: Bench, install: bool) -> Outcome:
 def outcome(name: str, pages: int, measured: Measured, note: str) -> Outcome:
     by_process = tuple(sorted(measured.peak_by_process.items(), key=lambda item: -item[1]))
     cpu = tuple(sorted(measured.cpu_by_process.items(), key=lambda item: -item[1]))
+    at_peak = tuple(sorted(measured.at_peak.items(), key=lambda item: -item[1]))
     return Outcome(name, pages, measured.seconds, measured.peak_rss_mb, measured.peak_processes, note, by_process,
-                   cpu=cpu, server_cpu_s=measured.watched_cpu_s)
+                   at_peak, cpu=cpu, server_cpu_s=measured.watched_cpu_s)
 
 
 def print_table(runs: list[Outcome], expected: int) -> None:
@@ -393,6 +395,8 @@ def print_table(runs: list[Outcome], expected: int) -> None:
         if len(run.by_process) > 1:
             print(f"{run.name} peak RSS by process: "
                   + "; ".join(f"{label}: {mb:.0f} MB" for label, mb in run.by_process))
+            print(f"{run.name} RSS by process at the tree's peak: "
+                  + "; ".join(f"{label}: {mb:.0f} MB" for label, mb in run.at_peak))
     for run in runs:
         if run.cpu:
             print(f"{run.name} CPU: {run.cpu_s:.1f} s in its processes"

@@ -134,6 +134,7 @@ class Measured:
     peak_rss_mb: float          # the largest sum of RSS over the process tree seen while sampling
     peak_processes: int
     peak_by_process: dict[str, float]   # each process's own peak RSS in MB, by "pid command"
+    at_peak: dict[str, float]           # each process's RSS in MB at the moment of the tree's peak
     cpu_by_process: dict[str, float]    # CPU seconds (user + system) of each process, by "pid command"
     watched_cpu_s: float                # CPU seconds the watched processes spent during the run
     stdout: str
@@ -205,6 +206,7 @@ def run_measured(command: list[str], *, cwd: Path, env: Mapping[str, str], inter
     with open(cwd / "stdout.txt", "wb") as out, open(cwd / "stderr.txt", "wb") as err:
         process = subprocess.Popen(command, cwd=cwd, env=dict(env), stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         peak_kb = peak_n = 0
+        at_peak: dict[int, int] = {}
         own: dict[int, int] = {}
         labels: dict[int, str] = {}
         cpu: dict[int, float] = {}
@@ -214,7 +216,9 @@ def run_measured(command: list[str], *, cwd: Path, env: Mapping[str, str], inter
                 if (spent := cpu_s(pid)) is not None:
                     labels.setdefault(pid, _label(pid))
                     cpu[pid] = spent
-            peak_kb, peak_n = max(peak_kb, sum(sizes.values())), max(peak_n, len(sizes))
+            if sum(sizes.values()) > peak_kb:
+                peak_kb, at_peak = sum(sizes.values()), dict(sizes)
+            peak_n = max(peak_n, len(sizes))
             for pid, kb in sizes.items():
                 if kb > own.get(pid, 0):
                     labels.setdefault(pid, _label(pid))
@@ -228,5 +232,6 @@ def run_measured(command: list[str], *, cwd: Path, env: Mapping[str, str], inter
     stderr = (cwd / "stderr.txt").read_text(errors="replace")
     by_process = {labels.get(pid, str(pid)): kb / 1024 for pid, kb in own.items()}
     cpu_by_process = {labels.get(pid, str(pid)): spent for pid, spent in cpu.items()}
-    return Measured(process.returncode, seconds, peak_kb / 1024, peak_n, by_process, cpu_by_process,
+    at_peak_mb = {labels.get(pid, str(pid)): kb / 1024 for pid, kb in at_peak.items()}
+    return Measured(process.returncode, seconds, peak_kb / 1024, peak_n, by_process, at_peak_mb, cpu_by_process,
                     watched_spent, stdout, stderr)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      ValidationError, model_validator)
+                      ValidationError, ValidationInfo, model_validator)
 from pydantic_core import PydanticCustomError
 
 from checks.scope import SCOPES, SiteScope
@@ -56,6 +56,7 @@ CRAWL_OVERRIDES: tuple[str, ...] = ("max_pages", "max_depth", "timeout_s", "retr
 DEFAULT_USER_AGENT = f"govmon/{__version__} (+https://github.com/govmon/govmon)"
 
 log = logging.getLogger(__name__)
+CRAWL_ONLY = "crawl_only"       # validation context key: see load()
 
 class ConfigError(Exception):
     """An unusable config; `errors` holds one self-contained line per problem."""
@@ -236,8 +237,10 @@ class Schedule(_Model):
         return CronTrigger.from_crontab(self.cron, timezone=ZoneInfo(self.timezone))
 
 
-def _database_url(value: str) -> str:
-    from sqlalchemy.engine import make_url  # imported on use: the crawl child needs no SQLAlchemy otherwise
+def _database_url(value: str, info: ValidationInfo) -> str:
+    if (info.context or {}).get(CRAWL_ONLY):    # the crawl child never opens the database: no SQLAlchemy there
+        return value
+    from sqlalchemy.engine import make_url  # imported on use (~25 MB a process)
     from sqlalchemy.exc import ArgumentError
 
     try:
@@ -578,8 +581,9 @@ def site_from_url(url: str, kind: str = "portal", level: str = "city") -> Site:
         raise ConfigError(errors) from None
 
 
-def load(path: str | Path) -> Config:
-    """Read and validate a config file; raises ConfigError listing every problem."""
+def load(path: str | Path, *, crawl_only: bool = False) -> Config:
+    """Read and validate a config file; raises ConfigError listing every problem. `crawl_only`: for a process
+    that crawls and never opens the database (the crawl child), whose URL the parent has already checked."""
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
@@ -590,7 +594,7 @@ def load(path: str | Path) -> Config:
         line = raw[:exc.start].count(b"\n") + 1
         raise ConfigError([f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
                            "save the file as UTF-8"]) from None
-    config = _parse(text, str(path), Path(path), hashlib.sha256(raw).hexdigest())
+    config = _parse(text, str(path), Path(path), hashlib.sha256(raw).hexdigest(), crawl_only)
     log.debug("config %s: %d sites, %d requirements, digest %s",
               path, len(config.sites), len(config.requirements), config.digest[:12])
     return config
@@ -601,7 +605,7 @@ def loads(text: str, path: str = "<string>") -> Config:
     return _parse(text, path, None, hashlib.sha256(text.encode()).hexdigest())
 
 
-def _parse(text: str, label: str, path: Path | None, digest: str) -> Config:
+def _parse(text: str, label: str, path: Path | None, digest: str, crawl_only: bool = False) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -610,7 +614,7 @@ def _parse(text: str, label: str, path: Path | None, digest: str) -> Config:
     errors = [{"type": "extra_forbidden", "loc": (key,), "input": data.pop(key)}
               for key in ("path", "digest", "requirements", "sites") if key in data]
     try:
-        config = Config.model_validate({**data, "path": path, "digest": digest})
+        config = Config.model_validate({**data, "path": path, "digest": digest}, context={CRAWL_ONLY: crawl_only})
     except ValidationError as exc:
         errors += [dict(e) for e in exc.errors()]
     if not errors:

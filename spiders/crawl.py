@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     supervisor.hold_lifeline()  # a crawl whose parent died must not go on (monitor.supervisor)
     args = parse_args(argv)
     try:
-        config = config_mod.load(args.config)
+        config = config_mod.load(args.config, crawl_only=True)
         sites = choose_sites(config, args.site, args.url)
     except config_mod.ConfigError as exc:
         for line in exc.errors:

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from scrapy.settings import default_settings
+
 from monitor.config import Config, Site
 from spiders.middlewares import MAX_REDIRECTS
 from spiders.output import OUT_SETTING
@@ -22,6 +24,22 @@ from spiders.tlswatch import WATCH_SETTING, HandshakeWatch
 AUTOTHROTTLE_START_DELAY_S = 0.0    # per-host concurrency bounds the first burst; the delay adapts from the first response
 AUTOTHROTTLE_MAX_DELAY_S = 10.0
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Scrapy components the crawl never uses (cookies, HTTP cache, feeds, telnet and remote control are off). Scrapy
+# imports every component it is told of, even one set to None, to match names; these imports (tldextract with
+# requests, aiohttp, feed storages) were a third of the crawl child's memory, so they leave the base lists.
+UNUSED_COMPONENTS = frozenset({
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
+    "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware",
+    "scrapy.extensions.remote_control.RemoteControl",
+    "scrapy.extensions.feedexport.FeedExporter",
+    "scrapy.extensions.telnet.TelnetConsole",
+    "scrapy.extensions.memdebug.MemoryDebugger",
+    "scrapy.extensions.spiderstate.SpiderState",
+})
+
+
+def _without(base: dict[str, int], unused: frozenset[str]) -> dict[str, int]:
+    return {name: order for name, order in base.items() if name not in unused}
 
 
 def build_settings(config: Config, sites: Sequence[Site], *, gate: HostGate, out: Path) -> dict[str, Any]:
@@ -88,6 +106,8 @@ def build_settings(config: Config, sites: Sequence[Site], *, gate: HostGate, out
             # fetch layer has trust_env=False for the same reason), and it read os.environ on every request.
             "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": None,
         },
+        "DOWNLOADER_MIDDLEWARES_BASE": _without(default_settings.DOWNLOADER_MIDDLEWARES_BASE, UNUSED_COMPONENTS),
+        "EXTENSIONS_BASE": _without(default_settings.EXTENSIONS_BASE, UNUSED_COMPONENTS),
         # URL length and depth are the spider's bounds; these would drop or re-depth its requests.
         "SPIDER_MIDDLEWARES": {
             "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,

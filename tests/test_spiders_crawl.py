@@ -34,9 +34,10 @@ from spiders.output import CrawlBundle, JsonLinesWriter, spool_records
 
 ROOT = Path(__file__).resolve().parents[1]
 GUARD = "NETGUARD:"
+MODULES = "MODULES:"
 # Runs the child with an audit hook: connects and system lookups may only name loopback.
 GUARDED_CHILD = f"""
-import ipaddress, runpy, socket, sys
+import atexit, ipaddress, runpy, socket, sys
 
 def loopback(host):
     host = host.decode() if isinstance(host, bytes) else host
@@ -54,6 +55,7 @@ def hook(event, args):
         raise PermissionError("beyond loopback")
 
 sys.addaudithook(hook)
+atexit.register(lambda: print("{MODULES}", *sorted({{m.split(".")[0] for m in sys.modules}}), file=sys.stderr))
 runpy.run_module("spiders.crawl", run_name="__main__", alter_sys=True)
 """
 BOUNDED_PAGES = 4
@@ -140,6 +142,15 @@ def test_the_crawl_finishes_and_stays_on_loopback(crawl: Crawl) -> None:
     assert crawl.returncode == 0, crawl.stderr[-2000:]
     assert GUARD not in crawl.stderr
     assert "Traceback" not in crawl.stderr
+
+
+def test_the_crawl_child_carries_no_database_layer_and_no_unused_scrapy_component(crawl: Crawl) -> None:
+    """The child lives all crawl beside the parent and the reader (the tree's peak): SQLAlchemy (a config
+    check), and what Scrapy's cookie, remote-control and feed components import, stay out of it."""
+    (line,) = [line for line in crawl.stderr.splitlines() if line.startswith(MODULES)]
+    loaded = set(line.split()[1:])
+    assert {"scrapy", "twisted", "lxml", "spiders"} <= loaded       # the line lists what it means to
+    assert loaded & {"sqlalchemy", "aiohttp", "tldextract", "requests", "alembic", "httpx"} == set()
 
 
 def test_a_proxy_named_by_the_environment_is_never_used(crawl: Crawl) -> None:
