@@ -36,7 +36,6 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from itertools import chain
 
 from lxml import etree
 from lxml.etree import _Element as Element
@@ -170,7 +169,8 @@ class _Scan:
             judged = self._judge(match)
             if judged is not None:
                 found.append(judged)
-        for match in _COMPACT.finditer(self.full):
+        labels = any(end in self.full for end in _LABEL_ENDS)     # without one, no date is labelled
+        for match in _COMPACT.finditer(self.full) if labels else ():
             if _labelled(self.full, match.start()):
                 day = _valid(int(match.group(1)), int(match.group(2)), int(match.group(3)), self.today)
                 if day is not None:
@@ -232,10 +232,17 @@ class _Scan:
 
 
 def _labelled(text: str, start: int) -> bool:
-    """A publication-date label ends at `start` (every label holds 期, 间 or 于: most dates skip the pattern)."""
+    """A publication-date label ends at `start` (every label ends in 期, 间, 于 or a colon, then at most
+    spaces and one bracket: most dates skip the pattern)."""
     low = max(0, start - 16)
-    window = text[low:start]
-    return ("期" in window or "间" in window or "于" in window) and _LABEL.search(text, low, start) is not None
+    window = text[low:start].rstrip()
+    if window[-1:] in _LABEL_OPENING:
+        window = window[:-1].rstrip()
+    return window[-1:] in _LABEL_ENDS and _LABEL.search(text, low, start) is not None
+
+
+_LABEL_OPENING = frozenset("[(【")
+_LABEL_ENDS = frozenset("期间于:：")
 
 
 def _hit(day: date, source: str, snippet: str) -> DateHit:
@@ -446,50 +453,42 @@ class TextChunks:
 def text_chunks(root: Element) -> TextChunks:
     """The page's text nodes for the date scan (and for a search of all its text).
 
-    A pre-order walk (cheaper than iterwalk's start and end events): an element's tail is taken when
-    the walk leaves its subtree, at the first element outside it (a parentless one ends the walk).
+    libxml2 walks the tree (one XPath for every text node, each knowing its element and whether it is a
+    tail); Python sees only the text nodes and the rare SKIPPED_TAGS subtrees. The HTML parser merges
+    adjacent text, so each node is an element's whole text or tail.
     """
     texts: list[str] = []
     owners: list[tuple[Element, Element | None]] = []
     starts: list[int] = []
     offset = 0
-    walking: list[Element] = []        # the element being walked and its ancestors
-    skipped: Element | None = None     # the outermost SKIPPED_TAGS element being walked
+    skipped: set[Element] = set()
     whole = not (root.tail and not root.tail.isspace())
-    for element in chain(root.iter(), _END):
-        parent = element.getparent()
-        while walking and walking[-1] is not parent:
-            done = walking.pop()
-            if done is skipped:
-                skipped = None
-            tail = done.tail
-            if tail and skipped is None and not tail.isspace() and (above := done.getparent()) is not None:
-                texts.append(tail)
-                owners.append((above, done))
-                starts.append(offset)
-                offset += len(tail) + 1
-        walking.append(element)
-        if skipped is not None:
-            whole = False
+    for outer in root.iter(*SKIPPED_TAGS):
+        if outer not in skipped:
+            whole = whole and outer.tag in ("script", "style") and not len(outer)
+            skipped.update(outer.iter())
+    if whole and next(root.iter(etree.Comment, etree.ProcessingInstruction, etree.Entity), None) is not None:
+        whole = False
+    for text in _TEXT_NODES(root):
+        if text.isspace():
             continue
-        tag = element.tag
-        if tag in SKIPPED_TAGS:
-            skipped = element
-            whole = whole and tag in ("script", "style")
+        element = text.getparent()
+        if text.is_tail:
+            above = element.getparent()
+            if above in skipped:
+                continue
+            owners.append((above, element))
+        elif element in skipped:
             continue
-        if not isinstance(tag, str):
-            whole = False
-            continue
-        text = element.text
-        if text and not text.isspace():
-            texts.append(text)
+        else:
             owners.append((element, None))
-            starts.append(offset)
-            offset += len(text) + 1
+        texts.append(text)
+        starts.append(offset)
+        offset += len(text) + 1
     return TextChunks(texts, owners, starts, "\n".join(texts), whole)
 
 
-_END = (etree.Element("end"),)
+_TEXT_NODES = etree.XPath("descendant::text()")
 
 
 def _meta_dates(root: Element, today: date) -> Iterable[DateHit]:
