@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 
 from monitor.demo.screencases import id_number, luhn
-from monitor.wordbook import SHIPPED, Term
+from monitor.wordbook import SHIPPED, Term, fold
 from spiders.extract import extract
-from spiders.screen import DEFAULT, Screening, mask, screen
+from spiders.screen import DEFAULT, Screening, _fold, mask, screen
 
 TODAY = date(2026, 12, 7)
 ID = id_number("21130219880315421")
@@ -129,3 +129,11 @@ def test_text_nodes_are_read_apart() -> None:
     html = "<html><body><table><tr><td>1</td><td>13800000001</td><td>2</td></tr></table></body></html>"
     assert [(f.kind, f.masked) for f in extract(html, "http://a.test/", today=TODAY).findings] == [
         ("mobile", "138****0001")]
+
+
+@pytest.mark.parametrize("text", [
+    "", "朝阳市人民政府", "\u3000\u3000为贯彻落实，\u3000现通知如下", "电话：１３８００００００01 ＋86－ＡＢｃ",
+    "ＸＸ\u3000ｘ１２\u3000３", "\uff0b\uff0d\uff10\uff19\uff21\uff3a\uff41\uff5a\uff1a\uff09",
+], ids=["empty", "nothing-wide", "ideographic-spaces", "digits-letters-signs", "repeats", "each-range-edge"])
+def test_the_screenings_fold_is_the_wordbooks(text: str) -> None:
+    assert _fold(text) == fold(text)
