@@ -36,6 +36,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 
 from lxml import etree
 from lxml.etree import _Element as Element
@@ -453,42 +454,50 @@ class TextChunks:
 def text_chunks(root: Element) -> TextChunks:
     """The page's text nodes for the date scan (and for a search of all its text).
 
-    libxml2 walks the tree (one XPath for every text node, each knowing its element and whether it is a
-    tail); Python sees only the text nodes and the rare SKIPPED_TAGS subtrees. The HTML parser merges
-    adjacent text, so each node is an element's whole text or tail.
+    A pre-order walk (cheaper than iterwalk's start and end events): an element's tail is taken when
+    the walk leaves its subtree, at the first element outside it (a parentless one ends the walk).
     """
     texts: list[str] = []
     owners: list[tuple[Element, Element | None]] = []
     starts: list[int] = []
     offset = 0
-    skipped: set[Element] = set()
+    walking: list[Element] = []        # the element being walked and its ancestors
+    skipped: Element | None = None     # the outermost SKIPPED_TAGS element being walked
     whole = not (root.tail and not root.tail.isspace())
-    for outer in root.iter(*SKIPPED_TAGS):
-        if outer not in skipped:
-            whole = whole and outer.tag in ("script", "style") and not len(outer)
-            skipped.update(outer.iter())
-    if whole and next(root.iter(etree.Comment, etree.ProcessingInstruction, etree.Entity), None) is not None:
-        whole = False
-    for text in _TEXT_NODES(root):
-        if text.isspace():
+    for element in chain(root.iter(), _END):
+        parent = element.getparent()
+        while walking and walking[-1] is not parent:
+            done = walking.pop()
+            if done is skipped:
+                skipped = None
+            tail = done.tail
+            if tail and skipped is None and not tail.isspace() and (above := done.getparent()) is not None:
+                texts.append(tail)
+                owners.append((above, done))
+                starts.append(offset)
+                offset += len(tail) + 1
+        walking.append(element)
+        if skipped is not None:
+            whole = False
             continue
-        element = text.getparent()
-        if text.is_tail:
-            above = element.getparent()
-            if above in skipped:
-                continue
-            owners.append((above, element))
-        elif element in skipped:
+        tag = element.tag
+        if tag in SKIPPED_TAGS:
+            skipped = element
+            whole = whole and tag in ("script", "style")
             continue
-        else:
+        if not isinstance(tag, str):
+            whole = False
+            continue
+        text = element.text
+        if text and not text.isspace():
+            texts.append(text)
             owners.append((element, None))
-        texts.append(text)
-        starts.append(offset)
-        offset += len(text) + 1
+            starts.append(offset)
+            offset += len(text) + 1
     return TextChunks(texts, owners, starts, "\n".join(texts), whole)
 
 
-_TEXT_NODES = etree.XPath("descendant::text()")
+_END = (etree.Element("end"),)
 
 
 def _meta_dates(root: Element, today: date) -> Iterable[DateHit]:
