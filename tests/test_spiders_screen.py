@@ -4,6 +4,7 @@ pass; and how extract() carries the findings without a whole number anywhere in 
 from __future__ import annotations
 
 import pickle
+import re
 from datetime import date
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from monitor.demo.screencases import id_number, luhn
 from monitor.wordbook import SHIPPED, Term, fold
 from spiders.extract import extract
-from spiders.screen import DEFAULT, Screening, _fold, mask, screen
+from spiders.screen import _URL, DEFAULT, Screening, _fold, mask, screen
 
 TODAY = date(2026, 12, 7)
 ID = id_number("21130219880315421")
@@ -137,3 +138,16 @@ def test_text_nodes_are_read_apart() -> None:
 ], ids=["empty", "nothing-wide", "ideographic-spaces", "digits-letters-signs", "repeats", "each-range-edge"])
 def test_the_screenings_fold_is_the_wordbooks(text: str) -> None:
     assert _fold(text) == fold(text)
+
+
+@pytest.mark.parametrize("text", [
+    "见 http://www.x.gov.cn/a?id=13800000001 。", "HTTPS://X.GOV.CN/13800000001", "WwW.x.cn/1 和 wWw.y.cn",
+    "hTtp:/x httpſ://a.cn/ſ\u212a\u0130\u0131 end", "http:// https://", "无网址的文字 13800000001",
+], ids=["lower", "upper", "mixed-www", "folded-letters", "bare-schemes", "none"])
+def test_the_url_pattern_is_the_case_blind_one(text: str) -> None:
+    case_blind = re.compile(r"(?:https?://|www\.)[!-~]+", re.IGNORECASE)
+    assert [m.span() for m in _URL.finditer(text)] == [m.span() for m in case_blind.finditer(text)]
+
+
+def test_a_mobile_number_inside_a_url_written_in_upper_case_is_no_finding() -> None:
+    assert found("网址：HTTP://WWW.X.GOV.CN/13812345678 电话 13912345678") == [("mobile", "139****5678")]
