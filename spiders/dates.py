@@ -170,7 +170,8 @@ class _Scan:
             judged = self._judge(match)
             if judged is not None:
                 found.append(judged)
-        for match in _COMPACT.finditer(self.full):
+        labels = any(end in self.full for end in _LABEL_ENDS)     # without one, no date is labelled
+        for match in _COMPACT.finditer(self.full) if labels else ():
             if _labelled(self.full, match.start()):
                 day = _valid(int(match.group(1)), int(match.group(2)), int(match.group(3)), self.today)
                 if day is not None:
@@ -232,10 +233,17 @@ class _Scan:
 
 
 def _labelled(text: str, start: int) -> bool:
-    """A publication-date label ends at `start` (every label holds 期, 间 or 于: most dates skip the pattern)."""
+    """A publication-date label ends at `start` (every label ends in 期, 间, 于 or a colon, then at most
+    spaces and one bracket: most dates skip the pattern)."""
     low = max(0, start - 16)
-    window = text[low:start]
-    return ("期" in window or "间" in window or "于" in window) and _LABEL.search(text, low, start) is not None
+    window = text[low:start].rstrip()
+    if window[-1:] in _LABEL_OPENING:
+        window = window[:-1].rstrip()
+    return window[-1:] in _LABEL_ENDS and _LABEL.search(text, low, start) is not None
+
+
+_LABEL_OPENING = frozenset("[(【")
+_LABEL_ENDS = frozenset("期间于:：")
 
 
 def _hit(day: date, source: str, snippet: str) -> DateHit:

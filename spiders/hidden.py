@@ -147,7 +147,9 @@ def element_hooks(element: Element) -> str:
     size = 0
     node: Element | None = element
     while node is not None and isinstance(node.tag, str) and node.tag != "html":
-        part = hooks(str(node.tag), node.get("id") or "", (node.get("class") or "").split())
+        ident, names = node.get("id"), node.get("class")
+        # Without an id or a class the hooks are the tag alone: most ancestors (a, li, body) have neither.
+        part = hooks(node.tag, ident or "", (names or "").split()) if ident or names else node.tag.lower()
         size += len(part) + 1
         if size > HOOKS_CHARS:
             break

@@ -99,6 +99,21 @@ def _date(hit: DateHit) -> dict[str, Any]:
     return data
 
 
+def _dates(hits: tuple[DateHit, ...]) -> list[Any]:
+    """`_date` of each hit as orjson writes it: a listed hit as itself (orjson writes a dataclass's fields
+    in order, a date as ISO), another without its empty block and item. json needs `_plain` to read them."""
+    return [hit if hit.block else {"date": hit.date, "source": hit.source, "snippet": hit.snippet} for hit in hits]
+
+
+def _plain(value: Any) -> Any:
+    """What json writes for the values `_dates` leaves to orjson."""
+    if isinstance(value, DateHit):
+        return _date(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _block(block: ListBlock) -> dict[str, Any]:
     """A list block without its default fields (most lists have no total and are no widget)."""
     data: dict[str, Any] = {"key": block.key, "region": block.region, "items": block.items}
@@ -114,7 +129,7 @@ def _data(record: PageRecord | LinkRecord | EventRecord) -> dict[str, Any]:
     deep-copies every value and cost a quarter of the crawl's time for ~60 links a page."""
     data = {"type": record.type, **{name: getattr(record, name) for name in _FIELDS[type(record)]}}
     if isinstance(record, PageRecord):
-        data["dates"] = [_date(d) for d in record.dates]
+        data["dates"] = _dates(record.dates)
         data["lists"] = [_block(b) for b in record.lists]
         data["findings"] = [_finding(f) for f in record.findings]
     return data
@@ -137,7 +152,8 @@ def _line(data: dict[str, Any]) -> bytes:
             return orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE)
         except TypeError:  # orjson.JSONEncodeError is a TypeError
             pass
-    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "replace")
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_plain) + "\n").encode(
+        "utf-8", "replace")
 
 
 LinkRow = tuple[str, str, str, str, str]

@@ -32,7 +32,8 @@ _PUBLISHED = re.compile(r"(?:发布|公开|发表)(?:日期|时间)\s*[:：]?\s*
 def placeholder(content: str) -> str:
     """The placeholder wording in a page's content and a little of the text after it, or "" when none
     (the text before it is the page's heading and side menu, which say nothing about emptiness)."""
-    if not any(word in content for word in _PLACEHOLDER_WORDS):    # most pages: a quick no, not a regex scan
+    # Most pages: a quick no, not a regex scan (a one-character find first: it runs at memory speed).
+    if not any(word[0] in content and word in content for word in _PLACEHOLDER_WORDS):
         return ""
     found = PLACEHOLDER.search(content)
     if found is None:
@@ -51,7 +52,7 @@ def _day(match: re.Match[str] | None) -> date | None:
 
 def issued_dates(content: str) -> tuple[date | None, date | None]:
     """(the labelled publication date, the labelled 成文/发文/印发日期): the first of each in the text."""
-    if "日期" not in content and "时间" not in content:     # every labelled date has one
+    if not (("期" in content and "日期" in content) or ("间" in content and "时间" in content)):  # every label has one
         return None, None
     return _day(_PUBLISHED.search(content)), _day(_ISSUED.search(content))
 

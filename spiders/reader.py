@@ -26,7 +26,7 @@ import struct
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -83,8 +83,10 @@ def read_page(page: PageRecord, text: str, base_url: str, codec: str, today: dat
 
 
 def _read(page: PageRecord, extracted: Extracted) -> PageRead:
-    full = replace(page, title=extracted.title, dates=extracted.dates, lists=extracted.lists,
-                   findings=extracted.findings, notes=extracted.notes)
+    # As dataclasses.replace, without the frozen __init__'s object.__setattr__ for each of the record's fields.
+    full = object.__new__(PageRecord)
+    full.__dict__.update(page.__dict__, title=extracted.title, dates=extracted.dates, lists=extracted.lists,
+                         findings=extracted.findings, notes=extracted.notes)
     rows = [(link.url, link.tag, link.text, link.context, link.block)
             for link in (*extracted.links, *extracted.malformed)]
     parts = [encode(full), encode_links(page.site_id, page.url, rows)] if rows else [encode(full)]

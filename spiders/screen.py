@@ -32,6 +32,7 @@ from datetime import date
 import ahocorasick
 
 from monitor.wordbook import SHIPPED, Term, fold
+from spiders.dates import any_case
 from spiders.items import Finding
 
 __all__ = ["DEFAULT", "Screened", "Screening", "mask", "screen"]
@@ -46,7 +47,9 @@ PROVINCES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 3
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _MOBILE_PREFIXES = re.compile(r"1(?:3\d|4[5-9]|5[0-35-9]|6[25-7]|7[0-8]|8\d|9[0-35-9])")
-_URL = re.compile(r"(?:https?://|www\.)[!-~]+", re.IGNORECASE)
+# (?:https?://|www\.)[!-~]+ under re.IGNORECASE, spelt out so the engine keeps its fast scan for the first letters
+# (IGNORECASE costs ~20 ns a character of the page); [!-~] then takes the four letters that fold into it.
+_URL = re.compile(f"(?:{any_case('http://')}|{any_case('https://')}|{any_case('www.')})[!-~\u0130\u0131\u017f\u212a]+")
 _RUN = re.compile(r"[0-9+][0-9 \-]{9,}[0-9Xx]")     # a run of digits a personal number may hide in
 # Digit runs with single spaces or dashes between digits (ids, cards), and mobile numbers with their forms.
 # Not after a letter, digit or URL punctuation (a query's "?id=…", a path's "/…"), nor after the 〕 of a 文号.

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from monitor.htmltext import decode_html
-from spiders.dates import MAX_HITS, find_dates, latest
+from spiders.dates import MAX_HITS, find_dates, latest, text_chunks
 from spiders.extract import extract, parse
 from spiders.items import DateHit
 
@@ -305,3 +305,45 @@ def test_a_meta_pubdate_that_disagrees_stays_recorded_beside_the_visible_date() 
     hits = extract(html, "http://www.zgcy.gov.cn/a.html", today=TODAY).dates
     assert [(h.date, h.source) for h in hits] == [(TODAY, "meta"), (date(2020, 5, 6), "header")]
     assert latest(hits) == date(2020, 5, 6)
+
+
+def chunk_owners(html: str) -> tuple[list[tuple[str, str, str | None]], bool]:
+    """(text, element tag, tag of the element it is the tail of) of each text chunk, and `whole`."""
+    chunks = text_chunks(parse(html))
+    return [(text, owner.tag, follows.tag if follows is not None else None)
+            for text, (owner, follows) in zip(chunks.texts, chunks.owners)], chunks.whole
+
+
+@pytest.mark.parametrize(("html", "expected", "whole"), [
+    ("<p>a<b>x</b>c</p><div> </div>d", [("a", "p", None), ("x", "b", None), ("c", "p", "b"), ("d", "body", "div")],
+     True),
+    ("<p>a<script>var x = 1;</script>b<style>p {}</style>c</p>",
+     [("a", "p", None), ("b", "p", "script"), ("c", "p", "style")], True),
+    ("<p>a<noscript><i>n</i>m</noscript>b</p>", [("a", "p", None), ("b", "p", "noscript")], False),
+    ("<form><textarea>t</textarea>u</form>", [("u", "form", "textarea")], False),
+    ("<div>\u3000<span>2020-05-06</span>\n</div>", [("2020-05-06", "span", None)], True),
+], ids=["text-and-tails-in-document-order", "script-and-style-text-out-their-tails-in",
+        "noscript-subtree-out-and-not-whole", "textarea-out-and-not-whole", "blank-text-skipped"])
+def test_text_chunks_are_the_visible_text_nodes_each_with_its_element(html: str, expected: list, whole: bool) -> None:
+    assert chunk_owners(html) == (expected, whole)
+
+
+@pytest.mark.parametrize(("html", "source"), [
+    ("<p>发布日期：2020-05-06</p>", "header"),
+    ("<p>发布日期： 【 2020-05-06】</p>", "header"),
+    ("<p>更新于 2020-05-06</p>", "header"),
+    ("<p>时间:\n2020-05-06</p>", "header"),
+    ("<p>发布日期：【【2020-05-06</p>", "text"),
+    ("<p>关于2020-05-06会议的通知</p>", "text"),
+    ("<p>报名时间：2020-05-06</p>", "text"),
+], ids=["colon", "spaces-and-a-bracket", "yu", "newline", "two-brackets-no-label", "words-no-label", "event-label"])
+def test_a_label_ends_right_before_the_date(html: str, source: str) -> None:
+    assert found(html) == [(date(2020, 5, 6), source)]
+
+
+@pytest.mark.parametrize(("html", "expected"), [
+    ("<p>发布日期：20200506</p>", [(date(2020, 5, 6), "header")]),
+    ("<p>编号 20200506</p>", []),
+], ids=["labelled-compact-date", "unlabelled-digits"])
+def test_an_eight_digit_date_counts_only_after_a_label(html: str, expected: list) -> None:
+    assert found(html) == expected

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from monitor.htmltext import decode_html
-from spiders.extract import TEXT_MAX, TITLE_MAX, Extracted, extract, parse
+from spiders.extract import _MESSAGE_WORDS, TEXT_MAX, TITLE_MAX, Extracted, _asks, extract, parse
 
 HTML = Path(__file__).parent / "data" / "html"
 TODAY = date.today()
@@ -670,3 +670,20 @@ def test_a_personal_number_in_a_message_title_is_masked_in_the_notes() -> None:
     extracted = extract(html, "http://x.test/hdjl/", today=date(2024, 6, 1))
     assert [f.masked for f in extracted.findings] == ["138****5678"]
     assert "13812345678" not in repr(extracted.notes) and "138****5678" in repr(extracted.notes)
+
+
+@pytest.mark.parametrize("reply", ["回复时间", "答复日期", "回应时间", "办结日期"])
+def test_notes_read_messages_whichever_word_names_the_reply_date(reply: str) -> None:
+    html = (f'<html><body><table><tr><th>标题</th><th>咨询日期</th><th>{reply}</th></tr>'
+            '<tr><td>供暖问题</td><td>2024-01-05</td><td>2024-05-10</td></tr></table></body></html>')
+    assert extract(html, "http://x.test/hdjl/", today=date(2024, 6, 1)).notes == {
+        "messages": [["供暖问题", "2024-01-05", "2024-05-10"]]}
+
+
+@pytest.mark.parametrize(("html", "asks"), [
+    ("<p>回复时间</p>", True), ("<p>答复 日期</p>", False), ("<p>办结</p><p>时间</p>", False),
+    ("<p>结果应在处理时间内回复</p>", False), ("<script>var s = '回应日期';</script>", True), ("<p>留言</p>", False),
+], ids=["reply-time", "words-apart", "in-two-elements", "only-single-characters", "in-a-script", "no-reply-word"])
+def test_the_quick_test_for_reply_dates_agrees_with_the_pattern(html: str, asks: bool) -> None:
+    assert _asks(html) is asks
+    assert (_MESSAGE_WORDS.search(html) is not None) is asks

@@ -10,9 +10,11 @@ import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date
 
-from spiders.items import PageRecord
+from spiders.items import DateHit, PageRecord
+from spiders.output import encode
 from spiders.reader import PageRead, ReaderProcess, read_page
 
 TODAY = date(2026, 3, 15)
@@ -164,3 +166,18 @@ def test_the_crawl_process_reads_a_page_itself_when_enough_wait_at_the_reader() 
         os.kill(reader._process.pid, signal.SIGCONT)
         assert all(isinstance(r, PageRead) for r in await asyncio.gather(*queued))
     run(test, STOPPED_READER, behind=2)
+
+
+def test_a_page_line_writes_a_dates_list_fields_only_when_it_is_listed_through_either_encoder() -> None:
+    hits = (DateHit(date(2026, 3, 1), "list-item", "通知一 2026-03-01", "L1", f"{HOME}a.html"),
+            DateHit(date(2026, 3, 2), "header", "发布日期：2026-03-02"))
+    dates = ('"dates":[{"date":"2026-03-01","source":"list-item","snippet":"通知一 2026-03-01","block":"L1",'
+             f'"item":"{HOME}a.html"}},{{"date":"2026-03-02","source":"header","snippet":"发布日期：2026-03-02"}}]')
+    for title, written in (("首页", "首页"), ("首页\ud800", "首页?")):   # orjson refuses a lone surrogate: json writes it
+        line = encode(replace(PAGE, title=title, dates=hits))
+        assert dates.encode() in line and json.loads(line)["title"] == written
+    read = read_page(PAGE, HTML, HOME, "utf-8", TODAY)
+    assert read is not None
+    page_line = json.loads(read.lines.splitlines()[0])
+    assert [(d["date"], d["block"], d["item"]) for d in page_line["dates"]] == [
+        ("2026-03-01", "L1", f"{HOME}a.html"), ("2026-02-01", "L1", f"{HOME}b.html")]

@@ -4,14 +4,15 @@ pass; and how extract() carries the findings without a whole number anywhere in 
 from __future__ import annotations
 
 import pickle
+import re
 from datetime import date
 
 import pytest
 
 from monitor.demo.screencases import id_number, luhn
-from monitor.wordbook import SHIPPED, Term
+from monitor.wordbook import SHIPPED, Term, fold
 from spiders.extract import extract
-from spiders.screen import DEFAULT, Screening, mask, screen
+from spiders.screen import _URL, DEFAULT, Screening, mask, screen
 
 TODAY = date(2026, 12, 7)
 ID = id_number("21130219880315421")
@@ -129,3 +130,26 @@ def test_text_nodes_are_read_apart() -> None:
     html = "<html><body><table><tr><td>1</td><td>13800000001</td><td>2</td></tr></table></body></html>"
     assert [(f.kind, f.masked) for f in extract(html, "http://a.test/", today=TODAY).findings] == [
         ("mobile", "138****0001")]
+
+
+@pytest.mark.parametrize("text", [
+    "", "朝阳市人民政府", "\u3000\u3000为贯彻落实，\u3000现通知如下", "电话：１３８００００００01 ＋86－ＡＢｃ",
+    "ＸＸ\u3000ｘ１２\u3000３", "\uff0b\uff0d\uff10\uff19\uff21\uff3a\uff41\uff5a\uff1a\uff09",
+], ids=["empty", "nothing-wide", "ideographic-spaces", "digits-letters-signs", "repeats", "each-range-edge"])
+def test_fold_makes_full_width_digits_letters_signs_and_the_ideographic_space_half_width(text: str) -> None:
+    wide = {*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B), 0xFF0B, 0xFF0D}
+    expected = "".join(" " if c == "\u3000" else chr(ord(c) - 0xFEE0) if ord(c) in wide else c for c in text)
+    assert fold(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "见 http://www.x.gov.cn/a?id=13800000001 。", "HTTPS://X.GOV.CN/13800000001", "WwW.x.cn/1 和 wWw.y.cn",
+    "hTtp:/x httpſ://a.cn/ſ\u212a\u0130\u0131 end", "http:// https://", "无网址的文字 13800000001",
+], ids=["lower", "upper", "mixed-www", "folded-letters", "bare-schemes", "none"])
+def test_the_url_pattern_is_the_case_blind_one(text: str) -> None:
+    case_blind = re.compile(r"(?:https?://|www\.)[!-~]+", re.IGNORECASE)
+    assert [m.span() for m in _URL.finditer(text)] == [m.span() for m in case_blind.finditer(text)]
+
+
+def test_a_mobile_number_inside_a_url_written_in_upper_case_is_no_finding() -> None:
+    assert found("网址：HTTP://WWW.X.GOV.CN/13812345678 电话 13912345678") == [("mobile", "139****5678")]
