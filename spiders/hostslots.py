@@ -11,7 +11,8 @@ limit holds across every process using the same Redis and key prefix.
 A host's slots are a sorted set `P:host:<host>:slots` of holder -> expiry (Redis' own
 clock, ms). Taking is one Lua script (drop expired holders, count, add); giving back is
 one ZREM, idempotent. A slot is a lease of LEASE_TIMEOUTS x the request's timeout, so a
-killed child's slots come back by themselves. Waiting for a slot polls with a growing
+killed child's slots come back by themselves (a request held up longer, on a host slowed by
+its Retry-After, may outlive its lease: the host then briefly sees one more). Waiting for a slot polls with a growing
 backoff on the reactor's asyncio loop (redis.asyncio), never blocking it. Redis
 unreachable: one warning, and the process keeps to its own limit for the rest of its
 crawl. Imports redis only when the middleware is built: a crawl without [scale] never does.
