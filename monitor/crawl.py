@@ -65,9 +65,11 @@ class CrawlResult:
 
 
 def child_command(config_path: Path, out: Path, site_ids: Sequence[str], urls: Sequence[str] = (),
-                  segment_bytes: int = SEGMENT_BYTES) -> list[str]:
+                  segment_bytes: int = SEGMENT_BYTES, scale_run: str | None = None) -> list[str]:
     command = [sys.executable, "-P", "-m", "spiders.crawl", "--config", str(config_path), "--out", str(out),
                "--segment-bytes", str(segment_bytes)]
+    if scale_run is not None:   # the child reads [scale] from the config file: no Redis password on a command line
+        command += ["--scale-run", scale_run]
     for site_id in site_ids:
         command += ["--site", site_id]
     for url in urls:
@@ -169,7 +171,8 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
               on_progress: Callable[[CrawlProgress], None] | None = None,
               heartbeat: Callable[[], bool | None] | None = None,
               heartbeat_every_s: float = HEARTBEAT_S, urls: Sequence[str] = (),
-              on_segment: Callable[[Path], None] | None = None, segment_bytes: int | None = None) -> CrawlResult:
+              on_segment: Callable[[Path], None] | None = None, segment_bytes: int | None = None,
+              scale_run: str | None = None) -> CrawlResult:
     """Crawl `site_ids` of `config_path` into the spool folder `out` in a child process.
 
     `urls` adds the site of each URL: the configured one, else the ad-hoc site
@@ -186,14 +189,16 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
     ends itself when this process dies, `kill -9` included; monitor.supervisor);
     after `timeout_s` its process group is killed. `heartbeat()` is called every `heartbeat_every_s` while it runs;
     returning False (the run was ended elsewhere) stops the child. Callback
-    exceptions stop the child and propagate.
+    exceptions stop the child and propagate. `scale_run` makes it a worker's crawl for that run of
+    the config's [scale]: each host's slots are shared with the run's other workers (spiders/hostslots.py).
     """
     out = Path(out).resolve()
     started = time.monotonic()
     watch = _Watch(on_progress, on_segment, out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        command = child_command(Path(config_path).resolve(), out, site_ids, urls, segment_bytes or SEGMENT_BYTES)
+        command = child_command(Path(config_path).resolve(), out, site_ids, urls, segment_bytes or SEGMENT_BYTES,
+                                scale_run)
         child = supervisor.spawn(command, cwd=out, env=_child_env())
     except OSError as exc:
         return watch.result(False, None, started, f"the crawl could not start: {exc.strerror or exc}")

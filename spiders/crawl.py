@@ -1,13 +1,16 @@
-"""The crawl child: `python -P -m spiders.crawl --config F --out DIR [--segment-bytes N] [--site ID] [--url URL]`.
+"""The crawl child: `python -P -m spiders.crawl --config F --out DIR [--segment-bytes N] [--site ID] [--url URL]
+[--scale-run RUN]`.
 
 Runs one CrawlerProcess with one SiteSpider for the chosen sites (default: all
 configured; --url adds the configured site of that URL, or an ad-hoc site
 built by monitor.config.site_from_url) and writes the JSON-lines snapshot as
 segments into the folder --out (spiders/output.py); progress and segment lines
-go to stderr. Exit codes: 0 crawl finished, 1 the crawl itself failed, 2 bad
-arguments or config. It never touches the database: the parent ingests the
-segments (monitor/ingest.py). Started only as a child process, because
-Twisted's reactor cannot be restarted in a long-lived daemon.
+go to stderr. --scale-run makes it a worker's crawl for that run of the config's
+[scale]: each host's slots are shared with the run's other workers (spiders/hostslots.py).
+Exit codes: 0 crawl finished, 1 the crawl itself failed, 2 bad arguments or config.
+It never touches the database: the parent ingests the segments (monitor/ingest.py).
+Started only as a child process, because Twisted's reactor cannot be restarted in a
+long-lived daemon.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--url", action="append", default=[], help="crawl the site of this URL (repeatable)")
     parser.add_argument("--today", type=date.fromisoformat, default=None,
                         help="the crawl date for year inference of dates (default: today)")
+    parser.add_argument("--scale-run", default=None, metavar="RUN",
+                        help="a worker's crawl for this run of [scale]: share each host's slots through its Redis")
     return parser.parse_args(argv)
 
 
@@ -69,7 +74,7 @@ def screening_for(config: Config) -> Screening:
 
 
 def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None = None,
-          segment_bytes: int = SEGMENT_BYTES) -> bool:
+          segment_bytes: int = SEGMENT_BYTES, scale_run: str | None = None) -> bool:
     """Crawl `sites` into segments in the folder `out`; True when the crawl finished (whatever the sites answered)."""
     from scrapy.crawler import CrawlerProcess
 
@@ -78,7 +83,7 @@ def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None =
     from spiders.site import SiteBounds, SiteSpider
 
     gate = HostGate(Resolver.from_config(config.dns), config.crawl.networks())
-    settings = build_settings(config, sites, gate=gate, out=out)
+    settings = build_settings(config, sites, gate=gate, out=out, scale_run=scale_run)
     settings[SEGMENT_SETTING] = max(1, segment_bytes)
     settings[READER_SETTING] = True     # pages are read on the other core (spiders/reader.py)
     process = CrawlerProcess(settings)
@@ -102,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_mod.load(args.config, crawl_only=True)
         sites = choose_sites(config, args.site, args.url)
+        if args.scale_run is not None and config.scale is None:
+            raise ValueError("--scale-run needs a [scale] table")
     except config_mod.ConfigError as exc:
         for line in exc.errors:
             print(line, file=sys.stderr)
@@ -117,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"{args.out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    return 0 if crawl(config, sites, args.out, args.today, args.segment_bytes) else 1
+    return 0 if crawl(config, sites, args.out, args.today, args.segment_bytes, args.scale_run) else 1
 
 
 if __name__ == "__main__":

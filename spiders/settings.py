@@ -16,6 +16,7 @@ from typing import Any
 from scrapy.settings import default_settings
 
 from monitor.config import Config, Site
+from spiders.hostslots import SHARED_SETTING
 from spiders.middlewares import MAX_REDIRECTS
 from spiders.output import OUT_SETTING
 from spiders.resolver import GATE_SETTING, HostGate
@@ -42,15 +43,17 @@ def _without(base: dict[str, int], unused: frozenset[str]) -> dict[str, int]:
     return {name: order for name, order in base.items() if name not in unused}
 
 
-def build_settings(config: Config, sites: Sequence[Site], *, gate: HostGate, out: Path) -> dict[str, Any]:
-    """The settings of one crawl process for `sites` (the run's sites)."""
+def build_settings(config: Config, sites: Sequence[Site], *, gate: HostGate, out: Path,
+                   scale_run: str | None = None) -> dict[str, Any]:
+    """The settings of one crawl process for `sites` (the run's sites); with `scale_run`, a worker's crawl
+    for that run of [scale], its hosts' slots shared through Redis (spiders/hostslots.py)."""
     crawl = config.crawl
     per_site = [config.crawl_for(site) for site in sites]
     slots = {host: {"concurrency": site_crawl.per_host_concurrency}
              for site, site_crawl in zip(sites, per_site)
              if site_crawl.per_host_concurrency != crawl.per_host_concurrency
              for host in site.hosts}
-    return {
+    settings: dict[str, Any] = {
         "BOT_NAME": "govmon",
         "USER_AGENT": crawl.user_agent,
         "LOG_LEVEL": "WARNING",
@@ -116,3 +119,9 @@ def build_settings(config: Config, sites: Sequence[Site], *, gate: HostGate, out
         "EXTENSIONS": {"spiders.middlewares.BodyGuard": 0},
         "ITEM_PIPELINES": {"spiders.output.JsonLinesWriter": 100},
     }
+    if scale_run is not None and config.scale is not None:
+        settings[SHARED_SETTING] = {"redis_url": config.scale.redis_url, "key_prefix": config.scale.key_prefix,
+                                    "run_id": scale_run}
+        # Last before the downloader (the base list ends at 850): a slot is held only while the request is there.
+        settings["DOWNLOADER_MIDDLEWARES"]["spiders.hostslots.HostSlotMiddleware"] = 950
+    return settings

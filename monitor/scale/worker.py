@@ -213,7 +213,7 @@ class Worker:
         chosen = [s for s in config.sites if s.id in set(sites)]
         result = crawl.run_crawl(config.path, spool, site_ids=sites, timeout_s=crawl_time_limit(config, chosen),
                                  heartbeat=beat, heartbeat_every_s=min(HEARTBEAT_S, self.scale.lease_s / 2),
-                                 on_segment=on_segment, segment_bytes=self.segment_bytes)
+                                 on_segment=on_segment, segment_bytes=self.segment_bytes, scale_run=run.run_id)
         if keeper.gone:
             raise RunGone(run.run_id)
         if not result.ok:
