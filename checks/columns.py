@@ -157,6 +157,13 @@ class CrawlIndex:
         wanted = {url for url, _ in found.items}
         return [link for link in self.links_of(page) if link.tag == "a" and link.target_url in wanted]
 
+    def link_order(self, link: Link) -> tuple[bool, int, str]:
+        """Links to one target in an order that does not depend on the order pages were fetched in (which
+        concurrency varies): the click path's own link first, then from the shallowest page, by its URL."""
+        source = self.pages.get(link.source_url)
+        return (self.parent.get(link.target_url) is not link, source.depth if source is not None else 1 << 30,
+                link.source_url)
+
     def where(self, link: Link) -> str:
         source = self.pages.get(link.source_url)
         if not self.scope.covers(link.target_url):
@@ -181,6 +188,7 @@ def column_candidates(crawl: CrawlIndex, words: tuple[str, ...]) -> list[Candida
             by_target.setdefault(titled.final_url, [])
     found = []
     for url, links in by_target.items():
+        links.sort(key=crawl.link_order)
         page = crawl.pages.get(url)
         shape = crawl.shape(page)
         wheres = sorted({crawl.where(link) for link in links}, key=WHERE_ORDER.index) or ["body"]

@@ -103,6 +103,17 @@ def test_a_column_only_on_a_topic_page_at_depth_2_is_found() -> None:
     assert (verdict.metrics["where"], verdict.metrics["path"]) == ("topic", "首页 > 专题专栏 > 市场准入负面清单")
 
 
+def test_where_a_column_was_found_does_not_depend_on_the_order_its_pages_were_fetched() -> None:
+    hp, hl = home(("专题专栏", "/ztzl/"))
+    topics = [page(url("/ztzl/"), depth=1, title="专题专栏_s1人民政府")]
+    card = [link(url("/ztzl/"), url("/ztzl/fmqd/"), text="市场准入负面清单", context="list")]
+    cp, cl = column("/ztzl/fmqd/", "市场准入负面清单", (5, 9), depth=2)   # its articles link back to it too
+    orders = [(hp + topics + cp, hl + card + cl), (hp + cp[::-1] + topics, hl + cl[::-1] + card)]
+    verdicts = [run(pages, links) for pages, links in orders]
+    assert [v.metrics["found_on"] for v in verdicts] == [url("/ztzl/")] * 2
+    assert verdicts[0].evidence == verdicts[1].evidence
+
+
 def test_a_column_only_inside_the_navigation_iframe_is_found() -> None:
     hp, _ = home()
     frame = [page(url("/include/lmdh.html"), depth=1, title="栏目导航")]
