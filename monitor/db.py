@@ -34,6 +34,39 @@ class StorageError(Exception):
     """The database could not be reached, migrated, read or written; the text says why."""
 
 
+class Unreachable(StorageError):
+    """The database did not answer or cut the connection (down, restarting): worth waiting for,
+    unlike a query it refused. Work of a transaction it cut is lost and must be done again."""
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) is the server gone rather than a refused query: a connection
+    SQLAlchemy found dead, or the driver's OperationalError (refused, reset, "terminating connection
+    due to administrator command", "the database system is starting up")."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, Unreachable):
+            return True
+        if isinstance(seen, sa.exc.DBAPIError) and (seen.connection_invalidated
+                                                     or isinstance(seen, sa.exc.OperationalError)):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def storage_error(what: str, exc: sa.exc.SQLAlchemyError) -> StorageError:
+    """The one mapping of a SQLAlchemy error: Unreachable when the server went away, else StorageError."""
+    reason = getattr(exc, "orig", None) or exc
+    if unreachable(exc):   # the driver's text runs over lines ("Is the server running…"): one line here
+        return Unreachable(f"{what}: {type(reason).__name__}: {' '.join(str(reason).split())}")
+    return StorageError(f"{what}: {type(reason).__name__}: {reason}")
+
+
+def where(engine: Engine) -> str:
+    """The engine's URL without its password, to name the database in a message."""
+    return engine.url.render_as_string(hide_password=True)
+
+
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """Aware UTC datetimes in, aware UTC datetimes out, on every backend.
 
@@ -327,6 +360,9 @@ def make_engine(url: str) -> Engine:
         if backend == "sqlite":
             return _sqlite_engine(parsed)
         if backend == "postgresql":
+            # pool_pre_ping: a pooled connection that PostgreSQL dropped while idle (a restart between
+            # two transactions) is replaced on checkout, so only a transaction the restart cut fails;
+            # redoing that is the caller's business (monitor.scale.worker redoes a batch).
             return sa.create_engine(parsed, pool_pre_ping=True, json_serializer=_json_dumps)
     except (sa.exc.ArgumentError, ImportError, OSError) as exc:
         raise StorageError(f"storage url {_redacted(url)}: {exc}") from exc

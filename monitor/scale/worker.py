@@ -7,6 +7,10 @@ the site's rows of an earlier, lost attempt are deleted first, in one transactio
 so a site crawled again never leaves duplicate rows. Leases are renewed by a
 thread while the batch runs. A run queued with another config digest or by another
 govmon version is refused: the workers must crawl as the run's own process would.
+PostgreSQL going away mid-batch (a restart cuts the open transaction and drops the
+fence) gives the batch's sites back to the queue, to be crawled again from scratch
+once the database answers: only the batch knows what the cut transaction held, and
+the fence and store.clear_crawl make a second crawl safe.
 Must not judge or render anything: the coordinator does that once.
 """
 
@@ -100,36 +104,57 @@ class Worker:
 
         A site whose fence another process holds (a worker whose lease expired, still
         writing) goes back to the queue; one found done meanwhile is let go. A failed
-        crawl is reported to the run (its coordinator fails it) and raised.
+        crawl is reported to the run (its coordinator fails it) and raised. The database
+        away (db.Unreachable, before or during the crawl) gives every site back, unreported,
+        and is raised: the caller waits for the database.
         """
-        with SiteFence(self.engine, run.run_id) as fence:
-            held = fence.hold(sites)
-            run.give_back(self.name, [s for s in sites if s not in held])
-            todo = [s for s in held if not run.is_done(s)]
-            run.give_back(self.name, [s for s in held if s not in todo])
-            if not todo:
+        try:
+            fence = SiteFence(self.engine, run.run_id)
+        except db.Unreachable:   # nothing written; the caller says that the database is away
+            run.give_back(self.name, list(sites))
+            raise
+        try:
+            with fence:
+                return self._batch(session, run, sites, fence, on_page, heartbeat)
+        except db.Unreachable as exc:   # what was written of these sites is cleared by their next crawl
+            log.warning("worker %s: run %s: the database at %s went away during the batch %s (%s); "
+                        "its sites go back to the queue", self.name, run.run_id, db.where(self.engine),
+                        ", ".join(sites), exc)
+            run.give_back(self.name, list(sites))   # those still leased to this worker and not done
+            raise
+
+    def _batch(self, session: Session, run: RunQueue, sites: Sequence[str], fence: SiteFence,
+               on_page: ingest.PageObserver | None, heartbeat: Callable[[], bool | None] | None) -> list[str]:
+        held = fence.hold(sites)
+        run.give_back(self.name, [s for s in sites if s not in held])
+        todo = [s for s in held if not run.is_done(s)]
+        run.give_back(self.name, [s for s in held if s not in todo])
+        if not todo:
+            return []
+        with LeaseKeeper(run, self.name, todo, self.scale.lease_s) as keeper:
+            try:
+                self._crawl(session, run, todo, fence, keeper, on_page, heartbeat)
+            except RunGone:
+                log.warning("worker %s: run %s left the queue; its crawl was stopped", self.name, run.run_id)
                 return []
-            with LeaseKeeper(run, self.name, todo, self.scale.lease_s) as keeper:
-                try:
-                    self._crawl(session, run, todo, keeper, on_page, heartbeat)
-                except RunGone:
-                    log.warning("worker %s: run %s left the queue; its crawl was stopped", self.name, run.run_id)
-                    return []
-                except KeyboardInterrupt:   # stopped (SIGTERM, Ctrl-C): the sites go back now, not after lease_s
-                    run.give_back(self.name, todo)
-                    raise
-                except Exception as exc:
-                    if not keeper.gone:
-                        run.fail(self.name, todo, f"{type(exc).__name__}: {exc}")
-                    raise
-            if not run.finish(self.name, todo):   # while the fence is held: nobody else wrote these sites
-                log.warning("worker %s: run %s left the queue while it was crawled", self.name, run.run_id)
-                return []
+            except KeyboardInterrupt:   # stopped (SIGTERM, Ctrl-C): the sites go back now, not after lease_s
+                run.give_back(self.name, todo)
+                raise
+            except db.Unreachable:   # not a failed crawl: crawl_batch gives the sites back
+                raise
+            except Exception as exc:
+                if not keeper.gone:
+                    run.fail(self.name, todo, f"{type(exc).__name__}: {exc}")
+                raise
+        if not run.finish(self.name, todo):   # the fence held to the end (checked): nobody else wrote them
+            log.warning("worker %s: run %s left the queue while it was crawled", self.name, run.run_id)
+            return []
         self.say(f"worker {self.name}: run {run.run_id}: crawled {', '.join(todo)}")
         return todo
 
-    def _crawl(self, session: Session, run: RunQueue, sites: list[str], keeper: LeaseKeeper,
-               on_page: ingest.PageObserver | None, heartbeat: Callable[[], bool | None] | None) -> None:
+    def _crawl(self, session: Session, run: RunQueue, sites: list[str], fence: SiteFence,
+               keeper: LeaseKeeper, on_page: ingest.PageObserver | None,
+               heartbeat: Callable[[], bool | None] | None) -> None:
         from monitor.pipeline import crawl_time_limit
 
         config = self.config
@@ -140,11 +165,13 @@ class Worker:
             log.warning("worker %s: run %s: %d pages of an earlier attempt at %s deleted", self.name, run.run_id,
                         cleared, ", ".join(sites))
         spool = preflight.spool_dir(config, run.run_id) / f"worker-{os.getpid()}-{sites[0]}"
+        shutil.rmtree(spool, ignore_errors=True)   # an earlier attempt's segments: the crawl's end sweeps them in
         spool.mkdir(parents=True, exist_ok=True)
         ingesting = ingest.CrawlIngest(session, run.run_id, on_page=on_page)
         kept: list[Path] = []
 
         def on_segment(path: Path) -> None:
+            fence.check()
             stats = ingesting.segment(path)
             if stats.malformed or stats.truncated:
                 kept.append(path)
@@ -164,6 +191,7 @@ class Worker:
             raise RunGone(run.run_id)
         if not result.ok:
             raise RuntimeError(f"crawl failed: {result.reason}; {result.stderr_tail.strip()[-500:]}")
+        fence.check()   # the last segment's rows were written under the fence, so all were
         stats = ingesting.finish()
         log.info("worker %s: run %s: %s: %d pages, %d links in %.1fs", self.name, run.run_id, ", ".join(sites),
                  stats.pages, stats.links, result.elapsed_s)
@@ -188,9 +216,10 @@ def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | 
           name: str | None = None, stop: threading.Event | None = None) -> int:
     """Work on the queued runs of the config's [scale] until stopped; the number of sites crawled.
 
-    With `once`, return when no open run has a site to take. Redis going away is waited
-    out (QueueError is logged and retried every poll_s), except with `once`, where it
-    is raised. A batch that fails is reported to its run and logged; the worker goes on.
+    With `once`, return when no open run has a site to take. Redis or PostgreSQL going
+    away is waited out (QueueError, db.Unreachable: logged once, retried every poll_s),
+    except with `once`, where it is raised. A batch that fails is reported to its run and
+    logged; the worker goes on.
     """
     scale = config.scale
     if scale is None:
@@ -203,16 +232,25 @@ def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | 
     say(f"worker {worker.name}: waiting for runs at {where(client)}")
     refused: set[str] = set()
     crawled = 0
+    away: dict[type[Exception], str] = {}   # what does not answer, said once until it answers again
     try:
         with db.session_factory(engine)() as session:
             while stop is None or not stop.is_set():
                 try:
                     queue.announce(worker.name, max(scale.lease_s, 3 * scale.poll_s))
+                    _answers(worker.name, away, QueueError)
                     done = _work_once(worker, session, refused)
-                except QueueError as exc:
+                    if done is not None:   # a batch was tried: the database answered
+                        _answers(worker.name, away, db.Unreachable)
+                except (QueueError, db.Unreachable) as exc:
                     if once:
                         raise
-                    log.warning("worker %s: %s; trying again in %g s", worker.name, exc, scale.poll_s)
+                    kind = QueueError if isinstance(exc, QueueError) else db.Unreachable
+                    if kind not in away:
+                        away[kind] = f"Redis at {where(client)}" if kind is QueueError else \
+                            f"the database at {db.where(engine)}"
+                        log.warning("worker %s: %s; waiting for %s, trying every %g s", worker.name, exc,
+                                    away[kind], scale.poll_s)
                     done = None
                 if done:
                     crawled += len(done)
@@ -223,6 +261,11 @@ def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | 
     finally:
         engine.dispose()
     return crawled
+
+
+def _answers(worker: str, away: dict[type[Exception], str], kind: type[Exception]) -> None:
+    if kind in away:
+        log.warning("worker %s: %s answers again", worker, away.pop(kind))
 
 
 def _check_work_dir(config: Config) -> None:
@@ -266,7 +309,7 @@ def _work_once(worker: Worker, session: Session, refused: set[str]) -> list[str]
             continue
         try:
             return worker.crawl_batch(session, run, sites) or None
-        except QueueError:
+        except (QueueError, db.Unreachable):
             raise
         except Exception as exc:   # reported to the run, which fails; this worker serves the next one
             log.error("worker %s: crawling %s of run %s failed: %s: %s", worker.name, ", ".join(sites), run_id,
