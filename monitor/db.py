@@ -41,15 +41,19 @@ class Unreachable(StorageError):
 
 def unreachable(exc: BaseException) -> bool:
     """Whether `exc` (or what caused it) is the server gone rather than a refused query: a connection
-    SQLAlchemy found dead, or the driver's OperationalError (refused, reset, "terminating connection
-    due to administrator command", "the database system is starting up")."""
+    SQLAlchemy found dead, or a PostgreSQL OperationalError of the connection itself (no SQLSTATE:
+    refused, reset; class 08; 57P: "terminating connection due to administrator command", "the
+    database system is starting up"). A deadlock or a cancelled query is not: waiting would not help."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, Unreachable):
             return True
-        if isinstance(seen, sa.exc.DBAPIError) and (seen.connection_invalidated
-                                                     or isinstance(seen, sa.exc.OperationalError)):
-            return True
+        if isinstance(seen, sa.exc.DBAPIError):
+            if seen.connection_invalidated:
+                return True
+            if isinstance(seen, sa.exc.OperationalError) and hasattr(seen.orig, "sqlstate"):   # not SQLite's
+                state = seen.orig.sqlstate
+                return state is None or state.startswith(("08", "57P"))
         seen = seen.__cause__
     return False
 

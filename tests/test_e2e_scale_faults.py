@@ -1,10 +1,11 @@
-"""PostgreSQL restarting under a distributed run: a private server (initdb, postgres) stopped and started by PID.
+"""PostgreSQL and Redis restarting under a distributed run: private servers, stopped and started by PID.
 
-A restart while workers are mid-site is waited out: each gives its batch back and it is crawled again,
-the coordinator (crawling too) waits, a worker killed during the outage changes nothing, and the run completes with the
-findings of the single-process run and no row twice. An outage longer than the bound (lease_s) fails the
-run with one line naming the database (no password), no run is shown complete, and the worker, waiting
-through it, takes the next run. Every wait is for an event (a row, a line, a process's end), except the
+A PostgreSQL restart while workers are mid-site is waited out: each gives its batch back and it is
+crawled again, the coordinator (crawling too) waits, a worker killed during the outage changes nothing,
+and the run completes with the findings of the single-process run and no row twice. An outage longer
+than the bound (lease_s) fails the run with one line naming the database (no password), no run is shown
+complete, and the worker, waiting through it, takes the next run. A Redis restart (its data kept)
+mid-site is waited out too, and a batch that ends while Redis is away is marked done once it is back. Every wait is for an event (a row, a line, a process's end), except the
 outage itself, which lasts a set time on purpose.
 """
 
@@ -32,6 +33,7 @@ from monitor.demo import DemoWeb
 from monitor.scale.queue import Queue, connect
 from tests.test_e2e_scale import (RUN_TIMEOUT_S, Worker, crawl_rows, env, findings, govmon, run_results,
                                   scale_config)
+from tests.test_monitor_scale import PrivateRedis
 
 OUTAGE_S = 2.0   # a restart's few seconds; under the waited-out test's lease_s, over the failing test's
 
@@ -204,3 +206,37 @@ def test_a_postgresql_outage_past_lease_s_fails_the_run_in_one_line_and_the_work
     runs = {r.id: r.status for r in _runs(storage)}
     assert runs[failed.id] == "failed", "marked failed once the database answers (its process is gone)"
     assert sorted(runs.values()) == ["complete", "failed"]
+
+
+def test_a_redis_restart_mid_site_is_waited_out_and_the_run_completes_the_same(
+        demo_web: DemoWeb, demo_run: tuple, private_pg: PrivatePostgres, tmp_path: Path) -> None:
+    scale_db = private_pg.url()
+    (tmp_path / "redis").mkdir()
+    private_redis = PrivateRedis(tmp_path / "redis", persist=True)
+    private_redis.start()
+    four = ("chaoyang", "shuangta", "longcheng", "fgw")
+    path = scale_config(demo_web, tmp_path, scale_db, private_redis.url, "govmon", batch_sites=2, lease_s=8)
+    coordinator_log = tmp_path / "run.log"
+    run = subprocess.Popen(govmon("-v", "run", "--config", str(path), *_sites(*four)), env=env(), cwd=tmp_path,
+                           stdout=subprocess.DEVNULL, stderr=coordinator_log.open("w"))
+    writer = Worker(path, tmp_path, "writer", "--segment-bytes", "20000")
+    try:
+        name = writer.ready()
+        _holding_rows(Queue(connect(private_redis.url), "govmon"), name, scale_db, run)
+        private_redis.stop()
+        time.sleep(OUTAGE_S)
+        private_redis.start()
+        assert run.wait(timeout=RUN_TIMEOUT_S) in (0, 1), coordinator_log.read_text()[-3000:]
+        assert writer.process.poll() is None, writer.log.read_text()[-3000:]
+    finally:
+        writer.stop()
+        if run.poll() is None:
+            run.kill()
+        private_redis.stop()
+    logs = coordinator_log.read_text() + writer.log.read_text()
+    assert "Traceback" not in logs, logs[-3000:]
+    assert "of an earlier attempt" not in logs, "a batch crawled whole is marked done, not crawled again"
+    outcome, work = demo_run
+    assert findings(run_results(scale_db)) == findings(outcome.results, four)
+    single = f"sqlite:///{work / 'govmon.db'}"
+    assert crawl_rows(scale_db, four) == crawl_rows(single, four), "no row twice, none missing"

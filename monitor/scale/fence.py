@@ -5,8 +5,9 @@ PostgreSQL's, so the lock that keeps two writers apart is too: a session-level
 advisory lock per (schema, run, site) on a dedicated connection. A process that
 dies drops its connection and its locks with it (`kill -9` included; a machine that
 dies, once the server's TCP keepalives on that connection give up). A server that
-restarts drops them too, and SQLAlchemy reconnects that connection without a word:
-`check()` asks the server whether the locks are still there before rows are written.
+restarts drops them too, and the connection, once SQLAlchemy reconnects it, is
+without them: `check()` asks the server whether the locks are still there before
+rows are written, rather than trusting that a query on the connection succeeds.
 """
 
 from __future__ import annotations
@@ -66,16 +67,17 @@ class SiteFence:
 
     def check(self) -> None:
         """Raise FenceLost unless this connection's server session still holds every fence taken
-        (a restart of PostgreSQL ends the session and its locks; the connection comes back without them)."""
+        (a restart of PostgreSQL ends the session and its locks; a reconnected connection has none)."""
         try:
             holding = self.conn.execute(sa.text(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
                 "AND pid = pg_backend_pid() AND classid::bigint = :c"), {"c": FENCE_CLASS}).scalar()
         except sa.exc.SQLAlchemyError as exc:
             raise FenceLost(db.storage_error(f"the site fence of run {self.run_id}", exc)) from exc
-        if holding != len(self.held):
+        taken = len({self.key(site) for site in self.held})   # two sites may share a key
+        if holding != taken:
             raise FenceLost(f"the site fence of run {self.run_id} was dropped by the database "
-                            f"({holding} of {len(self.held)} sites still held; restarted?)")
+                            f"({holding} of {taken} locks still held; restarted?)")
 
     def release(self) -> None:
         """Let go of every site; closing the connection drops its locks even when unlocking fails."""

@@ -146,11 +146,31 @@ class Worker:
                 if not keeper.gone:
                     run.fail(self.name, todo, f"{type(exc).__name__}: {exc}")
                 raise
-        if not run.finish(self.name, todo):   # the fence held to the end (checked): nobody else wrote them
+        if not self._finish(run, todo, fence):
             log.warning("worker %s: run %s left the queue while it was crawled", self.name, run.run_id)
             return []
         self.say(f"worker {self.name}: run {run.run_id}: crawled {', '.join(todo)}")
         return todo
+
+    def _finish(self, run: RunQueue, sites: list[str], fence: SiteFence) -> bool:
+        """Mark `sites` done (RunQueue.finish), the fence checked first: held since the crawl began, so every
+        row is ours. Redis away is waited out for up to lease_s: the crawl is whole, and giving up would
+        cost the batch's crawl again once its leases expire. An expired lease does not matter meanwhile:
+        the fence keeps others from the sites, and a site done under it is done."""
+        since: float | None = None
+        while True:
+            fence.check()
+            try:
+                return run.finish(self.name, sites)
+            except QueueError as exc:
+                now = time.monotonic()
+                if since is None:
+                    since = now
+                    log.warning("worker %s: run %s: marking %s done: %s; waiting up to %g s (lease_s)", self.name,
+                                run.run_id, ", ".join(sites), exc, self.scale.lease_s)
+                if now - since > self.scale.lease_s:
+                    raise
+                time.sleep(self.scale.poll_s)
 
     def _crawl(self, session: Session, run: RunQueue, sites: list[str], fence: SiteFence,
                keeper: LeaseKeeper, on_page: ingest.PageObserver | None,
@@ -165,7 +185,7 @@ class Worker:
             log.warning("worker %s: run %s: %d pages of an earlier attempt at %s deleted", self.name, run.run_id,
                         cleared, ", ".join(sites))
         spool = preflight.spool_dir(config, run.run_id) / f"worker-{os.getpid()}-{sites[0]}"
-        shutil.rmtree(spool, ignore_errors=True)   # an earlier attempt's segments: the crawl's end sweeps them in
+        shutil.rmtree(spool, ignore_errors=True)   # an earlier attempt's segments would be swept into this one
         spool.mkdir(parents=True, exist_ok=True)
         ingesting = ingest.CrawlIngest(session, run.run_id, on_page=on_page)
         kept: list[Path] = []
@@ -191,7 +211,6 @@ class Worker:
             raise RunGone(run.run_id)
         if not result.ok:
             raise RuntimeError(f"crawl failed: {result.reason}; {result.stderr_tail.strip()[-500:]}")
-        fence.check()   # the last segment's rows were written under the fence, so all were
         stats = ingesting.finish()
         log.info("worker %s: run %s: %s: %d pages, %d links in %.1fs", self.name, run.run_id, ", ".join(sites),
                  stats.pages, stats.links, result.elapsed_s)
