@@ -132,7 +132,7 @@ def validate(config_path: Path) -> int:
 @click.option("--distributed", is_flag=True,
               help="Crawl through the workers of [scale] (the default when the config has [scale]).")
 @click.option("--no-work", "no_work", is_flag=True,
-              help="With [scale]: queue the sites and wait for the workers, crawling none here.")
+              help="With [scale]: queue the sites and link checks and wait for the workers, doing none here.")
 @click.pass_context
 def run(ctx: click.Context, config_path: Path, site_ids: Sequence[str], json_path: Path | None, wait_s: float,
         kind: str, distributed: bool, no_work: bool) -> int:

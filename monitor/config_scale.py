@@ -45,7 +45,7 @@ class Scale(BaseModel):
     lease_s: Annotated[float, Field(ge=1)] = 60.0       # a dead worker's sites go back to the queue after this
     batch_sites: Annotated[int, Field(gt=0)] = 16       # sites a worker takes at once (one crawl process)
     poll_s: Annotated[float, Field(gt=0, le=60)] = 1.0  # an idle worker looks for work this often
-    run_works: bool = True                              # `govmon run` crawls as one of the workers
+    run_works: bool = True                              # `govmon run` crawls and checks links as a worker
 
 
 def scale_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:

@@ -10,24 +10,27 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 log = logging.getLogger(__name__)
 
 SCRIPT_LOCATION = "monitor:migrations"
+VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
+_REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py$")   # a migration's file is named by its revision (a test holds it)
 
 
 class StorageError(Exception):
@@ -396,6 +399,8 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's Config built in code (no alembic.ini), optionally bound to a connection."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
     if connection is not None:
@@ -413,20 +418,41 @@ def _migrating(engine: Engine, what: str) -> Iterator[Connection]:
         raise StorageError(f"{what} {engine.url.render_as_string(hide_password=True)}: {reason}") from exc
 
 
+def head_revision() -> str:
+    """The newest migration's revision, from the file names alone."""
+    return max(m[1] for f in VERSIONS.iterdir() if (m := _REVISION_FILE.match(f.name)))
+
+
+def _revision_of(connection: Connection) -> str | None:
+    """The database's revision read with plain SQL (None: not migrated), as Alembic keeps it."""
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database to `revision` (default: the newest) in one transaction."""
+    """Migrate the database to `revision` (default: the newest) in one transaction. A database already at the
+    newest is only looked at: Alembic (with Mako and Pygments, ~11 MB a process) is imported to migrate."""
     with _migrating(engine, "migrating") as connection:
+        if revision == "head" and _revision_of(connection) == head_revision():
+            return
+        from alembic import command
+
         command.upgrade(alembic_config(connection), revision)
     log.debug("database %s at %s", engine.url.render_as_string(hide_password=True), revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     """Migrate the database down to `revision` (default: empty)."""
+    from alembic import command
+
     with _migrating(engine, "downgrading") as connection:
         command.downgrade(alembic_config(connection), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or None for an unmigrated database."""
+    from alembic.runtime.migration import MigrationContext
+
     with _migrating(engine, "reading the revision of") as connection:
         return MigrationContext.configure(connection).get_current_revision()

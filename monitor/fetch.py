@@ -28,6 +28,7 @@ import ipaddress
 import logging
 import re
 import ssl
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,7 +39,12 @@ from urllib.parse import unquote, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import certifi
-import httpx
+
+# httpx imports its command-line client (click, rich's Syntax, Pygments' lexers: ~6 MB a process) whenever those
+# happen to be installed, and govmon never runs it. A None entry makes that import fail, which httpx 0.28 expects
+# (its __init__ falls back to a stub `main`). The run's processes import httpx here first.
+sys.modules.setdefault("httpx._main", None)
+import httpx  # noqa: E402
 
 from monitor.htmltext import declared_charset, decode_html, extract_title, media_type
 from monitor.outcomes import TRANSIENT_KINDS, DnsKind, FetchKind, TlsError, not_tls, status_kind

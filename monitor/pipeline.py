@@ -239,10 +239,16 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
         say("checking links")
         to_check, known = store.targets_to_check(session, run_id, bounds=_link_bounds(config, sites))
         to_check = _with_site_settings(config, sites, to_check)
-        found = linkcheck.check_links(to_check, known=known, resolver=resolver, crawl=config.crawl,
-                                      progress=lambda done, total: say(f"links {done}/{total}"), prechecked=prechecked)
-        store.save_link_targets(session, run_id, found, utcnow())
-        del to_check, known, found, prechecked   # a run's every target and crawled page: not held while judging
+        if _distributed(config, sites):   # [scale]: the workers check shards of it (monitor/scale/) into the store
+            from monitor.scale import coordinator
+            coordinator.check_links(session, config, run_id, to_check, known, prechecked, say)
+        else:
+            found = linkcheck.check_links(to_check, known=known, resolver=resolver, crawl=config.crawl,
+                                          progress=lambda done, total: say(f"links {done}/{total}"),
+                                          prechecked=prechecked)
+            store.save_link_targets(session, run_id, found, utcnow())
+            del found
+        del to_check, known, prechecked   # a run's every target and crawled page: not held while judging
         release_memory()
         store.heartbeat(session, run_id, utcnow())
         for s in sites:
@@ -251,6 +257,12 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
     say("probing and evaluating")
     return _probe_and_evaluate(session, config, run_id, sites, planned, needs, gathered, resolver, say,
                                route, prefetched)
+
+
+def _distributed(config: Config, sites: Sequence[Site]) -> bool:
+    """Whether the run's crawl and link check go through the workers of [scale]: ad-hoc URLs (sites not in
+    the config) are crawled here."""
+    return config.scale is not None and all(config.site_by_id(s.id) is not None for s in sites)
 
 
 def _link_bounds(config: Config, sites: Sequence[Site]) -> dict[str, tuple[int, int]]:
@@ -442,7 +454,7 @@ def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site],
     """
     if config.path is None:
         raise RuntimeError("the crawl needs the config as a file")
-    if config.scale is not None and all(config.site_by_id(s.id) is not None for s in sites):
+    if _distributed(config, sites):
         # [scale]: the workers crawl (monitor/scale/); what follows reads the same rows.
         from monitor.scale import coordinator
         coordinator.crawl(session, config, run_id, sites, say, on_page=on_page)

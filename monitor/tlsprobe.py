@@ -23,8 +23,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from cryptography import x509
-
 from checks.snapshot import Probe
 from monitor.fetch import Fetcher, classify_exception
 from monitor.outcomes import FetchKind, TlsError
@@ -88,6 +86,8 @@ def _abort(writer: asyncio.StreamWriter | None) -> None:
 
 def certificate_facts(der: bytes) -> dict[str, Any]:
     """Expiry, issuer, subject, names and self-signedness of a DER certificate ({} if unreadable)."""
+    from cryptography import x509   # ~10 MB a process: imported when a certificate is read, not during the crawl
+
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError as exc:

@@ -22,6 +22,10 @@ Crawl rules (monitor/demo/crawlmodel.py models the same):
 - requests are breadth first across all the site's hosts (priority by depth;
   URLs held back by max_pages get the room that frees up shallowest first, so
   the budget keeps breadth first even when the scheduler interleaves hosts);
+- a site has at most `window` requests in Scrapy at once; the rest of its
+  frontier waits in the spider as (depth, order, URL) tuples, a tenth of a
+  queued Request's memory, and goes to Scrapy shallowest first as answers
+  come in (the crawl child's memory no longer grows with a site's size);
 - a URL is requested once per site; every hop of an HTTP redirect counts as
   seen, and a response that lands on a URL seen before is recorded, not parsed;
 - a page's linked style sheets on the site's hosts are fetched once a site
@@ -79,6 +83,7 @@ SHEET = "govmon_sheet"          # a linked style sheet's request (read for links
 SHEETS_PER_SITE = 20            # linked style sheets fetched a site
 SHEET_MAX_BYTES = 512 * 1024    # a larger sheet is recorded too_large, unread
 SHEET_TYPES = frozenset({"", "text/css", "text/plain"})
+WINDOW_PER_CONCURRENCY = 2      # a site's requests in Scrapy at once: this many times CONCURRENT_REQUESTS
 
 
 @dataclass(frozen=True)
@@ -105,9 +110,10 @@ class SiteBounds:
 class _SiteState:
     bounds: SiteBounds
     scope: SiteScope
+    window: int                                                     # requests in Scrapy at once, at most
     seen: set[str] = field(default_factory=set)                     # requested, or waiting to be
     cut: set[str] = field(default_factory=set)                      # traps
-    waiting: list[tuple[int, int, str]] = field(default_factory=list)   # heap (depth, order, url) held back by max_pages
+    waiting: list[tuple[int, int, str]] = field(default_factory=list)   # heap (depth, order, url) not yet requested
     scheduled: int = 0
     pending: int = 0
     pages: int = 0
@@ -118,6 +124,10 @@ class _SiteState:
     sheets: int = 0                                                 # linked style sheets requested
 
     def room(self) -> bool:
+        return self.pending < self.window and self.budget()
+
+    def budget(self) -> bool:
+        """Whether max_pages and the fetch cap leave room for one more request."""
         bounds = self.bounds
         return self.pages + self.pending < bounds.max_pages and self.scheduled < FETCH_FACTOR * bounds.max_pages
 
@@ -156,7 +166,7 @@ class SiteSpider(scrapy.Spider):
 
     def __init__(self, sites: Sequence[SiteBounds] = (), today: date | None = None, gate: HostGate | None = None,
                  max_bytes: int = 0, depth_priority: int = 1, screening: Screening = DEFAULT_SCREENING,
-                 reader: ReaderProcess | None = None, **kwargs: Any) -> None:
+                 reader: ReaderProcess | None = None, window: int = 64, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.today = today or date.today()
         self.screening = screening
@@ -165,7 +175,7 @@ class SiteSpider(scrapy.Spider):
         self.gate = gate
         self.max_bytes = max_bytes
         self.depth_priority = depth_priority
-        self.states = {b.site_id: _SiteState(b, b.scope) for b in sites}
+        self.states = {b.site_id: _SiteState(b, b.scope, max(1, window)) for b in sites}
         # Scrapy caches "is this callback a generator with a return value?" (an ast parse of its source)
         # in a weak-keyed cache: a bound method made per request dies at once and is parsed again for
         # every response (~10 % of the crawl's time). One bound method each, kept alive here, hits it.
@@ -177,6 +187,7 @@ class SiteSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
         kwargs.setdefault("depth_priority", crawler.settings.getint("DEPTH_PRIORITY"))
+        kwargs.setdefault("window", WINDOW_PER_CONCURRENCY * crawler.settings.getint("CONCURRENT_REQUESTS"))
         if crawler.settings.getbool(READER_SETTING) and "reader" not in kwargs:
             kwargs["reader"] = ReaderProcess(kwargs.get("today") or date.today(),
                                              kwargs.get("screening", DEFAULT_SCREENING))
@@ -207,7 +218,7 @@ class SiteSpider(scrapy.Spider):
     def final_bundles(self) -> Iterator[CrawlBundle]:
         """Events known only at the end: the sites whose max_pages left URLs unfetched."""
         for state in self.states.values():
-            if state.waiting:
+            if state.waiting and not state.budget():    # not a crawl stopped with its window's frontier left
                 detail = f"max_pages {state.bounds.max_pages} reached; {len(state.waiting)} URLs not fetched"
                 yield CrawlBundle(events=(EventRecord(state.bounds.site_id, "max_pages", state.waiting[0][2], detail),))
 
@@ -232,7 +243,7 @@ class SiteSpider(scrapy.Spider):
                 yield CrawlBundle(events=(event,))
             return
         state.seen.add(url)
-        if state.room():
+        if state.room() and not state.waiting:    # else the shallowest waiting URL goes first (_top_up)
             yield self._request(state, url, depth)
         else:
             heapq.heappush(state.waiting, (depth, len(state.seen), url))

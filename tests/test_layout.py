@@ -1,6 +1,7 @@
 """The dependency rule of docs/architecture.md, checked by parsing imports."""
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -91,3 +92,15 @@ def test_a_pipeline_importing_a_check_module_is_caught(tmp_path: Path) -> None:
     bad.write_text("import checks\nfrom checks.linktiers import link_tiers\nfrom checks.snapshot import Page\n",
                    encoding="utf-8")
     assert check_knowledge(bad) == ["checks.linktiers", "checks.snapshot"]
+
+
+def test_a_run_starts_its_crawl_without_the_packages_only_later_stages_use() -> None:
+    """The parent's memory during the crawl adds to the crawl child's and the reader's (the tree's peak):
+    Alembic (with Mako and Pygments), cryptography (certificates), openpyxl (exports) and httpx's command-line
+    client (Pygments) are imported when they are used, not by the modules a run starts with."""
+    code = ("import sys, monitor.cli, monitor.pipeline, monitor.crawl, monitor.ingest, monitor.prefetch; "
+            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                cwd=ROOT).stdout.split())
+    assert {"monitor", "sqlalchemy", "httpx"} <= loaded      # the probe reads what it means to
+    assert loaded & {"alembic", "mako", "pygments", "cryptography", "openpyxl"} == set()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import socket
+import subprocess
+import sys
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -90,6 +92,22 @@ def test_migrations_ship_as_package_data() -> None:
     # script.py.mako is only needed to write new revisions, in a source checkout
     unshipped = [f for f in files if not any(fnmatch.fnmatch(f, glob) for glob in package_data["monitor"])]
     assert unshipped == []
+
+
+def test_each_migration_is_named_by_its_revision_in_one_line_so_the_head_is_known_without_alembic() -> None:
+    scripts = ScriptDirectory.from_config(db.alembic_config())
+    chain = [(s.revision, s.down_revision, Path(s.path).name) for s in scripts.walk_revisions()]
+    assert all(name.startswith(f"{rev}_") for rev, _, name in chain)
+    assert len(scripts.get_heads()) == 1 and db.head_revision() == scripts.get_current_head()
+
+
+def test_a_database_at_the_newest_revision_is_opened_without_importing_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    code = ("import sys; from monitor import db; engine = db.make_engine(sys.argv[1]); db.upgrade(engine); "
+            "print('alembic' in sys.modules)")
+    first, again = (subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, check=True,
+                                   cwd=ROOT).stdout.strip() for _ in range(2))
+    assert (first, again) == ("True", "False")
 
 
 def test_an_unsupported_url_is_a_storage_error() -> None:

@@ -21,14 +21,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor import __version__, config, db, pipeline, store
+from monitor import config, db, pipeline, store
 from monitor.cli import main
 from monitor.db import CrawlEventRow, LinkFormRow, PageRow
 from monitor.ingest import CrawlIngest
 from monitor.scale import coordinator
 from monitor.scale import worker as worker_mod
 from monitor.scale.fence import FenceLost, SiteFence
-from monitor.scale.queue import Progress, Queue, QueueError, RunQueue, connect, where
+from monitor.scale.queue import WIRE_VERSION, Progress, Queue, QueueError, RunQueue, connect, where
 from spiders.items import EventRecord, LinkRecord, PageRecord
 from spiders.output import line
 from tests import builders as b
@@ -293,9 +293,9 @@ level = "city"
 
 
 @pytest.mark.parametrize(("digest", "version", "why"), [
-    pytest.param("0" * 64, __version__, "its config digest is {mine} ({path}), the run's 000000000000: every worker "
+    pytest.param("0" * 64, WIRE_VERSION, "its config digest is {mine} ({path}), the run's 000000000000: every worker "
                  "needs the same config file", id="another-config"),
-    pytest.param(None, "0.0.1", f"it runs govmon {__version__}, the run 0.0.1: run one version everywhere",
+    pytest.param(None, "0.0.1", f"it runs govmon {WIRE_VERSION}, the run 0.0.1: run one version everywhere",
                  id="another-govmon-version"),
 ])
 def test_a_worker_refuses_a_run_it_would_not_crawl_the_same(tmp_path: Path, redis_url: str, redis_prefix: str,

@@ -51,8 +51,8 @@ def bounds(**changes: object) -> SiteBounds:
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
-def spider(*sites: SiteBounds, gate: HostGate | None = None) -> SiteSpider:
-    return SiteSpider(sites=sites or (bounds(),), today=TODAY, gate=gate, max_bytes=1000)
+def spider(*sites: SiteBounds, gate: HostGate | None = None, window: int = 64) -> SiteSpider:
+    return SiteSpider(sites=sites or (bounds(),), today=TODAY, gate=gate, max_bytes=1000, window=window)
 
 
 def homepage_request(s: SiteSpider) -> Request:
@@ -296,6 +296,19 @@ def test_the_page_budget_holds_back_the_deepest_urls_whichever_host_answered_fir
     assert [(e.kind, e.url) for e in final.events] == [("max_pages", HOME + "g.html")]  # the shallowest first
     assert [(d, u) for d, _, u in sorted(s.states["demo"].waiting)] == [
         (2, HOME + "g.html"), (3, "http://xxgk.demo.gov.test/f.html")]
+
+
+def test_a_site_has_at_most_its_window_of_requests_out_and_the_rest_goes_shallowest_first() -> None:
+    s = spider(window=2)
+    body = html("".join(f'<a href="/p{i}.html">{i}</a>' for i in range(5)))
+    (first, second), _ = crawl_page(s, homepage_request(s), body)
+    assert [first.url, second.url] == [HOME + "p0.html", HOME + "p1.html"]
+    assert [u for _, _, u in sorted(s.states["demo"].waiting)] == [HOME + f"p{i}.html" for i in (2, 3, 4)]
+    # p0 answers with a deeper link: the freed room goes to p2 (depth 1), the new depth-2 URL waits
+    (third,), _ = crawl_page(s, first, html('<a href="/deep.html">deep</a>'))
+    assert (third.url, third.priority) == (HOME + "p2.html", -1)
+    assert [d for d, _, _ in sorted(s.states["demo"].waiting)] == [1, 1, 2]
+    assert list(s.final_bundles()) == []        # waiting for the window is not max_pages
 
 
 def test_scope_host_keeps_the_crawl_on_the_homepage_host() -> None:

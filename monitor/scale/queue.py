@@ -1,11 +1,17 @@
 """The Redis side of a distributed run: its sites to crawl, the leases on them, who crawled what.
 
+A queued run has a stage: `crawl` (its items are site ids) or `links` (its items are
+shards of the link check, queued as run `R/links` once the crawl is done; each
+shard's input is in `P:run:R/links:items`). Both stages lease, renew, reap and
+finish their items the same way.
+
 Keys (prefix `P` from [scale] key_prefix, run id `R`): `P:runs` (the open runs),
-`P:run:R` (config digest, govmon version, sites, opened), `P:run:R:alive` (the coordinator is there;
+`P:run:R` (config digest, govmon version, stage, sites, opened), `P:run:R:alive` (the coordinator is there;
 expires), `P:run:R:todo` (sites waiting), `P:run:R:leased` (site → worker),
 `P:run:R:lease:<site>` (the worker holding it; expires after lease_s unless
 renewed), `P:run:R:done` (site → worker), `P:run:R:failed` (site → reason),
-`P:run:R:refused` (worker → why it does not work on the run), and `P:worker:<name>`
+`P:run:R:refused` (worker → why it does not work on the run), `P:run:R:items` (item → its
+input, for a stage whose items need one), and `P:worker:<name>`
 (a worker is up; expires unless it announces itself again).
 Every change of more than one key is one Lua script, so two processes never
 see a site half moved. A lease is scheduling only: the PostgreSQL fence
@@ -19,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +33,10 @@ import redis
 import redis.exceptions
 
 from monitor import __version__
+
+# What a run records as its workers' version: govmon's, and the queue's layout, which changed within 0.1.0
+# (queue 2: the link check's shards beside the sites), so a worker of an older layout refuses the run.
+WIRE_VERSION = f"{__version__} (queue 2)"
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +84,12 @@ return lost
 """
 # A site crawled whole under the fence is done even if its lease expired meanwhile: take it out of
 # the queue; a worker that leased it since sees it done once it holds the fence, and lets go.
+# An item finished twice (a link shard whose slow worker outlived its lease) stays done by the first.
 _DONE = """
 if redis.call('EXISTS', KEYS[4]) == 0 then return 0 end
 for i = 3, #ARGV do
   local site = ARGV[i]
-  redis.call('HSET', KEYS[3], site, ARGV[1])
+  redis.call('HSETNX', KEYS[3], site, ARGV[1])
   redis.call('LREM', KEYS[1], 0, site)
   if redis.call('GET', ARGV[2] .. site) == ARGV[1] then
     redis.call('DEL', ARGV[2] .. site)
@@ -110,12 +122,26 @@ class QueueError(Exception):
     """Redis could not be reached or refused a command; the message names the server."""
 
 
+CRAWL, LINKS = "crawl", "links"   # the stages of a run in the queue
+
+
+def links_of(run_id: str) -> str:
+    """The queue's name for the link-check stage of run `run_id`."""
+    return f"{run_id}/{LINKS}"
+
+
+def run_of(queued: str) -> str:
+    """The run a queued stage belongs to (the inverse of links_of; a crawl stage is named as its run)."""
+    return queued.removesuffix(f"/{LINKS}")
+
+
 @dataclass(frozen=True)
 class RunInfo:
     run_id: str
     digest: str
     version: str
     sites: int
+    stage: str = CRAWL
 
 
 @dataclass(frozen=True)
@@ -211,14 +237,19 @@ class RunQueue:
         self.todo, self.leased, self.done_key, self.failed_key, self.refused = (
             f"{self.key}:{k}" for k in ("todo", "leased", "done", "failed", "refused"))
         self.alive, self.lease_prefix = f"{self.key}:alive", f"{self.key}:lease:"
+        self.items = f"{self.key}:items"
 
     # The coordinator's side.
-    def open(self, digest: str, sites: list[str], lease_s: float, version: str = __version__) -> None:
-        """Queue `sites` for the run (any earlier keys of the run id are dropped first)."""
+    def open(self, digest: str, sites: list[str], lease_s: float, version: str = WIRE_VERSION, *,
+             stage: str = CRAWL, inputs: Mapping[str, str] | None = None) -> None:
+        """Queue `sites` for the run (any earlier keys of the run id are dropped first); `inputs`: each
+        item's input, which a worker reads with `input_of`."""
         self.close(sites)
         pipe = self.queue.client.pipeline()
-        pipe.hset(self.key, mapping={"digest": digest, "version": version, "sites": len(sites),
+        pipe.hset(self.key, mapping={"digest": digest, "version": version, "sites": len(sites), "stage": stage,
                                      "opened": time.time()})
+        if inputs:
+            pipe.hset(self.items, mapping=dict(inputs))
         if sites:
             pipe.rpush(self.todo, *sites)
         pipe.set(self.alive, "1", px=_ms(lease_s * ALIVE_LEASES))
@@ -238,7 +269,7 @@ class RunQueue:
     def close(self, sites: list[str]) -> None:
         """Take the run out of the queue with every key it has; workers holding its sites see it gone."""
         keys = [self.key, self.alive, self.todo, self.leased, self.done_key, self.failed_key, self.refused,
-                *(self.lease_prefix + s for s in sites)]
+                self.items, *(self.lease_prefix + s for s in sites)]
         self.queue.call("srem", f"{self.queue.prefix}:runs", self.run_id)
         self.queue.call("delete", *keys)
 
@@ -280,7 +311,13 @@ class RunQueue:
         data = self.queue.call("hgetall", self.key)
         if not data or not self.queue.call("exists", self.alive):
             return None
-        return RunInfo(self.run_id, data.get("digest", ""), data.get("version", ""), int(data.get("sites", 0)))
+        return RunInfo(self.run_id, data.get("digest", ""), data.get("version", ""), int(data.get("sites", 0)),
+                       data.get("stage", CRAWL))
+
+    def input_of(self, item: str) -> str | None:
+        """The input queued with `item`; None when the run has left the queue."""
+        found = self.queue.call("hget", self.items, item)
+        return None if found is None else str(found)
 
     def take(self, worker: str, n: int, lease_s: float) -> list[str]:
         """Lease up to `n` waiting sites for `worker`."""

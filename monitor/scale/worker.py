@@ -1,4 +1,5 @@
-"""A crawl worker: lease sites of a queued run, crawl them, write them into the run's database.
+"""A worker: lease sites of a queued run, crawl them, write them into the run's database; lease
+shards of a run's link check, check them, write their outcomes.
 
 A leased batch of sites is crawled by one crawl child (monitor.crawl.run_crawl,
 the single-process crawl unchanged) and ingested segment by segment
@@ -7,10 +8,15 @@ the site's rows of an earlier, lost attempt are deleted first, in one transactio
 so a site crawled again never leaves duplicate rows. Leases are renewed by a
 thread while the batch runs. A run queued with another config digest or by another
 govmon version is refused: the workers must crawl as the run's own process would.
+A link-check shard (monitor.scale.shards) is checked by monitor.linkcheck as the
+single-process run checks it; its outcomes go to the run's link_target rows, whose
+(run, url) key keeps the first outcome stored, so a shard checked twice adds nothing.
 PostgreSQL going away mid-batch (a restart cuts the open transaction and drops the
 fence) gives the batch's sites back to the queue, to be crawled again from scratch
 once the database answers: only the batch knows what the cut transaction held, and
-the fence and store.clear_crawl make a second crawl safe.
+the fence and store.clear_crawl make a second crawl safe. A shard the database cut
+goes back too, without a fence: its outcomes are written in one insert-or-nothing
+transaction.
 Must not judge or render anything: the coordinator does that once.
 """
 
@@ -25,16 +31,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor import __version__, crawl, db, ingest, preflight, store
+from monitor import crawl, db, ingest, linkcheck, preflight, store
 from monitor.config import Config
 from monitor.config_scale import Scale
+from monitor.resolver import Resolver
+from monitor.scale import shards
 from monitor.scale.fence import SiteFence
-from monitor.scale.queue import Queue, QueueError, RunInfo, RunQueue, connect, where
+from monitor.scale.queue import LINKS, WIRE_VERSION, Queue, QueueError, RunInfo, RunQueue, connect, run_of, where
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +56,13 @@ def worker_name() -> str:
 
 
 class LeaseKeeper:
-    """Renews a worker's leases every third of lease_s in its own thread; `gone` once the run left the queue."""
+    """Renews a worker's leases every third of lease_s in its own thread; `gone` once the run left the queue.
+    `on_beat` is called at each renewal too (the coordinator keeps its run alive with it)."""
 
-    def __init__(self, run: RunQueue, worker: str, sites: Sequence[str], lease_s: float) -> None:
+    def __init__(self, run: RunQueue, worker: str, sites: Sequence[str], lease_s: float,
+                 on_beat: Callable[[], object] | None = None) -> None:
         self.run, self.worker, self.sites, self.lease_s = run, worker, list(sites), lease_s
+        self.on_beat = on_beat
         self.gone = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="lease-keeper", daemon=True)
@@ -67,6 +79,8 @@ class LeaseKeeper:
         while not self._stop.wait(self.lease_s / 3):
             try:
                 self.run.queue.announce(self.worker, self.lease_s)
+                if self.on_beat is not None:
+                    self.on_beat()
                 lost = self.run.renew(self.worker, self.sites, self.lease_s)
             except QueueError as exc:
                 log.warning("worker %s: renewing leases of run %s: %s", self.worker, self.run.run_id, exc)
@@ -172,6 +186,55 @@ class Worker:
                     raise
                 time.sleep(self.scale.poll_s)
 
+    def check_batch(self, session: Session, run: RunQueue, items: Sequence[str], *,
+                    on_beat: Callable[[], object] | None = None) -> list[str]:
+        """Check the leased link-check shards `items` of the run's links stage and store their outcomes;
+        the shards done. A failed check is reported to the run (its coordinator fails it) and raised. The
+        database away (db.Unreachable) gives the shard and those after it back, unreported, and is raised."""
+        done: list[str] = []
+        resolver = Resolver.from_config(self.config.dns)
+        with LeaseKeeper(run, self.name, items, self.scale.lease_s, on_beat) as keeper:
+            for n, item in enumerate(items):
+                text = None if keeper.gone or run.is_done(item) else run.input_of(item)
+                if text is None:   # done meanwhile by a worker that outlived its lease, or the run is gone
+                    run.give_back(self.name, [item])
+                    continue
+                try:
+                    found, hosts = self._check_shard(session, run, text, resolver, keeper)
+                except KeyboardInterrupt:
+                    run.give_back(self.name, list(items[n:]))
+                    raise
+                except RunGone:
+                    log.warning("worker %s: run %s left the queue; its link check was stopped", self.name,
+                                run.run_id)
+                    return done
+                except db.Unreachable as exc:   # one transaction: stored whole or not at all, never twice
+                    log.warning("worker %s: run %s: the database at %s went away while shard %s was stored (%s); "
+                                "it goes back to the queue", self.name, run_of(run.run_id), db.where(self.engine),
+                                item, exc)
+                    run.give_back(self.name, list(items[n:]))
+                    raise
+                except Exception as exc:
+                    if not keeper.gone:
+                        run.fail(self.name, [item], f"{type(exc).__name__}: {exc}")
+                    raise
+                if not run.finish(self.name, [item]):
+                    return done
+                done.append(item)
+                self.say(f"worker {self.name}: run {run_of(run.run_id)}: checked links shard {item} "
+                         f"({found} targets; {_listed(hosts)})")
+        return done
+
+    def _check_shard(self, session: Session, run: RunQueue, text: str, resolver: Resolver, keeper: LeaseKeeper
+                     ) -> tuple[int, list[str]]:
+        shard = shards.decode(text)
+        found = linkcheck.check_links(shard.targets, known=shard.known, resolver=resolver, crawl=self.config.crawl,
+                                      prechecked=shard.prechecked)
+        if keeper.gone:
+            raise RunGone(run.run_id)
+        store.save_link_targets(session, run_of(run.run_id), found, datetime.now(UTC))
+        return len(found), shard.hosts()
+
     def _crawl(self, session: Session, run: RunQueue, sites: list[str], fence: SiteFence,
                keeper: LeaseKeeper, on_page: ingest.PageObserver | None,
                heartbeat: Callable[[], bool | None] | None) -> None:
@@ -226,14 +289,15 @@ def refusal(config: Config, info: RunInfo) -> str | None:
     if info.digest != config.digest:
         return (f"its config digest is {config.digest[:12]} ({config.path}), the run's {info.digest[:12]}: "
                 "every worker needs the same config file")
-    if info.version != __version__:
-        return f"it runs govmon {__version__}, the run {info.version or 'unknown'}: run one version everywhere"
+    if info.version != WIRE_VERSION:
+        return f"it runs govmon {WIRE_VERSION}, the run {info.version or 'unknown'}: run one version everywhere"
     return None
 
 
 def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | None = None,
           name: str | None = None, stop: threading.Event | None = None) -> int:
-    """Work on the queued runs of the config's [scale] until stopped; the number of sites crawled.
+    """Work on the queued runs of the config's [scale] until stopped; the number of sites crawled and
+    link-check shards checked.
 
     With `once`, return when no open run has a site to take. Redis or PostgreSQL going
     away is waited out (QueueError, db.Unreachable: logged once, retried every poll_s),
@@ -287,6 +351,11 @@ def _answers(worker: str, away: dict[type[Exception], str], kind: type[Exception
         log.warning("worker %s: %s answers again", worker, away.pop(kind))
 
 
+def _listed(hosts: Sequence[str], most: int = 3) -> str:
+    named = [h or "no host" for h in hosts[:most]]
+    return ", ".join(named) + (f" and {len(hosts) - most} more hosts" if len(hosts) > most else "")
+
+
 def _check_work_dir(config: Config) -> None:
     """The spool folder must be writable here before any site is taken (PreflightError, one line).
     Spools left on this machine by workers that died (`worker-<pid>-<site>`) are removed."""
@@ -323,10 +392,13 @@ def _work_once(worker: Worker, session: Session, refused: set[str]) -> list[str]
                 run.refuse(worker.name, why)
             continue
         run.reap()
-        sites = run.take(worker.name, scale.batch_sites, scale.lease_s)
+        links = info.stage == LINKS
+        sites = run.take(worker.name, 1 if links else scale.batch_sites, scale.lease_s)
         if not sites:
             continue
         try:
+            if links:
+                return worker.check_batch(session, run, sites) or None
             return worker.crawl_batch(session, run, sites) or None
         except (QueueError, db.Unreachable):
             raise
