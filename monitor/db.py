@@ -37,6 +37,43 @@ class StorageError(Exception):
     """The database could not be reached, migrated, read or written; the text says why."""
 
 
+class Unreachable(StorageError):
+    """The database did not answer or cut the connection (down, restarting): worth waiting for,
+    unlike a query it refused. Work of a transaction it cut is lost and must be done again."""
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) is the server gone rather than a refused query: a connection
+    SQLAlchemy found dead, or a PostgreSQL OperationalError of the connection itself (no SQLSTATE:
+    refused, reset; class 08; 57P: "terminating connection due to administrator command", "the
+    database system is starting up"). A deadlock or a cancelled query is not: waiting would not help."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, Unreachable):
+            return True
+        if isinstance(seen, sa.exc.DBAPIError):
+            if seen.connection_invalidated:
+                return True
+            if isinstance(seen, sa.exc.OperationalError) and hasattr(seen.orig, "sqlstate"):   # not SQLite's
+                state = seen.orig.sqlstate
+                return state is None or state.startswith(("08", "57P"))
+        seen = seen.__cause__
+    return False
+
+
+def storage_error(what: str, exc: sa.exc.SQLAlchemyError) -> StorageError:
+    """The one mapping of a SQLAlchemy error: Unreachable when the server went away, else StorageError."""
+    reason = getattr(exc, "orig", None) or exc
+    if unreachable(exc):   # the driver's text runs over lines ("Is the server running…"): one line here
+        return Unreachable(f"{what}: {type(reason).__name__}: {' '.join(str(reason).split())}")
+    return StorageError(f"{what}: {type(reason).__name__}: {reason}")
+
+
+def where(engine: Engine) -> str:
+    """The engine's URL without its password, to name the database in a message."""
+    return engine.url.render_as_string(hide_password=True)
+
+
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """Aware UTC datetimes in, aware UTC datetimes out, on every backend.
 
@@ -330,6 +367,9 @@ def make_engine(url: str) -> Engine:
         if backend == "sqlite":
             return _sqlite_engine(parsed)
         if backend == "postgresql":
+            # pool_pre_ping: a pooled connection that PostgreSQL dropped while idle (a restart between
+            # two transactions) is replaced on checkout, so only a transaction the restart cut fails;
+            # redoing that is the caller's business (monitor.scale.worker redoes a batch).
             return sa.create_engine(parsed, pool_pre_ping=True, json_serializer=_json_dumps)
     except (sa.exc.ArgumentError, ImportError, OSError) as exc:
         raise StorageError(f"storage url {_redacted(url)}: {exc}") from exc

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from checks.snapshot import DateHit, Finding
-from monitor.db import Base, CrawlEventRow, RunRow, RunSiteRow, StorageError
+from monitor.db import Base, CrawlEventRow, RunRow, RunSiteRow, StorageError, storage_error
 from monitor.store import pagecodec
 
 try:  # parses the spool about twice as fast as json
@@ -467,8 +467,7 @@ _KINDS: dict[str, Callable[[_Batches, str, dict[str, Any]], None]] = {
 
 
 def _storage_error(exc: sa.exc.SQLAlchemyError) -> StorageError:
-    reason = getattr(exc, "orig", None) or exc
-    return StorageError(f"ingesting the crawl: {type(reason).__name__}: {reason}")
+    return storage_error("ingesting the crawl", exc)
 
 
 PageObserver = Callable[[str, str, str, int, list[tuple[str, str]]], None]

@@ -186,7 +186,11 @@ def _carry_out(session: Session, config: Config, run_id: str, kind: str, chosen:
         log.error("run %s failed: %s", run_id, reason)
         log.debug("run %s failed", run_id, exc_info=True)
         session.rollback()
-        store.fail_run(session, run_id, reason, finished_at=utcnow())
+        try:
+            store.fail_run(session, run_id, reason, finished_at=utcnow())
+        except db.Unreachable as gone:   # the run's own reason is the one to tell; a later start marks it failed
+            log.error("run %s could not be marked failed: %s", run_id, gone)
+            raise db.Unreachable(reason) from exc
         return RunOutcome(run_id, "failed", None, None, None, reason)
     stored = store.load_results(session, run_id)
     log.info("run %s complete: kind=%s sites=%d %s duration=%.1fs", run_id, kind, len(chosen),

@@ -27,7 +27,7 @@ from monitor.db import CrawlEventRow, LinkFormRow, PageRow
 from monitor.ingest import CrawlIngest
 from monitor.scale import coordinator
 from monitor.scale import worker as worker_mod
-from monitor.scale.fence import SiteFence
+from monitor.scale.fence import FenceLost, SiteFence
 from monitor.scale.queue import WIRE_VERSION, Progress, Queue, QueueError, RunQueue, connect, where
 from spiders.items import EventRecord, LinkRecord, PageRecord
 from spiders.output import line
@@ -206,6 +206,23 @@ def test_one_process_at_a_time_holds_a_site_and_death_lets_go(pg_engine: Engine)
     assert taken == ["a", "b"]
     assert second.conn.exec_driver_sql("SHOW tcp_keepalives_idle").scalar() == "30", "a dead machine lets go too"
     second.release()
+
+
+def test_a_fence_whose_server_session_ended_is_lost_also_after_a_reconnect(pg_engine: Engine) -> None:
+    fence, other = SiteFence(pg_engine, "run-1"), SiteFence(pg_engine, "run-1")
+    assert fence.hold(["a", "b"]) == ["a", "b"]
+    fence.check()   # held: nothing raised
+    backend = fence.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with pg_engine.connect() as admin:   # what a restart does to it: the server ends the session
+        admin.execute(sa.text("SELECT pg_terminate_backend(:p, 5000)"), {"p": backend})
+    with pytest.raises(FenceLost):
+        fence.check()
+    fence.conn.rollback()   # SQLAlchemy reconnects on the next use
+    with pytest.raises(FenceLost, match="0 of 2 locks still held"):
+        fence.check()
+    assert other.hold(["a", "b"]) == ["a", "b"], "another process may take the sites now"
+    fence.release()
+    other.release()
 
 
 def page(site: str, url: str) -> PageRecord:

@@ -2,7 +2,8 @@
 
 The cut and the shard's text are pure (literal targets); the links stage of the queue runs on
 real Redis; a shard's check by a `govmon worker` process on the demo web and real PostgreSQL,
-including a worker killed with -9 holding a shard. The whole demo run is in
+including a worker killed with -9 holding a shard; a shard whose outcomes the database does not
+take (away, as in a restart) goes back to the queue. The whole demo run is in
 tests/test_e2e_scale_links.py.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 import signal
+import socket
 import threading
 import time
 import zlib
@@ -30,6 +32,7 @@ from monitor.linkcheck import KnownPage, Prechecked, TargetToCheck
 from monitor.scale import coordinator, shards
 from monitor.scale.queue import CRAWL, LINKS, Queue, connect, links_of, run_of
 from monitor.scale.shards import Shard
+from monitor.scale import worker as worker_mod
 from monitor.scale.worker import worker_name
 from tests import builders as b
 from tests.test_e2e_scale import Worker, scale_config, scale_db  # noqa: F401  (scale_db: a fixture)
@@ -217,6 +220,29 @@ def test_the_coordinator_checks_the_shards_itself_when_it_works(
         detail = conn.scalar(sa.select(LinkTargetRow.detail).where(LinkTargetRow.url == ok))
     assert detail == "checked while the crawl ran", "the early check's outcome is taken, not requested again"
     assert said[-1] == f"links: 2 of 2 shards ({me} 2)"
+
+
+def test_a_shard_the_database_cut_goes_back_to_the_queue_unreported(
+        demo_web: DemoWeb, scale_db: str, queue: Queue, redis_url: str, redis_prefix: str,  # noqa: F811
+        tmp_path: Path) -> None:
+    cfg = config.load(scale_config(demo_web, tmp_path, scale_db, redis_url, redis_prefix))
+    with socket.socket() as probe:   # a port nothing listens on: the database away, as during a restart
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    away = db.make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres")
+    cut = shards.split([target("mailto:office@chaoyang.gov.test")], {}, {})
+    links = queue.run(links_of("r1"))
+    links.open(cfg.digest, ["0"], lease_s=60, stage=LINKS, inputs={"0": shards.encode(cut[0])})
+    me = worker_mod.Worker(cfg, queue, away, "w1", lambda _line: None)
+    try:
+        assert links.take("w1", 1, lease_s=60) == ["0"]
+        with db.session_factory(away)() as session, pytest.raises(db.Unreachable):
+            me.check_batch(session, links, ["0"])
+        assert links.failures() == {} and links.leases() == {}, "not a failed check: the run waits"
+        assert links.take("w2", 1, lease_s=60) == ["0"], "the shard is checked again"
+    finally:
+        links.close(["0"])
+        away.dispose()
 
 
 @pytest.mark.parametrize(("module", "imports_redis"), [

@@ -6,6 +6,9 @@ run's database as it does after the local stages. Each stage returns only when
 every item is done and stored whole (a site crawled, a link-check shard's
 outcomes in link_target); it raises (the run then fails) when a worker reports a
 failure or the queue is lost. The stage's keys leave Redis either way.
+
+Redis or PostgreSQL away (a restart) is waited out in either stage for up to lease_s,
+checked every poll_s; longer, the stage raises QueueError or db.Unreachable naming the server.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor import ingest, linkcheck, store
+from monitor import db, ingest, linkcheck, store
 from monitor.config import Config, Site
 from monitor.scale import shards
 from monitor.scale.queue import CRAWL, LINKS, Progress, Queue, QueueError, RunQueue, connect, links_of, where
@@ -116,30 +119,28 @@ def _drive(session: Session, config: Config, run_id: str, stage: _Stage, say: Ca
         return store.heartbeat(session, run_id, datetime.now(UTC))
 
     watch = _Watch(run, config, say, stage.describe, stage.kind)
-    outage: float | None = None
+    outage = _Outage(run_id, scale.lease_s)
     try:
         while True:
-            try:   # Redis away for less than a lease (a restart) is waited out; its leases expire meanwhile
+            try:
                 progress = watch.look()
                 left = progress.done < progress.total
+                done_by = {} if left else run.done_by()
                 taken = (run.take(me.name, stage.batch or scale.batch_sites, scale.lease_s)
                          if left and scale.run_works else [])
-                done_by = {} if left else run.done_by()
-                outage = None
-            except QueueError as exc:
-                outage = outage if outage is not None else time.monotonic()
-                if time.monotonic() - outage > scale.lease_s:
-                    raise
-                log.warning("run %s: %s; trying again", run_id, exc)
-                time.sleep(scale.poll_s)
-                continue
-            if not left:
-                break
-            if taken:
-                stage.work(me, run, taken, beat)
-                continue
-            if not store.heartbeat(session, run_id, datetime.now(UTC)):
-                raise RuntimeError(f"run {run_id} was ended elsewhere while its {stage.kind} stage ran")
+                if taken:   # a database gone mid-batch: the batch's items are back in the queue (see Worker)
+                    stage.work(me, run, taken, beat)
+                elif left and not store.heartbeat(session, run_id, datetime.now(UTC)):
+                    raise RuntimeError(f"run {run_id} was ended elsewhere while its {stage.kind} stage ran")
+                outage.over()
+                if not left:
+                    break
+                if taken:
+                    continue
+            except QueueError as exc:   # leases expire meanwhile; the run's keys survive a restart with its data
+                outage.wait(f"Redis at {where(client)}", exc)
+            except db.Unreachable as exc:
+                outage.wait(f"the database at {db.where(me.engine)}", exc)
             time.sleep(scale.poll_s)
     finally:
         try:
@@ -191,6 +192,33 @@ class _Watch:
                      "on any machine")
         self.alone = alone
         return progress
+
+
+class _Outage:
+    """How long Redis or the database has not answered; past `bound_s` the stage gives up with one clear line."""
+
+    def __init__(self, run_id: str, bound_s: float) -> None:
+        self.run_id, self.bound_s = run_id, bound_s
+        self.since: float | None = None
+        self.what = ""
+
+    def wait(self, what: str, exc: QueueError | db.Unreachable) -> None:
+        """Note that `what` did not answer; raise (the same kind of error) once that lasted past the bound."""
+        now = time.monotonic()
+        if self.since is None or what != self.what:
+            self.since, self.what = now, what
+            log.warning("run %s: %s does not answer; waiting up to %g s (lease_s): %s", self.run_id, what,
+                        self.bound_s, exc)
+        else:
+            log.debug("run %s: %s", self.run_id, exc)
+        if now - self.since > self.bound_s:
+            message = f"{what} did not answer for {self.bound_s:g} s (lease_s): {exc}"
+            raise QueueError(message) if isinstance(exc, QueueError) else db.Unreachable(message)
+
+    def over(self) -> None:
+        if self.since is not None:
+            log.warning("run %s: %s answers again", self.run_id, self.what)
+            self.since = None
 
 
 class RunLost(Exception):

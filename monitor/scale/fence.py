@@ -4,7 +4,10 @@ A Redis lease can expire under a worker that is slow, not dead; the rows are
 PostgreSQL's, so the lock that keeps two writers apart is too: a session-level
 advisory lock per (schema, run, site) on a dedicated connection. A process that
 dies drops its connection and its locks with it (`kill -9` included; a machine that
-dies, once the server's TCP keepalives on that connection give up).
+dies, once the server's TCP keepalives on that connection give up). A server that
+restarts drops them too, and the connection, once SQLAlchemy reconnects it, is
+without them: `check()` asks the server whether the locks are still there before
+rows are written, rather than trusting that a query on the connection succeeds.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ FENCE_CLASS = 0x676F78   # "gox": beside monitor.locks' "gov" and "gow"
 KEEPALIVES = {"tcp_keepalives_idle": 30, "tcp_keepalives_interval": 10, "tcp_keepalives_count": 3}
 
 
+class FenceLost(db.Unreachable):
+    """The database dropped the fence (it restarted or cut the connection): the sites are no longer ours."""
+
+
 class SiteFence:
     """The sites of one run this process may write; release() (or the process's end) lets go of all."""
 
@@ -37,7 +44,7 @@ class SiteFence:
             for name, value in KEEPALIVES.items():   # ignored on a unix socket
                 self.conn.execute(sa.text("SELECT set_config(:n, :v, false)"), {"n": name, "v": str(value)})
         except sa.exc.SQLAlchemyError as exc:
-            raise db.StorageError(f"opening the site fence: {getattr(exc, 'orig', None) or exc}") from exc
+            raise db.storage_error("opening the site fence", exc) from exc
 
     def key(self, site_id: str) -> int:
         return zlib.crc32(f"{self.schema}\0{self.run_id}\0{site_id}".encode()) & 0x7FFFFFFF
@@ -56,7 +63,21 @@ class SiteFence:
             return bool(self.conn.execute(sa.text("SELECT pg_try_advisory_lock(:c, :k)"),
                                           {"c": FENCE_CLASS, "k": self.key(site)}).scalar())
         except sa.exc.SQLAlchemyError as exc:
-            raise db.StorageError(f"taking the fence of site {site}: {getattr(exc, 'orig', None) or exc}") from exc
+            raise db.storage_error(f"taking the fence of site {site}", exc) from exc
+
+    def check(self) -> None:
+        """Raise FenceLost unless this connection's server session still holds every fence taken
+        (a restart of PostgreSQL ends the session and its locks; a reconnected connection has none)."""
+        try:
+            holding = self.conn.execute(sa.text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
+                "AND pid = pg_backend_pid() AND classid::bigint = :c"), {"c": FENCE_CLASS}).scalar()
+        except sa.exc.SQLAlchemyError as exc:
+            raise FenceLost(db.storage_error(f"the site fence of run {self.run_id}", exc)) from exc
+        taken = len({self.key(site) for site in self.held})   # two sites may share a key
+        if holding != taken:
+            raise FenceLost(f"the site fence of run {self.run_id} was dropped by the database "
+                            f"({holding} of {taken} locks still held; restarted?)")
 
     def release(self) -> None:
         """Let go of every site; closing the connection drops its locks even when unlocking fails."""

@@ -11,6 +11,12 @@ govmon version is refused: the workers must crawl as the run's own process would
 A link-check shard (monitor.scale.shards) is checked by monitor.linkcheck as the
 single-process run checks it; its outcomes go to the run's link_target rows, whose
 (run, url) key keeps the first outcome stored, so a shard checked twice adds nothing.
+PostgreSQL going away mid-batch (a restart cuts the open transaction and drops the
+fence) gives the batch's sites back to the queue, to be crawled again from scratch
+once the database answers: only the batch knows what the cut transaction held, and
+the fence and store.clear_crawl make a second crawl safe. A shard the database cut
+goes back too, without a fence: its outcomes are written in one insert-or-nothing
+transaction.
 Must not judge or render anything: the coordinator does that once.
 """
 
@@ -112,38 +118,79 @@ class Worker:
 
         A site whose fence another process holds (a worker whose lease expired, still
         writing) goes back to the queue; one found done meanwhile is let go. A failed
-        crawl is reported to the run (its coordinator fails it) and raised.
+        crawl is reported to the run (its coordinator fails it) and raised. The database
+        away (db.Unreachable, before or during the crawl) gives every site back, unreported,
+        and is raised: the caller waits for the database.
         """
-        with SiteFence(self.engine, run.run_id) as fence:
-            held = fence.hold(sites)
-            run.give_back(self.name, [s for s in sites if s not in held])
-            todo = [s for s in held if not run.is_done(s)]
-            run.give_back(self.name, [s for s in held if s not in todo])
-            if not todo:
+        try:
+            fence = SiteFence(self.engine, run.run_id)
+        except db.Unreachable:   # nothing written; the caller says that the database is away
+            run.give_back(self.name, list(sites))
+            raise
+        try:
+            with fence:
+                return self._batch(session, run, sites, fence, on_page, heartbeat)
+        except db.Unreachable as exc:   # what was written of these sites is cleared by their next crawl
+            log.warning("worker %s: run %s: the database at %s went away during the batch %s (%s); "
+                        "its sites go back to the queue", self.name, run.run_id, db.where(self.engine),
+                        ", ".join(sites), exc)
+            run.give_back(self.name, list(sites))   # those still leased to this worker and not done
+            raise
+
+    def _batch(self, session: Session, run: RunQueue, sites: Sequence[str], fence: SiteFence,
+               on_page: ingest.PageObserver | None, heartbeat: Callable[[], bool | None] | None) -> list[str]:
+        held = fence.hold(sites)
+        run.give_back(self.name, [s for s in sites if s not in held])
+        todo = [s for s in held if not run.is_done(s)]
+        run.give_back(self.name, [s for s in held if s not in todo])
+        if not todo:
+            return []
+        with LeaseKeeper(run, self.name, todo, self.scale.lease_s) as keeper:
+            try:
+                self._crawl(session, run, todo, fence, keeper, on_page, heartbeat)
+            except RunGone:
+                log.warning("worker %s: run %s left the queue; its crawl was stopped", self.name, run.run_id)
                 return []
-            with LeaseKeeper(run, self.name, todo, self.scale.lease_s) as keeper:
-                try:
-                    self._crawl(session, run, todo, keeper, on_page, heartbeat)
-                except RunGone:
-                    log.warning("worker %s: run %s left the queue; its crawl was stopped", self.name, run.run_id)
-                    return []
-                except KeyboardInterrupt:   # stopped (SIGTERM, Ctrl-C): the sites go back now, not after lease_s
-                    run.give_back(self.name, todo)
-                    raise
-                except Exception as exc:
-                    if not keeper.gone:
-                        run.fail(self.name, todo, f"{type(exc).__name__}: {exc}")
-                    raise
-            if not run.finish(self.name, todo):   # while the fence is held: nobody else wrote these sites
-                log.warning("worker %s: run %s left the queue while it was crawled", self.name, run.run_id)
-                return []
+            except KeyboardInterrupt:   # stopped (SIGTERM, Ctrl-C): the sites go back now, not after lease_s
+                run.give_back(self.name, todo)
+                raise
+            except db.Unreachable:   # not a failed crawl: crawl_batch gives the sites back
+                raise
+            except Exception as exc:
+                if not keeper.gone:
+                    run.fail(self.name, todo, f"{type(exc).__name__}: {exc}")
+                raise
+        if not self._finish(run, todo, fence):
+            log.warning("worker %s: run %s left the queue while it was crawled", self.name, run.run_id)
+            return []
         self.say(f"worker {self.name}: run {run.run_id}: crawled {', '.join(todo)}")
         return todo
+
+    def _finish(self, run: RunQueue, sites: list[str], fence: SiteFence) -> bool:
+        """Mark `sites` done (RunQueue.finish), the fence checked first: held since the crawl began, so every
+        row is ours. Redis away is waited out for up to lease_s: the crawl is whole, and giving up would
+        cost the batch's crawl again once its leases expire. An expired lease does not matter meanwhile:
+        the fence keeps others from the sites, and a site done under it is done."""
+        since: float | None = None
+        while True:
+            fence.check()
+            try:
+                return run.finish(self.name, sites)
+            except QueueError as exc:
+                now = time.monotonic()
+                if since is None:
+                    since = now
+                    log.warning("worker %s: run %s: marking %s done: %s; waiting up to %g s (lease_s)", self.name,
+                                run.run_id, ", ".join(sites), exc, self.scale.lease_s)
+                if now - since > self.scale.lease_s:
+                    raise
+                time.sleep(self.scale.poll_s)
 
     def check_batch(self, session: Session, run: RunQueue, items: Sequence[str], *,
                     on_beat: Callable[[], object] | None = None) -> list[str]:
         """Check the leased link-check shards `items` of the run's links stage and store their outcomes;
-        the shards done. A failed check is reported to the run (its coordinator fails it) and raised."""
+        the shards done. A failed check is reported to the run (its coordinator fails it) and raised. The
+        database away (db.Unreachable) gives the shard and those after it back, unreported, and is raised."""
         done: list[str] = []
         resolver = Resolver.from_config(self.config.dns)
         with LeaseKeeper(run, self.name, items, self.scale.lease_s, on_beat) as keeper:
@@ -161,6 +208,12 @@ class Worker:
                     log.warning("worker %s: run %s left the queue; its link check was stopped", self.name,
                                 run.run_id)
                     return done
+                except db.Unreachable as exc:   # one transaction: stored whole or not at all, never twice
+                    log.warning("worker %s: run %s: the database at %s went away while shard %s was stored (%s); "
+                                "it goes back to the queue", self.name, run_of(run.run_id), db.where(self.engine),
+                                item, exc)
+                    run.give_back(self.name, list(items[n:]))
+                    raise
                 except Exception as exc:
                     if not keeper.gone:
                         run.fail(self.name, [item], f"{type(exc).__name__}: {exc}")
@@ -182,8 +235,9 @@ class Worker:
         store.save_link_targets(session, run_of(run.run_id), found, datetime.now(UTC))
         return len(found), shard.hosts()
 
-    def _crawl(self, session: Session, run: RunQueue, sites: list[str], keeper: LeaseKeeper,
-               on_page: ingest.PageObserver | None, heartbeat: Callable[[], bool | None] | None) -> None:
+    def _crawl(self, session: Session, run: RunQueue, sites: list[str], fence: SiteFence,
+               keeper: LeaseKeeper, on_page: ingest.PageObserver | None,
+               heartbeat: Callable[[], bool | None] | None) -> None:
         from monitor.pipeline import crawl_time_limit
 
         config = self.config
@@ -194,11 +248,13 @@ class Worker:
             log.warning("worker %s: run %s: %d pages of an earlier attempt at %s deleted", self.name, run.run_id,
                         cleared, ", ".join(sites))
         spool = preflight.spool_dir(config, run.run_id) / f"worker-{os.getpid()}-{sites[0]}"
+        shutil.rmtree(spool, ignore_errors=True)   # an earlier attempt's segments would be swept into this one
         spool.mkdir(parents=True, exist_ok=True)
         ingesting = ingest.CrawlIngest(session, run.run_id, on_page=on_page)
         kept: list[Path] = []
 
         def on_segment(path: Path) -> None:
+            fence.check()
             stats = ingesting.segment(path)
             if stats.malformed or stats.truncated:
                 kept.append(path)
@@ -243,9 +299,10 @@ def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | 
     """Work on the queued runs of the config's [scale] until stopped; the number of sites crawled and
     link-check shards checked.
 
-    With `once`, return when no open run has a site to take. Redis going away is waited
-    out (QueueError is logged and retried every poll_s), except with `once`, where it
-    is raised. A batch that fails is reported to its run and logged; the worker goes on.
+    With `once`, return when no open run has a site to take. Redis or PostgreSQL going
+    away is waited out (QueueError, db.Unreachable: logged once, retried every poll_s),
+    except with `once`, where it is raised. A batch that fails is reported to its run and
+    logged; the worker goes on.
     """
     scale = config.scale
     if scale is None:
@@ -258,16 +315,25 @@ def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | 
     say(f"worker {worker.name}: waiting for runs at {where(client)}")
     refused: set[str] = set()
     crawled = 0
+    away: dict[type[Exception], str] = {}   # what does not answer, said once until it answers again
     try:
         with db.session_factory(engine)() as session:
             while stop is None or not stop.is_set():
                 try:
                     queue.announce(worker.name, max(scale.lease_s, 3 * scale.poll_s))
+                    _answers(worker.name, away, QueueError)
                     done = _work_once(worker, session, refused)
-                except QueueError as exc:
+                    if done is not None:   # a batch was tried: the database answered
+                        _answers(worker.name, away, db.Unreachable)
+                except (QueueError, db.Unreachable) as exc:
                     if once:
                         raise
-                    log.warning("worker %s: %s; trying again in %g s", worker.name, exc, scale.poll_s)
+                    kind = QueueError if isinstance(exc, QueueError) else db.Unreachable
+                    if kind not in away:
+                        away[kind] = f"Redis at {where(client)}" if kind is QueueError else \
+                            f"the database at {db.where(engine)}"
+                        log.warning("worker %s: %s; waiting for %s, trying every %g s", worker.name, exc,
+                                    away[kind], scale.poll_s)
                     done = None
                 if done:
                     crawled += len(done)
@@ -278,6 +344,11 @@ def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | 
     finally:
         engine.dispose()
     return crawled
+
+
+def _answers(worker: str, away: dict[type[Exception], str], kind: type[Exception]) -> None:
+    if kind in away:
+        log.warning("worker %s: %s answers again", worker, away.pop(kind))
 
 
 def _listed(hosts: Sequence[str], most: int = 3) -> str:
@@ -329,7 +400,7 @@ def _work_once(worker: Worker, session: Session, refused: set[str]) -> list[str]
             if links:
                 return worker.check_batch(session, run, sites) or None
             return worker.crawl_batch(session, run, sites) or None
-        except QueueError:
+        except (QueueError, db.Unreachable):
             raise
         except Exception as exc:   # reported to the run, which fails; this worker serves the next one
             log.error("worker %s: crawling %s of run %s failed: %s: %s", worker.name, ", ".join(sites), run_id,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from monitor.db import StorageError
+from monitor.db import storage_error
 
 
 P = ParamSpec("P")
@@ -21,7 +21,8 @@ R = TypeVar("R")
 
 
 def storage(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Make a store function one transaction and map SQLAlchemy errors to StorageError.
+    """Make a store function one transaction and map SQLAlchemy errors to StorageError
+    (db.Unreachable when the server went away).
 
     A read ends its transaction too: an open one would pin an old SQLite WAL
     snapshot (later reads would not see other processes' writes) or leave a
@@ -40,8 +41,7 @@ def storage(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 return result
             except sa.exc.SQLAlchemyError as exc:
                 session.rollback()
-                reason = getattr(exc, "orig", None) or exc
-                raise StorageError(f"{what}: {type(reason).__name__}: {reason}") from exc
+                raise storage_error(what, exc) from exc
         return run
 
     return wrap

@@ -1,0 +1,231 @@
+"""PostgreSQL and Redis restarting under a distributed run: private servers, stopped and started by PID.
+
+A PostgreSQL restart while workers are mid-site is waited out: each gives its batch back and it is
+crawled again, the coordinator (crawling too) waits, a worker killed during the outage changes nothing,
+and the run completes with the findings of the single-process run and no row twice. An outage longer
+than the bound (lease_s) fails the run with one line naming the database (no password), no run is shown
+complete, and the worker, waiting through it, takes the next run. A Redis restart (its data kept)
+mid-site is waited out too, and a batch that ends while Redis is away is marked done once it is back.
+Every wait is for an event (a row, a line, a process's end), except the outage itself, which lasts a
+set time on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from monitor import db, store
+from monitor.demo import DemoWeb
+from monitor.scale.queue import Queue, connect
+from tests.test_e2e_scale import (RUN_TIMEOUT_S, Worker, _holding_rows, crawl_rows, env, findings, govmon,
+                                  run_results, scale_config)
+from tests.test_monitor_scale import PrivateRedis
+
+OUTAGE_S = 2.0   # a restart's few seconds; under the waited-out test's lease_s, over the failing test's
+
+
+def _free_port() -> int:
+    """A free loopback port below 32768 (above are the ephemeral ports clients are given)."""
+    while True:
+        port = random.randint(20000, 32767)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of this test alone (trust auth, 127.0.0.1, its own data folder), to stop at will.
+
+    Run as the `postgres` user when the tests run as root: the server refuses root."""
+
+    def __init__(self, folder: Path, initdb: str) -> None:
+        self.folder, self.port = folder, _free_port()
+        self.binary = str(Path(initdb).with_name("postgres"))
+        self.user = "postgres" if os.geteuid() == 0 else None
+        if self.user is not None:
+            os.chown(folder, pwd.getpwnam(self.user).pw_uid, -1)
+        done = subprocess.run([initdb, "-D", str(folder / "data"), "-A", "trust", "-U", "postgres", "--no-sync",
+                               "-E", "UTF8", "--locale=C"], user=self.user, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, password: str = "") -> str:
+        secret = f":{password}" if password else ""
+        return f"postgresql+psycopg://postgres{secret}@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        """Start the server; return once it accepts connections."""
+        with (self.folder / "server.log").open("ab") as out:
+            self.process = subprocess.Popen(
+                [self.binary, "-D", str(self.folder / "data"), "-p", str(self.port), "-k", str(self.folder),
+                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+                user=self.user, stdout=subprocess.DEVNULL, stderr=out)
+        while True:
+            try:
+                psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+                                connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                assert self.process.poll() is None, (self.folder / "server.log").read_text()[-2000:]
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """A fast shutdown, as `pg_ctl restart -m fast` does: sessions are ended ("terminating connection
+        due to administrator command"), open transactions lost."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(timeout=60)
+
+
+@pytest.fixture
+def private_pg() -> Iterator[PrivatePostgres]:
+    initdb = shutil.which("initdb") or ("/usr/local/bin/initdb" if Path("/usr/local/bin/initdb").exists() else None)
+    if initdb is None:
+        pytest.skip("initdb not found: these tests start a PostgreSQL server of their own")
+    if os.geteuid() == 0 and not any(u.pw_name == "postgres" for u in pwd.getpwall()):
+        pytest.skip("running as root without a postgres user: PostgreSQL refuses to run as root")
+    # Not under tmp_path: the server's user must reach the folder, and a unix socket's path is short.
+    folder = Path(tempfile.mkdtemp(prefix="govmon-pg-"))
+    server = PrivatePostgres(folder, initdb)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _runs(storage_url: str) -> list[store.RunInfo]:
+    engine = db.make_engine(storage_url)
+    try:
+        with db.session_factory(engine)() as session:
+            return store.list_runs(session, statuses=("running", "complete", "failed", "interrupted"), limit=10)
+    finally:
+        engine.dispose()
+
+
+def _sites(*ids: str) -> list[str]:
+    return [arg for site in ids for arg in ("--site", site)]
+
+
+SIX = ("chaoyang", "shuangta", "longcheng", "yshj", "longtan", "fgw")
+
+
+def test_a_postgresql_restart_mid_site_is_waited_out_and_the_run_completes_the_same(
+        demo_web: DemoWeb, demo_run: tuple, private_pg: PrivatePostgres, redis_url: str, redis_prefix: str,
+        tmp_path: Path) -> None:
+    storage = private_pg.url()
+    path = scale_config(demo_web, tmp_path, storage, redis_url, redis_prefix, batch_sites=2, lease_s=8)
+    coordinator_log = tmp_path / "run.log"
+    run = subprocess.Popen(govmon("-v", "run", "--config", str(path), *_sites(*SIX)), env=env(),   # it crawls too
+                           cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=coordinator_log.open("w"))
+    writer = Worker(path, tmp_path, "writer", "--segment-bytes", "20000")
+    doomed = Worker(path, tmp_path, "doomed")
+    try:
+        name = writer.ready()
+        doomed.ready()
+        _holding_rows(Queue(connect(redis_url), redis_prefix), name, storage, run)
+        private_pg.stop()
+        os.kill(doomed.process.pid, signal.SIGKILL)   # its leases expire; its connections died with the server
+        doomed.process.wait()
+        time.sleep(OUTAGE_S)
+        private_pg.start()
+        assert run.wait(timeout=RUN_TIMEOUT_S) in (0, 1), coordinator_log.read_text()[-3000:]
+        assert writer.process.poll() is None, writer.log.read_text()[-3000:]
+    finally:
+        for w in (writer, doomed):
+            w.stop()
+        if run.poll() is None:
+            run.kill()
+    logs = coordinator_log.read_text() + writer.log.read_text()
+    assert "Traceback" not in logs, logs[-3000:]
+    assert f"the database at {storage} does not answer; waiting up to 8 s" in logs
+    assert "its sites go back to the queue" in writer.log.read_text()
+    outcome, work = demo_run
+    assert findings(run_results(storage)) == findings(outcome.results, SIX)
+    single = f"sqlite:///{work / 'govmon.db'}"
+    assert crawl_rows(storage, SIX) == crawl_rows(single, SIX), "no row twice, none missing"
+
+
+def test_a_postgresql_outage_past_lease_s_fails_the_run_in_one_line_and_the_worker_takes_the_next(
+        demo_web: DemoWeb, private_pg: PrivatePostgres, redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
+    storage = private_pg.url(password="hunter2")   # trust auth ignores it; no message may show it
+    path = scale_config(demo_web, tmp_path, storage, redis_url, redis_prefix, batch_sites=2, lease_s=1)
+    first = subprocess.Popen(govmon("run", "--no-work", "--config", str(path), *_sites("chaoyang", "fgw")),
+                             env=env(), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    worker = Worker(path, tmp_path, "worker", "--segment-bytes", "20000")
+    try:
+        name = worker.ready()
+        _holding_rows(Queue(connect(redis_url), redis_prefix), name, storage, first)
+        private_pg.stop()
+        stderr = first.communicate(timeout=RUN_TIMEOUT_S)[1].decode()
+        private_pg.start()
+        [failed] = _runs(storage)
+        assert failed.status != "complete"
+        second = subprocess.run(govmon("run", "--no-work", "--config", str(path), *_sites("chaoyang")), env=env(),
+                                cwd=tmp_path, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        assert worker.process.poll() is None, worker.log.read_text()[-3000:]
+    finally:
+        worker.stop()
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 3   # Exit.INTERNAL, as every storage error
+    shown = sa.make_url(storage).render_as_string(hide_password=True)
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith(f"govmon: storage error: Unreachable: the database at {shown} did not answer for 1 s"), \
+        stderr[-3000:]
+    assert "hunter2" not in stderr + worker.log.read_text() and "Traceback" not in stderr
+    assert second.returncode in (0, 1), second.stderr[-3000:]
+    runs = {r.id: r.status for r in _runs(storage)}
+    assert runs[failed.id] == "failed", "marked failed once the database answers (its process is gone)"
+    assert sorted(runs.values()) == ["complete", "failed"]
+
+
+def test_a_redis_restart_mid_site_is_waited_out_and_the_run_completes_the_same(
+        demo_web: DemoWeb, demo_run: tuple, private_pg: PrivatePostgres, tmp_path: Path) -> None:
+    scale_db = private_pg.url()
+    (tmp_path / "redis").mkdir()
+    private_redis = PrivateRedis(tmp_path / "redis", persist=True)
+    private_redis.start()
+    four = ("chaoyang", "shuangta", "longcheng", "fgw")
+    path = scale_config(demo_web, tmp_path, scale_db, private_redis.url, "govmon", batch_sites=2, lease_s=8)
+    coordinator_log = tmp_path / "run.log"
+    run = subprocess.Popen(govmon("-v", "run", "--config", str(path), *_sites(*four)), env=env(), cwd=tmp_path,
+                           stdout=subprocess.DEVNULL, stderr=coordinator_log.open("w"))
+    writer = Worker(path, tmp_path, "writer", "--segment-bytes", "20000")
+    try:
+        name = writer.ready()
+        _holding_rows(Queue(connect(private_redis.url), "govmon"), name, scale_db, run)
+        private_redis.stop()
+        time.sleep(OUTAGE_S)
+        private_redis.start()
+        assert run.wait(timeout=RUN_TIMEOUT_S) in (0, 1), coordinator_log.read_text()[-3000:]
+        assert writer.process.poll() is None, writer.log.read_text()[-3000:]
+    finally:
+        writer.stop()
+        if run.poll() is None:
+            run.kill()
+        private_redis.stop()
+    logs = coordinator_log.read_text() + writer.log.read_text()
+    assert "Traceback" not in logs, logs[-3000:]
+    assert "of an earlier attempt" not in logs, "a batch crawled whole is marked done, not crawled again"
+    outcome, work = demo_run
+    assert findings(run_results(scale_db)) == findings(outcome.results, four)
+    single = f"sqlite:///{work / 'govmon.db'}"
+    assert crawl_rows(scale_db, four) == crawl_rows(single, four), "no row twice, none missing"
