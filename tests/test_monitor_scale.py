@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -443,6 +444,44 @@ def test_a_failed_crawl_on_a_worker_fails_the_coordinators_crawl(tmp_path: Path,
             coordinator.crawl(session, cfg, run_id, cfg.sites, lambda _line: None)
         helper.join()
     assert list(queue.client.scan_iter(f"{redis_prefix}:*")) == [], "the run's keys leave Redis"
+
+
+class StoppedInADatabaseCall(worker_mod.Worker):
+    """A worker whose SIGTERM lands inside a database call: the driver's cleanup raises its own error while the
+    stop unwinds (psycopg: "can't change 'autocommit' now"), with the stop as its context."""
+
+    def _crawl(self, *_args: Any, **_kwargs: Any) -> None:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise db.StorageError("ProgrammingError: can't change 'autocommit' now") from None
+
+
+def test_a_stop_that_lands_in_a_database_call_hands_the_sites_back_and_stops(
+        tmp_path: Path, pg_engine: Engine, redis_url: str, redis_prefix: str, queue: Queue) -> None:
+    cfg = pg_config(tmp_path, pg_engine, redis_url, redis_prefix)
+    run = queue.run("r-stop")
+    run.open(cfg.digest, ["a"], lease_s=60)
+    try:
+        assert run.take("w1", 1, lease_s=60) == ["a"]
+        me = StoppedInADatabaseCall(cfg, queue, pg_engine, "w1", lambda _line: None)
+        with db.session_factory(pg_engine)() as session, pytest.raises(KeyboardInterrupt):
+            me.crawl_batch(session, run, ["a"])
+        assert run.failures() == {}, "a stopped worker is no failed crawl"
+        assert run.take("w2", 1, lease_s=60) == ["a"], "its site is handed back at once"
+    finally:
+        run.close(["a"])
+
+
+def test_a_stop_is_told_by_the_exception_chain() -> None:
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise db.StorageError("cleanup failed") from None   # `from None` hides it from tracebacks only
+    except db.StorageError as exc:
+        assert worker_mod.stopped(exc)
+    assert not worker_mod.stopped(db.StorageError("a refused query"))
 
 
 def test_a_run_without_its_redis_fails_with_one_line(tmp_path: Path, pg_engine: Engine) -> None:

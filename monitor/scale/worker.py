@@ -51,6 +51,19 @@ Say = Callable[[str], None]
 HEARTBEAT_S = 30.0
 
 
+def stopped(exc: BaseException) -> bool:
+    """Whether `exc` was raised while a stop (SIGTERM, Ctrl-C: KeyboardInterrupt) unwound: a stop that lands
+    inside a database call leaves the driver mid-query, and the cleanup's own error (psycopg: "can't change
+    'autocommit' now") replaces it. That is a stopped worker, not a failed crawl."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__   # type: ignore[assignment]
+    return False
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -157,6 +170,9 @@ class Worker:
             except db.Unreachable:   # not a failed crawl: crawl_batch gives the sites back
                 raise
             except Exception as exc:
+                if stopped(exc):
+                    run.give_back(self.name, todo)
+                    raise KeyboardInterrupt from exc
                 if not keeper.gone:
                     run.fail(self.name, todo, f"{type(exc).__name__}: {exc}")
                 raise
@@ -215,6 +231,9 @@ class Worker:
                     run.give_back(self.name, list(items[n:]))
                     raise
                 except Exception as exc:
+                    if stopped(exc):
+                        run.give_back(self.name, list(items[n:]))
+                        raise KeyboardInterrupt from exc
                     if not keeper.gone:
                         run.fail(self.name, [item], f"{type(exc).__name__}: {exc}")
                     raise
