@@ -9,14 +9,14 @@ registers no check. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from checks.freshness import answered, homepage_chain, homepage_urls
 from checks.plans import Fetch
 from checks.scope import normal_host, site_scope
-from checks.snapshot import SiteSnapshot
+from checks.snapshot import Link, SiteSnapshot
 
 TIER_TAGS = frozenset({"a", "area", "iframe", "frame"})
 
@@ -39,31 +39,34 @@ def tier_target(target: str, tag: str) -> str | None:
 
 
 def link_tiers(snap: SiteSnapshot) -> Tiers:
-    """Secondary and tertiary link targets from the crawl, in page order; http(s) page links only."""
+    """Secondary and tertiary link targets from the crawl, in the order a reader meets them: the homepage's links
+    in document order, then each secondary page's, in the secondary order. Never the order pages were fetched
+    in, which concurrency varies (a distributed run would name other examples). http(s) page links only."""
     chain = homepage_chain(snap)
-    home = homepage_urls(chain)
     source: dict[str, str] = {}
     scope = site_scope(snap)
+    by_source: dict[str, list[Link]] = {}
+    for link in snap.links:
+        by_source.setdefault(link.source_url, []).append(link)
 
-    def targets(sources: frozenset[str], skip: set[str]) -> tuple[list[str], list[str]]:
+    def targets(sources: Iterable[str], skip: set[str]) -> tuple[list[str], list[str]]:
         own: list[str] = []
         other: list[str] = []
-        for link in snap.links:
-            if link.source_url not in sources:
-                continue
-            url = tier_target(link.target_url, link.tag)
-            if url is None or url in skip:
-                continue
-            skip.add(url)
-            source.setdefault(url, link.source_url)
-            (own if scope.covers(url) else other).append(url)
+        for page_url in dict.fromkeys(sources):
+            for link in by_source.get(page_url, ()):
+                url = tier_target(link.target_url, link.tag)
+                if url is None or url in skip:
+                    continue
+                skip.add(url)
+                source.setdefault(url, link.source_url)
+                (own if scope.covers(url) else other).append(url)
         return own, other
 
-    seen = set(home)
-    secondary, off1 = targets(home, seen)
+    seen = set(homepage_urls(chain))
+    secondary, off1 = targets((u for p in chain for u in (p.url, p.final_url)), seen)
     pages = snap.page_by_url
-    second_pages = frozenset(u for url in secondary if url in pages and answered(pages[url])
-                             for u in (url, pages[url].final_url))
+    second_pages = [u for url in secondary if url in pages and answered(pages[url])
+                    for u in (url, pages[url].final_url)]
     tertiary, off2 = targets(second_pages, seen)
     return Tiers(tuple(secondary), tuple(tertiary), tuple(off1 + off2), source)
 

@@ -150,6 +150,16 @@ def test_tiers_follow_the_definition() -> None:
     assert scope.covers("https://xxgk.s1.gov.cn/x") and not scope.covers("https://s1.gov.cn.evil.cn/")
 
 
+def test_tiers_keep_the_readers_order_whatever_order_the_pages_were_fetched_in() -> None:
+    pages, links = crawl()
+    home_links = [lk for lk in links if lk.source_url == HOME]
+    sources = list(dict.fromkeys(lk.source_url for lk in links if lk.source_url != HOME))[::-1]
+    fetched_late_first = home_links + [lk for src in sources for lk in links if lk.source_url == src]   # SEC[1] first
+    tiers = link_tiers(b.snapshot(b.site(url=HOME), pages=pages[::-1], links=fetched_late_first))
+    assert tiers.tertiary == tuple(TER)
+    assert tiers.source[TER[0]] == SEC[0]       # first met on the first secondary page, though stored later
+
+
 def test_links_ratios_and_failing_targets() -> None:
     pages, links = crawl()
     probes = [v6(SEC[0]), v6(SEC[1]), v6(SEC[2], "dns"), v6(SEC[3]), v6(TER[0]), v6(TER[1]), v6(TER[2], "refused")]
