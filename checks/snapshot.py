@@ -183,6 +183,21 @@ class SiteSnapshot:
     def page_by_url(self) -> Mapping[str, Page]:
         return {p.url: p for p in self.pages}
 
+    @cached_property
+    def pages_in_order(self) -> tuple[Page, ...]:
+        """The homepage (the site's URL) first, then the pages by depth (clicks from the homepage), then URL.
+        `pages` is in fetch order, which concurrency and a distributed run vary: evidence picked by it
+        changes from run to run."""
+        return tuple(sorted(self.pages, key=lambda p: (p.url != self.site.url, p.depth, p.url)))
+
+    @cached_property
+    def links_in_order(self) -> tuple[Link, ...]:
+        """The links by source page in `pages_in_order`, each page's in document order (that order is
+        the page's own); links of no crawled page last, by source URL."""
+        position = {p.url: n for n, p in enumerate(self.pages_in_order)}
+        last = len(position)
+        return tuple(sorted(self.links, key=lambda lk: (position.get(lk.source_url, last), lk.source_url)))
+
     def probes_of(self, kind: str) -> tuple[Probe, ...]:
         return tuple(p for p in self.probes if p.kind == kind)
 
