@@ -94,13 +94,15 @@ class CrawlIndex:
     def __init__(self, snap: SiteSnapshot) -> None:
         self.snap = snap
         self.pages: dict[str, Page] = {}
-        for p in snap.pages:
+        # Reading order (homepage, then depth and URL; SiteSnapshot.pages_in_order), never fetch order:
+        # it decides which page a shared URL names, the homepage and the candidates' order.
+        for p in snap.pages_in_order:
             self.pages.setdefault(p.url, p)
             self.pages.setdefault(p.final_url, p)
         self.out: dict[str, list[Link]] = {}
         for link in snap.links:
             self.out.setdefault(link.source_url, []).append(link)
-        self.home = next((p for p in snap.pages if p.depth == 0), None)
+        self.home = next((p for p in snap.pages_in_order if p.depth == 0), None)
         self.scope = site_scope(snap)
         self.framed = {link.target_url for link in snap.links if link.tag in ("iframe", "frame")}
         self.parent = self._tree()
@@ -180,10 +182,10 @@ class CrawlIndex:
 
 def column_candidates(crawl: CrawlIndex, words: tuple[str, ...]) -> list[Candidate]:
     by_target: dict[str, list[Link]] = {}
-    for link in crawl.snap.links:
+    for link in crawl.snap.links_in_order:   # candidates in reading order, not fetch order
         if link.tag in ("a", "area", "iframe", "frame", "js-location") and _matches(link.text, words):
             by_target.setdefault(link.target_url, []).append(link)
-    for titled in crawl.snap.pages:
+    for titled in crawl.snap.pages_in_order:
         if titled.depth > 0 and _matches(_title_head(titled.title), words):
             by_target.setdefault(titled.final_url, [])
     found = []
@@ -238,7 +240,7 @@ def column_contents(crawl: CrawlIndex, page: Page, today: date) -> Contents:
     queue = [u for u in first.pagers if u.startswith(base) or "dataproxy" in u] if first is not None else []
     queue += [link.target_url for link in crawl.links_of(page) if link.target_url.startswith(base) and (
         PAGER_TEXT.match(link.text.strip()) or PAGER_URL.search(link.target_url))]
-    queue += [p.final_url for p in crawl.snap.pages if p.final_url.startswith(base)
+    queue += [p.final_url for p in crawl.snap.pages_in_order if p.final_url.startswith(base)
               and PAGER_URL.search(p.final_url) and "/" not in p.final_url[len(base):]]
     while queue and len(pages) <= MAX_LIST_PAGES:
         other = crawl.pages.get(queue.pop(0))

@@ -20,7 +20,8 @@ PRIVACY_KINDS = ("id_card", "mobile", "bank_card")
 
 
 def _screened(snap: SiteSnapshot) -> list[Page]:
-    return [p for p in snap.pages if p.fetch_kind == "ok" and p.status is not None and 200 <= p.status < 300]
+    # Reading order (homepage, then depth and URL), not fetch order: the evidence kept is capped.
+    return [p for p in snap.pages_in_order if p.fetch_kind == "ok" and p.status is not None and 200 <= p.status < 300]
 
 
 def _findings(pages: list[Page], kinds: tuple[str, ...]) -> list[tuple[Page, Finding]]:

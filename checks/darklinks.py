@@ -115,7 +115,8 @@ def _shown(sheet: str, page: str) -> str:
                 "hidden_attribute": T(zh="隐藏方式：元素带 HTML 隐藏属性", en="Hidden by the HTML hidden attribute")},
        words=WAYS, coded={"way": "words"})
 def links_hidden(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
-    pages = [p for p in snap.pages if answered(p) and not p.hides and "css" not in p.content_type]
+    # Reading order (homepage, then depth and URL), not fetch order: a link hidden on several pages is shown once.
+    pages = [p for p in snap.pages_in_order if answered(p) and not p.hides and "css" not in p.content_type]
     if not pages:
         return Verdict(Status.ERROR, "links.hidden_no_pages")
     scope = site_scope(snap)
@@ -166,7 +167,7 @@ def links_turned(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
     checked: set[str] = set()
     found: dict[str, tuple[str, str, str, str]] = {}
     onsite: dict[str, bool] = {}    # a target's scope, once: a site's links repeat a few hundred targets
-    for link in snap.links:
+    for link in snap.links_in_order:   # a target linked from several pages: its first in reading order
         if link.tag not in ("a", "area", "iframe") or (target := snap.targets.get(link.target_url)) is None:
             continue
         url = link.target_url

@@ -53,7 +53,7 @@ EVIDENCE_MAX = 50
 def dates_impossible(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
     today = snap.taken_at.date()
     tolerance = int(params.get("dates_issued_tolerance_days", 1))
-    pages = [p for p in snap.pages if answered(p)]
+    pages = [p for p in snap.pages_in_order if answered(p)]   # an item on several pages: sourced by reading order
     if not pages:
         return Verdict(Status.ERROR, "dates.no_pages")
     future: dict[str, tuple[date, str]] = {}

@@ -84,7 +84,8 @@ def candidates(snap: SiteSnapshot, rules: tuple[re.Pattern[str], ...]) -> list[C
     """Every document whose title or link text matches, with what dates the crawl shows for it."""
     today = snap.taken_at.date()
     pages: dict[str, Page] = {}
-    for p in snap.pages:
+    # Reading order (homepage, then depth and URL), not fetch order: it picks each candidate's title and source.
+    for p in snap.pages_in_order:
         pages.setdefault(p.url, p)
         pages.setdefault(p.final_url, p)
     found: dict[str, Candidate] = {}
@@ -93,12 +94,12 @@ def candidates(snap: SiteSnapshot, rules: tuple[re.Pattern[str], ...]) -> list[C
         folded = fold(text)
         return bool(folded) and any((m := rule.search(folded)) and not about_it(folded, m) for rule in rules)
 
-    for page in snap.pages:
+    for page in snap.pages_in_order:
         ok = page.status is not None and 200 <= page.status < 300
         if ok and page.depth > 0 and hit(_title_head(page.title)):
             entry = found.setdefault(page.final_url, Candidate(page.final_url, _title_head(page.title)))
             entry.dates |= _page_date(page, today)
-    for link in snap.links:
+    for link in snap.links_in_order:
         if link.tag not in ("a", "area") or not hit(link.text):
             continue
         target = pages.get(link.target_url)
@@ -116,7 +117,7 @@ def candidates(snap: SiteSnapshot, rules: tuple[re.Pattern[str], ...]) -> list[C
 
 def judge(snap: SiteSnapshot, req: RequirementInfo) -> Verdict:
     today = snap.taken_at.date()
-    home = next((p for p in snap.pages if p.depth == 0), None)
+    home = next((p for p in snap.pages_in_order if p.depth == 0), None)
     if home is None or home.status is None or not 200 <= home.status < 400:
         return Verdict(Status.ERROR, "document.no_homepage", {"title": req.title})
     published_in, due = judged_year(today, req.deadline or "12-31")

@@ -33,7 +33,7 @@ def answered(page: Page) -> bool:
 
 def homepage_chain(snap: SiteSnapshot) -> tuple[Page, ...]:
     """The crawl's start page and the pages its redirects led to, in order; () if none was crawled."""
-    starts = [p for p in snap.pages if p.depth == 0]
+    starts = [p for p in snap.pages_in_order if p.depth == 0]   # reading order, not fetch order
     if not starts:
         return ()
     chain = [next((p for p in starts if p.url == snap.site.url), starts[0])]
@@ -42,7 +42,7 @@ def homepage_chain(snap: SiteSnapshot) -> tuple[Page, ...]:
         page = chain[-1]
         following = pages.get(page.final_url) if page.final_url != page.url else None
         if following is None and not page.dates:
-            following = next((pages[link.target_url] for link in snap.links
+            following = next((pages[link.target_url] for link in snap.links_in_order
                               if link.source_url in (page.url, page.final_url) and link.tag in REDIRECT_TAGS
                               and link.target_url in pages), None)
         if following is None or following in chain:
@@ -57,10 +57,11 @@ def homepage_urls(chain: tuple[Page, ...]) -> frozenset[str]:
 
 
 def subpages(snap: SiteSnapshot, chain: tuple[Page, ...]) -> tuple[Page, ...]:
-    """Crawled pages the homepage links to (its 二级页面), fetched with a 2xx, in crawl order."""
+    """Crawled pages the homepage links to (its 二级页面), fetched with a 2xx, by depth then URL (not the
+    order they were fetched in, which varies from run to run)."""
     sources = homepage_urls(chain)
     linked = {link.target_url for link in snap.links if link.source_url in sources and link.tag in PAGE_TAGS}
-    return tuple(p for p in snap.pages if p.url in linked and p not in chain and answered(p))
+    return tuple(p for p in snap.pages_in_order if p.url in linked and p not in chain and answered(p))
 
 
 VISIBLE = frozenset({"list-item", "header"})

@@ -31,11 +31,12 @@ EVIDENCE_MAX = 10
 
 
 def _channel(snap: SiteSnapshot) -> tuple[str, str, str] | None:
-    """(url, text, page) of the first link or page that names a consultation channel."""
-    for link in snap.links:
+    """(url, text, page) of the first link or page that names a consultation channel, in reading order
+    (homepage first, then by depth and URL; each page's links in document order), not fetch order."""
+    for link in snap.links_in_order:
         if link.tag in ("a", "area", "iframe") and CHANNEL.search(link.text):
             return link.target_url, link.text, link.source_url
-    for page in snap.pages:
+    for page in snap.pages_in_order:
         if answered(page) and CHANNEL.search(page.title):
             return page.final_url, page.title, page.final_url
     return None
@@ -86,7 +87,7 @@ def interaction_reply(snap: SiteSnapshot, params: Mapping[str, Any]) -> Verdict:
     if channel is None:
         return Verdict(Status.FAIL, "interaction.no_channel", {}, {"channel": ""})
     found: dict[tuple[str, date], tuple[date | None, str]] = {}
-    for page in snap.pages:
+    for page in snap.pages_in_order:   # a message listed on several pages: the first in reading order
         for title, asked, replied in page.messages:
             if 0 <= (today - asked).days <= window:
                 found.setdefault((title, asked), (replied, page.final_url))

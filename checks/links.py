@@ -132,10 +132,11 @@ LINK_METRICS = {
 
 def _dead_pairs(snap: SiteSnapshot, dead: Mapping[str, LinkTarget]) -> dict[tuple[str, str], Link]:
     """One link per (source page, dead target), the first with link text where there are several.
-    The source is the page's final URL: where a reader sees the link after redirects."""
+    The source is the page's final URL: where a reader sees the link after redirects. Links are read
+    in reading order (SiteSnapshot.links_in_order), so the link kept does not depend on fetch order."""
     pages = snap.page_by_url
     pairs: dict[tuple[str, str], Link] = {}
-    for link in snap.links:
+    for link in snap.links_in_order:
         if link.target_url in dead:
             source = pages[link.source_url].final_url if link.source_url in pages else link.source_url
             key = (source, link.target_url)
@@ -146,8 +147,8 @@ def _dead_pairs(snap: SiteSnapshot, dead: Mapping[str, LinkTarget]) -> dict[tupl
 
 def _evidence(snap: SiteSnapshot, pairs: Mapping[tuple[str, str], Link], dead: Mapping[str, LinkTarget],
               home: frozenset[str]) -> tuple[Evidence, ...]:
-    """Homepage first, then in crawl order of the source pages, each page's links in page order."""
-    position = {page.final_url: n for n, page in reversed(list(enumerate(snap.pages)))}
+    """Homepage first, then the source pages by depth and URL (not fetch order), each page's links in page order."""
+    position = {page.final_url: n for n, page in reversed(list(enumerate(snap.pages_in_order)))}
     ordered = sorted(pairs.items(), key=lambda item: (item[0][0] not in home,
                                                       position.get(item[0][0], len(position))))
     found = []

@@ -64,7 +64,7 @@ class _Pairs:
         named = {link.target_url for link in crawl.snap.links
                  if link.tag in ("a", "area") and link.context not in CHROME and _says(link.text, words)}
         self.back: dict[str, str] = {}       # document URL -> a 解读 page linking it
-        for page in crawl.snap.pages:
+        for page in crawl.snap.pages_in_order:   # a document several 解读 link: the first in reading order
             if page.depth == 0 or not (_says(_head(page.title), words) or page.url in named
                                        or page.final_url in named):
                 continue

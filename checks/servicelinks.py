@@ -63,7 +63,7 @@ def matches(req: RequirementInfo, link: Link) -> bool:
 
 def _pages(snap: SiteSnapshot) -> dict[str, Page]:
     pages: dict[str, Page] = {}
-    for p in snap.pages:
+    for p in snap.pages_in_order:   # a URL two pages share: the first in reading order, not fetch order
         pages.setdefault(p.url, p)
         pages.setdefault(p.final_url, p)
     return pages
@@ -86,7 +86,7 @@ def _found(snap: SiteSnapshot, req: RequirementInfo) -> list[Found]:
     pages = _pages(snap)
     framed = {link.target_url for link in snap.links if link.tag in ("iframe", "frame")}
     found: list[Found] = []
-    for link in snap.links:
+    for link in snap.links_in_order:   # ties of the sort below keep reading order, not fetch order
         if link.tag not in TAGS or not matches(req, link):
             continue
         source = pages.get(link.source_url)
@@ -115,7 +115,7 @@ def _evidence(f: Found) -> Evidence:
 
 
 def judge(snap: SiteSnapshot, req: RequirementInfo) -> Verdict:
-    home = next((p for p in snap.pages if p.depth == 0), None)
+    home = next((p for p in snap.pages_in_order if p.depth == 0), None)
     if home is None or home.status is None or not 200 <= home.status < 400:
         return Verdict(Status.ERROR, "link.no_homepage", {"title": req.title})
     found = _found(snap, req)
