@@ -118,17 +118,24 @@ def crawl_rows(storage_url: str, sites: Sequence[str]) -> dict[str, tuple[int, i
         engine.dispose()
 
 
-def test_three_workers_give_the_findings_of_one_process(demo_web: DemoWeb, demo_run: tuple, scale_db: str,
-                                                        redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
-    path = scale_config(demo_web, tmp_path, scale_db, redis_url, redis_prefix, batch_sites=14)
-    workers = [Worker(path, tmp_path, f"worker-{i}") for i in range(3)]
+def run_with_workers(path: Path, folder: Path, count: int
+                     ) -> tuple[list[Worker], list[str], subprocess.CompletedProcess[str]]:
+    """`govmon run --no-work` with `count` workers up first (stopped after): the workers, their names, the run."""
+    workers = [Worker(path, folder, f"worker-{i}") for i in range(count)]
     try:
         names = [w.ready() for w in workers]
-        done = subprocess.run(govmon("-v", "run", "--no-work", "--config", str(path)), env=env(), cwd=tmp_path,
+        done = subprocess.run(govmon("-v", "run", "--no-work", "--config", str(path)), env=env(), cwd=folder,
                               capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     finally:
         for w in workers:
             w.stop()
+    return workers, names, done
+
+
+def test_three_workers_give_the_findings_of_one_process(demo_web: DemoWeb, demo_run: tuple, scale_db: str,
+                                                        redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
+    path = scale_config(demo_web, tmp_path, scale_db, redis_url, redis_prefix, batch_sites=14)
+    _, names, done = run_with_workers(path, tmp_path, 3)
     assert done.returncode in (0, 1), done.stderr[-3000:]
     outcome, _ = demo_run
     assert findings(run_results(scale_db)) == findings(outcome.results)

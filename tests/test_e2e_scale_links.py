@@ -8,7 +8,6 @@ checked how many shards. Every wait is for an event (a line, a process's end).
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,12 +16,9 @@ from monitor import db
 from monitor.db import LinkTargetRow
 from monitor.demo import DemoWeb
 from tests.test_e2e_scale import (  # noqa: F401  (scale_db: a fixture)
-    RUN_TIMEOUT_S,
-    Worker,
-    env,
     findings,
-    govmon,
     run_results,
+    run_with_workers,
     scale_config,
     scale_db,
 )
@@ -44,14 +40,7 @@ def test_two_workers_check_the_links_of_a_run_as_one_process_does(
         demo_web: DemoWeb, demo_run: tuple, scale_db: str, redis_url: str, redis_prefix: str,  # noqa: F811
         tmp_path: Path) -> None:
     path = scale_config(demo_web, tmp_path, scale_db, redis_url, redis_prefix, batch_sites=14)
-    workers = [Worker(path, tmp_path, f"worker-{i}") for i in range(2)]
-    try:
-        names = [w.ready() for w in workers]
-        done = subprocess.run(govmon("-v", "run", "--no-work", "--config", str(path)), env=env(), cwd=tmp_path,
-                              capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-    finally:
-        for w in workers:
-            w.stop()
+    workers, names, done = run_with_workers(path, tmp_path, 2)
     assert done.returncode in (0, 1), done.stderr[-3000:]
     outcome, work = demo_run
     assert link_outcomes(scale_db) == link_outcomes(f"sqlite:///{work / 'govmon.db'}")
