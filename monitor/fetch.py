@@ -54,7 +54,7 @@ from monitor.resolver import Resolver, ip_literal
 if TYPE_CHECKING:
     from monitor.config import Crawl
 
-__all__ = ["FetchOutcome", "Fetcher", "classify_exception", "decode_html", "extract_title", "fetcher_for",
+__all__ = ["FetchOutcome", "Fetcher", "causes", "classify_exception", "decode_html", "extract_title", "fetcher_for",
            "make_ssl_context",
            "redirect_target", "retry_after_s", "status_kind", "url_problem"]
 
@@ -475,8 +475,8 @@ def _outcome(url: str, final_url: str, hop: FetchOutcome, chain: list[str], star
                    encoding=encoding, elapsed_ms=round((time.perf_counter() - started) * 1000, 3), title=title)
 
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, its causes and contexts, and the members of exception groups."""
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its causes and contexts, and the members of exception groups (each once)."""
     stack: list[BaseException] = [exc]
     seen: set[int] = set()
     while stack:
@@ -493,20 +493,20 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 def classify_exception(exc: BaseException, family: int) -> tuple[FetchKind, TlsError | None, str]:
     """(kind, TLS error, detail) for a failed exchange: the one place httpx, ssl and socket
     failures become FetchKind values. `family` is the pinned address's (4 or 6)."""
-    causes = list(_causes(exc))
-    root = next((c for c in causes if isinstance(c, OSError) and c.errno), None)
+    chain = list(causes(exc))
+    root = next((c for c in chain if isinstance(c, OSError) and c.errno), None)
     detail = f"{type(exc).__name__}: {root if root is not None else exc}".rstrip(": ")
-    verify = next((c for c in causes if isinstance(c, ssl.SSLCertVerificationError)), None)
+    verify = next((c for c in chain if isinstance(c, ssl.SSLCertVerificationError)), None)
     if verify is not None:
         code = getattr(verify, "verify_code", None)
         tls = _VERIFY_CODES.get(code, TlsError.OTHER) if isinstance(code, int) else TlsError.OTHER
         return FetchKind.TLS, tls, f"certificate: {getattr(verify, 'verify_message', '') or verify}"
-    failed = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
+    failed = next((c for c in chain if isinstance(c, ssl.SSLError)), None)
     if failed is not None:
         if not_tls(str(failed)):
             return FetchKind.TLS, TlsError.HANDSHAKE, f"not a TLS server: the answer to the ClientHello is not TLS ({failed})"
         return FetchKind.TLS, TlsError.HANDSHAKE, detail
-    if any(isinstance(c, (httpx.TimeoutException, TimeoutError)) for c in causes):
+    if any(isinstance(c, (httpx.TimeoutException, TimeoutError)) for c in chain):
         return FetchKind.TIMEOUT, None, detail if root is not None else f"{type(exc).__name__}: timed out"
     code = root.errno if root is not None else None
     if code == errno.ECONNREFUSED:

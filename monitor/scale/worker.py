@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from monitor import crawl, db, ingest, linkcheck, preflight, store
 from monitor.config import Config
+from monitor.fetch import causes
 from monitor.config_scale import Scale
 from monitor.resolver import Resolver
 from monitor.scale import shards
@@ -55,13 +56,7 @@ def stopped(exc: BaseException) -> bool:
     """Whether `exc` was raised while a stop (SIGTERM, Ctrl-C: KeyboardInterrupt) unwound: a stop that lands
     inside a database call leaves the driver mid-query, and the cleanup's own error (psycopg: "can't change
     'autocommit' now") replaces it. That is a stopped worker, not a failed crawl."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__   # type: ignore[assignment]
-    return False
+    return any(isinstance(e, KeyboardInterrupt) for e in causes(exc))
 
 
 def worker_name() -> str:
