@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -99,9 +99,7 @@ class CrawlIndex:
         for p in snap.pages_in_order:
             self.pages.setdefault(p.url, p)
             self.pages.setdefault(p.final_url, p)
-        self.out: dict[str, list[Link]] = {}
-        for link in snap.links:
-            self.out.setdefault(link.source_url, []).append(link)
+        self.out = snap.links_by_source
         self.home = next((p for p in snap.pages_in_order if p.depth == 0), None)
         self.scope = site_scope(snap)
         self.framed = {link.target_url for link in snap.links if link.tag in ("iframe", "frame")}
@@ -147,8 +145,8 @@ class CrawlIndex:
             return "list"
         return "article" if page.dates else "empty"
 
-    def links_of(self, page: Page) -> list[Link]:
-        return self.out.get(page.final_url, []) or self.out.get(page.url, [])
+    def links_of(self, page: Page) -> Sequence[Link]:
+        return self.out.get(page.final_url, ()) or self.out.get(page.url, ())
 
     def items_on(self, page: Page, column: str | None = None) -> list[Link]:
         """The item links of the column's own list on `page` (checks.lists); `column` defaults to the page."""

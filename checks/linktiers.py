@@ -16,7 +16,7 @@ from typing import Any
 from checks.freshness import answered, homepage_chain, homepage_urls
 from checks.plans import Fetch
 from checks.scope import normal_host, site_scope
-from checks.snapshot import Link, SiteSnapshot
+from checks.snapshot import SiteSnapshot
 
 TIER_TAGS = frozenset({"a", "area", "iframe", "frame"})
 
@@ -45,9 +45,7 @@ def link_tiers(snap: SiteSnapshot) -> Tiers:
     chain = homepage_chain(snap)
     source: dict[str, str] = {}
     scope = site_scope(snap)
-    by_source: dict[str, list[Link]] = {}
-    for link in snap.links:
-        by_source.setdefault(link.source_url, []).append(link)
+    by_source = snap.links_by_source
 
     def targets(sources: Iterable[str], skip: set[str]) -> tuple[list[str], list[str]]:
         own: list[str] = []

@@ -184,6 +184,14 @@ class SiteSnapshot:
         return {p.url: p for p in self.pages}
 
     @cached_property
+    def links_by_source(self) -> Mapping[str, tuple[Link, ...]]:
+        """Each source page's links, in its document order."""
+        found: dict[str, list[Link]] = {}
+        for link in self.links:
+            found.setdefault(link.source_url, []).append(link)
+        return {source: tuple(links) for source, links in found.items()}
+
+    @cached_property
     def pages_in_order(self) -> tuple[Page, ...]:
         """The homepage (the site's URL) first, then the pages by depth (clicks from the homepage), then URL.
         `pages` is in fetch order, which concurrency and a distributed run vary: evidence picked by it
