@@ -8,6 +8,7 @@ import datetime as dt
 import errno
 import socket
 import ssl
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -582,3 +583,49 @@ def test_content_after_the_closing_tags_is_found(text: str, start: int | None) -
         assert as_browsers_read(text) == text
     else:
         assert "</html>" not in as_browsers_read(text).lower() and "</body>" not in as_browsers_read(text).lower()
+
+
+@pytest.fixture
+def cookie_server() -> Iterator[tuple[int, list[bytes]]]:
+    """A loopback HTTP server whose every answer sets a cookie and repeats a header, recording each
+    request's head: it shows what the fetcher sends back and how it reads the headers."""
+    heads: list[bytes] = []
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = sock.accept()
+                except OSError:
+                    return
+                with conn:
+                    head = b""
+                    while b"\r\n\r\n" not in head and (chunk := conn.recv(4096)):
+                        head += chunk
+                    heads.append(head)
+                    body = b"<title>ok</title>"
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nSet-Cookie: sid=42; Path=/\r\nX-Part: one\r\n"
+                                 b"x-part: two\r\nX-Name: \xe5\x87\x8c\xe6\xba\x90\r\nConnection: close\r\n"
+                                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        yield sock.getsockname()[1], heads
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def test_cookies_are_neither_kept_nor_sent_and_headers_read_as_httpx_joins_them(
+        demo_web: DemoWeb, cookie_server: tuple[int, list[bytes]]) -> None:
+    port, heads = cookie_server
+
+    async def twice(fetcher: Fetcher) -> list[FetchOutcome]:
+        return [await fetcher.fetch(f"http://127.0.0.1:{port}/{n}") for n in range(2)]
+
+    first, second = run(twice, demo_web)
+    assert len(heads) == 2 and all(b"cookie:" not in h.lower() for h in heads)
+    assert first.headers["x-part"] == "one, two"                # repeated headers joined, names lower-cased
+    assert first.headers["x-name"] == "凌源"                      # not ASCII: read as UTF-8
+    assert first.headers["set-cookie"] == "sid=42; Path=/" and second.kind is FetchKind.OK
