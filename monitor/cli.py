@@ -424,6 +424,8 @@ def _execute(ctx: click.Context, cfg: Config, *, kind: str, sites: Sequence[Site
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """Console entry point: never lets a traceback reach the user."""
+    if argv is None:    # the process's own entry, not a caller in the same process (the tests)
+        supervisor.tune_gc()
     # Started by the daemon: a run whose daemon died stops, marking itself interrupted.
     supervisor.hold_lifeline(grace_s=LIFELINE_GRACE_S)
     try:

@@ -7,10 +7,13 @@ number in $GOVMON_LIFELINE) and `hold_lifeline` blocks a daemon thread on it. Th
 the write end when the parent dies, by SIGKILL too, and the read returns: the child then ends
 its own process group. A child whose parent is gone must not go on crawling or writing a run
 nobody watches, and after a `kill -9` no parent is left to signal its group.
+
+`tune_gc` is every govmon process's garbage-collector setting, called first thing by each.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -85,6 +88,22 @@ def spawn(command: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, 
     finally:
         os.close(read_end)
     return Child(process, write_end)
+
+
+GC_YOUNG = 10_000   # allocations between young collections (CPython's default: 700)
+
+
+def tune_gc() -> None:
+    """Fewer, cheaper garbage collections for a process that builds large graphs of small objects.
+
+    With CPython's default the collector ran every 700 allocations and kept re-scanning the older
+    objects, including every imported module's: it was half of loading a site's snapshot (~640,000
+    links and dates for 6,000 pages) and a sizeable share of extraction and ingest. What is alive
+    now (the imports) is moved out of its sight for good (`gc.freeze`), and the young generation
+    is collected every GC_YOUNG allocations; cyclic garbage is still collected, a little later.
+    """
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
 
 
 def hold_lifeline(grace_s: float = 0.0) -> bool:

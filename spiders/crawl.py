@@ -102,6 +102,7 @@ def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None =
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    supervisor.tune_gc()
     supervisor.hold_lifeline()  # a crawl whose parent died must not go on (monitor.supervisor)
     args = parse_args(argv)
     try:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
 
+from monitor import supervisor
 from spiders.extract import Extracted, extract
 from spiders.items import PageRecord
 from spiders.output import encode, encode_links
@@ -324,6 +325,7 @@ def _read_frame(stdin: Any) -> Any:
 
 
 def main() -> int:
+    supervisor.tune_gc()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         serve(sys.stdin.buffer, sys.stdout.buffer)

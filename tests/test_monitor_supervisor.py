@@ -178,3 +178,18 @@ def test_a_supervised_child_takes_sigint_even_when_its_parent_ignores_it() -> No
     finally:
         signal.signal(signal.SIGINT, previous)
     assert child.wait(timeout=60) == 0
+
+
+@pytest.mark.parametrize("entry", [
+    "from monitor import cli; cli.supervisor.hold_lifeline = lambda **_: False; cli.main()",
+    "import sys; sys.argv = ['x', '--help']; from spiders import crawl; crawl.main()",
+    "import io, sys; sys.stdin = io.TextIOWrapper(io.BytesIO()); from spiders import reader; reader.main()",
+], ids=["govmon", "crawl-child", "reader"])
+def test_every_process_runs_with_the_tuned_collector(entry: str) -> None:
+    """The parent, the crawl child and the page reader each collect young objects every GC_YOUNG
+    allocations, with the imports frozen out of the collector's sight (supervisor.tune_gc)."""
+    probe = ("import atexit, gc, os\n"
+             "atexit.register(lambda: os.write(1, f'@{gc.get_threshold()[0]},{gc.get_freeze_count() > 0}'.encode()))\n"
+             f"{entry}\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120, check=False)
+    assert done.stdout.decode(errors="replace").rpartition("@")[2] == f"{supervisor.GC_YOUNG},True"

@@ -256,7 +256,7 @@ def _crawl(session: Session, run_id: str, site_id: str
                           content_type=content_type, encoding=encoding, size=size, title=title,
                           redirect_chain=tuple(chain), lists=_lists(lists),
                           dates=tuple(dates), findings=tuple(findings), **(_noted(notes) if notes else {})))
-        links += (Link(url, *forms[n]) for n in numbers if n in forms)
+        links.extend([Link(url, *forms[n]) for n in numbers if n in forms])
     if not pages:
         return (), (), {}
     linked = sa.select(LinkFormRow.target_url).where(LinkFormRow.run_id == run_id, LinkFormRow.site_id == site_id)
@@ -313,6 +313,9 @@ def _noted(notes: Mapping[str, Any]) -> dict[str, Any]:
 
 def _lists(stored: Any) -> tuple[ListBlock, ...]:
     """A page's list blocks from their stored JSON (unknown fields ignored)."""
-    names = ("key", "region", "heading", "items", "pager", "total", "widget")
-    return tuple(ListBlock(**{k: v for k, v in block.items() if k in names}) for block in stored or ()
-                 if isinstance(block, dict) and "key" in block)
+    return tuple(ListBlock(**(block if block.keys() <= _LIST_FIELDS else
+                              {k: v for k, v in block.items() if k in _LIST_FIELDS}))
+                 for block in stored or () if isinstance(block, dict) and "key" in block)
+
+
+_LIST_FIELDS = frozenset(("key", "region", "heading", "items", "pager", "total", "widget"))
