@@ -112,6 +112,7 @@ def targets_to_check(session: Session, run_id: str, bounds: Mapping[str, tuple[i
     admitted: set[str] = set()
     over: dict[str, str] = {}
     per_site: dict[str, set[str]] = defaultdict(set)
+    noted_forms: dict[str, set[int]] = defaultdict(set)
     forms = _forms(session, run_id)
     rows = (sa.select(PageRow.site_id, PageRow.extract).where(PageRow.run_id == run_id).order_by(PageRow.id)
             .execution_options(yield_per=2000))
@@ -123,12 +124,19 @@ def targets_to_check(session: Session, run_id: str, bounds: Mapping[str, tuple[i
             continue   # _crawl warns about it when the site is loaded
         limits = (bounds or {}).get(site_id)
         page_seen: set[str] = set()
+        noted = noted_forms[site_id]
         for n in numbers:
-            if n not in of_site:
+            form = of_site.get(n)
+            if form is None:
                 continue
-            url, tag = of_site[n][0], of_site[n][1]
-            tags.setdefault(url, set()).add(tag)
-            sites.setdefault(url, set()).add(site_id)
+            url = form[0]
+            if n not in noted:   # a form's target and tag are the same wherever the site repeats it
+                noted.add(n)
+                if url in tags:
+                    tags[url].add(form[1])
+                    sites[url].add(site_id)
+                else:
+                    tags[url], sites[url] = {form[1]}, {site_id}
             if limits is None or not url.startswith(("http://", "https://")) or (url in known and known[url].ok):
                 admitted.add(url)   # unbounded, never requested, or answered by the crawl: costs nothing
                 continue
