@@ -222,7 +222,10 @@ def _sheet(wb: Workbook, title: str, head: Row, rows: Sequence[Row], status_col:
     ws.append(head)
     for row in rows:
         ws.append([cell_text(v) if isinstance(v, str) else v for v in row])
-        for cell in ws[ws.max_row]:
+    # One pass when all rows are in: `ws.max_row` and `ws[n]` each scan every cell, so checking
+    # each row as it was appended made the sheet quadratic in its rows.
+    for line in ws.iter_rows(min_row=2):
+        for cell in line:
             if cell.data_type == "f":   # openpyxl reads a leading "=" as a formula; crawled text never is one
                 cell.data_type = "s"
     for cell in ws[1]:
