@@ -5,11 +5,16 @@ process dies, so a crash never leaves one behind: an flock on a file beside a SQ
 database, a session-level advisory lock on a dedicated connection for PostgreSQL (one
 per schema, since two govmon databases may share a PostgreSQL database). Each lock
 records who holds it ("pid N on HOST") so a refusal can say so.
+
+A PostgreSQL restart drops an advisory lock with its session, and a reconnected connection
+answers without it: `keep()` asks the server whether this session still holds the lock and
+takes it again on a new connection when not (LockLost if another process took it meanwhile).
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import socket
 import time
@@ -29,7 +34,11 @@ _HOLDER = sa.text("SELECT coalesce(a.application_name, 'unknown') FROM pg_locks 
                   "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = :c "
                   "AND l.objid::bigint = :k AND l.objsubid = 2 AND l.database = "
                   "(SELECT oid FROM pg_database WHERE datname = current_database())")
+_HOLDING = sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
+                   "AND pid = pg_backend_pid() AND classid::bigint = :c AND objid::bigint = :k")
 WAIT_STEP_S = 1.0
+
+log = logging.getLogger(__name__)
 
 
 class Busy(Exception):
@@ -40,8 +49,14 @@ class Busy(Exception):
         self.holder = holder
 
 
+class LockLost(Busy):
+    """The database dropped the lock (it restarted) and another process took it before this one could
+    take it again: whatever this process does under the lock must stop."""
+
+
 class Lock(Protocol):
     def held(self) -> bool: ...
+    def keep(self) -> None: ...
     def release(self) -> None: ...
 
 
@@ -72,6 +87,9 @@ class _FileLock:
     def held(self) -> bool:
         return True
 
+    def keep(self) -> None:
+        """An flock lasts as long as its process: nothing to take again."""
+
     def release(self) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
@@ -92,19 +110,30 @@ def _pg_key(conn: sa.Connection) -> int:
 
 class _PgLock:
     def __init__(self, engine: Engine, name: str) -> None:
-        self.name = name
-        self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self.engine, self.name = engine, name
+        self.conn = self._connect()
         try:
-            self.conn.execute(sa.text("SELECT set_config('application_name', :n, false)"),
-                              {"n": f"{_pg_app(name)}{me()}"[:63]})
             self.key = _pg_key(self.conn)
-            if not self.conn.execute(sa.text("SELECT pg_try_advisory_lock(:c, :k)"),
-                                     {"c": _PG_CLASS[name], "k": self.key}).scalar():
+            if not self._take():
                 holder = _pg_holder(self.conn, name, self.key) or "unknown"
-                raise Busy(engine.url.render_as_string(hide_password=True), holder)
+                raise Busy(db.where(engine), holder)
         except BaseException:
             self.conn.close()
             raise
+
+    def _connect(self) -> sa.Connection:
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            conn.execute(sa.text("SELECT set_config('application_name', :n, false)"),
+                         {"n": f"{_pg_app(self.name)}{me()}"[:63]})
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _take(self) -> bool:
+        return bool(self.conn.execute(sa.text("SELECT pg_try_advisory_lock(:c, :k)"),
+                                      {"c": _PG_CLASS[self.name], "k": self.key}).scalar())
 
     def held(self) -> bool:
         try:
@@ -112,6 +141,28 @@ class _PgLock:
             return True
         except sa.exc.SQLAlchemyError:
             return False
+
+    def keep(self) -> None:
+        """Make sure this process still holds the lock: a restart of the server ends the session that held
+        it, so it is taken again on a new connection. LockLost when another process took it meanwhile;
+        db.Unreachable while the server is away (ask again later)."""
+        try:
+            if self.conn.execute(_HOLDING, {"c": _PG_CLASS[self.name], "k": self.key}).scalar():
+                return
+        except sa.exc.SQLAlchemyError:
+            pass   # the session, and the lock with it, died with the server
+        self.conn.close()   # a connection SQLAlchemy reconnected would answer without the lock
+        try:
+            self.conn = self._connect()
+            if self._take():
+                log.warning("the %s lock on %s was dropped by the database (a restart?) and is taken again",
+                            self.name, db.where(self.engine))
+                return
+            holder = _pg_holder(self.conn, self.name, self.key) or "unknown"
+        except sa.exc.SQLAlchemyError as exc:
+            raise db.storage_error(f"taking the {self.name} lock again", exc) from exc
+        raise LockLost(f"the {self.name} lock on {db.where(self.engine)} was dropped by the database "
+                       f"(a restart?) and another govmon {self.name} ({holder}) took it meanwhile", holder)
 
     def release(self) -> None:
         try:

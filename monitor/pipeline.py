@@ -122,7 +122,7 @@ def execute(config: Config, *, kind: str, sites: Sequence[Site] | None = None, j
             preflight.clean_leftovers(config, {r.id for r in running})
         try:
             return _execute(session, config, kind, list(sites if sites is not None else config.sites), json_path,
-                            render and keep, say, has_ipv6_route, keep)
+                            render and keep, say, has_ipv6_route, keep, lock)
         finally:
             if lock is not None:
                 lock.release()
@@ -144,15 +144,25 @@ def _run_lock(session: Session, wait_s: float, say: Progress) -> locks.Lock | No
 
 
 def _execute(session: Session, config: Config, kind: str, chosen: list[Site], json_path: Path | None,
-             render: bool, say: Progress, has_ipv6_route: Callable[[], bool] | None, keep: bool) -> RunOutcome:
+             render: bool, say: Progress, has_ipv6_route: Callable[[], bool] | None, keep: bool,
+             lock: locks.Lock | None) -> RunOutcome:
     run_id = store.start_run(session, kind=kind, sites=[site_info(s) for s in chosen],
                              config_digest=config.digest, code_version=__version__, started_at=utcnow(),
                              pid=os.getpid(), host=socket.gethostname())
+    beat = functools.partial(_heartbeat, session, run_id, lock)
     try:
-        return _carry_out(session, config, run_id, kind, chosen, json_path, render, say, has_ipv6_route)
+        return _carry_out(session, config, run_id, kind, chosen, json_path, render, say, has_ipv6_route, beat)
     finally:
         if not keep:
             _discard(session, run_id)
+
+
+def _heartbeat(session: Session, run_id: str, lock: locks.Lock | None) -> bool:
+    """Record that the run is alive; False when it was ended elsewhere. The run lock is kept first: taken
+    again when a database restart dropped it, locks.LockLost (the run fails) when another run took it."""
+    if lock is not None:
+        lock.keep()
+    return store.heartbeat(session, run_id, utcnow())
 
 
 def _discard(session: Session, run_id: str) -> None:
@@ -165,12 +175,13 @@ def _discard(session: Session, run_id: str) -> None:
 
 
 def _carry_out(session: Session, config: Config, run_id: str, kind: str, chosen: list[Site], json_path: Path | None,
-              render: bool, say: Progress, has_ipv6_route: Callable[[], bool] | None) -> RunOutcome:
+              render: bool, say: Progress, has_ipv6_route: Callable[[], bool] | None,
+              beat: Callable[[], bool]) -> RunOutcome:
     started = time.monotonic()
     say(f"run {run_id}: {len(chosen)} sites")
     try:
         crawl_notes: dict[str, dict[str, object]] = {}
-        results = _collect_and_evaluate(session, config, run_id, chosen, say, crawl_notes, has_ipv6_route)
+        results = _collect_and_evaluate(session, config, run_id, chosen, say, crawl_notes, beat, has_ipv6_route)
         summary = _summary(results, time.monotonic() - started)
         summary["requirements"] = {r.id: r.title for r in config.requirements}
         summary["owners"] = {s.id: {"owner": s.owner, "contact": s.contact} for s in chosen
@@ -208,7 +219,7 @@ def _carry_out(session: Session, config: Config, run_id: str, kind: str, chosen:
 
 
 def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: Sequence[Site],
-                          say: Progress, crawl_notes: dict[str, dict[str, object]],
+                          say: Progress, crawl_notes: dict[str, dict[str, object]], beat: Callable[[], bool],
                           has_ipv6_route: Callable[[], bool] | None = None) -> dict[str, list[Result]]:
     requirements = [requirement_info(r) for r in config.requirements]
     settings = config.checks.model_dump(exclude={"disabled"})
@@ -228,7 +239,7 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
         observers = [o.page for o in (prefetch, early) if o is not None]
         done = False
         try:
-            _crawl(session, config, run_id, crawled, say, crawl_notes, prefetch_mod.fan_out(observers))
+            _crawl(session, config, run_id, crawled, say, crawl_notes, beat, prefetch_mod.fan_out(observers))
             done = True
         finally:
             prefetched = prefetch.stop() if prefetch is not None else {}
@@ -241,7 +252,7 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
         to_check = _with_site_settings(config, sites, to_check)
         if _distributed(config, sites):   # [scale]: the workers check shards of it (monitor/scale/) into the store
             from monitor.scale import coordinator
-            coordinator.check_links(session, config, run_id, to_check, known, prechecked, say)
+            coordinator.check_links(session, config, run_id, to_check, known, prechecked, say, heartbeat=beat)
         else:
             found = linkcheck.check_links(to_check, known=known, resolver=resolver, crawl=config.crawl,
                                           progress=lambda done, total: say(f"links {done}/{total}"),
@@ -250,13 +261,13 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
             del found
         del to_check, known, prechecked   # a run's every target and crawled page: not held while judging
         release_memory()
-        store.heartbeat(session, run_id, utcnow())
+        beat()
         for s in sites:
             if "probe:links" in needs[s.id] and "crawl" in gathered[s.id]:
                 gathered[s.id].add("probe:links")
     say("probing and evaluating")
     return _probe_and_evaluate(session, config, run_id, sites, planned, needs, gathered, resolver, say,
-                               route, prefetched)
+                               route, prefetched, beat)
 
 
 def _distributed(config: Config, sites: Sequence[Site]) -> bool:
@@ -299,7 +310,8 @@ def _probe_and_evaluate(session: Session, config: Config, run_id: str, sites: Se
                         planned: Mapping[str, tuple[checks.PlannedCheck, ...]], needs: Mapping[str, frozenset[str]],
                         gathered: Mapping[str, set[str]], resolver: Resolver, say: Progress,
                         has_ipv6_route: Callable[[], bool] | None,
-                        prefetched: Mapping[str, tuple[FetchOutcome, int]]) -> dict[str, list[Result]]:
+                        prefetched: Mapping[str, tuple[FetchOutcome, int]], beat: Callable[[], bool]
+                        ) -> dict[str, list[Result]]:
     """Each site's snapshot loaded once, its probes planned from it (checks.probe_plan), run, stored,
     added to it, and the site judged; a window of sites at a time, their probes concurrent, in one
     event loop, so an IPv6 link fetch is shared by every site that links to it."""
@@ -314,7 +326,7 @@ def _probe_and_evaluate(session: Session, config: Config, run_id: str, sites: Se
                 results.update(_store_and_evaluate(session, config, run_id, window, planned, gathered, *found))
                 done += len(window)
                 say(f"probed and evaluated {done}/{len(sites)} sites")
-                store.heartbeat(session, run_id, utcnow())
+                beat()
                 window.clear()   # the generator still names this list: empty it so the snapshots go now
                 del found
                 release_memory()
@@ -446,7 +458,8 @@ def crawl_time_limit(config: Config, sites: Sequence[Site]) -> float:
 
 
 def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site], say: Progress,
-           crawl_notes: dict[str, dict[str, object]], on_page: ingest.PageObserver | None = None) -> None:
+           crawl_notes: dict[str, dict[str, object]], beat: Callable[[], bool],
+           on_page: ingest.PageObserver | None = None) -> None:
     """Crawl in the child process, ingesting each spool segment as it is complete; raises if either fails
     (the run then fails, with the segments ingested so far stored).
 
@@ -457,7 +470,7 @@ def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site],
     if _distributed(config, sites):
         # [scale]: the workers crawl (monitor/scale/); what follows reads the same rows.
         from monitor.scale import coordinator
-        coordinator.crawl(session, config, run_id, sites, say, on_page=on_page)
+        coordinator.crawl(session, config, run_id, sites, say, on_page=on_page, heartbeat=beat)
         crawl_notes.update(_crawl_notes(ingest.load_events(session, run_id)))
         return
     spool = preflight.spool_dir(config, run_id)
@@ -481,7 +494,7 @@ def _crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site],
         timeout_s=crawl_time_limit(config, sites),
         on_progress=lambda p: say(f"crawl: {p.sites_done}/{p.sites} sites, {p.pages} pages, {p.links} links, "
                                   f"{p.errors} errors"),
-        heartbeat=lambda: store.heartbeat(session, run_id, utcnow()), on_segment=on_segment)
+        heartbeat=beat, on_segment=on_segment)
     if not result.ok:
         raise RuntimeError(f"crawl failed: {result.reason}; {result.stderr_tail.strip()[-500:]}")
     stats = ingesting.finish()

@@ -6,6 +6,8 @@ and the run completes with the findings of the single-process run and no row twi
 than the bound (lease_s) fails the run with one line naming the database (no password), no run is shown
 complete, and the worker, waiting through it, takes the next run. A Redis restart (its data kept)
 mid-site is waited out too, and a batch that ends while Redis is away is marked done once it is back.
+The run lock, dropped with the server's sessions, is taken again when it is back, so a second run is
+still refused; a run whose lock another process took during the outage stops, marked failed.
 Every wait is for an event (a row, a line, a process's end), except the outage itself, which lasts a
 set time on purpose.
 """
@@ -27,7 +29,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from monitor import db, store
+from monitor import db, locks, store
 from monitor.demo import DemoWeb
 from monitor.scale.queue import Queue, connect
 from tests.test_e2e_scale import (RUN_TIMEOUT_S, Worker, _holding_rows, crawl_rows, env, findings, govmon,
@@ -69,8 +71,24 @@ class PrivatePostgres:
         secret = f":{password}" if password else ""
         return f"postgresql+psycopg://postgres{secret}@127.0.0.1:{self.port}/postgres"
 
-    def start(self) -> None:
-        """Start the server; return once it accepts connections."""
+    def socket_url(self) -> str:
+        """Through the server's unix socket in its folder: admitted even when TCP is not."""
+        return f"postgresql+psycopg://postgres@/postgres?host={self.folder}&port={self.port}"
+
+    def _admit(self, tcp: bool) -> None:
+        (self.folder / "data" / "pg_hba.conf").write_text(
+            f"local all all trust\nhost all all 127.0.0.1/32 {'trust' if tcp else 'reject'}\n")
+
+    def admit_tcp(self) -> None:
+        """Let TCP clients (govmon's URL) in again, without a restart."""
+        self._admit(tcp=True)
+        with psycopg.connect(f"host={self.folder} port={self.port} user=postgres dbname=postgres") as conn:
+            conn.execute("SELECT pg_reload_conf()")
+
+    def start(self, tcp: bool = True) -> None:
+        """Start the server; return once it accepts connections. Without `tcp` it refuses every TCP client
+        until admit_tcp() (its unix socket admits this test)."""
+        self._admit(tcp)
         with (self.folder / "server.log").open("ab") as out:
             self.process = subprocess.Popen(
                 [self.binary, "-D", str(self.folder / "data"), "-p", str(self.port), "-k", str(self.folder),
@@ -78,7 +96,7 @@ class PrivatePostgres:
                 user=self.user, stdout=subprocess.DEVNULL, stderr=out)
         while True:
             try:
-                psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+                psycopg.connect(f"host={self.folder} port={self.port} user=postgres dbname=postgres",
                                 connect_timeout=2).close()
                 return
             except psycopg.OperationalError:
@@ -229,3 +247,78 @@ def test_a_redis_restart_mid_site_is_waited_out_and_the_run_completes_the_same(
     assert findings(run_results(scale_db)) == findings(outcome.results, four)
     single = f"sqlite:///{work / 'govmon.db'}"
     assert crawl_rows(scale_db, four) == crawl_rows(single, four), "no row twice, none missing"
+
+
+def _logged(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:
+    """Wait for `text` in the process's log."""
+    while text not in log.read_text():
+        assert process.poll() is None, log.read_text()[-3000:]
+        time.sleep(0.05)
+
+
+def _waiting_run(path: Path, tmp_path: Path, log: Path) -> subprocess.Popen[bytes]:
+    """`govmon run --no-work` with no worker up: it holds the run lock and waits, for as long as the test likes."""
+    run = subprocess.Popen(govmon("-v", "run", "--no-work", "--config", str(path), *_sites("chaoyang")), env=env(),
+                           cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    _logged(log, "1 sites queued for the workers", run)
+    return run
+
+
+def test_the_run_lock_is_taken_again_after_a_postgresql_restart_and_a_second_run_is_refused(
+        demo_web: DemoWeb, private_pg: PrivatePostgres, redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
+    storage = private_pg.url()
+    path = scale_config(demo_web, tmp_path, storage, redis_url, redis_prefix, lease_s=60)
+    log = tmp_path / "run.log"
+    first = _waiting_run(path, tmp_path, log)
+    engine = db.make_engine(storage)
+    try:
+        private_pg.stop()
+        _logged(log, f"the database at {storage} does not answer", first)
+        private_pg.start()
+        _logged(log, f"the database at {storage} answers again", first)
+        assert locks.holder(engine, locks.RUN) == f"pid {first.pid} on {socket.gethostname()}"
+        second = subprocess.run(govmon("run", "--config", str(path), *_sites("chaoyang")), env=env(), cwd=tmp_path,
+                                capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        assert first.poll() is None, log.read_text()[-3000:]
+        first.terminate()
+        first.wait(timeout=60)
+        assert locks.holder(engine, locks.RUN) is None, "let go at the run's end"
+    finally:
+        if first.poll() is None:
+            first.kill()
+        engine.dispose()
+    assert second.returncode == 3, second.stderr[-3000:]
+    assert f"another govmon run (pid {first.pid} on " in second.stderr
+    assert "taken again" in log.read_text() and "Traceback" not in log.read_text() + second.stderr
+
+
+def test_a_run_whose_lock_another_run_took_during_an_outage_stops_and_is_marked_failed(
+        demo_web: DemoWeb, private_pg: PrivatePostgres, redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
+    storage = private_pg.url()
+    path = scale_config(demo_web, tmp_path, storage, redis_url, redis_prefix, lease_s=60)
+    log = tmp_path / "run.log"
+    first = _waiting_run(path, tmp_path, log)
+    beside = db.make_engine(private_pg.socket_url())
+    try:
+        private_pg.stop()
+        _logged(log, f"the database at {storage} does not answer", first)
+        private_pg.start(tcp=False)   # the run cannot come back before the lock is taken from beside it
+        other = locks.try_acquire(beside, locks.RUN)
+        private_pg.admit_tcp()
+        try:
+            while first.poll() is None and "answers again" not in log.read_text():   # its next look decides
+                time.sleep(0.05)
+            assert "answers again" not in log.read_text(), "it went on without its lock"
+            assert first.wait(timeout=RUN_TIMEOUT_S) == 3, log.read_text()[-3000:]
+            assert locks.holder(beside, locks.RUN) == locks.me(), "still the other run's"
+        finally:
+            other.release()
+    finally:
+        if first.poll() is None:
+            first.kill()
+        beside.dispose()
+    stderr = log.read_text()
+    took = f"another govmon run ({locks.me()}) took it meanwhile"
+    assert took in stderr.strip().splitlines()[-1] and "Traceback" not in stderr, stderr[-3000:]
+    [run] = _runs(storage)
+    assert run.status == "failed" and took in (run.error or ""), run

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from monitor import db, locks
 from monitor.demo import DemoWeb
@@ -51,4 +52,42 @@ def test_a_second_run_on_the_database_is_refused_but_a_check_may_run_beside_it(
         assert beside.returncode == 1, beside.stderr   # it ran: the page's 404 is a finding
     finally:
         first.release()
+        engine.dispose()
+
+
+def _end_session_of(engine: sa.Engine, name: str) -> None:
+    """What a server restart does to the lock: the session holding it ends (the server stays up here)."""
+    with engine.connect() as conn:
+        ended = conn.execute(sa.text(
+            "SELECT pg_terminate_backend(pid, 60000) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid::bigint = :c AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+            {"c": locks._PG_CLASS[name]}).all()
+    assert ended == [(True,)]
+
+
+@pytest.mark.postgres
+def test_a_dropped_run_lock_is_taken_again_unless_another_took_it(pg_url: str) -> None:
+    engine = db.make_engine(pg_url)
+    try:
+        held = locks.acquire(engine, locks.RUN)
+        held.keep()   # held: nothing to do
+        _end_session_of(engine, locks.RUN)
+        assert locks.holder(engine, locks.RUN) is None
+        held.keep()
+        assert locks.holder(engine, locks.RUN) == locks.me()
+        held.keep()
+        with pytest.raises(locks.Busy):
+            locks.try_acquire(engine, locks.RUN)
+        _end_session_of(engine, locks.RUN)
+        other = locks.try_acquire(engine, locks.RUN)   # another run, before this one asks again
+        try:
+            with pytest.raises(locks.LockLost, match=r"dropped by the database .* took it meanwhile") as lost:
+                held.keep()
+            assert lost.value.holder == locks.me()
+            held.release()   # lets go of nothing of the other's
+            assert locks.holder(engine, locks.RUN) == locks.me()
+        finally:
+            other.release()
+        assert locks.holder(engine, locks.RUN) is None
+    finally:
         engine.dispose()

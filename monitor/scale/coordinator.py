@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 
 
 def crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site], say: Callable[[str], None],
-          on_page: ingest.PageObserver | None = None) -> Progress:
-    """Crawl `sites` of run `run_id` through the queue of the config's [scale]; the final progress."""
+          on_page: ingest.PageObserver | None = None, heartbeat: Heartbeat | None = None) -> Progress:
+    """Crawl `sites` of run `run_id` through the queue of the config's [scale]; the final progress.
+    `heartbeat()` (default: store.heartbeat) says the run is alive, False when it was ended elsewhere."""
     ids = [s.id for s in sites]
 
     def work(me: Worker, run: RunQueue, taken: list[str], beat: Callable[[], bool]) -> None:
@@ -41,16 +42,17 @@ def crawl(session: Session, config: Config, run_id: str, sites: Sequence[Site], 
 
     stage = _Stage(run_id, CRAWL, ids, {}, f"{len(ids)} sites queued for the workers", "does not crawl",
                    Progress.describe, work)
-    progress, _done_by = _drive(session, config, run_id, stage, say)
+    progress, _done_by = _drive(session, config, run_id, stage, say, heartbeat)
     log.info("run %s distributed crawl: %s", run_id, progress.describe())
     return progress
 
 
 def check_links(session: Session, config: Config, run_id: str, targets: Sequence[linkcheck.TargetToCheck],
                 known: Mapping[str, linkcheck.KnownPage], prechecked: Mapping[str, linkcheck.Prechecked],
-                say: Callable[[str], None]) -> dict[str, str]:
+                say: Callable[[str], None], heartbeat: Heartbeat | None = None) -> dict[str, str]:
     """Check the run's link `targets` through the queue, in shards of whole hosts (monitor.scale.shards); the
-    outcomes are in the run's link_target rows when it returns. Which worker checked each shard."""
+    outcomes are in the run's link_target rows when it returns. Which worker checked each shard.
+    `heartbeat` as for crawl()."""
     if not targets:
         return {}
     cut = shards.split(targets, known, prechecked)
@@ -66,13 +68,14 @@ def check_links(session: Session, config: Config, run_id: str, targets: Sequence
     stage = _Stage(links_of(run_id), LINKS, ids, inputs,
                    f"{len(targets)} link targets of {hosts} hosts in {len(ids)} shards queued for the workers",
                    "checks no links", _describe_shards, work, batch=1)
-    progress, done_by = _drive(session, config, run_id, stage, say)
+    progress, done_by = _drive(session, config, run_id, stage, say, heartbeat)
     log.info("run %s distributed link check: %s; %s", run_id, _describe_shards(progress),
              ", ".join(f"shard {k} {w}" for k, w in sorted(done_by.items(), key=lambda kv: int(kv[0]))))
     return done_by
 
 
 Work = Callable[[Worker, RunQueue, list[str], Callable[[], bool]], None]
+Heartbeat = Callable[[], bool]
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,8 @@ class _Stage:
     batch: int | None = None            # items taken at once; None: [scale] batch_sites
 
 
-def _drive(session: Session, config: Config, run_id: str, stage: _Stage, say: Callable[[str], None]
-           ) -> tuple[Progress, dict[str, str]]:
+def _drive(session: Session, config: Config, run_id: str, stage: _Stage, say: Callable[[str], None],
+           heartbeat: Heartbeat | None = None) -> tuple[Progress, dict[str, str]]:
     """Queue the stage of run `run_id`, take batches of it while run_works, wait for every item; the final
     progress and which worker did each item."""
     scale = config.scale
@@ -110,13 +113,15 @@ def _drive(session: Session, config: Config, run_id: str, stage: _Stage, say: Ca
     log.info("%s", opened)
     say(opened)
 
+    alive = heartbeat or (lambda: store.heartbeat(session, run_id, datetime.now(UTC)))
+
     def beat() -> bool:
         try:
             if not run.keep_alive(scale.lease_s):
                 return False
         except QueueError as exc:   # a Redis restart while this process works: the next look decides
             log.warning("run %s: %s", run_id, exc)
-        return store.heartbeat(session, run_id, datetime.now(UTC))
+        return alive()
 
     watch = _Watch(run, config, say, stage.describe, stage.kind)
     outage = _Outage(run_id, scale.lease_s)
@@ -130,7 +135,7 @@ def _drive(session: Session, config: Config, run_id: str, stage: _Stage, say: Ca
                          if left and scale.run_works else [])
                 if taken:   # a database gone mid-batch: the batch's items are back in the queue (see Worker)
                     stage.work(me, run, taken, beat)
-                elif left and not store.heartbeat(session, run_id, datetime.now(UTC)):
+                elif left and not alive():
                     raise RuntimeError(f"run {run_id} was ended elsewhere while its {stage.kind} stage ran")
                 outage.over()
                 if not left:
