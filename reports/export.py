@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -217,49 +218,62 @@ def csv_text(head: Row, rows: Sequence[Row]) -> str:
     return "\ufeff" + buf.getvalue()
 
 
-def _sheet(wb: Workbook, title: str, head: Row, rows: Sequence[Row], status_col: int, language: str) -> None:
+def _sheet(wb: Workbook, title: str, head: Row, rows: Sequence[Row], status_col: int, language: str,
+           fills: dict[str, PatternFill] | None = None) -> None:
+    """One sheet, streamed (the workbook is write-only): a bold frozen head with a filter, columns as wide as
+    their first 200 rows, the status column (1-based) coloured by its word, or by `fills` (a cell text's
+    prefix -> fill, the ledger's 整改状态) first. A city's evidence sheet has tens of thousands of rows: a
+    workbook kept in memory cost seconds and ~100 MB more."""
     ws = wb.create_sheet(title=title[:31])
-    ws.append(head)
-    for row in rows:
-        ws.append([cell_text(v) if isinstance(v, str) else v for v in row])
-    # One pass when all rows are in: `ws.max_row` and `ws[n]` each scan every cell, so checking
-    # each row as it was appended made the sheet quadratic in its rows.
-    for line in ws.iter_rows(min_row=2):
-        for cell in line:
-            if cell.data_type == "f":   # openpyxl reads a leading "=" as a formula; crawled text never is one
-                cell.data_type = "s"
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
+    texts = [[cell_text(v) if isinstance(v, str) else v for v in row] for row in rows]
+    columns = max([len(head), *(len(row) for row in texts)]) or 1
+    for index in range(columns):
+        width = max((len(str(row[index])) for row in (head, *texts[:199])
+                     if index < len(row) and row[index] is not None), default=0)
+        ws.column_dimensions[get_column_letter(index + 1)].width = min(60, max(8, width * 1.3 + 2))
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
+    ws.auto_filter.ref = f"A1:{get_column_letter(columns)}{len(texts) + 1}"
+    bold = Font(bold=True)
+    ws.append([_cell(ws, v, font=bold) for v in head])
     words = {i18n.status_word(s, language): PatternFill("solid", fgColor=c) for s, c in STATUS_FILL.items()}
     words |= {i18n.ui(f"grade_{g}", language): PatternFill("solid", fgColor=c) for g, c in GRADE_FILL.items()}
-    for index, column in enumerate(ws.iter_cols(min_row=1, max_row=min(ws.max_row, 200)), start=1):
-        width = max((len(str(c.value)) if c.value is not None else 0) for c in column)
-        ws.column_dimensions[get_column_letter(index)].width = min(60, max(8, width * 1.3 + 2))
-    for (cell,) in ws.iter_rows(min_row=2, min_col=status_col, max_col=status_col):
-        if cell.value in words:
-            cell.fill = words[cell.value]
+    at = status_col - 1
+    for row in texts:
+        value = row[at] if at < len(row) else None
+        fill = next((f for word, f in (fills or {}).items() if str(value or "").startswith(word)), None) \
+            or (words.get(value) if isinstance(value, str) else None)
+        if fill is None and not any(isinstance(v, str) and v.startswith("=") for v in row):
+            ws.append(row)
+        else:
+            ws.append([_cell(ws, v, fill=fill if i == at else None) for i, v in enumerate(row)])
 
 
-def _fill_states(ws: Any, column: int, frame: Frame) -> None:
-    """Colours the 整改状态 cells as the report colours statuses: overdue as fail, open as warn, fixed as pass."""
-    fills = {frame.t("state_overdue"): STATUS_FILL["fail"], frame.t("state_open"): STATUS_FILL["warn"],
-             frame.t("state_undecided"): STATUS_FILL["error"], frame.t("state_resolved"): STATUS_FILL["pass"]}
-    for (cell,) in ws.iter_rows(min_row=2, min_col=column, max_col=column):
-        colour = next((c for word, c in fills.items() if str(cell.value or "").startswith(word)), None)
-        if colour:
-            cell.fill = PatternFill("solid", fgColor=colour)
+def _cell(ws: Any, value: Any, *, font: Font | None = None, fill: PatternFill | None = None) -> Any:
+    """A styled cell for a write-only sheet; a text is never a formula (openpyxl reads a leading "=" as one)."""
+    cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str) and cell.data_type == "f":
+        cell.data_type = "s"
+    if font is not None:
+        cell.font = font
+    if fill is not None:
+        cell.fill = fill
+    return cell
+
+
+def _state_fills(frame: Frame) -> dict[str, PatternFill]:
+    """The 整改状态 cells coloured as the report colours statuses: overdue as fail, open as warn, fixed as pass."""
+    return {frame.t(word): PatternFill("solid", fgColor=STATUS_FILL[status])
+            for word, status in (("state_overdue", "fail"), ("state_open", "warn"), ("state_undecided", "error"),
+                                 ("state_resolved", "pass"))}
 
 
 def xlsx_bytes(rr: RunResults, past: Past, frame: Frame) -> bytes:
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = Workbook(write_only=True)
     head, rows = findings_table(rr, past, frame)
     _sheet(wb, frame.t("all_findings"), head, rows, status_col=6, language=frame.language)
     lhead, lrows = ledger_table(rr, past, frame)
-    _sheet(wb, frame.t("ledger_sheet"), lhead, lrows, status_col=11, language=frame.language)
-    _fill_states(wb[frame.t("ledger_sheet")[:31]], 11, frame)
+    _sheet(wb, frame.t("ledger_sheet"), lhead, lrows, status_col=11, language=frame.language,
+           fills=_state_fills(frame))
     _sheet(wb, frame.t("score_sheet"), *scoring.score_table(rr, frame), status_col=5, language=frame.language)
     _sheet(wb, frame.t("rollup_sheet"), *scoring.rollup_table(rr, frame), status_col=1, language=frame.language)
     for family, fhead, frows in family_tables(rr, frame):
