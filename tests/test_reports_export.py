@@ -76,6 +76,10 @@ def test_xlsx_holds_the_same_findings_as_the_json(run_dir: Path) -> None:
     assert len(evidence) == sum(len(c["evidence"]) for s in doc["sites"] for c in s["checks"])
     for sheet in wb.worksheets:
         assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref, sheet.title
+        assert all(c.font.b for c in sheet[1]), f"{sheet.title}: the head is bold"
+    fills = {(r[5].value, r[5].fill.fgColor.rgb[-6:]) for r in ws.iter_rows(min_row=2)}
+    assert {(i18n.STATUS_WORDS[s].zh, export.STATUS_FILL[s]) for s in ("pass", "fail")} <= fills, \
+        "each verdict cell has its status colour"
     ipv6 = wb["IPv6"]
     assert "二级链接 IPv6 支持率" in [c.value for c in ipv6[1]], "a family sheet has one column per metric"
 
