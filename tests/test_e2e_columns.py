@@ -1,21 +1,18 @@
-"""column:<requirement> on a full demo run against the demo truth (one run shared by the file)."""
+"""column:<requirement> on a full demo run against the demo truth (the session's `demo_run`)."""
 
 from pathlib import Path
 
 import pytest
 
-from monitor import config, pipeline
+from monitor import pipeline
 from monitor.demo import DemoWeb
 
 WHERE = {"nav": "nav", "sub": "subnav", "topic": "topic", "iframe": "iframe", "host": "host"}
 
 
 @pytest.fixture(scope="module")
-def columns(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
-    work = tmp_path_factory.mktemp("e2e-columns")
-    path: Path = demo_web.write_config(work / "sites.toml", storage_url=f"sqlite:///{work / 'govmon.db'}",
-                                       report_dir=str(work / "reports"))
-    outcome = pipeline.execute(config.load(path), kind="demo", json_path=work / "result.json")
+def columns(demo_run: tuple[pipeline.RunOutcome, Path]) -> dict[str, dict[str, object]]:
+    outcome, _ = demo_run
     assert outcome.results is not None, outcome.error
     return {site: {r.check_id.removeprefix("column:"): r for r in rs if r.check_id.startswith("column:")}
             for site, rs in outcome.results.results.items()}

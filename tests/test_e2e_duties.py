@@ -1,23 +1,20 @@
-"""link:, document: and pairing: requirements on a full demo run against the demo truth (one run shared
-by the file; the truth: monitor/demo/dutycases.py)."""
+"""link:, document: and pairing: requirements on a full demo run against the demo truth (the session's
+`demo_run`; the truth: monitor/demo/dutycases.py)."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from monitor import config, pipeline
+from monitor import pipeline
 from monitor.demo import DemoWeb
 
 FAMILIES = ("link:", "document:", "pairing:")
 
 
 @pytest.fixture(scope="module")
-def duties(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
-    work = tmp_path_factory.mktemp("e2e-duties")
-    path: Path = demo_web.write_config(work / "sites.toml", storage_url=f"sqlite:///{work / 'govmon.db'}",
-                                       report_dir=str(work / "reports"))
-    outcome = pipeline.execute(config.load(path), kind="demo", json_path=work / "result.json")
+def duties(demo_run: tuple[pipeline.RunOutcome, Path]) -> dict[str, dict[str, object]]:
+    outcome, work = demo_run
     assert outcome.results is not None, outcome.error
     found = {site: {r.check_id: r for r in rs if r.check_id.startswith(FAMILIES)}
              for site, rs in outcome.results.results.items()}

@@ -1,6 +1,6 @@
 """IPv6 and HTTPS on the whole demo web against its truth (monitor.demo.ipv6cases.ipv6_truth).
 
-One pipeline run for the module. ipv6:links is measured as the pipeline does
+The session's `demo_run` (read only). ipv6:links is measured as the pipeline does
 once it hands the crawl to the probes: the run's crawl from the store, the
 links-v6 probes its plan lists, the check.
 """
@@ -25,12 +25,9 @@ IPV6_CHECKS = ("ipv6:dns", "ipv6:homepage", "https")
 
 
 @pytest.fixture(scope="module")
-def run(demo_web: DemoWeb, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    work = tmp_path_factory.mktemp("e2e-ipv6")
-    path = demo_web.write_config(work / "sites.toml", storage_url=f"sqlite:///{work / 'govmon.db'}",
-                                 report_dir=str(work / "reports"))
-    cfg = config.load(path)
-    outcome = pipeline.execute(cfg, kind="demo", render=False)
+def run(demo_web: DemoWeb, demo_run: tuple[pipeline.RunOutcome, Path]) -> dict[str, Any]:
+    outcome, work = demo_run
+    cfg = config.load(work / "sites.toml")
     assert outcome.results is not None, outcome.error
     results = {sid: {r.check_id: r for r in rs} for sid, rs in outcome.results.results.items()}
     return {"config": cfg, "run_id": outcome.run_id, "results": results, "truth": ipv6_truth(demo_web)}

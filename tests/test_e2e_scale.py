@@ -1,6 +1,7 @@
 """A distributed run on the demo web: `govmon run` and `govmon worker` processes, real Redis and PostgreSQL.
 
-Three workers give the findings of the single-process run (the session's `demo_run`); a worker
+Three workers crawl the demo and check its links in shards (the run checks none), giving the link
+outcomes and findings of the single-process run (the session's `demo_run`); a worker
 killed with -9 in the middle of a site loses its lease, the site is crawled again by another
 worker without duplicate rows, and the run completes with the same findings; a worker stopped
 with SIGTERM hands its sites back at once; a run that leaves the queue gets nothing recorded
@@ -26,7 +27,7 @@ import pytest
 import sqlalchemy as sa
 
 from monitor import db, pipeline, store
-from monitor.db import CrawlEventRow, LinkFormRow, PageRow
+from monitor.db import CrawlEventRow, LinkFormRow, LinkTargetRow, PageRow
 from monitor.demo import DemoWeb
 from monitor.scale.queue import Queue, connect
 
@@ -132,19 +133,48 @@ def run_with_workers(path: Path, folder: Path, count: int
     return workers, names, done
 
 
-def test_three_workers_give_the_findings_of_one_process(demo_web: DemoWeb, demo_run: tuple, scale_db: str,
-                                                        redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
+def link_outcomes(storage_url: str) -> dict[str, tuple[str, int | None, str | None]]:
+    """Each link target of the database's one run: its outcome, HTTP status and final URL."""
+    engine = db.make_engine(storage_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(LinkTargetRow.url, LinkTargetRow.outcome, LinkTargetRow.http_status,
+                                          LinkTargetRow.final_url))
+            return {url: (outcome, status, final) for url, outcome, status, final in rows}
+    finally:
+        engine.dispose()
+
+
+def test_three_workers_crawl_and_check_links_with_the_findings_of_one_process(
+        demo_web: DemoWeb, demo_run: tuple, scale_db: str, redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
+    # One distributed run of the whole demo for both stages (run_works = false: --no-work).
     path = scale_config(demo_web, tmp_path, scale_db, redis_url, redis_prefix, batch_sites=14)
-    _, names, done = run_with_workers(path, tmp_path, 3)
+    workers, names, done = run_with_workers(path, tmp_path, 3)
     assert done.returncode in (0, 1), done.stderr[-3000:]
-    outcome, _ = demo_run
+    outcome, work = demo_run
     assert findings(run_results(scale_db)) == findings(outcome.results)
+    assert link_outcomes(scale_db) == link_outcomes(f"sqlite:///{work / 'govmon.db'}")
     total = len(outcome.results.results)
     line = re.search(rf"distributed crawl: sites crawled {total}/{total} \((.*)\)", done.stderr)
     assert line is not None, done.stderr[-3000:]
     by_worker = dict(re.findall(r"(\S+) (\d+)", line.group(1)))
     assert sorted(by_worker) == sorted(names), "every site crawled by a worker, the run crawling none"
     assert all(int(n) > 0 for n in by_worker.values()), by_worker
+    queued = re.search(r"(\d+) link targets of \d+ hosts in (\d+) shards queued for the workers at \S+ "
+                       r"\(this process checks no links\)", done.stderr)
+    assert queued is not None, done.stderr[-3000:]
+    shards = int(queued.group(2))
+    assert shards > 1
+    line = re.search(rf"distributed link check: links: {shards} of {shards} shards \((.*)\); (.*)", done.stderr)
+    assert line is not None, done.stderr[-3000:]
+    checked_by = {name: int(n) for name, n in re.findall(r"(\S+) (\d+)", line.group(1))}
+    assert sorted(checked_by) == sorted(names), "every shard checked by a worker, the run checking none"
+    assert sum(checked_by.values()) == shards and all(n > 0 for n in checked_by.values()), checked_by
+    recorded = dict(re.findall(r"shard (\d+) (\S+?)(?:,|$)", line.group(2)))
+    assert sorted(recorded, key=int) == [str(n) for n in range(shards)] and set(recorded.values()) == set(names)
+    checked = "".join(w.log.read_text() for w in workers)
+    for shard, name in recorded.items():
+        assert len(re.findall(rf"worker {re.escape(name)}: run \S+: checked links shard {shard} \(", checked)) == 1
 
 
 SUBSET = ("chaoyang", "shuangta", "longcheng", "yshj", "longtan", "fgw")

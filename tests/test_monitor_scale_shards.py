@@ -4,7 +4,7 @@ The cut and the shard's text are pure (literal targets); the links stage of the 
 real Redis; a shard's check by a `govmon worker` process on the demo web and real PostgreSQL,
 including a worker killed with -9 holding a shard; a shard whose outcomes the database does not
 take (away, as in a restart) goes back to the queue. The whole demo run is in
-tests/test_e2e_scale_links.py.
+tests/test_e2e_scale.py.
 """
 
 from __future__ import annotations
