@@ -33,6 +33,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
@@ -129,6 +130,12 @@ def read_config(path: Path) -> tuple[Config, bytes]:
 
 class _Scheduler(BackgroundScheduler):  # type: ignore[misc]  # APScheduler 3 ships no types
     def _process_jobs(self) -> float | None:
+        # `shutdown()` marks the scheduler stopped, shuts its executors and wakes the loop thread, which
+        # looks for due jobs once more before it ends: a job due then went to a stopped executor (an
+        # "Error submitting job" traceback in the log) and its next run time moved on, losing that run.
+        # Stopped, it submits nothing; the job stays due in the store and the next start runs it as missed.
+        if self.state == STATE_STOPPED:
+            return None
         # APScheduler's loop thread dies on a job store error outside get_due_jobs
         # (a database restart, say); retry instead of silently stopping every schedule.
         try:

@@ -9,6 +9,7 @@ product's code path. Waits poll with deadlines, never fixed long sleeps.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 import signal
@@ -26,6 +27,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.triggers.interval import IntervalTrigger
 from click.testing import CliRunner
 from sqlalchemy.orm import Session
 
@@ -381,3 +385,24 @@ def test_sighup_reloads_the_config_and_refuses_a_bad_one(
     d.wait_for("config reloaded")
     assert (next_run().hour, next_run().minute) == (4, 30)
     assert d.stop() == 0
+
+
+def _noop() -> None:
+    """A job for the scheduler test below; never meant to run."""
+
+
+def test_a_job_due_when_the_daemon_stops_stays_due_and_logs_no_traceback(caplog: pytest.LogCaptureFixture,
+                                                                         tmp_path: Path) -> None:
+    # The scheduler's thread looks for due jobs once more after shutdown(); a job due then went to the
+    # stopped executor, logged a traceback and had its next run time moved on: that run was lost.
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    scheduler = daemon._Scheduler(jobstores={"default": SQLAlchemyJobStore(url=url)}, executors={"default": ThreadPoolExecutor(1)},
+                                  timezone=UTC)
+    due = datetime.now(UTC) - timedelta(seconds=1)
+    scheduler.start(paused=True)
+    scheduler.add_job(_noop, IntervalTrigger(hours=1), id="due", next_run_time=due, misfire_grace_time=None)
+    with caplog.at_level(logging.DEBUG, logger="apscheduler"):
+        scheduler.shutdown(wait=True)
+    [job] = SQLAlchemyJobStore(url=url).get_all_jobs()    # as the next start reads it
+    assert job.next_run_time == due, "still due: the next start runs it as missed"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
