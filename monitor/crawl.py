@@ -75,10 +75,13 @@ class Feed:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_bytes(b"")
         self.ended = False
+        self.more_s = 0.0     # added to run_crawl's timeout_s: the time the sites fed since need
 
-    def add(self, site_ids: Sequence[str]) -> None:
+    def add(self, site_ids: Sequence[str], more_s: float = 0.0) -> None:
+        """Feed `site_ids`; the crawl's hard timeout grows by `more_s`."""
         if self.ended:
             raise ValueError("the feed has ended")
+        self.more_s += more_s
         self._append("".join(f"site {site_id}\n" for site_id in site_ids))
 
     def end(self) -> None:
@@ -261,15 +264,17 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
     lines: queue.Queue[Any] = queue.Queue()
     reader = threading.Thread(target=_read_lines, args=(process.stderr, lines), name="crawl-stderr", daemon=True)
     reader.start()
-    deadline = started + timeout_s
+    def deadline() -> float:
+        return started + timeout_s + (feed.more_s if feed is not None else 0.0)
+
     reason: str | None = None
     try:
-        reason = _watch_child(lines, watch, deadline, timeout_s, heartbeat, heartbeat_every_s)
+        reason = _watch_child(lines, watch, started, deadline, heartbeat, heartbeat_every_s)
         if not reason:  # stderr closed: the child is exiting
             try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                process.wait(timeout=max(0.1, deadline() - time.monotonic()))
             except subprocess.TimeoutExpired:
-                reason = _timed_out(timeout_s)
+                reason = _timed_out(deadline() - started)
     finally:
         if reason != "":  # stopped on purpose, or a callback raised
             child.kill()
@@ -290,20 +295,21 @@ def _timed_out(timeout_s: float) -> str:
     return f"the crawl took longer than {timeout_s:g} s and was killed"
 
 
-def _watch_child(lines: queue.Queue[Any], watch: _Watch, deadline: float, timeout_s: float,
+def _watch_child(lines: queue.Queue[Any], watch: _Watch, started: float, deadline: Callable[[], float],
                  heartbeat: Callable[[], bool | None] | None, every_s: float) -> str:
-    """Consume the child's stderr until it ends; "" when it ended by itself, else why it must be stopped."""
+    """Consume the child's stderr until it ends; "" when it ended by itself, else why it must be stopped.
+    `deadline()` is asked again each time: a fed crawl's grows with its sites."""
     next_beat = time.monotonic() + every_s
     while True:
         now = time.monotonic()
-        if now >= deadline:
-            return _timed_out(timeout_s)
+        if now >= (end := deadline()):
+            return _timed_out(end - started)
         if heartbeat is not None and now >= next_beat:
             next_beat = now + every_s
             if heartbeat() is False:
                 return "the run was ended while crawling; the crawl was stopped"
         try:
-            item = lines.get(timeout=max(0.01, min(deadline, next_beat) - now))
+            item = lines.get(timeout=max(0.01, min(end, next_beat) - now))
         except queue.Empty:
             continue
         if item is _EOF:

@@ -209,6 +209,19 @@ def test_one_process_at_a_time_holds_a_site_and_death_lets_go(pg_engine: Engine)
     second.release()
 
 
+def test_a_site_let_go_is_free_for_others_and_the_fence_still_checks(pg_engine: Engine) -> None:
+    first, second = SiteFence(pg_engine, "run-1"), SiteFence(pg_engine, "run-1")
+    try:
+        assert first.hold(["a", "b"]) == ["a", "b"]
+        first.let_go(["a", "unknown"])
+        assert second.hold(["a", "b"]) == ["a"], "a done site's fence is free; the others stay held"
+        first.check()   # the locks still held are the sites still held
+        assert first.held == {"b"}
+    finally:
+        first.release()
+        second.release()
+
+
 def test_a_fence_whose_server_session_ended_is_lost_also_after_a_reconnect(pg_engine: Engine) -> None:
     fence, other = SiteFence(pg_engine, "run-1"), SiteFence(pg_engine, "run-1")
     assert fence.hold(["a", "b"]) == ["a", "b"]

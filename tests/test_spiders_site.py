@@ -619,7 +619,8 @@ def test_a_page_without_off_site_links_fetches_no_sheet() -> None:
     assert [r.url for r in requests] == [HOME + "zwgk/"] and "sheets" not in (page_of(bundles).notes or {})
 
 
-OTHER = bounds(site_id="other", start_url="http://www.other.gov.test/", scope=SiteScope.of("http://www.other.gov.test/"))
+OTHER_HOME = "http://www.other.gov.test/"
+OTHER = bounds(site_id="other", start_url=OTHER_HOME, scope=SiteScope.of(OTHER_HOME))
 
 
 def fed_spider(*sites: SiteBounds) -> SiteSpider:
@@ -669,4 +670,5 @@ def test_the_writer_closes_the_segment_before_it_announces_a_site_done(tmp_path:
     assert sorted(p.name for p in spool.iterdir()) == ["crawl-000001.jsonl"]
     said = [json.loads(line) for line in stderr.getvalue().splitlines() if '"progress"' not in line]
     assert said == [{"segment": "crawl-000001.jsonl"}, {"site_done": "demo"}, {"site_done": "other"}]
-    assert [json.loads(r)["type"] for r in (spool / "crawl-000001.jsonl").read_text().splitlines()] == ["page", "event"]
+    lines = (spool / "crawl-000001.jsonl").read_text().splitlines()
+    assert [json.loads(r)["type"] for r in lines] == ["page", "event"]
