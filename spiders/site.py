@@ -272,7 +272,10 @@ class SiteSpider(scrapy.Spider):
         events, and `done` (the writer closes the segment, then announces the site)."""
         if self.feed is not None and not state.done and state.pending == 0 and state.busy == 0:
             state.done = True
-            yield CrawlBundle(events=self._left(state), done=state.bounds.site_id)
+            left = self._left(state)
+            # Nothing of the site comes again: a fed crawl lasting a run's queue keeps only its counters.
+            state.seen, state.cut, state.waiting, state.last_pages, state.flagged = set(), set(), [], {}, set()
+            yield CrawlBundle(events=left, done=state.bounds.site_id)
 
     def _release(self, state: _SiteState) -> Iterator[CrawlBundle]:
         """A callback of the site ran to its end (every request it leads to is counted as pending)."""

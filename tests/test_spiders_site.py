@@ -638,6 +638,14 @@ def test_a_fed_site_is_done_once_no_request_and_no_callback_of_it_is_left() -> N
     assert [b.done for b in split(s.parse(respond(follow[1], html(""))))[1]] == [""]
     assert [b.done for b in split(reading)[1]] == ["demo"]    # the last callback of the site ends: done, once
     assert list(s.final_bundles()) == []
+    assert s.states["demo"].seen == set() and s.sites_done() == 1, "a done site's memory is let go"
+
+
+def test_a_fed_site_done_at_max_pages_says_so_in_its_last_bundle() -> None:
+    s = fed_spider(bounds(max_pages=1))
+    _, bundles = split(s.parse(respond(homepage_request(s), html('<a href="/a.html">a</a>'))))
+    (last,) = [b for b in bundles if b.done]
+    assert last.done == "demo" and [e.kind for e in last.events] == ["max_pages"]
 
 
 def test_sites_are_added_while_a_fed_crawl_runs_and_unknown_ones_refused() -> None:
