@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,7 +15,7 @@ class HeldSite:
     """Serves `/` on 127.0.0.1 once `release()` was called (at most `wait_s`); anything else is a 404 at once."""
 
     def __init__(self, wait_s: float = 120.0) -> None:
-        self.released, self.asked = threading.Event(), threading.Event()
+        self.released, self.asked, self.answered = threading.Event(), threading.Event(), threading.Event()
         held = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -22,16 +23,18 @@ class HeldSite:
                 if self.path == "/":
                     held.asked.set()
                     held.released.wait(wait_s)
+                    held.answered.set()
                     self._answer(200, PAGE)
                 else:
                     self._answer(404, b"not here")
 
             def _answer(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                with contextlib.suppress(OSError):   # the crawl that asked may have been stopped meanwhile
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
 
             def log_message(self, *_args: Any) -> None:
                 pass

@@ -33,6 +33,7 @@ from monitor.scale.queue import WIRE_VERSION, Progress, Queue, QueueError, RunQu
 from spiders.items import EventRecord, LinkRecord, PageRecord
 from spiders.output import line
 from tests import builders as b
+from tests.heldsite import HeldSite
 
 SITES = ["a", "b", "c", "d", "e"]
 
@@ -457,6 +458,36 @@ def test_a_failed_crawl_on_a_worker_fails_the_coordinators_crawl(tmp_path: Path,
             coordinator.crawl(session, cfg, run_id, cfg.sites, lambda _line: None)
         helper.join()
     assert list(queue.client.scan_iter(f"{redis_prefix}:*")) == [], "the run's keys leave Redis"
+
+
+def test_a_failure_elsewhere_fails_the_run_while_the_coordinator_still_crawls(
+        tmp_path: Path, pg_engine: Engine, redis_url: str, redis_prefix: str, queue: Queue) -> None:
+    # The coordinator's crawl is fed as long as the queue has sites, so it looks at the run from its heartbeat.
+    held = HeldSite()
+    try:
+        cfg = pg_config(tmp_path, pg_engine, redis_url, redis_prefix, "lease_s = 2\n")
+        assert cfg.path is not None
+        held.add_to(cfg.path)
+        cfg = config.load(cfg.path)
+        site = cfg.site_by_id("held")
+        assert site is not None
+        with db.session_factory(pg_engine)() as session:
+            run_id = store.start_run(session, kind="manual", sites=[pipeline.site_info(site)],
+                                     config_digest=cfg.digest, code_version="0.1.0", started_at=b.utcnow(),
+                                     pid=os.getpid(), host="monitor-1")
+
+            def fail_once_held(run: RunQueue) -> None:
+                held.asked.wait(120)
+                run.fail("w9", ["x"], "RuntimeError: boom")
+
+            helper = as_other_worker(queue, fail_once_held)
+            with pytest.raises(RuntimeError, match="the crawl of site x failed on worker w9: RuntimeError: boom"):
+                coordinator.crawl(session, cfg, run_id, [site], lambda _line: None)
+            helper.join()
+        assert held.asked.is_set() and not held.answered.is_set(), "failed while its own site was still crawled"
+    finally:
+        held.close()
+    assert list(queue.client.scan_iter(f"{redis_prefix}:run*")) == [], "the run's keys leave Redis"
 
 
 class StoppedInADatabaseCall(worker_mod.Worker):
