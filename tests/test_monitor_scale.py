@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor import config, db, pipeline, store
+from monitor import config, crawl, db, pipeline, store
 from monitor.cli import main
 from monitor.db import CrawlEventRow, LinkFormRow, PageRow
 from monitor.ingest import CrawlIngest
@@ -488,6 +488,37 @@ def test_a_failure_elsewhere_fails_the_run_while_the_coordinator_still_crawls(
     finally:
         held.close()
     assert list(queue.client.scan_iter(f"{redis_prefix}:run*")) == [], "the run's keys leave Redis"
+
+
+def test_a_fed_crawl_takes_more_sites_and_never_clears_one_it_crawls(
+        tmp_path: Path, pg_engine: Engine, redis_url: str, redis_prefix: str, queue: Queue) -> None:
+    cfg = pg_config(tmp_path, pg_engine, redis_url, redis_prefix, "batch_sites = 2\n")
+    with db.session_factory(pg_engine)() as session:
+        run_id = start(session)
+        spool = tmp_path / "crawl-000001.jsonl"
+        spool.write_text(line(page("chaoyang", "http://www.chaoyang.gov.test/")), encoding="utf-8")
+        CrawlIngest(session, run_id).segment(spool)   # rows of the site under way
+        run = queue.run(run_id)
+        run.open(cfg.digest, ["chaoyang", "lingyuan"], lease_s=60)
+        try:
+            assert run.take("w1", 1, lease_s=60) == ["chaoyang"]
+            me = worker_mod.Worker(cfg, queue, pg_engine, "w1", lambda _line: None)
+            with SiteFence(pg_engine, run_id) as fence:
+                fence.hold(["chaoyang"])
+                keeper = worker_mod.LeaseKeeper(run, "w1", ["chaoyang"], 60)   # not started: no renewal
+                fed = worker_mod._Fed(me, session, run, fence, keeper, ["chaoyang"], ["chaoyang"])
+                feed = fed.feed = crawl.Feed(tmp_path / "feed.txt")
+                queue.client.delete(run.lease_prefix + "chaoyang")   # this process stalled past its lease
+                fed.take_more()    # reaped, it comes back to us first: already crawled, not cleared
+                assert crawl_rows(session, run_id)["chaoyang"][0] == 1
+                assert feed.path.read_text() == "end\n" and fed.crawling == {"chaoyang"}
+                fed.feed = feed = crawl.Feed(tmp_path / "feed-2.txt")
+                fed.take_more()    # room for one more: the next site is taken, fenced and fed
+                assert feed.path.read_text() == "site lingyuan\n" and fed.crawling == {"chaoyang", "lingyuan"}
+                assert keeper.sites == {"chaoyang", "lingyuan"} and run.leases() == {"chaoyang": "w1",
+                                                                                     "lingyuan": "w1"}
+        finally:
+            run.close(["chaoyang", "lingyuan"])
 
 
 class StoppedInADatabaseCall(worker_mod.Worker):

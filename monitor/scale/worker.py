@@ -378,6 +378,9 @@ class _Fed:
                 feed.end()
             return
         self.taken.extend(got)
+        # A site of ours whose lease expired (this process stalled) was reaped and may come back to us: it is
+        # crawled already, and clearing its rows now would lose them.
+        got = [s for s in got if s not in self.crawling]
         new = me._hold(run, self.fence, got) if got else []
         if not new:
             if not got or not self.crawling:   # the queue is empty (or gave only sites held or done elsewhere)
