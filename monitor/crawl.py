@@ -173,7 +173,6 @@ class _Watch:
                  on_site_done: Callable[[str], None] | None = None) -> None:
         self.on_progress, self.on_segment, self.spool = on_progress, on_segment, spool
         self.on_site_done = on_site_done
-        self.done: list[str] = []
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.last: CrawlProgress | None = None
         self.handed: set[str] = set()
@@ -187,7 +186,6 @@ class _Watch:
         elif (name := parse_segment(line)) is not None:
             self.hand(name)
         elif (site_id := parse_site_done(line)) is not None:
-            self.done.append(site_id)
             if self.on_site_done is not None:
                 self.on_site_done(site_id)
         elif line.strip():
