@@ -5,7 +5,8 @@ child's whole process group is killed), heartbeats while it runs, and reading
 its stderr: `{"progress": {...}}` lines become CrawlProgress callbacks,
 `{"segment": "crawl-NNNNNN.jsonl"}` lines hand a complete spool segment to
 `on_segment` (in this thread, so the caller's database session stays in one
-thread), other lines are kept as the tail shown when the crawl fails. Never
+thread), `{"site_done": "ID"}` lines (a fed crawl, after the segment holding the
+site's last lines) go to `on_site_done`, other lines are kept as the tail shown when the crawl fails. Never
 imports Scrapy or Twisted and never raises for a child failure: a non-zero
 exit, a timeout or a child that cannot start is a CrawlResult with ok False
 and the reason.
@@ -39,6 +40,7 @@ TAIL_CHARS = 4000
 SEGMENT_BYTES = 4 * 2**20   # the child's default (spiders/output.py)
 SEGMENT_GLOB = "crawl-*.jsonl"
 _SEGMENT_NAME = re.compile(r"crawl-\d{6,}\.jsonl")
+FEED_NAME = "feed.txt"
 _EOF = object()
 
 
@@ -64,10 +66,41 @@ class CrawlResult:
     screen_ms: int = 0            # CPU time the child spent screening page text
 
 
+class Feed:
+    """The sites a fed crawl child takes while it runs: `add` appends `site ID` lines to its file, `end`
+    the `end` line after which the child finishes what it has and exits (spiders/crawl.py --feed)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path).resolve()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_bytes(b"")
+        self.ended = False
+        self.more_s = 0.0     # added to run_crawl's timeout_s: the time the sites fed since need
+
+    def add(self, site_ids: Sequence[str], more_s: float = 0.0) -> None:
+        """Feed `site_ids`; the crawl's hard timeout grows by `more_s`."""
+        if self.ended:
+            raise ValueError("the feed has ended")
+        self.more_s += more_s
+        self._append("".join(f"site {site_id}\n" for site_id in site_ids))
+
+    def end(self) -> None:
+        if not self.ended:
+            self.ended = True
+            self._append("end\n")
+
+    def _append(self, text: str) -> None:
+        with self.path.open("a", encoding="utf-8") as file:   # whole lines: the child reads complete ones only
+            file.write(text)
+
+
 def child_command(config_path: Path, out: Path, site_ids: Sequence[str], urls: Sequence[str] = (),
-                  segment_bytes: int = SEGMENT_BYTES, scale_run: str | None = None) -> list[str]:
+                  segment_bytes: int = SEGMENT_BYTES, scale_run: str | None = None,
+                  feed: Path | None = None) -> list[str]:
     command = [sys.executable, "-P", "-m", "spiders.crawl", "--config", str(config_path), "--out", str(out),
                "--segment-bytes", str(segment_bytes)]
+    if feed is not None:
+        command += ["--feed", str(feed)]
     if scale_run is not None:   # the child reads [scale] from the config file: no Redis password on a command line
         command += ["--scale-run", scale_run]
     for site_id in site_ids:
@@ -115,6 +148,17 @@ def parse_segment(line: str) -> str | None:
     return name if isinstance(name, str) and _SEGMENT_NAME.fullmatch(name) else None
 
 
+def parse_site_done(line: str) -> str | None:
+    """The site id of a `{"site_done": "ID"}` line; None for any other line."""
+    if not line.startswith('{"site_done"'):
+        return None
+    try:
+        site_id = json.loads(line)["site_done"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return site_id if isinstance(site_id, str) and site_id else None
+
+
 def _read_lines(stream: IO[bytes], lines: queue.Queue[Any]) -> None:
     for raw in stream:
         lines.put(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
@@ -125,8 +169,10 @@ class _Watch:
     """What run_crawl learns from the child while it runs."""
 
     def __init__(self, on_progress: Callable[[CrawlProgress], None] | None,
-                 on_segment: Callable[[Path], None] | None, spool: Path) -> None:
+                 on_segment: Callable[[Path], None] | None, spool: Path,
+                 on_site_done: Callable[[str], None] | None = None) -> None:
         self.on_progress, self.on_segment, self.spool = on_progress, on_segment, spool
+        self.on_site_done = on_site_done
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.last: CrawlProgress | None = None
         self.handed: set[str] = set()
@@ -139,6 +185,9 @@ class _Watch:
                 self.on_progress(progress)
         elif (name := parse_segment(line)) is not None:
             self.hand(name)
+        elif (site_id := parse_site_done(line)) is not None:
+            if self.on_site_done is not None:
+                self.on_site_done(site_id)
         elif line.strip():
             self.tail.append(line)
 
@@ -172,7 +221,8 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
               heartbeat: Callable[[], bool | None] | None = None,
               heartbeat_every_s: float = HEARTBEAT_S, urls: Sequence[str] = (),
               on_segment: Callable[[Path], None] | None = None, segment_bytes: int | None = None,
-              scale_run: str | None = None) -> CrawlResult:
+              scale_run: str | None = None, feed: Feed | None = None,
+              on_site_done: Callable[[str], None] | None = None) -> CrawlResult:
     """Crawl `site_ids` of `config_path` into the spool folder `out` in a child process.
 
     `urls` adds the site of each URL: the configured one, else the ad-hoc site
@@ -191,14 +241,19 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
     returning False (the run was ended elsewhere) stops the child. Callback
     exceptions stop the child and propagate. `scale_run` makes it a worker's crawl for that run of
     the config's [scale]: each host's slots are shared with the run's other workers (spiders/hostslots.py).
+
+    With `feed` the child is fed: `site_ids` are its first sites, `feed.add` gives it more while it runs
+    (from a callback or the heartbeat), and it exits once every site is done after `feed.end()`. It
+    announces each site done: `on_site_done(site_id)` is called once the segments holding every line of
+    the site were handed to `on_segment`.
     """
     out = Path(out).resolve()
     started = time.monotonic()
-    watch = _Watch(on_progress, on_segment, out)
+    watch = _Watch(on_progress, on_segment, out, on_site_done)
     try:
         out.mkdir(parents=True, exist_ok=True)
         command = child_command(Path(config_path).resolve(), out, site_ids, urls, segment_bytes or SEGMENT_BYTES,
-                                scale_run)
+                                scale_run, feed.path if feed is not None else None)
         child = supervisor.spawn(command, cwd=out, env=_child_env())
     except OSError as exc:
         return watch.result(False, None, started, f"the crawl could not start: {exc.strerror or exc}")
@@ -207,15 +262,17 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
     lines: queue.Queue[Any] = queue.Queue()
     reader = threading.Thread(target=_read_lines, args=(process.stderr, lines), name="crawl-stderr", daemon=True)
     reader.start()
-    deadline = started + timeout_s
+    def deadline() -> float:
+        return started + timeout_s + (feed.more_s if feed is not None else 0.0)
+
     reason: str | None = None
     try:
-        reason = _watch_child(lines, watch, deadline, timeout_s, heartbeat, heartbeat_every_s)
+        reason = _watch_child(lines, watch, started, deadline, heartbeat, heartbeat_every_s)
         if not reason:  # stderr closed: the child is exiting
             try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                process.wait(timeout=max(0.1, deadline() - time.monotonic()))
             except subprocess.TimeoutExpired:
-                reason = _timed_out(timeout_s)
+                reason = _timed_out(deadline() - started)
     finally:
         if reason != "":  # stopped on purpose, or a callback raised
             child.kill()
@@ -236,20 +293,21 @@ def _timed_out(timeout_s: float) -> str:
     return f"the crawl took longer than {timeout_s:g} s and was killed"
 
 
-def _watch_child(lines: queue.Queue[Any], watch: _Watch, deadline: float, timeout_s: float,
+def _watch_child(lines: queue.Queue[Any], watch: _Watch, started: float, deadline: Callable[[], float],
                  heartbeat: Callable[[], bool | None] | None, every_s: float) -> str:
-    """Consume the child's stderr until it ends; "" when it ended by itself, else why it must be stopped."""
+    """Consume the child's stderr until it ends; "" when it ended by itself, else why it must be stopped.
+    `deadline()` is asked again each time: a fed crawl's grows with its sites."""
     next_beat = time.monotonic() + every_s
     while True:
         now = time.monotonic()
-        if now >= deadline:
-            return _timed_out(timeout_s)
+        if now >= (end := deadline()):
+            return _timed_out(end - started)
         if heartbeat is not None and now >= next_beat:
             next_beat = now + every_s
             if heartbeat() is False:
                 return "the run was ended while crawling; the crawl was stopped"
         try:
-            item = lines.get(timeout=max(0.01, min(deadline, next_beat) - now))
+            item = lines.get(timeout=max(0.01, min(end, next_beat) - now))
         except queue.Empty:
             continue
         if item is _EOF:

@@ -553,6 +553,12 @@ class CrawlIngest:
                   _skipped(stats))
         return stats
 
+    def forget(self, site_id: str) -> None:
+        """The site's crawl is complete (a fed crawl announced it): its page ids and link forms are not
+        needed again, so a long crawl's memory holds only the sites under way."""
+        self.page_ids = {key: n for key, n in self.page_ids.items() if key[0] != site_id}
+        self.forms.known.pop(site_id, None)
+
     def finish(self) -> IngestStats:
         """What all segments stored and skipped; logs it."""
         stats = self.totals.stats()

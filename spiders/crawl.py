@@ -1,5 +1,5 @@
 """The crawl child: `python -P -m spiders.crawl --config F --out DIR [--segment-bytes N] [--site ID] [--url URL]
-[--scale-run RUN]`.
+[--scale-run RUN] [--feed FILE]`.
 
 Runs one CrawlerProcess with one SiteSpider for the chosen sites (default: all
 configured; --url adds the configured site of that URL, or an ad-hoc site
@@ -7,6 +7,10 @@ built by monitor.config.site_from_url) and writes the JSON-lines snapshot as
 segments into the folder --out (spiders/output.py); progress and segment lines
 go to stderr. --scale-run makes it a worker's crawl for that run of the config's
 [scale]: each host's slots are shared with the run's other workers (spiders/hostslots.py).
+--feed makes a fed crawl: the parent appends `site ID` lines (configured sites) to FILE
+while the crawl runs and one `end` line when no more will come; each site is announced
+done on stderr as soon as its last segment is closed (spiders/output.py), and the crawl
+ends once every site is done after `end`.
 Exit codes: 0 crawl finished, 1 the crawl itself failed, 2 bad arguments or config.
 It never touches the database: the parent ingests the segments (monitor/ingest.py).
 Started only as a child process, because Twisted's reactor cannot be restarted in a
@@ -47,7 +51,37 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="the crawl date for year inference of dates (default: today)")
     parser.add_argument("--scale-run", default=None, metavar="RUN",
                         help="a worker's crawl for this run of [scale]: share each host's slots through its Redis")
+    parser.add_argument("--feed", type=Path, default=None, metavar="FILE",
+                        help="take more sites from `site ID` lines appended to FILE until an `end` line")
     return parser.parse_args(argv)
+
+
+class FeedFile:
+    """The sites a parent appends to a feed file: `site ID` lines, then `end`. Read from where the last
+    look stopped; a line not yet complete waits for the next look."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.offset, self.ended = path, 0, False
+
+    def __call__(self) -> tuple[list[str], bool]:
+        try:
+            with self.path.open("rb") as file:
+                file.seek(self.offset)
+                data = file.read()
+        except FileNotFoundError:
+            return [], self.ended
+        complete = data[:data.rfind(b"\n") + 1]
+        self.offset += len(complete)
+        ids: list[str] = []
+        for line in complete.decode("utf-8").splitlines():
+            word, _, rest = line.strip().partition(" ")
+            if word == "site" and rest.strip():
+                ids.append(rest.strip())
+            elif word == "end":
+                self.ended = True
+            elif word:
+                raise ValueError(f"{self.path}: not a feed line: {line!r}")
+        return ids, self.ended
 
 
 def choose_sites(config: Config, ids: Sequence[str], urls: Sequence[str] = ()) -> list[Site]:
@@ -74,8 +108,9 @@ def screening_for(config: Config) -> Screening:
 
 
 def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None = None,
-          segment_bytes: int = SEGMENT_BYTES, scale_run: str | None = None) -> bool:
-    """Crawl `sites` into segments in the folder `out`; True when the crawl finished (whatever the sites answered)."""
+          segment_bytes: int = SEGMENT_BYTES, scale_run: str | None = None, feed: Path | None = None) -> bool:
+    """Crawl `sites` into segments in the folder `out`; True when the crawl finished (whatever the sites answered).
+    With `feed`, the configured sites named in that file are crawled too as they come (FeedFile)."""
     from scrapy.crawler import CrawlerProcess
 
     from spiders.resolver import HostGate
@@ -83,7 +118,9 @@ def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None =
     from spiders.site import SiteBounds, SiteSpider
 
     gate = HostGate(Resolver.from_config(config.dns), config.crawl.networks())
-    settings = build_settings(config, sites, gate=gate, out=out, scale_run=scale_run)
+    # A fed crawl's process-wide limits (per-host slots, robots) must hold for any site it may be given.
+    settings = build_settings(config, config.sites if feed is not None else sites, gate=gate, out=out,
+                              scale_run=scale_run)
     settings[SEGMENT_SETTING] = max(1, segment_bytes)
     settings[READER_SETTING] = True     # pages are read on the other core (spiders/reader.py)
     process = CrawlerProcess(settings)
@@ -91,8 +128,11 @@ def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None =
     # and formatted; at the logger they are never made.
     logging.getLogger("scrapy").setLevel(settings["LOG_LEVEL"])
     crawler = process.create_crawler(SiteSpider)
+    fed: dict[str, object] = {}
+    if feed is not None:
+        fed = {"feed": FeedFile(feed), "catalog": {s.id: SiteBounds.from_config(config, s) for s in config.sites}}
     process.crawl(crawler, sites=[SiteBounds.from_config(config, s) for s in sites], today=today, gate=gate,
-                  max_bytes=config.crawl.max_response_bytes, screening=screening_for(config))
+                  max_bytes=config.crawl.max_response_bytes, screening=screening_for(config), **fed)
     process.start()
     reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
     if reason != "finished":
@@ -107,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config = config_mod.load(args.config, crawl_only=True)
-        sites = choose_sites(config, args.site, args.url)
+        # A fed crawl may start with no site: "every site" is only for a crawl without a feed.
+        sites = choose_sites(config, args.site, args.url) if args.site or args.url or args.feed is None else []
         if args.scale_run is not None and config.scale is None:
             raise ValueError("--scale-run needs a [scale] table")
     except config_mod.ConfigError as exc:
@@ -125,7 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"{args.out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    return 0 if crawl(config, sites, args.out, args.today, args.segment_bytes, args.scale_run) else 1
+    feed = args.feed.resolve() if args.feed is not None else None
+    return 0 if crawl(config, sites, args.out, args.today, args.segment_bytes, args.scale_run, feed) else 1
 
 
 if __name__ == "__main__":

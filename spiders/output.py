@@ -7,7 +7,9 @@ it holds `segment_bytes` the segment is closed, renamed to `crawl-NNNNNN.jsonl`
 and announced on stderr as `{"segment": "crawl-NNNNNN.jsonl"}`, so the parent
 (monitor/crawl.py) ingests it while the crawl goes on. A bundle is never split
 across segments, so a page's links are in its segment. A killed child leaves
-its complete segments and one `.part` whose last line may be cut. Progress
+its complete segments and one `.part` whose last line may be cut. A fed crawl
+(spiders/crawl.py --feed) announces each site done as `{"site_done": "ID"}`
+after closing the segment holding its last lines. Progress
 goes to stderr as `{"progress": {...}}` lines, at most once a second and once
 at the end. Never touches the database.
 
@@ -64,6 +66,7 @@ class CrawlBundle:
     events: tuple[EventRecord, ...] = ()
     lines: bytes = b""
     encoded_links: int = 0
+    done: str = ""      # a fed crawl: this site is done once this bundle is written (JsonLinesWriter announces it)
 
     def decoded(self) -> CrawlBundle:
         """This bundle with its page and links as records (what an encoded bundle holds, for reading it)."""
@@ -195,6 +198,10 @@ def segment_line(name: str) -> str:
     return json.dumps({"segment": name}, separators=(",", ":"))
 
 
+def site_done_line(site_id: str) -> str:
+    return json.dumps({"site_done": site_id}, separators=(",", ":"), ensure_ascii=False)
+
+
 class JsonLinesWriter:
     """Item pipeline: writes each CrawlBundle to the spool named by the GOVMON_OUT setting.
 
@@ -253,13 +260,16 @@ class JsonLinesWriter:
             parts += link_lines(bundle.links)
         parts += [encode(event) for event in bundle.events]
         data = b"".join(parts)
-        if self._file is None:
-            self.segments += 1
-            self._file = self._part(self.segments).open("wb")
-        self._file.write(data)
-        self._size += len(data)
-        if self.segment_bytes and self._size >= self.segment_bytes:
+        if data:
+            if self._file is None:
+                self.segments += 1
+                self._file = self._part(self.segments).open("wb")
+            self._file.write(data)
+            self._size += len(data)
+        if self.segment_bytes and (self._size >= self.segment_bytes or (bundle.done and self._file is not None)):
             self._close_segment()
+        if bundle.done:   # after its segment's line: the parent has every row of the site when it hears this
+            self._say(site_done_line(bundle.done))
         if bundle.page is not None:
             self.pages += 1
             self.errors += bundle.page.fetch_kind != FetchKind.OK

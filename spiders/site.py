@@ -39,11 +39,12 @@ Crawl rules (monitor/demo/crawlmodel.py models the same):
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import heapq
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -84,6 +85,11 @@ SHEETS_PER_SITE = 20            # linked style sheets fetched a site
 SHEET_MAX_BYTES = 512 * 1024    # a larger sheet is recorded too_large, unread
 SHEET_TYPES = frozenset({"", "text/css", "text/plain"})
 WINDOW_PER_CONCURRENCY = 2      # a site's requests in Scrapy at once: this many times CONCURRENT_REQUESTS
+FEED_POLL_S = 0.2               # how often a fed crawl looks for new sites
+
+Feed = Callable[[], tuple[list[str], bool]]
+"""A fed crawl's source of sites: each call gives the site ids added since the last call, and whether the
+feed has ended (no more will come)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,8 @@ class _SiteState:
     flagged: set[tuple[str, str]] = field(default_factory=set)
     last_pages: dict[str, int] = field(default_factory=dict)       # list (PageRef.list) -> its pager's last page
     sheets: int = 0                                                 # linked style sheets requested
+    busy: int = 0                                                   # callbacks of the site not yet run to their end
+    done: bool = False                                              # announced done (a fed crawl)
 
     def room(self) -> bool:
         return self.pending < self.window and self.budget()
@@ -166,8 +174,12 @@ class SiteSpider(scrapy.Spider):
 
     def __init__(self, sites: Sequence[SiteBounds] = (), today: date | None = None, gate: HostGate | None = None,
                  max_bytes: int = 0, depth_priority: int = 1, screening: Screening = DEFAULT_SCREENING,
-                 reader: ReaderProcess | None = None, window: int = 64, **kwargs: Any) -> None:
+                 reader: ReaderProcess | None = None, window: int = 64, feed: Feed | None = None,
+                 catalog: Mapping[str, SiteBounds] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # A fed crawl takes sites of `catalog` from `feed` while it runs and announces each site done
+        # (a CrawlBundle with `done`) as soon as nothing of it is left in Scrapy.
+        self.feed, self.catalog = feed, dict(catalog or {})
         self.today = today or date.today()
         self.screening = screening
         self._numbers = Screening((), privacy=screening.privacy, wording=False)    # for titles of unread pages
@@ -175,7 +187,8 @@ class SiteSpider(scrapy.Spider):
         self.gate = gate
         self.max_bytes = max_bytes
         self.depth_priority = depth_priority
-        self.states = {b.site_id: _SiteState(b, b.scope, max(1, window)) for b in sites}
+        self.window = max(1, window)
+        self.states = {b.site_id: _SiteState(b, b.scope, self.window) for b in sites}
         # Scrapy caches "is this callback a generator with a return value?" (an ast parse of its source)
         # in a weak-keyed cache: a bound method made per request dies at once and is parsed again for
         # every response (~10 % of the crawl's time). One bound method each, kept alive here, hits it.
@@ -208,19 +221,66 @@ class SiteSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Request | CrawlBundle]:
         for output in self.homepage_requests():
             yield output
+        while self.feed is not None:    # the spider is not idle, so not closed, until start() returns
+            ids, ended = self.feed()
+            for output in self.add_sites(ids):
+                yield output
+            if ended:
+                return
+            await asyncio.sleep(FEED_POLL_S)
+
+    def add_sites(self, site_ids: Sequence[str]) -> Iterator[Request | CrawlBundle]:
+        """Start crawling the catalog's sites `site_ids` (a site already in the crawl is not started again);
+        their homepage requests. ValueError names an id the catalog does not know."""
+        unknown = [i for i in site_ids if i not in self.catalog]
+        if unknown:
+            raise ValueError(f"the feed names sites this crawl does not know: {', '.join(unknown)}")
+        for site_id in site_ids:
+            if site_id not in self.states:
+                bounds = self.catalog[site_id]
+                self.states[site_id] = _SiteState(bounds, bounds.scope, self.window)
+        yield from self.homepage_requests()
 
     def homepage_requests(self) -> Iterator[Request | CrawlBundle]:
-        """Each site's homepage request (or the event that cut it)."""
-        for state in self.states.values():
-            state.started = True
-            yield from self._follow(state, state.bounds.start_url, 0)
+        """Each site's homepage request (or the event that cut it), for the sites not started yet."""
+        for state in list(self.states.values()):
+            if not state.started:
+                state.started = True
+                yield from self._follow(state, state.bounds.start_url, 0)
+                yield from self._settled(state)
 
     def final_bundles(self) -> Iterator[CrawlBundle]:
-        """Events known only at the end: the sites whose max_pages left URLs unfetched."""
+        """Events known only at the end: the sites whose max_pages left URLs unfetched. A fed crawl announces
+        each site not announced yet (one whose callback failed) done here."""
         for state in self.states.values():
-            if state.waiting and not state.budget():    # not a crawl stopped with its window's frontier left
-                detail = f"max_pages {state.bounds.max_pages} reached; {len(state.waiting)} URLs not fetched"
-                yield CrawlBundle(events=(EventRecord(state.bounds.site_id, "max_pages", state.waiting[0][2], detail),))
+            if self.feed is not None:
+                if not state.done:
+                    state.done = True
+                    yield CrawlBundle(events=self._left(state), done=state.bounds.site_id)
+            elif left := self._left(state):
+                yield CrawlBundle(events=left)
+
+    @staticmethod
+    def _left(state: _SiteState) -> tuple[EventRecord, ...]:
+        if state.waiting and not state.budget():    # not a crawl stopped with its window's frontier left
+            detail = f"max_pages {state.bounds.max_pages} reached; {len(state.waiting)} URLs not fetched"
+            return (EventRecord(state.bounds.site_id, "max_pages", state.waiting[0][2], detail),)
+        return ()
+
+    def _settled(self, state: _SiteState) -> Iterator[CrawlBundle]:
+        """In a fed crawl, the site's last bundle once nothing of it is in Scrapy or in a callback: its final
+        events, and `done` (the writer closes the segment, then announces the site)."""
+        if self.feed is not None and not state.done and state.pending == 0 and state.busy == 0:
+            state.done = True
+            left = self._left(state)
+            # Nothing of the site comes again: a fed crawl lasting a run's queue keeps only its counters.
+            state.seen, state.cut, state.waiting, state.last_pages, state.flagged = set(), set(), [], {}, set()
+            yield CrawlBundle(events=left, done=state.bounds.site_id)
+
+    def _release(self, state: _SiteState) -> Iterator[CrawlBundle]:
+        """A callback of the site ran to its end (every request it leads to is counted as pending)."""
+        state.busy -= 1
+        yield from self._settled(state)
 
     def _follow(self, state: _SiteState, url: str, depth: int) -> Iterator[Request | CrawlBundle]:
         """A request for `url`, unless it was seen or a bound cuts it (then maybe an event)."""
@@ -278,6 +338,7 @@ class SiteSpider(scrapy.Spider):
     def _state(self, meta: dict[str, Any]) -> tuple[_SiteState, str, int]:
         state = self.states[meta[SITE]]
         state.pending -= 1
+        state.busy += 1
         return state, meta[URL], int(meta.get("depth", 0))
 
     def _seen_before(self, state: _SiteState, hops: Sequence[str]) -> bool:
@@ -296,6 +357,7 @@ class SiteSpider(scrapy.Spider):
             read = read_page(received.page, received.text, response.url, received.page.encoding, self.today,
                              self.screening)
         yield from self._finish(received, read)
+        yield from self._release(received.state)
 
     async def parse_read(self, response: Response) -> AsyncIterator[Request | CrawlBundle]:
         """The callback with a reader process (spiders/reader.py): the reactor goes on while it reads."""
@@ -306,6 +368,8 @@ class SiteSpider(scrapy.Spider):
             if received.text is not None:
                 read = await self.reader.read(received.page, received.text, response.url, received.page.encoding)
         for output in self._finish(received, read):
+            yield output
+        for output in self._release(received.state):
             yield output
 
     @staticmethod
@@ -401,6 +465,7 @@ class SiteSpider(scrapy.Spider):
             depth=depth, fetched_at=_now(), redirect_chain=tuple(redirects), content_type=content_type, size=size,
             body_sha256=hashlib.sha256(body).hexdigest() if body else "", notes=sheet_notes(body) if read else None))
         yield from self._top_up(state)
+        yield from self._release(state)
 
     @staticmethod
     def _learn_pagers(state: _SiteState, last_pages: Sequence[tuple[str, int]]) -> None:
@@ -456,6 +521,7 @@ class SiteSpider(scrapy.Spider):
             event = self._event(state, "robots", url, "robots.txt disallows it for govmon's user agent")
             yield CrawlBundle(events=(event,) if event is not None else ())
             yield from self._top_up(state)
+            yield from self._release(state)
             return
         kind, detail = classify(exc, self.gate, host(request.url))
         if kind is FetchKind.TIMEOUT and self._handshake_stalled(request.url):
@@ -472,3 +538,4 @@ class SiteSpider(scrapy.Spider):
             fetched_at=_now(), redirect_chain=chain, size=self.max_bytes if kind is FetchKind.TOO_LARGE else 0,
             detail=detail))
         yield from self._top_up(state)
+        yield from self._release(state)

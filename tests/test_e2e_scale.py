@@ -30,6 +30,7 @@ from monitor import db, pipeline, store
 from monitor.db import CrawlEventRow, LinkFormRow, LinkTargetRow, PageRow
 from monitor.demo import DemoWeb
 from monitor.scale.queue import Queue, connect
+from tests.heldsite import HeldSite
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT_S = 900   # a guard against a hang, far above the ~1 minute these runs take
@@ -293,3 +294,54 @@ def test_a_run_that_left_the_queue_gets_nothing_from_its_worker(demo_web: DemoWe
     finally:
         engine.dispose()
     assert queue.open_runs() == [] and run.done_by() == {} and run.failures() == {}
+
+
+def test_a_slow_site_does_not_hold_back_the_sites_after_it(demo_web: DemoWeb, scale_db: str, redis_url: str,
+                                                           redis_prefix: str, tmp_path: Path) -> None:
+    from monitor import config as config_mod
+    from monitor.scale.worker import Worker as InProcess
+
+    # One crawl child, fed: while the held site's homepage waits, the batch's other slot crawls every fast
+    # site one after another, each marked done as it ends; the child ends once the held site is done.
+    fast = ["fgw", "longtan", "yshj"]
+    held = HeldSite()
+    engine = db.make_engine(scale_db)
+    try:
+        path = scale_config(demo_web, tmp_path, scale_db, redis_url, redis_prefix, batch_sites=2, lease_s=60)
+        held.add_to(path)
+        cfg = config_mod.load(path)
+        db.upgrade(engine)
+        queue = Queue(connect(redis_url), redis_prefix)
+        said: list[str] = []
+        outcome: dict[str, list[str]] = {}
+        with db.session_factory(engine)() as session:
+            chosen = [cfg.site_by_id(s) for s in ["held", *fast]]
+            run_id = store.start_run(session, kind="manual", sites=[pipeline.site_info(s) for s in chosen if s],
+                                     config_digest=cfg.digest, code_version="0", started_at=datetime.now(UTC),
+                                     pid=os.getpid(), host="here")
+            run = queue.run(run_id)
+            run.open(cfg.digest, ["held", *fast], lease_s=60)
+            worker = InProcess(cfg, queue, engine, "w1", said.append, segment_bytes=20000)
+            taken = run.take("w1", 2, lease_s=60)
+            assert taken == ["held", "fgw"]
+            crawling = threading.Thread(
+                target=lambda: outcome.update(done=worker.crawl_batch(session, run, taken)))
+            crawling.start()
+            guard = time.monotonic() + RUN_TIMEOUT_S   # against a hang only: each step waits for an event
+            while sorted(run.done_by()) != sorted(fast):
+                assert crawling.is_alive() and time.monotonic() < guard, (said, run.done_by())
+                time.sleep(0.05)
+            assert held.asked.is_set() and run.leases() == {"held": "w1"}, "the held site is still crawled"
+            assert all(rows[0] > 0 for rows in crawl_rows(scale_db, fast).values()), "each stored when done"
+            held.release()
+            crawling.join(timeout=RUN_TIMEOUT_S)
+            assert not crawling.is_alive()
+            assert sorted(outcome["done"]) == sorted(["held", *fast]) and outcome["done"][-1] == "held"
+            assert run.done_by() == {site: "w1" for site in ["held", *fast]}
+            assert [line for line in said if ": crawled " in line] == [
+                f"worker w1: run {run_id}: crawled {site}" for site in outcome["done"]], "one line per site"
+            assert crawl_rows(scale_db, ["held"])["held"][0] == 1
+            run.close(["held", *fast])
+    finally:
+        held.close()
+        engine.dispose()

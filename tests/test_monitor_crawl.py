@@ -17,12 +17,14 @@ from sqlalchemy.orm import Session
 from monitor import config, pipeline, preflight, store
 from monitor import crawl as crawl_mod
 from monitor.config import Config
-from monitor.crawl import CrawlProgress, _Watch, parse_progress, parse_segment, run_crawl
+from monitor.crawl import CrawlProgress, Feed, _Watch, parse_progress, parse_segment, run_crawl
 from monitor.db import PageRow
 from monitor.demo import DemoWeb
 from monitor.ingest import CrawlIngest
 from monitor.pipeline import site_info
+from spiders.crawl import FeedFile
 from spiders.output import spool_records
+from tests.heldsite import HeldSite
 
 
 def test_a_crawl_reports_progress_heartbeats_and_its_counts(demo_web: DemoWeb, demo_config_path: Path,
@@ -253,3 +255,70 @@ def test_after_a_clean_exit_every_segment_left_is_handed_once(tmp_path: Path) ->
     watch.take('{"segment":"crawl-000001.jsonl"}')
     watch.sweep()
     assert handed == ["crawl-000001.jsonl", "crawl-000002.jsonl", "crawl-000003.jsonl.part"]
+
+
+def test_a_fed_crawl_takes_sites_while_it_runs_and_announces_each_done(demo_config_path: Path,
+                                                                      tmp_path: Path) -> None:
+    held = HeldSite()
+    try:
+        held.add_to(demo_config_path)
+        spool = tmp_path / "spool"
+        feed = Feed(spool / crawl_mod.FEED_NAME)
+        records: dict[str, int] = {}
+        at_done: dict[str, int] = {}
+
+        def take(path: Path) -> None:
+            for line in path.read_text(encoding="utf-8").splitlines():
+                for record in spool_records(line):
+                    records[record["site_id"]] = records.get(record["site_id"], 0) + 1
+
+        def done(site_id: str) -> None:   # each step waits for the one before: no clock
+            at_done[site_id] = records.get(site_id, 0)
+            if site_id == "chaoyang":
+                feed.add(["longcheng-scjg"])
+            elif site_id == "longcheng-scjg":
+                held.release()
+            elif site_id == "held":
+                feed.end()
+
+        result = run_crawl(demo_config_path, spool, site_ids=["held", "chaoyang"], timeout_s=300, on_segment=take,
+                           on_site_done=done, feed=feed, segment_bytes=10**9)
+    finally:
+        held.close()
+    assert result.ok, (result.reason, result.stderr_tail)
+    assert list(at_done) == ["chaoyang", "longcheng-scjg", "held"]
+    assert at_done == records and records["chaoyang"] > 10, "a site's every line was handed before it was done"
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    (["site a\nsite b\n"], [(["a", "b"], False)]),
+    (["site a\nsi", "te b\nend\n"], [(["a"], False), (["b"], True)]),
+    (["", "end\n", "site late\n"], [([], False), ([], True), (["late"], True)]),
+], ids=["two-sites", "a-line-cut-waits-for-its-end", "nothing-yet-then-the-end"])
+def test_a_feed_is_read_line_by_line(tmp_path: Path, written: list[str], expected: list[tuple[list[str], bool]]
+                                     ) -> None:
+    path = tmp_path / "feed.txt"
+    reader = FeedFile(path)
+    assert reader() == ([], False)              # no file yet
+    for text, want in zip(written, expected, strict=True):
+        with path.open("a", encoding="utf-8") as file:
+            file.write(text)
+        assert reader() == want
+
+
+def test_a_feed_line_of_another_kind_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "feed.txt"
+    path.write_text("stop\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not a feed line"):
+        FeedFile(path)()
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ('{"site_done":"chaoyang"}', "chaoyang"),
+    ('{"site_done":""}', None),
+    ('{"site_done":3}', None),
+    ('{"site_done"', None),
+    ('{"segment":"crawl-000001.jsonl"}', None),
+], ids=["a-site", "no-id", "not-a-text", "cut", "a-segment-line"])
+def test_site_done_lines_are_parsed_or_ignored(line: str, expected: str | None) -> None:
+    assert crawl_mod.parse_site_done(line) == expected

@@ -255,3 +255,13 @@ def test_screening_findings_round_trip_malformed_ones_dropped_and_whole_numbers_
         ("mobile", "***********", "电话 *************", "", "", "", 1),
         ("mobile", "138****0001", "电话 138****0001", "", "", "", 2),
         ("wording", "国务院办工厅", "根据国务院办工厅", "国务院办公厅", "fail", "法定名称", 1)]
+
+
+def test_a_site_done_is_forgotten_and_the_others_kept(session: Session, tmp_path: Path) -> None:
+    run_id = start(session)
+    ingesting = CrawlIngest(session, run_id)
+    ingesting.segment(write(tmp_path / "crawl-000001.jsonl", page(HOME), LinkRecord("chaoyang", HOME, HOME + "a", "a")))
+    ingesting.forget("another")
+    assert list(ingesting.page_ids) == [("chaoyang", HOME)] and list(ingesting.forms.known) == ["chaoyang"]
+    ingesting.forget("chaoyang")   # a long fed crawl keeps only the sites under way
+    assert ingesting.page_ids == {} and ingesting.forms.known == {}

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from monitor import config, db, pipeline, store
+from monitor import config, crawl, db, pipeline, store
 from monitor.cli import main
 from monitor.db import CrawlEventRow, LinkFormRow, PageRow
 from monitor.ingest import CrawlIngest
@@ -33,6 +33,7 @@ from monitor.scale.queue import WIRE_VERSION, Progress, Queue, QueueError, RunQu
 from spiders.items import EventRecord, LinkRecord, PageRecord
 from spiders.output import line
 from tests import builders as b
+from tests.heldsite import HeldSite
 
 SITES = ["a", "b", "c", "d", "e"]
 
@@ -207,6 +208,19 @@ def test_one_process_at_a_time_holds_a_site_and_death_lets_go(pg_engine: Engine)
     assert taken == ["a", "b"]
     assert second.conn.exec_driver_sql("SHOW tcp_keepalives_idle").scalar() == "30", "a dead machine lets go too"
     second.release()
+
+
+def test_a_site_let_go_is_free_for_others_and_the_fence_still_checks(pg_engine: Engine) -> None:
+    first, second = SiteFence(pg_engine, "run-1"), SiteFence(pg_engine, "run-1")
+    try:
+        assert first.hold(["a", "b"]) == ["a", "b"]
+        first.let_go(["a", "unknown"])
+        assert second.hold(["a", "b"]) == ["a"], "a done site's fence is free; the others stay held"
+        first.check()   # the locks still held are the sites still held
+        assert first.held == {"b"}
+    finally:
+        first.release()
+        second.release()
 
 
 def test_a_fence_whose_server_session_ended_is_lost_also_after_a_reconnect(pg_engine: Engine) -> None:
@@ -444,6 +458,67 @@ def test_a_failed_crawl_on_a_worker_fails_the_coordinators_crawl(tmp_path: Path,
             coordinator.crawl(session, cfg, run_id, cfg.sites, lambda _line: None)
         helper.join()
     assert list(queue.client.scan_iter(f"{redis_prefix}:*")) == [], "the run's keys leave Redis"
+
+
+def test_a_failure_elsewhere_fails_the_run_while_the_coordinator_still_crawls(
+        tmp_path: Path, pg_engine: Engine, redis_url: str, redis_prefix: str, queue: Queue) -> None:
+    # The coordinator's crawl is fed as long as the queue has sites, so it looks at the run from its heartbeat.
+    held = HeldSite()
+    try:
+        cfg = pg_config(tmp_path, pg_engine, redis_url, redis_prefix, "lease_s = 2\n")
+        assert cfg.path is not None
+        held.add_to(cfg.path)
+        cfg = config.load(cfg.path)
+        site = cfg.site_by_id("held")
+        assert site is not None
+        with db.session_factory(pg_engine)() as session:
+            run_id = store.start_run(session, kind="manual", sites=[pipeline.site_info(site)],
+                                     config_digest=cfg.digest, code_version="0.1.0", started_at=b.utcnow(),
+                                     pid=os.getpid(), host="monitor-1")
+
+            def fail_once_held(run: RunQueue) -> None:
+                held.asked.wait(120)
+                run.fail("w9", ["x"], "RuntimeError: boom")
+
+            helper = as_other_worker(queue, fail_once_held)
+            with pytest.raises(RuntimeError, match="the crawl of site x failed on worker w9: RuntimeError: boom"):
+                coordinator.crawl(session, cfg, run_id, [site], lambda _line: None)
+            helper.join()
+        assert held.asked.is_set() and not held.answered.is_set(), "failed while its own site was still crawled"
+    finally:
+        held.close()
+    assert list(queue.client.scan_iter(f"{redis_prefix}:run*")) == [], "the run's keys leave Redis"
+
+
+def test_a_fed_crawl_takes_more_sites_and_never_clears_one_it_crawls(
+        tmp_path: Path, pg_engine: Engine, redis_url: str, redis_prefix: str, queue: Queue) -> None:
+    cfg = pg_config(tmp_path, pg_engine, redis_url, redis_prefix, "batch_sites = 2\n")
+    with db.session_factory(pg_engine)() as session:
+        run_id = start(session)
+        spool = tmp_path / "crawl-000001.jsonl"
+        spool.write_text(line(page("chaoyang", "http://www.chaoyang.gov.test/")), encoding="utf-8")
+        CrawlIngest(session, run_id).segment(spool)   # rows of the site under way
+        run = queue.run(run_id)
+        run.open(cfg.digest, ["chaoyang", "lingyuan"], lease_s=60)
+        try:
+            assert run.take("w1", 1, lease_s=60) == ["chaoyang"]
+            me = worker_mod.Worker(cfg, queue, pg_engine, "w1", lambda _line: None)
+            with SiteFence(pg_engine, run_id) as fence:
+                fence.hold(["chaoyang"])
+                keeper = worker_mod.LeaseKeeper(run, "w1", ["chaoyang"], 60)   # not started: no renewal
+                fed = worker_mod._Fed(me, session, run, fence, keeper, ["chaoyang"], ["chaoyang"])
+                feed = fed.feed = crawl.Feed(tmp_path / "feed.txt")
+                queue.client.delete(run.lease_prefix + "chaoyang")   # this process stalled past its lease
+                fed.take_more()    # reaped, it comes back to us first: already crawled, not cleared
+                assert crawl_rows(session, run_id)["chaoyang"][0] == 1
+                assert feed.path.read_text() == "end\n" and fed.crawling == {"chaoyang"}
+                fed.feed = feed = crawl.Feed(tmp_path / "feed-2.txt")
+                fed.take_more()    # room for one more: the next site is taken, fenced and fed
+                assert feed.path.read_text() == "site lingyuan\n" and fed.crawling == {"chaoyang", "lingyuan"}
+                assert keeper.sites == {"chaoyang", "lingyuan"} and run.leases() == {"chaoyang": "w1",
+                                                                                     "lingyuan": "w1"}
+        finally:
+            run.close(["chaoyang", "lingyuan"])
 
 
 class StoppedInADatabaseCall(worker_mod.Worker):

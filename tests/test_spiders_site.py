@@ -617,3 +617,66 @@ def test_a_page_without_off_site_links_fetches_no_sheet() -> None:
     requests, bundles = crawl_page(s, homepage_request(s), html('<link rel="stylesheet" href="/css/style.css">'
                                                                  '<a href="/zwgk/">政务公开</a>'))
     assert [r.url for r in requests] == [HOME + "zwgk/"] and "sheets" not in (page_of(bundles).notes or {})
+
+
+OTHER_HOME = "http://www.other.gov.test/"
+OTHER = bounds(site_id="other", start_url=OTHER_HOME, scope=SiteScope.of(OTHER_HOME))
+
+
+def fed_spider(*sites: SiteBounds) -> SiteSpider:
+    catalog = {b.site_id: b for b in (bounds(), OTHER)}
+    return SiteSpider(sites=sites, today=TODAY, max_bytes=1000, feed=lambda: ([], False), catalog=catalog)
+
+
+def test_a_fed_site_is_done_once_no_request_and_no_callback_of_it_is_left() -> None:
+    s = fed_spider(bounds())
+    home = homepage_request(s)
+    follow, bundles = split(s.parse(respond(home, html('<a href="/a.html">a</a><a href="/b.html">b</a>'))))
+    assert [b.done for b in bundles] == [""] and len(follow) == 2
+    reading = s.parse(respond(follow[0], html("")))   # a callback under way: its page may still lead further
+    next(reading)
+    assert [b.done for b in split(s.parse(respond(follow[1], html(""))))[1]] == [""]
+    assert [b.done for b in split(reading)[1]] == ["demo"]    # the last callback of the site ends: done, once
+    assert list(s.final_bundles()) == []
+    assert s.states["demo"].seen == set() and s.sites_done() == 1, "a done site's memory is let go"
+
+
+def test_a_fed_site_done_at_max_pages_says_so_in_its_last_bundle() -> None:
+    s = fed_spider(bounds(max_pages=1))
+    _, bundles = split(s.parse(respond(homepage_request(s), html('<a href="/a.html">a</a>'))))
+    (last,) = [b for b in bundles if b.done]
+    assert last.done == "demo" and [e.kind for e in last.events] == ["max_pages"]
+
+
+def test_sites_are_added_while_a_fed_crawl_runs_and_unknown_ones_refused() -> None:
+    s = fed_spider()
+    (request,) = split(s.add_sites(["other"]))[0]
+    assert request.url == "http://www.other.gov.test/" and s.sites_total() == 1
+    assert list(s.add_sites(["other"])) == []             # fed twice: crawled once
+    with pytest.raises(ValueError, match="does not know: nowhere"):
+        list(s.add_sites(["nowhere"]))
+    (last,) = s.final_bundles()                           # the crawl ended first: announced at its end
+    assert last.done == "other"
+
+
+def test_a_crawl_without_a_feed_announces_no_site() -> None:
+    s = spider()
+    follow, _ = split(s.parse(respond(homepage_request(s), html(""))))
+    assert follow == [] and s.sites_done() == 1
+    assert list(s.final_bundles()) == []
+
+
+def test_the_writer_closes_the_segment_before_it_announces_a_site_done(tmp_path: Path) -> None:
+    spool, stderr = tmp_path / "spool", io.StringIO()
+    spool.mkdir()
+    writer = JsonLinesWriter(spool, stream=stderr, segment_bytes=10**6)
+    writer.open_spider()
+    writer.write(CrawlBundle(PageRecord("demo", HOME, HOME, 200, "ok", 0, "2026-01-01T00:00:00+00:00")))
+    writer.write(CrawlBundle(events=(EventRecord("demo", "max_pages", HOME + "x", "max_pages 1 reached"),),
+                             done="demo"))
+    writer.write(CrawlBundle(done="other"))                # nothing to write: no empty segment
+    assert sorted(p.name for p in spool.iterdir()) == ["crawl-000001.jsonl"]
+    said = [json.loads(line) for line in stderr.getvalue().splitlines() if '"progress"' not in line]
+    assert said == [{"segment": "crawl-000001.jsonl"}, {"site_done": "demo"}, {"site_done": "other"}]
+    lines = (spool / "crawl-000001.jsonl").read_text().splitlines()
+    assert [json.loads(r)["type"] for r in lines] == ["page", "event"]

@@ -114,16 +114,19 @@ def _drive(session: Session, config: Config, run_id: str, stage: _Stage, say: Ca
     say(opened)
 
     alive = heartbeat or (lambda: store.heartbeat(session, run_id, datetime.now(UTC)))
+    watch = _Watch(run, config, say, stage.describe, stage.kind)
 
     def beat() -> bool:
+        """While this process crawls (its crawl is fed as long as the queue has sites): the run's look too,
+        so expired leases are reaped, failures fail the run and progress is said meanwhile."""
         try:
             if not run.keep_alive(scale.lease_s):
                 return False
+            watch.look()
         except QueueError as exc:   # a Redis restart while this process works: the next look decides
             log.warning("run %s: %s", run_id, exc)
         return alive()
 
-    watch = _Watch(run, config, say, stage.describe, stage.kind)
     outage = _Outage(run_id, scale.lease_s)
     try:
         while True:

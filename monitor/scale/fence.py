@@ -65,6 +65,21 @@ class SiteFence:
         except sa.exc.SQLAlchemyError as exc:
             raise db.storage_error(f"taking the fence of site {site}", exc) from exc
 
+    def let_go(self, sites: Iterable[str]) -> None:
+        """Let go of the fence of `sites` (done, or found done): a worker's fed crawl lasts as long as the
+        run's queue has sites, and each lock held takes a slot of the server's lock table."""
+        for site in sites:
+            if site not in self.held:
+                continue
+            self.held.discard(site)
+            key = self.key(site)
+            if any(self.key(other) == key for other in self.held):   # the key is another held site's too
+                continue
+            try:
+                self.conn.execute(sa.text("SELECT pg_advisory_unlock(:c, :k)"), {"c": FENCE_CLASS, "k": key})
+            except sa.exc.SQLAlchemyError as exc:
+                raise db.storage_error(f"letting go of the fence of site {site}", exc) from exc
+
     def check(self) -> None:
         """Raise FenceLost unless this connection's server session still holds every fence taken
         (a restart of PostgreSQL ends the session and its locks; a reconnected connection has none)."""

@@ -1,18 +1,22 @@
 """A worker: lease sites of a queued run, crawl them, write them into the run's database; lease
 shards of a run's link check, check them, write their outcomes.
 
-A leased batch of sites is crawled by one crawl child (monitor.crawl.run_crawl,
-the single-process crawl unchanged) and ingested segment by segment
-(monitor.ingest.CrawlIngest), under the fence of each site (monitor.scale.fence):
+A leased batch of sites is crawled by one fed crawl child (monitor.crawl.run_crawl
+with a Feed, the single-process crawl otherwise unchanged) and ingested segment by
+segment (monitor.ingest.CrawlIngest), under the fence of each site (monitor.scale.fence):
 the site's rows of an earlier, lost attempt are deleted first, in one transaction,
-so a site crawled again never leaves duplicate rows. Leases are renewed by a
-thread while the batch runs. A run queued with another config digest or by another
-govmon version is refused: the workers must crawl as the run's own process would.
+so a site crawled again never leaves duplicate rows. Each site the child announces
+done is marked done in the queue at once, and the worker takes another site of the
+run into the same child while the queue has any (at most batch_sites under way), so
+one slow site does not idle the rest of the batch's slots; the child is told to end
+once the queue is empty. Leases are renewed by a thread while the batch runs. A run
+queued with another config digest or by another govmon version is refused: the workers
+must crawl as the run's own process would.
 A link-check shard (monitor.scale.shards) is checked by monitor.linkcheck as the
 single-process run checks it; its outcomes go to the run's link_target rows, whose
 (run, url) key keeps the first outcome stored, so a shard checked twice adds nothing.
 PostgreSQL going away mid-batch (a restart cuts the open transaction and drops the
-fence) gives the batch's sites back to the queue, to be crawled again from scratch
+fence) gives the batch's sites not done back to the queue, to be crawled again from scratch
 once the database answers: only the batch knows what the cut transaction held, and
 the fence and store.clear_crawl make a second crawl safe. A shard the database cut
 goes back too, without a fence: its outcomes are written in one insert-or-nothing
@@ -69,10 +73,11 @@ class LeaseKeeper:
 
     def __init__(self, run: RunQueue, worker: str, sites: Sequence[str], lease_s: float,
                  on_beat: Callable[[], object] | None = None) -> None:
-        self.run, self.worker, self.sites, self.lease_s = run, worker, list(sites), lease_s
+        self.run, self.worker, self.sites, self.lease_s = run, worker, set(sites), lease_s
         self.on_beat = on_beat
         self.gone = False
         self._stop = threading.Event()
+        self._lock = threading.Lock()   # the sites change on the caller's thread while this one renews them
         self._thread = threading.Thread(target=self._beat, name="lease-keeper", daemon=True)
 
     def __enter__(self) -> LeaseKeeper:
@@ -83,13 +88,23 @@ class LeaseKeeper:
         self._stop.set()
         self._thread.join()
 
+    def add(self, sites: Sequence[str]) -> None:
+        with self._lock:
+            self.sites.update(sites)
+
+    def drop(self, sites: Sequence[str]) -> None:
+        """Renew the leases of `sites` no more (they are done: their lease keys are gone)."""
+        with self._lock:
+            self.sites.difference_update(sites)
+
     def _beat(self) -> None:
         while not self._stop.wait(self.lease_s / 3):
             try:
                 self.run.queue.announce(self.worker, self.lease_s)
                 if self.on_beat is not None:
                     self.on_beat()
-                lost = self.run.renew(self.worker, self.sites, self.lease_s)
+                with self._lock:
+                    lost = self.run.renew(self.worker, sorted(self.sites), self.lease_s)
             except QueueError as exc:
                 log.warning("worker %s: renewing leases of run %s: %s", self.worker, self.run.run_id, exc)
                 continue
@@ -122,60 +137,68 @@ class Worker:
     def crawl_batch(self, session: Session, run: RunQueue, sites: Sequence[str], *,
                     on_page: ingest.PageObserver | None = None,
                     heartbeat: Callable[[], bool | None] | None = None) -> list[str]:
-        """Crawl the leased `sites` into the run's database; the sites done.
+        """Crawl the leased `sites` into the run's database, and more sites of the run as these are done
+        while its queue has any (batch_sites at most at once); the sites done.
 
-        A site whose fence another process holds (a worker whose lease expired, still
-        writing) goes back to the queue; one found done meanwhile is let go. A failed
-        crawl is reported to the run (its coordinator fails it) and raised. The database
-        away (db.Unreachable, before or during the crawl) gives every site back, unreported,
-        and is raised: the caller waits for the database.
+        Each site is marked done in the queue as soon as the crawl child announces it. A site
+        whose fence another process holds (a worker whose lease expired, still writing) goes
+        back to the queue; one found done meanwhile is let go. A failed crawl is reported to
+        the run for the sites not done (its coordinator fails it) and raised. The database
+        away (db.Unreachable, before or during the crawl) gives every site not done back,
+        unreported, and is raised: the caller waits for the database.
         """
+        taken = list(sites)   # grows as the crawl is fed
         try:
             fence = SiteFence(self.engine, run.run_id)
         except db.Unreachable:   # nothing written; the caller says that the database is away
-            run.give_back(self.name, list(sites))
+            run.give_back(self.name, taken)
             raise
         try:
             with fence:
-                return self._batch(session, run, sites, fence, on_page, heartbeat)
+                return self._batch(session, run, taken, fence, on_page, heartbeat)
         except db.Unreachable as exc:   # what was written of these sites is cleared by their next crawl
             log.warning("worker %s: run %s: the database at %s went away during the batch %s (%s); "
-                        "its sites go back to the queue", self.name, run.run_id, db.where(self.engine),
-                        ", ".join(sites), exc)
-            run.give_back(self.name, list(sites))   # those still leased to this worker and not done
+                        "its sites go back to the queue (those not done yet)", self.name, run.run_id,
+                        db.where(self.engine), ", ".join(taken), exc)
+            run.give_back(self.name, taken)   # those still leased to this worker and not done
             raise
 
-    def _batch(self, session: Session, run: RunQueue, sites: Sequence[str], fence: SiteFence,
-               on_page: ingest.PageObserver | None, heartbeat: Callable[[], bool | None] | None) -> list[str]:
+    def _hold(self, run: RunQueue, fence: SiteFence, sites: Sequence[str]) -> list[str]:
+        """The sites of `sites` to crawl: those whose fence this process took and that are not done; the
+        others go back to the queue (a site done stays done)."""
         held = fence.hold(sites)
         run.give_back(self.name, [s for s in sites if s not in held])
         todo = [s for s in held if not run.is_done(s)]
-        run.give_back(self.name, [s for s in held if s not in todo])
+        done = [s for s in held if s not in todo]
+        run.give_back(self.name, done)
+        fence.let_go(done)
+        return todo
+
+    def _batch(self, session: Session, run: RunQueue, taken: list[str], fence: SiteFence,
+               on_page: ingest.PageObserver | None, heartbeat: Callable[[], bool | None] | None) -> list[str]:
+        todo = self._hold(run, fence, taken)
         if not todo:
             return []
         with LeaseKeeper(run, self.name, todo, self.scale.lease_s) as keeper:
+            fed = _Fed(self, session, run, fence, keeper, taken, todo)
             try:
-                self._crawl(session, run, todo, fence, keeper, on_page, heartbeat)
+                self._crawl(session, run, fed, on_page, heartbeat)
             except RunGone:
                 log.warning("worker %s: run %s left the queue; its crawl was stopped", self.name, run.run_id)
-                return []
+                return fed.done
             except KeyboardInterrupt:   # stopped (SIGTERM, Ctrl-C): the sites go back now, not after lease_s
-                run.give_back(self.name, todo)
+                run.give_back(self.name, taken)   # those done stay done
                 raise
-            except db.Unreachable:   # not a failed crawl: crawl_batch gives the sites back
+            except (db.Unreachable, QueueError):   # not a failed crawl: the sites not done go back, or expire
                 raise
             except Exception as exc:
                 if stopped(exc):
-                    run.give_back(self.name, todo)
+                    run.give_back(self.name, taken)
                     raise KeyboardInterrupt from exc
                 if not keeper.gone:
-                    run.fail(self.name, todo, f"{type(exc).__name__}: {exc}")
+                    run.fail(self.name, sorted(fed.crawling), f"{type(exc).__name__}: {exc}")
                 raise
-        if not self._finish(run, todo, fence):
-            log.warning("worker %s: run %s left the queue while it was crawled", self.name, run.run_id)
-            return []
-        self.say(f"worker {self.name}: run {run.run_id}: crawled {', '.join(todo)}")
-        return todo
+        return fed.done
 
     def _finish(self, run: RunQueue, sites: list[str], fence: SiteFence) -> bool:
         """Mark `sites` done (RunQueue.finish), the fence checked first: held since the crawl began, so every
@@ -249,22 +272,27 @@ class Worker:
         store.save_link_targets(session, run_of(run.run_id), found, datetime.now(UTC))
         return len(found), shard.hosts()
 
-    def _crawl(self, session: Session, run: RunQueue, sites: list[str], fence: SiteFence,
-               keeper: LeaseKeeper, on_page: ingest.PageObserver | None,
-               heartbeat: Callable[[], bool | None] | None) -> None:
-        from monitor.pipeline import crawl_time_limit
-
-        config = self.config
-        if config.path is None:
-            raise RuntimeError("the crawl needs the config as a file")
+    def _clear(self, session: Session, run: RunQueue, sites: Sequence[str]) -> None:
         cleared = store.clear_crawl(session, run.run_id, sites)
         if cleared:
             log.warning("worker %s: run %s: %d pages of an earlier attempt at %s deleted", self.name, run.run_id,
                         cleared, ", ".join(sites))
+
+    def _crawl(self, session: Session, run: RunQueue, fed: _Fed, on_page: ingest.PageObserver | None,
+               heartbeat: Callable[[], bool | None] | None) -> None:
+        from monitor.pipeline import crawl_time_limit
+
+        config, fence, keeper = self.config, fed.fence, fed.keeper
+        if config.path is None:
+            raise RuntimeError("the crawl needs the config as a file")
+        sites = sorted(fed.crawling)
+        self._clear(session, run, sites)
         spool = preflight.spool_dir(config, run.run_id) / f"worker-{os.getpid()}-{sites[0]}"
         shutil.rmtree(spool, ignore_errors=True)   # an earlier attempt's segments would be swept into this one
         spool.mkdir(parents=True, exist_ok=True)
-        ingesting = ingest.CrawlIngest(session, run.run_id, on_page=on_page)
+        ingesting = fed.ingesting = ingest.CrawlIngest(session, run.run_id, on_page=on_page)
+        feed = fed.feed = crawl.Feed(spool / crawl.FEED_NAME)
+        fed.take_more()
         kept: list[Path] = []
 
         def on_segment(path: Path) -> None:
@@ -283,19 +311,86 @@ class Worker:
         chosen = [s for s in config.sites if s.id in set(sites)]
         result = crawl.run_crawl(config.path, spool, site_ids=sites, timeout_s=crawl_time_limit(config, chosen),
                                  heartbeat=beat, heartbeat_every_s=min(HEARTBEAT_S, self.scale.lease_s / 2),
-                                 on_segment=on_segment, segment_bytes=self.segment_bytes, scale_run=run.run_id)
+                                 on_segment=on_segment, segment_bytes=self.segment_bytes, scale_run=run.run_id,
+                                 feed=feed, on_site_done=fed.site_done)
         if keeper.gone:
             raise RunGone(run.run_id)
         if not result.ok:
             raise RuntimeError(f"crawl failed: {result.reason}; {result.stderr_tail.strip()[-500:]}")
         stats = ingesting.finish()
-        log.info("worker %s: run %s: %s: %d pages, %d links in %.1fs", self.name, run.run_id, ", ".join(sites),
+        feed.end()   # nothing more is fed to a child that has ended
+        for site_id in sorted(fed.crawling):   # not announced (a child ends announcing every site): whole now
+            fed.site_done(site_id)
+        log.info("worker %s: run %s: %s: %d pages, %d links in %.1fs", self.name, run.run_id, ", ".join(fed.done),
                  stats.pages, stats.links, result.elapsed_s)
         if kept:
             log.warning("run %s: %d crawl spool segments in %s had unreadable lines; kept until the next run",
                         run.run_id, len(kept), spool)
         else:
             shutil.rmtree(spool, ignore_errors=True)
+
+
+class _Fed:
+    """The sites of one worker's fed crawl child: each announced done is marked done in the queue (its
+    fence checked first) and replaced by sites taken from the queue while it has any."""
+
+    def __init__(self, worker: Worker, session: Session, run: RunQueue, fence: SiteFence, keeper: LeaseKeeper,
+                 taken: list[str], sites: Sequence[str]) -> None:
+        self.worker, self.session, self.run, self.fence, self.keeper = worker, session, run, fence, keeper
+        self.taken = taken                      # every site leased for this crawl (given back on failure)
+        self.crawling = set(sites)              # fed and not done
+        self.done: list[str] = []
+        self.feed: crawl.Feed | None = None
+        self.ingesting: ingest.CrawlIngest | None = None
+
+    def site_done(self, site_id: str) -> None:
+        """The child closed the segments with every line of `site_id`, all ingested by now: the site is done."""
+        if site_id not in self.crawling:
+            return
+        me, run = self.worker, self.run
+        if not me._finish(run, [site_id], self.fence):
+            raise RunGone(run.run_id)
+        self.crawling.discard(site_id)
+        self.keeper.drop([site_id])
+        self.fence.let_go([site_id])
+        if self.ingesting is not None:
+            self.ingesting.forget(site_id)
+        self.done.append(site_id)
+        me.say(f"worker {me.name}: run {run.run_id}: crawled {site_id}")
+        self.take_more()
+
+    def take_more(self) -> None:
+        """Feed the child sites of the queue up to batch_sites under way; end its feed once the queue gave none."""
+        from monitor.pipeline import crawl_time_limit
+
+        me, run, feed = self.worker, self.run, self.feed
+        if feed is None or feed.ended or self.keeper.gone:
+            return
+        room = me.scale.batch_sites - len(self.crawling)
+        if room <= 0:
+            return
+        try:
+            run.reap()
+            got = run.take(me.name, room, me.scale.lease_s)
+        except QueueError as exc:   # the sites under way go on; the next site done tries again
+            log.warning("worker %s: run %s: taking more sites: %s", me.name, run.run_id, exc)
+            if not self.crawling:
+                feed.end()
+            return
+        self.taken.extend(got)
+        # A site of ours whose lease expired (this process stalled) was reaped and may come back to us: it is
+        # crawled already, and clearing its rows now would lose them.
+        got = [s for s in got if s not in self.crawling]
+        new = me._hold(run, self.fence, got) if got else []
+        if not new:
+            if not got or not self.crawling:   # the queue is empty (or gave only sites held or done elsewhere)
+                feed.end()
+            return
+        self.keeper.add(new)
+        me._clear(self.session, run, new)
+        self.crawling.update(new)
+        chosen = [s for s in me.config.sites if s.id in set(new)]
+        feed.add(new, more_s=crawl_time_limit(me.config, chosen) - crawl_time_limit(me.config, []))
 
 
 def refusal(config: Config, info: RunInfo) -> str | None:

@@ -1,0 +1,60 @@
+"""A loopback site whose homepage answers only when the test says so: a slow site without a clock."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+PAGE = b"<html><head><title>held</title></head><body><p>held</p></body></html>"
+
+
+class HeldSite:
+    """Serves `/` on 127.0.0.1 once `release()` was called (at most `wait_s`); anything else is a 404 at once."""
+
+    def __init__(self, wait_s: float = 120.0) -> None:
+        self.released, self.asked, self.answered = threading.Event(), threading.Event(), threading.Event()
+        held = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/":
+                    held.asked.set()
+                    held.released.wait(wait_s)
+                    held.answered.set()
+                    self._answer(200, PAGE)
+                else:
+                    self._answer(404, b"not here")
+
+            def _answer(self, status: int, body: bytes) -> None:
+                with contextlib.suppress(OSError):   # the crawl that asked may have been stopped meanwhile
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def release(self) -> None:
+        self.released.set()
+
+    def close(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def add_to(self, config_path: Path, site_id: str = "held") -> None:
+        """Add the site to a sites.toml, with a timeout long enough to wait for release()."""
+        with config_path.open("a", encoding="utf-8") as file:
+            file.write(f'\n[[site]]\nid = "{site_id}"\nname = "{site_id}"\nurl = "{self.url}"\nkind = "portal"\n'
+                       'level = "city"\ntimeout_s = 120\nretries = 0\n')
