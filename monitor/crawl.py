@@ -126,36 +126,34 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def parse_progress(line: str) -> CrawlProgress | None:
-    """The CrawlProgress of a `{"progress": {...}}` line; None for any other line."""
-    if not line.startswith('{"progress"'):
+def _announced(line: str, key: str) -> Any:
+    """The value of a `{"key": value}` line the child writes on stderr; None for any other line."""
+    if not line.startswith(f'{{"{key}"'):
         return None
     try:
-        data = json.loads(line)["progress"]
+        return json.loads(line)[key]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def parse_progress(line: str) -> CrawlProgress | None:
+    """The CrawlProgress of a `{"progress": {...}}` line; None for any other line."""
+    data = _announced(line, "progress")
+    try:
         return CrawlProgress(**{name: int(data.get(name, 0)) for name in CrawlProgress.__dataclass_fields__})
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError):
         return None
 
 
 def parse_segment(line: str) -> str | None:
     """The segment file name of a `{"segment": "crawl-NNNNNN.jsonl"}` line; None for any other line."""
-    if not line.startswith('{"segment"'):
-        return None
-    try:
-        name = json.loads(line)["segment"]
-    except (ValueError, KeyError, TypeError):
-        return None
+    name = _announced(line, "segment")
     return name if isinstance(name, str) and _SEGMENT_NAME.fullmatch(name) else None
 
 
 def parse_site_done(line: str) -> str | None:
     """The site id of a `{"site_done": "ID"}` line; None for any other line."""
-    if not line.startswith('{"site_done"'):
-        return None
-    try:
-        site_id = json.loads(line)["site_done"]
-    except (ValueError, KeyError, TypeError):
-        return None
+    site_id = _announced(line, "site_done")
     return site_id if isinstance(site_id, str) and site_id else None
 
 
