@@ -282,7 +282,8 @@ class ProbeRow(Base):
 
 
 class CheckResultRow(Base):
-    """Written in the same transaction that marks the run complete."""
+    """Written in the same transaction that marks the run complete, or per site by the worker that judged it
+    (a distributed run); never shown before the run is complete."""
 
     __tablename__ = "check_result"
     __table_args__ = (_run_site_fk(), sa.UniqueConstraint("run_id", "site_id", "check_id"))

@@ -187,7 +187,8 @@ def _carry_out(session: Session, config: Config, run_id: str, kind: str, chosen:
         summary["owners"] = {s.id: {"owner": s.owner, "contact": s.contact} for s in chosen
                              if s.owner or s.contact}
         summary["crawl"] = crawl_notes
-        store.finish_run(session, run_id, results, finished_at=utcnow(), summary=summary)
+        store.finish_run(session, run_id, results, finished_at=utcnow(), summary=summary,
+                         stored=isinstance(results, StoredResults))
     except (KeyboardInterrupt, SystemExit):
         session.rollback()
         store.fail_run(session, run_id, "interrupted", finished_at=utcnow(), status="interrupted")
@@ -221,10 +222,7 @@ def _carry_out(session: Session, config: Config, run_id: str, kind: str, chosen:
 def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: Sequence[Site],
                           say: Progress, crawl_notes: dict[str, dict[str, object]], beat: Callable[[], bool],
                           has_ipv6_route: Callable[[], bool] | None = None) -> dict[str, list[Result]]:
-    requirements = [requirement_info(r) for r in config.requirements]
-    settings = config.checks.model_dump(exclude={"disabled"})
-    planned = {s.id: checks.plan(site_info(s), requirements, settings, disabled=config.disabled_for(s)) for s in sites}
-    needs = {s.id: checks.needs_of(planned[s.id]) for s in sites}
+    planned, needs = plans(config, sites)
     gathered: dict[str, set[str]] = {s.id: set() for s in sites}
     crawled = [s for s in sites if "crawl" in needs[s.id]]
     resolver = Resolver.from_config(config.dns)
@@ -270,8 +268,17 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
                                route, prefetched, beat)
 
 
+def plans(config: Config, sites: Sequence[Site]
+          ) -> tuple[dict[str, tuple[checks.PlannedCheck, ...]], dict[str, frozenset[str]]]:
+    """Each site's planned checks and what they need (a worker judging a site plans it the same way)."""
+    requirements = [requirement_info(r) for r in config.requirements]
+    settings = config.checks.model_dump(exclude={"disabled"})
+    planned = {s.id: checks.plan(site_info(s), requirements, settings, disabled=config.disabled_for(s)) for s in sites}
+    return planned, {s.id: checks.needs_of(planned[s.id]) for s in sites}
+
+
 def _distributed(config: Config, sites: Sequence[Site]) -> bool:
-    """Whether the run's crawl and link check go through the workers of [scale]: ad-hoc URLs (sites not in
+    """Whether the run's crawl, link check and judging go through the workers of [scale]: ad-hoc URLs (sites not in
     the config) are crawled here."""
     return config.scale is not None and all(config.site_by_id(s.id) is not None for s in sites)
 
@@ -306,54 +313,84 @@ class _Loaded:
     error: str = ""
 
 
+class StoredResults(dict[str, list[Result]]):
+    """Results already in the database (the sites were judged by the workers): finish_run only marks the run."""
+
+
 def _probe_and_evaluate(session: Session, config: Config, run_id: str, sites: Sequence[Site],
                         planned: Mapping[str, tuple[checks.PlannedCheck, ...]], needs: Mapping[str, frozenset[str]],
                         gathered: Mapping[str, set[str]], resolver: Resolver, say: Progress,
-                        has_ipv6_route: Callable[[], bool] | None,
+                        has_ipv6_route: Callable[[], bool],
                         prefetched: Mapping[str, tuple[FetchOutcome, int]], beat: Callable[[], bool]
                         ) -> dict[str, list[Result]]:
     """Each site's snapshot loaded once, its probes planned from it (checks.probe_plan), run, stored,
     added to it, and the site judged; a window of sites at a time, their probes concurrent, in one
-    event loop, so an IPv6 link fetch is shared by every site that links to it."""
+    event loop, so an IPv6 link fetch is shared by every site that links to it. Under [scale] the
+    workers judge the sites the same way (monitor/scale/judge.py), each storing its sites' results."""
+    if _distributed(config, sites):
+        from monitor.scale import coordinator
+        coordinator.judge(session, config, run_id, sites, gathered, has_ipv6_route(), say, heartbeat=beat)
+        found = store.stored_results(session, run_id)
+        return StoredResults({s.id: found.get(s.id, []) for s in sites})
     results: dict[str, list[Result]] = {}
     with asyncio.Runner() as loop:
-        prober = probes.Prober(resolver=resolver, crawl=config.crawl, clock=utcnow, has_ipv6_route=has_ipv6_route,
-                               ipv6_probe_count=config.checks.ipv6_probe_count, prefetched=prefetched)
+        prober = prober_for(config, resolver, has_ipv6_route, prefetched)
         try:
             done = 0
-            for window in _windows(session, config, run_id, sites, planned, gathered):
-                found = loop.run(_probe_window(prober, config, window, needs, resolver))
-                results.update(_store_and_evaluate(session, config, run_id, window, planned, gathered, *found))
+            for window in _windows(session, run_id, sites, planned, gathered):
+                results.update(judge_window(session, config, run_id, loop, prober, window, planned, needs, gathered,
+                                            resolver))
                 done += len(window)
                 say(f"probed and evaluated {done}/{len(sites)} sites")
                 beat()
                 window.clear()   # the generator still names this list: empty it so the snapshots go now
-                del found
                 release_memory()
         finally:
             loop.run(prober.aclose())
     return results
 
 
-def _windows(session: Session, config: Config, run_id: str, sites: Sequence[Site],
+def prober_for(config: Config, resolver: Resolver, has_ipv6_route: Callable[[], bool] | None,
+               prefetched: Mapping[str, tuple[FetchOutcome, int]] | None = None) -> probes.Prober:
+    """The one Prober of a run's judging (or of a worker's batch of sites to judge)."""
+    return probes.Prober(resolver=resolver, crawl=config.crawl, clock=utcnow, has_ipv6_route=has_ipv6_route,
+                         ipv6_probe_count=config.checks.ipv6_probe_count, prefetched=prefetched or {})
+
+
+def judge_window(session: Session, config: Config, run_id: str, loop: asyncio.Runner, prober: probes.Prober,
+                 window: Sequence[_Loaded], planned: Mapping[str, tuple[checks.PlannedCheck, ...]],
+                 needs: Mapping[str, frozenset[str]], gathered: Mapping[str, set[str]], resolver: Resolver
+                 ) -> dict[str, list[Result]]:
+    """Probe a window of loaded sites (concurrently, on `loop`), store the probe rows, judge each site."""
+    found = loop.run(_probe_window(prober, config, window, needs, resolver))
+    return _store_and_evaluate(session, config, run_id, window, planned, gathered, *found)
+
+
+def load_site(session: Session, run_id: str, site: Site, planned: tuple[checks.PlannedCheck, ...],
+              gathered: set[str]) -> _Loaded:
+    """One site's crawl snapshot, loaded from the store once, and its probes planned from it."""
+    crawled = "crawl" in gathered
+    try:
+        snap = store.load_snapshot(session, run_id, site_info(site), taken_at=utcnow(),
+                                   collected=frozenset({"crawl"} if crawled else ()), probes=False)
+    except Exception as exc:   # one site's data must not sink the run
+        return _Loaded(site, None, None, _site_failed("loading the snapshot of", site.id, exc))
+    return _Loaded(site, snap, checks.probe_plan(snap, planned) if crawled else None)
+
+
+def _windows(session: Session, run_id: str, sites: Sequence[Site],
              planned: Mapping[str, tuple[checks.PlannedCheck, ...]], gathered: Mapping[str, set[str]]
              ) -> Iterator[list[_Loaded]]:
     """The sites in windows (WINDOW_SITES, WINDOW_PAGES), each loaded from the store once and planned."""
     window: list[_Loaded] = []
     pages = 0
     for s in sites:
-        crawled = "crawl" in gathered[s.id]
-        try:
-            snap = store.load_snapshot(session, run_id, site_info(s), taken_at=utcnow(),
-                                       collected=frozenset({"crawl"} if crawled else ()), probes=False)
-        except Exception as exc:   # one site's data must not sink the run
-            window.append(_Loaded(s, None, None, _site_failed("loading the snapshot of", s.id, exc)))
-        else:
-            window.append(_Loaded(s, snap, checks.probe_plan(snap, planned[s.id]) if crawled else None))
-            pages += len(snap.pages)
-            # The window holds it now. This frame must not: it would keep a judged site's snapshot alive
-            # (the caller empties the window) while the next site's loads, two large snapshots at once.
-            del snap
+        window.append(load_site(session, run_id, s, planned[s.id], gathered[s.id]))
+        last = window[-1].snap
+        pages += len(last.pages) if last is not None else 0
+        # The window holds it now. This frame must not: it would keep a judged site's snapshot alive
+        # (the caller empties the window) while the next site's loads, two large snapshots at once.
+        del last
         if len(window) >= WINDOW_SITES or pages >= WINDOW_PAGES:
             yield window
             window, pages = [], 0

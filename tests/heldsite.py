@@ -12,17 +12,24 @@ PAGE = b"<html><head><title>held</title></head><body><p>held</p></body></html>"
 
 
 class HeldSite:
-    """Serves `/` on 127.0.0.1 once `release()` was called (at most `wait_s`); anything else is a 404 at once."""
+    """Serves `/` on 127.0.0.1 once `release()` was called (at most `wait_s`); anything else is a 404 at once.
+    The first `free` requests of `/` are answered at once (a crawl's), the ones after them held."""
 
-    def __init__(self, wait_s: float = 120.0) -> None:
+    def __init__(self, wait_s: float = 120.0, free: int = 0) -> None:
         self.released, self.asked, self.answered = threading.Event(), threading.Event(), threading.Event()
+        self.free = free
         held = self
+        lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path == "/":
-                    held.asked.set()
-                    held.released.wait(wait_s)
+                    with lock:
+                        free = held.free > 0
+                        held.free -= free
+                    if not free:
+                        held.asked.set()
+                        held.released.wait(wait_s)
                     held.answered.set()
                     self._answer(200, PAGE)
                 else:

@@ -1,11 +1,13 @@
 """A distributed run on the demo web: `govmon run` and `govmon worker` processes, real Redis and PostgreSQL.
 
-Three workers crawl the demo and check its links in shards (the run checks none), giving the link
-outcomes and findings of the single-process run (the session's `demo_run`); a worker
-killed with -9 in the middle of a site loses its lease, the site is crawled again by another
-worker without duplicate rows, and the run completes with the same findings; a worker stopped
-with SIGTERM hands its sites back at once; a run that leaves the queue gets nothing recorded
-by a worker still crawling it. Every wait is for an event (a line, a row, a process's end).
+Three workers crawl the demo, check its links in shards and probe and judge its sites (the run does
+none of it), giving the link outcomes, probe rows and findings of the single-process run (the
+session's `demo_run`); a worker killed with -9 in the middle of a site loses its lease, the site is
+crawled again by another worker without duplicate rows, and the run completes with the same
+findings; one killed while it probes the sites it took to judge loses them too, and another judges
+each once, storing its probes and results once; a worker stopped with SIGTERM hands its sites back
+at once; a run that leaves the queue gets nothing recorded by a worker still crawling it. Every wait
+is for an event (a line, a row, a process's end).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +30,7 @@ import pytest
 import sqlalchemy as sa
 
 from monitor import db, pipeline, store
-from monitor.db import CrawlEventRow, LinkFormRow, LinkTargetRow, PageRow
+from monitor.db import CrawlEventRow, LinkFormRow, LinkTargetRow, PageRow, ProbeRow
 from monitor.demo import DemoWeb
 from monitor.scale.queue import Queue, connect
 from tests.heldsite import HeldSite
@@ -146,6 +149,18 @@ def link_outcomes(storage_url: str) -> dict[str, tuple[str, int | None, str | No
         engine.dispose()
 
 
+def probe_rows(storage_url: str, sites: Sequence[str] | None = None) -> Counter[tuple[str, str, str]]:
+    """The run's probe rows by site, kind and URL (the database holds one run)."""
+    engine = db.make_engine(storage_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(ProbeRow.site_id, ProbeRow.kind, ProbeRow.url)
+                                .where(ProbeRow.run_id.is_not(None)))
+            return Counter((site, kind, url) for site, kind, url in rows if sites is None or site in sites)
+    finally:
+        engine.dispose()
+
+
 def test_three_workers_crawl_and_check_links_with_the_findings_of_one_process(
         demo_web: DemoWeb, demo_run: tuple, scale_db: str, redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
     # One distributed run of the whole demo for both stages (run_works = false: --no-work).
@@ -176,6 +191,18 @@ def test_three_workers_crawl_and_check_links_with_the_findings_of_one_process(
     checked = "".join(w.log.read_text() for w in workers)
     for shard, name in recorded.items():
         assert len(re.findall(rf"worker {re.escape(name)}: run \S+: checked links shard {shard} \(", checked)) == 1
+    # Probed and judged by the workers too, each site once, the run judging none; its probe rows are the
+    # single-process run's (none twice).
+    assert re.search(rf"{total} sites to probe and judge queued for the workers at \S+ \(this process judges no "
+                     r"site\)", done.stderr), done.stderr[-3000:]
+    line = re.search(rf"distributed judging: sites judged {total}/{total} \((.*)\)", done.stderr)
+    assert line is not None, done.stderr[-3000:]
+    judged_by = {name: int(n) for name, n in re.findall(r"(\S+) (\d+)", line.group(1))}
+    assert sorted(judged_by) == sorted(names) and all(n > 0 for n in judged_by.values()), judged_by
+    judged = re.findall(r"worker (\S+): run \S+: judged site (\S+) \(", checked)
+    assert sorted(site for _, site in judged) == sorted(outcome.results.results), "each site judged once"
+    assert Counter(name for name, _ in judged) == Counter(judged_by)
+    assert probe_rows(scale_db) == probe_rows(f"sqlite:///{work / 'govmon.db'}")
 
 
 SUBSET = ("chaoyang", "shuangta", "longcheng", "yshj", "longtan", "fgw")
@@ -213,6 +240,58 @@ def test_a_worker_killed_mid_site_loses_it_and_the_run_completes_the_same(
     single = f"sqlite:///{work / 'govmon.db'}"
     assert partial[0] > 0
     assert crawl_rows(scale_db, SUBSET) == crawl_rows(single, SUBSET), "no row twice, none missing"
+
+
+def test_a_site_whose_judging_worker_dies_is_judged_again_by_another_and_stored_once(
+        demo_web: DemoWeb, demo_run: tuple, scale_db: str, redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
+    # The held site's homepage is answered to the crawl and held from its probes on: the victim, alone, crawls
+    # the sites, checks their links and takes them to judge, and is killed with -9 while it probes them.
+    held = HeldSite(free=1)
+    sites, demo = ["held", "fgw", "longtan"], ["fgw", "longtan"]
+    victim = survivors = None
+    try:
+        path = scale_config(demo_web, tmp_path, scale_db, redis_url, redis_prefix, lease_s=2)
+        held.add_to(path)
+        log = tmp_path / "run.log"
+        run = subprocess.Popen(govmon("-v", "run", "--no-work", "--config", str(path),
+                                      *[arg for site in sites for arg in ("--site", site)]),
+                               env=env(), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+        try:
+            victim = Worker(path, tmp_path, "victim")
+            name = victim.ready()
+            while not held.asked.is_set():   # the victim probes the held site: it is judging it
+                assert run.poll() is None and victim.process.poll() is None, log.read_text()[-3000:]
+                time.sleep(0.05)
+            queue = Queue(connect(redis_url), redis_prefix)
+            [judging] = [r for r in queue.open_runs() if r.endswith("/judge")]
+            assert queue.run(judging).leases() == {site: name for site in sites}
+            os.kill(victim.process.pid, signal.SIGKILL)
+            victim.process.wait()
+            held.release()
+            survivors = [Worker(path, tmp_path, f"worker-{i}") for i in range(2)]
+            assert run.wait(timeout=RUN_TIMEOUT_S) in (0, 1), log.read_text()[-3000:]
+        finally:
+            for w in (victim, *(survivors or ())):
+                if w is not None:
+                    w.stop()
+            if run.poll() is None:
+                run.kill()
+    finally:
+        held.close()
+    assert survivors is not None
+    logs = "".join(p.read_text() for p in (log, *(w.log for w in survivors)))   # whoever reaped them
+    assert all(f"the lease of {name} on site {site} expired" in logs for site in sites), logs[-3000:]
+    assert "judged site" not in victim.log.read_text()
+    judged = re.findall(r"worker \S+: run \S+: judged site (\S+) \(", logs)
+    assert sorted(judged) == sorted(sites), "each site judged again, once"
+    outcome, work = demo_run
+    results = run_results(scale_db)
+    assert findings(results, demo) == findings(outcome.results, demo)
+    assert len(results.results["held"]) == len({r.check_id for r in results.results["held"]}) > 0
+    assert probe_rows(scale_db, demo) == probe_rows(f"sqlite:///{work / 'govmon.db'}", demo), "no probe twice"
+    kinds = Counter(kind for (_site, kind, _url), n in probe_rows(scale_db, ["held"]).items() for _ in range(n))
+    assert kinds["availability"] == 1 and kinds["homepage-v4"] == sum(
+        n for (_site, kind, _url), n in probe_rows(scale_db, ["fgw"]).items() if kind == "homepage-v4")
 
 
 def _holding_rows(queue: Queue, worker: str, storage_url: str, run: subprocess.Popen[bytes]) -> str:

@@ -196,6 +196,22 @@ def test_finish_run_round_trips_results_exactly(session: Session) -> None:
     assert store.latest_complete_run(session) == loaded.run
 
 
+def test_a_site_judged_twice_keeps_its_first_results_and_finish_run_keeps_what_was_stored(session: Session
+                                                                                          ) -> None:
+    run_id = start(session)
+    results = _results()
+    assert not store.site_judged(session, run_id, "shuangta")
+    store.save_site_results(session, run_id, "shuangta", results["shuangta"])
+    again = [b.result("availability", Status.FAIL, severity="veto")]   # a second judging of the same site
+    store.save_site_results(session, run_id, "shuangta", again)
+    store.save_site_results(session, run_id, "beipiao", results["beipiao"])
+    assert store.site_judged(session, run_id, "shuangta")
+    assert store.stored_results(session, run_id) == results
+    store.finish_run(session, run_id, store.stored_results(session, run_id), finished_at=b.utcnow(), summary={},
+                     stored=True)
+    assert store.load_results(session, run_id).results == {site_id: tuple(rs) for site_id, rs in results.items()}
+
+
 @pytest.mark.parametrize("bad", ["unknown-site", "duplicate-check-id"])
 def test_a_failure_inside_finish_run_leaves_no_results_and_the_run_running(session: Session, bad: str) -> None:
     run_id = start(session)

@@ -1,13 +1,14 @@
-"""The crawl and link-check stages of a distributed run: queue the items, work as one worker too, wait for all.
+"""The crawl, link-check and judge stages of a distributed run: queue the items, work as one worker too, wait
+for all.
 
-`monitor.pipeline` hands its crawl stage and its link check here when the config
-has [scale]; what comes after (crawl notes, probes, evaluation, reports) reads the
-run's database as it does after the local stages. Each stage returns only when
+`monitor.pipeline` hands its crawl stage, its link check and its probing and judging
+here when the config has [scale]; what comes after (crawl notes, finish_run, reports)
+reads the run's database as it does after the local stages. Each stage returns only when
 every item is done and stored whole (a site crawled, a link-check shard's
-outcomes in link_target); it raises (the run then fails) when a worker reports a
+outcomes in link_target, a site's probes and results stored); it raises (the run then fails) when a worker reports a
 failure or the queue is lost. The stage's keys leave Redis either way.
 
-Redis or PostgreSQL away (a restart) is waited out in either stage for up to lease_s,
+Redis or PostgreSQL away (a restart) is waited out in every stage for up to lease_s,
 checked every poll_s; longer, the stage raises QueueError or db.Unreachable naming the server.
 """
 
@@ -24,8 +25,10 @@ from sqlalchemy.orm import Session
 
 from monitor import db, ingest, linkcheck, store
 from monitor.config import Config, Site
+from monitor.scale import judge as judging
 from monitor.scale import shards
-from monitor.scale.queue import CRAWL, LINKS, Progress, Queue, QueueError, RunQueue, connect, links_of, where
+from monitor.scale.queue import (CRAWL, JUDGE, LINKS, Progress, Queue, QueueError, RunQueue, connect, judge_of,
+                                 links_of, where)
 from monitor.scale.worker import Worker, worker_name
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,24 @@ def check_links(session: Session, config: Config, run_id: str, targets: Sequence
     return done_by
 
 
+def judge(session: Session, config: Config, run_id: str, sites: Sequence[Site], gathered: Mapping[str, set[str]],
+          ipv6_route: bool, say: Callable[[str], None], heartbeat: Heartbeat | None = None) -> dict[str, str]:
+    """Probe and judge `sites` through the queue (monitor.scale.judge), a site an item; every site's probes
+    and results are stored when it returns. `ipv6_route` is the run's IPv6 route, decided here once and given
+    to every worker; `gathered`, what the run gathered of each site. Which worker judged each site."""
+    ids = [s.id for s in sites]
+    inputs = {s.id: judging.encode(ipv6_route, gathered[s.id]) for s in sites}
+
+    def work(me: Worker, run: RunQueue, taken: list[str], _beat: Callable[[], bool]) -> None:
+        judging.judge_batch(me, session, run, taken, on_beat=lambda: run.keep_alive(me.scale.lease_s))
+
+    stage = _Stage(judge_of(run_id), JUDGE, ids, inputs, f"{len(ids)} sites to probe and judge queued for the workers",
+                   "judges no site", _describe_judged, work, batch=judging.BATCH)
+    progress, done_by = _drive(session, config, run_id, stage, say, heartbeat)
+    log.info("run %s distributed judging: %s", run_id, _describe_judged(progress))
+    return done_by
+
+
 Work = Callable[[Worker, RunQueue, list[str], Callable[[], bool]], None]
 Heartbeat = Callable[[], bool]
 
@@ -83,7 +104,7 @@ class _Stage:
     """A stage of a run in the queue: its items, what a batch of them is done with, and its wording."""
 
     queued: str                         # its name in the queue
-    kind: str                           # queue.CRAWL | queue.LINKS
+    kind: str                           # queue.CRAWL | queue.LINKS | queue.JUDGE
     items: list[str]
     inputs: Mapping[str, str]           # an item's input for the workers, where it needs one
     opening: str                        # "N sites queued for the workers"
@@ -158,6 +179,11 @@ def _drive(session: Session, config: Config, run_id: str, stage: _Stage, say: Ca
     return progress, done_by
 
 
+def _describe_judged(progress: Progress) -> str:
+    workers = ", ".join(f"{worker} {n}" for worker, n in progress.by_worker)
+    return f"sites judged {progress.done}/{progress.total}" + (f" ({workers})" if workers else "")
+
+
 def _describe_shards(progress: Progress) -> str:
     workers = ", ".join(f"{worker} {n}" for worker, n in progress.by_worker)
     return f"links: {progress.done} of {progress.total} shards" + (f" ({workers})" if workers else "")
@@ -184,7 +210,8 @@ class _Watch:
         failures = run.failures()
         if failures:
             item, why = sorted(failures.items())[0]
-            what = f"the link check of shard {item}" if self.stage == LINKS else f"the crawl of site {item}"
+            what = {LINKS: f"the link check of shard {item}", JUDGE: f"judging site {item}"}.get(
+                self.stage, f"the crawl of site {item}")
             raise RuntimeError(f"{what} failed on worker {why}")
         for worker, why in sorted(run.refusals().items()):
             if worker not in self.refused:

@@ -1,9 +1,11 @@
 """The Redis side of a distributed run: its sites to crawl, the leases on them, who crawled what.
 
-A queued run has a stage: `crawl` (its items are site ids) or `links` (its items are
+A queued run has a stage: `crawl` (its items are site ids), `links` (its items are
 shards of the link check, queued as run `R/links` once the crawl is done; each
-shard's input is in `P:run:R/links:items`). Both stages lease, renew, reap and
-finish their items the same way.
+shard's input is in `P:run:R/links:items`) or `judge` (site ids again, queued as run
+`R/judge` once the links are checked, each with its input: the run's IPv6 route and
+what was gathered of the site). Every stage leases, renews, reaps and finishes its items
+the same way.
 
 Keys (prefix `P` from [scale] key_prefix, run id `R`): `P:runs` (the open runs),
 `P:run:R` (config digest, govmon version, stage, sites, opened), `P:run:R:alive` (the coordinator is there;
@@ -35,8 +37,9 @@ import redis.exceptions
 from monitor import __version__
 
 # What a run records as its workers' version: govmon's, and the queue's layout, which changed within 0.1.0
-# (queue 2: the link check's shards beside the sites), so a worker of an older layout refuses the run.
-WIRE_VERSION = f"{__version__} (queue 2)"
+# (queue 2: the link check's shards beside the sites; queue 3: the judge stage, whose items are site ids
+# that an older worker would crawl again), so a worker of an older layout refuses the run.
+WIRE_VERSION = f"{__version__} (queue 3)"
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +125,7 @@ class QueueError(Exception):
     """Redis could not be reached or refused a command; the message names the server."""
 
 
-CRAWL, LINKS = "crawl", "links"   # the stages of a run in the queue
+CRAWL, LINKS, JUDGE = "crawl", "links", "judge"   # the stages of a run in the queue
 
 
 def links_of(run_id: str) -> str:
@@ -130,9 +133,15 @@ def links_of(run_id: str) -> str:
     return f"{run_id}/{LINKS}"
 
 
+def judge_of(run_id: str) -> str:
+    """The queue's name for the judge stage (probes, evaluation, results) of run `run_id`."""
+    return f"{run_id}/{JUDGE}"
+
+
 def run_of(queued: str) -> str:
-    """The run a queued stage belongs to (the inverse of links_of; a crawl stage is named as its run)."""
-    return queued.removesuffix(f"/{LINKS}")
+    """The run a queued stage belongs to (the inverse of links_of and judge_of; a crawl stage is named as its
+    run)."""
+    return queued.removesuffix(f"/{LINKS}").removesuffix(f"/{JUDGE}")
 
 
 @dataclass(frozen=True)

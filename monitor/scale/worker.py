@@ -21,7 +21,8 @@ once the database answers: only the batch knows what the cut transaction held, a
 the fence and store.clear_crawl make a second crawl safe. A shard the database cut
 goes back too, without a fence: its outcomes are written in one insert-or-nothing
 transaction.
-Must not judge or render anything: the coordinator does that once.
+The sites of a run's judge stage are probed, judged and stored by monitor.scale.judge.
+Must not render anything: the coordinator does that once, from the stored results.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from monitor.config_scale import Scale
 from monitor.resolver import Resolver
 from monitor.scale import shards
 from monitor.scale.fence import SiteFence
-from monitor.scale.queue import LINKS, WIRE_VERSION, Queue, QueueError, RunInfo, RunQueue, connect, run_of, where
+from monitor.scale.queue import JUDGE, LINKS, WIRE_VERSION, Queue, QueueError, RunInfo, RunQueue, connect, run_of, where
 
 log = logging.getLogger(__name__)
 
@@ -405,8 +406,8 @@ def refusal(config: Config, info: RunInfo) -> str | None:
 
 def serve(config: Config, *, say: Say, once: bool = False, segment_bytes: int | None = None,
           name: str | None = None, stop: threading.Event | None = None) -> int:
-    """Work on the queued runs of the config's [scale] until stopped; the number of sites crawled and
-    link-check shards checked.
+    """Work on the queued runs of the config's [scale] until stopped; the number of sites crawled,
+    link-check shards checked and sites judged.
 
     With `once`, return when no open run has a site to take. Redis or PostgreSQL going
     away is waited out (QueueError, db.Unreachable: logged once, retried every poll_s),
@@ -501,13 +502,16 @@ def _work_once(worker: Worker, session: Session, refused: set[str]) -> list[str]
                 run.refuse(worker.name, why)
             continue
         run.reap()
-        links = info.stage == LINKS
-        sites = run.take(worker.name, 1 if links else scale.batch_sites, scale.lease_s)
+        from monitor.scale import judge
+        links, judging = info.stage == LINKS, info.stage == JUDGE
+        sites = run.take(worker.name, 1 if links else judge.BATCH if judging else scale.batch_sites, scale.lease_s)
         if not sites:
             continue
         try:
             if links:
                 return worker.check_batch(session, run, sites) or None
+            if judging:
+                return judge.judge_batch(worker, session, run, sites) or None
             return worker.crawl_batch(session, run, sites) or None
         except (QueueError, db.Unreachable):
             raise

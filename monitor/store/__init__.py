@@ -16,18 +16,18 @@ job store). The crawl's writer, monitor.ingest, sits beside the package.
 
 from monitor.store.daemon import NotificationInfo, list_notifications, record_notification, scheduled_jobs
 from monitor.store.results import (PastResult, ResultHistory, RunResults, finish_run, load_results,
-                                   result_history)
+                                   result_history, save_site_results, site_judged, stored_results)
 from monitor.store.runs import (HISTORY_KINDS, RunInfo, RunKind, RunStatus, discard_run, fail_run, get_run,
                                 heartbeat, latest_complete_run, list_runs, new_run_id, pid_alive,
                                 previous_complete_run, recover_stale_runs, run_of_process, start_run, sync_sites)
-from monitor.store.snapshot import (Probed, clear_crawl, crawl_of, load_probes, load_snapshot, save_dns,
-                                    save_link_targets, save_probes, targets_to_check)
+from monitor.store.snapshot import (Probed, clear_crawl, clear_probes, crawl_of, load_probes, load_snapshot,
+                                    save_dns, save_link_targets, save_probes, targets_to_check)
 
 __all__ = [
     "HISTORY_KINDS", "NotificationInfo", "PastResult", "Probed", "ResultHistory", "RunInfo", "RunKind", "RunResults",
-    "RunStatus", "clear_crawl", "crawl_of", "discard_run", "fail_run", "finish_run", "get_run", "heartbeat",
-    "latest_complete_run", "list_notifications", "list_runs", "load_probes", "load_results", "load_snapshot",
-    "new_run_id", "pid_alive", "previous_complete_run", "record_notification", "recover_stale_runs", "result_history",
-    "run_of_process", "save_dns", "save_link_targets", "save_probes", "scheduled_jobs", "start_run", "sync_sites",
-    "targets_to_check",
+    "RunStatus", "clear_crawl", "clear_probes", "crawl_of", "discard_run", "fail_run", "finish_run", "get_run",
+    "heartbeat", "latest_complete_run", "list_notifications", "list_runs", "load_probes", "load_results",
+    "load_snapshot", "new_run_id", "pid_alive", "previous_complete_run", "record_notification", "recover_stale_runs",
+    "result_history", "run_of_process", "save_dns", "save_link_targets", "save_probes", "save_site_results",
+    "scheduled_jobs", "site_judged", "start_run", "stored_results", "sync_sites", "targets_to_check",
 ]

@@ -1,5 +1,6 @@
-"""Check results: stored with the run's completion in one transaction, loaded per run, and the
-history of a run's sites' results for trends and since-when."""
+"""Check results: stored with the run's completion in one transaction (or, judged by the workers of a
+distributed run, per site before it), loaded per run, and the history of a run's sites' results for
+trends and since-when."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from checks.base import Evidence, Result, Severity, Status
 from checks.snapshot import SiteInfo
 from monitor.db import (CheckResultRow, PageRow, RunRow, RunSiteRow, StorageError)
-from monitor.store.common import storage, update_count
+from monitor.store.common import insert_for, storage, update_count
 from monitor.store.runs import NEWEST_FIRST, RunInfo, RunStatus, get_run, in_history, run_info
 
 log = logging.getLogger(__name__)
@@ -45,15 +46,17 @@ def _result_row(run_id: str, site_id: str, r: Result) -> dict[str, Any]:
 
 @storage("finishing the run")
 def finish_run(session: Session, run_id: str, results: Mapping[str, Sequence[Result]], *,
-               finished_at: datetime, summary: dict[str, Any]) -> None:
+               finished_at: datetime, summary: dict[str, Any], stored: bool = False) -> None:
     """Store every result and mark the run complete, in one transaction; also set each
-    site's pages_crawled from its stored pages.
+    site's pages_crawled from its stored pages. `stored`: the results are in the database
+    already (each site's saved by whoever judged it, `save_site_results`): only the run is marked.
 
     Either all of it is committed or none: on any error the session is rolled
     back, the run stays running and StorageError is raised (call fail_run then).
     Raises StorageError too when the run is not running any more.
     """
-    rows = [_result_row(run_id, site_id, r) for site_id, site_results in results.items() for r in site_results]
+    rows = [] if stored else [_result_row(run_id, site_id, r) for site_id, site_results in results.items()
+                              for r in site_results]
     pages = (sa.select(sa.func.count(PageRow.id))
              .where(PageRow.run_id == RunSiteRow.run_id, PageRow.site_id == RunSiteRow.site_id)
              .scalar_subquery())
@@ -73,6 +76,42 @@ def finish_run(session: Session, run_id: str, results: Mapping[str, Sequence[Res
         session.rollback()
         raise
     log.debug("run %s complete: %d results", run_id, len(rows))
+
+
+@storage("saving a site's results")
+def save_site_results(session: Session, run_id: str, site_id: str, results: Sequence[Result]) -> None:
+    """Store one site's results of a running run in one transaction, a site judged by a worker
+    (`finish_run(stored=True)` completes the run later); a site with results stored already keeps
+    them (insert-or-nothing on (run, site, check))."""
+    rows = [_result_row(run_id, site_id, r) for r in results]
+    if not rows:
+        return
+    try:
+        session.execute(insert_for(session, CheckResultRow).on_conflict_do_nothing(
+            index_elements=["run_id", "site_id", "check_id"]), rows)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+@storage("reading a site's results")
+def site_judged(session: Session, run_id: str, site_id: str) -> bool:
+    """Whether the site's results of the run are stored (all of them: one transaction stores them)."""
+    found = session.scalar(sa.select(CheckResultRow.id).where(CheckResultRow.run_id == run_id,
+                                                              CheckResultRow.site_id == site_id).limit(1))
+    return found is not None
+
+
+@storage("reading the stored results")
+def stored_results(session: Session, run_id: str) -> dict[str, list[Result]]:
+    """The results stored so far for a run of any status, per site in stored order (sites without
+    any left out)."""
+    found: dict[str, list[Result]] = {}
+    for row in session.scalars(sa.select(CheckResultRow).where(CheckResultRow.run_id == run_id)
+                               .order_by(CheckResultRow.id)):
+        found.setdefault(row.site_id, []).append(_result(row))
+    return found
 
 
 def _result(row: CheckResultRow) -> Result:

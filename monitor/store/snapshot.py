@@ -43,6 +43,15 @@ def clear_crawl(session: Session, run_id: str, site_ids: Sequence[str]) -> int:
     return pages
 
 
+@storage("clearing a site's probes")
+def clear_probes(session: Session, run_id: str, site_id: str) -> int:
+    """Delete the run's probe rows of one site (an earlier attempt at judging it that did not finish),
+    before it is probed again; how many."""
+    deleted = session.execute(sa.delete(ProbeRow).where(ProbeRow.run_id == run_id, ProbeRow.site_id == site_id))
+    session.commit()
+    return int(getattr(deleted, "rowcount", 0) or 0)
+
+
 @storage("saving DNS answers")
 def save_dns(session: Session, run_id: str, answers: Sequence[DnsAnswer], at: datetime) -> None:
     """Store the run's DNS answers. Names are compared case-insensitively without the
