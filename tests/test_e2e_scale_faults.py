@@ -256,20 +256,22 @@ def _logged(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:
         time.sleep(0.05)
 
 
-def _waiting_run(path: Path, tmp_path: Path, log: Path) -> subprocess.Popen[bytes]:
-    """`govmon run --no-work` with no worker up: it holds the run lock and waits, for as long as the test likes."""
+def _waiting_run(demo_web: DemoWeb, storage: str, redis_url: str, redis_prefix: str, tmp_path: Path
+                 ) -> tuple[Path, Path, subprocess.Popen[bytes]]:
+    """A config on `storage` and `govmon run --no-work` on it with no worker up: it holds the run lock and
+    waits, for as long as the test likes. (config path, the run's log, the run)"""
+    path = scale_config(demo_web, tmp_path, storage, redis_url, redis_prefix, lease_s=60)
+    log = tmp_path / "run.log"
     run = subprocess.Popen(govmon("-v", "run", "--no-work", "--config", str(path), *_sites("chaoyang")), env=env(),
                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=log.open("w"))
     _logged(log, "1 sites queued for the workers", run)
-    return run
+    return path, log, run
 
 
 def test_the_run_lock_is_taken_again_after_a_postgresql_restart_and_a_second_run_is_refused(
         demo_web: DemoWeb, private_pg: PrivatePostgres, redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
     storage = private_pg.url()
-    path = scale_config(demo_web, tmp_path, storage, redis_url, redis_prefix, lease_s=60)
-    log = tmp_path / "run.log"
-    first = _waiting_run(path, tmp_path, log)
+    path, log, first = _waiting_run(demo_web, storage, redis_url, redis_prefix, tmp_path)
     engine = db.make_engine(storage)
     try:
         private_pg.stop()
@@ -295,9 +297,7 @@ def test_the_run_lock_is_taken_again_after_a_postgresql_restart_and_a_second_run
 def test_a_run_whose_lock_another_run_took_during_an_outage_stops_and_is_marked_failed(
         demo_web: DemoWeb, private_pg: PrivatePostgres, redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
     storage = private_pg.url()
-    path = scale_config(demo_web, tmp_path, storage, redis_url, redis_prefix, lease_s=60)
-    log = tmp_path / "run.log"
-    first = _waiting_run(path, tmp_path, log)
+    _, log, first = _waiting_run(demo_web, storage, redis_url, redis_prefix, tmp_path)
     beside = db.make_engine(private_pg.socket_url())
     try:
         private_pg.stop()
