@@ -93,12 +93,9 @@ class CrawlIndex:
 
     def __init__(self, snap: SiteSnapshot) -> None:
         self.snap = snap
-        self.pages: dict[str, Page] = {}
         # Reading order (homepage, then depth and URL; SiteSnapshot.pages_in_order), never fetch order:
         # it decides which page a shared URL names, the homepage and the candidates' order.
-        for p in snap.pages_in_order:
-            self.pages.setdefault(p.url, p)
-            self.pages.setdefault(p.final_url, p)
+        self.pages = snap.page_by_any_url
         self.out = snap.links_by_source
         self.home = next((p for p in snap.pages_in_order if p.depth == 0), None)
         self.scope = site_scope(snap)

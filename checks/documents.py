@@ -83,11 +83,7 @@ def _page_date(page: Page, today: date) -> set[date]:
 def candidates(snap: SiteSnapshot, rules: tuple[re.Pattern[str], ...]) -> list[Candidate]:
     """Every document whose title or link text matches, with what dates the crawl shows for it."""
     today = snap.taken_at.date()
-    pages: dict[str, Page] = {}
-    # Reading order (homepage, then depth and URL), not fetch order: it picks each candidate's title and source.
-    for p in snap.pages_in_order:
-        pages.setdefault(p.url, p)
-        pages.setdefault(p.final_url, p)
+    pages = snap.page_by_any_url   # reading order, not fetch order: it picks each candidate's title and source
     found: dict[str, Candidate] = {}
 
     def hit(text: str) -> bool:

@@ -61,14 +61,6 @@ def matches(req: RequirementInfo, link: Link) -> bool:
     return bool(text) and any(w and w in text for w in (normalise(k) for k in req.keywords))
 
 
-def _pages(snap: SiteSnapshot) -> dict[str, Page]:
-    pages: dict[str, Page] = {}
-    for p in snap.pages_in_order:   # a URL two pages share: the first in reading order, not fetch order
-        pages.setdefault(p.url, p)
-        pages.setdefault(p.final_url, p)
-    return pages
-
-
 def _state(snap: SiteSnapshot, pages: Mapping[str, Page], url: str) -> tuple[str, str]:
     page = pages.get(url)
     if page is not None and page.status is not None and 200 <= page.status < 400:
@@ -83,7 +75,7 @@ def _state(snap: SiteSnapshot, pages: Mapping[str, Page], url: str) -> tuple[str
 
 
 def _found(snap: SiteSnapshot, req: RequirementInfo) -> list[Found]:
-    pages = _pages(snap)
+    pages = snap.page_by_any_url
     framed = {link.target_url for link in snap.links if link.tag in ("iframe", "frame")}
     found: list[Found] = []
     for link in snap.links_in_order:   # ties of the sort below keep reading order, not fetch order

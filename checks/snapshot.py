@@ -199,6 +199,16 @@ class SiteSnapshot:
         return tuple(sorted(self.pages, key=lambda p: (p.url != self.site.url, p.depth, p.url)))
 
     @cached_property
+    def page_by_any_url(self) -> Mapping[str, Page]:
+        """Each URL a page was requested as or landed on after redirects -> that page; a URL two pages share
+        names the first in reading order (`pages_in_order`), never the first fetched."""
+        found: dict[str, Page] = {}
+        for p in self.pages_in_order:
+            found.setdefault(p.url, p)
+            found.setdefault(p.final_url, p)
+        return found
+
+    @cached_property
     def links_in_order(self) -> tuple[Link, ...]:
         """The links by source page in `pages_in_order`, each page's in document order (that order is
         the page's own); links of no crawled page last, by source URL."""
