@@ -107,6 +107,10 @@ def site_judged(session: Session, run_id: str, site_id: str) -> bool:
 def stored_results(session: Session, run_id: str) -> dict[str, list[Result]]:
     """The results stored so far for a run of any status, per site in stored order (sites without
     any left out)."""
+    return _stored(session, run_id)
+
+
+def _stored(session: Session, run_id: str) -> dict[str, list[Result]]:
     found: dict[str, list[Result]] = {}
     for row in session.scalars(sa.select(CheckResultRow).where(CheckResultRow.run_id == run_id)
                                .order_by(CheckResultRow.id)):
@@ -128,14 +132,11 @@ def load_results(session: Session, run_id: str) -> RunResults:
         raise LookupError(f"no complete run {run_id!r}" + (f" (it is {run.status})" if run else ""))
     site_rows = session.scalars(sa.select(RunSiteRow).where(RunSiteRow.run_id == run_id)
                                 .order_by(RunSiteRow.position)).all()
-    results: dict[str, list[Result]] = {s.site_id: [] for s in site_rows}
-    for row in session.scalars(sa.select(CheckResultRow).where(CheckResultRow.run_id == run_id)
-                               .order_by(CheckResultRow.id)):
-        results[row.site_id].append(_result(row))
+    found = _stored(session, run_id)
     return RunResults(
         run=run,
         sites=tuple(SiteInfo(id=s.site_id, name=s.name, url=s.url, kind=s.kind, level=s.level) for s in site_rows),
-        results={site_id: tuple(rs) for site_id, rs in results.items()},
+        results={s.site_id: tuple(found.get(s.site_id, ())) for s in site_rows},
         pages_crawled={s.site_id: s.pages_crawled for s in site_rows})
 
 
