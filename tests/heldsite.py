@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from tests.loopback_http import reply, serve
 
 PAGE = b"<html><head><title>held</title></head><body><p>held</p></body></html>"
 
@@ -37,20 +39,13 @@ class HeldSite:
 
             def _answer(self, status: int, body: bytes) -> None:
                 with contextlib.suppress(OSError):   # the crawl that asked may have been stopped meanwhile
-                    self.send_response(status)
-                    self.send_header("Content-Type", "text/html; charset=utf-8")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
+                    reply(self, status, body)
 
             def log_message(self, *_args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = serve(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
 
     def release(self) -> None:
         self.released.set()

@@ -21,6 +21,8 @@ import redis
 
 from monitor.crawl import CrawlResult, run_crawl
 from spiders.output import spool_records
+from tests.loopback_http import reply
+from tests.loopback_http import serve as serve_http   # this file's serve() is the test's own site
 
 SITES = ("a", "b")
 PAGES = 6           # per site, besides its homepage
@@ -81,21 +83,14 @@ def serve(host: Host) -> ThreadingHTTPServer:
             host.enter(site, n == 0)
             try:
                 status, body = (404, b"not here") if site is None else (200, page(site, n))
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                reply(self, status, body)
             finally:
                 host.leave(site)
 
         def log_message(self, *_: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="one-host", daemon=True).start()
-    return server
+    return serve_http(Handler, name="one-host")
 
 
 def write_config(folder: Path, port: int, redis_url: str, prefix: str) -> Path:

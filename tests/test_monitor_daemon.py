@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -37,6 +37,7 @@ from monitor import config, daemon, db, store
 from monitor.cli import cli
 from monitor.demo import DemoWeb
 from monitor.demo.configfile import render_config
+from tests.loopback_http import reply, serve
 from tests.test_monitor_notify import Receiver
 
 T = TypeVar("T")
@@ -144,18 +145,12 @@ class Hanger:
                     outer.release.wait(120)
                     return
                 body = b"<html><head><title>ok</title></head><body>ok</body></html>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                reply(self, 200, body)
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve(Handler)
 
     @property
     def url(self) -> str:

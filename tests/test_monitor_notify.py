@@ -9,14 +9,13 @@ import hmac
 import json
 import logging
 import socket
-import threading
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from email import message_from_bytes
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from checks.base import Status
 from monitor import notify, store
 from monitor.config import Notify, Report
 from tests import builders
+from tests.loopback_http import reply, serve
 
 TOKEN = "d3adb33fd3adb33fd3adb33f0123456789"
 SECRET = "SECd3adb33f-signing-secret"
@@ -63,19 +63,12 @@ class Receiver:
                 receiver.hits.append(Hit(parts.path, dict(urllib.parse.parse_qsl(parts.query)),
                                          {k.lower(): v for k, v in self.headers.items()}, body))
                 status, text = receiver.script[min(len(receiver.hits), len(receiver.script)) - 1]
-                data = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                reply(self, status, text.encode(), "application/json")
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = serve(Handler)
 
     def url(self, path: str = "/hook", **query: str) -> str:
         q = f"?{urllib.parse.urlencode(query)}" if query else ""
