@@ -51,6 +51,9 @@ _EDGE_SPACE = "\t\n\r\f\v \x00\xa0\u3000\ufeff"
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+# "scheme://" and a host: "http:/x", "http:///x" and "http:x" are broken as written. w3lib 2.6's
+# safe_url_string repairs them as WHATWG parsers do (http://x/); a link written so stays malformed here.
+_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]")
 _WEB_SCHEMES = frozenset({"http", "https", "file"})
 _FORBIDDEN_HOST = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
 _YEAR_KEYS = frozenset({"year", "yr", "nian", "nf", "yyyy"})
@@ -109,6 +112,8 @@ def _full_canonical(ref: str, base: str | None, query_encoding: str) -> str | No
     ref = _forward_slashes(ref)
     try:
         joined = _join(_forward_slashes(base.strip(_EDGE_SPACE)), ref) if base is not None else ref
+        if not _AUTHORITY.match(joined):
+            return None
         try:
             safe = safe_url_string(joined, encoding=query_encoding)
         except (UnicodeEncodeError, LookupError):
