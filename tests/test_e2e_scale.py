@@ -210,7 +210,10 @@ SUBSET = ("chaoyang", "shuangta", "longcheng", "yshj", "longtan", "fgw")
 
 def test_a_worker_killed_mid_site_loses_it_and_the_run_completes_the_same(
         demo_web: DemoWeb, demo_run: tuple, scale_db: str, redis_url: str, redis_prefix: str, tmp_path: Path) -> None:
-    path = scale_config(demo_web, tmp_path, scale_db, redis_url, redis_prefix, batch_sites=2, lease_s=2)
+    # lease_s long enough that the survivors' own leases (renewed every lease_s / 3) do not lapse on a loaded
+    # machine. With 2 s this test lost one page row of a site now and then under load: an open question
+    # (issue 16's notes) that this test, about a killed worker, is not the place to answer.
+    path = scale_config(demo_web, tmp_path, scale_db, redis_url, redis_prefix, batch_sites=2, lease_s=10)
     sites = [arg for site in SUBSET for arg in ("--site", site)]
     coordinator_log = tmp_path / "run.log"
     run = subprocess.Popen(govmon("-v", "run", "--no-work", "--config", str(path), *sites), env=env(), cwd=tmp_path,
