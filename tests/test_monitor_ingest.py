@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from checks.snapshot import SiteInfo
-from monitor import store
+from monitor import db, store
 from monitor.db import CrawlEventRow, LinkFormRow, PageRow, StorageError
 from monitor.ingest import MAX_URL_BYTES, CrawlIngest, IngestStats, ingest_crawl, load_events
 from spiders.items import DateHit, EventRecord, Finding, LinkRecord, PageRecord
@@ -265,3 +267,71 @@ def test_a_site_done_is_forgotten_and_the_others_kept(session: Session, tmp_path
     assert list(ingesting.page_ids) == [("chaoyang", HOME)] and list(ingesting.forms.known) == ["chaoyang"]
     ingesting.forget("chaoyang")   # a long fed crawl keeps only the sites under way
     assert ingesting.page_ids == {} and ingesting.forms.known == {}
+
+
+class Reserve:
+    """Link form numbers per site for several ingests, a block at a time, as the workers' Redis counter gives them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.next: dict[str, int] = {}
+
+    def __call__(self, site_id: str, count: int) -> int:
+        with self.lock:
+            first = self.next.get(site_id, 0)
+            self.next[site_id] = first + count
+            return first
+
+
+def nav(source: str) -> LinkRecord:
+    return LinkRecord("chaoyang", source, HOME, "a", "首页", "nav")
+
+
+def forms_of(session: Session, run_id: str) -> list[tuple[int, str, str]]:
+    rows = session.execute(sa.select(LinkFormRow.n, LinkFormRow.target_url, LinkFormRow.text)
+                           .where(LinkFormRow.run_id == run_id).order_by(LinkFormRow.n)).all()
+    session.rollback()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def test_two_ingests_of_one_site_store_each_page_once_with_its_own_links(session: Session, db_engine: Engine,
+                                                                         tmp_path: Path) -> None:
+    run_id = start(session)
+    reserve, committed_a, committed_b, told_b = Reserve(), [], [], []  # type: ignore[var-annotated]
+    p1, p2, p3, p4 = (f"{HOME}p{i}.html" for i in range(1, 5))
+    long_url = HOME + "list.html?q=" + "x" * MAX_URL_BYTES
+    a1 = write(tmp_path / "a-1.jsonl", page(HOME, depth=0), nav(HOME), LinkRecord("chaoyang", HOME, p1, "a", "要闻", "list"),
+               page(p1), nav(p1), LinkRecord("chaoyang", p1, HOME + "a1.pdf", "a", "附件"))
+    b1 = write(tmp_path / "b-1.jsonl", page(HOME, depth=0, title="again"), nav(HOME),   # a stored it: its links go
+               LinkRecord("chaoyang", HOME, HOME + "b-only.html", "a"),
+               page(p2, dates=(DateHit(TODAY, "list-item", "通知", "L1", p3),)), nav(p2),
+               LinkRecord("chaoyang", p2, p3, "a", "通知", "list", "L1"), page(long_url))
+    a2 = write(tmp_path / "a-2.jsonl", page(p2, title="again"), LinkRecord("chaoyang", p2, HOME + "a-only.html", "a"),
+               page(p3), nav(p3), LinkRecord("chaoyang", HOME, HOME + "late.html", "a", "更多"))  # HOME's, from a-1
+    b2 = write(tmp_path / "b-2.jsonl", page(p3), page(p4), nav(p4))
+    with db.session_factory(db_engine)() as other:
+        a = CrawlIngest(session, run_id, numbers=reserve, on_committed=committed_a.append)
+        b = CrawlIngest(other, run_id, lambda site, url, *_: told_b.append(url), numbers=reserve,
+                        on_committed=committed_b.append)
+        assert a.segment(a1) == IngestStats(pages=2, links=4)
+        assert b.segment(b1) == IngestStats(pages=1, dates=1, links=2, duplicates=1, long_urls=1)
+        assert a.segment(a2) == IngestStats(pages=1, links=2, duplicates=1), "a lost page's links are no orphans"
+        assert b.segment(b2) == IngestStats(pages=1, links=1, duplicates=1)
+
+    assert committed_a == [{"chaoyang": [HOME, p1]}, {"chaoyang": [p2, p3]}]
+    assert committed_b == [{"chaoyang": [HOME, p2, long_url]}, {"chaoyang": [p3, p4]}]
+    assert told_b == [p2, p4], "the page observer hears of the pages its ingest stored"
+    snap = snapshot_of(session, run_id)
+    assert sorted(p.url for p in snap.pages) == sorted([HOME, p1, p2, p3, p4])
+    assert snap.page_by_url[HOME].title == "朝阳市人民政府"
+    assert sorted((k.source_url, k.target_url, k.text) for k in snap.links) == sorted([
+        (HOME, HOME, "首页"), (HOME, p1, "要闻"), (HOME, HOME + "late.html", "更多"), (p1, HOME, "首页"),
+        (p1, HOME + "a1.pdf", "附件"), (p2, HOME, "首页"), (p2, p3, "通知"), (p3, HOME, "首页"), (p4, HOME, "首页")])
+    assert [d.item for d in snap.page_by_url[p2].dates] == [p3], "a date's item by a number of the second block"
+    targets, _ = store.targets_to_check(session, run_id)
+    assert {t.url for t in targets} == {HOME, p1, p3, HOME + "a1.pdf", HOME + "late.html"}
+    forms = forms_of(session, run_id)
+    assert len({n for n, _, _ in forms}) == len(forms), "no number is given twice"
+    assert {n // 1024 for n, _, _ in forms} == {0, 1}, "each ingest numbers from its own block"
+    assert [n // 1024 for n, url, text in forms if (url, text) == (HOME, "首页")] == [0, 1], "one form, two numbers"
+    assert not {HOME + "b-only.html", HOME + "a-only.html"} & {url for _, url, _ in forms}, "a lost page's forms go"
