@@ -9,7 +9,9 @@ skipped and counted. A page is stored with its links and dates in one value
 Links follow their page (the child writes them that way, in the same segment);
 a page's id is remembered across the run's segments, so a link whose page came
 in an earlier segment still finds it; a link whose page is missing is counted,
-not stored. It is the parent's only crawl writer; it never fetches and never judges.
+not stored. Several ingests may share a site of the run (workers crawling one site): then
+form numbers come from blocks each reserves, and a page is stored by whichever comes first.
+It is the parent's only crawl writer; it never fetches and never judges.
 """
 
 from __future__ import annotations
