@@ -197,7 +197,8 @@ class PageRow(Base):
 
 class LinkFormRow(Base):
     """One distinct link of a site in a run (target, tag, text, context, block), numbered per
-    site from 0; a page stores its links as these numbers (monitor.store.pagecodec)."""
+    site from 0; a page stores its links as these numbers (monitor.store.pagecodec). A site several
+    ingests shared has gaps in its numbers, and one link may have a number from each."""
 
     __tablename__ = "link_form"
     __table_args__ = (_run_site_fk(), sa.Index(None, "run_id", "site_id", "n"))

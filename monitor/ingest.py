@@ -9,7 +9,9 @@ skipped and counted. A page is stored with its links and dates in one value
 Links follow their page (the child writes them that way, in the same segment);
 a page's id is remembered across the run's segments, so a link whose page came
 in an earlier segment still finds it; a link whose page is missing is counted,
-not stored. It is the parent's only crawl writer; it never fetches and never judges.
+not stored. Several ingests may share a site of the run (workers crawling one site): then
+form numbers come from blocks each reserves, and a page is stored by whichever comes first.
+It is the parent's only crawl writer; it never fetches and never judges.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import logging
 import operator
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session
 from checks.snapshot import DateHit, Finding
 from monitor.db import Base, CrawlEventRow, RunRow, RunSiteRow, StorageError, storage_error
 from monitor.store import pagecodec
+from monitor.store.common import insert_for
 
 try:  # parses the spool about twice as fast as json
     from orjson import loads as _loads
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 MAX_URL_BYTES = 2000        # PostgreSQL's B-tree entries stop near 2,700 bytes; page.url is in a unique index
 PAGE_BATCH = 500
 FORMS_REMEMBERED = 100_000  # distinct links a site's forms are looked up among (~30 MB); see _Forms
+FORM_BLOCK = 1024           # link form numbers reserved at a time for a site shared by several ingests
 INT_MAX = 2**31 - 1
 _PAGES, _FORMS, _EVENTS = (Base.metadata.tables[name] for name in ("page", "link_form", "crawl_event"))
 _LIMITS = {"fetch_kind": 32, "encoding": 64, "body_sha256": 64, "source": 16, "tag": 16, "context": 16, "kind": 32,
@@ -272,14 +276,18 @@ class _Forms:
     A segment's new forms are buffered until its transaction commits and forgotten if it
     rolls back. A site remembers at most FORMS_REMEMBERED forms: past that a form seen again
     gets a new number (a duplicate row, never a wrong link), so memory stays bounded.
+    With `reserve` (a site shared by several ingests) numbers come from blocks reserved through
+    it, so no two ingests give one number to different forms; a block's numbers are never
+    handed back (a rolled-back segment leaves a gap).
     """
 
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
+    def __init__(self, run_id: str, reserve: FormNumbers | None = None) -> None:
+        self.run_id, self.reserve = run_id, reserve
         self.known: dict[str, dict[tuple[str, str, str, str, str], int]] = {}
         self.next: dict[str, int] = {}
         self.new: dict[str, dict[tuple[str, str, str, str, str], int]] = {}
         self.next_new: dict[str, int] = {}
+        self.blocks: dict[str, tuple[int, int]] = {}   # site id -> (next, end) of its reserved numbers
 
     def number(self, site_id: str, key: tuple[str, str, str, str, str]) -> int:
         known = self.known.get(site_id)
@@ -288,10 +296,30 @@ class _Forms:
         new = self.new.setdefault(site_id, {})
         n = new.get(key)
         if n is None:
-            n = self.next_new.get(site_id, self.next.get(site_id, 0))
+            if self.reserve is None:
+                n = self.next_new.get(site_id, self.next.get(site_id, 0))
+                self.next_new[site_id] = n + 1
+            else:
+                n = self._reserved(site_id)
             new[key] = n
-            self.next_new[site_id] = n + 1
         return n
+
+    def _reserved(self, site_id: str) -> int:
+        n, end = self.blocks.get(site_id, (0, 0))
+        if n >= end:
+            assert self.reserve is not None
+            n = self.reserve(site_id, FORM_BLOCK)
+            if type(n) is not int or n < 0 or n + FORM_BLOCK - 1 > INT_MAX:
+                raise RuntimeError(f"site {site_id}: reserved link form numbers out of range: {n!r}")
+            end = n + FORM_BLOCK
+        self.blocks[site_id] = (n + 1, end)
+        return n
+
+    def discard(self, site_id: str, numbers: set[int]) -> None:
+        """Forget this segment's new forms of the site numbered `numbers`: no stored page has them."""
+        new = self.new.get(site_id)
+        if new:
+            self.new[site_id] = {key: n for key, n in new.items() if n not in numbers}
 
     def rows(self) -> list[dict[str, Any]]:
         return [{"run_id": self.run_id, "site_id": site_id, "n": n, "target_url": key[0], "tag": key[1],
@@ -336,12 +364,21 @@ class _Batches:
     Inserts go through the tables (Core), not the ORM classes. `known` holds the ids of pages
     committed from earlier segments; this segment's go to `page_ids`. A link whose page is
     already inserted (it came in an earlier batch or segment) is appended to the page's value.
+    When the site is shared (the forms are reserved), a page another ingest stored is not
+    inserted: it goes to `lost` (`known_lost` from earlier segments) and its links are dropped.
     """
 
     def __init__(self, session: Session, run_id: str, counts: _Counts, known: dict[tuple[str, str], int],
-                 forms: _Forms, observed: list[_Pending] | None = None) -> None:
+                 forms: _Forms, observed: list[_Pending] | None = None, known_lost: Container[tuple[str, str]] = (),
+                 read: dict[str, list[str]] | None = None) -> None:
         self.session, self.run_id, self.counts, self.known, self.forms = session, run_id, counts, known, forms
         self.observed = observed      # None: nobody watches; else every page inserted, with its links
+        self.read = read              # None: nobody asks; else site id -> the URL of every page record read
+        self.shared = forms.reserve is not None
+        self.known_lost = known_lost
+        self.lost: set[tuple[str, str]] = set()
+        self.lost_forms: dict[str, set[int]] = {}       # site id -> forms of the pages lost (maybe used elsewhere)
+        self.stored_forms: list[tuple[str, list[int]]] = []   # (site id, forms) of the pages stored, if shared
         self.page_ids: dict[tuple[str, str], int] = {}
         self.pending: dict[tuple[str, str], _Pending] = {}
         self.late: dict[int, list[int]] = {}       # page id -> forms of links that came after it was inserted
@@ -349,9 +386,12 @@ class _Batches:
 
     def page(self, site_id: str, row: dict[str, Any], dates: list[DateHit], findings: list[Finding]) -> None:
         key = (site_id, row["url"])
+        if self.read is not None:
+            self.read.setdefault(site_id, []).append(row["url"])
         if _too_long(row["url"]):
             self.counts.add("long_urls")
-        elif key in self.pending or key in self.page_ids or key in self.known:
+        elif key in self.pending or key in self.page_ids or key in self.known or key in self.lost \
+                or key in self.known_lost:
             self.counts.add("duplicates")
         else:
             if len(self.pending) >= PAGE_BATCH:
@@ -370,7 +410,8 @@ class _Batches:
         if page is None:
             page_id = self.page_ids.get(key) or self.known.get(key)
             if page_id is None:
-                self.counts.add("orphan_links")
+                if key not in self.lost and key not in self.known_lost:   # a lost page's links go with it
+                    self.counts.add("orphan_links")
                 return
             self.late.setdefault(page_id, []).append(self.forms.number(site_id, row[1:]))
         else:
@@ -421,6 +462,9 @@ class _Batches:
                                                    page.findings, page.notes)
             rows.append(page.row)
             self.counts.add("dates", len(page.dates))
+        if self.shared:
+            self.insert_shared(rows)
+            return
         ids = self.session.scalars(_PAGES.insert().returning(_PAGES.c.id, sort_by_parameter_order=True), rows).all()
         for key, page_id in zip(self.pending, ids, strict=True):
             self.page_ids[key] = page_id
@@ -429,8 +473,32 @@ class _Batches:
         self.counts.add("pages", len(rows))
         self.pending = {}
 
+    def insert_shared(self, rows: list[dict[str, Any]]) -> None:
+        """Insert the pending pages but those another ingest stored (by then or concurrently: PostgreSQL
+        waits for its transaction); ids by key, as the inserted rows alone come back."""
+        insert = insert_for(self.session, _PAGES).on_conflict_do_nothing(index_elements=["run_id", "site_id", "url"])
+        ids = {(site_id, url): page_id for page_id, site_id, url in self.session.execute(
+            insert.returning(_PAGES.c.id, _PAGES.c.site_id, _PAGES.c.url), rows)}
+        for key, page in self.pending.items():
+            page_id = ids.get(key)
+            if page_id is None:
+                self.lost.add(key)
+                self.lost_forms.setdefault(key[0], set()).update(page.forms)
+                self.counts.add("duplicates")
+                self.counts.add("dates", -len(page.dates))
+                self.counts.add("links", -len(page.forms))
+                continue
+            self.page_ids[key] = page_id
+            self.stored_forms.append((key[0], page.forms))
+            if self.observed is not None:
+                self.observed.append(page)
+        self.counts.add("pages", len(ids))
+        self.pending = {}
+
     def finish(self) -> None:
         self.flush_pages()
+        if self.lost_forms:
+            self.discard_lost_forms()
         for page_id, forms in self.late.items():
             blob = self.session.scalar(sa.select(_PAGES.c.extract).where(_PAGES.c.id == page_id))
             self.session.execute(_PAGES.update().where(_PAGES.c.id == page_id)
@@ -440,6 +508,16 @@ class _Batches:
         if self.events:
             self.session.execute(_EVENTS.insert(), self.events)
         self.counts.add("events", len(self.events))
+
+
+    def discard_lost_forms(self) -> None:
+        """Leave out the new forms only lost pages have: another ingest stored those pages with its own."""
+        late = {n for forms in self.late.values() for n in forms}   # of any site: keeping a row too many is harmless
+        used: dict[str, set[int]] = {}
+        for site_id, forms in self.stored_forms:
+            used.setdefault(site_id, set()).update(forms)
+        for site_id, numbers in self.lost_forms.items():
+            self.forms.discard(site_id, numbers - used.get(site_id, set()) - late)
 
 
 def _insert_plain(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
@@ -473,6 +551,14 @@ def _storage_error(exc: sa.exc.SQLAlchemyError) -> StorageError:
 PageObserver = Callable[[str, str, str, int, list[tuple[str, str]]], None]
 """(site id, url, final url, depth, links as (target, tag)) of a page, once it is committed."""
 
+FormNumbers = Callable[[str, int], int]
+"""reserve(site id, count): the first of `count` consecutive link form numbers reserved for the site
+for this ingest alone, among all the ingests of the run's site (monitor.scale backs it with Redis)."""
+
+SegmentObserver = Callable[[dict[str, list[str]]], None]
+"""Told, once a segment committed, site id -> the URL of every page record of it (stored, stored
+before or by another ingest, or skipped as too long), in the order read."""
+
 
 class CrawlIngest:
     """The ingest of one run's crawl spool, segment by segment, each in one transaction.
@@ -481,10 +567,16 @@ class CrawlIngest:
     (monitor/crawl.py `on_segment`), `finish()` once at the end. Raises
     LookupError for an unknown run. Uses the caller's session: call it from
     the session's thread only. `on_page` hears of each page its segment committed.
+
+    With `numbers`, the run's sites may be ingested by several CrawlIngests at once (workers
+    sharing a site): link form numbers come from it, and a page another ingest stored is
+    skipped (a duplicate, its links dropped, `on_page` not told). `on_committed` hears of
+    each committed segment's page URLs.
     """
 
-    def __init__(self, session: Session, run_id: str, on_page: PageObserver | None = None) -> None:
-        self.session, self.run_id, self.on_page = session, run_id, on_page
+    def __init__(self, session: Session, run_id: str, on_page: PageObserver | None = None, *,
+                 numbers: FormNumbers | None = None, on_committed: SegmentObserver | None = None) -> None:
+        self.session, self.run_id, self.on_page, self.on_committed = session, run_id, on_page, on_committed
         try:
             if session.get(RunRow, run_id) is None:
                 raise LookupError(f"no run {run_id!r}")
@@ -494,7 +586,8 @@ class CrawlIngest:
             session.rollback()
             raise _storage_error(exc) from exc
         self.page_ids: dict[tuple[str, str], int] = {}    # (site id, url) -> id, of every committed page
-        self.forms = _Forms(run_id)
+        self.lost: set[tuple[str, str]] = set()          # (site id, url) of pages another ingest stored
+        self.forms = _Forms(run_id, numbers)
         self.totals = _Counts()
         self.segments = 0
         self.seconds = 0.0
@@ -516,7 +609,8 @@ class CrawlIngest:
     def _store(self, records: Iterator[dict[str, Any]], counts: _Counts, name: str) -> IngestStats:
         started = time.monotonic()
         observed: list[_Pending] | None = [] if self.on_page is not None else None
-        batches = _Batches(self.session, self.run_id, counts, self.page_ids, self.forms, observed)
+        read: dict[str, list[str]] | None = {} if self.on_committed is not None else None
+        batches = _Batches(self.session, self.run_id, counts, self.page_ids, self.forms, observed, self.lost, read)
         try:
             for data in records:
                 handle = _KINDS.get(data.get("type", ""))
@@ -541,10 +635,13 @@ class CrawlIngest:
             raise
         self.forms.commit()
         self.page_ids.update(batches.page_ids)
+        self.lost |= batches.lost
         if self.on_page is not None:
             for page in observed or ():
                 row = page.row
                 self.on_page(row["site_id"], row["url"], row["final_url"], row["depth"], page.links or [])
+        if self.on_committed is not None:
+            self.on_committed(read or {})
         self.totals.merge(counts)
         self.segments += 1
         self.seconds += time.monotonic() - started
@@ -557,7 +654,9 @@ class CrawlIngest:
         """The site's crawl is complete (a fed crawl announced it): its page ids and link forms are not
         needed again, so a long crawl's memory holds only the sites under way."""
         self.page_ids = {key: n for key, n in self.page_ids.items() if key[0] != site_id}
+        self.lost = {key for key in self.lost if key[0] != site_id}
         self.forms.known.pop(site_id, None)
+        self.forms.blocks.pop(site_id, None)
 
     def finish(self) -> IngestStats:
         """What all segments stored and skipped; logs it."""

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from checks.snapshot import SiteInfo
-from monitor import store
+from monitor import db, store
 from monitor.db import CrawlEventRow, LinkFormRow, PageRow, StorageError
-from monitor.ingest import MAX_URL_BYTES, CrawlIngest, IngestStats, ingest_crawl, load_events
+from monitor.ingest import MAX_URL_BYTES, PAGE_BATCH, CrawlIngest, IngestStats, ingest_crawl, load_events
 from spiders.items import DateHit, EventRecord, Finding, LinkRecord, PageRecord
 from spiders.output import encode_links, line
 from tests import builders as b
@@ -265,3 +269,166 @@ def test_a_site_done_is_forgotten_and_the_others_kept(session: Session, tmp_path
     assert list(ingesting.page_ids) == [("chaoyang", HOME)] and list(ingesting.forms.known) == ["chaoyang"]
     ingesting.forget("chaoyang")   # a long fed crawl keeps only the sites under way
     assert ingesting.page_ids == {} and ingesting.forms.known == {}
+
+
+class Reserve:
+    """Link form numbers per site for several ingests, a block at a time, as the workers' Redis counter gives them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.next: dict[str, int] = {}
+
+    def __call__(self, site_id: str, count: int) -> int:
+        with self.lock:
+            first = self.next.get(site_id, 0)
+            self.next[site_id] = first + count
+            return first
+
+
+def nav(source: str) -> LinkRecord:
+    return LinkRecord("chaoyang", source, HOME, "a", "首页", "nav")
+
+
+def forms_of(session: Session, run_id: str) -> list[tuple[int, str, str]]:
+    rows = session.execute(sa.select(LinkFormRow.n, LinkFormRow.target_url, LinkFormRow.text)
+                           .where(LinkFormRow.run_id == run_id).order_by(LinkFormRow.n)).all()
+    session.rollback()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def test_two_ingests_of_one_site_store_each_page_once_with_its_own_links(session: Session, db_engine: Engine,
+                                                                         tmp_path: Path) -> None:
+    run_id = start(session)
+    reserve, committed_a, committed_b, told_b = Reserve(), [], [], []  # type: ignore[var-annotated]
+    p1, p2, p3, p4 = (f"{HOME}p{i}.html" for i in range(1, 5))
+    long_url = HOME + "list.html?q=" + "x" * MAX_URL_BYTES
+    a1 = write(tmp_path / "a-1.jsonl", page(HOME, depth=0), nav(HOME), LinkRecord("chaoyang", HOME, p1, "a", "要闻", "list"),
+               page(p1), nav(p1), LinkRecord("chaoyang", p1, HOME + "a1.pdf", "a", "附件"))
+    b1 = write(tmp_path / "b-1.jsonl", page(HOME, depth=0, title="again"), nav(HOME),   # a stored it: its links go
+               LinkRecord("chaoyang", HOME, HOME + "b-only.html", "a"),
+               page(p2, dates=(DateHit(TODAY, "list-item", "通知", "L1", p3),)), nav(p2),
+               LinkRecord("chaoyang", p2, p3, "a", "通知", "list", "L1"), page(long_url))
+    a2 = write(tmp_path / "a-2.jsonl", page(p2, title="again"), LinkRecord("chaoyang", p2, HOME + "a-only.html", "a"),
+               page(p3), nav(p3), LinkRecord("chaoyang", HOME, HOME + "late.html", "a", "更多"))  # HOME's, from a-1
+    b2 = write(tmp_path / "b-2.jsonl", page(p3), page(p4), nav(p4),
+               LinkRecord("chaoyang", HOME, HOME + "b-only-2.html", "a"))  # of a page b lost in b-1
+    with db.session_factory(db_engine)() as other:
+        a = CrawlIngest(session, run_id, numbers=reserve, on_committed=committed_a.append)
+        b = CrawlIngest(other, run_id, lambda site, url, *_: told_b.append(url), numbers=reserve,
+                        on_committed=committed_b.append)
+        assert a.segment(a1) == IngestStats(pages=2, links=4)
+        assert b.segment(b1) == IngestStats(pages=1, dates=1, links=2, duplicates=1, long_urls=1)
+        assert a.segment(a2) == IngestStats(pages=1, links=2, duplicates=1), "a lost page's links are no orphans"
+        assert b.segment(b2) == IngestStats(pages=1, links=1, duplicates=1)
+
+    assert committed_a == [{"chaoyang": [HOME, p1]}, {"chaoyang": [p2, p3]}]
+    assert committed_b == [{"chaoyang": [HOME, p2, long_url]}, {"chaoyang": [p3, p4]}]
+    assert told_b == [p2, p4], "the page observer hears of the pages its ingest stored"
+    snap = snapshot_of(session, run_id)
+    assert sorted(p.url for p in snap.pages) == sorted([HOME, p1, p2, p3, p4])
+    assert snap.page_by_url[HOME].title == "朝阳市人民政府"
+    assert sorted((k.source_url, k.target_url, k.text) for k in snap.links) == sorted([
+        (HOME, HOME, "首页"), (HOME, p1, "要闻"), (HOME, HOME + "late.html", "更多"), (p1, HOME, "首页"),
+        (p1, HOME + "a1.pdf", "附件"), (p2, HOME, "首页"), (p2, p3, "通知"), (p3, HOME, "首页"), (p4, HOME, "首页")])
+    assert [d.item for d in snap.page_by_url[p2].dates] == [p3], "a date's item by a number of the second block"
+    targets, _ = store.targets_to_check(session, run_id)
+    assert {t.url for t in targets} == {HOME, p1, p3, HOME + "a1.pdf", HOME + "late.html"}
+    forms = forms_of(session, run_id)
+    assert len({n for n, _, _ in forms}) == len(forms), "no number is given twice"
+    assert {n // 1024 for n, _, _ in forms} == {0, 1}, "each ingest numbers from its own block"
+    assert [n // 1024 for n, url, text in forms if (url, text) == (HOME, "首页")] == [0, 1], "one form, two numbers"
+    assert not {HOME + "b-only.html", HOME + "a-only.html", HOME + "b-only-2.html"} & {url for _, url, _ in forms}, \
+        "a lost page's forms go"
+
+
+def test_a_rolled_back_shared_segment_tells_nobody_and_its_retry_links_right(session: Session, tmp_path: Path) -> None:
+    run_id = start(session)
+    committed: list[dict[str, list[str]]] = []
+    ingesting = CrawlIngest(session, run_id, numbers=Reserve(), on_committed=committed.append)
+    ingesting.segment(write(tmp_path / "crawl-000001.jsonl", page(HOME), nav(HOME)))
+    second = write(tmp_path / "crawl-000002.jsonl", page(HOME + "a.html"), nav(HOME + "a.html"),
+                   LinkRecord("chaoyang", HOME + "a.html", HOME + "b.html", "a", "乙"))
+    engine = session.get_bind()
+
+    def refuse_links(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO LINK_FORM "):
+            raise RuntimeError("the disk is full")
+
+    event.listen(engine, "before_cursor_execute", refuse_links)
+    try:
+        with pytest.raises(RuntimeError, match="disk is full"):
+            ingesting.segment(second)
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_links)
+    assert committed == [{"chaoyang": [HOME]}], "a segment rolled back is not told"
+    assert ingesting.segment(second) == IngestStats(pages=1, links=2)
+    assert committed == [{"chaoyang": [HOME]}, {"chaoyang": [HOME + "a.html"]}]
+    assert sorted((k.source_url, k.target_url) for k in snapshot_of(session, run_id).links) == [
+        (HOME, HOME), (HOME + "a.html", HOME), (HOME + "a.html", HOME + "b.html")]
+
+
+def test_without_reserved_numbers_a_sites_forms_are_numbered_from_zero(session: Session, tmp_path: Path) -> None:
+    run_id = start(session)
+    ingesting = CrawlIngest(session, run_id)
+    ingesting.segment(write(tmp_path / "crawl-000001.jsonl", page(HOME), nav(HOME),
+                            LinkRecord("chaoyang", HOME, HOME + "a.html", "a", "甲")))
+    ingesting.segment(write(tmp_path / "crawl-000002.jsonl", page(HOME + "a.html"), nav(HOME + "a.html"),
+                            LinkRecord("chaoyang", HOME + "a.html", HOME + "b.html", "a", "乙")))
+    assert forms_of(session, run_id) == [(0, HOME, "首页"), (1, HOME + "a.html", "甲"), (2, HOME + "b.html", "乙")]
+
+
+@pytest.mark.postgres
+def test_an_ingest_storing_a_page_another_holds_uncommitted_waits_and_skips_it(session: Session, db_engine: Engine,
+                                                                              tmp_path: Path) -> None:
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's concurrent transactions")
+    run_id = start(session)
+    reserve, inserted, held, failures = Reserve(), threading.Event(), threading.Event(), []  # type: ignore[var-annotated]
+    committed: list[dict[str, list[str]]] = []
+    stats: dict[str, IngestStats] = {}
+
+    def a_records():  # type: ignore[no-untyped-def]
+        yield json.loads(line(page(HOME)))
+        yield json.loads(line(nav(HOME)))
+        yield from (json.loads(line(page(f"{HOME}p{i}.html"))) for i in range(PAGE_BATCH))   # the last flushes HOME
+        inserted.set()
+        held.wait(30)   # the transaction stays open, HOME's row inserted and not committed
+
+    def run(name: str, work: Callable[[], IngestStats]) -> None:
+        try:
+            stats[name] = work()
+        except Exception as exc:  # noqa: BLE001 - reported by the assert below
+            failures.append(exc)
+
+    waiting = sa.text("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                      " WHERE NOT l.granted AND a.datname = current_database()")
+    watcher = sa.create_engine(db_engine.url)
+    with db.session_factory(db_engine)() as other, watcher.connect() as conn:
+        a = CrawlIngest(session, run_id, numbers=reserve)
+        b = CrawlIngest(other, run_id, numbers=reserve, on_committed=committed.append)
+        b_path = write(tmp_path / "b.jsonl", page(HOME, title="again"), LinkRecord("chaoyang", HOME, HOME + "b.html", "a"),
+                       page(HOME + "b.html"))
+        first = threading.Thread(target=run, args=("a", lambda: a.records(a_records())))
+        second = threading.Thread(target=run, args=("b", lambda: b.segment(b_path)))
+        first.start()
+        try:
+            assert inserted.wait(30)
+            second.start()
+            for _ in range(300):   # b's insert of HOME waits for a's transaction
+                if conn.scalar(waiting) or not second.is_alive():
+                    break
+                held.wait(0.1)
+            assert second.is_alive(), "b waited for a's transaction"
+        finally:
+            held.set()
+            first.join(30)
+            if second.ident is not None:
+                second.join(30)
+    watcher.dispose()
+    assert failures == []
+    assert stats["a"].pages == PAGE_BATCH + 1
+    assert stats["b"] == IngestStats(pages=1, duplicates=1)
+    assert committed == [{"chaoyang": [HOME, HOME + "b.html"]}]
+    snap = snapshot_of(session, run_id)
+    assert snap.page_by_url[HOME].title == "朝阳市人民政府"
+    assert [(k.source_url, k.target_url) for k in snap.links] == [(HOME, HOME)]

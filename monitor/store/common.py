@@ -47,7 +47,7 @@ def storage(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return wrap
 
 
-def insert_for(session: Session, table: type[Any]) -> Any:
+def insert_for(session: Session, table: type[Any] | sa.Table) -> Any:
     """The dialect's INSERT, which has on_conflict_do_nothing/do_update."""
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
