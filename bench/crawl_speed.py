@@ -182,15 +182,16 @@ PG_URL = os.environ.get("GOVMON_BENCH_PG_URL", "postgresql+psycopg://postgres@12
 REDIS_URL = os.environ.get("GOVMON_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def run_govmon_pg(bench: Bench, workers: int = 0) -> Outcome:
+def run_govmon_pg(bench: Bench, workers: int = 0, share: bool = False) -> Outcome:
     """`govmon run` into a fresh PostgreSQL database: in one process (`workers` 0), or distributed through
     [scale] with the run as one worker and `workers - 1` `govmon worker` processes beside it, the sites
-    split evenly into batches. Only the run's process tree is measured for RSS."""
+    split evenly into batches; `share`: sites shared (share_from = 1, every site's crawl state in Redis, an
+    idle worker joining a site under way). Only the run's process tree is measured for RSS."""
     import secrets
 
     import sqlalchemy as sa
 
-    name = "govmon-pg" if not workers else f"govmon-{workers}w"
+    name = "govmon-pg" if not workers else f"govmon-{workers}w{'s' if share else ''}"
     folder = tool_folder(bench, name)
     config = govmon_config(bench, folder)
     database = f"govmon_bench_{secrets.token_hex(4)}"
@@ -201,7 +202,7 @@ def run_govmon_pg(bench: Bench, workers: int = 0) -> Outcome:
     text = config.read_text(encoding="utf-8").replace(f'url = "sqlite:///{folder / "govmon.db"}"', f'url = "{url}"')
     if workers:
         text += (f'\n[scale]\nredis_url = "{REDIS_URL}"\nkey_prefix = "govmon-bench-{secrets.token_hex(4)}"\n'
-                 f"batch_sites = {-(-bench.hosts // workers)}\npoll_s = 0.2\n")
+                 f"batch_sites = {-(-bench.hosts // workers)}\npoll_s = 0.2\nshare_from = {int(share)}\n")
     config.write_text(text, encoding="utf-8")
     env = tool_env(PYTHONPATH=str(ROOT))
     helpers = []
@@ -477,6 +478,9 @@ TOOLS: dict[str, Callable[[Bench, bool], Outcome]] = {
     "govmon-pg": lambda bench, _install: run_govmon_pg(bench),
     "govmon-1w": lambda bench, _install: run_govmon_pg(bench, 1),
     "govmon-2w": lambda bench, _install: run_govmon_pg(bench, 2),
+    # The shared path (a site's crawl state in Redis, three round trips a page) against govmon-1w.
+    "govmon-1ws": lambda bench, _install: run_govmon_pg(bench, 1, share=True),
+    "govmon-2ws": lambda bench, _install: run_govmon_pg(bench, 2, share=True),
     "bare": lambda bench, _install: run_baseline(bench),
     "scrapy": lambda bench, _install: run_scrapy(bench),
     "linkchecker": run_linkchecker,

@@ -46,6 +46,9 @@ class Scale(BaseModel):
     batch_sites: Annotated[int, Field(gt=0)] = 16       # sites a worker takes at once (one crawl process)
     poll_s: Annotated[float, Field(gt=0, le=60)] = 1.0  # an idle worker looks for work this often
     run_works: bool = True                              # `govmon run` crawls and checks links as a worker
+    # A worker with room and no site waiting joins a site under way whose frontier holds at least this many
+    # URLs (spiders/sharedsite.py: the site's crawl state is in Redis); 0: each site is one worker's.
+    share_from: Annotated[int, Field(ge=0)] = 0
 
 
 def scale_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:

@@ -96,13 +96,15 @@ class Feed:
 
 def child_command(config_path: Path, out: Path, site_ids: Sequence[str], urls: Sequence[str] = (),
                   segment_bytes: int = SEGMENT_BYTES, scale_run: str | None = None,
-                  feed: Path | None = None) -> list[str]:
+                  feed: Path | None = None, share_as: str | None = None) -> list[str]:
     command = [sys.executable, "-P", "-m", "spiders.crawl", "--config", str(config_path), "--out", str(out),
                "--segment-bytes", str(segment_bytes)]
     if feed is not None:
         command += ["--feed", str(feed)]
     if scale_run is not None:   # the child reads [scale] from the config file: no Redis password on a command line
         command += ["--scale-run", scale_run]
+    if share_as is not None:
+        command += ["--share-as", share_as]
     for site_id in site_ids:
         command += ["--site", site_id]
     for url in urls:
@@ -220,7 +222,7 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
               heartbeat_every_s: float = HEARTBEAT_S, urls: Sequence[str] = (),
               on_segment: Callable[[Path], None] | None = None, segment_bytes: int | None = None,
               scale_run: str | None = None, feed: Feed | None = None,
-              on_site_done: Callable[[str], None] | None = None) -> CrawlResult:
+              on_site_done: Callable[[str], None] | None = None, share_as: str | None = None) -> CrawlResult:
     """Crawl `site_ids` of `config_path` into the spool folder `out` in a child process.
 
     `urls` adds the site of each URL: the configured one, else the ad-hoc site
@@ -238,7 +240,9 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
     after `timeout_s` its process group is killed. `heartbeat()` is called every `heartbeat_every_s` while it runs;
     returning False (the run was ended elsewhere) stops the child. Callback
     exceptions stop the child and propagate. `scale_run` makes it a worker's crawl for that run of
-    the config's [scale]: each host's slots are shared with the run's other workers (spiders/hostslots.py).
+    the config's [scale]: each host's slots are shared with the run's other workers (spiders/hostslots.py);
+    with `share_as` (the worker's name) its sites' crawl state is in Redis too, shared with the workers
+    crawling the same sites (spiders/sharedsite.py).
 
     With `feed` the child is fed: `site_ids` are its first sites, `feed.add` gives it more while it runs
     (from a callback or the heartbeat), and it exits once every site is done after `feed.end()`. It
@@ -251,7 +255,7 @@ def run_crawl(config_path: Path, out: Path, *, site_ids: Sequence[str], timeout_
     try:
         out.mkdir(parents=True, exist_ok=True)
         command = child_command(Path(config_path).resolve(), out, site_ids, urls, segment_bytes or SEGMENT_BYTES,
-                                scale_run, feed.path if feed is not None else None)
+                                scale_run, feed.path if feed is not None else None, share_as)
         child = supervisor.spawn(command, cwd=out, env=_child_env())
     except OSError as exc:
         return watch.result(False, None, started, f"the crawl could not start: {exc.strerror or exc}")

@@ -1,12 +1,14 @@
 """The crawl child: `python -P -m spiders.crawl --config F --out DIR [--segment-bytes N] [--site ID] [--url URL]
-[--scale-run RUN] [--feed FILE]`.
+[--scale-run RUN [--share-as WORKER]] [--feed FILE]`.
 
 Runs one CrawlerProcess with one SiteSpider for the chosen sites (default: all
 configured; --url adds the configured site of that URL, or an ad-hoc site
 built by monitor.config.site_from_url) and writes the JSON-lines snapshot as
 segments into the folder --out (spiders/output.py); progress and segment lines
 go to stderr. --scale-run makes it a worker's crawl for that run of the config's
-[scale]: each host's slots are shared with the run's other workers (spiders/hostslots.py).
+[scale]: each host's slots are shared with the run's other workers (spiders/hostslots.py);
+--share-as also keeps each site's crawl state in Redis as that worker's, so several workers can
+crawl one site (spiders/sharedsite.py; a shared crawl is always fed).
 --feed makes a fed crawl: the parent appends `site ID` lines (configured sites) to FILE
 while the crawl runs and one `end` line when no more will come; each site is announced
 done on stderr as soon as its last segment is closed (spiders/output.py), and the crawl
@@ -23,7 +25,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -51,6 +53,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="the crawl date for year inference of dates (default: today)")
     parser.add_argument("--scale-run", default=None, metavar="RUN",
                         help="a worker's crawl for this run of [scale]: share each host's slots through its Redis")
+    parser.add_argument("--share-as", default=None, metavar="WORKER",
+                        help="with --scale-run and --feed: keep each site's crawl state in Redis as WORKER's")
     parser.add_argument("--feed", type=Path, default=None, metavar="FILE",
                         help="take more sites from `site ID` lines appended to FILE until an `end` line")
     return parser.parse_args(argv)
@@ -108,7 +112,8 @@ def screening_for(config: Config) -> Screening:
 
 
 def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None = None,
-          segment_bytes: int = SEGMENT_BYTES, scale_run: str | None = None, feed: Path | None = None) -> bool:
+          segment_bytes: int = SEGMENT_BYTES, scale_run: str | None = None, feed: Path | None = None,
+          share_as: str | None = None) -> bool:
     """Crawl `sites` into segments in the folder `out`; True when the crawl finished (whatever the sites answered).
     With `feed`, the configured sites named in that file are crawled too as they come (FeedFile)."""
     from scrapy.crawler import CrawlerProcess
@@ -131,6 +136,8 @@ def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None =
     fed: dict[str, object] = {}
     if feed is not None:
         fed = {"feed": FeedFile(feed), "catalog": {s.id: SiteBounds.from_config(config, s) for s in config.sites}}
+    if share_as is not None and scale_run is not None and config.scale is not None:
+        fed["share"] = _share(config.scale.redis_url, config.scale.key_prefix, scale_run, share_as)
     process.crawl(crawler, sites=[SiteBounds.from_config(config, s) for s in sites], today=today, gate=gate,
                   max_bytes=config.crawl.max_response_bytes, screening=screening_for(config), **fed)
     process.start()
@@ -139,6 +146,16 @@ def crawl(config: Config, sites: Sequence[Site], out: Path, today: date | None =
         print(f"crawl ended early: {reason or 'unknown reason'}", file=sys.stderr)
         return False
     return True
+
+
+def _share(redis_url: str, prefix: str, run_id: str, worker: str) -> Callable[[str], object]:
+    """Each site's shared state in Redis (spiders/sharedsite.py) for a shared crawl."""
+    import redis
+
+    from spiders.sharedsite import SharedSite, site_key
+
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=10, socket_timeout=30, decode_responses=True)
+    return lambda site_id: SharedSite(client, site_key(prefix, run_id, site_id), worker)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sites = choose_sites(config, args.site, args.url) if args.site or args.url or args.feed is None else []
         if args.scale_run is not None and config.scale is None:
             raise ValueError("--scale-run needs a [scale] table")
+        if args.share_as is not None and (args.scale_run is None or args.feed is None):
+            raise ValueError("--share-as needs --scale-run and --feed")
     except config_mod.ConfigError as exc:
         for line in exc.errors:
             print(line, file=sys.stderr)
@@ -167,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
         return 2
     feed = args.feed.resolve() if args.feed is not None else None
-    return 0 if crawl(config, sites, args.out, args.today, args.segment_bytes, args.scale_run, feed) else 1
+    return 0 if crawl(config, sites, args.out, args.today, args.segment_bytes, args.scale_run, feed,
+                      args.share_as) else 1
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+UNSHARED = "the shared crawl state in Redis does not answer"    # a shared crawl stopped by Redis: its reason
 PAGE, SHEET = "p", "s"       # the kind of a frontier entry
 ORDER_BITS = 32              # score = depth * 2**ORDER_BITS + order
 

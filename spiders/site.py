@@ -66,6 +66,7 @@ from spiders.output import CrawlBundle
 from spiders.reader import READER_SETTING, PageRead, ReaderProcess, read_page
 from spiders.screen import DEFAULT as DEFAULT_SCREENING
 from spiders.screen import Screening, screen
+from spiders.sharedsite import UNSHARED, SharedSite
 from spiders.resolver import HostGate
 from spiders.tlswatch import WATCH_SETTING, HandshakeWatch
 from spiders.urls import canonical, host, looks_like_trap, past_last_page
@@ -88,6 +89,8 @@ WINDOW_PER_CONCURRENCY = 2      # a site's requests in Scrapy at once: this many
 FEED_POLL_S = 0.2               # how often a fed crawl looks for new sites
 
 Feed = Callable[[], tuple[list[str], bool]]
+Share = Callable[[str], SharedSite]
+"""A shared crawl's source of each site's state in Redis (spiders/sharedsite.py), by site id."""
 """A fed crawl's source of sites: each call gives the site ids added since the last call, and whether the
 feed has ended (no more will come)."""
 
@@ -130,6 +133,10 @@ class _SiteState:
     sheets: int = 0                                                 # linked style sheets requested
     busy: int = 0                                                   # callbacks of the site not yet run to their end
     done: bool = False                                              # announced done (a fed crawl)
+    shared: SharedSite | None = None    # a shared site: seen, waiting, budget and the rest are in Redis
+    offers: list[tuple[str, int]] = field(default_factory=list)     # (url, depth) to offer to the shared frontier
+    pagers_v: int = 0                                               # the version of the shared pagers last read
+    said: set[str] = field(default_factory=set)                     # event kinds past their limit (shared)
 
     def room(self) -> bool:
         return self.pending < self.window and self.budget()
@@ -175,8 +182,21 @@ class SiteSpider(scrapy.Spider):
     def __init__(self, sites: Sequence[SiteBounds] = (), today: date | None = None, gate: HostGate | None = None,
                  max_bytes: int = 0, depth_priority: int = 1, screening: Screening = DEFAULT_SCREENING,
                  reader: ReaderProcess | None = None, window: int = 64, feed: Feed | None = None,
-                 catalog: Mapping[str, SiteBounds] | None = None, **kwargs: Any) -> None:
+                 catalog: Mapping[str, SiteBounds] | None = None, share: Share | None = None,
+                 shared_window: int = 8, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # A shared crawl (a worker of a run with [scale] share_from) keeps each site's state in Redis, so other
+        # workers can crawl the same site; it is always fed, and polls the shared frontiers while it runs. It
+        # takes from a site's frontier only what its host slots can keep busy (`shared_window`): the rest waits
+        # in Redis, where a worker that joins finds it.
+        self.share = share
+        self.shared_window = max(1, shared_window)
+        self.unshared: str | None = None    # why the shared state stopped answering (the crawl stops)
+        self._redis_errors: tuple[type[BaseException], ...] = ()
+        if share is not None:   # imported only by a shared crawl
+            from redis.exceptions import RedisError
+
+            self._redis_errors = (RedisError,)
         # A fed crawl takes sites of `catalog` from `feed` while it runs and announces each site done
         # (a CrawlBundle with `done`) as soon as nothing of it is left in Scrapy.
         self.feed, self.catalog = feed, dict(catalog or {})
@@ -188,7 +208,7 @@ class SiteSpider(scrapy.Spider):
         self.max_bytes = max_bytes
         self.depth_priority = depth_priority
         self.window = max(1, window)
-        self.states = {b.site_id: _SiteState(b, b.scope, self.window) for b in sites}
+        self.states = {b.site_id: self._new_state(b) for b in sites}
         # Scrapy caches "is this callback a generator with a return value?" (an ast parse of its source)
         # in a weak-keyed cache: a bound method made per request dies at once and is parsed again for
         # every response (~10 % of the crawl's time). One bound method each, kept alive here, hits it.
@@ -201,10 +221,14 @@ class SiteSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
         kwargs.setdefault("depth_priority", crawler.settings.getint("DEPTH_PRIORITY"))
         kwargs.setdefault("window", WINDOW_PER_CONCURRENCY * crawler.settings.getint("CONCURRENT_REQUESTS"))
+        kwargs.setdefault("shared_window",
+                          WINDOW_PER_CONCURRENCY * crawler.settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))
         if crawler.settings.getbool(READER_SETTING) and "reader" not in kwargs:
             kwargs["reader"] = ReaderProcess(kwargs.get("today") or date.today(),
                                              kwargs.get("screening", DEFAULT_SCREENING))
         spider: SiteSpider = super().from_crawler(crawler, *args, **kwargs)
+        if spider.share is not None:
+            crawler.signals.connect(spider._callback_failed, signal=signals.spider_error)
         if spider.reader is not None:
             crawler.signals.connect(spider.reader.close, signal=signals.spider_closed)
         return spider
@@ -218,16 +242,62 @@ class SiteSpider(scrapy.Spider):
     def screen_ms(self) -> int:
         return round(self.screen_s * 1000)
 
+    def _new_state(self, bounds: SiteBounds) -> _SiteState:
+        if self.share is not None:
+            return _SiteState(bounds, bounds.scope, min(self.window, self.shared_window),
+                              shared=self.share(bounds.site_id))
+        return _SiteState(bounds, bounds.scope, self.window)
+
     async def start(self) -> AsyncIterator[Request | CrawlBundle]:
         for output in self.homepage_requests():
             yield output
-        while self.feed is not None:    # the spider is not idle, so not closed, until start() returns
-            ids, ended = self.feed()
-            for output in self.add_sites(ids):
-                yield output
-            if ended:
+        ended = self.feed is None
+        while (not ended or self._sharing()) and self.unshared is None:  # not idle, so not closed, till it returns
+            if not ended:
+                assert self.feed is not None
+                ids, ended = self.feed()
+                for output in self.add_sites(ids):
+                    yield output
+            try:
+                outputs = list(self._poll_shared())
+            except self._redis_errors as exc:
+                self._stop_unshared(exc)
                 return
+            for output in outputs:
+                yield output
             await asyncio.sleep(FEED_POLL_S)
+
+    def _callback_failed(self, failure: Failure, response: Response, spider: scrapy.Spider) -> None:
+        if self._redis_errors and failure.check(*self._redis_errors):
+            self._stop_unshared(failure.value)
+
+    def _stop_unshared(self, exc: BaseException) -> None:
+        """Redis failed a shared site's call: what this crawl took and did not store goes back when its leases
+        expire, so the crawl stops now (its parent waits for Redis, spiders/crawl.py says why)."""
+        if self.unshared is not None:
+            return
+        self.unshared = f"{UNSHARED}: {type(exc).__name__}: {exc}"
+        log.error("%s", self.unshared)
+        from scrapy.utils.defer import deferred_from_coro
+
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason=self.unshared))
+
+    def _sharing(self) -> bool:
+        """Whether a shared site of the crawl is not done: other workers may still add to its frontier."""
+        return any(s.shared is not None and s.started and not s.done for s in self.states.values())
+
+    def _poll_shared(self) -> Iterator[Request | CrawlBundle]:
+        """Each shared site under way: the lists' last pages other workers learned, then as many waiting URLs
+        as its window has room for, or, when nothing of it is left here, whether it is settled."""
+        for state in list(self.states.values()):
+            shared = state.shared
+            if shared is None or not state.started or state.done:
+                continue
+            state.pagers_v, pagers = shared.pagers(state.pagers_v)
+            if pagers:
+                self._learn_pagers(state, tuple(pagers.items()))
+            yield from self._top_up(state)
+            yield from self._settled(state)
 
     def add_sites(self, site_ids: Sequence[str]) -> Iterator[Request | CrawlBundle]:
         """Start crawling the catalog's sites `site_ids` (a site already in the crawl is not started again);
@@ -236,9 +306,10 @@ class SiteSpider(scrapy.Spider):
         if unknown:
             raise ValueError(f"the feed names sites this crawl does not know: {', '.join(unknown)}")
         for site_id in site_ids:
-            if site_id not in self.states:
-                bounds = self.catalog[site_id]
-                self.states[site_id] = _SiteState(bounds, bounds.scope, self.window)
+            known = self.states.get(site_id)
+            # A shared site this crawl left comes back when a worker is needed for it again (one died).
+            if known is None or (known.shared is not None and known.done):
+                self.states[site_id] = self._new_state(self.catalog[site_id])
         yield from self.homepage_requests()
 
     def homepage_requests(self) -> Iterator[Request | CrawlBundle]:
@@ -246,7 +317,10 @@ class SiteSpider(scrapy.Spider):
         for state in list(self.states.values()):
             if not state.started:
                 state.started = True
-                yield from self._follow(state, state.bounds.start_url, 0)
+                if state.shared is not None:
+                    yield from self._join(state)
+                else:
+                    yield from self._follow(state, state.bounds.start_url, 0)
                 yield from self._settled(state)
 
     def final_bundles(self) -> Iterator[CrawlBundle]:
@@ -262,6 +336,12 @@ class SiteSpider(scrapy.Spider):
 
     @staticmethod
     def _left(state: _SiteState) -> tuple[EventRecord, ...]:
+        if state.shared is not None:   # said once for the site, by whichever worker finds it settled first
+            left = state.shared.max_pages_left()
+            if left is None:
+                return ()
+            detail = f"max_pages {state.bounds.max_pages} reached; {left[1]} URLs not fetched"
+            return (EventRecord(state.bounds.site_id, "max_pages", left[0], detail),)
         if state.waiting and not state.budget():    # not a crawl stopped with its window's frontier left
             detail = f"max_pages {state.bounds.max_pages} reached; {len(state.waiting)} URLs not fetched"
             return (EventRecord(state.bounds.site_id, "max_pages", state.waiting[0][2], detail),)
@@ -271,16 +351,57 @@ class SiteSpider(scrapy.Spider):
         """In a fed crawl, the site's last bundle once nothing of it is in Scrapy or in a callback: its final
         events, and `done` (the writer closes the segment, then announces the site)."""
         if self.feed is not None and not state.done and state.pending == 0 and state.busy == 0:
+            if state.shared is not None:
+                if state.offers:
+                    yield from self._top_up(state)
+                if state.pending or not state.shared.status().settled:
+                    return   # other workers may still add to the frontier: polled again (_poll_shared)
             state.done = True
             left = self._left(state)
             # Nothing of the site comes again: a fed crawl lasting a run's queue keeps only its counters.
             state.seen, state.cut, state.waiting, state.last_pages, state.flagged = set(), set(), [], {}, set()
             yield CrawlBundle(events=left, done=state.bounds.site_id)
 
-    def _release(self, state: _SiteState) -> Iterator[CrawlBundle]:
-        """A callback of the site ran to its end (every request it leads to is counted as pending)."""
+    def _release(self, state: _SiteState, url: str, *, sheet: bool = False, page: bool = False,
+                 recorded: bool = True) -> Iterator[Request | CrawlBundle]:
+        """A callback of the site ran to its end (every request it leads to is counted as pending): for a
+        shared site, its entry is answered only now, so no worker finds the site settled while a callback
+        may still add to the frontier. An answer with no record to commit (a robots refusal, an event only)
+        leaves nothing to put back if this worker dies."""
+        if state.shared is not None:
+            if state.offers:
+                yield from self._top_up(state)
+            state.shared.answered(url, sheet=sheet, page=page)
+            if not recorded:
+                state.shared.committed([url])
         state.busy -= 1
         yield from self._settled(state)
+
+    def _join(self, state: _SiteState) -> Iterator[Request | CrawlBundle]:
+        """Start on a shared site: the first worker requests its homepage; a joiner takes waiting URLs. The
+        hosts its homepage redirected to and its lists' last pages are what other workers learned."""
+        shared, bounds = state.shared, state.bounds
+        assert shared is not None
+        first = shared.open(bounds.max_pages, FETCH_FACTOR * bounds.max_pages)
+        if hosts := shared.hosts():
+            state.scope = state.scope.with_hosts(*hosts)
+        state.pagers_v, pagers = shared.pagers(0)
+        if pagers:
+            self._learn_pagers(state, tuple(pagers.items()), share=False)
+        if first:
+            yield from self._follow(state, bounds.start_url, 0)
+        yield from self._top_up(state)
+
+    @staticmethod
+    def _offer(state: _SiteState) -> None:
+        """The URLs a shared site's callbacks found to follow, into the shared frontier, shallowest first."""
+        assert state.shared is not None
+        by_depth: dict[int, list[str]] = {}
+        for url, depth in state.offers:
+            by_depth.setdefault(depth, []).append(url)
+        state.offers = []
+        for depth, urls in sorted(by_depth.items()):
+            state.shared.offer(urls, depth)
 
     def _follow(self, state: _SiteState, url: str, depth: int) -> Iterator[Request | CrawlBundle]:
         """A request for `url`, unless it was seen or a bound cuts it (then maybe an event)."""
@@ -298,11 +419,16 @@ class SiteSpider(scrapy.Spider):
         if cut is not None:
             if cut[0] == "trap":
                 state.cut.add(url)
+                if state.shared is not None and not state.shared.cut(url):
+                    return   # another worker cut it and said so
             event = self._event(state, cut[0], url, cut[1])
             if event is not None:
                 yield CrawlBundle(events=(event,))
             return
         state.seen.add(url)
+        if state.shared is not None:   # offered at the callback's end (_top_up), with the page's other links
+            state.offers.append((url, depth))
+            return
         if state.room() and not state.waiting:    # else the shallowest waiting URL goes first (_top_up)
             yield self._request(state, url, depth)
         else:
@@ -323,7 +449,18 @@ class SiteSpider(scrapy.Spider):
 
     def _top_up(self, state: _SiteState) -> Iterator[Request]:
         """Requests for held-back URLs, now that a fetch turned out to be no page: shallowest first, whichever
-        of the site's hosts they are on (the scheduler interleaves hosts, so the budget keeps breadth first)."""
+        of the site's hosts they are on (the scheduler interleaves hosts, so the budget keeps breadth first).
+        A shared site offers what its callbacks found first, then takes from the shared frontier, whose script
+        keeps the budget across workers."""
+        if state.shared is not None:
+            if state.offers:
+                self._offer(state)
+            room = state.window - state.pending
+            if room > 0 and not state.done:
+                for entry in state.shared.take(room):
+                    state.seen.add(entry.url)
+                    yield self._request(state, entry.url, entry.depth, sheet=entry.sheet)
+            return
         while state.waiting and state.room():
             depth, _, url = heapq.heappop(state.waiting)
             yield self._request(state, url, depth)
@@ -332,6 +469,9 @@ class SiteSpider(scrapy.Spider):
         state.events[kind] += 1
         limit = 1 if kind == "max_depth" else EVENTS_PER_KIND
         if state.events[kind] > limit:
+            return None
+        if state.shared is not None and (kind in state.said or not state.shared.event(kind, limit)):
+            state.said.add(kind)   # other workers said the limit's worth
             return None
         return EventRecord(state.bounds.site_id, kind, url, detail)
 
@@ -346,6 +486,8 @@ class SiteSpider(scrapy.Spider):
         urls = [canonical(u) or u for u in hops]
         before = any(u in state.seen for u in urls)
         state.seen.update(urls)
+        if state.shared is not None:
+            before = state.shared.see(urls) or before
         return before
 
     def parse(self, response: Response) -> Iterator[Request | CrawlBundle]:
@@ -357,7 +499,7 @@ class SiteSpider(scrapy.Spider):
             read = read_page(received.page, received.text, response.url, received.page.encoding, self.today,
                              self.screening)
         yield from self._finish(received, read)
-        yield from self._release(received.state)
+        yield from self._release(received.state, received.page.url, page=received.text is not None)
 
     async def parse_read(self, response: Response) -> AsyncIterator[Request | CrawlBundle]:
         """The callback with a reader process (spiders/reader.py): the reactor goes on while it reads."""
@@ -369,7 +511,7 @@ class SiteSpider(scrapy.Spider):
                 read = await self.reader.read(received.page, received.text, response.url, received.page.encoding)
         for output in self._finish(received, read):
             yield output
-        for output in self._release(received.state):
+        for output in self._release(received.state, received.page.url, page=received.text is not None):
             yield output
 
     @staticmethod
@@ -396,6 +538,8 @@ class SiteSpider(scrapy.Spider):
         landed_on_seen = bool(redirects) and self._seen_before(state, (*redirects[1:], response.url))
         if depth == 0 and redirects:
             state.scope = state.scope.with_hosts(host(response.url))  # the homepage's new home is the site too
+            if state.shared is not None:
+                state.shared.add_host(host(response.url))
         media = media_type(content_type)
         is_html = (media in HTML_TYPES or (not media and _looks_like_html(body)) or (
             media in XML_TYPES and b"<datastore" in body[:4096].lower())) and not stopped
@@ -443,6 +587,13 @@ class SiteSpider(scrapy.Spider):
     def _sheet_requests(self, state: _SiteState, sheets: Sequence[str], depth: int) -> Iterator[Request]:
         """Requests for a page's linked style sheets on the site's hosts that were not requested yet (links:hidden
         reads their hiding rules): at most SHEETS_PER_SITE a site, beside max_pages, counted as fetches."""
+        if state.shared is not None:
+            wanted = [u for u in sheets if u not in state.seen and state.scope.covers_host(scope_host(u))]
+            if wanted:
+                state.seen.update(wanted)   # claimed now, or seen (or over the limit) elsewhere
+                for url in state.shared.claim_sheets(wanted, depth + 1, SHEETS_PER_SITE):
+                    yield self._request(state, url, depth + 1, sheet=True)
+            return
         for url in sheets:
             if url in state.seen or state.sheets >= SHEETS_PER_SITE or not state.scope.covers_host(scope_host(url)):
                 continue
@@ -465,11 +616,14 @@ class SiteSpider(scrapy.Spider):
             depth=depth, fetched_at=_now(), redirect_chain=tuple(redirects), content_type=content_type, size=size,
             body_sha256=hashlib.sha256(body).hexdigest() if body else "", notes=sheet_notes(body) if read else None))
         yield from self._top_up(state)
-        yield from self._release(state)
+        yield from self._release(state, url, sheet=True)
 
     @staticmethod
-    def _learn_pagers(state: _SiteState, last_pages: Sequence[tuple[str, int]]) -> None:
-        """Remember each list's last page; the largest seen wins (a list grows while it is crawled)."""
+    def _learn_pagers(state: _SiteState, last_pages: Sequence[tuple[str, int]], *, share: bool = True) -> None:
+        """Remember each list's last page; the largest seen wins (a list grows while it is crawled). A shared
+        site's are told to the other workers (`share`), unless they came from them."""
+        if share and state.shared is not None and last_pages:
+            state.shared.learn_pagers(last_pages, MAX_PAGERS)
         known = state.last_pages
         for key, last in last_pages:
             if key in known:
@@ -502,6 +656,8 @@ class SiteSpider(scrapy.Spider):
         if key in state.flagged:
             return ()
         state.flagged.add(key)
+        if state.shared is not None and not state.shared.flag(*key):
+            return ()
         detail = "WAF challenge (HTTP 412 with a script)" if kind is FetchKind.BLOCKED else "HTTP 429"
         return (EventRecord(state.bounds.site_id, str(kind), url, detail),)
 
@@ -521,7 +677,7 @@ class SiteSpider(scrapy.Spider):
             event = self._event(state, "robots", url, "robots.txt disallows it for govmon's user agent")
             yield CrawlBundle(events=(event,) if event is not None else ())
             yield from self._top_up(state)
-            yield from self._release(state)
+            yield from self._release(state, url, sheet=bool(request.meta.get(SHEET)), recorded=False)
             return
         kind, detail = classify(exc, self.gate, host(request.url))
         if kind is FetchKind.TIMEOUT and self._handshake_stalled(request.url):
@@ -538,4 +694,4 @@ class SiteSpider(scrapy.Spider):
             fetched_at=_now(), redirect_chain=chain, size=self.max_bytes if kind is FetchKind.TOO_LARGE else 0,
             detail=detail))
         yield from self._top_up(state)
-        yield from self._release(state)
+        yield from self._release(state, url, sheet=bool(request.meta.get(SHEET)))

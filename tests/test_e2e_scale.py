@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from monitor import db, pipeline, store
@@ -45,22 +43,6 @@ def govmon(*argv: str) -> list[str]:
 
 def env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-
-
-@pytest.fixture
-def scale_db(pg_url: str) -> Iterator[str]:
-    """A fresh schema of the session's PostgreSQL database, as a storage URL."""
-    url = sa.make_url(pg_url)
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 def scale_config(web: DemoWeb, folder: Path, storage_url: str, redis_url: str, prefix: str, **scale: Any) -> Path:

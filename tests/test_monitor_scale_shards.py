@@ -35,7 +35,7 @@ from monitor.scale.shards import Shard
 from monitor.scale import worker as worker_mod
 from monitor.scale.worker import worker_name
 from tests import builders as b
-from tests.test_e2e_scale import Worker, scale_config, scale_db  # noqa: F401  (scale_db: a fixture)
+from tests.test_e2e_scale import Worker, scale_config
 
 
 def target(url: str, *sites: str) -> TargetToCheck:
@@ -138,7 +138,7 @@ def test_a_shard_finished_twice_stays_done_by_its_first_worker(queue: Queue) -> 
 # Workers checking shards ---------------------------------------------------------------------------------------
 
 @pytest.fixture
-def engine(scale_db: str) -> Iterator[Engine]:  # noqa: F811  (the fixture imported above)
+def engine(scale_db: str) -> Iterator[Engine]:
     found = db.make_engine(scale_db)
     db.upgrade(found)
     yield found

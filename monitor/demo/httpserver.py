@@ -14,6 +14,7 @@ import errno
 import logging
 import socket
 import ssl
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 
 BIND_ATTEMPTS = 50
 SHUTDOWN_S = 0.5
+
+
+HOLD_POLL_S = 0.02     # how often a held answer looks whether it was released
 
 
 def ipv6_loopback_available() -> bool:
@@ -84,6 +88,32 @@ def host_of(header: str) -> str:
     return header.rsplit(":", 1)[0].rstrip(".") if ":" in header else header.rstrip(".")
 
 
+class Hold:
+    """A host's answers held back (a slow site without a clock, for tests): the first `free` requests other
+    than the homepage are answered, the rest wait until `release()`. Thread-safe: set from the test's thread."""
+
+    def __init__(self, free: int = 0) -> None:
+        self.free = free
+        self.held = 0                       # requests waiting now
+        self.released = threading.Event()
+
+    def release(self) -> None:
+        self.released.set()
+
+    async def wait(self, path: str) -> None:
+        if path == "/" or self.released.is_set():
+            return
+        if self.free > 0:
+            self.free -= 1                  # the server's one event loop: no other task runs between
+            return
+        self.held += 1
+        try:
+            while not self.released.is_set():
+                await asyncio.sleep(HOLD_POLL_S)
+        finally:
+            self.held -= 1
+
+
 class VhostServer:
     """Serves `sites` by Host on plain HTTP and, when `tls` is given, HTTPS too; plain HTTP to a host of
     `secure` is a 301 to the same path over HTTPS (`url(host, path, scheme="https")`)."""
@@ -98,6 +128,7 @@ class VhostServer:
         self.state: dict[Any, Any] = {}
         self.requests = 0
         self.hits: Counter[tuple[str, str]] = Counter()
+        self.holds: dict[str, Hold] = {}    # host -> its answers held back (DemoWeb.hold)
         self.http_port = 0
         self.https_port: int | None = None
         self.ipv6 = False
@@ -133,6 +164,8 @@ class VhostServer:
             return web.Response(status=301, headers={"Location": self.url(host, request.path_qs, scheme="https")})
         page = site.page_for(request.path) or site.not_found or PageSpec(status=404, body=content.NOT_FOUND_PLAIN)
         ctx = PageContext(site, self.today, self.url, _meta_charset(page), request.path, request.query_string)
+        if (hold := self.holds.get(host)) is not None:
+            await hold.wait(request.path)
         if page.delay_s:
             await asyncio.sleep(page.delay_s)
         if page.behaviour is None:

@@ -33,7 +33,7 @@ from monitor.demo.crawlmodel import SiteCrawl
 from monitor.demo.dnsserver import DnsServer
 from monitor.demo.externals import EXTRA_DNS, NXDOMAIN_NAME
 from monitor.demo.faultcases import FAULT_DNS, FAULT_KINDS, TLS_FAULTS
-from monitor.demo.httpserver import VhostServer
+from monitor.demo.httpserver import Hold, VhostServer
 from monitor.demo.selfsigned import DemoCA, self_signed_context
 from monitor.demo.sites import build_sites
 from monitor.demo.screencases import write_wordlist
@@ -102,6 +102,17 @@ class DemoWeb:
     def requests_for(self, host: str, path_qs: str) -> int:
         """How many requests (any method, plain or TLS) reached `host` for `path_qs` ("/a?b=1")."""
         return self._http.hits[(normalise(host), path_qs)] if self._http is not None else 0
+
+    def hold(self, host: str, free: int = 0) -> Hold:
+        """Hold `host`'s answers (the homepage's and the first `free` others' excepted) until the returned
+        Hold is released; `unhold` takes it away. For tests that need a site to be under way at a moment."""
+        assert self._http is not None, "the web is not running"
+        hold = self._http.holds[normalise(host)] = Hold(free)
+        return hold
+
+    def unhold(self, host: str) -> None:
+        if self._http is not None and (hold := self._http.holds.pop(normalise(host), None)) is not None:
+            hold.release()
 
     def start(self) -> None:
         if self._thread is not None:

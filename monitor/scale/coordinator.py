@@ -126,7 +126,8 @@ def _drive(session: Session, config: Config, run_id: str, stage: _Stage, say: Ca
     for dead in queue.forget_dead():
         log.warning("run %s was left in the queue by a coordinator that is gone; its keys are removed", dead)
     run = queue.run(stage.queued)
-    run.open(config.digest, stage.items, scale.lease_s, stage=stage.kind, inputs=stage.inputs)
+    run.open(config.digest, stage.items, scale.lease_s, stage=stage.kind, inputs=stage.inputs,
+             share_from=scale.share_from if stage.kind == CRAWL else 0)
     bind = session.get_bind()
     me = Worker(config, run.queue, bind if isinstance(bind, Engine) else bind.engine, worker_name(), say)
     opened = f"run {run_id}: {stage.opening} at {where(client)}" + (

@@ -14,7 +14,9 @@ expires), `P:run:R:todo` (sites waiting), `P:run:R:leased` (site → worker),
 renewed), `P:run:R:done` (site → worker), `P:run:R:failed` (site → reason),
 `P:run:R:refused` (worker → why it does not work on the run), `P:run:R:items` (item → its
 input, for a stage whose items need one), and `P:worker:<name>`
-(a worker is up; expires unless it announces itself again).
+(a worker is up; expires unless it announces itself again). A shared crawl (`share_from` > 0,
+spiders/sharedsite.py) leases a site per worker: `leased` and the lease keys hold `site|worker`,
+and each site's crawl state is under `P:run:R:site:<site>`.
 Every change of more than one key is one Lua script, so two processes never
 see a site half moved. A lease is scheduling only: the PostgreSQL fence
 (monitor.scale.fence) decides who may write a site's rows.
@@ -35,11 +37,12 @@ import redis
 import redis.exceptions
 
 from monitor import __version__
+from spiders import sharedsite
 
 # What a run records as its workers' version: govmon's, and the queue's layout, which changed within 0.1.0
 # (queue 2: the link check's shards beside the sites; queue 3: the judge stage, whose items are site ids
 # that an older worker would crawl again), so a worker of an older layout refuses the run.
-WIRE_VERSION = f"{__version__} (queue 3)"
+WIRE_VERSION = f"{__version__} (queue 4)"
 
 log = logging.getLogger(__name__)
 
@@ -56,22 +59,77 @@ for i = 1, tonumber(ARGV[2]) do
 end
 return out
 """
-# Leases whose key expired: the site goes back to the head of the queue unless it is done.
+# A shared run (share_from > 0): a site's leases are per worker, `site|worker` in `leased` and in the lease key's
+# name. First the waiting sites; then, for the room left, the sites under way whose shared frontier holds at
+# least share_from URLs and that this worker is not on yet, the largest frontier first.
+_TAKE_SHARED = """
+local out, mine = {}, {}
+local function lease(site)
+  local item = site .. '|' .. ARGV[1]
+  redis.call('SET', ARGV[4] .. item, ARGV[1], 'PX', ARGV[3])
+  redis.call('HSET', KEYS[2], item, ARGV[1])
+  mine[site] = true
+  table.insert(out, site)
+end
+local n = tonumber(ARGV[2])
+while #out < n do
+  local site = redis.call('LPOP', KEYS[1])
+  if not site then break end
+  if not mine[site] then lease(site) end
+end
+local from = tonumber(ARGV[6])
+if #out < n and from > 0 then
+  local others = {}
+  for _, item in ipairs(redis.call('HKEYS', KEYS[2])) do
+    local bar = string.find(item, '|', 1, true)
+    local site, worker = string.sub(item, 1, bar - 1), string.sub(item, bar + 1)
+    if worker == ARGV[1] then mine[site] = true else others[site] = true end
+  end
+  local open = {}
+  for site in pairs(others) do
+    if not mine[site] then
+      local size = redis.call('ZCARD', ARGV[5] .. site .. ':frontier')
+      if size >= from then table.insert(open, {site, size}) end
+    end
+  end
+  table.sort(open, function(a, b) return a[2] > b[2] or (a[2] == b[2] and a[1] < b[1]) end)
+  for i = 1, math.min(#open, n - #out) do lease(open[i][1]) end
+end
+return out
+"""
+# Leases whose key expired: the site goes back to the head of the queue unless it is done. A shared run's
+# expired `site|worker` leases are returned apart: the caller puts the worker's entries of the site back first
+# (spiders.sharedsite.requeue), then forgets the lease (_FORGET), so a caller dying in between loses nothing.
 _REAP = """
 local leased = redis.call('HGETALL', KEYS[1])
-local back = {}
+local back, shared = {}, {}
 for i = 1, #leased, 2 do
   local site = leased[i]
   if redis.call('EXISTS', ARGV[1] .. site) == 0 then
-    redis.call('HDEL', KEYS[1], site)
-    if redis.call('HEXISTS', KEYS[3], site) == 0 then
-      redis.call('LPUSH', KEYS[2], site)
-      table.insert(back, site)
-      table.insert(back, leased[i + 1])
+    if string.find(site, '|', 1, true) then
+      table.insert(shared, site)
+    else
+      redis.call('HDEL', KEYS[1], site)
+      if redis.call('HEXISTS', KEYS[3], site) == 0 then
+        redis.call('LPUSH', KEYS[2], site)
+        table.insert(back, site)
+        table.insert(back, leased[i + 1])
+      end
     end
   end
 end
-return back
+return {back, shared}
+"""
+_FORGET = """
+for i = 1, #ARGV - 1 do
+  if redis.call('EXISTS', ARGV[#ARGV] .. ARGV[i]) == 0 then redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+return 1
+"""
+_LET_GO = """
+if redis.call('GET', ARGV[2] .. ARGV[3]) == ARGV[1] then redis.call('DEL', ARGV[2] .. ARGV[3]) end
+redis.call('HDEL', KEYS[1], ARGV[3])
+return 1
 """
 _RENEW = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -82,6 +140,25 @@ for i = 4, #ARGV do
   else
     lost = lost + 1
   end
+end
+return lost
+"""
+# A shared run: a lease that expired (its worker stalled, and may have been reaped) is taken again, and the
+# worker is (back) among the site's workers, so a worker renews only the sites it has not left: its crawl of the site goes on, and what was put back meanwhile is
+# taken again by whoever comes first.
+_RENEW_SHARED = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local lost = 0
+for i = 5, #ARGV do
+  local item = ARGV[i] .. '|' .. ARGV[1]
+  if redis.call('GET', ARGV[2] .. item) == ARGV[1] then
+    redis.call('PEXPIRE', ARGV[2] .. item, ARGV[3])
+  else
+    redis.call('SET', ARGV[2] .. item, ARGV[1], 'PX', ARGV[3])
+    redis.call('HSET', KEYS[2], item, ARGV[1])
+    lost = lost + 1
+  end
+  redis.call('SADD', ARGV[4] .. ARGV[i] .. ':workers', ARGV[1])
 end
 return lost
 """
@@ -151,6 +228,7 @@ class RunInfo:
     version: str
     sites: int
     stage: str = CRAWL
+    share_from: int = 0
 
 
 @dataclass(frozen=True)
@@ -247,16 +325,19 @@ class RunQueue:
             f"{self.key}:{k}" for k in ("todo", "leased", "done", "failed", "refused"))
         self.alive, self.lease_prefix = f"{self.key}:alive", f"{self.key}:lease:"
         self.items = f"{self.key}:items"
+        self.share_from = 0     # > 0: a shared run (spiders.sharedsite); set by `open`, or from `info`
 
     # The coordinator's side.
     def open(self, digest: str, sites: list[str], lease_s: float, version: str = WIRE_VERSION, *,
-             stage: str = CRAWL, inputs: Mapping[str, str] | None = None) -> None:
+             stage: str = CRAWL, inputs: Mapping[str, str] | None = None, share_from: int = 0) -> None:
         """Queue `sites` for the run (any earlier keys of the run id are dropped first); `inputs`: each
-        item's input, which a worker reads with `input_of`."""
+        item's input, which a worker reads with `input_of`; `share_from` > 0: a shared crawl, whose workers join
+        sites under way with that many URLs waiting."""
         self.close(sites)
+        self.share_from = share_from
         pipe = self.queue.client.pipeline()
         pipe.hset(self.key, mapping={"digest": digest, "version": version, "sites": len(sites), "stage": stage,
-                                     "opened": time.time()})
+                                     "opened": time.time(), "share_from": share_from})
         if inputs:
             pipe.hset(self.items, mapping=dict(inputs))
         if sites:
@@ -281,15 +362,38 @@ class RunQueue:
                 self.items, *(self.lease_prefix + s for s in sites)]
         self.queue.call("srem", f"{self.queue.prefix}:runs", self.run_id)
         self.queue.call("delete", *keys)
+        if self.share_from:
+            try:
+                sharedsite.forget(self.queue.client, self.queue.prefix, self.run_id, sites)
+            except redis.exceptions.RedisError as exc:
+                raise _failed(self.queue.client, exc) from None
 
     def reap(self) -> list[tuple[str, str]]:
-        """Put back the sites whose lease expired (their worker died or stalled): (site, worker) each."""
-        back = self.queue.script(_REAP, [self.leased, self.todo, self.done_key], [self.lease_prefix])
+        """Put back the sites whose lease expired (their worker died or stalled): (site, worker) each. In a
+        shared run, a worker's entries of the site go back to its frontier, and the site to the queue when no
+        worker is left on it."""
+        back, shared = self.queue.script(_REAP, [self.leased, self.todo, self.done_key], [self.lease_prefix])
         pairs = list(zip(back[::2], back[1::2]))
         for site, worker in pairs:
             log.warning("run %s: the lease of %s on site %s expired; the site is queued again",
                         self.run_id, worker, site)
+        for item in shared:
+            site, _, worker = item.partition("|")
+            try:
+                n = sharedsite.requeue(self.queue.client, self.site_key(site), worker, site, self.todo,
+                                       self.done_key)
+            except redis.exceptions.RedisError as exc:
+                raise _failed(self.queue.client, exc) from None
+            log.warning("run %s: the lease of %s on site %s expired; its %d URLs under way are queued again",
+                        self.run_id, worker, site, n)
+            pairs.append((site, worker))
+        if shared:
+            self.queue.script(_FORGET, [self.leased], [*shared, self.lease_prefix])
         return pairs
+
+    def site_key(self, site: str) -> str:
+        """The key of a site's shared crawl state (spiders.sharedsite)."""
+        return sharedsite.site_key(self.queue.prefix, self.run_id, site)
 
     def progress(self) -> Progress:
         pipe = self.queue.client.pipeline()
@@ -320,8 +424,9 @@ class RunQueue:
         data = self.queue.call("hgetall", self.key)
         if not data or not self.queue.call("exists", self.alive):
             return None
+        self.share_from = int(data.get("share_from", 0))
         return RunInfo(self.run_id, data.get("digest", ""), data.get("version", ""), int(data.get("sites", 0)),
-                       data.get("stage", CRAWL))
+                       data.get("stage", CRAWL), self.share_from)
 
     def input_of(self, item: str) -> str | None:
         """The input queued with `item`; None when the run has left the queue."""
@@ -329,13 +434,21 @@ class RunQueue:
         return None if found is None else str(found)
 
     def take(self, worker: str, n: int, lease_s: float) -> list[str]:
-        """Lease up to `n` waiting sites for `worker`."""
+        """Lease up to `n` waiting sites for `worker` (in a shared run, then sites under way to join)."""
+        if self.share_from:
+            return list(self.queue.script(_TAKE_SHARED, [self.todo, self.leased], [
+                worker, n, _ms(lease_s), self.lease_prefix, self.site_key(""), self.share_from]))
         return list(self.queue.script(_TAKE, [self.todo, self.leased], [worker, n, _ms(lease_s), self.lease_prefix]))
 
     def renew(self, worker: str, sites: list[str], lease_s: float) -> int | None:
         """Extend `worker`'s leases on `sites`; how many it no longer holds, None when the run is gone
-        (closed, or its coordinator silent for ALIVE_LEASES leases: nobody would judge the crawl)."""
-        lost = self.queue.script(_RENEW, [self.alive], [worker, self.lease_prefix, _ms(lease_s), *sites])
+        (closed, or its coordinator silent for ALIVE_LEASES leases: nobody would judge the crawl). In a shared
+        run a lease lost is taken again, the worker back on the site."""
+        if self.share_from:
+            lost = self.queue.script(_RENEW_SHARED, [self.alive, self.leased],
+                                     [worker, self.lease_prefix, _ms(lease_s), self.site_key(""), *sites])
+        else:
+            lost = self.queue.script(_RENEW, [self.alive], [worker, self.lease_prefix, _ms(lease_s), *sites])
         return None if int(lost) < 0 else int(lost)
 
     def finish(self, worker: str, sites: list[str]) -> bool:
@@ -343,12 +456,31 @@ class RunQueue:
         (or its coordinator is gone): then nothing is recorded."""
         if not sites:
             return True
+        if self.share_from:
+            return self.leave(worker, sites)
         keys = [self.todo, self.leased, self.done_key, self.alive]
         return bool(self.queue.script(_DONE, keys, [worker, self.lease_prefix, *sites]))
 
+    def leave(self, worker: str, sites: list[str]) -> bool:
+        """A shared run: `worker` stops crawling `sites` (spiders.sharedsite.SharedSite.leave: what it took and
+        did not store goes back; the last worker of a settled site marks it done, of any other queues it
+        again); False when the run has left the queue."""
+        if not self.queue.call("exists", self.alive):
+            return False
+        client = self.queue.client
+        for site in sites:
+            try:
+                sharedsite.SharedSite(client, self.site_key(site), worker).leave(site, self.todo, self.done_key)
+            except redis.exceptions.RedisError as exc:
+                raise _failed(client, exc) from None
+            self.queue.script(_LET_GO, [self.leased], [worker, self.lease_prefix, f"{site}|{worker}"])
+        return True
+
     def give_back(self, worker: str, sites: list[str]) -> None:
         """Return sites `worker` leased but will not crawl (unless done meanwhile) to the head of the queue."""
-        if sites:
+        if sites and self.share_from:
+            self.leave(worker, sites)
+        elif sites:
             keys = [self.todo, self.leased, self.done_key, self.alive]
             self.queue.script(_GIVE_BACK, keys, [worker, self.lease_prefix, *sites])
 

@@ -21,6 +21,10 @@ once the database answers: only the batch knows what the cut transaction held, a
 the fence and store.clear_crawl make a second crawl safe. A shard the database cut
 goes back too, without a fence: its outcomes are written in one insert-or-nothing
 transaction.
+A shared run (`[scale] share_from`, spiders/sharedsite.py) has no fence and clears nothing: the
+crawl child keeps each site's state in Redis, the worker may join a site others crawl, its ingest
+stores a page once whoever fetched it, and what it took and did not store goes back to the site's
+frontier when it leaves the site or its lease is reaped.
 The sites of a run's judge stage are probed, judged and stored by monitor.scale.judge.
 Must not render anything: the coordinator does that once, from the stored results.
 """
@@ -39,6 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import redis.exceptions
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -49,6 +54,7 @@ from monitor.config_scale import Scale
 from monitor.resolver import Resolver
 from monitor.scale import shards
 from monitor.scale.fence import SiteFence
+from spiders.sharedsite import UNSHARED, SharedSite
 from monitor.scale.queue import JUDGE, LINKS, WIRE_VERSION, Queue, QueueError, RunInfo, RunQueue, connect, run_of, where
 
 log = logging.getLogger(__name__)
@@ -149,6 +155,8 @@ class Worker:
         unreported, and is raised: the caller waits for the database.
         """
         taken = list(sites)   # grows as the crawl is fed
+        if run.share_from:
+            return self._shared_batch(session, run, taken, on_page, heartbeat)
         try:
             fence = SiteFence(self.engine, run.run_id)
         except db.Unreachable:   # nothing written; the caller says that the database is away
@@ -164,6 +172,21 @@ class Worker:
             run.give_back(self.name, taken)   # those still leased to this worker and not done
             raise
 
+    def _shared_batch(self, session: Session, run: RunQueue, taken: list[str], on_page: ingest.PageObserver | None,
+                      heartbeat: Callable[[], bool | None] | None) -> list[str]:
+        """A shared run's batch (spiders/sharedsite.py): no fence and nothing cleared. Several workers write a
+        site's rows, each page once (insert-or-nothing on its URL), and what a worker took and did not store
+        goes back to the site's frontier when it leaves or its lease is reaped, so a site is never crawled
+        again from scratch."""
+        try:
+            return self._batch(session, run, taken, None, on_page, heartbeat)
+        except db.Unreachable as exc:   # what it took and did not store goes back to the sites' frontiers
+            log.warning("worker %s: run %s: the database at %s went away during the batch %s (%s); "
+                        "what it had not stored goes back to the sites' frontiers", self.name, run.run_id,
+                        db.where(self.engine), ", ".join(taken), exc)
+            run.give_back(self.name, taken)
+            raise
+
     def _hold(self, run: RunQueue, fence: SiteFence, sites: Sequence[str]) -> list[str]:
         """The sites of `sites` to crawl: those whose fence this process took and that are not done; the
         others go back to the queue (a site done stays done)."""
@@ -175,9 +198,9 @@ class Worker:
         fence.let_go(done)
         return todo
 
-    def _batch(self, session: Session, run: RunQueue, taken: list[str], fence: SiteFence,
+    def _batch(self, session: Session, run: RunQueue, taken: list[str], fence: SiteFence | None,
                on_page: ingest.PageObserver | None, heartbeat: Callable[[], bool | None] | None) -> list[str]:
-        todo = self._hold(run, fence, taken)
+        todo = self._hold(run, fence, taken) if fence is not None else list(taken)
         if not todo:
             return []
         with LeaseKeeper(run, self.name, todo, self.scale.lease_s) as keeper:
@@ -201,14 +224,15 @@ class Worker:
                 raise
         return fed.done
 
-    def _finish(self, run: RunQueue, sites: list[str], fence: SiteFence) -> bool:
+    def _finish(self, run: RunQueue, sites: list[str], fence: SiteFence | None) -> bool:
         """Mark `sites` done (RunQueue.finish), the fence checked first: held since the crawl began, so every
         row is ours. Redis away is waited out for up to lease_s: the crawl is whole, and giving up would
         cost the batch's crawl again once its leases expire. An expired lease does not matter meanwhile:
         the fence keeps others from the sites, and a site done under it is done."""
         since: float | None = None
         while True:
-            fence.check()
+            if fence is not None:
+                fence.check()
             try:
                 return run.finish(self.name, sites)
             except QueueError as exc:
@@ -287,17 +311,22 @@ class Worker:
         if config.path is None:
             raise RuntimeError("the crawl needs the config as a file")
         sites = sorted(fed.crawling)
-        self._clear(session, run, sites)
+        if fence is not None:
+            self._clear(session, run, sites)
         spool = preflight.spool_dir(config, run.run_id) / f"worker-{os.getpid()}-{sites[0]}"
         shutil.rmtree(spool, ignore_errors=True)   # an earlier attempt's segments would be swept into this one
         spool.mkdir(parents=True, exist_ok=True)
-        ingesting = fed.ingesting = ingest.CrawlIngest(session, run.run_id, on_page=on_page)
+        shared = _Shared(run, self.name) if fence is None else None
+        ingesting = fed.ingesting = ingest.CrawlIngest(
+            session, run.run_id, on_page=on_page, numbers=shared.reserve if shared else None,
+            on_committed=shared.committed if shared else None)
         feed = fed.feed = crawl.Feed(spool / crawl.FEED_NAME)
         fed.take_more()
         kept: list[Path] = []
 
         def on_segment(path: Path) -> None:
-            fence.check()
+            if fence is not None:
+                fence.check()
             stats = ingesting.segment(path)
             if stats.malformed or stats.truncated:
                 kept.append(path)
@@ -313,9 +342,11 @@ class Worker:
         result = crawl.run_crawl(config.path, spool, site_ids=sites, timeout_s=crawl_time_limit(config, chosen),
                                  heartbeat=beat, heartbeat_every_s=min(HEARTBEAT_S, self.scale.lease_s / 2),
                                  on_segment=on_segment, segment_bytes=self.segment_bytes, scale_run=run.run_id,
-                                 feed=feed, on_site_done=fed.site_done)
+                                 feed=feed, on_site_done=fed.site_done, share_as=self.name if shared else None)
         if keeper.gone:
             raise RunGone(run.run_id)
+        if not result.ok and UNSHARED in result.stderr_tail:   # Redis away: waited out as any Redis outage
+            raise QueueError(f"the crawl of {', '.join(sorted(fed.crawling))} stopped: {result.stderr_tail.strip()[-300:]}")
         if not result.ok:
             raise RuntimeError(f"crawl failed: {result.reason}; {result.stderr_tail.strip()[-500:]}")
         stats = ingesting.finish()
@@ -335,7 +366,7 @@ class _Fed:
     """The sites of one worker's fed crawl child: each announced done is marked done in the queue (its
     fence checked first) and replaced by sites taken from the queue while it has any."""
 
-    def __init__(self, worker: Worker, session: Session, run: RunQueue, fence: SiteFence, keeper: LeaseKeeper,
+    def __init__(self, worker: Worker, session: Session, run: RunQueue, fence: SiteFence | None, keeper: LeaseKeeper,
                  taken: list[str], sites: Sequence[str]) -> None:
         self.worker, self.session, self.run, self.fence, self.keeper = worker, session, run, fence, keeper
         self.taken = taken                      # every site leased for this crawl (given back on failure)
@@ -349,11 +380,14 @@ class _Fed:
         if site_id not in self.crawling:
             return
         me, run = self.worker, self.run
+        if self.fence is None:   # a shared site: no lease renewed (and so no rejoining) once it is left
+            self.keeper.drop([site_id])
         if not me._finish(run, [site_id], self.fence):
             raise RunGone(run.run_id)
         self.crawling.discard(site_id)
         self.keeper.drop([site_id])
-        self.fence.let_go([site_id])
+        if self.fence is not None:
+            self.fence.let_go([site_id])
         if self.ingesting is not None:
             self.ingesting.forget(site_id)
         self.done.append(site_id)
@@ -380,18 +414,45 @@ class _Fed:
             return
         self.taken.extend(got)
         # A site of ours whose lease expired (this process stalled) was reaped and may come back to us: it is
-        # crawled already, and clearing its rows now would lose them.
+        # crawled already, and clearing its rows now would lose them. A shared one is rejoined (renew).
+        if self.fence is None and (back := [s for s in got if s in self.crawling]):
+            run.renew(me.name, back, me.scale.lease_s)
         got = [s for s in got if s not in self.crawling]
-        new = me._hold(run, self.fence, got) if got else []
+        new = (me._hold(run, self.fence, got) if self.fence is not None else got) if got else []
         if not new:
             if not got or not self.crawling:   # the queue is empty (or gave only sites held or done elsewhere)
                 feed.end()
             return
         self.keeper.add(new)
-        me._clear(self.session, run, new)
+        if self.fence is not None:
+            me._clear(self.session, run, new)
         self.crawling.update(new)
         chosen = [s for s in me.config.sites if s.id in set(new)]
         feed.add(new, more_s=crawl_time_limit(me.config, chosen) - crawl_time_limit(me.config, []))
+
+
+class _Shared:
+    """A shared run's side of the worker's ingest: link-form numbers reserved per site across every worker's
+    ingest (a block at a time), and the entries whose records are committed dropped from the site's inflight
+    (spiders.sharedsite), so a worker that dies now puts back only what it did not store."""
+
+    def __init__(self, run: RunQueue, worker: str) -> None:
+        self.run, self.worker = run, worker
+
+    def reserve(self, site_id: str, count: int) -> int:
+        try:
+            return int(self.run.queue.client.hincrby(f"{self.run.site_key(site_id)}:n", "forms", count)) - count
+        except redis.exceptions.RedisError as exc:
+            raise QueueError(f"Redis at {where(self.run.queue.client)}: {type(exc).__name__}: {exc}") from None
+
+    def committed(self, by_site: dict[str, list[str]]) -> None:
+        client = self.run.queue.client
+        try:
+            for site_id, urls in by_site.items():
+                if urls:
+                    SharedSite(client, self.run.site_key(site_id), self.worker).committed(urls)
+        except redis.exceptions.RedisError as exc:   # left inflight: fetched again after a reap, stored once
+            log.warning("worker %s: run %s: telling Redis what is stored: %s", self.worker, self.run.run_id, exc)
 
 
 def refusal(config: Config, info: RunInfo) -> str | None:
