@@ -301,7 +301,11 @@ class Queue:
         for run_id in self.open_runs():
             run = self.run(run_id)
             if not self.call("exists", run.alive):
-                run.close(list(self.call("hkeys", run.leased)))
+                run.share_from = int(self.call("hget", run.key, "share_from") or 0)
+                leased = list(self.call("hkeys", run.leased))
+                sites = {p.partition("|")[0] for p in leased} | set(self.call("hkeys", run.done_key)) | set(
+                    self.call("lrange", run.todo, 0, -1)) if run.share_from else set(leased)
+                run.close(sorted(sites))
                 dead.append(run_id)
         return dead
 
@@ -358,8 +362,9 @@ class RunQueue:
 
     def close(self, sites: list[str]) -> None:
         """Take the run out of the queue with every key it has; workers holding its sites see it gone."""
+        pairs = [p for p in self.queue.call("hkeys", self.leased) if "|" in p] if self.share_from else []
         keys = [self.key, self.alive, self.todo, self.leased, self.done_key, self.failed_key, self.refused,
-                self.items, *(self.lease_prefix + s for s in sites)]
+                self.items, *(self.lease_prefix + s for s in (*sites, *pairs))]
         self.queue.call("srem", f"{self.queue.prefix}:runs", self.run_id)
         self.queue.call("delete", *keys)
         if self.share_from:
