@@ -229,6 +229,7 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
     # The IPv6 route is decided once per run: the prefetch and the prober ask the same answer.
     route = functools.cache(has_ipv6_route or probes.route_check_for(config.crawl.allowed_networks))
     prefetched: Mapping[str, tuple[FetchOutcome, int]] = {}
+    prefetched_by_site: dict[str, dict[str, tuple[FetchOutcome, int]]] = {}
     prechecked: Mapping[str, linkcheck.Prechecked] = {}
     if crawled:
         with_crawl = [(site_info(s), config.crawl_for(s), needs[s.id]) for s in crawled]
@@ -241,6 +242,7 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
             done = True
         finally:
             prefetched = prefetch.stop() if prefetch is not None else {}
+            prefetched_by_site = prefetch.by_site() if prefetch is not None else {}
             prechecked = early.stop(finish=done) if early is not None else {}
         for s in crawled:
             gathered[s.id].add("crawl")
@@ -265,7 +267,7 @@ def _collect_and_evaluate(session: Session, config: Config, run_id: str, sites: 
                 gathered[s.id].add("probe:links")
     say("probing and evaluating")
     return _probe_and_evaluate(session, config, run_id, sites, planned, needs, gathered, resolver, say,
-                               route, prefetched, beat)
+                               route, prefetched, beat, prefetched_by_site)
 
 
 def plans(config: Config, sites: Sequence[Site]
@@ -321,7 +323,8 @@ def _probe_and_evaluate(session: Session, config: Config, run_id: str, sites: Se
                         planned: Mapping[str, tuple[checks.PlannedCheck, ...]], needs: Mapping[str, frozenset[str]],
                         gathered: Mapping[str, set[str]], resolver: Resolver, say: Progress,
                         has_ipv6_route: Callable[[], bool],
-                        prefetched: Mapping[str, tuple[FetchOutcome, int]], beat: Callable[[], bool]
+                        prefetched: Mapping[str, tuple[FetchOutcome, int]], beat: Callable[[], bool],
+                        prefetched_by_site: Mapping[str, Mapping[str, tuple[FetchOutcome, int]]] | None = None
                         ) -> dict[str, list[Result]]:
     """Each site's snapshot loaded once, its probes planned from it (checks.probe_plan), run, stored,
     added to it, and the site judged; a window of sites at a time, their probes concurrent, in one
@@ -329,7 +332,8 @@ def _probe_and_evaluate(session: Session, config: Config, run_id: str, sites: Se
     workers judge the sites the same way (monitor/scale/judge.py), each storing its sites' results."""
     if _distributed(config, sites):
         from monitor.scale import coordinator
-        coordinator.judge(session, config, run_id, sites, gathered, has_ipv6_route(), say, heartbeat=beat)
+        coordinator.judge(session, config, run_id, sites, gathered, has_ipv6_route(), say, heartbeat=beat,
+                          prefetched=prefetched_by_site or {})
         found = store.stored_results(session, run_id)
         return StoredResults({s.id: found.get(s.id, []) for s in sites})
     results: dict[str, list[Result]] = {}

@@ -150,6 +150,7 @@ class LinksV6Prefetch(_Background):
         self.resolver, self.crawl, self.concurrency = resolver, crawl, concurrency
         self.done: dict[str, tuple[FetchOutcome, int]] = {}
         self.asked: set[str] = set()
+        self.asked_by: dict[str, list[str]] = {}    # site id -> the URLs its pages asked first
 
     def page(self, site_id: str, url: str, final_url: str, depth: int, links: Iterable[tuple[str, str]]) -> None:
         """A crawled page of `site_id` with its links as (target, tag): its tier targets are fetched."""
@@ -165,6 +166,7 @@ class LinksV6Prefetch(_Background):
                 self.asked.add(url)
                 wanted.append(url)
         if wanted:
+            self.asked_by.setdefault(site_id, []).extend(wanted)
             self._post(self._submit, site_id, wanted)
 
     def stop(self, finish: bool = False) -> Mapping[str, tuple[FetchOutcome, int]]:
@@ -172,6 +174,11 @@ class LinksV6Prefetch(_Background):
         self._halt(finish)
         log.info("links-v6 prefetch: %d URLs asked, %d fetched while the crawl ran", len(self.asked), len(self.done))
         return self.done
+
+    def by_site(self) -> dict[str, dict[str, tuple[FetchOutcome, int]]]:
+        """After `stop`: the outcomes by the site whose page asked for them first (a distributed run hands each
+        site's to the worker that judges it)."""
+        return {site: {u: self.done[u] for u in urls if u in self.done} for site, urls in self.asked_by.items()}
 
     async def _setup(self) -> None:
         self.limit = asyncio.Semaphore(self.concurrency)

@@ -133,3 +133,20 @@ def test_the_keys_of_a_dead_coordinators_shared_run_are_removed(queue: Queue) ->
     queue.client.delete(run.alive)
     assert queue.forget_dead() == [run.run_id]
     assert list(queue.client.scan_iter(f"{queue.prefix}:*")) == []
+
+
+# The judge stage's input ------------------------------------------------------------------------------------------
+def test_a_judge_item_carries_the_links_v6_outcomes_fetched_while_the_site_was_crawled() -> None:
+    from monitor.fetch import FetchOutcome
+    from monitor.outcomes import DnsKind, FetchKind, TlsError
+    from monitor.scale import judge
+
+    fetched = {
+        "http://a.test/x": (FetchOutcome("http://a.test/x", "http://a.test/y", FetchKind.OK, 200, "::1", 10,
+                                         ("http://a.test/x",), content_type="text/html", size=120, elapsed_ms=3.5,
+                                         dns_kind=DnsKind.OK, title="标题"), 1),
+        "https://a.test/z": (FetchOutcome("https://a.test/z", "https://a.test/z", FetchKind.TLS,
+                                          detail="certificate expired", tls_error=TlsError.EXPIRED), 3),
+    }
+    assert judge.decode(judge.encode(True, {"crawl"}, fetched)) == (True, {"crawl"}, fetched)
+    assert judge.decode(judge.encode(False, ["crawl", "probe:links"])) == (False, {"crawl", "probe:links"}, {})

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from monitor import db, ingest, linkcheck, store
 from monitor.config import Config, Site
+from monitor.fetch import FetchOutcome
 from monitor.scale import judge as judging
 from monitor.scale import shards
 from monitor.scale.queue import (CRAWL, JUDGE, LINKS, Progress, Queue, QueueError, RunQueue, connect, judge_of,
@@ -78,12 +79,15 @@ def check_links(session: Session, config: Config, run_id: str, targets: Sequence
 
 
 def judge(session: Session, config: Config, run_id: str, sites: Sequence[Site], gathered: Mapping[str, set[str]],
-          ipv6_route: bool, say: Callable[[str], None], heartbeat: Heartbeat | None = None) -> dict[str, str]:
+          ipv6_route: bool, say: Callable[[str], None], heartbeat: Heartbeat | None = None,
+          prefetched: Mapping[str, Mapping[str, tuple[FetchOutcome, int]]] | None = None) -> dict[str, str]:
     """Probe and judge `sites` through the queue (monitor.scale.judge), a site an item; every site's probes
     and results are stored when it returns. `ipv6_route` is the run's IPv6 route, decided here once and given
-    to every worker; `gathered`, what the run gathered of each site. Which worker judged each site."""
+    to every worker; `gathered`, what the run gathered of each site; `prefetched`, the links-v6 outcomes this
+    process fetched while it crawled, by site (monitor.prefetch), so the worker judging a site does not fetch
+    them again. Which worker judged each site."""
     ids = [s.id for s in sites]
-    inputs = {s.id: judging.encode(ipv6_route, gathered[s.id]) for s in sites}
+    inputs = {s.id: judging.encode(ipv6_route, gathered[s.id], (prefetched or {}).get(s.id, {})) for s in sites}
 
     def work(me: Worker, run: RunQueue, taken: list[str], _beat: Callable[[], bool]) -> None:
         judging.judge_batch(me, session, run, taken, on_beat=lambda: run.keep_alive(me.scale.lease_s))

@@ -5,7 +5,9 @@ judged, by the single-process functions (monitor.pipeline.load_site, judge_windo
 worker's batch is one window of the single-process path. What is the run's and not the
 worker's comes in each item's input: the IPv6 route decided once by the coordinator (a
 worker without IPv6 must not turn the run's ipv6 verdicts into "no route") and what was
-gathered of the site (crawled, links checked). The config is the run's by its digest.
+gathered of the site (crawled, links checked), with the links-v6 outcomes the coordinator fetched
+while it crawled the site (monitor.prefetch), which are not fetched again. The config is the run's by
+its digest.
 
 A site is judged under its fence (monitor.scale.fence, the crawl's lock per run and
 site), so one process at a time writes its probes and results: a site whose results are
@@ -18,14 +20,20 @@ site judged twice never stores its results twice.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import fields
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from checks import Result
 from monitor import db, pipeline, store
+from monitor.fetch import FetchOutcome
+from monitor.outcomes import DnsKind, FetchKind, TlsError
 from monitor.resolver import Resolver
 from monitor.scale.fence import SiteFence
 from monitor.scale.queue import QueueError, RunQueue, run_of
@@ -38,14 +46,32 @@ BATCH = 4
 WINDOW_SITES), yet few enough that a run's sites spread over its workers and a lost lease costs little."""
 
 
-def encode(ipv6_route: bool, gathered: Iterable[str]) -> str:
-    """A site's input for the judge stage."""
-    return json.dumps({"ipv6_route": ipv6_route, "gathered": sorted(gathered)})
+Prefetched = Mapping[str, tuple[FetchOutcome, int]]
+_UNSENT = ("headers", "body")   # a links-v6 outcome is kept without them (probes.fetch_v6)
 
 
-def decode(text: str) -> tuple[bool, set[str]]:
-    found = json.loads(text)
-    return bool(found["ipv6_route"]), set(found["gathered"])
+def encode(ipv6_route: bool, gathered: Iterable[str], prefetched: Prefetched | None = None) -> str:
+    """A site's input for the judge stage: the run's IPv6 route, what was gathered of the site, and the links-v6
+    outcomes fetched while it was crawled (JSON, deflated, base64 when there are any)."""
+    data: dict[str, Any] = {"ipv6_route": ipv6_route, "gathered": sorted(gathered)}
+    if prefetched:
+        data["prefetched"] = {url: [{f.name: getattr(o, f.name) for f in fields(FetchOutcome) if f.name not in _UNSENT},
+                                    attempts] for url, (o, attempts) in prefetched.items()}
+    text = json.dumps(data, ensure_ascii=False)
+    return "z" + base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii") if prefetched else text
+
+
+def decode(text: str) -> tuple[bool, set[str], dict[str, tuple[FetchOutcome, int]]]:
+    found = json.loads(zlib.decompress(base64.b64decode(text[1:])) if text.startswith("z") else text)
+    prefetched = {url: (_outcome(values), int(attempts)) for url, (values, attempts) in
+                  found.get("prefetched", {}).items()}
+    return bool(found["ipv6_route"]), set(found["gathered"]), prefetched
+
+
+def _outcome(values: dict[str, Any]) -> FetchOutcome:
+    return FetchOutcome(**{**values, "kind": FetchKind(values["kind"]), "redirect_chain": tuple(values["redirect_chain"]),
+                           "dns_kind": DnsKind(values["dns_kind"]) if values["dns_kind"] else None,
+                           "tls_error": TlsError(values["tls_error"]) if values["tls_error"] else None})
 
 
 def judge_batch(worker: Worker, session: Session, run: RunQueue, items: Sequence[str], *,
@@ -117,18 +143,19 @@ def _judge(worker: Worker, session: Session, run: RunQueue, items: Sequence[str]
 
 
 def _judged(worker: Worker, session: Session, run_id: str, todo: Sequence[str],
-            inputs: dict[str, tuple[bool, set[str]]]) -> dict[str, list[Result]]:
+            inputs: dict[str, tuple[bool, set[str], dict[str, tuple[FetchOutcome, int]]]]) -> dict[str, list[Result]]:
     """The sites `todo` probed as one window and judged, their probe rows stored (monitor.pipeline's code)."""
     config = worker.config
     sites = [site for site in (config.site_by_id(s) for s in todo) if site is not None]
     if len(sites) != len(todo):   # the digest is the run's, so every site is configured here
         raise RuntimeError(f"sites {', '.join(set(todo) - {s.id for s in sites})} are not in {config.path}")
     planned, needs = pipeline.plans(config, sites)
-    gathered = {s: found for s, (_route, found) in inputs.items()}
+    gathered = {s: found for s, (_route, found, _fetched) in inputs.items()}
+    prefetched = {url: got for _route, _found, fetched in inputs.values() for url, got in fetched.items()}
     route = next(iter(inputs.values()))[0]   # the run's, the same in every item
     resolver = Resolver.from_config(config.dns)
     with asyncio.Runner() as loop:
-        prober = pipeline.prober_for(config, resolver, lambda: route)
+        prober = pipeline.prober_for(config, resolver, lambda: route, prefetched)
         try:
             window = [pipeline.load_site(session, run_id, s, planned[s.id], gathered[s.id]) for s in sites]
             return pipeline.judge_window(session, config, run_id, loop, prober, window, planned, needs, gathered,
