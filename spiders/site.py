@@ -6,6 +6,10 @@ to), the per-site bounds as counters, canonical dedupe, trap cuts, and
 turning each response or failure into a CrawlBundle. Pages are decoded with
 monitor.htmltext and read with spiders.extract; failures are mapped once, by
 spiders.failures. Must not touch the database or judge anything.
+In a shared crawl (`share`, a worker of a run with [scale] share_from) a site's seen
+URLs, waiting frontier, budget, pagers, redirect hosts and event counts are in Redis
+(spiders/sharedsite.py), so several workers crawl one site by the rules below as one
+process would; the spider keeps only a cache of what it saw and its own window.
 
 Crawl rules (monitor/demo/crawlmodel.py models the same):
 - a page is a 2xx HTML answer in scope; only pages are parsed, and only pages
@@ -89,10 +93,10 @@ WINDOW_PER_CONCURRENCY = 2      # a site's requests in Scrapy at once: this many
 FEED_POLL_S = 0.2               # how often a fed crawl looks for new sites
 
 Feed = Callable[[], tuple[list[str], bool]]
-Share = Callable[[str], SharedSite]
-"""A shared crawl's source of each site's state in Redis (spiders/sharedsite.py), by site id."""
 """A fed crawl's source of sites: each call gives the site ids added since the last call, and whether the
 feed has ended (no more will come)."""
+Share = Callable[[str], SharedSite]
+"""A shared crawl's source of each site's state in Redis (spiders/sharedsite.py), by site id."""
 
 
 @dataclass(frozen=True)
@@ -249,17 +253,22 @@ class SiteSpider(scrapy.Spider):
         return _SiteState(bounds, bounds.scope, self.window)
 
     async def start(self) -> AsyncIterator[Request | CrawlBundle]:
-        for output in self.homepage_requests():
+        try:
+            outputs = list(self.homepage_requests())
+        except self._redis_errors as exc:   # none but in a shared crawl
+            self._stop_unshared(exc)
+            return
+        for output in outputs:
             yield output
         ended = self.feed is None
         while (not ended or self._sharing()) and self.unshared is None:  # not idle, so not closed, till it returns
-            if not ended:
-                assert self.feed is not None
-                ids, ended = self.feed()
-                for output in self.add_sites(ids):
-                    yield output
             try:
-                outputs = list(self._poll_shared())
+                outputs = []
+                if not ended:
+                    assert self.feed is not None
+                    ids, ended = self.feed()
+                    outputs += self.add_sites(ids)
+                outputs += self._poll_shared()
             except self._redis_errors as exc:
                 self._stop_unshared(exc)
                 return
@@ -295,7 +304,7 @@ class SiteSpider(scrapy.Spider):
                 continue
             state.pagers_v, pagers = shared.pagers(state.pagers_v)
             if pagers:
-                self._learn_pagers(state, tuple(pagers.items()))
+                self._learn_pagers(state, tuple(pagers.items()), share=False)
             yield from self._top_up(state)
             yield from self._settled(state)
 
