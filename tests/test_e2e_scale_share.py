@@ -6,7 +6,9 @@ page budget are in Redis (spiders/sharedsite.py), so the workers on it fetch eac
 and the run gives the single-process run's findings, pages and crawl events. A worker killed with -9 in
 the middle of a shared site leaves behind only what it took and did not store: that goes back to the
 site's frontier and another worker goes on from there, so nothing is crawled from scratch and no page is
-stored twice or lost. Every wait is for an event (a line, a row, a process's end).
+stored twice or lost; Redis restarting in the middle of a shared site stops the crawl, which the worker takes up
+again once Redis is back. Sites are held mid-crawl with the demo web's `hold` (no clock); every wait is for an
+event (a line, a row, a process's end).
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from monitor import db
 from monitor.db import CrawlEventRow, PageRow
 from monitor.demo import DemoWeb
 from monitor.scale.queue import Queue, connect
+from spiders.sharedsite import UNSHARED
 from tests.test_e2e_scale import RUN_TIMEOUT_S, Worker, env, findings, govmon, run_results, scale_config
+from tests.test_monitor_scale import PrivateRedis
 
 TWO = ("chaoyang", "longcheng")
 
@@ -149,3 +153,48 @@ def test_a_worker_killed_in_a_shared_site_leaves_what_it_did_not_store_and_the_r
     assert (pages, events) == pages_and_events(single, [site]), "each page once, none missing"
     again = sum(int(n) for n in re.findall(rf"worker \S+: run \S+: {site}: (\d+) pages", logs))
     assert again < sum(pages.values()), "the survivors went on from where the victim stopped"
+
+
+def test_a_redis_restart_in_a_shared_site_is_waited_out_and_the_run_completes_the_same(
+        demo_web: DemoWeb, demo_run: tuple, scale_db: str, tmp_path: Path) -> None:
+    # Redis restarts (with its data) while the worker's crawl of chaoyang is held mid-site: the crawl child stops
+    # on the first call that fails, the worker waits for Redis, and once its lease is reaped takes the site again
+    # and goes on from what it had stored.
+    site = "chaoyang"
+    (tmp_path / "redis").mkdir()
+    private_redis = PrivateRedis(tmp_path / "redis", persist=True)
+    private_redis.start()
+    path = scale_config(demo_web, tmp_path, scale_db, private_redis.url, "govmon", batch_sites=1, share_from=1,
+                        lease_s=4)
+    hold = demo_web.hold(demo_web.site(site).host, free=30)
+    log = tmp_path / "run.log"
+    worker = Worker(path, tmp_path, "worker", "--segment-bytes", "20000")
+    run = None
+    try:
+        worker.ready()
+        run = subprocess.Popen(govmon("-v", "run", "--no-work", "--config", str(path), "--site", site), env=env(),
+                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+        while not hold.held or not _stored(scale_db, site):
+            assert run.poll() is None and worker.process.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.05)
+        private_redis.stop()
+        hold.release()   # the held answers come back to a crawl that now fails at its next Redis call
+        while UNSHARED not in worker.log.read_text():
+            assert worker.process.poll() is None, worker.log.read_text()[-3000:]
+            time.sleep(0.05)
+        private_redis.start()
+        assert run.wait(timeout=RUN_TIMEOUT_S) in (0, 1), log.read_text()[-3000:]
+        assert worker.process.poll() is None, worker.log.read_text()[-3000:]
+    finally:
+        demo_web.unhold(demo_web.site(site).host)
+        worker.stop()
+        if run is not None and run.poll() is None:
+            run.kill()
+        private_redis.stop()
+    logs = log.read_text() + worker.log.read_text()
+    assert "Traceback" not in logs, logs[-3000:]
+    assert re.search(r"its \d+ URLs under way are queued again", logs), logs[-3000:]
+    outcome, work = demo_run
+    assert findings(run_results(scale_db)) == findings(outcome.results, [site])
+    single = f"sqlite:///{work / 'govmon.db'}"
+    assert pages_and_events(scale_db, [site]) == pages_and_events(single, [site]), "each page once, none missing"
