@@ -74,6 +74,22 @@ def _pg_admin(url: sa.URL) -> Engine:
     return sa.create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
 
 
+def pg_schema(pg_url: str) -> Iterator[str]:
+    """A fresh schema of the session's PostgreSQL database as a storage URL, dropped afterwards (a generator for
+    fixtures to yield from)."""
+    url = sa.make_url(pg_url)
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = _pg_admin(url)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh database govmon_test_<random> on the test server, dropped at the end."""
@@ -103,17 +119,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'govmon.db'}"
         return
-    url = sa.make_url(request.getfixturevalue("pg_url"))
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = _pg_admin(url)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    yield from pg_schema(request.getfixturevalue("pg_url"))
 
 
 @pytest.fixture
@@ -184,18 +190,9 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def scale_db(pg_url: str) -> Iterator[str]:
-    """A fresh schema of the session's PostgreSQL database, as a storage URL."""
-    url = sa.make_url(pg_url)
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    """A fresh schema of the session's PostgreSQL database, as a storage URL (every test, not only the
+    postgresql params: a distributed run needs PostgreSQL)."""
+    yield from pg_schema(pg_url)
 
 
 @pytest.fixture

@@ -211,12 +211,8 @@ def test_segments_are_ingested_one_transaction_each_with_page_ids_across_them(se
         (HOME, HOME + "a.html"), (HOME, HOME + "b.html")]
 
 
-def test_a_refused_segment_stores_nothing_of_itself_and_keeps_the_earlier_ones(session: Session,
-                                                                               tmp_path: Path) -> None:
-    run_id = start(session)
-    ingesting = CrawlIngest(session, run_id)
-    ingesting.segment(write(tmp_path / "crawl-000001.jsonl", page(HOME)))
-    second = write(tmp_path / "crawl-000002.jsonl", page(HOME + "a.html"), LinkRecord("chaoyang", HOME, HOME, "a"))
+def refused(session: Session, ingesting: CrawlIngest, path: Path) -> None:
+    """Ingest `path` while the database refuses link-form inserts (a full disk): the segment fails and rolls back."""
     engine = session.get_bind()
 
     def refuse_links(conn: object, cursor: object, statement: str, *args: object) -> None:
@@ -226,9 +222,18 @@ def test_a_refused_segment_stores_nothing_of_itself_and_keeps_the_earlier_ones(s
     event.listen(engine, "before_cursor_execute", refuse_links)
     try:
         with pytest.raises(RuntimeError, match="disk is full"):
-            ingesting.segment(second)
+            ingesting.segment(path)
     finally:
         event.remove(engine, "before_cursor_execute", refuse_links)
+
+
+def test_a_refused_segment_stores_nothing_of_itself_and_keeps_the_earlier_ones(session: Session,
+                                                                               tmp_path: Path) -> None:
+    run_id = start(session)
+    ingesting = CrawlIngest(session, run_id)
+    ingesting.segment(write(tmp_path / "crawl-000001.jsonl", page(HOME)))
+    second = write(tmp_path / "crawl-000002.jsonl", page(HOME + "a.html"), LinkRecord("chaoyang", HOME, HOME, "a"))
+    refused(session, ingesting, second)
     assert [count(session, t, run_id) for t in (PageRow, LinkFormRow)] == [1, 0]
     assert ingesting.segment(second) == IngestStats(pages=1, links=1), "its page ids were forgotten with it"
     assert ingesting.finish().pages == 2
@@ -348,18 +353,7 @@ def test_a_rolled_back_shared_segment_tells_nobody_and_its_retry_links_right(ses
     ingesting.segment(write(tmp_path / "crawl-000001.jsonl", page(HOME), nav(HOME)))
     second = write(tmp_path / "crawl-000002.jsonl", page(HOME + "a.html"), nav(HOME + "a.html"),
                    LinkRecord("chaoyang", HOME + "a.html", HOME + "b.html", "a", "乙"))
-    engine = session.get_bind()
-
-    def refuse_links(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO LINK_FORM "):
-            raise RuntimeError("the disk is full")
-
-    event.listen(engine, "before_cursor_execute", refuse_links)
-    try:
-        with pytest.raises(RuntimeError, match="disk is full"):
-            ingesting.segment(second)
-    finally:
-        event.remove(engine, "before_cursor_execute", refuse_links)
+    refused(session, ingesting, second)
     assert committed == [{"chaoyang": [HOME]}], "a segment rolled back is not told"
     assert ingesting.segment(second) == IngestStats(pages=1, links=2)
     assert committed == [{"chaoyang": [HOME]}, {"chaoyang": [HOME + "a.html"]}]

@@ -172,22 +172,13 @@ def test_an_unreachable_redis_is_one_queue_error(tmp_path: Path) -> None:
 # The fence and the rows of a site crawled again --------------------------------------------------------------
 
 @pytest.fixture
-def pg_engine(pg_url: str) -> Iterator[Engine]:
-    url = sa.make_url(pg_url)
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = db.make_engine(url.update_query_dict({"options": f"-csearch_path={schema}"})
-                            .render_as_string(hide_password=False))
+def pg_engine(scale_db: str) -> Iterator[Engine]:
+    engine = db.make_engine(scale_db)
     db.upgrade(engine)
     try:
         yield engine
     finally:
         engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 def start(session: Session) -> str:
