@@ -141,6 +141,7 @@ class _SiteState:
     offers: list[tuple[str, int]] = field(default_factory=list)     # (url, depth) to offer to the shared frontier
     pagers_v: int = 0                                               # the version of the shared pagers last read
     said: set[str] = field(default_factory=set)                     # event kinds past their limit (shared)
+    answering: set[str] = field(default_factory=set)                # URLs whose callback runs now (shared)
 
     def room(self) -> bool:
         return self.pending < self.window and self.budget()
@@ -277,8 +278,27 @@ class SiteSpider(scrapy.Spider):
             await asyncio.sleep(FEED_POLL_S)
 
     def _callback_failed(self, failure: Failure, response: Response, spider: scrapy.Spider) -> None:
+        """A callback of a shared crawl raised. Redis failing stops the crawl. Anything else (a bug) would leave
+        its entry pending for every worker of the site, so the site would never settle: it is answered and given
+        up, as a single process loses that page."""
         if self._redis_errors and failure.check(*self._redis_errors):
             self._stop_unshared(failure.value)
+            return
+        meta = getattr(response, "meta", None) or {}
+        state = self.states.get(meta.get(SITE, ""))
+        url = meta.get(URL, "")
+        if state is None or state.shared is None or url not in state.answering:
+            return
+        log.error("site %s: reading %s failed (%s); the page is given up", state.bounds.site_id, url,
+                  failure.getErrorMessage())
+        state.answering.discard(url)
+        try:
+            state.shared.answered(url, sheet=bool(meta.get(SHEET)))
+            state.shared.committed([url])
+        except self._redis_errors as exc:
+            self._stop_unshared(exc)
+            return
+        state.busy -= 1
 
     def _stop_unshared(self, exc: BaseException) -> None:
         """Redis failed a shared site's call: what this crawl took and did not store goes back when its leases
@@ -383,6 +403,7 @@ class SiteSpider(scrapy.Spider):
             state.shared.answered(url, sheet=sheet, page=page)
             if not recorded:
                 state.shared.committed([url])
+            state.answering.discard(url)
         state.busy -= 1
         yield from self._settled(state)
 
@@ -488,6 +509,8 @@ class SiteSpider(scrapy.Spider):
         state = self.states[meta[SITE]]
         state.pending -= 1
         state.busy += 1
+        if state.shared is not None:
+            state.answering.add(meta[URL])
         return state, meta[URL], int(meta.get("depth", 0))
 
     def _seen_before(self, state: _SiteState, hops: Sequence[str]) -> bool:
