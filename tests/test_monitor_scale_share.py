@@ -150,3 +150,16 @@ def test_a_judge_item_carries_the_links_v6_outcomes_fetched_while_the_site_was_c
     }
     assert judge.decode(judge.encode(True, {"crawl"}, fetched)) == (True, {"crawl"}, fetched)
     assert judge.decode(judge.encode(False, ["crawl", "probe:links"])) == (False, {"crawl", "probe:links"}, {})
+
+
+def test_a_site_whose_page_budget_is_spent_is_not_joined(queue: Queue) -> None:
+    run = opened(queue)
+    run.take("w1", 1, 60)
+    shared = SharedSite(queue.client, run.site_key("a"), "w1")
+    shared.open(2, 6)
+    shared.offer([f"http://a.test/{n}" for n in range(5)], 1)
+    for entry in shared.take(2):
+        shared.answered(entry.url, page=True)
+    assert shared.status().waiting == 3 and not shared.status().budget
+    run.take("w2", 2, 60)   # b and c, from the queue
+    assert run.take("w3", 1, 60) == [], "three URLs wait, but max_pages lets none of them out"

@@ -61,7 +61,8 @@ return out
 """
 # A shared run (share_from > 0): a site's leases are per worker, `site|worker` in `leased` and in the lease key's
 # name. First the waiting sites; then, for the room left, the sites under way whose shared frontier holds at
-# least share_from URLs and that this worker is not on yet, the largest frontier first.
+# least share_from URLs that their page budget still lets out (spiders.sharedsite) and that this worker is not
+# on yet, the largest frontier first.
 _TAKE_SHARED = """
 local out, mine = {}, {}
 local function lease(site)
@@ -89,7 +90,10 @@ if #out < n and from > 0 then
   for site in pairs(others) do
     if not mine[site] then
       local size = redis.call('ZCARD', ARGV[5] .. site .. ':frontier')
-      if size >= from then table.insert(open, {site, size}) end
+      local v = redis.call('HMGET', ARGV[5] .. site .. ':n', 'pages', 'pending', 'scheduled', 'max_pages', 'cap')
+      local budget = (tonumber(v[1]) or 0) + (tonumber(v[2]) or 0) < (tonumber(v[4]) or 0)
+        and (tonumber(v[3]) or 0) < (tonumber(v[5]) or 0)
+      if size >= from and budget then table.insert(open, {site, size}) end
     end
   end
   table.sort(open, function(a, b) return a[2] > b[2] or (a[2] == b[2] and a[1] < b[1]) end)
