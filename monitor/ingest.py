@@ -509,7 +509,6 @@ class _Batches:
             self.session.execute(_EVENTS.insert(), self.events)
         self.counts.add("events", len(self.events))
 
-
     def discard_lost_forms(self) -> None:
         """Leave out the new forms only lost pages have: another ingest stored those pages with its own."""
         late = {n for forms in self.late.values() for n in forms}   # of any site: keeping a row too many is harmless

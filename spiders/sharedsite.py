@@ -18,7 +18,8 @@ Keys (`K` = `P:run:R:site:S`, P the key prefix, R the run, S the site):
   scores `depth * 2**32 - 2**31 + order`: ahead of its depth, behind the depth above. `order`
   stays below 2**31 and depth small, so every score is an exact double;
 - `K:n` (hash): `pages`, `pending`, `scheduled`, `sheets`, `order`, `max_pages`, `cap`
-  (fetches at most), `opened`, `ev:<kind>` (events said of each kind), `said_max_pages`, `pagers_v`;
+  (fetches at most), `opened`, `ev:<kind>` (events said of each kind), `said_max_pages`, `pagers_v`,
+  `forms` (link-form numbers reserved by the workers' ingests);
 - `K:pagers` (hash): pager list key -> its last page, the largest learned by any worker;
 - `K:hosts` (set): hosts the homepage redirected to, in the site's scope from then on;
 - `K:flagged` (set): "<kind> <host>" said once (blocked, rate_limited);
@@ -48,8 +49,9 @@ ORDER_BITS = 32              # score = depth * 2**ORDER_BITS + order
 _KEYS = ("seen", "cut", "frontier", "n", "pagers", "hosts", "flagged", "workers", "joined")
 _FORGET_BATCH = 500
 
-# SPAN and HALF are the score's depth unit and the requeued entries' offset; budget() is _SiteState.budget.
-_PRELUDE = f"""
+# SPAN and HALF are the score's depth unit and the requeued entries' offset; budget() is _SiteState.budget (the
+# queue's join script asks it too: monitor.scale.queue).
+PRELUDE = f"""
 local SPAN, HALF = {2 ** ORDER_BITS}, {2 ** (ORDER_BITS - 1)}
 local function counts(n)
   local v = redis.call('HMGET', n, 'pages', 'pending', 'scheduled', 'max_pages', 'cap')
@@ -170,9 +172,8 @@ redis.call('DEL', KEYS[3])
 local left = redis.call('SREM', KEYS[4], ARGV[1])
 local done = redis.call('HEXISTS', KEYS[6], ARGV[2])
 if (left == 0 and put == 0) or redis.call('SCARD', KEYS[4]) > 0 then return {put, done} end
-local pages, pending, scheduled, most, cap = counts(KEYS[1])
-local waiting = redis.call('ZCARD', KEYS[2])
-if pending == 0 and (waiting == 0 or not (pages + pending < most and scheduled < cap)) then
+local _, pending = counts(KEYS[1])
+if pending == 0 and (redis.call('ZCARD', KEYS[2]) == 0 or not budget(KEYS[1])) then
   redis.call('HSETNX', KEYS[6], ARGV[2], ARGV[1])
   return {put, 1}
 end
@@ -211,7 +212,7 @@ class Status:
 
 
 def _script(client: Any, source: str) -> Any:
-    return client.register_script(_PRELUDE + source)
+    return client.register_script(PRELUDE + source)
 
 
 def _requeue(client: Any, key: str, worker: str, site_id: str, todo_key: str, done_key: str) -> tuple[int, bool]:
@@ -330,6 +331,11 @@ class SharedSite:
         return None if got is None else (got[0][1:], int(got[1]))
 
     # -- the worker's side (its parent process) -----------------------------------------------------
+    def reserve_forms(self, count: int) -> int:
+        """The first of `count` link-form numbers reserved for this worker's ingest of the site, numbers no other
+        worker's ingest gets (monitor.ingest numbers a site's distinct links)."""
+        return int(self.client.hincrby(self._n, "forms", count)) - count
+
     def committed(self, urls: Iterable[str]) -> None:
         """The records of `urls` are committed to PostgreSQL: drop this worker's inflight entries for them
         (a URL taken as a page or as a sheet alike)."""

@@ -52,17 +52,15 @@ _UNSENT = ("headers", "body")   # a links-v6 outcome is kept without them (probe
 
 def encode(ipv6_route: bool, gathered: Iterable[str], prefetched: Prefetched | None = None) -> str:
     """A site's input for the judge stage: the run's IPv6 route, what was gathered of the site, and the links-v6
-    outcomes fetched while it was crawled (JSON, deflated, base64 when there are any)."""
-    data: dict[str, Any] = {"ipv6_route": ipv6_route, "gathered": sorted(gathered)}
-    if prefetched:
-        data["prefetched"] = {url: [{f.name: getattr(o, f.name) for f in fields(FetchOutcome) if f.name not in _UNSENT},
-                                    attempts] for url, (o, attempts) in prefetched.items()}
-    text = json.dumps(data, ensure_ascii=False)
-    return "z" + base64.b64encode(zlib.compress(text.encode("utf-8"), 6)).decode("ascii") if prefetched else text
+    outcomes fetched while it was crawled (JSON, deflated, base64)."""
+    data = {"ipv6_route": ipv6_route, "gathered": sorted(gathered), "prefetched": {
+        url: [{f.name: getattr(o, f.name) for f in fields(FetchOutcome) if f.name not in _UNSENT}, attempts]
+        for url, (o, attempts) in (prefetched or {}).items()}}
+    return base64.b64encode(zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"), 6)).decode("ascii")
 
 
 def decode(text: str) -> tuple[bool, set[str], dict[str, tuple[FetchOutcome, int]]]:
-    found = json.loads(zlib.decompress(base64.b64decode(text[1:])) if text.startswith("z") else text)
+    found = json.loads(zlib.decompress(base64.b64decode(text)))
     prefetched = {url: (_outcome(values), int(attempts)) for url, (values, attempts) in
                   found.get("prefetched", {}).items()}
     return bool(found["ipv6_route"]), set(found["gathered"]), prefetched

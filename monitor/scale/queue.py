@@ -26,10 +26,11 @@ Maps redis-py's errors once, to QueueError. Must not touch the database.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,7 @@ return out
 # name. First the waiting sites; then, for the room left, the sites under way whose shared frontier holds at
 # least share_from URLs that their page budget still lets out (spiders.sharedsite) and that this worker is not
 # on yet, the largest frontier first.
-_TAKE_SHARED = """
+_TAKE_SHARED = sharedsite.PRELUDE + """
 local out, mine = {}, {}
 local function lease(site)
   local item = site .. '|' .. ARGV[1]
@@ -90,10 +91,7 @@ if #out < n and from > 0 then
   for site in pairs(others) do
     if not mine[site] then
       local size = redis.call('ZCARD', ARGV[5] .. site .. ':frontier')
-      local v = redis.call('HMGET', ARGV[5] .. site .. ':n', 'pages', 'pending', 'scheduled', 'max_pages', 'cap')
-      local budget = (tonumber(v[1]) or 0) + (tonumber(v[2]) or 0) < (tonumber(v[4]) or 0)
-        and (tonumber(v[3]) or 0) < (tonumber(v[5]) or 0)
-      if size >= from and budget then table.insert(open, {site, size}) end
+      if size >= from and budget(ARGV[5] .. site .. ':n') then table.insert(open, {site, size}) end
     end
   end
   table.sort(open, function(a, b) return a[2] > b[2] or (a[2] == b[2] and a[1] < b[1]) end)
@@ -147,9 +145,9 @@ for i = 4, #ARGV do
 end
 return lost
 """
-# A shared run: a lease that expired (its worker stalled, and may have been reaped) is taken again, and the
-# worker is (back) among the site's workers, so a worker renews only the sites it has not left: its crawl of the site goes on, and what was put back meanwhile is
-# taken again by whoever comes first.
+# A shared run: a lease that expired (its worker stalled, and may have been reaped) is taken again and the
+# worker is (back) among the site's workers, so its crawl of the site goes on; what was put back meanwhile is
+# taken by whoever comes first. A worker renews only the sites it has not left.
 _RENEW_SHARED = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local lost = 0
@@ -269,8 +267,15 @@ def _failed(client: redis.Redis, exc: redis.exceptions.RedisError, what: str = "
 
 
 def _call(client: redis.Redis, method: str, *args: Any, what: str = "", **kwargs: Any) -> Any:
-    try:
+    with mapped(client, what):
         return getattr(client, method)(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def mapped(client: redis.Redis, what: str = "") -> Iterator[None]:
+    """redis-py's errors inside as QueueError (`_failed`), for calls made through another module's scripts."""
+    try:
+        yield
     except redis.exceptions.RedisError as exc:
         raise _failed(client, exc, what) from None
 
@@ -307,9 +312,11 @@ class Queue:
             if not self.call("exists", run.alive):
                 run.share_from = int(self.call("hget", run.key, "share_from") or 0)
                 leased = list(self.call("hkeys", run.leased))
-                sites = {p.partition("|")[0] for p in leased} | set(self.call("hkeys", run.done_key)) | set(
-                    self.call("lrange", run.todo, 0, -1)) if run.share_from else set(leased)
-                run.close(sorted(sites))
+                if run.share_from:   # every site with crawl state: leased (`site|worker`), done or queued again
+                    sites = {p.partition("|")[0] for p in leased}
+                    sites |= {*self.call("hkeys", run.done_key), *self.call("lrange", run.todo, 0, -1)}
+                    leased = sorted(sites)
+                run.close(leased)
                 dead.append(run_id)
         return dead
 
@@ -372,10 +379,8 @@ class RunQueue:
         self.queue.call("srem", f"{self.queue.prefix}:runs", self.run_id)
         self.queue.call("delete", *keys)
         if self.share_from:
-            try:
+            with mapped(self.queue.client):
                 sharedsite.forget(self.queue.client, self.queue.prefix, self.run_id, sites)
-            except redis.exceptions.RedisError as exc:
-                raise _failed(self.queue.client, exc) from None
 
     def reap(self) -> list[tuple[str, str]]:
         """Put back the sites whose lease expired (their worker died or stalled): (site, worker) each. In a
@@ -388,11 +393,9 @@ class RunQueue:
                         self.run_id, worker, site)
         for item in shared:
             site, _, worker = item.partition("|")
-            try:
+            with mapped(self.queue.client):
                 n = sharedsite.requeue(self.queue.client, self.site_key(site), worker, site, self.todo,
                                        self.done_key)
-            except redis.exceptions.RedisError as exc:
-                raise _failed(self.queue.client, exc) from None
             log.warning("run %s: the lease of %s on site %s expired; its %d URLs under way are queued again",
                         self.run_id, worker, site, n)
             pairs.append((site, worker))
@@ -478,10 +481,8 @@ class RunQueue:
             return False
         client = self.queue.client
         for site in sites:
-            try:
+            with mapped(client):
                 sharedsite.SharedSite(client, self.site_key(site), worker).leave(site, self.todo, self.done_key)
-            except redis.exceptions.RedisError as exc:
-                raise _failed(client, exc) from None
             self.queue.script(_LET_GO, [self.leased], [worker, self.lease_prefix, f"{site}|{worker}"])
         return True
 

@@ -55,7 +55,8 @@ from monitor.resolver import Resolver
 from monitor.scale import shards
 from monitor.scale.fence import SiteFence
 from spiders.sharedsite import UNSHARED, SharedSite
-from monitor.scale.queue import JUDGE, LINKS, WIRE_VERSION, Queue, QueueError, RunInfo, RunQueue, connect, run_of, where
+from monitor.scale.queue import (JUDGE, LINKS, WIRE_VERSION, Queue, QueueError, RunInfo, RunQueue, connect, mapped,
+                                 run_of, where)
 
 log = logging.getLogger(__name__)
 
@@ -379,15 +380,15 @@ class _Fed:
         """The child closed the segments with every line of `site_id`, all ingested by now: the site is done."""
         if site_id not in self.crawling:
             return
-        me, run = self.worker, self.run
-        if self.fence is None:   # a shared site: no lease renewed (and so no rejoining) once it is left
+        me, run, fence = self.worker, self.run, self.fence
+        if fence is None:   # a shared site: its lease no longer renewed before it is left (renewing rejoins)
             self.keeper.drop([site_id])
-        if not me._finish(run, [site_id], self.fence):
+        if not me._finish(run, [site_id], fence):
             raise RunGone(run.run_id)
         self.crawling.discard(site_id)
-        self.keeper.drop([site_id])
-        if self.fence is not None:
-            self.fence.let_go([site_id])
+        if fence is not None:   # renewed while it was marked done: the fence kept it ours
+            self.keeper.drop([site_id])
+            fence.let_go([site_id])
         if self.ingesting is not None:
             self.ingesting.forget(site_id)
         self.done.append(site_id)
@@ -440,10 +441,9 @@ class _Shared:
         self.run, self.worker = run, worker
 
     def reserve(self, site_id: str, count: int) -> int:
-        try:
-            return int(self.run.queue.client.hincrby(f"{self.run.site_key(site_id)}:n", "forms", count)) - count
-        except redis.exceptions.RedisError as exc:
-            raise QueueError(f"Redis at {where(self.run.queue.client)}: {type(exc).__name__}: {exc}") from None
+        client = self.run.queue.client
+        with mapped(client):
+            return SharedSite(client, self.run.site_key(site_id), self.worker).reserve_forms(count)
 
     def committed(self, by_site: dict[str, list[str]]) -> None:
         client = self.run.queue.client
